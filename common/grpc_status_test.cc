@@ -1,0 +1,30 @@
+#include "common/grpc_status.h"
+
+#include "gtest/gtest.h"
+
+namespace tessera {
+namespace {
+
+TEST(GrpcStatusTest, RoundTripKeepsCodeAndMessage) {
+  for (auto code : {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
+                    absl::StatusCode::kFailedPrecondition, absl::StatusCode::kUnavailable,
+                    absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kDataLoss}) {
+    absl::Status s(code, "variable fc1/weights: shape mismatch");
+    grpc::Status g = ToGrpcStatus(s);
+    EXPECT_EQ(static_cast<int>(g.error_code()), static_cast<int>(code));
+    EXPECT_EQ(g.error_message(), "variable fc1/weights: shape mismatch");
+    EXPECT_EQ(FromGrpcStatus(g), s);
+  }
+}
+
+TEST(GrpcStatusTest, OkStaysOkAndContextIsPrefixed) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK, "ps 0").ok());
+  absl::Status s = FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed"),
+                                  "Pull from ps 1 at localhost:2223");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "Pull from ps 1 at localhost:2223: connect failed");
+}
+
+}  // namespace
+}  // namespace tessera
