@@ -14,7 +14,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 bazel build //... 2>&1 | tail -n 20
 build_rc=${PIPESTATUS[0]}
-bazel test --test_summary=short "${targets[@]}" 2>&1 | tee "$log" | grep -E "^//|FAILED|ERROR|error:" || true
+extra=()
+# CI runs every test for real, never from the cache.
+[ "${CI:-}" = "true" ] && extra+=(--nocache_test_results)
+bazel test --test_summary=short "${extra[@]}" "${targets[@]}" 2>&1 | tee "$log" | grep -E "^//|FAILED|ERROR|error:" || true
 test_rc=${PIPESTATUS[0]}
 
 passed=$(grep -cE "^//[^ ]+ +(\(cached\) )?PASSED" "$log" || true)

@@ -1,0 +1,84 @@
+#include "nn/activations.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "nn/random.h"
+
+namespace tessera {
+
+ReluLayer::ReluLayer(std::string name, const Shape& input_shape)
+    : Layer(std::move(name), input_shape, input_shape) {}
+
+void ReluLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                        const ForwardOptions& options, Tensor* output) {
+  EnsureBatchShape(BatchOf(input), output_shape(), output);
+  const float* x = input.data();
+  float* y = output->data();
+  const int64_t count = input.size();
+  for (int64_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void ReluLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
+                         const Tensor& output, const Tensor& grad_output,
+                         Tensor* grad_input, absl::Span<Tensor* const> grad_params) {
+  if (grad_input == nullptr) return;
+  EnsureBatchShape(BatchOf(input), input_shape(), grad_input);
+  const float* y = output.data();
+  const float* dy = grad_output.data();
+  float* dx = grad_input->data();
+  const int64_t count = output.size();
+  for (int64_t i = 0; i < count; ++i) {
+    const float g = dy[i];  // loaded unconditionally, so the loop vectorizes
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
+}
+
+DropoutLayer::DropoutLayer(std::string name, const Shape& input_shape, float rate)
+    : Layer(std::move(name), input_shape, input_shape), rate_(rate) {}
+
+void DropoutLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                           const ForwardOptions& options, Tensor* output) {
+  EnsureBatchShape(BatchOf(input), output_shape(), output);
+  const float* x = input.data();
+  float* y = output->data();
+  const int64_t count = input.size();
+  last_training_ = options.training && rate_ > 0.0f;
+  if (!last_training_) {
+    std::copy(x, x + count, y);
+    return;
+  }
+  scale_.resize(static_cast<size_t>(count));
+  // Keep when a 24-bit uniform integer is at or above rate * 2^24.
+  const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(rate_) * 16777216.0);
+  const float keep_scale = 1.0f / (1.0f - rate_);
+  Rng rng(options.seed);
+  int64_t i = 0;
+  // Each 64-bit draw gives two 24-bit uniforms.
+  for (; i + 1 < count; i += 2) {
+    const uint64_t bits = rng.Next();
+    scale_[i] = ((bits >> 40) >= threshold) ? keep_scale : 0.0f;
+    scale_[i + 1] = (((bits >> 8) & 0xFFFFFF) >= threshold) ? keep_scale : 0.0f;
+  }
+  if (i < count) scale_[i] = ((rng.Next() >> 40) >= threshold) ? keep_scale : 0.0f;
+  const float* s = scale_.data();
+  for (int64_t j = 0; j < count; ++j) y[j] = x[j] * s[j];
+}
+
+void DropoutLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
+                            const Tensor& output, const Tensor& grad_output,
+                            Tensor* grad_input, absl::Span<Tensor* const> grad_params) {
+  if (grad_input == nullptr) return;
+  EnsureBatchShape(BatchOf(input), input_shape(), grad_input);
+  const float* dy = grad_output.data();
+  float* dx = grad_input->data();
+  const int64_t count = grad_output.size();
+  if (!last_training_) {
+    std::copy(dy, dy + count, dx);
+    return;
+  }
+  const float* s = scale_.data();
+  for (int64_t i = 0; i < count; ++i) dx[i] = dy[i] * s[i];
+}
+
+}  // namespace tessera

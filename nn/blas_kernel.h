@@ -1,0 +1,51 @@
+#ifndef TESSERA_NN_BLAS_KERNEL_H_
+#define TESSERA_NN_BLAS_KERNEL_H_
+
+// Making sure OpenBLAS runs its fast kernels.
+//
+// Debian's OpenBLAS 0.3.21 takes some Xeons for a "Prescott" and runs sgemm about
+// 5x slower than with OPENBLAS_CORETYPE=SkylakeX. OpenBLAS reads that variable
+// when the library loads, so the only fix from inside a program is to set it and
+// re-execute. Environment read here (documented for users):
+//   OPENBLAS_CORETYPE     the user's choice; never overridden.
+//   TESSERA_BLAS_REEXEC   set to 1 by EnsureBlasKernel before re-executing, so a
+//                         program re-executes at most once.
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace tessera {
+
+struct BlasKernelDecision {
+  bool reexec = false;
+  std::string coretype;  // value for OPENBLAS_CORETYPE when reexec
+  std::string reason;    // for the log
+};
+
+// True for the fallback cores OpenBLAS reports when it does not recognize a CPU
+// ("Prescott", "Core2", "Nehalem", "Generic", ...), case-insensitive.
+bool IsGenericBlasCore(absl::string_view corename);
+
+// The pure decision of EnsureBlasKernel. `user_coretype` and `reexec_guard` are the
+// environment values (null when unset). Re-execute only when neither is set, the
+// core is generic, and the CPU has AVX-512F (-> "SkylakeX") or AVX2 (-> "Haswell").
+BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user_coretype,
+                                    const char* reexec_guard, bool has_avx512f,
+                                    bool has_avx2);
+
+// Call first in main(), before any thread starts. When DecideBlasKernel says so,
+// sets OPENBLAS_CORETYPE and TESSERA_BLAS_REEXEC and re-executes /proc/self/exe
+// with `argv` (does not return on success; on failure logs a warning and goes on
+// with the current kernel). Logs the kernel in use.
+void EnsureBlasKernel(int argc, char** argv);
+
+// openblas_get_corename(), e.g. "Haswell".
+std::string BlasKernelName();
+
+// openblas_get_num_threads().
+int BlasThreads();
+
+}  // namespace tessera
+
+#endif  // TESSERA_NN_BLAS_KERNEL_H_

@@ -1,0 +1,107 @@
+#include "nn/conv2d.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nn/gradient_check.h"
+
+namespace tessera {
+namespace {
+
+Initializer Zeros() {
+  Initializer i;
+  i.mutable_zeros();
+  return i;
+}
+
+// Direct convolution, NHWC input, [K, K, Cin, Cout] kernel, in double.
+std::vector<double> NaiveConv(const Tensor& x, const Tensor& w, const Tensor& b,
+                              int64_t stride, bool same, int64_t* oh, int64_t* ow) {
+  const int64_t n = x.dim(0), h = x.dim(1), wd = x.dim(2), cin = x.dim(3);
+  const int64_t k = w.dim(0), cout = w.dim(3);
+  int64_t pad_y = 0, pad_x = 0;
+  if (same) {
+    *oh = (h + stride - 1) / stride;
+    *ow = (wd + stride - 1) / stride;
+    pad_y = std::max<int64_t>((*oh - 1) * stride + k - h, 0) / 2;
+    pad_x = std::max<int64_t>((*ow - 1) * stride + k - wd, 0) / 2;
+  } else {
+    *oh = (h - k) / stride + 1;
+    *ow = (wd - k) / stride + 1;
+  }
+  std::vector<double> y(n * *oh * *ow * cout);
+  for (int64_t b0 = 0; b0 < n; ++b0)
+    for (int64_t oy = 0; oy < *oh; ++oy)
+      for (int64_t ox = 0; ox < *ow; ++ox)
+        for (int64_t co = 0; co < cout; ++co) {
+          double s = b[co];
+          for (int64_t ky = 0; ky < k; ++ky)
+            for (int64_t kx = 0; kx < k; ++kx)
+              for (int64_t ci = 0; ci < cin; ++ci) {
+                const int64_t iy = oy * stride - pad_y + ky, ix = ox * stride - pad_x + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                s += double{x[((b0 * h + iy) * wd + ix) * cin + ci]} *
+                     w[((ky * k + kx) * cin + ci) * cout + co];
+              }
+          y[((b0 * *oh + oy) * *ow + ox) * cout + co] = s;
+        }
+  return y;
+}
+
+struct ConvCase {
+  int64_t h, w, cin, k, stride, cout;
+  Padding padding;
+};
+
+class Conv2DTest : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DTest, ForwardMatchesNaiveReference) {
+  const ConvCase c = GetParam();
+  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding, Zeros(),
+                    Zeros());
+  const Tensor x = RandomTensor({2, c.h, c.w, c.cin}, 1);
+  const Tensor w = RandomTensor({c.k, c.k, c.cin, c.cout}, 2);
+  const Tensor b = RandomTensor({c.cout}, 3);
+  const Tensor* params[] = {&w, &b};
+  Tensor y;
+  layer.Forward(params, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want = NaiveConv(x, w, b, c.stride, c.padding == SAME, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({2, oh, ow, c.cout}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-4) << i;
+}
+
+TEST_P(Conv2DTest, GradientsMatchFiniteDifferences) {
+  const ConvCase c = GetParam();
+  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding, Zeros(),
+                    Zeros());
+  EXPECT_EQ(CheckLayerGradients(&layer,
+                                {RandomTensor({c.k, c.k, c.cin, c.cout}, 4),
+                                 RandomTensor({c.cout}, 5)},
+                                RandomTensor({2, c.h, c.w, c.cin}, 6)),
+            0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2DTest,
+    ::testing::Values(ConvCase{5, 5, 3, 3, 1, 4, SAME},   // odd kernel, SAME
+                      ConvCase{6, 5, 2, 2, 1, 3, SAME},   // even kernel: uneven padding
+                      ConvCase{7, 6, 2, 3, 2, 3, SAME},   // stride 2
+                      ConvCase{6, 6, 1, 5, 1, 2, SAME},   // kernel wider than half the image
+                      ConvCase{6, 7, 2, 3, 2, 2, VALID},  // VALID, stride 2
+                      ConvCase{4, 4, 1, 1, 1, 3, VALID}));
+
+TEST(ComputePaddedDimTest, MatchesTensorFlow) {
+  // SAME: 28 / 1 with k 5 -> 28 out, 4 padding, 2 before.
+  EXPECT_EQ(ComputePaddedDim(28, 5, 1, SAME).out, 28);
+  EXPECT_EQ(ComputePaddedDim(28, 5, 1, SAME).pad_before, 2);
+  // SAME: 7 / 2 with k 2 -> 4 out, total padding 1, 0 before.
+  EXPECT_EQ(ComputePaddedDim(7, 2, 2, SAME).out, 4);
+  EXPECT_EQ(ComputePaddedDim(7, 2, 2, SAME).pad_before, 0);
+  EXPECT_EQ(ComputePaddedDim(7, 3, 2, VALID).out, 3);
+  EXPECT_EQ(ComputePaddedDim(2, 3, 1, VALID).out, 0);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,80 @@
+#include "nn/dense.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nn/gradient_check.h"
+
+namespace tessera {
+namespace {
+
+Initializer Zeros() {
+  Initializer i;
+  i.mutable_zeros();
+  return i;
+}
+
+// y[n][j] = b[j] + sum_k x[n][k] * w[k][j], in double.
+std::vector<double> NaiveDense(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const int64_t n = x.dim(0), in = w.dim(0), out = w.dim(1);
+  std::vector<double> y(n * out);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < out; ++j) {
+      double s = b[j];
+      for (int64_t k = 0; k < in; ++k) s += double{x[i * in + k]} * w[k * out + j];
+      y[i * out + j] = s;
+    }
+  }
+  return y;
+}
+
+TEST(DenseLayerTest, ForwardMatchesNaiveReference) {
+  DenseLayer layer("fc", {3, 2, 2}, 7, Zeros(), Zeros());  // flattens 12 features
+  ASSERT_EQ(layer.output_shape(), Shape({7}));
+  const auto vars = layer.Variables();
+  ASSERT_EQ(vars.size(), 2u);
+  EXPECT_EQ(vars[0].name, "fc/weights");
+  EXPECT_EQ(vars[0].shape, Shape({12, 7}));
+  EXPECT_EQ(vars[1].name, "fc/biases");
+  EXPECT_EQ(vars[1].shape, Shape({7}));
+
+  const Tensor x = RandomTensor({5, 3, 2, 2}, 1);
+  const Tensor w = RandomTensor({12, 7}, 2);
+  const Tensor b = RandomTensor({7}, 3);
+  Tensor y;
+  const Tensor* params[] = {&w, &b};
+  layer.Forward(params, x, {}, &y);
+  ASSERT_EQ(y.shape(), Shape({5, 7}));
+  Tensor flat = x;
+  ASSERT_TRUE(flat.Reshape({5, 12}).ok());
+  const std::vector<double> want = NaiveDense(flat, w, b);
+  for (int64_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-5) << i;
+}
+
+TEST(DenseLayerTest, GradientsMatchFiniteDifferences) {
+  DenseLayer layer("fc", {6}, 4, Zeros(), Zeros());
+  EXPECT_EQ(CheckLayerGradients(&layer, {RandomTensor({6, 4}, 4), RandomTensor({4}, 5)},
+                                RandomTensor({3, 6}, 6)),
+            0);
+}
+
+TEST(DenseLayerTest, BackwardMatchesNaiveFormulas) {
+  DenseLayer layer("fc", {3}, 2, Zeros(), Zeros());
+  const Tensor x({2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor w({3, 2}, {1, -1, 0.5, 2, -2, 0});
+  const Tensor b({2}, {0.1f, 0.2f});
+  const Tensor* params[] = {&w, &b};
+  Tensor y, dx;
+  layer.Forward(params, x, {}, &y);
+  const Tensor dy({2, 2}, {1, 0, 0, 1});
+  Tensor dw({3, 2}), db({2});
+  Tensor* grads[] = {&dw, &db};
+  layer.Backward(params, x, y, dy, &dx, grads);
+  // dW = x^T dy, db = column sums of dy, dx = dy W^T.
+  EXPECT_EQ(dw.span(), absl::MakeConstSpan(std::vector<float>{1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(db.span(), absl::MakeConstSpan(std::vector<float>{1, 1}));
+  EXPECT_EQ(dx.span(), absl::MakeConstSpan(std::vector<float>{1, 0.5, -2, -1, 2, 0}));
+}
+
+}  // namespace
+}  // namespace tessera

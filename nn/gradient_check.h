@@ -1,0 +1,35 @@
+#ifndef TESSERA_NN_GRADIENT_CHECK_H_
+#define TESSERA_NN_GRADIENT_CHECK_H_
+
+// Test helpers: random tensors and a finite-difference check of a Layer's Backward.
+
+#include <cstdint>
+#include <vector>
+
+#include "common/tensor.h"
+#include "nn/layer.h"
+
+namespace tessera {
+
+// Uniform in [lo, hi), deterministic in `seed`.
+Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+struct GradientCheckOptions {
+  double epsilon = 1e-2;           // central difference step
+  double abs_tolerance = 2e-3;     // |analytic - numeric| <= abs + rel * |numeric|
+  double rel_tolerance = 2e-2;
+  bool check_input = true;         // also check dLoss/dInput
+  ForwardOptions forward{/*training=*/true, /*seed=*/7};
+};
+
+// Checks `layer`'s Backward against central differences of
+// L = sum_i r_i * output_i (r fixed, random) with respect to every element of
+// `input` (when options.check_input) and of every tensor of `params`, reporting
+// failures with gtest (EXPECT), at most a few per tensor. Returns the number of
+// mismatching elements.
+int CheckLayerGradients(Layer* layer, std::vector<Tensor> params, Tensor input,
+                        const GradientCheckOptions& options = {});
+
+}  // namespace tessera
+
+#endif  // TESSERA_NN_GRADIENT_CHECK_H_

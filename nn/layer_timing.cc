@@ -1,0 +1,141 @@
+// Times forward and backward of each layer of a model (default: mnist_deep) at
+// batch 50 on random data, and a whole ComputeGradients step.
+//
+//   bazel-bin/nn/layer_timing [MODEL.pbtxt] [BATCH] [REPEATS]
+//
+// Run from the workspace root (the default model path is relative to it).
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+#include "nn/blas_kernel.h"
+#include "nn/gradient_check.h"
+#include "nn/model.h"
+#include "nn/model_def.h"
+
+namespace tessera {
+namespace {
+
+double NowMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int Run(const std::string& path, int64_t batch_size, int repeats) {
+  auto def = ReadModelDefFile(path);
+  if (!def.ok()) {
+    LOG(ERROR) << def.status();
+    return 1;
+  }
+  auto model_or = Model::FromModelDef(*def);
+  if (!model_or.ok()) {
+    LOG(ERROR) << model_or.status();
+    return 1;
+  }
+  Model& model = **model_or;
+  const std::vector<Tensor> params = model.InitialValues(1);
+  std::vector<const Tensor*> ptrs;
+  for (const Tensor& t : params) ptrs.push_back(&t);
+
+  Shape input_shape{batch_size};
+  input_shape.insert(input_shape.end(), model.input_shape().begin(), model.input_shape().end());
+  const Tensor input = RandomTensor(input_shape, 2, 0.0f, 1.0f);
+
+  const auto& layers = model.layers();
+  const size_t n = layers.size();
+  std::vector<Tensor> acts(n), grad_acts(n);
+  std::vector<Tensor> grads;
+  for (const auto& v : model.variables()) grads.emplace_back(v.shape);
+  std::vector<Tensor*> grad_ptrs;
+  for (Tensor& g : grads) grad_ptrs.push_back(&g);
+  std::vector<double> fwd_ms(n, 0.0), bwd_ms(n, 0.0);
+  std::vector<size_t> first(n);
+  size_t next = 0;
+  for (size_t i = 0; i < n; ++i) {
+    first[i] = next;
+    next += layers[i]->Variables().size();
+  }
+  auto layer_params = [&](size_t i) {
+    return absl::MakeConstSpan(ptrs).subspan(first[i], layers[i]->Variables().size());
+  };
+  auto layer_grads = [&](size_t i) {
+    return absl::MakeSpan(grad_ptrs).subspan(first[i], layers[i]->Variables().size());
+  };
+  for (int r = -1; r < repeats; ++r) {  // r = -1 warms up
+    for (size_t i = 0; i < n; ++i) {
+      const double t0 = NowMs();
+      layers[i]->Forward(layer_params(i), i == 0 ? input : acts[i - 1],
+                         ForwardOptions{true, static_cast<uint64_t>(r + 2)}, &acts[i]);
+      if (r >= 0) fwd_ms[i] += NowMs() - t0;
+    }
+    grad_acts[n - 1] = RandomTensor(acts[n - 1].shape(), 3);
+    for (size_t i = n; i-- > 0;) {
+      const double t0 = NowMs();
+      layers[i]->Backward(layer_params(i), i == 0 ? input : acts[i - 1], acts[i],
+                          grad_acts[i], i == 0 ? nullptr : &grad_acts[i - 1],
+                          layer_grads(i));
+      if (r >= 0) bwd_ms[i] += NowMs() - t0;
+    }
+  }
+  std::printf("model %s, batch %lld, %d repeats, OpenBLAS core %s, %d threads\n",
+              model.name().c_str(), static_cast<long long>(batch_size), repeats,
+              BlasKernelName().c_str(), BlasThreads());
+  std::printf("%-10s %-16s %10s %10s\n", "layer", "output", "fwd ms", "bwd ms");
+  double total_f = 0, total_b = 0;
+  for (size_t i = 0; i < n; ++i) {
+    std::printf("%-10s %-16s %10.3f %10.3f\n", layers[i]->name().c_str(),
+                ShapeString(layers[i]->output_shape()).c_str(), fwd_ms[i] / repeats,
+                bwd_ms[i] / repeats);
+    total_f += fwd_ms[i] / repeats;
+    total_b += bwd_ms[i] / repeats;
+  }
+  std::printf("%-10s %-16s %10.3f %10.3f\n", "total", "", total_f, total_b);
+
+  // Whole training steps through Model (validation + loss included).
+  Batch batch;
+  batch.inputs = input;
+  if (model.is_classifier()) {
+    for (int64_t i = 0; i < batch_size; ++i) {
+      batch.labels.push_back(static_cast<int32_t>(i % model.output_shape()[0]));
+    }
+  } else {
+    Shape target_shape{batch_size};
+    target_shape.insert(target_shape.end(), model.output_shape().begin(),
+                        model.output_shape().end());
+    batch.targets = Tensor(target_shape);
+  }
+  std::vector<Tensor> step_grads;
+  if (!model.ComputeGradients(ptrs, batch, 0, &step_grads).ok()) return 1;
+  const double t0 = NowMs();
+  for (int r = 0; r < repeats; ++r) {
+    auto loss = model.ComputeGradients(ptrs, batch, r, &step_grads);
+    if (!loss.ok()) {
+      LOG(ERROR) << loss.status();
+      return 1;
+    }
+  }
+  const double step_ms = (NowMs() - t0) / repeats;
+  std::printf("ComputeGradients: %.3f ms/step, %.0f images/s\n", step_ms,
+              1000.0 * static_cast<double>(batch_size) / step_ms);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tessera
+
+int main(int argc, char** argv) {
+  tessera::EnsureBlasKernel(argc, argv);
+  const std::string path = argc > 1 ? argv[1] : "examples/models/mnist_deep.pbtxt";
+  const int64_t batch = argc > 2 ? std::atoll(argv[2]) : 50;
+  const int repeats = argc > 3 ? std::atoi(argv[3]) : 20;
+  if (batch <= 0 || repeats <= 0) {
+    std::fprintf(stderr, "usage: layer_timing [MODEL.pbtxt] [BATCH > 0] [REPEATS > 0]\n");
+    return 2;
+  }
+  return tessera::Run(path, batch, repeats);
+}

@@ -1,0 +1,99 @@
+#ifndef TESSERA_NN_MODEL_H_
+#define TESSERA_NN_MODEL_H_
+
+// A sequential model built from a ModelDef: layers, a loss, and the list of
+// variables the layers read. The Model holds no variable values: callers pass them
+// in (params, in variables() order) and get gradients back, so the same Model serves
+// a worker that pulls values from parameter servers and an in-process trainer.
+//
+// Thread safety: a Model keeps activation and scratch buffers between calls (so
+// repeated steps at one batch size allocate nothing); it must be used by one thread
+// at a time. Distinct Model objects are independent.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/batch.h"
+#include "common/tensor.h"
+#include "nn/layer.h"
+#include "protos/model.pb.h"
+
+namespace tessera {
+
+class Model {
+ public:
+  struct EvalResult {
+    double loss_sum = 0.0;  // sum over examples of each example's loss
+    int64_t correct = 0;    // classification: argmax == label; 0 for regression
+    int64_t count = 0;      // examples evaluated
+  };
+
+  // INVALID_ARGUMENT naming the layer and the problem for a bad def: no layers,
+  // empty or duplicate names, bad input shape or parameters, missing loss, a final
+  // output that does not suit the loss.
+  static absl::StatusOr<std::unique_ptr<Model>> FromModelDef(const ModelDef& def);
+
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  ~Model();
+
+  const std::string& name() const { return name_; }
+  // One example's input shape ([H, W, C] or [features]) and output shape.
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const;
+  // All variables, layer by layer in def order ("conv1/weights", "conv1/biases").
+  const std::vector<VariableSpec>& variables() const { return variables_; }
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  bool is_classifier() const { return loss_.kind_case() == LossDef::kSoftmaxCrossEntropy; }
+
+  // Initial values of variables(), deterministic in `seed` (each variable draws
+  // from its own stream, so adding a variable does not change the others).
+  std::vector<Tensor> InitialValues(uint64_t seed) const;
+
+  // Training-mode forward and backward on `batch` with `params` (one per
+  // variable, borrowed); `step_seed` drives dropout. Returns the loss and sets
+  // `*grads` to one gradient per variable (resized only when shapes change).
+  // INVALID_ARGUMENT for a wrong number or shape of params, a batch whose inputs
+  // are not [N, input_shape] with N > 0, labels missing or out of range
+  // (classification), or targets not [N, output_shape] (regression).
+  absl::StatusOr<float> ComputeGradients(absl::Span<const Tensor* const> params,
+                                         const Batch& batch, uint64_t step_seed,
+                                         std::vector<Tensor>* grads);
+
+  // Evaluation-mode forward (dropout off) and the loss; errors as ComputeGradients.
+  absl::StatusOr<EvalResult> Evaluate(absl::Span<const Tensor* const> params,
+                                      const Batch& batch);
+
+  // The last layer's output of the last ComputeGradients or Evaluate.
+  const Tensor& last_output() const;
+
+ private:
+  Model(std::string name, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers,
+        LossDef loss);
+
+  absl::Status Validate(absl::Span<const Tensor* const> params, const Batch& batch) const;
+  void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+               const ForwardOptions& options);
+
+  const std::string name_;
+  const Shape input_shape_;
+  const std::vector<std::unique_ptr<Layer>> layers_;
+  const LossDef loss_;
+  std::vector<VariableSpec> variables_;
+  std::vector<size_t> first_param_;  // per layer: index of its first variable
+  std::vector<size_t> param_count_;  // per layer: number of its variables
+
+  // Reused between calls: activations_[i] is layer i's output, grad_activations_[i]
+  // dLoss/d(activations_[i]); grad_ptrs_ points into the caller's grads.
+  std::vector<Tensor> activations_;
+  std::vector<Tensor> grad_activations_;
+  std::vector<Tensor*> grad_ptrs_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_NN_MODEL_H_

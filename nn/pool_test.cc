@@ -1,0 +1,102 @@
+#include "nn/pool.h"
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nn/gradient_check.h"
+#include "nn/random.h"
+
+namespace tessera {
+namespace {
+
+// Distinct values 0.05 apart in random order, so no window has near-ties and a
+// finite-difference step of 0.01 never changes which input is the maximum.
+Tensor DistinctTensor(const Shape& shape, uint64_t seed) {
+  Tensor t(shape);
+  std::vector<int64_t> order(t.size());
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed);
+  for (int64_t i = t.size() - 1; i > 0; --i) {
+    std::swap(order[i], order[rng.Next() % static_cast<uint64_t>(i + 1)]);
+  }
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = 0.05f * static_cast<float>(order[i]) - 2.0f;
+  return t;
+}
+
+// Pooling straight from the definition; SAME padding as TensorFlow.
+std::vector<double> NaivePool(const Tensor& x, PoolKind kind, int64_t k, int64_t s,
+                              bool same, int64_t* oh, int64_t* ow) {
+  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  int64_t py = 0, px = 0;
+  if (same) {
+    *oh = (h + s - 1) / s;
+    *ow = (w + s - 1) / s;
+    py = std::max<int64_t>((*oh - 1) * s + k - h, 0) / 2;
+    px = std::max<int64_t>((*ow - 1) * s + k - w, 0) / 2;
+  } else {
+    *oh = (h - k) / s + 1;
+    *ow = (w - k) / s + 1;
+  }
+  std::vector<double> y;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oy = 0; oy < *oh; ++oy)
+      for (int64_t ox = 0; ox < *ow; ++ox)
+        for (int64_t ch = 0; ch < c; ++ch) {
+          double best = -1e30, sum = 0;
+          int count = 0;
+          for (int64_t ky = 0; ky < k; ++ky)
+            for (int64_t kx = 0; kx < k; ++kx) {
+              const int64_t iy = oy * s - py + ky, ix = ox * s - px + kx;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const double v = x[((b * h + iy) * w + ix) * c + ch];
+              best = std::max(best, v);
+              sum += v;
+              ++count;
+            }
+          y.push_back(kind == PoolKind::kMax ? best : sum / count);
+        }
+  return y;
+}
+
+struct PoolCase {
+  PoolKind kind;
+  int64_t h, w, c, size, stride;
+  Padding padding;
+};
+
+class PoolTest : public ::testing::TestWithParam<PoolCase> {};
+
+TEST_P(PoolTest, ForwardMatchesNaiveReference) {
+  const PoolCase p = GetParam();
+  PoolLayer layer("pool", p.kind, {p.h, p.w, p.c}, p.size, p.stride, p.padding);
+  const Tensor x = DistinctTensor({2, p.h, p.w, p.c}, 1);
+  Tensor y;
+  layer.Forward({}, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want =
+      NaivePool(x, p.kind, p.size, p.stride, p.padding == SAME, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({2, oh, ow, p.c}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-5) << i;
+}
+
+TEST_P(PoolTest, GradientsMatchFiniteDifferences) {
+  const PoolCase p = GetParam();
+  PoolLayer layer("pool", p.kind, {p.h, p.w, p.c}, p.size, p.stride, p.padding);
+  EXPECT_EQ(CheckLayerGradients(&layer, {}, DistinctTensor({2, p.h, p.w, p.c}, 2)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PoolTest,
+    ::testing::Values(PoolCase{PoolKind::kMax, 4, 4, 3, 2, 2, SAME},
+                      PoolCase{PoolKind::kMax, 5, 7, 2, 2, 2, SAME},  // padded edge
+                      PoolCase{PoolKind::kMax, 5, 5, 2, 3, 1, SAME},
+                      PoolCase{PoolKind::kMax, 5, 5, 2, 3, 2, VALID},
+                      PoolCase{PoolKind::kAverage, 4, 4, 3, 2, 2, SAME},
+                      PoolCase{PoolKind::kAverage, 5, 7, 2, 2, 2, SAME},  // partial windows
+                      PoolCase{PoolKind::kAverage, 5, 5, 2, 3, 1, SAME},
+                      PoolCase{PoolKind::kAverage, 5, 5, 2, 3, 2, VALID}));
+
+}  // namespace
+}  // namespace tessera
