@@ -72,7 +72,7 @@ TEST(ModelExamplesTest, SoftmaxRegression) {
   // Zero weights: every example's loss is log(10); argmax ties pick class 0.
   const std::vector<Tensor> params = model->InitialValues(3);
   Batch batch;
-  batch.inputs = Tensor({3, 784});
+  batch.inputs = Tensor({3, 28, 28, 1});
   batch.labels = {0, 5, 9};
   auto result = model->Evaluate(Pointers(params), batch);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -182,7 +182,7 @@ TEST(ModelTest, RejectsBadBatchesAndParams) {
   std::vector<Tensor> params = model->InitialValues(0);
   std::vector<Tensor> grads;
   Batch batch;
-  batch.inputs = Tensor({2, 784});
+  batch.inputs = Tensor({2, 28, 28, 1});
   batch.labels = {1, 10};
   auto s = model->ComputeGradients(Pointers(params), batch, 0, &grads).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -191,10 +191,10 @@ TEST(ModelTest, RejectsBadBatchesAndParams) {
   EXPECT_EQ(model->Evaluate(Pointers(params), batch).status().message(),
             "batch labels: want 2 (one per example), got 1");
   batch.labels = {1, 2};
-  batch.inputs = Tensor({2, 28, 28});
-  EXPECT_EQ(model->Evaluate(Pointers(params), batch).status().message(),
-            "batch inputs: want shape [2, 784] with N >= 1, got [2, 28, 28]");
   batch.inputs = Tensor({2, 784});
+  EXPECT_EQ(model->Evaluate(Pointers(params), batch).status().message(),
+            "batch inputs: want shape [2, 28, 28, 1] with N >= 1, got [2, 784]");
+  batch.inputs = Tensor({2, 28, 28, 1});
   params[0] = Tensor({10, 784});
   EXPECT_EQ(model->Evaluate(Pointers(params), batch).status().message(),
             "param 0 'softmax/weights': want shape [784, 10], got [10, 784]");

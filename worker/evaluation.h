@@ -1,0 +1,30 @@
+#ifndef TESSERA_WORKER_EVALUATION_H_
+#define TESSERA_WORKER_EVALUATION_H_
+
+// Evaluation of a model on a whole data set, in batches.
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/tensor.h"
+#include "data/dataset.h"
+#include "nn/model.h"
+
+namespace tessera {
+
+struct EvalMetrics {
+  double mean_loss = 0;
+  double accuracy = 0;  // classification only; 0 otherwise
+  int64_t count = 0;
+};
+
+// Runs `model` (borrowed; one thread at a time) in eval mode over every
+// example of `dataset` in order, `batch_size` at a time (the last batch may be
+// smaller). `params` are borrowed.
+absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tensor* const> params,
+                                            const Dataset& dataset, int64_t batch_size);
+
+}  // namespace tessera
+
+#endif  // TESSERA_WORKER_EVALUATION_H_

@@ -1,0 +1,59 @@
+#ifndef TESSERA_WORKER_LOCAL_TRAINER_H_
+#define TESSERA_WORKER_LOCAL_TRAINER_H_
+
+// Training in one process, with no parameter server: the model's gradients
+// are applied by the very update rules the ps runs (common/optim/). It is the
+// reference the cluster is checked against (same config, same numbers), the
+// engine of bench/train_throughput, and `tessera_train_local`.
+// Not thread-safe: one thread drives it.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/batch.h"
+#include "common/optim/optimizer.h"
+#include "common/tensor.h"
+#include "data/batch_iterator.h"
+#include "data/dataset.h"
+#include "nn/model.h"
+#include "protos/train_config.pb.h"
+
+namespace tessera {
+
+class LocalTrainer {
+ public:
+  // `config` must be valid (LoadTrainConfig); `train` is borrowed and must
+  // outlive the trainer. Initial values come from config.seed(), the batch
+  // order from (seed, epoch, part 0 of 1).
+  static absl::StatusOr<std::unique_ptr<LocalTrainer>> Create(const TrainConfig& config,
+                                                              const Dataset* train);
+
+  // One step on the next batch: gradients, then the optimizer with the
+  // learning rate of the schedule at step(). Returns the batch loss.
+  absl::StatusOr<float> Step();
+
+  int64_t step() const { return step_; }
+  Model* model() { return model_.get(); }
+  const std::vector<Tensor>& values() const { return values_; }
+  std::vector<const Tensor*> params() const;
+
+ private:
+  LocalTrainer(const TrainConfig& config, std::unique_ptr<Model> model,
+               std::unique_ptr<Optimizer> optimizer, BatchIterator batches);
+
+  const TrainConfig config_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  BatchIterator batches_;
+  Batch batch_;
+  std::vector<Tensor> values_;
+  std::vector<Tensor> grads_;
+  std::vector<std::vector<Tensor>> slots_;  // [variable][slot]
+  int64_t step_ = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_WORKER_LOCAL_TRAINER_H_

@@ -1,0 +1,98 @@
+#include "worker/train_config.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/optim/optimizer.h"
+#include "common/status_macros.h"
+#include "common/text_proto.h"
+
+namespace tessera {
+namespace {
+
+absl::Status Invalid(absl::string_view source, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ": ", what));
+}
+
+}  // namespace
+
+void ApplyDefaults(TrainConfig* c) {
+  if (c->batch_size() == 0) c->set_batch_size(50);
+  if (c->seed() == 0) c->set_seed(1);
+  if (c->partition_bytes() == 0) c->set_partition_bytes(1 << 20);
+  if (c->log_every_steps() == 0) c->set_log_every_steps(100);
+  if (!c->has_eval_at_end()) c->set_eval_at_end(true);
+  if (c->rpc_timeout_secs() == 0) c->set_rpc_timeout_secs(60);
+  if (c->startup_timeout_secs() == 0) c->set_startup_timeout_secs(600);
+}
+
+absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source) {
+  if (c.model().layer_size() == 0) {
+    return Invalid(source, "no model: set model_file or model { ... }");
+  }
+  if (c.data().source_case() == DataConfig::SOURCE_NOT_SET) {
+    return Invalid(source, "no data source: set data { idx {...} }, csv or inline_data");
+  }
+  if (c.batch_size() <= 0) {
+    return Invalid(source, absl::StrCat("batch_size must be > 0, got ", c.batch_size()));
+  }
+  if (c.max_steps() <= 0) {
+    return Invalid(source, absl::StrCat("max_steps must be > 0, got ", c.max_steps()));
+  }
+  if (c.partition_bytes() < 4) {
+    return Invalid(source,
+                   absl::StrCat("partition_bytes must be at least 4, got ", c.partition_bytes()));
+  }
+  if (c.log_every_steps() < 0) {
+    return Invalid(source,
+                   absl::StrCat("log_every_steps must be >= 0, got ", c.log_every_steps()));
+  }
+  if (!(c.rpc_timeout_secs() > 0)) {
+    return Invalid(source,
+                   absl::StrCat("rpc_timeout_secs must be > 0, got ", c.rpc_timeout_secs()));
+  }
+  if (!(c.startup_timeout_secs() > 0)) {
+    return Invalid(source, absl::StrCat("startup_timeout_secs must be > 0, got ",
+                                        c.startup_timeout_secs()));
+  }
+  if (c.update_mode() != ASYNC) {
+    return Invalid(source, absl::StrCat("update_mode ", UpdateMode_Name(c.update_mode()),
+                                        " is not supported yet; use ASYNC"));
+  }
+  return Annotate(ValidateOptimizerConfig(c.optimizer()), absl::StrCat(source, ": optimizer"));
+}
+
+absl::Status ApplyOverrides(const TrainOverrides& o, TrainConfig* c) {
+  if (o.max_steps) c->set_max_steps(*o.max_steps);
+  if (o.batch_size) c->set_batch_size(*o.batch_size);
+  if (o.learning_rate) c->mutable_optimizer()->set_learning_rate(*o.learning_rate);
+  if (o.seed) c->set_seed(*o.seed);
+  if (o.update_mode) {
+    UpdateMode mode;
+    if (!UpdateMode_Parse(absl::AsciiStrToUpper(*o.update_mode), &mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--update_mode must be async, sync or stale, got \"", *o.update_mode, "\""));
+    }
+    c->set_update_mode(mode);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path,
+                                            const TrainOverrides& overrides) {
+  TrainConfig config;
+  RETURN_IF_ERROR(ReadTextProtoFile(path, "training config", &config));
+  if (!config.model_file().empty()) {
+    if (config.model().layer_size() > 0) {
+      return Invalid(path, "set either model_file or model, not both");
+    }
+    RETURN_IF_ERROR(ReadTextProtoFile(JoinPath(Dirname(path), config.model_file()),
+                                      "model file", config.mutable_model()));
+  }
+  ApplyDefaults(&config);
+  RETURN_IF_ERROR(ApplyOverrides(overrides, &config));
+  RETURN_IF_ERROR(ValidateTrainConfig(config, path));
+  return config;
+}
+
+}  // namespace tessera

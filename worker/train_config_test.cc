@@ -1,0 +1,92 @@
+#include "worker/train_config.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace tessera {
+namespace {
+
+std::string WriteConfig(const std::string& name, const std::string& text) {
+  const std::string path = absl::StrCat(testing::TempDir(), "/", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A valid config without max_steps and optimizer, which tests add.
+constexpr char kBase[] = R"(
+model { name: "m" input_shape: [1] layer { name: "fc" dense { units: 1 } }
+        loss { mean_squared_error {} } }
+data { inline_data { x: [1, 2] y: [3, 4] } }
+)";
+const std::string kMinimal =
+    absl::StrCat(kBase, "max_steps: 10\noptimizer { learning_rate: 0.1 sgd {} }\n");
+
+TEST(TrainConfigTest, ExamplesLoadWithModelFileResolvedRelativeToConfig) {
+  for (const char* path :
+       {"examples/linear_regression.pbtxt", "examples/mnist_deep_fashion.pbtxt",
+        "examples/softmax_regression_fashion.pbtxt"}) {
+    auto config = LoadTrainConfig(path);
+    ASSERT_TRUE(config.ok()) << path << ": " << config.status();
+    EXPECT_GT(config->model().layer_size(), 0) << path;
+  }
+  auto lab = LoadTrainConfig("examples/linear_regression.pbtxt");
+  EXPECT_EQ(lab->batch_size(), 4);
+  EXPECT_EQ(lab->max_steps(), 1000);
+  EXPECT_EQ(lab->model().name(), "linear_regression");
+}
+
+TEST(TrainConfigTest, DefaultsAndOverrides) {
+  const std::string path = WriteConfig("minimal.pbtxt", kMinimal);
+  auto config = LoadTrainConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->batch_size(), 50);
+  EXPECT_EQ(config->seed(), 1u);
+  EXPECT_EQ(config->partition_bytes(), 1 << 20);
+  EXPECT_TRUE(config->eval_at_end());
+  EXPECT_EQ(config->rpc_timeout_secs(), 60);
+  TrainOverrides o;
+  o.max_steps = 7;
+  o.batch_size = 3;
+  o.learning_rate = 0.5f;
+  o.update_mode = "async";
+  config = LoadTrainConfig(path, o);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->max_steps(), 7);
+  EXPECT_EQ(config->batch_size(), 3);
+  EXPECT_FLOAT_EQ(config->optimizer().learning_rate(), 0.5f);
+  o.update_mode = "fast";
+  EXPECT_EQ(LoadTrainConfig(path, o).status().message(),
+            "--update_mode must be async, sync or stale, got \"fast\"");
+}
+
+TEST(TrainConfigTest, ErrorsNameFileLineAndField) {
+  std::string path = WriteConfig("typo.pbtxt", "max_steps: 10\nbatchsize: 5\n");
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ":2:10: Message type \"tessera.TrainConfig\" has no field named "
+                               "\"batchsize\"."));
+  path = WriteConfig("nosteps.pbtxt", absl::StrCat(kBase, "max_steps: 0\noptimizer { learning_rate: 0.1 sgd {} }\n"));
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ": max_steps must be > 0, got 0"));
+  path = WriteConfig("badbatch.pbtxt", absl::StrCat(kMinimal, "batch_size: -2\n"));
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ": batch_size must be > 0, got -2"));
+  path = WriteConfig("nomodel.pbtxt", "max_steps: 1\n");
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ": no model: set model_file or model { ... }"));
+  path = WriteConfig("badmodel.pbtxt", "model_file: \"nope.pbtxt\"\n");
+  EXPECT_EQ(LoadTrainConfig(path).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(LoadTrainConfig(path).status().message().find("cannot read model file"),
+            absl::string_view::npos);
+  path = WriteConfig("badopt.pbtxt", absl::StrCat(kBase, "max_steps: 10\noptimizer { adam { beta2: 1 } }\n"));
+  auto status = LoadTrainConfig(path).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find(absl::StrCat(path, ": optimizer: ")), absl::string_view::npos)
+      << status;
+  EXPECT_EQ(LoadTrainConfig("/no/such.pbtxt").status().message(),
+            "cannot read training config /no/such.pbtxt: No such file or directory");
+}
+
+}  // namespace
+}  // namespace tessera
