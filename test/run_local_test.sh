@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# scripts/run_local.sh against stand-in daemons (small bash programs written
+# below), so it is tested without the real ps and worker. The stand-ins bind no
+# port. Every stand-in records its PID; each case checks that none is left.
+set -uo pipefail
+
+runfiles="${TEST_SRCDIR}/${TEST_WORKSPACE}"
+run_local="$runfiles/scripts/run_local.sh"
+tmp="${TEST_TMPDIR}"
+failures=0
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# Stand-in ps: logs its arguments, records its PID, then runs until the chief
+# stand-in writes $tmp/shutdown (or forever when FAKE_PS_HANG is set).
+cat > "$tmp/fake_ps" <<'FAKE'
+#!/usr/bin/env bash
+task="${2#--task=}"
+echo "fake ps $task: $*"
+echo $$ > "$FAKE_PID_DIR/ps_$task.pid"
+[ -n "${FAKE_PS_HANG:-}" ] && exec sleep 300
+while [ ! -e "$FAKE_SHUTDOWN" ]; do sleep 0.1; done
+echo "fake ps $task: shut down by the chief"
+exit 0
+FAKE
+# Stand-in worker: logs its arguments, records its PID, exits with
+# FAKE_EXIT_<task> (default 0); worker 0 then tells the ps to shut down.
+# With FAKE_WORKER_HANG set it runs until killed.
+cat > "$tmp/fake_worker" <<'FAKE'
+#!/usr/bin/env bash
+task="${2#--task=}"
+echo "fake worker $task: $*"
+echo $$ > "$FAKE_PID_DIR/worker_$task.pid"
+[ -n "${FAKE_WORKER_HANG:-}" ] && exec sleep 300
+sleep 0.3
+code_var="FAKE_EXIT_$task"
+[ "$task" = 0 ] && touch "$FAKE_SHUTDOWN"
+exit "${!code_var:-0}"
+FAKE
+chmod +x "$tmp/fake_ps" "$tmp/fake_worker"
+
+echo '{"cluster": {"ps": ["localhost:2222"], "worker": ["localhost:2223", "127.0.0.1:2224"]}}' \
+  > "$tmp/cluster.json"
+echo 'model {}' > "$tmp/train.pbtxt"
+
+export TESSERA_PS_BIN="$tmp/fake_ps"
+export TESSERA_WORKER_BIN="$tmp/fake_worker"
+export TESSERA_CTL_BIN="$runfiles/tools/tessera_ctl"
+
+# new_case NAME: a fresh run directory, PID directory and shutdown file.
+new_case() {
+  case_dir="$tmp/$1"
+  mkdir -p "$case_dir/pids"
+  export RUN_DIR="$case_dir/run"
+  export FAKE_PID_DIR="$case_dir/pids"
+  export FAKE_SHUTDOWN="$case_dir/shutdown"
+}
+
+# Every recorded stand-in PID must be gone; kills any survivor.
+expect_no_survivors() {
+  local f pid
+  for f in "$case_dir"/pids/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      fail "$1: $(basename "$f" .pid) (pid $pid) still running"
+      kill -KILL "$pid" 2>/dev/null
+    fi
+  done
+}
+
+expect_contains() {  # expect_contains WHAT FILE TEXT
+  grep -qF -- "$3" "$2" || { fail "$1: $(basename "$2") lacks \"$3\""; cat "$2"; }
+}
+
+# 1. Every task exits 0: exit 0, one log per task, flags passed through.
+new_case ok
+"$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" --max_steps=5 > "$case_dir/out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || { fail "ok: exit $rc"; cat "$case_dir/out"; }
+for log in ps_0 worker_0 worker_1; do
+  [ -s "$RUN_DIR/$log.log" ] || fail "ok: no $log.log"
+done
+expect_contains ok "$RUN_DIR/worker_1.log" \
+  "--cluster=$tmp/cluster.json --task=1 --config=$tmp/train.pbtxt --max_steps=5"
+expect_contains ok "$RUN_DIR/ps_0.log" "shut down by the chief"
+expect_contains ok "$case_dir/out" "logs in $RUN_DIR"
+expect_contains ok "$case_dir/out" "status --cluster=$tmp/cluster.json"
+expect_contains ok "$case_dir/out" "worker:1"
+expect_contains ok "$case_dir/out" "exit 0"
+expect_no_survivors ok
+
+# 2. A worker fails: non-zero exit, its status and log named.
+new_case worker_fails
+FAKE_EXIT_1=3 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" > "$case_dir/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || { fail "worker_fails: exit $rc, want 1"; cat "$case_dir/out"; }
+grep -qE "worker:1 +127.0.0.1:2224 +exit 3 +<- see worker_1.log" "$case_dir/out" ||
+  { fail "worker_fails: no 'worker:1 ... exit 3' line"; cat "$case_dir/out"; }
+expect_no_survivors worker_fails
+
+# 3. The ps does not exit after the workers: stopped after the grace period.
+new_case ps_hangs
+FAKE_PS_HANG=1 TESSERA_PS_GRACE=1 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" \
+  > "$case_dir/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || { fail "ps_hangs: exit $rc, want 1"; cat "$case_dir/out"; }
+expect_contains ps_hangs "$case_dir/out" "killed by SIGTERM, stopped by run_local.sh"
+expect_no_survivors ps_hangs
+
+# 4. SIGTERM to run_local.sh while everything runs: every task stopped.
+new_case sigterm
+FAKE_WORKER_HANG=1 FAKE_PS_HANG=1 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" \
+  > "$case_dir/out" 2>&1 &
+runner=$!
+for _ in $(seq 100); do  # up to 10 s for the three stand-ins to start
+  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
+  sleep 0.1
+done
+kill -TERM "$runner"
+for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$runner" 2>/dev/null; then
+  fail "sigterm: run_local.sh still running 15 s after SIGTERM"
+  kill -KILL "$runner"
+fi
+wait "$runner"
+rc=$?
+[ "$rc" -eq 143 ] || { fail "sigterm: exit $rc, want 143"; cat "$case_dir/out"; }
+[ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] || fail "sigterm: not all started"
+expect_contains sigterm "$case_dir/out" "got SIGTERM, stopping every task"
+expect_no_survivors sigterm
+
+# 5. A task on another host: refused before anything starts.
+new_case remote
+echo '{"cluster": {"ps": ["localhost:2222"], "worker": ["node7.example:2223"]}}' \
+  > "$case_dir/cluster.json"
+"$run_local" "$case_dir/cluster.json" "$tmp/train.pbtxt" > "$case_dir/out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "remote: exit $rc, want 2"
+expect_contains remote "$case_dir/out" "task worker:0 is on host \"node7.example\", not this host"
+[ -z "$(ls "$case_dir/pids")" ] || fail "remote: a task was started"
+
+# 6. A missing binary and a bad cluster file: clear errors, exit 2.
+new_case setup
+TESSERA_PS_BIN="$tmp/nonexistent" "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" \
+  > "$case_dir/out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "setup: missing binary: exit $rc, want 2"
+expect_contains setup "$case_dir/out" "$tmp/nonexistent is missing or not executable; run: bazel build"
+echo '{"cluster": {"ps": []}}' > "$case_dir/bad.json"
+"$run_local" "$case_dir/bad.json" "$tmp/train.pbtxt" > "$case_dir/out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "setup: bad cluster: exit $rc, want 2"
+expect_contains setup "$case_dir/out" "bad.json: job \"ps\" has no tasks"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"

@@ -1,0 +1,77 @@
+// tessera_ctl: status, wait, shutdown and task listing for a Tessera cluster.
+// See kCtlUsage in command_line.cc and docs/operations.md.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/clock.h"
+#include "common/cluster_spec.h"
+#include "tools/admin_client.h"
+#include "tools/command_line.h"
+#include "tools/ctl_commands.h"
+
+ABSL_FLAG(std::string, cluster, "", "cluster file (JSON)");
+ABSL_FLAG(bool, json, false, "status: print one JSON object instead of the table");
+ABSL_FLAG(double, timeout, tessera::kTimeoutNotGiven,
+          "status, shutdown: seconds per task (default 2); wait: seconds in all");
+ABSL_FLAG(std::string, for, "", "wait: ready or done");
+ABSL_FLAG(std::string, job, "", "only the tasks of this job: ps, worker or evaluator");
+
+namespace {
+
+int UsageError(absl::string_view message) {
+  std::cerr << "tessera_ctl: " << message << "\n\n" << tessera::kCtlUsage;
+  return 2;
+}
+
+int Failure(const absl::Status& status) {
+  std::cerr << "tessera_ctl: " << status.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(tessera::kCtlUsage);
+  if (tessera::WantsHelp(argc, argv)) {
+    std::cout << tessera::kCtlUsage;
+    return 0;
+  }
+  absl::Status syntax = tessera::CheckFlagSyntax(argc, argv);
+  if (!syntax.ok()) return UsageError(syntax.message());
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  tessera::FlagValues flags{absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_json),
+                            absl::GetFlag(FLAGS_timeout), absl::GetFlag(FLAGS_for),
+                            absl::GetFlag(FLAGS_job)};
+  auto options = tessera::MakeCtlOptions({args.begin() + 1, args.end()}, flags);
+  if (!options.ok()) return UsageError(options.status().message());
+
+  auto cluster = tessera::ClusterSpec::FromFile(options->cluster);
+  if (!cluster.ok()) return Failure(cluster.status());
+  auto tasks = tessera::SelectTasks(*cluster, options->job);
+  if (!tasks.ok()) return Failure(tasks.status());
+
+  absl::Status result;
+  std::unique_ptr<tessera::ClusterAdmin> admin = tessera::NewGrpcClusterAdmin();
+  switch (options->command) {
+    case tessera::Command::kTasks:
+      tessera::RunTasks(*tasks, std::cout);
+      break;
+    case tessera::Command::kStatus:
+      result = tessera::RunStatus(*admin, *tasks, options->rpc_timeout, options->json, std::cout);
+      break;
+    case tessera::Command::kWait:
+      result = tessera::RunWait(*admin, tessera::RealClock::Get(), *tasks, options->wait,
+                                std::cout);
+      break;
+    case tessera::Command::kShutdown:
+      result = tessera::RunShutdown(*admin, *tasks, "requested by tessera_ctl shutdown",
+                                    options->rpc_timeout, std::cout);
+      break;
+  }
+  return result.ok() ? 0 : Failure(result);
+}

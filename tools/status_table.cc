@@ -1,0 +1,194 @@
+#include "tools/status_table.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace tessera {
+namespace {
+
+constexpr char kNone[] = "-";
+
+// `value` scaled by `base` until below it, with one decimal from the first
+// prefix on: "950 B/s", "1.5 kB/s".
+std::string Scaled(double value, double base, const std::vector<const char*>& units) {
+  if (!std::isfinite(value) || value < 0) return kNone;
+  size_t unit = 0;
+  while (value >= base && unit + 1 < units.size()) {
+    value /= base;
+    ++unit;
+  }
+  if (unit == 0) return absl::StrFormat("%.0f %s", value, units[0]);
+  return absl::StrFormat("%.1f %s", value, units[unit]);
+}
+
+std::string OrNone(const std::string& text) { return text.empty() ? kNone : text; }
+
+std::string RpcError(const absl::Status& status) {
+  return absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
+}
+
+bool IsPs(const TaskStatus& task) { return task.target.id.job == kPsJob; }
+
+// "" when the task answered as the task the cluster file names at its address.
+std::string IdentityMismatch(const TaskStatus& task) {
+  const StatusResponse& r = task.response;
+  if (r.job() == task.target.id.job && r.task() == task.target.id.index) return "";
+  return absl::StrCat("answers as ", r.job().empty() ? "?" : r.job(), ":", r.task(),
+                      ", cluster file says ", task.target.id.ToString());
+}
+
+std::vector<std::string> Row(const TaskStatus& task) {
+  const TaskTarget& t = task.target;
+  std::vector<std::string> row = {t.id.job, absl::StrCat(t.id.index), t.address};
+  if (!task.reachable()) {
+    row.insert(row.end(), {"unreachable", kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+                           kNone, RpcError(task.rpc_status)});
+    return row;
+  }
+  const StatusResponse& r = task.response;
+  row.push_back(OrNone(r.state()));
+  row.push_back(r.global_step() < 0 ? kNone : absl::StrCat(r.global_step()));
+  if (IsPs(task)) {
+    row.insert(row.end(), {kNone, kNone, kNone, FormatBytesPerSec(r.push_bytes_per_sec()),
+                           FormatBytesPerSec(r.pull_bytes_per_sec())});
+  } else {
+    row.insert(row.end(), {absl::StrCat(r.local_steps()),
+                           absl::StrFormat("%.1f", r.images_per_sec()),
+                           absl::StrFormat("%.4g", r.loss()), kNone, kNone});
+  }
+  row.push_back(r.rss_bytes() > 0 ? FormatBytes(r.rss_bytes()) : kNone);
+  row.push_back(OrNone(r.waiting_for()));
+  std::string error = IdentityMismatch(task);
+  if (!r.last_error().empty()) {
+    error = error.empty() ? r.last_error() : absl::StrCat(error, "; ", r.last_error());
+  }
+  row.push_back(OrNone(error));
+  return row;
+}
+
+// Rows joined with two spaces between columns; every column but the last is
+// padded to its widest cell.
+std::string Align(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i + 1 == row.size()) {
+        absl::StrAppend(&line, row[i]);
+      } else {
+        absl::StrAppend(&line, row[i], std::string(width[i] - row[i].size() + 2, ' '));
+      }
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+std::string WorkerProgressSection(const std::vector<TaskStatus>& tasks) {
+  std::string out;
+  for (const TaskStatus& task : tasks) {
+    if (!task.reachable() || task.response.workers().empty()) continue;
+    absl::StrAppend(&out, "\nworker progress reported to ", task.target.id.ToString(), ":\n");
+    std::vector<std::vector<std::string>> rows;
+    for (const WorkerProgress& w : task.response.workers()) {
+      rows.push_back({absl::StrCat("  worker:", w.task()), absl::StrCat("last step ", w.last_step()),
+                      absl::StrFormat("%.1f s ago", w.seconds_since()), w.done() ? "done" : ""});
+    }
+    absl::StrAppend(&out, Align(rows));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatBytesPerSec(double bytes_per_sec) {
+  return Scaled(bytes_per_sec, 1000.0, {"B/s", "kB/s", "MB/s", "GB/s", "TB/s"});
+}
+
+std::string FormatBytes(int64_t bytes) {
+  return Scaled(static_cast<double>(bytes), 1024.0, {"B", "KiB", "MiB", "GiB", "TiB"});
+}
+
+std::string JsonQuote(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+std::string DescribeTask(const TaskStatus& task) {
+  if (!task.reachable()) return absl::StrCat("unreachable: ", RpcError(task.rpc_status));
+  const StatusResponse& r = task.response;
+  std::vector<std::string> parts = {absl::StrCat("state ", OrNone(r.state()))};
+  if (r.global_step() >= 0) parts.push_back(absl::StrCat("step ", r.global_step()));
+  if (!r.waiting_for().empty()) parts.push_back(absl::StrCat("waiting for ", r.waiting_for()));
+  if (!r.last_error().empty()) parts.push_back(absl::StrCat("last error: ", r.last_error()));
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string FormatStatusTable(const std::vector<TaskStatus>& tasks) {
+  std::vector<std::vector<std::string>> rows = {
+      {"JOB", "TASK", "ADDRESS", "STATE", "STEP", "LOCAL", "IMG/S", "LOSS", "PUSH", "PULL", "RSS",
+       "WAITING_FOR", "LAST_ERROR"}};
+  for (const TaskStatus& task : tasks) rows.push_back(Row(task));
+  return Align(rows) + WorkerProgressSection(tasks);
+}
+
+std::string FormatStatusJson(const std::vector<TaskStatus>& tasks) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::vector<std::string> entries;
+  bool all_reachable = true;
+  for (const TaskStatus& task : tasks) {
+    std::string status_json = "null";
+    std::string error;
+    if (task.reachable()) {
+      status_json.clear();
+      auto printed =
+          google::protobuf::util::MessageToJsonString(task.response, &status_json, options);
+      if (!printed.ok()) {
+        status_json = "null";
+        error = absl::StrCat("cannot print status as JSON: ", printed.ToString());
+      } else {
+        error = IdentityMismatch(task);
+      }
+    } else {
+      all_reachable = false;
+      error = RpcError(task.rpc_status);
+    }
+    entries.push_back(absl::StrCat(
+        "{\"job\":", JsonQuote(task.target.id.job), ",\"task\":", task.target.id.index,
+        ",\"address\":", JsonQuote(task.target.address),
+        ",\"reachable\":", task.reachable() ? "true" : "false", ",\"error\":", JsonQuote(error),
+        ",\"status\":", status_json, "}"));
+  }
+  return absl::StrCat("{\"tasks\":[", absl::StrJoin(entries, ","),
+                      "],\"all_reachable\":", all_reachable ? "true" : "false", "}\n");
+}
+
+}  // namespace tessera

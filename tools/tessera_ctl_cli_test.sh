@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# tessera_ctl as a program: exit codes (0 ok, 1 failure, 2 usage) and messages
+# for bad input, and the `tasks` listing. Needs no running daemon.
+set -uo pipefail
+
+ctl="${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/tessera_ctl"
+tmp="${TEST_TMPDIR}"
+failures=0
+
+# expect CODE SUBSTRING ARGS...: runs tessera_ctl ARGS, checks the exit code and
+# that stdout+stderr contain SUBSTRING.
+expect() {
+  local code="$1" want="$2"
+  shift 2
+  local output rc
+  output=$("$ctl" "$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$code" ] || [[ "$output" != *"$want"* ]]; then
+    echo "FAIL: tessera_ctl $*: exit $rc (want $code), output:"
+    echo "$output"
+    echo "  (wanted it to contain: $want)"
+    failures=$((failures + 1))
+  fi
+}
+
+echo '{"cluster": {"ps": ["localhost:2222"], "worker": ["localhost:2223", "127.0.0.1:2224"]}}' \
+  > "$tmp/good.json"
+echo '{"cluster": {"ps": ["localhost:2222"], "worker": ["localhost:2222"]}}' > "$tmp/dup.json"
+
+expect 0 "usage: tessera_ctl COMMAND" --help
+expect 2 "no command given" --cluster="$tmp/good.json"
+expect 2 "unknown command \"frobnicate\"" frobnicate --cluster="$tmp/good.json"
+expect 2 "unknown flag --bogus" status --bogus --cluster="$tmp/good.json"
+expect 2 "bad value \"abc\" for --timeout" status --timeout=abc --cluster="$tmp/good.json"
+expect 2 "\"status\" needs --cluster=FILE" status
+expect 2 "wait needs --for=ready or --for=done" wait --cluster="$tmp/good.json" --timeout=1
+expect 2 "wait needs --timeout=SECONDS" wait --cluster="$tmp/good.json" --for=ready
+expect 2 "--job=chief: want ps, worker or evaluator" status --job=chief --cluster="$tmp/good.json"
+expect 1 "cannot read cluster file $tmp/missing.json" status --cluster="$tmp/missing.json"
+expect 1 "is used twice" status --cluster="$tmp/dup.json"
+expect 1 "job \"evaluator\" is not in the cluster" tasks --job=evaluator --cluster="$tmp/good.json"
+expect 0 "ps 0 localhost:2222
+worker 0 localhost:2223
+worker 1 127.0.0.1:2224" tasks --cluster="$tmp/good.json"
+expect 0 "worker 1 127.0.0.1:2224" tasks --job=worker --cluster="$tmp/good.json"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
