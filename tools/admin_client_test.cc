@@ -1,7 +1,7 @@
 // The gRPC ClusterAdmin and the commands against an in-process fake Admin
 // server on port 0, with a cluster file whose ps points at a closed port.
 
-#include "tools/admin_client.h"
+#include "common/admin_client.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/cluster_spec.h"
-#include "tools/cluster_admin.h"
+#include "common/cluster_admin.h"
 
 namespace tessera {
 

@@ -10,7 +10,7 @@
 #include "absl/flags/usage.h"
 #include "common/clock.h"
 #include "common/cluster_spec.h"
-#include "tools/admin_client.h"
+#include "common/admin_client.h"
 #include "tools/command_line.h"
 #include "tools/ctl_commands.h"
 

@@ -1,4 +1,4 @@
-#include "tools/cluster_admin.h"
+#include "common/cluster_admin.h"
 
 #include "absl/strings/str_cat.h"
 

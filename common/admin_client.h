@@ -1,11 +1,11 @@
-#ifndef TESSERA_TOOLS_ADMIN_CLIENT_H_
-#define TESSERA_TOOLS_ADMIN_CLIENT_H_
+#ifndef TESSERA_COMMON_ADMIN_CLIENT_H_
+#define TESSERA_COMMON_ADMIN_CLIENT_H_
 
 // ClusterAdmin over gRPC: the Admin service (protos/admin.proto) of each task.
 
 #include <memory>
 
-#include "tools/cluster_admin.h"
+#include "common/cluster_admin.h"
 
 namespace tessera {
 
@@ -18,4 +18,4 @@ std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin();
 
 }  // namespace tessera
 
-#endif  // TESSERA_TOOLS_ADMIN_CLIENT_H_
+#endif  // TESSERA_COMMON_ADMIN_CLIENT_H_

@@ -1,4 +1,4 @@
-#include "tools/admin_client.h"
+#include "common/admin_client.h"
 
 #include <functional>
 #include <string>

@@ -1,5 +1,5 @@
-#ifndef TESSERA_TOOLS_CLUSTER_ADMIN_H_
-#define TESSERA_TOOLS_CLUSTER_ADMIN_H_
+#ifndef TESSERA_COMMON_CLUSTER_ADMIN_H_
+#define TESSERA_COMMON_CLUSTER_ADMIN_H_
 
 // The admin calls tessera_ctl makes on the tasks of a cluster, as an interface
 // so the commands (ctl_commands.h) run against a fake in tests and against the
@@ -51,4 +51,4 @@ class ClusterAdmin {
 
 }  // namespace tessera
 
-#endif  // TESSERA_TOOLS_CLUSTER_ADMIN_H_
+#endif  // TESSERA_COMMON_CLUSTER_ADMIN_H_
