@@ -24,6 +24,9 @@ commands:
             ask the workers, then the ps tasks, to finish and exit
   tasks     --cluster=FILE [--job=JOB]
             print "job index address" for each task, one per line
+  ckpt list DIR | inspect DIR [--name=ckpt-N] | export DIR [--name=ckpt-N] --output=FILE.npz
+            checkpoints: list with step, time, size and validity; show
+            variables; export to NumPy (docs/checkpoints.md)
 
 JOB is ps, worker or evaluator (default: every job).
 exit status: 0 success; 1 failure (a task did not answer, timeout, bad cluster

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/cluster_spec.h"
 #include "common/admin_client.h"
+#include "tools/ckpt_command.h"
 #include "tools/command_line.h"
 #include "tools/ctl_commands.h"
 
@@ -40,6 +41,10 @@ int main(int argc, char** argv) {
   if (tessera::WantsHelp(argc, argv)) {
     std::cout << tessera::kCtlUsage;
     return 0;
+  }
+  // ckpt has flags of its own and no cluster: it is dispatched before parsing.
+  if (argc >= 2 && std::string(argv[1]) == "ckpt") {
+    return tessera::RunCkptCommand({argv + 2, argv + argc}, std::cout, std::cerr);
   }
   absl::Status syntax = tessera::CheckFlagSyntax(argc, argv);
   if (!syntax.ok()) return UsageError(syntax.message());
