@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""PyTorch reference for bench/train_throughput: the same mnist_deep network,
+batch, optimizer (Adam 1e-4) and data (Fashion-MNIST from Debian's package),
+trained on this machine with Debian's python3-torch. Prints images_per_sec=X.
+"""
+import argparse
+import ctypes
+import gzip
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+def load_images(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[4:8], "big")
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, 28, 28).astype(np.float32) / 255
+
+
+def load_labels(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    return np.frombuffer(raw, np.uint8, offset=8).astype(np.int64)
+
+
+def blas_core():
+    """The OpenBLAS core of the BLAS this process loaded, or what else it is."""
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    for lib in sorted(libs):
+        try:
+            handle = ctypes.CDLL(lib)
+            handle.openblas_get_corename.restype = ctypes.c_char_p
+            return handle.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return "unknown (" + ",".join(sorted(libs)) + ")"
+
+
+class MnistDeep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 5, padding=2)
+        self.conv2 = nn.Conv2d(32, 64, 5, padding=2)
+        self.fc1 = nn.Linear(7 * 7 * 64, 1024)
+        self.fc2 = nn.Linear(1024, 10)
+        self.pool = nn.MaxPool2d(2)
+        self.drop = nn.Dropout(0.5)
+        for layer in (self.conv1, self.conv2, self.fc1, self.fc2):
+            nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
+            nn.init.constant_(layer.bias, 0.1)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        x = self.drop(torch.relu(self.fc1(x.flatten(1))))
+        return self.fc2(x)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch_size", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    images = torch.from_numpy(load_images(os.path.join(DATA, "train-images-idx3-ubyte.gz")))
+    labels = torch.from_numpy(load_labels(os.path.join(DATA, "train-labels-idx1-ubyte.gz")))
+    model = MnistDeep()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(images.shape[0])
+    pos = 0
+
+    def step():
+        nonlocal pos
+        if pos + args.batch_size > images.shape[0]:
+            pos = 0
+        idx = order[pos:pos + args.batch_size]
+        pos += args.batch_size
+        opt.zero_grad()
+        loss = loss_fn(model(images[idx]), labels[idx])
+        loss.backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    best = 0.0
+    for r in range(args.repeats):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        secs = time.perf_counter() - start
+        ips = args.steps * args.batch_size / secs
+        print(f"run {r}: {ips:.1f} images/s ({1000 * secs / args.steps:.2f} ms/step)")
+        best = max(best, ips)
+    print(f"torch={torch.__version__} blas_core={blas_core()} "
+          f"mkldnn={torch.backends.mkldnn.is_available()} threads={args.threads} "
+          f"batch_size={args.batch_size}")
+    print(f"images_per_sec={best:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+// Training throughput of mnist_deep on Fashion-MNIST in this one process: the
+// worker's arithmetic alone (forward, backward, Adam update), no network.
+//
+//   bazel-bin/bench/train_throughput_tessera --batch_size=50 --threads=2 --steps=200
+//
+// prints a per-layer time breakdown and, last, `images_per_sec=X`.
+// bench/train_throughput.sh runs it beside PyTorch and prints the ratio.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "data/load_dataset.h"
+#include "nn/blas_kernel.h"
+#include "worker/local_trainer.h"
+#include "worker/train_config.h"
+
+ABSL_FLAG(std::string, config, "examples/mnist_deep_fashion.pbtxt", "training config");
+ABSL_FLAG(int32_t, batch_size, 50, "batch size");
+ABSL_FLAG(int32_t, threads, 2, "OpenBLAS threads");
+ABSL_FLAG(int32_t, steps, 200, "timed steps");
+ABSL_FLAG(int32_t, warmup, 20, "untimed steps first");
+ABSL_FLAG(int32_t, repeats, 3, "timed runs; the best is reported");
+
+namespace tessera {
+namespace {
+
+int Run() {
+  TrainOverrides overrides;
+  overrides.batch_size = absl::GetFlag(FLAGS_batch_size);
+  overrides.max_steps = 1 << 30;
+  auto config = LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides);
+  if (!config.ok()) {
+    LOG(ERROR) << config.status().message();
+    return 1;
+  }
+  auto train = LoadDataset(config->data());
+  if (!train.ok()) {
+    LOG(ERROR) << train.status().message();
+    return 1;
+  }
+  openblas_set_num_threads(absl::GetFlag(FLAGS_threads));
+  auto trainer = LocalTrainer::Create(*config, &*train);
+  if (!trainer.ok()) {
+    LOG(ERROR) << trainer.status().message();
+    return 1;
+  }
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+    if (!(*trainer)->Step().ok()) return 1;
+  }
+  const int steps = absl::GetFlag(FLAGS_steps);
+  double best = 0;
+  for (int r = 0; r < absl::GetFlag(FLAGS_repeats); ++r) {
+    const absl::Time start = absl::Now();
+    for (int i = 0; i < steps; ++i) {
+      auto loss = (*trainer)->Step();
+      if (!loss.ok()) {
+        LOG(ERROR) << loss.status().message();
+        return 1;
+      }
+    }
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    const double ips = steps * static_cast<double>(config->batch_size()) / secs;
+    std::printf("run %d: %.1f images/s (%.2f ms/step)\n", r, ips, 1000 * secs / steps);
+    best = std::max(best, ips);
+  }
+  std::printf("blas_kernel=%s threads=%d batch_size=%d\n", BlasKernelName().c_str(),
+              absl::GetFlag(FLAGS_threads), config->batch_size());
+  std::printf("images_per_sec=%.1f\n", best);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tessera
+
+int main(int argc, char** argv) {
+  tessera::EnsureBlasKernel(argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  return tessera::Run();
+}

@@ -1,0 +1,110 @@
+#include "ps/ps_server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_server.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+
+PsServer::PsServer(const PsServerOptions& options)
+    : options_(options),
+      clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
+      start_time_(clock_->Now()),
+      store_({clock_, options.incarnation}),
+      metrics_(clock_),
+      ps_service_(&store_, &metrics_),
+      admin_service_([this] { return Status(); },
+                     [this](const std::string& reason) { RequestShutdown(reason); }) {}
+
+absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions& options) {
+  std::unique_ptr<PsServer> server(new PsServer(options));
+  ASSIGN_OR_RETURN(StartedServer started,
+                   StartGrpcServer(absl::StrCat("ps:", options.task), options.listen_address,
+                                   options.address,
+                                   {&server->ps_service_, &server->admin_service_}));
+  server->server_ = std::move(started.server);
+  server->port_ = started.port;
+  const std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
+  server->address_ = options.address.empty()
+                         ? absl::StrCat(host, ":", server->port_)
+                         : options.address;
+  absl::MutexLock lock(&server->mu_);
+  server->state_ = State::kStarted;
+  return server;
+}
+
+PsServer::~PsServer() { Stop(absl::ZeroDuration()); }
+
+PsServer::State PsServer::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+void PsServer::RequestShutdown(const std::string& reason) {
+  if (shutdown_requested_.HasBeenNotified()) return;
+  LOG(INFO) << "shutting down" << (reason.empty() ? "" : ": ") << reason;
+  shutdown_requested_.Notify();
+}
+
+void PsServer::Wait(absl::Duration grace) {
+  shutdown_requested_.WaitForNotification();
+  Stop(grace);
+}
+
+void PsServer::Stop(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kStarted) return;
+    state_ = State::kStopped;
+  }
+  server_->Shutdown(absl::ToChronoTime(clock_->Now() + grace));
+  server_->Wait();
+}
+
+StatusResponse PsServer::Status() {
+  StatusResponse status;
+  const StoreSummary summary = store_.Summary();
+  const PsMetricsSnapshot metrics = metrics_.TakeSnapshot();
+  const absl::Time now = clock_->Now();
+  status.set_job("ps");
+  status.set_task(options_.task);
+  status.set_address(address_);
+  status.set_incarnation(store_.incarnation());
+  status.set_state(shutdown_requested() ? "shutting_down"
+                   : summary.ready      ? "ready"
+                                        : "waiting_for_chief");
+  status.set_uptime_seconds(absl::ToDoubleSeconds(now - start_time_));
+  status.set_version(options_.version);
+  status.set_global_step(summary.global_step);
+  status.set_num_blocks(summary.num_blocks);
+  status.set_bytes_held(summary.bytes_held);
+  status.set_pulls(metrics.pulls);
+  status.set_pushes(metrics.pushes);
+  status.set_bytes_pulled(metrics.bytes_pulled);
+  status.set_bytes_pushed(metrics.bytes_pushed);
+  status.set_pull_bytes_per_sec(metrics.pull_bytes_per_sec);
+  status.set_push_bytes_per_sec(metrics.push_bytes_per_sec);
+  for (const auto& [task, worker] : summary.workers) {
+    WorkerProgress* progress = status.add_workers();
+    progress->set_task(task);
+    progress->set_last_step(worker.last_step);
+    if (worker.last_push != absl::InfinitePast()) {
+      progress->set_seconds_since(absl::ToDoubleSeconds(now - worker.last_push));
+    }
+    progress->set_done(worker.done);
+  }
+  if (!summary.created) {
+    status.set_waiting_for("the chief to create the variables (CreateVariables)");
+  } else if (!summary.ready) {
+    status.set_waiting_for(absl::StrCat("the chief to initialize the variables (",
+                                        summary.initialized_blocks, " of ", summary.num_blocks,
+                                        " blocks done)"));
+  }
+  status.set_last_error(metrics.last_error);
+  return status;
+}
+
+}  // namespace tessera

@@ -1,0 +1,93 @@
+#ifndef TESSERA_PS_PS_SERVER_H_
+#define TESSERA_PS_PS_SERVER_H_
+
+// A parameter-server task: the variable store behind a gRPC server that serves
+// the ParameterServer and Admin services on one port.
+//
+// Lifecycle: NEW -> STARTED -> STOPPED. Create() builds, binds and starts the
+// server (a port already in use is an error naming task, address and port);
+// Admin.Shutdown (or RequestShutdown) lets Wait() return, and Stop() ends
+// serving. main() is:
+//
+//   ASSIGN_OR_RETURN(auto server, PsServer::Create(options));
+//   server->Wait();  // until Admin.Shutdown, then stops
+//
+// Thread-safe.
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/admin_service.h"
+#include "common/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "ps/ps_metrics.h"
+#include "ps/ps_service.h"
+#include "ps/variable_store.h"
+
+namespace tessera {
+
+struct PsServerOptions {
+  int task = 0;
+  // Where to listen, "host:port"; e.g. "0.0.0.0:2222". Port 0 picks a free
+  // port (tests), read back with port().
+  std::string listen_address;
+  // The task's address as the cluster file gives it ("n1:2222"), for status
+  // and messages. Empty: the listen address with the bound port.
+  std::string address;
+  std::string version = "dev";
+  Clock* clock = nullptr;    // borrowed; RealClock::Get() when null
+  uint64_t incarnation = 0;  // 0: random
+};
+
+class PsServer {
+ public:
+  enum class State { kNew, kStarted, kStopped };
+
+  static absl::StatusOr<std::unique_ptr<PsServer>> Create(const PsServerOptions& options);
+  PsServer(const PsServer&) = delete;
+  PsServer& operator=(const PsServer&) = delete;
+  ~PsServer();  // Stop(0) if still started
+
+  int port() const { return port_; }
+  const std::string& address() const { return address_; }
+  State state() const;
+  VariableStore* store() { return &store_; }
+
+  // Asks Wait() to return. Returns at once; safe from RPC handlers.
+  void RequestShutdown(const std::string& reason);
+  bool shutdown_requested() const { return shutdown_requested_.HasBeenNotified(); }
+  // Blocks until RequestShutdown, then Stop(grace).
+  void Wait(absl::Duration grace = absl::Seconds(5));
+  // Stops serving; in-flight RPCs get `grace` before they are cancelled.
+  // Idempotent. Must not be called from an RPC handler.
+  void Stop(absl::Duration grace);
+
+  // The Admin status of this task (without rss_bytes, which AdminService adds).
+  StatusResponse Status();
+
+ private:
+  explicit PsServer(const PsServerOptions& options);
+
+  const PsServerOptions options_;
+  Clock* const clock_;
+  const absl::Time start_time_;
+  VariableStore store_;
+  PsMetrics metrics_;
+  PsService ps_service_;
+  AdminService admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+  absl::Notification shutdown_requested_;
+  mutable absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kNew;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_PS_PS_SERVER_H_

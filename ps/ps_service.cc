@@ -1,0 +1,186 @@
+#include "ps/ps_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/chunk_coding.h"
+#include "common/grpc_status.h"
+#include "common/status_macros.h"
+#include "common/logging.h"
+
+namespace tessera {
+namespace {
+
+static_assert(kMaxChunkBytes == kMaxChunkPayloadBytes, "one chunk limit for wire and store");
+
+// Idle Pull buffers kept (4 MiB each).
+constexpr int kMaxIdleSendBuffers = 6;
+
+grpc::Status Reply(const absl::Status& status, const char* method,
+                   grpc::CallbackServerContext* context, PsMetrics* metrics) {
+  if (!status.ok()) {
+    const std::string text = absl::StrCat(method, " from ", context->peer(), ": ", status.ToString());
+    LOG(WARNING) << text;
+    metrics->RecordError(text);
+  }
+  return ToGrpcStatus(status);
+}
+
+// Streams the chunks of one Pull, one write in flight at a time.
+class PullReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  PullReactor(grpc::CallbackServerContext* context, const grpc::ByteBuffer& request,
+              VariableStore* store, PsMetrics* metrics, std::shared_ptr<SendBufferPool> pool)
+      : context_(context), metrics_(metrics), pool_(std::move(pool)) {
+    metrics_->CountPull();
+    PullRequest pull;
+    absl::Status status = ParseFromByteBuffer(request, &pull, "PullRequest");
+    if (status.ok()) {
+      absl::StatusOr<std::unique_ptr<PullSession>> session = store->StartPull(pull);
+      status = session.status();
+      if (session.ok()) session_ = std::move(*session);
+    }
+    if (!status.ok()) {
+      Finish(Reply(status, "Pull", context_, metrics_));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {  // the client went away or the deadline passed
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Pull cancelled"));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void WriteNext() {
+    if (session_->Done()) {  // nothing requested (a ps without blocks)
+      Finish(grpc::Status::OK);
+      return;
+    }
+    SendBuffer* buffer = pool_->Acquire();
+    ChunkHeader header;
+    const int64_t n =
+        session_->NextChunk(absl::MakeSpan(buffer->data(), buffer->capacity()), &header);
+    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+    out_ = EncodeChunk(header, buffer->data(), bytes, buffer);
+    buffer->Unref();  // the encoded slice holds its own reference
+    metrics_->AddPulledBytes(static_cast<int64_t>(bytes));
+    if (session_->Done()) {
+      StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      StartWrite(&out_);
+    }
+  }
+
+  grpc::CallbackServerContext* const context_;
+  PsMetrics* const metrics_;
+  const std::shared_ptr<SendBufferPool> pool_;
+  std::unique_ptr<PullSession> session_;
+  grpc::ByteBuffer out_;
+};
+
+// Receives the chunks of one Push and applies each as it arrives.
+class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  PushReactor(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
+              VariableStore* store, PsMetrics* metrics)
+      : context_(context), response_(response), metrics_(metrics), session_(store->StartPush()) {
+    metrics_->CountPush();
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // end of the request stream
+      if (context_->IsCancelled()) {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Push cancelled"));
+        return;
+      }
+      absl::StatusOr<PushResponse> response = session_->Finish();
+      if (response.ok()) *response_ = SerializeToByteBuffer(*response);
+      Finish(Reply(response.status(), "Push", context_, metrics_));
+      return;
+    }
+    absl::Status status = ApplyChunk();
+    in_.Clear();
+    if (!status.ok()) {
+      Finish(Reply(status, "Push", context_, metrics_));
+      return;
+    }
+    StartRead(&in_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status ApplyChunk() {
+    ChunkHeader header;
+    ChunkView view;
+    RETURN_IF_ERROR(ParseChunk(in_, &header, &view));
+    const int64_t bytes = static_cast<int64_t>(view.payload_bytes());
+    ASSIGN_OR_RETURN(absl::Span<float> destination, session_->BeginChunk(header, bytes));
+    view.CopyPayloadTo(destination.data());
+    metrics_->AddPushedBytes(bytes);
+    return session_->CommitChunk();
+  }
+
+  grpc::CallbackServerContext* const context_;
+  grpc::ByteBuffer* const response_;
+  PsMetrics* const metrics_;
+  const std::unique_ptr<PushSession> session_;
+  grpc::ByteBuffer in_;
+};
+
+}  // namespace
+
+PsService::PsService(VariableStore* store, PsMetrics* metrics)
+    : store_(store),
+      metrics_(metrics),
+      send_buffers_(SendBufferPool::Create(kMaxChunkElements, kMaxIdleSendBuffers)) {}
+
+grpc::ServerUnaryReactor* PsService::CreateVariables(grpc::CallbackServerContext* context,
+                                                     const CreateVariablesRequest* request,
+                                                     CreateVariablesResponse* response) {
+  absl::StatusOr<CreateVariablesResponse> result = store_->CreateVariables(*request);
+  if (result.ok()) {
+    *response = std::move(*result);
+    LOG(INFO) << (response->created() ? "created " : "already had ") << request->blocks_size()
+              << " blocks for model " << request->fingerprint() << " (from " << context->peer()
+              << ")";
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Reply(result.status(), "CreateVariables", context, metrics_));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PsService::WorkerDone(grpc::CallbackServerContext* context,
+                                                const WorkerDoneRequest* request,
+                                                WorkerDoneResponse* response) {
+  absl::StatusOr<WorkerDoneResponse> result = store_->WorkerDone(*request);
+  if (result.ok()) {
+    *response = std::move(*result);
+    LOG(INFO) << "worker " << request->worker_task() << " is done at step "
+              << request->last_step() << " (" << response->workers_done() << " done)";
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Reply(result.status(), "WorkerDone", context, metrics_));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request) {
+  return new PullReactor(context, *request, store_, metrics_, send_buffers_);
+}
+
+grpc::ServerReadReactor<grpc::ByteBuffer>* PsService::Push(grpc::CallbackServerContext* context,
+                                                           grpc::ByteBuffer* response) {
+  return new PushReactor(context, response, store_, metrics_);
+}
+
+}  // namespace tessera

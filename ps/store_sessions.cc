@@ -1,0 +1,238 @@
+// PushSession and PullSession of ps/variable_store.h.
+//
+// Lock order: a session takes the store's mu_ and a block's mu never at the
+// same time (store state it needs per block is read before locking the block).
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "ps/variable_store.h"
+
+namespace tessera {
+namespace {
+
+std::string ChunkRange(const VariableBlock& block, int64_t offset, int64_t elements) {
+  return absl::StrCat("block '", block.name, "' chunk at elements [", offset, ", ",
+                      offset + elements, ")");
+}
+
+}  // namespace
+
+PushSession::~PushSession() { store_->ReturnScratch(std::move(scratch_)); }
+
+absl::Status PushSession::Fail(absl::Status status) {
+  if (error_.ok()) error_ = status;
+  return status;
+}
+
+absl::Status PushSession::CheckFirstChunk(const ChunkHeader& header) {
+  if (header.kind() == VALUES) {
+    return absl::InvalidArgumentError("push chunks must be GRADIENT or ASSIGN, got VALUES");
+  }
+  absl::ReaderMutexLock lock(&store_->mu_);
+  if (!store_->created_ || (header.kind() == GRADIENT && !store_->ready_)) {
+    return absl::FailedPreconditionError(kNotInitializedMessage);
+  }
+  RETURN_IF_ERROR(store_->CheckFingerprint(header.fingerprint()));
+  RETURN_IF_ERROR(store_->CheckWorkerTask(header.worker_task()));
+  policy_ = store_->policy_.get();
+  optimizer_ = store_->optimizer_.get();
+  first_ = header;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Span<float>> PushSession::BeginChunk(const ChunkHeader& header,
+                                                          int64_t payload_bytes) {
+  RETURN_IF_ERROR(error_);
+  pending_elements_ = -1;
+  if (chunks_ == 0) {
+    RETURN_IF_ERROR(Fail(CheckFirstChunk(header)));
+  } else if (header.fingerprint() != first_.fingerprint() || header.kind() != first_.kind() ||
+             header.worker_task() != first_.worker_task()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "chunk ", chunks_, " of the push (block '", header.block(),
+        "') has another fingerprint, kind or worker_task than the first chunk")));
+  }
+  ++chunks_;
+  const int64_t elements = payload_bytes / 4;
+
+  // A chunk without a block carries only the push fields.
+  if (header.block().empty()) {
+    if (payload_bytes != 0) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("a chunk without a block name carries ", payload_bytes, " bytes of data")));
+    }
+    if (block_ != nullptr && next_offset_ != block_->elements) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "block '", block_->name, "' is incomplete: ", next_offset_, " of ", block_->elements,
+          " elements pushed before a chunk without a block")));
+    }
+    pending_elements_ = 0;
+    return absl::Span<float>();
+  }
+
+  // Which block, and is this the next chunk of it?
+  if (block_ == nullptr || header.block() != block_->name || next_offset_ == block_->elements) {
+    if (block_ != nullptr && next_offset_ != block_->elements) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "block '", block_->name, "' is incomplete: ", next_offset_, " of ", block_->elements,
+          " elements pushed before a chunk of block '", header.block(), "'")));
+    }
+    {
+      absl::ReaderMutexLock lock(&store_->mu_);
+      absl::StatusOr<VariableBlock*> block = store_->FindBlock(header.block());
+      if (!block.ok()) return Fail(block.status());
+      block_ = *block;
+    }
+    if (!seen_.insert(block_->name).second) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("block '", block_->name, "' appears twice in one push")));
+    }
+    next_offset_ = 0;
+    if (first_.kind() == GRADIENT) block_learning_rate_ = store_->LearningRateFor(first_.step());
+  }
+  if (header.block_elements() != block_->elements) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "block '", block_->name, "' has ", block_->elements, " elements (shape ",
+        ShapeString(block_->shape), "), the push says ", header.block_elements())));
+  }
+  if (header.offset() != next_offset_) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "chunk out of order: block '", block_->name, "' chunk at element ", header.offset(),
+        ", expected element ", next_offset_)));
+  }
+  if (payload_bytes % 4 != 0) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(ChunkRange(*block_, header.offset(), elements), ": payload of ",
+                     payload_bytes, " bytes is not a multiple of 4")));
+  }
+  if (payload_bytes > kMaxChunkPayloadBytes) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        ChunkRange(*block_, header.offset(), elements), ": payload of ", payload_bytes,
+        " bytes exceeds the chunk limit of ", kMaxChunkPayloadBytes, " bytes (4 MiB)")));
+  }
+  if (elements == 0) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "block '", block_->name, "' chunk at element ", header.offset(), " carries no data")));
+  }
+  if (header.offset() + elements > block_->elements) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(ChunkRange(*block_, header.offset(), elements), " exceeds the block's ",
+                     block_->elements, " elements")));
+  }
+  if (scratch_.empty()) scratch_ = store_->TakeScratch();
+  if (static_cast<int64_t>(scratch_.size()) < elements) scratch_.resize(elements);
+  pending_elements_ = elements;
+  return absl::MakeSpan(scratch_.data(), elements);
+}
+
+absl::Status PushSession::CommitChunk() {
+  RETURN_IF_ERROR(error_);
+  if (pending_elements_ < 0) {
+    return Fail(absl::FailedPreconditionError("CommitChunk without a successful BeginChunk"));
+  }
+  const int64_t n = pending_elements_;
+  pending_elements_ = -1;
+  if (n == 0) return absl::OkStatus();
+  const int64_t offset = next_offset_;
+  const bool last = offset + n == block_->elements;
+  absl::Span<const float> payload(scratch_.data(), n);
+  bool newly_initialized = false;
+  {
+    absl::MutexLock lock(&block_->mu);
+    if (first_.kind() == GRADIENT) {
+      if (offset == 0) block_update_count_ = ++block_->updates_started;
+      GradientChunk chunk;
+      chunk.offset = offset;
+      chunk.learning_rate = block_learning_rate_;
+      chunk.update_count = block_update_count_;
+      chunk.worker_task = first_.worker_task();
+      chunk.step = first_.step();
+      absl::StatusOr<bool> applied = policy_->Apply(block_, chunk, payload);
+      if (!applied.ok()) return Fail(applied.status());
+      ++(*applied ? applied_ : dropped_);
+      if (last) ++block_->version;
+    } else {  // ASSIGN: new initial values, optimizer state restarted
+      std::memcpy(block_->values.data() + offset, payload.data(), n * sizeof(float));
+      for (size_t i = 0; i < block_->slots.size(); ++i) {
+        std::fill_n(block_->slots[i].data() + offset, n,
+                    optimizer_->SlotInitialValue(static_cast<int>(i)));
+      }
+      if (offset == 0) {
+        block_->version = 0;
+        block_->updates_started = 0;
+      }
+      if (last && !block_->initialized) {
+        block_->initialized = true;
+        newly_initialized = true;
+      }
+      ++applied_;
+    }
+  }
+  next_offset_ = offset + n;
+  if (newly_initialized) store_->BlockInitialized();
+  return absl::OkStatus();
+}
+
+absl::Status PushSession::AddChunk(const ChunkHeader& header, absl::Span<const float> payload) {
+  ASSIGN_OR_RETURN(absl::Span<float> destination,
+                   BeginChunk(header, static_cast<int64_t>(payload.size() * sizeof(float))));
+  std::copy(payload.begin(), payload.end(), destination.begin());
+  return CommitChunk();
+}
+
+absl::StatusOr<PushResponse> PushSession::Finish() {
+  RETURN_IF_ERROR(error_);
+  if (chunks_ == 0) {
+    return Fail(absl::InvalidArgumentError("empty push: the stream carried no chunk"));
+  }
+  if (block_ != nullptr && next_offset_ != block_->elements) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("push ended with block '", block_->name, "' incomplete: ", next_offset_,
+                     " of ", block_->elements, " elements")));
+  }
+  if (first_.kind() == GRADIENT) {
+    if (first_.increment_global_step() && store_->holds_global_step_) ++store_->global_step_;
+    int64_t seen = store_->max_push_step_.load();
+    while (first_.step() > seen && !store_->max_push_step_.compare_exchange_weak(seen, first_.step())) {
+    }
+    store_->RecordPush(first_.worker_task(), first_.step());
+  } else if (store_->holds_global_step_ && first_.step() >= 0) {
+    store_->global_step_ = first_.step();
+  }
+  PushResponse response;
+  response.set_incarnation(store_->incarnation());
+  response.set_global_step(store_->ReportedGlobalStep());
+  response.set_chunks_applied(applied_);
+  response.set_chunks_dropped(dropped_);
+  return response;
+}
+
+int64_t PullSession::NextChunk(absl::Span<float> destination, ChunkHeader* header) {
+  VariableBlock* block = blocks_[index_];
+  const int64_t n =
+      std::min(static_cast<int64_t>(destination.size()), block->elements - offset_);
+  header->Clear();
+  {
+    absl::ReaderMutexLock lock(&block->mu);
+    std::memcpy(destination.data(), block->values.data() + offset_, n * sizeof(float));
+    header->set_version(block->version);
+  }
+  header->set_block(block->name);
+  header->set_offset(offset_);
+  header->set_block_elements(block->elements);
+  header->set_kind(VALUES);
+  header->set_incarnation(store_->incarnation());
+  header->set_global_step(store_->ReportedGlobalStep());
+  offset_ += n;
+  if (offset_ == block->elements) {
+    ++index_;
+    offset_ = 0;
+  }
+  return n;
+}
+
+}  // namespace tessera

@@ -1,0 +1,213 @@
+#ifndef TESSERA_PS_VARIABLE_STORE_H_
+#define TESSERA_PS_VARIABLE_STORE_H_
+
+// The state of one parameter server: the variable blocks the chief created
+// here (values, optimizer slots, versions), the global step when this ps holds
+// it, the model fingerprint and each worker's progress. Plain C++ behind the
+// gRPC adapter (ps/ps_service.h); every input is validated and errors name the
+// block and what is wrong, as protos/ps_service.proto states:
+//   NOT_FOUND            unknown block
+//   FAILED_PRECONDITION  other fingerprint; Pull or GRADIENT before the chief
+//                        created and initialized the variables
+//   INVALID_ARGUMENT     bad shape, chunk offsets or sizes, chunk out of
+//                        order, payload over 4 MiB, empty push
+//   UNIMPLEMENTED        update modes other than ASYNC (for now)
+// A failed request changes nothing beyond the chunks applied before it failed.
+//
+// Memory: the blocks and their slots, plus up to kMaxIdleScratch reusable
+// chunk buffers (4 MiB each) shared by all pushes; nothing block-sized is
+// allocated per request.
+//
+// Thread-safe. Pushes and pulls of different blocks run in parallel (one
+// mutex per block); the block set never changes once created.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "common/clock.h"
+#include "common/optim/optimizer.h"
+#include "protos/ps_service.pb.h"
+#include "ps/update_policy.h"
+#include "ps/variable_block.h"
+
+namespace tessera {
+
+// Largest payload of one chunk (4 MiB); common/chunk_coding.h has the same.
+inline constexpr int64_t kMaxChunkPayloadBytes = int64_t{4} << 20;
+
+inline constexpr char kNotInitializedMessage[] =
+    "not initialized: waiting for the chief to create and initialize the variables";
+
+struct VariableStoreOptions {
+  Clock* clock = nullptr;    // borrowed; RealClock::Get() when null
+  uint64_t incarnation = 0;  // 0: a random one
+};
+
+// What a worker last told this ps.
+struct WorkerState {
+  int64_t last_step = -1;
+  absl::Time last_push = absl::InfinitePast();
+  bool done = false;
+};
+
+// A consistent-enough view for status reporting.
+struct StoreSummary {
+  bool created = false;
+  bool ready = false;  // created and every block initialized
+  std::string fingerprint;
+  int64_t num_blocks = 0;
+  int64_t initialized_blocks = 0;
+  int64_t bytes_held = 0;    // values and slots
+  int64_t global_step = -1;  // -1 when this ps does not hold it
+  std::map<int, WorkerState> workers;
+};
+
+class VariableStore;
+
+// One Push stream: validates its chunks in order and applies them. Borrows the
+// store, which must outlive it. Not thread-safe (one stream, one thread at a
+// time). After an error every later call returns that error.
+class PushSession {
+ public:
+  PushSession(const PushSession&) = delete;
+  PushSession& operator=(const PushSession&) = delete;
+  ~PushSession();
+
+  // Validates the next chunk (`payload_bytes` of payload) and returns where to
+  // put its payload: a reused, aligned buffer of payload_bytes / 4 floats,
+  // valid until CommitChunk or the next BeginChunk.
+  absl::StatusOr<absl::Span<float>> BeginChunk(const ChunkHeader& header, int64_t payload_bytes);
+  // Applies the chunk whose payload was written into BeginChunk's buffer.
+  absl::Status CommitChunk();
+  // BeginChunk + copy + CommitChunk, for callers holding the payload already.
+  absl::Status AddChunk(const ChunkHeader& header, absl::Span<const float> payload);
+  // Ends the stream: the last block must be complete. Advances the global step
+  // (increment_global_step on the ps holding it), records the worker's progress.
+  absl::StatusOr<PushResponse> Finish();
+
+ private:
+  friend class VariableStore;
+  explicit PushSession(VariableStore* store) : store_(store) {}
+  absl::Status Fail(absl::Status status);
+  absl::Status CheckFirstChunk(const ChunkHeader& header);
+
+  VariableStore* const store_;
+  absl::Status error_;
+  int64_t chunks_ = 0;
+  ChunkHeader first_;  // push fields of the stream (from its first chunk)
+  VariableBlock* block_ = nullptr;  // block in progress
+  int64_t next_offset_ = 0;
+  UpdatePolicy* policy_ = nullptr;        // the store's, fixed once created
+  const Optimizer* optimizer_ = nullptr;  // the store's, fixed once created
+  float block_learning_rate_ = 0;  // for the block in progress
+  int64_t block_update_count_ = 0;
+  int64_t pending_elements_ = -1;  // elements between BeginChunk and CommitChunk
+  std::set<std::string> seen_;
+  std::vector<float> scratch_;  // borrowed from the store's pool
+  int64_t applied_ = 0;
+  int64_t dropped_ = 0;
+};
+
+// One Pull stream over the requested blocks, chunk by chunk. Borrows the
+// store. Not thread-safe.
+class PullSession {
+ public:
+  bool Done() const { return index_ == blocks_.size(); }
+  // Copies the next chunk (at most destination.size() elements, > 0) into
+  // `destination` from a consistent copy of its block (taken under the block's
+  // lock) and fills *header (VALUES, version, incarnation, global step).
+  // Returns the elements copied. Requires !Done().
+  int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header);
+
+ private:
+  friend class VariableStore;
+  PullSession(VariableStore* store, std::vector<VariableBlock*> blocks)
+      : store_(store), blocks_(std::move(blocks)) {}
+  VariableStore* const store_;
+  const std::vector<VariableBlock*> blocks_;
+  size_t index_ = 0;
+  int64_t offset_ = 0;
+};
+
+class VariableStore {
+ public:
+  explicit VariableStore(const VariableStoreOptions& options);
+  VariableStore(const VariableStore&) = delete;
+  VariableStore& operator=(const VariableStore&) = delete;
+  ~VariableStore();
+
+  uint64_t incarnation() const { return incarnation_; }
+
+  // Creates the blocks (values 0, uninitialized). Idempotent for the same
+  // request; another fingerprint (or the same fingerprint with other blocks)
+  // is FAILED_PRECONDITION naming both and the first differing block.
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(const CreateVariablesRequest& request);
+
+  std::unique_ptr<PushSession> StartPush() {
+    return std::unique_ptr<PushSession>(new PushSession(this));
+  }
+
+  // Validates `request` (ready, fingerprint, block names) and starts a Pull.
+  // An empty block list means every block, in creation order.
+  absl::StatusOr<std::unique_ptr<PullSession>> StartPull(const PullRequest& request);
+
+  // A worker reached max_steps.
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
+
+  StoreSummary Summary() const;
+
+ private:
+  friend class PushSession;
+  friend class PullSession;
+
+  // The global step reported to clients: ps 0's counter, else -1.
+  int64_t ReportedGlobalStep() const;
+  // The step the learning-rate schedule uses for a push computed at `step`.
+  float LearningRateFor(int64_t step) const;
+  absl::Status CheckFingerprint(absl::string_view fingerprint) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<VariableBlock*> FindBlock(absl::string_view name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status CheckWorkerTask(int task) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  std::vector<float> TakeScratch();
+  void ReturnScratch(std::vector<float> scratch);
+  void BlockInitialized();
+  void RecordPush(int worker_task, int64_t step);
+
+  Clock* const clock_;
+  const uint64_t incarnation_;
+
+  mutable absl::Mutex mu_;
+  // Set once by the first successful CreateVariables, then never changed.
+  bool created_ ABSL_GUARDED_BY(mu_) = false;
+  CreateVariablesRequest request_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Optimizer> optimizer_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<UpdatePolicy> policy_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<VariableBlock>> blocks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, VariableBlock*> by_name_ ABSL_GUARDED_BY(mu_);
+  int64_t initialized_blocks_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<int, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<float>> idle_scratch_ ABSL_GUARDED_BY(mu_);
+
+  // Lock-free for the hot path. ready_: created and every block initialized.
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> holds_global_step_{false};
+  std::atomic<int64_t> global_step_{0};
+  // Highest step seen in pushes: the schedule's step on a ps without the counter.
+  std::atomic<int64_t> max_push_step_{0};
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_PS_VARIABLE_STORE_H_

@@ -1,0 +1,116 @@
+// tessera_worker --cluster=FILE --task=N --config=TRAIN.pbtxt [overrides]
+//
+// Runs worker task N: trains with the parameter servers of the cluster file
+// (or of TF_CONFIG) until the global step reaches max_steps; worker 0 is the
+// chief. Serves Admin on its own address. Exit 0 when training finished or was
+// stopped (Admin Shutdown, SIGTERM, SIGINT); 1 with a message on error.
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/task_resolution.h"
+#include "nn/blas_kernel.h"
+#include "worker/train_config.h"
+#include "worker/worker.h"
+#include "worker/worker_server.h"
+#include "worker/worker_status.h"
+
+ABSL_FLAG(std::string, cluster, "", "cluster file (JSON); default: the TF_CONFIG variable");
+ABSL_FLAG(int, task, -1, "index of this task in the cluster's worker job; default: TF_CONFIG's");
+ABSL_FLAG(std::string, config, "", "training config (text TrainConfig), required");
+ABSL_FLAG(std::optional<int64_t>, max_steps, std::nullopt, "override max_steps");
+ABSL_FLAG(std::optional<int32_t>, batch_size, std::nullopt, "override batch_size");
+ABSL_FLAG(std::optional<float>, learning_rate, std::nullopt, "override optimizer.learning_rate");
+ABSL_FLAG(std::optional<std::string>, update_mode, std::nullopt, "override: async|sync|stale");
+ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt, "override seed");
+
+namespace tessera {
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+void OnSignal(int signal) { g_signal = signal; }
+
+int Fail(const absl::Status& status) {
+  LOG(ERROR) << status.message();
+  return 1;
+}
+
+int Run() {
+  std::optional<std::string> tf_config;
+  if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
+  auto task = ResolveTask(kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task),
+                          tf_config);
+  if (!task.ok()) {
+    std::cerr << "tessera_worker: " << task.status().message() << "\n";
+    return 1;
+  }
+  SetLogPrefix(task->task.ToString());
+  if (absl::GetFlag(FLAGS_config).empty()) return Fail(absl::InvalidArgumentError("--config is required"));
+  TrainOverrides overrides{absl::GetFlag(FLAGS_max_steps), absl::GetFlag(FLAGS_batch_size),
+                           absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_update_mode),
+                           absl::GetFlag(FLAGS_seed)};
+  auto config = LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides);
+  if (!config.ok()) return Fail(config.status());
+
+  StatusResponse identity;
+  identity.set_job(kWorkerJob);
+  identity.set_task(task->task.index);
+  identity.set_address(task->address);
+  identity.set_version("dev");
+  identity.set_blas_kernel(BlasKernelName());
+  WorkerStatus status(RealClock::Get(), identity);
+  Worker* worker_ptr = nullptr;
+  absl::Notification stop;
+  auto server = WorkerServer::Create(
+      task->task.index, task->listen_address, task->address, [&] { return status.Snapshot(); },
+      [&](const std::string& reason) {
+        LOG(INFO) << "shutdown requested: " << reason;
+        if (!stop.HasBeenNotified()) stop.Notify();
+      });
+  if (!server.ok()) return Fail(server.status());
+  LOG(INFO) << "serving Admin on " << task->address << "; OpenBLAS kernel " << BlasKernelName();
+
+  auto worker = Worker::Create(task->cluster, *config, WorkerOptions{task->task.index}, &status);
+  if (!worker.ok()) return Fail(worker.status());
+  worker_ptr = worker->get();
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  absl::Notification finished;
+  std::thread watcher([&] {
+    while (!finished.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+      if (g_signal != 0 || stop.HasBeenNotified()) {
+        if (g_signal != 0) LOG(INFO) << "signal " << g_signal << ": stopping after this step";
+        worker_ptr->RequestStop();
+        return;
+      }
+    }
+  });
+  absl::Status result = (*worker)->Run();
+  finished.Notify();
+  watcher.join();
+  if (!result.ok()) {
+    status.SetState("error");
+    status.SetError(result.message());
+    return Fail(result);
+  }
+  LOG(INFO) << "exiting";
+  return 0;
+}
+
+}  // namespace
+}  // namespace tessera
+
+int main(int argc, char** argv) {
+  tessera::EnsureBlasKernel(argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  return tessera::Run();
+}

@@ -1,0 +1,289 @@
+#include "worker/ps_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+namespace {
+
+constexpr char kPullMethod[] = "/tessera.ParameterServer/Pull";
+constexpr char kPushMethod[] = "/tessera.ParameterServer/Push";
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+
+// One streaming call on its own completion queue, driven one operation at a
+// time from the calling thread (so no other thread is involved). Not
+// thread-safe.
+class StreamCall {
+ public:
+  StreamCall(grpc::GenericStub* stub, const char* method,
+             std::chrono::system_clock::time_point deadline) {
+    context_.set_deadline(deadline);
+    call_ = stub->PrepareCall(&context_, method, &cq_);
+    call_->StartCall(this);
+    started_ = Wait();
+  }
+  ~StreamCall() {
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+  bool started() const { return started_; }
+  bool Write(const grpc::ByteBuffer& message) {
+    call_->Write(message, this);
+    return Wait();
+  }
+  bool WritesDone() {
+    call_->WritesDone(this);
+    return Wait();
+  }
+  // Starts a read; Wait() tells whether a message arrived.
+  void StartRead(grpc::ByteBuffer* message) { call_->Read(message, this); }
+  bool Read(grpc::ByteBuffer* message) {
+    StartRead(message);
+    return Wait();
+  }
+  bool Wait() {
+    void* tag;
+    bool ok = false;
+    return cq_.Next(&tag, &ok) && ok;
+  }
+  void Cancel() { context_.TryCancel(); }
+  grpc::Status Finish() {
+    grpc::Status status;
+    call_->Finish(&status, this);
+    Wait();
+    return status;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+  bool started_ = false;
+};
+
+absl::Status Internal(const std::string& block, absl::string_view what) {
+  return absl::InternalError(absl::StrCat("Pull answer for block '", block, "': ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PsClient>> PsClient::Create(const std::string& address,
+                                                           const PsClientOptions& options) {
+  if (address.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("ps ", options.ps_task, ": empty address"));
+  }
+  return std::unique_ptr<PsClient>(new PsClient(address, options));
+}
+
+PsClient::PsClient(const std::string& address, const PsClientOptions& options)
+    : address_(address),
+      options_(options),
+      clock_(options.clock != nullptr ? options.clock : RealClock::Get()) {
+  grpc::ChannelArguments args;
+  SetTransportChannelArgs(&args);
+  // Own TCP connection per client, so parallel clients do not share one.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // Notice a restarted ps within seconds (gRPC's default backoff grows to 2 min).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  stub_ = ParameterServer::NewStub(channel_);
+  generic_stub_ = std::make_unique<grpc::GenericStub>(channel_);
+}
+
+PsClient::~PsClient() = default;
+
+std::chrono::system_clock::time_point PsClient::Deadline() const {
+  return std::chrono::system_clock::now() + absl::ToChronoSeconds(options_.rpc_timeout);
+}
+
+template <typename Result, typename Attempt>
+absl::StatusOr<Result> PsClient::Retry(const char* rpc, Attempt attempt) {
+  const std::string context = absl::StrCat(rpc, " to ps ", options_.ps_task, " at ", address_);
+  const absl::Time start = clock_->Now();
+  absl::Time last_log = absl::InfinitePast();
+  absl::Duration backoff = kFirstBackoff;
+  absl::BitGen jitter;
+  while (true) {
+    absl::StatusOr<Result> result = attempt();
+    if (result.ok()) return result;
+    if (result.status().code() != absl::StatusCode::kUnavailable) {
+      return Annotate(result.status(), context);
+    }
+    const absl::Time now = clock_->Now();
+    if (now - start >= options_.unavailable_timeout) {
+      return Annotate(result.status(),
+                      absl::StrCat(context, ": gave up after ",
+                                   absl::FormatDuration(now - start), " of UNAVAILABLE"));
+    }
+    if (now - last_log >= options_.log_interval) {
+      LOG(INFO) << "waiting for ps " << options_.ps_task << " at " << address_ << " ("
+                << result.status().ToString() << ")";
+      last_log = now;
+    }
+    const absl::Duration sleep = std::min(backoff * absl::Uniform(jitter, 0.8, 1.2),
+                                          options_.unavailable_timeout - (now - start));
+    clock_->SleepFor(sleep);
+    backoff = std::min(backoff * 1.6, kMaxBackoff);
+  }
+}
+
+absl::StatusOr<CreateVariablesResponse> PsClient::CreateVariables(
+    const CreateVariablesRequest& request) {
+  return Retry<CreateVariablesResponse>("CreateVariables", [&]() -> absl::StatusOr<CreateVariablesResponse> {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    CreateVariablesResponse response;
+    RETURN_IF_ERROR(FromGrpcStatus(stub_->CreateVariables(&context, request, &response)));
+    return response;
+  });
+}
+
+absl::StatusOr<WorkerDoneResponse> PsClient::WorkerDone(const WorkerDoneRequest& request) {
+  return Retry<WorkerDoneResponse>("WorkerDone", [&]() -> absl::StatusOr<WorkerDoneResponse> {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    WorkerDoneResponse response;
+    RETURN_IF_ERROR(FromGrpcStatus(stub_->WorkerDone(&context, request, &response)));
+    return response;
+  });
+}
+
+absl::StatusOr<PsClient::PullResult> PsClient::Pull(
+    const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
+  if (request.blocks().empty() || request.blocks_size() != static_cast<int>(destinations.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Pull from ps ", options_.ps_task, " at ", address_, ": ", request.blocks_size(),
+        " blocks named for ", destinations.size(), " destinations (need one per block, >= 1)"));
+  }
+  return Retry<PullResult>("Pull", [&] { return PullOnce(request, destinations); });
+}
+
+absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
+    const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
+  PullResult result;
+  result.versions.assign(destinations.size(), -1);
+  StreamCall call(generic_stub_.get(), kPullMethod, Deadline());
+  absl::Status error;
+  size_t index = 0;     // block being received
+  int64_t offset = 0;   // elements of it received
+  if (call.started() && call.Write(SerializeToByteBuffer(request)) && call.WritesDone()) {
+    // Two buffers: the next chunk arrives while this one is copied.
+    grpc::ByteBuffer buffers[2];
+    int current = 0;
+    bool more = call.Read(&buffers[current]);
+    while (more) {
+      call.StartRead(&buffers[1 - current]);
+      ChunkHeader header;
+      ChunkView view;
+      error = ParseChunk(buffers[current], &header, &view);
+      if (error.ok() && index < destinations.size() &&
+          offset == static_cast<int64_t>(destinations[index].size())) {
+        ++index;
+        offset = 0;
+      }
+      if (!error.ok()) {
+      } else if (index >= destinations.size()) {
+        error = Internal(header.block(), "more data than requested");
+      } else if (header.block() != request.blocks(static_cast<int>(index))) {
+        error = Internal(header.block(), absl::StrCat("expected block '",
+                                                      request.blocks(static_cast<int>(index)), "'"));
+      } else if (header.block_elements() != static_cast<int64_t>(destinations[index].size()) ||
+                 header.offset() != offset || view.payload_bytes() % 4 != 0 ||
+                 offset + static_cast<int64_t>(view.payload_bytes() / 4) >
+                     header.block_elements()) {
+        error = Internal(header.block(),
+                         absl::StrCat("chunk at element ", header.offset(), " of ",
+                                      view.payload_bytes(), " bytes for a block of ",
+                                      header.block_elements(), " elements does not fit the ",
+                                      destinations[index].size(), " elements expected at element ",
+                                      offset));
+      } else {
+        view.CopyPayloadTo(destinations[index].data() + offset);
+        offset += static_cast<int64_t>(view.payload_bytes() / 4);
+        if (header.offset() == 0) result.versions[index] = header.version();
+        result.global_step = header.global_step();
+        result.incarnation = header.incarnation();
+      }
+      if (!error.ok()) call.Cancel();
+      buffers[current].Clear();
+      more = call.Wait();
+      current = 1 - current;
+      if (!error.ok()) break;
+    }
+  }
+  grpc::Status status = call.Finish();
+  RETURN_IF_ERROR(error);
+  RETURN_IF_ERROR(FromGrpcStatus(status));
+  if (index + 1 < destinations.size() ||
+      offset != static_cast<int64_t>(destinations[index].size())) {
+    return Internal(request.blocks(static_cast<int>(index)),
+                    absl::StrCat("the stream ended after ", offset, " of ",
+                                 destinations[index].size(), " elements"));
+  }
+  return result;
+}
+
+absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
+                                            absl::Span<const std::string> blocks,
+                                            absl::Span<const absl::Span<const float>> values) {
+  if (blocks.size() != values.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("Push to ps ", options_.ps_task, " at ",
+                                                   address_, ": ", blocks.size(),
+                                                   " block names for ", values.size(), " values"));
+  }
+  return Retry<PushResponse>("Push", [&] { return PushOnce(fields, blocks, values); });
+}
+
+absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
+                                                absl::Span<const std::string> blocks,
+                                                absl::Span<const absl::Span<const float>> values) {
+  PayloadTracker tracker;  // outlives the call: waits until gRPC released `values`
+  grpc::Status status;
+  grpc::ByteBuffer reply;
+  bool replied = false;
+  {
+    StreamCall call(generic_stub_.get(), kPushMethod, Deadline());
+    bool ok = call.started();
+    ChunkHeader header = fields;
+    if (blocks.empty() && ok) {
+      header.clear_block();
+      ok = call.Write(EncodeChunk(header, nullptr, 0, nullptr));
+    }
+    const int64_t chunk = std::max<int64_t>(1, options_.chunk_elements);
+    for (size_t i = 0; i < blocks.size() && ok; ++i) {
+      const int64_t elements = static_cast<int64_t>(values[i].size());
+      header.set_block(blocks[i]);
+      header.set_block_elements(elements);
+      for (int64_t offset = 0; offset < elements && ok; offset += chunk) {
+        const int64_t n = std::min(chunk, elements - offset);
+        header.set_offset(offset);
+        ok = call.Write(EncodeChunk(header, values[i].data() + offset,
+                                    static_cast<size_t>(n) * sizeof(float), &tracker));
+      }
+    }
+    if (ok) ok = call.WritesDone();
+    if (ok) replied = call.Read(&reply);
+    status = call.Finish();
+  }
+  tracker.WaitForRelease();
+  RETURN_IF_ERROR(FromGrpcStatus(status));
+  PushResponse response;
+  if (!replied) return absl::InternalError("Push: the ps sent no response");
+  RETURN_IF_ERROR(ParseFromByteBuffer(reply, &response, "PushResponse"));
+  return response;
+}
+
+}  // namespace tessera

@@ -1,0 +1,112 @@
+#ifndef TESSERA_WORKER_PS_CLIENT_H_
+#define TESSERA_WORKER_PS_CLIENT_H_
+
+// The client of one parameter-server task (protos/ps_service.proto).
+//
+//   ASSIGN_OR_RETURN(auto ps, PsClient::Create("n1:2222", {.ps_task = 1}));
+//   ASSIGN_OR_RETURN(PsClient::PullResult pulled, ps->Pull(request, destinations));
+//   ASSIGN_OR_RETURN(PushResponse pushed, ps->Push(fields, names, gradients));
+//
+// Pull and Push move tensors on the fast path of common/chunk_coding.h: Push
+// sends straight from the caller's memory (no copy), Pull copies each chunk
+// once, straight into the caller's memory. Chunks hold at most 4 MiB.
+//
+// Failure contract (DESIGN.md): every attempt has a deadline (rpc_timeout);
+// UNAVAILABLE is retried with exponential backoff and jitter for up to
+// unavailable_timeout, logging "waiting for ps N at ADDRESS (...)" every
+// log_interval; every error names the ps task and its address.
+//
+// Thread-compatible: one call at a time per instance. A worker uses one
+// PsClient per ps task and may call different instances from several threads
+// (each has its own channel and TCP connection).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "common/chunk_coding.h"
+#include "common/clock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "protos/ps_service.grpc.pb.h"
+
+namespace tessera {
+
+struct PsClientOptions {
+  int ps_task = 0;  // for messages
+  absl::Duration rpc_timeout = absl::Seconds(120);        // deadline of each attempt
+  absl::Duration unavailable_timeout = absl::Minutes(5);  // UNAVAILABLE retried this long
+  absl::Duration log_interval = absl::Seconds(5);         // between "waiting for" lines
+  int64_t chunk_elements = kMaxChunkElements;             // Push chunk size (tests change it)
+  Clock* clock = nullptr;                                 // borrowed; RealClock::Get() if null
+};
+
+class PsClient {
+ public:
+  struct PullResult {
+    std::vector<int64_t> versions;  // per requested block
+    int64_t global_step = -1;       // ps 0's global step, -1 from other ps
+    uint64_t incarnation = 0;       // the ps process's incarnation
+  };
+
+  // Creates the channel; connecting happens on the first call.
+  // INVALID_ARGUMENT for an empty address.
+  static absl::StatusOr<std::unique_ptr<PsClient>> Create(const std::string& address,
+                                                          const PsClientOptions& options);
+  PsClient(const PsClient&) = delete;
+  PsClient& operator=(const PsClient&) = delete;
+  ~PsClient();
+
+  const std::string& address() const { return address_; }
+
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(const CreateVariablesRequest& request);
+
+  // Pulls request.blocks() (non-empty) into `destinations` (borrowed; one per
+  // block, each exactly the block's element count). A ps answer that does not
+  // fit the destinations is INTERNAL naming the block; then the destinations
+  // may hold part of the new values.
+  absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                  absl::Span<const absl::Span<float>> destinations);
+
+  // Pushes values[i] as block blocks[i] in chunks of at most chunk_elements.
+  // `fields` gives kind, fingerprint, worker_task, step and
+  // increment_global_step; block, offset and block_elements are set here.
+  // `values` are borrowed and sent without a copy; they must not change until
+  // Push returns, which is after gRPC released them. With no blocks, one
+  // header-only chunk is sent (to advance the global step on ps 0).
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
+                                    absl::Span<const std::string> blocks,
+                                    absl::Span<const absl::Span<const float>> values);
+
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
+
+ private:
+  PsClient(const std::string& address, const PsClientOptions& options);
+
+  // Runs `attempt` until it returns anything but UNAVAILABLE or
+  // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
+  template <typename Result, typename Attempt>
+  absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
+  std::chrono::system_clock::time_point Deadline() const;
+
+  absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
+                                      absl::Span<const absl::Span<float>> destinations);
+  absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
+                                        absl::Span<const std::string> blocks,
+                                        absl::Span<const absl::Span<const float>> values);
+
+  const std::string address_;
+  const PsClientOptions options_;
+  Clock* const clock_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ParameterServer::Stub> stub_;
+  std::unique_ptr<grpc::GenericStub> generic_stub_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_WORKER_PS_CLIENT_H_

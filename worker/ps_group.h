@@ -1,0 +1,92 @@
+#ifndef TESSERA_WORKER_PS_GROUP_H_
+#define TESSERA_WORKER_PS_GROUP_H_
+
+// The worker's view of all parameter servers at once: variables in, through
+// the placement plan, to blocks on each ps, and back. Pulls and pushes go to
+// every ps in parallel (one thread per ps), straight from and into the
+// variables' own memory: a block of a variable split along dimension 0 is a
+// contiguous range of the variable's buffer, so nothing is copied on the
+// worker side.
+// Not thread-safe: the training thread drives it.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/cluster_spec.h"
+#include "common/placement.h"
+#include "common/tensor.h"
+#include "protos/train_config.pb.h"
+#include "worker/ps_client.h"
+
+namespace tessera {
+
+class WorkerStatus;
+
+struct PsGroupOptions {
+  int worker_task = 0;
+  int num_workers = 1;
+  absl::Duration rpc_timeout = absl::Seconds(60);
+  // How long an UNAVAILABLE ps is retried before an RPC gives up.
+  absl::Duration unavailable_timeout = absl::Seconds(600);
+  WorkerStatus* status = nullptr;  // borrowed, optional: shows what we wait for
+};
+
+class PsGroup {
+ public:
+  // `variables` are the model's (names and shapes, in model order); `plan`
+  // places them on the cluster's ps tasks.
+  static absl::StatusOr<std::unique_ptr<PsGroup>> Create(const ClusterSpec& cluster,
+                                                         const std::vector<VariableInfo>& variables,
+                                                         const PlacementPlan& plan,
+                                                         const PsGroupOptions& options);
+  ~PsGroup();
+
+  // Chief: creates the variables on every ps (idempotent) and assigns
+  // `initial` (model order) to each ps that is not initialized yet.
+  // Returns how many ps it initialized.
+  absl::StatusOr<int> CreateAndInitialize(const TrainConfig& config,
+                                          const std::vector<Tensor>& initial);
+
+  // Blocks until a Pull succeeds on every ps, i.e. the chief has initialized
+  // them, or until `deadline`; says what it waits for in the log and status
+  // every few seconds. DEADLINE_EXCEEDED naming the ps that never got ready.
+  absl::Status WaitUntilInitialized(absl::Time deadline);
+
+  // Pulls every variable into `values` (model order, shapes as the model's).
+  // Returns the global step (from ps 0).
+  absl::StatusOr<int64_t> PullAll(std::vector<Tensor>* values);
+
+  // Pushes gradients (model order) computed at `step`; ps 0 advances the global
+  // step. Returns the global step after the push.
+  absl::StatusOr<int64_t> PushAll(const std::vector<Tensor>& grads, int64_t step);
+
+  // Tells ps 0 this worker is done; returns how many workers are.
+  absl::StatusOr<int> WorkerDone(int64_t last_step);
+
+  const PlacementPlan& plan() const { return plan_; }
+  int num_ps() const { return static_cast<int>(clients_.size()); }
+
+ private:
+  struct BlockRef {
+    int variable;          // index into the model's variables
+    int64_t offset;        // element offset within the variable
+    int64_t elements;
+    std::string name;
+  };
+  PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGroupOptions options,
+          std::vector<std::unique_ptr<PsClient>> clients);
+
+  const std::vector<VariableInfo> variables_;
+  const PlacementPlan plan_;
+  const PsGroupOptions options_;
+  std::vector<std::unique_ptr<PsClient>> clients_;
+  std::vector<std::vector<BlockRef>> blocks_by_ps_;  // [ps][block]
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_WORKER_PS_GROUP_H_

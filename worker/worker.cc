@@ -1,0 +1,193 @@
+#include "worker/worker.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/admin_client.h"
+#include "common/cluster_admin.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "data/batch_iterator.h"
+#include "data/load_dataset.h"
+#include "worker/evaluation.h"
+
+namespace tessera {
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluster,
+                                                       const TrainConfig& config,
+                                                       const WorkerOptions& options,
+                                                       WorkerStatus* status) {
+  RETURN_IF_ERROR(cluster.ValidateTask({kWorkerJob, options.task}));
+  std::unique_ptr<Worker> w(new Worker(cluster, config, options, status));
+  ASSIGN_OR_RETURN(w->model_, Model::FromModelDef(config.model()));
+  for (const VariableSpec& v : w->model_->variables()) w->variables_.push_back({v.name, v.shape});
+  ASSIGN_OR_RETURN(w->train_, LoadDataset(config.data(), DataSplit::kTrain));
+  if (w->is_chief() && config.eval_at_end()) {
+    ASSIGN_OR_RETURN(w->test_, LoadDataset(config.data(), DataSplit::kTest));
+  }
+  ASSIGN_OR_RETURN(PlacementPlan plan,
+                   PlaceVariables(w->variables_, cluster.num_ps(), config.partition_bytes()));
+  PsGroupOptions ps_options;
+  ps_options.worker_task = options.task;
+  ps_options.num_workers = cluster.num_workers();
+  ps_options.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
+  ps_options.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
+  ps_options.status = status;
+  ASSIGN_OR_RETURN(w->ps_, PsGroup::Create(cluster, w->variables_, plan, ps_options));
+  for (const VariableInfo& v : w->variables_) w->values_.emplace_back(v.shape);
+  return w;
+}
+
+Worker::Worker(const ClusterSpec& cluster, const TrainConfig& config,
+               const WorkerOptions& options, WorkerStatus* status)
+    : cluster_(cluster), config_(config), options_(options), status_(status) {}
+
+absl::Status Worker::Run() {
+  LOG(INFO) << "model " << config_.model().name() << ": " << variables_.size()
+            << " variables in " << ps_->plan().blocks.size() << " blocks on "
+            << ps_->num_ps() << " ps (placement " << ps_->plan().fingerprint << "); "
+            << train_.size() << " training examples, part " << options_.task << " of "
+            << cluster_.num_workers();
+  RETURN_IF_ERROR(Initialize());
+  status_->SetState("training");
+  absl::Status trained = TrainLoop();
+  if (!trained.ok()) return trained;
+  status_->SetState("done");
+  ASSIGN_OR_RETURN(int done, ps_->WorkerDone(global_step_));
+  LOG(INFO) << "done at global step " << global_step_ << " (" << done << " of "
+            << cluster_.num_workers() << " workers done)";
+  if (is_chief()) return FinishAsChief();
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Initialize() {
+  const absl::Time deadline = absl::Now() + absl::Seconds(config_.startup_timeout_secs());
+  if (is_chief()) {
+    status_->SetState("initializing");
+    ASSIGN_OR_RETURN(int initialized,
+                     ps_->CreateAndInitialize(config_, model_->InitialValues(config_.seed())));
+    LOG(INFO) << (initialized > 0
+                      ? absl::StrCat("initialized the variables on ", initialized, " ps")
+                      : std::string("the variables were initialized already"));
+  }
+  status_->SetState("waiting");
+  return ps_->WaitUntilInitialized(deadline);
+}
+
+absl::Status Worker::TrainLoop() {
+  BatchIteratorOptions batch_options;
+  batch_options.batch_size = config_.batch_size();
+  batch_options.num_parts = cluster_.num_workers();
+  batch_options.part = options_.task;
+  batch_options.seed = config_.seed();
+  ASSIGN_OR_RETURN(BatchIterator batches, BatchIterator::Create(&train_, batch_options));
+  Batch batch;
+  std::vector<const Tensor*> params;
+  for (const Tensor& t : values_) params.push_back(&t);
+  absl::Time log_start = absl::Now();
+  int64_t log_steps = 0;
+  int64_t local_step = 0;
+  while (!stop_requested_) {
+    ASSIGN_OR_RETURN(global_step_, ps_->PullAll(&values_));
+    if (global_step_ >= config_.max_steps()) break;
+    batches.Next(&batch);
+    const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + local_step;
+    ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
+    ASSIGN_OR_RETURN(global_step_, ps_->PushAll(grads_, global_step_));
+    ++local_step;
+    ++log_steps;
+    status_->RecordStep(global_step_, last_loss_, batch.size());
+    if (config_.log_every_steps() > 0 && local_step % config_.log_every_steps() == 0) {
+      const double secs = absl::ToDoubleSeconds(absl::Now() - log_start);
+      LOG(INFO) << "global step " << global_step_ << " (local " << local_step << ") loss "
+                << last_loss_ << ", " << log_steps * config_.batch_size() / secs << " images/s";
+      log_start = absl::Now();
+      log_steps = 0;
+    }
+  }
+  if (stop_requested_) LOG(INFO) << "stopping on request at global step " << global_step_;
+  return absl::OkStatus();
+}
+
+absl::Status Worker::FinishAsChief() {
+  // Wait for the other workers, then take the final values.
+  status_->SetState("waiting");
+  std::unique_ptr<ClusterAdmin> admin = NewGrpcClusterAdmin();
+  std::vector<TaskTarget> ps_tasks;
+  for (int i = 0; i < cluster_.num_ps(); ++i) {
+    ASSIGN_OR_RETURN(std::string address, cluster_.TaskAddress({kPsJob, i}));
+    ps_tasks.push_back(TaskTarget{TaskId{kPsJob, i}, address});
+  }
+  const absl::Time deadline = absl::Now() + options_.wait_for_workers;
+  absl::Time next_log = absl::Now();
+  while (true) {
+    std::vector<int> missing;
+    const TaskStatus st = admin->GetStatuses({ps_tasks[0]}, absl::Seconds(5))[0];
+    if (st.reachable()) {
+      std::vector<bool> done(cluster_.num_workers(), false);
+      for (const WorkerProgress& p : st.response.workers()) {
+        if (p.task() >= 0 && p.task() < cluster_.num_workers()) done[p.task()] = p.done();
+      }
+      for (int i = 0; i < cluster_.num_workers(); ++i) {
+        if (!done[i]) missing.push_back(i);
+      }
+      if (missing.empty()) break;
+    }
+    const std::string what =
+        st.reachable() ? absl::StrCat("workers ", absl::StrJoin(missing, ", "), " to finish")
+                       : absl::StrCat("ps 0 status: ", st.rpc_status.message());
+    status_->SetWaitingFor(what);
+    if (absl::Now() >= deadline) {
+      LOG(WARNING) << "gave up waiting for " << what << " after "
+                   << absl::FormatDuration(options_.wait_for_workers);
+      break;
+    }
+    if (absl::Now() >= next_log) {
+      LOG(INFO) << "waiting for " << what;
+      next_log = absl::Now() + absl::Seconds(5);
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  status_->SetWaitingFor("");
+  ASSIGN_OR_RETURN(global_step_, ps_->PullAll(&values_));
+  LOG(INFO) << "final global step " << global_step_ << ", last training loss " << last_loss_;
+  if (config_.eval_at_end()) {
+    std::vector<const Tensor*> params;
+    for (const Tensor& t : values_) params.push_back(&t);
+    ASSIGN_OR_RETURN(EvalMetrics m, EvaluateDataset(model_.get(), params, test_, 500));
+    if (model_->is_classifier()) {
+      LOG(INFO) << "test: " << m.count << " examples, loss " << m.mean_loss << ", accuracy "
+                << m.accuracy;
+    } else {
+      LOG(INFO) << "test: " << m.count << " examples, loss " << m.mean_loss;
+    }
+  }
+  LogFinalValues();
+  // Shut the ps tasks down.
+  const std::vector<absl::Status> results =
+      admin->Shutdown(ps_tasks, "training finished", absl::Seconds(10));
+  for (size_t i = 0; i < ps_tasks.size(); ++i) {
+    if (results[i].ok()) {
+      LOG(INFO) << "shut down " << ps_tasks[i].ToString();
+    } else {
+      LOG(WARNING) << "could not shut down " << ps_tasks[i].ToString() << ": "
+                   << results[i].message();
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Worker::LogFinalValues() const {
+  for (size_t i = 0; i < values_.size(); ++i) {
+    if (values_[i].size() > 16) continue;
+    std::vector<std::string> parts;
+    for (int64_t j = 0; j < values_[i].size(); ++j) parts.push_back(absl::StrFormat("%.8g", values_[i][j]));
+    LOG(INFO) << variables_[i].name << " " << ShapeString(values_[i].shape()) << " = ["
+              << absl::StrJoin(parts, ", ") << "]";
+  }
+}
+
+}  // namespace tessera
