@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/admin_client.h"
@@ -13,6 +12,7 @@
 #include "data/batch_iterator.h"
 #include "data/load_dataset.h"
 #include "worker/evaluation.h"
+#include "worker/evaluation_hook.h"
 
 namespace tessera {
 
@@ -38,6 +38,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
   ps_options.status = status;
   ASSIGN_OR_RETURN(w->ps_, PsGroup::Create(cluster, w->variables_, plan, ps_options));
   for (const VariableInfo& v : w->variables_) w->values_.emplace_back(v.shape);
+  if (w->is_chief()) w->AddHook(std::make_unique<EvaluationHook>());
   return w;
 }
 
@@ -52,15 +53,43 @@ absl::Status Worker::Run() {
             << train_.size() << " training examples, part " << options_.task << " of "
             << cluster_.num_workers();
   RETURN_IF_ERROR(Initialize());
+  const HookContext context = MakeHookContext();
+  for (auto& hook : hooks_) RETURN_IF_ERROR(hook->Begin(context));
   status_->SetState("training");
-  absl::Status trained = TrainLoop();
-  if (!trained.ok()) return trained;
-  status_->SetState("done");
-  ASSIGN_OR_RETURN(int done, ps_->WorkerDone(global_step_));
-  LOG(INFO) << "done at global step " << global_step_ << " (" << done << " of "
-            << cluster_.num_workers() << " workers done)";
-  if (is_chief()) return FinishAsChief();
+  RETURN_IF_ERROR(TrainLoop());
+  EndInfo end;
+  end.stopped_early = stop_requested_;
+  if (!stop_requested_) {
+    status_->SetState("done");
+    ASSIGN_OR_RETURN(int done, ps_->WorkerDone(global_step_));
+    LOG(INFO) << "done at global step " << global_step_ << " (" << done << " of "
+              << cluster_.num_workers() << " workers done)";
+    if (is_chief()) {
+      WaitForWorkers();
+      ASSIGN_OR_RETURN(global_step_, ps_->PullAll(&values_));
+      LOG(INFO) << "final global step " << global_step_ << ", last training loss "
+                << last_loss_;
+    }
+  }
+  end.global_step = global_step_;
+  end.values = &values_;
+  for (auto& hook : hooks_) RETURN_IF_ERROR(hook->End(end));
+  if (is_chief() && !stop_requested_) ShutDownPs();
   return absl::OkStatus();
+}
+
+HookContext Worker::MakeHookContext() {
+  HookContext c;
+  c.config = &config_;
+  c.cluster = &cluster_;
+  c.task = options_.task;
+  c.is_chief = is_chief();
+  c.variables = &variables_;
+  c.model = model_.get();
+  c.ps = ps_.get();
+  c.status = status_;
+  c.test = test_.size() > 0 ? &test_ : nullptr;
+  return c;
 }
 
 absl::Status Worker::Initialize() {
@@ -91,6 +120,7 @@ absl::Status Worker::TrainLoop() {
   int64_t log_steps = 0;
   int64_t local_step = 0;
   while (!stop_requested_) {
+    const absl::Time step_start = absl::Now();
     ASSIGN_OR_RETURN(global_step_, ps_->PullAll(&values_));
     if (global_step_ >= config_.max_steps()) break;
     batches.Next(&batch);
@@ -100,6 +130,14 @@ absl::Status Worker::TrainLoop() {
     ++local_step;
     ++log_steps;
     status_->RecordStep(global_step_, last_loss_, batch.size());
+    StepInfo info;
+    info.global_step = global_step_;
+    info.local_step = local_step;
+    info.loss = last_loss_;
+    info.batch_size = batch.size();
+    info.step_seconds = absl::ToDoubleSeconds(absl::Now() - step_start);
+    info.values = &values_;
+    for (auto& hook : hooks_) RETURN_IF_ERROR(hook->AfterStep(info));
     if (config_.log_every_steps() > 0 && local_step % config_.log_every_steps() == 0) {
       const double secs = absl::ToDoubleSeconds(absl::Now() - log_start);
       LOG(INFO) << "global step " << global_step_ << " (local " << local_step << ") loss "
@@ -112,20 +150,15 @@ absl::Status Worker::TrainLoop() {
   return absl::OkStatus();
 }
 
-absl::Status Worker::FinishAsChief() {
-  // Wait for the other workers, then take the final values.
+void Worker::WaitForWorkers() {
   status_->SetState("waiting");
   std::unique_ptr<ClusterAdmin> admin = NewGrpcClusterAdmin();
-  std::vector<TaskTarget> ps_tasks;
-  for (int i = 0; i < cluster_.num_ps(); ++i) {
-    ASSIGN_OR_RETURN(std::string address, cluster_.TaskAddress({kPsJob, i}));
-    ps_tasks.push_back(TaskTarget{TaskId{kPsJob, i}, address});
-  }
+  const TaskTarget ps0{TaskId{kPsJob, 0}, *cluster_.TaskAddress({kPsJob, 0})};
   const absl::Time deadline = absl::Now() + options_.wait_for_workers;
   absl::Time next_log = absl::Now();
   while (true) {
     std::vector<int> missing;
-    const TaskStatus st = admin->GetStatuses({ps_tasks[0]}, absl::Seconds(5))[0];
+    const TaskStatus st = admin->GetStatuses({ps0}, absl::Seconds(5))[0];
     if (st.reachable()) {
       std::vector<bool> done(cluster_.num_workers(), false);
       for (const WorkerProgress& p : st.response.workers()) {
@@ -152,21 +185,14 @@ absl::Status Worker::FinishAsChief() {
     absl::SleepFor(absl::Milliseconds(200));
   }
   status_->SetWaitingFor("");
-  ASSIGN_OR_RETURN(global_step_, ps_->PullAll(&values_));
-  LOG(INFO) << "final global step " << global_step_ << ", last training loss " << last_loss_;
-  if (config_.eval_at_end()) {
-    std::vector<const Tensor*> params;
-    for (const Tensor& t : values_) params.push_back(&t);
-    ASSIGN_OR_RETURN(EvalMetrics m, EvaluateDataset(model_.get(), params, test_, 500));
-    if (model_->is_classifier()) {
-      LOG(INFO) << "test: " << m.count << " examples, loss " << m.mean_loss << ", accuracy "
-                << m.accuracy;
-    } else {
-      LOG(INFO) << "test: " << m.count << " examples, loss " << m.mean_loss;
-    }
+}
+
+void Worker::ShutDownPs() {
+  std::unique_ptr<ClusterAdmin> admin = NewGrpcClusterAdmin();
+  std::vector<TaskTarget> ps_tasks;
+  for (int i = 0; i < cluster_.num_ps(); ++i) {
+    ps_tasks.push_back(TaskTarget{TaskId{kPsJob, i}, *cluster_.TaskAddress({kPsJob, i})});
   }
-  LogFinalValues();
-  // Shut the ps tasks down.
   const std::vector<absl::Status> results =
       admin->Shutdown(ps_tasks, "training finished", absl::Seconds(10));
   for (size_t i = 0; i < ps_tasks.size(); ++i) {
@@ -176,17 +202,6 @@ absl::Status Worker::FinishAsChief() {
       LOG(WARNING) << "could not shut down " << ps_tasks[i].ToString() << ": "
                    << results[i].message();
     }
-  }
-  return absl::OkStatus();
-}
-
-void Worker::LogFinalValues() const {
-  for (size_t i = 0; i < values_.size(); ++i) {
-    if (values_[i].size() > 16) continue;
-    std::vector<std::string> parts;
-    for (int64_t j = 0; j < values_[i].size(); ++j) parts.push_back(absl::StrFormat("%.8g", values_[i][j]));
-    LOG(INFO) << variables_[i].name << " " << ShapeString(values_[i].shape()) << " = ["
-              << absl::StrJoin(parts, ", ") << "]";
   }
 }
 

@@ -8,8 +8,11 @@
 //   2. loop: pull every variable from every ps in parallel, forward and
 //      backward on this worker's next batch, push the gradients in parallel,
 //      until the global step reaches max_steps;
-//   3. tell ps 0 it is done; the chief then waits for every worker, evaluates
-//      on the test set, logs the final figures and shuts the ps tasks down.
+//   3. tell ps 0 it is done; the chief then waits for every worker, pulls the
+//      final values, runs the hooks' End (evaluation, ...) and shuts the ps
+//      tasks down.
+//
+// Evaluation, checkpoints and summaries are TrainingHooks (training_hook.h).
 //
 // Run() is called once, from one thread; RequestStop() may be called from any
 // thread (Admin Shutdown, SIGTERM) and ends the loop after the current step.
@@ -25,6 +28,7 @@
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
 #include "worker/ps_group.h"
+#include "worker/training_hook.h"
 #include "worker/worker_status.h"
 
 namespace tessera {
@@ -46,6 +50,9 @@ class Worker {
                                                         const WorkerOptions& options,
                                                         WorkerStatus* status);
 
+  // Adds a hook (before Run). Create() adds the evaluation hook on the chief.
+  void AddHook(std::unique_ptr<TrainingHook> hook) { hooks_.push_back(std::move(hook)); }
+
   // Runs to the end. OK when training finished (or was stopped on request).
   absl::Status Run();
   void RequestStop() { stop_requested_ = true; }
@@ -57,8 +64,11 @@ class Worker {
          WorkerStatus* status);
   absl::Status Initialize();
   absl::Status TrainLoop();
-  absl::Status FinishAsChief();
-  void LogFinalValues() const;
+  // Chief: waits (bounded) for every worker to report done.
+  void WaitForWorkers();
+  // Chief: asks every ps task to shut down.
+  void ShutDownPs();
+  HookContext MakeHookContext();
 
   const ClusterSpec cluster_;
   const TrainConfig config_;
@@ -73,6 +83,7 @@ class Worker {
   std::unique_ptr<PsGroup> ps_;
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
+  std::vector<std::unique_ptr<TrainingHook>> hooks_;
   int64_t global_step_ = 0;
   float last_loss_ = 0;
 };

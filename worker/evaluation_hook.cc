@@ -1,0 +1,56 @@
+#include "worker/evaluation_hook.h"
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+
+absl::Status EvaluationHook::Begin(const HookContext& context) {
+  context_ = context;
+  const int64_t every = context.config->eval_every_steps();
+  next_eval_ = every > 0 ? every : -1;
+  return absl::OkStatus();
+}
+
+absl::Status EvaluationHook::AfterStep(const StepInfo& step) {
+  if (next_eval_ < 0 || step.global_step < next_eval_ || context_.test == nullptr) {
+    return absl::OkStatus();
+  }
+  const int64_t every = context_.config->eval_every_steps();
+  next_eval_ = (step.global_step / every + 1) * every;
+  return Evaluate(step.global_step, *step.values);
+}
+
+absl::Status EvaluationHook::End(const EndInfo& end) {
+  if (context_.test != nullptr && context_.config->eval_at_end()) {
+    RETURN_IF_ERROR(Evaluate(end.global_step, *end.values));
+  }
+  for (size_t i = 0; i < end.values->size(); ++i) {
+    const Tensor& t = (*end.values)[i];
+    if (t.size() > 16) continue;
+    std::vector<std::string> parts;
+    for (int64_t j = 0; j < t.size(); ++j) parts.push_back(absl::StrFormat("%.8g", t[j]));
+    LOG(INFO) << (*context_.variables)[i].name << " " << ShapeString(t.shape()) << " = ["
+              << absl::StrJoin(parts, ", ") << "]";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EvaluationHook::Evaluate(int64_t global_step, const std::vector<Tensor>& values) {
+  std::vector<const Tensor*> params;
+  for (const Tensor& t : values) params.push_back(&t);
+  ASSIGN_OR_RETURN(EvalMetrics m, EvaluateDataset(context_.model, params, *context_.test, 500));
+  if (context_.model->is_classifier()) {
+    LOG(INFO) << "test at global step " << global_step << ": " << m.count << " examples, loss "
+              << m.mean_loss << ", accuracy " << m.accuracy;
+  } else {
+    LOG(INFO) << "test at global step " << global_step << ": " << m.count << " examples, loss "
+              << m.mean_loss;
+  }
+  if (on_result_) on_result_(global_step, m);
+  return absl::OkStatus();
+}
+
+}  // namespace tessera
