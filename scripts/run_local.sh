@@ -171,7 +171,19 @@ report() {
     fi
     echo "$line"
   done
+  chief_summary
   return "$failed"
+}
+
+# Prints the chief's closing lines (final step, test results, small variables).
+chief_summary() {
+  local log="$run_dir/worker_0.log"
+  [ -f "$log" ] || return 0
+  local lines
+  lines="$(grep -E '\] (final global step|test at global step|[^ ]+ \[[0-9, ]*\] = \[)' "$log" | tail -n 12)"
+  [ -n "$lines" ] || return 0
+  echo "$ME: the chief (worker:0) reported:"
+  echo "$lines" | sed 's/^[IWE][0-9]* [0-9:.]* worker:0\] /  /'
 }
 
 on_signal() {

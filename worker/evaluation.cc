@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/batch.h"
 #include "common/status_macros.h"
 
@@ -47,6 +49,21 @@ absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tenso
     m.accuracy = dataset.is_classification() ? static_cast<double>(correct) / n : 0.0;
   }
   return m;
+}
+
+std::vector<std::string> FormatSmallVariables(const std::vector<std::string>& names,
+                                              const std::vector<Tensor>& values,
+                                              int64_t max_elements) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < values.size() && i < names.size(); ++i) {
+    const Tensor& t = values[i];
+    if (t.size() > max_elements) continue;
+    std::vector<std::string> parts;
+    for (int64_t j = 0; j < t.size(); ++j) parts.push_back(absl::StrFormat("%.8g", t[j]));
+    lines.push_back(
+        absl::StrCat(names[i], " ", ShapeString(t.shape()), " = [", absl::StrJoin(parts, ", "), "]"));
+  }
+  return lines;
 }
 
 }  // namespace tessera

@@ -4,6 +4,8 @@
 // Evaluation of a model on a whole data set, in batches.
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -24,6 +26,12 @@ struct EvalMetrics {
 // smaller). `params` are borrowed.
 absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tensor* const> params,
                                             const Dataset& dataset, int64_t batch_size);
+
+// One line per variable of at most `max_elements` elements:
+// "linear/weights [1, 1] = [-0.9999969]" (values to 8 significant digits).
+std::vector<std::string> FormatSmallVariables(const std::vector<std::string>& names,
+                                              const std::vector<Tensor>& values,
+                                              int64_t max_elements = 16);
 
 }  // namespace tessera
 

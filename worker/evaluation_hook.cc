@@ -1,7 +1,5 @@
 #include "worker/evaluation_hook.h"
 
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -27,14 +25,9 @@ absl::Status EvaluationHook::End(const EndInfo& end) {
   if (context_.test != nullptr && context_.config->eval_at_end()) {
     RETURN_IF_ERROR(Evaluate(end.global_step, *end.values));
   }
-  for (size_t i = 0; i < end.values->size(); ++i) {
-    const Tensor& t = (*end.values)[i];
-    if (t.size() > 16) continue;
-    std::vector<std::string> parts;
-    for (int64_t j = 0; j < t.size(); ++j) parts.push_back(absl::StrFormat("%.8g", t[j]));
-    LOG(INFO) << (*context_.variables)[i].name << " " << ShapeString(t.shape()) << " = ["
-              << absl::StrJoin(parts, ", ") << "]";
-  }
+  std::vector<std::string> names;
+  for (const VariableInfo& v : *context_.variables) names.push_back(v.name);
+  for (const std::string& line : FormatSmallVariables(names, *end.values)) LOG(INFO) << line;
   return absl::OkStatus();
 }
 

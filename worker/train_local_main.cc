@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "data/load_dataset.h"
@@ -26,7 +27,9 @@ absl::Status LogEvaluation(LocalTrainer* trainer, const Dataset& test) {
   auto metrics = EvaluateDataset(trainer->model(), trainer->params(), test, 500);
   if (!metrics.ok()) return metrics.status();
   LOG(INFO) << "test at step " << trainer->step() << ": " << metrics->count << " examples, loss "
-            << metrics->mean_loss << ", accuracy " << metrics->accuracy;
+            << metrics->mean_loss
+            << (trainer->model()->is_classifier() ? absl::StrCat(", accuracy ", metrics->accuracy)
+                                                  : std::string());
   return absl::OkStatus();
 }
 
@@ -97,6 +100,11 @@ int Run() {
       LOG(ERROR) << s.message();
       return 1;
     }
+  }
+  std::vector<std::string> names;
+  for (const VariableSpec& v : (*trainer)->model()->variables()) names.push_back(v.name);
+  for (const std::string& line : FormatSmallVariables(names, (*trainer)->values())) {
+    LOG(INFO) << line;
   }
   return 0;
 }
