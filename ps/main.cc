@@ -3,16 +3,24 @@
 // Serves parameter-server task N of the cluster file (or of TF_CONFIG when
 // --cluster is not given) until Admin.Shutdown, then exits 0. Bad flags or a
 // bad cluster: a message on stderr and exit 1.
+//
+// SIGTERM or SIGINT: the ps keeps serving while the job winds down (the
+// chief's final checkpoint needs it), then exits 0: once no Pull, Snapshot
+// or Push has begun for --quiet_secs, on Admin.Shutdown, or after
+// --term_grace_secs at the latest.
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/cluster_spec.h"
 #include "common/task_resolution.h"
 #include "common/logging.h"
@@ -21,9 +29,39 @@
 
 ABSL_FLAG(std::string, cluster, "", "cluster file (JSON); default: the TF_CONFIG variable");
 ABSL_FLAG(int, task, -1, "index of this task in the cluster's ps job; default: TF_CONFIG's");
+ABSL_FLAG(double, term_grace_secs, 30,
+          "after SIGTERM/SIGINT, serve at most this long before exiting");
+ABSL_FLAG(double, quiet_secs, 2,
+          "after SIGTERM/SIGINT, exit once no request has begun for this long");
 
 namespace tessera {
 namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+void OnSignal(int signal) { g_signal = signal; }
+
+// Waits (polling; no work in the signal handler) for SIGTERM or SIGINT, then
+// asks `server` to shut down once it has been quiet for `quiet` or `grace`
+// passed. Returns when the server is shutting down for any reason.
+void WatchForSignals(PsServer* server, absl::Duration quiet, absl::Duration grace) {
+  while (!server->shutdown_requested() && g_signal == 0) absl::SleepFor(absl::Milliseconds(100));
+  if (server->shutdown_requested()) return;
+  const int signal = g_signal;
+  LOG(INFO) << "signal " << signal << ": exiting once no request has begun for "
+            << absl::FormatDuration(quiet) << " (at most " << absl::FormatDuration(grace) << ")";
+  const absl::Time deadline = absl::Now() + grace;
+  int64_t requests = server->requests();
+  absl::Time last_request = absl::Now();
+  while (!server->shutdown_requested() && absl::Now() < deadline &&
+         absl::Now() - last_request < quiet) {
+    absl::SleepFor(absl::Milliseconds(100));
+    if (server->requests() != requests) {
+      requests = server->requests();
+      last_request = absl::Now();
+    }
+  }
+  server->RequestShutdown(absl::StrCat("signal ", signal));
+}
 
 absl::StatusOr<PsServerOptions> OptionsFromFlags() {
   std::optional<std::string> tf_config;
@@ -52,7 +90,15 @@ int Run() {
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  PsServer* ps_server = server->get();
+  std::thread watcher([ps_server] {
+    WatchForSignals(ps_server, absl::Seconds(absl::GetFlag(FLAGS_quiet_secs)),
+                    absl::Seconds(absl::GetFlag(FLAGS_term_grace_secs)));
+  });
   (*server)->Wait();
+  watcher.join();
   LOG(INFO) << "stopped";
   return 0;
 }

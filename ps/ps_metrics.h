@@ -34,6 +34,10 @@ class PsMetrics {
   void AddPulledBytes(int64_t n) { bytes_pulled_.fetch_add(n, std::memory_order_relaxed); }
   void AddPushedBytes(int64_t n) { bytes_pushed_.fetch_add(n, std::memory_order_relaxed); }
   void RecordError(absl::string_view message);
+  // Pull, Snapshot and Push calls begun so far.
+  int64_t requests() const {
+    return pulls_.load(std::memory_order_relaxed) + pushes_.load(std::memory_order_relaxed);
+  }
   // Totals, and rates over the time since the previous TakeSnapshot.
   PsMetricsSnapshot TakeSnapshot();
 

@@ -57,6 +57,9 @@ class PsServer {
   const std::string& address() const { return address_; }
   State state() const;
   VariableStore* store() { return &store_; }
+  // Data-plane calls (Pull, Snapshot, Push) begun so far; rises while
+  // workers train.
+  int64_t requests() const { return metrics_.requests(); }
 
   // Asks Wait() to return. Returns at once; safe from RPC handlers.
   void RequestShutdown(const std::string& reason);

@@ -27,30 +27,35 @@ grpc::Status Reply(const absl::Status& status, const char* method,
   return ToGrpcStatus(status);
 }
 
-// Streams the chunks of one Pull, one write in flight at a time.
-class PullReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+// Starts the session of a Pull or Snapshot whose request is in `request`.
+template <typename Request, typename Start>
+absl::StatusOr<std::unique_ptr<ChunkSource>> StartSource(const grpc::ByteBuffer& request,
+                                                         const char* what, Start start) {
+  Request parsed;
+  RETURN_IF_ERROR(ParseFromByteBuffer(request, &parsed, what));
+  ASSIGN_OR_RETURN(auto session, start(parsed));
+  return std::unique_ptr<ChunkSource>(std::move(session));
+}
+
+// Streams the chunks of one Pull or Snapshot, one write in flight at a time.
+class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  PullReactor(grpc::CallbackServerContext* context, const grpc::ByteBuffer& request,
-              VariableStore* store, PsMetrics* metrics, std::shared_ptr<SendBufferPool> pool)
-      : context_(context), metrics_(metrics), pool_(std::move(pool)) {
+  ChunkStreamReactor(grpc::CallbackServerContext* context, const char* method,
+                     absl::StatusOr<std::unique_ptr<ChunkSource>> session, PsMetrics* metrics,
+                     std::shared_ptr<SendBufferPool> pool)
+      : context_(context), method_(method), metrics_(metrics), pool_(std::move(pool)) {
     metrics_->CountPull();
-    PullRequest pull;
-    absl::Status status = ParseFromByteBuffer(request, &pull, "PullRequest");
-    if (status.ok()) {
-      absl::StatusOr<std::unique_ptr<PullSession>> session = store->StartPull(pull);
-      status = session.status();
-      if (session.ok()) session_ = std::move(*session);
-    }
-    if (!status.ok()) {
-      Finish(Reply(status, "Pull", context_, metrics_));
+    if (!session.ok()) {
+      Finish(Reply(session.status(), method_, context_, metrics_));
       return;
     }
+    session_ = std::move(*session);
     WriteNext();
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {  // the client went away or the deadline passed
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Pull cancelled"));
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
       return;
     }
     WriteNext();
@@ -80,9 +85,10 @@ class PullReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   grpc::CallbackServerContext* const context_;
+  const char* const method_;
   PsMetrics* const metrics_;
   const std::shared_ptr<SendBufferPool> pool_;
-  std::unique_ptr<PullSession> session_;
+  std::unique_ptr<ChunkSource> session_;
   grpc::ByteBuffer out_;
 };
 
@@ -175,7 +181,21 @@ grpc::ServerUnaryReactor* PsService::WorkerDone(grpc::CallbackServerContext* con
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request) {
-  return new PullReactor(context, *request, store_, metrics_, send_buffers_);
+  return new ChunkStreamReactor(
+      context, "Pull",
+      StartSource<PullRequest>(*request, "PullRequest",
+                               [this](const PullRequest& r) { return store_->StartPull(r); }),
+      metrics_, send_buffers_);
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  return new ChunkStreamReactor(
+      context, "Snapshot",
+      StartSource<SnapshotRequest>(
+          *request, "SnapshotRequest",
+          [this](const SnapshotRequest& r) { return store_->StartSnapshot(r); }),
+      metrics_, send_buffers_);
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* PsService::Push(grpc::CallbackServerContext* context,

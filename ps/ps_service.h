@@ -3,7 +3,7 @@
 
 // The ParameterServer gRPC service (protos/ps_service.proto): converts wire
 // messages, calls the VariableStore, converts Status. Nothing else happens
-// here. Pull and Push use the raw ByteBuffer fast path of common/chunk_coding.h
+// here. Pull, Snapshot and Push use the raw ByteBuffer fast path of common/chunk_coding.h
 // with gRPC's callback API; CreateVariables and WorkerDone are ordinary typed
 // callback methods. Thread-safe; borrows the store and metrics, which must
 // outlive the server the service is registered with.
@@ -20,7 +20,8 @@ namespace tessera {
 
 using PsServiceBase = ParameterServer::WithCallbackMethod_CreateVariables<
     ParameterServer::WithCallbackMethod_WorkerDone<ParameterServer::WithRawCallbackMethod_Pull<
-        ParameterServer::WithRawCallbackMethod_Push<ParameterServer::Service>>>>;
+        ParameterServer::WithRawCallbackMethod_Push<
+            ParameterServer::WithRawCallbackMethod_Snapshot<ParameterServer::Service>>>>>;
 
 class PsService final : public PsServiceBase {
  public:
@@ -35,6 +36,9 @@ class PsService final : public PsServiceBase {
   // Request: a serialized PullRequest. Response stream: TensorChunks.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Pull(grpc::CallbackServerContext* context,
                                                    const grpc::ByteBuffer* request) override;
+  // Request: a serialized SnapshotRequest. Response stream: TensorChunks.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Snapshot(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request) override;
   // Request stream: TensorChunks. Response: a serialized PushResponse.
   grpc::ServerReadReactor<grpc::ByteBuffer>* Push(grpc::CallbackServerContext* context,
                                                   grpc::ByteBuffer* response) override;

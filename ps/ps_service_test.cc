@@ -260,5 +260,34 @@ TEST_F(PsServiceTest, SecondServerOnTheSamePortFailsClearly) {
                 ": Address already in use (is another task or an old process still running?)");
 }
 
+TEST_F(PsServiceTest, SnapshotStreamsEveryBlockInChunks) {
+  CreateAndAssign();
+  std::vector<float> big(kBig), small(4);
+  SnapshotRequest request;
+  request.set_fingerprint(kFingerprint);
+  std::vector<std::string> seen;
+  auto result = client_->Snapshot(
+      request, [&](const std::string& block, const std::string& slot)
+                   -> absl::StatusOr<absl::Span<float>> {
+        seen.push_back(block + "|" + slot);
+        return block == "fc/weights" ? absl::MakeSpan(big) : absl::MakeSpan(small);
+      });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->incarnation, 99u);
+  EXPECT_EQ(result->global_step, 0);
+  EXPECT_EQ(result->tensors, 2);
+  EXPECT_EQ(seen, (std::vector<std::string>{"fc/weights|", "fc/bias|"}));
+  EXPECT_TRUE(big == big_);
+  EXPECT_EQ(small, small_);
+
+  // A sink error ends the snapshot with that error.
+  auto failed = client_->Snapshot(
+      request, [](const std::string&, const std::string&) -> absl::StatusOr<absl::Span<float>> {
+        return absl::InvalidArgumentError("no room");
+      });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(failed.status().message(), "no room")) << failed.status();
+}
+
 }  // namespace
 }  // namespace tessera

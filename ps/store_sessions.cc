@@ -44,6 +44,50 @@ absl::Status PushSession::CheckFirstChunk(const ChunkHeader& header) {
   return absl::OkStatus();
 }
 
+absl::Status PushSession::StartTensor(const ChunkHeader& header) {
+  if (block_ != nullptr && next_offset_ != block_->elements) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "block '", block_->name, "'", slot_.empty() ? "" : absl::StrCat(" slot '", slot_, "'"),
+        " is incomplete: ", next_offset_, " of ", block_->elements,
+        " elements pushed before a chunk of block '", header.block(), "'"));
+  }
+  {
+    absl::ReaderMutexLock lock(&store_->mu_);
+    ASSIGN_OR_RETURN(block_, store_->FindBlock(header.block()));
+  }
+  slot_ = header.slot();
+  slot_index_ = -1;
+  if (!slot_.empty()) {
+    if (first_.kind() != ASSIGN) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "block '", block_->name, "': slot '", slot_, "' in a ", ChunkKind_Name(first_.kind()),
+          " push (slots are pushed only with ASSIGN)"));
+    }
+    const std::vector<std::string>& names = optimizer_->SlotNames();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == slot_) slot_index_ = static_cast<int>(i);
+    }
+    if (slot_index_ < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "block '", block_->name, "': optimizer ", optimizer_->Name(), " has no slot '", slot_,
+          "'"));
+    }
+    if (seen_.count(block_->name) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("block '", block_->name, "': slot '", slot_,
+                                                     "' pushed before the block's values"));
+    }
+  }
+  const std::string key = slot_.empty() ? block_->name : absl::StrCat(block_->name, "/", slot_);
+  if (!seen_.insert(key).second) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "block '", block_->name, "'", slot_.empty() ? "" : absl::StrCat(" slot '", slot_, "'"),
+        " appears twice in one push"));
+  }
+  next_offset_ = 0;
+  if (first_.kind() == GRADIENT) block_learning_rate_ = store_->LearningRateFor(first_.step());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<absl::Span<float>> PushSession::BeginChunk(const ChunkHeader& header,
                                                           int64_t payload_bytes) {
   RETURN_IF_ERROR(error_);
@@ -74,25 +118,10 @@ absl::StatusOr<absl::Span<float>> PushSession::BeginChunk(const ChunkHeader& hea
     return absl::Span<float>();
   }
 
-  // Which block, and is this the next chunk of it?
-  if (block_ == nullptr || header.block() != block_->name || next_offset_ == block_->elements) {
-    if (block_ != nullptr && next_offset_ != block_->elements) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
-          "block '", block_->name, "' is incomplete: ", next_offset_, " of ", block_->elements,
-          " elements pushed before a chunk of block '", header.block(), "'")));
-    }
-    {
-      absl::ReaderMutexLock lock(&store_->mu_);
-      absl::StatusOr<VariableBlock*> block = store_->FindBlock(header.block());
-      if (!block.ok()) return Fail(block.status());
-      block_ = *block;
-    }
-    if (!seen_.insert(block_->name).second) {
-      return Fail(absl::InvalidArgumentError(
-          absl::StrCat("block '", block_->name, "' appears twice in one push")));
-    }
-    next_offset_ = 0;
-    if (first_.kind() == GRADIENT) block_learning_rate_ = store_->LearningRateFor(first_.step());
+  // Which block (and slot), and is this the next chunk of it?
+  if (block_ == nullptr || header.block() != block_->name || header.slot() != slot_ ||
+      next_offset_ == block_->elements) {
+    RETURN_IF_ERROR(Fail(StartTensor(header)));
   }
   if (header.block_elements() != block_->elements) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
@@ -140,7 +169,6 @@ absl::Status PushSession::CommitChunk() {
   const int64_t offset = next_offset_;
   const bool last = offset + n == block_->elements;
   absl::Span<const float> payload(scratch_.data(), n);
-  bool newly_initialized = false;
   {
     absl::MutexLock lock(&block_->mu);
     if (first_.kind() == GRADIENT) {
@@ -155,7 +183,10 @@ absl::Status PushSession::CommitChunk() {
       if (!applied.ok()) return Fail(applied.status());
       ++(*applied ? applied_ : dropped_);
       if (last) ++block_->version;
-    } else {  // ASSIGN: new initial values, optimizer state restarted
+    } else if (slot_index_ >= 0) {  // ASSIGN of a slot (restore)
+      std::memcpy(block_->slots[slot_index_].data() + offset, payload.data(), n * sizeof(float));
+      ++applied_;
+    } else {  // ASSIGN: new values, optimizer state restarted
       std::memcpy(block_->values.data() + offset, payload.data(), n * sizeof(float));
       for (size_t i = 0; i < block_->slots.size(); ++i) {
         std::fill_n(block_->slots[i].data() + offset, n,
@@ -163,17 +194,13 @@ absl::Status PushSession::CommitChunk() {
       }
       if (offset == 0) {
         block_->version = 0;
-        block_->updates_started = 0;
-      }
-      if (last && !block_->initialized) {
-        block_->initialized = true;
-        newly_initialized = true;
+        block_->updates_started = std::max<int64_t>(0, first_.step());
       }
       ++applied_;
     }
   }
   next_offset_ = offset + n;
-  if (newly_initialized) store_->BlockInitialized();
+  if (last && first_.kind() == ASSIGN && slot_index_ < 0) assigned_.push_back(block_);
   return absl::OkStatus();
 }
 
@@ -200,8 +227,18 @@ absl::StatusOr<PushResponse> PushSession::Finish() {
     while (first_.step() > seen && !store_->max_push_step_.compare_exchange_weak(seen, first_.step())) {
     }
     store_->RecordPush(first_.worker_task(), first_.step());
-  } else if (store_->holds_global_step_ && first_.step() >= 0) {
-    store_->global_step_ = first_.step();
+  } else {
+    if (store_->holds_global_step_ && first_.step() >= 0) store_->global_step_ = first_.step();
+    // Initialized only now, with its slots and the global step in place.
+    for (VariableBlock* block : assigned_) {
+      bool newly_initialized = false;
+      {
+        absl::MutexLock lock(&block->mu);
+        newly_initialized = !block->initialized;
+        block->initialized = true;
+      }
+      if (newly_initialized) store_->BlockInitialized();
+    }
   }
   PushResponse response;
   response.set_incarnation(store_->incarnation());
@@ -231,6 +268,39 @@ int64_t PullSession::NextChunk(absl::Span<float> destination, ChunkHeader* heade
   if (offset_ == block->elements) {
     ++index_;
     offset_ = 0;
+  }
+  return n;
+}
+
+int64_t SnapshotSession::NextChunk(absl::Span<float> destination, ChunkHeader* header) {
+  VariableBlock* block = blocks_[index_];
+  if (tensor_ == 0 && offset_ == 0) {  // a consistent copy of the whole block
+    copy_.resize(1 + slot_names_.size());
+    absl::ReaderMutexLock lock(&block->mu);
+    copy_[0].assign(block->values.begin(), block->values.end());
+    for (size_t i = 0; i < slot_names_.size() && i < block->slots.size(); ++i) {
+      copy_[1 + i].assign(block->slots[i].begin(), block->slots[i].end());
+    }
+    version_ = block->version;
+  }
+  const int64_t n = std::min(static_cast<int64_t>(destination.size()), block->elements - offset_);
+  std::memcpy(destination.data(), copy_[tensor_].data() + offset_, n * sizeof(float));
+  header->Clear();
+  header->set_block(block->name);
+  if (tensor_ > 0) header->set_slot(slot_names_[tensor_ - 1]);
+  header->set_offset(offset_);
+  header->set_block_elements(block->elements);
+  header->set_kind(VALUES);
+  header->set_version(version_);
+  header->set_incarnation(store_->incarnation());
+  header->set_global_step(global_step_);
+  offset_ += n;
+  if (offset_ == block->elements) {
+    offset_ = 0;
+    if (++tensor_ == copy_.size()) {
+      tensor_ = 0;
+      ++index_;
+    }
   }
   return n;
 }

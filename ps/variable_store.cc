@@ -141,20 +141,41 @@ absl::StatusOr<CreateVariablesResponse> VariableStore::CreateVariables(
   return response;
 }
 
-absl::StatusOr<std::unique_ptr<PullSession>> VariableStore::StartPull(const PullRequest& request) {
+absl::StatusOr<std::vector<VariableBlock*>> VariableStore::ResolveBlocks(
+    absl::string_view fingerprint,
+    const google::protobuf::RepeatedPtrField<std::string>& names) const {
   if (!ready_) return absl::FailedPreconditionError(kNotInitializedMessage);
   absl::ReaderMutexLock lock(&mu_);
-  RETURN_IF_ERROR(CheckFingerprint(request.fingerprint()));
+  RETURN_IF_ERROR(CheckFingerprint(fingerprint));
   std::vector<VariableBlock*> blocks;
-  if (request.blocks().empty()) {
+  if (names.empty()) {
     for (const auto& block : blocks_) blocks.push_back(block.get());
   } else {
-    for (const std::string& name : request.blocks()) {
+    for (const std::string& name : names) {
       ASSIGN_OR_RETURN(VariableBlock * block, FindBlock(name));
       blocks.push_back(block);
     }
   }
+  return blocks;
+}
+
+absl::StatusOr<std::unique_ptr<PullSession>> VariableStore::StartPull(const PullRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<VariableBlock*> blocks,
+                   ResolveBlocks(request.fingerprint(), request.blocks()));
   return std::unique_ptr<PullSession>(new PullSession(this, std::move(blocks)));
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotSession>> VariableStore::StartSnapshot(
+    const SnapshotRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<VariableBlock*> blocks,
+                   ResolveBlocks(request.fingerprint(), request.blocks()));
+  std::vector<std::string> slot_names;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    slot_names = optimizer_->SlotNames();
+  }
+  return std::unique_ptr<SnapshotSession>(
+      new SnapshotSession(this, std::move(blocks), std::move(slot_names), ReportedGlobalStep()));
 }
 
 absl::StatusOr<WorkerDoneResponse> VariableStore::WorkerDone(const WorkerDoneRequest& request) {

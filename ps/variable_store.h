@@ -10,7 +10,8 @@
 //   FAILED_PRECONDITION  other fingerprint; Pull or GRADIENT before the chief
 //                        created and initialized the variables
 //   INVALID_ARGUMENT     bad shape, chunk offsets or sizes, chunk out of
-//                        order, payload over 4 MiB, empty push
+//                        order, payload over 4 MiB, empty push, an unknown
+//                        slot or a slot chunk outside an ASSIGN
 //   UNIMPLEMENTED        update modes other than ASYNC (for now)
 // A failed request changes nothing beyond the chunks applied before it failed.
 //
@@ -101,13 +102,18 @@ class PushSession {
   explicit PushSession(VariableStore* store) : store_(store) {}
   absl::Status Fail(absl::Status status);
   absl::Status CheckFirstChunk(const ChunkHeader& header);
+  // Moves to the (block, slot) of `header` when it starts a new tensor.
+  absl::Status StartTensor(const ChunkHeader& header);
 
   VariableStore* const store_;
   absl::Status error_;
   int64_t chunks_ = 0;
   ChunkHeader first_;  // push fields of the stream (from its first chunk)
   VariableBlock* block_ = nullptr;  // block in progress
+  std::string slot_;                // its slot in progress ("" = the values)
+  int slot_index_ = -1;             // index of slot_ in the optimizer's slots
   int64_t next_offset_ = 0;
+  std::vector<VariableBlock*> assigned_;  // ASSIGN: blocks whose values are complete
   UpdatePolicy* policy_ = nullptr;        // the store's, fixed once created
   const Optimizer* optimizer_ = nullptr;  // the store's, fixed once created
   float block_learning_rate_ = 0;  // for the block in progress
@@ -119,16 +125,24 @@ class PushSession {
   int64_t dropped_ = 0;
 };
 
-// One Pull stream over the requested blocks, chunk by chunk. Borrows the
-// store. Not thread-safe.
-class PullSession {
+// A response stream of chunks (Pull, Snapshot), produced one at a time.
+// Borrows the store. Not thread-safe.
+class ChunkSource {
  public:
-  bool Done() const { return index_ == blocks_.size(); }
+  virtual ~ChunkSource() = default;
+  virtual bool Done() const = 0;
   // Copies the next chunk (at most destination.size() elements, > 0) into
-  // `destination` from a consistent copy of its block (taken under the block's
-  // lock) and fills *header (VALUES, version, incarnation, global step).
-  // Returns the elements copied. Requires !Done().
-  int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header);
+  // `destination` and fills *header. Returns the elements copied. Requires
+  // !Done().
+  virtual int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) = 0;
+};
+
+// One Pull stream over the requested blocks: VALUES chunks, each copied under
+// its block's lock, with version, incarnation and global step.
+class PullSession final : public ChunkSource {
+ public:
+  bool Done() const override { return index_ == blocks_.size(); }
+  int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) override;
 
  private:
   friend class VariableStore;
@@ -138,6 +152,34 @@ class PullSession {
   const std::vector<VariableBlock*> blocks_;
   size_t index_ = 0;
   int64_t offset_ = 0;
+};
+
+// One Snapshot stream (protos/ps_service.proto): for each block, its values
+// then each optimizer slot, all copied together under the block's lock when
+// the block's first chunk is produced (consistent per block). Holds one
+// block's copy (values and slots) at a time.
+class SnapshotSession final : public ChunkSource {
+ public:
+  bool Done() const override { return index_ == blocks_.size(); }
+  int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) override;
+
+ private:
+  friend class VariableStore;
+  SnapshotSession(VariableStore* store, std::vector<VariableBlock*> blocks,
+                  std::vector<std::string> slot_names, int64_t global_step)
+      : store_(store),
+        blocks_(std::move(blocks)),
+        slot_names_(std::move(slot_names)),
+        global_step_(global_step) {}
+  VariableStore* const store_;
+  const std::vector<VariableBlock*> blocks_;
+  const std::vector<std::string> slot_names_;
+  const int64_t global_step_;  // when the stream started
+  size_t index_ = 0;           // block
+  size_t tensor_ = 0;          // 0: values, i > 0: slot i - 1
+  int64_t offset_ = 0;
+  std::vector<std::vector<float>> copy_;  // values, then slots, of block index_
+  int64_t version_ = 0;                   // of the copy
 };
 
 class VariableStore {
@@ -162,6 +204,9 @@ class VariableStore {
   // An empty block list means every block, in creation order.
   absl::StatusOr<std::unique_ptr<PullSession>> StartPull(const PullRequest& request);
 
+  // Validates `request` like StartPull and starts a Snapshot.
+  absl::StatusOr<std::unique_ptr<SnapshotSession>> StartSnapshot(const SnapshotRequest& request);
+
   // A worker reached max_steps.
   absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
 
@@ -170,6 +215,13 @@ class VariableStore {
  private:
   friend class PushSession;
   friend class PullSession;
+  friend class SnapshotSession;
+
+  // The blocks named (every block when `names` is empty), after checking
+  // readiness and the fingerprint.
+  absl::StatusOr<std::vector<VariableBlock*>> ResolveBlocks(
+      absl::string_view fingerprint, const google::protobuf::RepeatedPtrField<std::string>& names)
+      const;
 
   // The global step reported to clients: ps 0's counter, else -1.
   int64_t ReportedGlobalStep() const;

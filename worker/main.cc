@@ -32,6 +32,13 @@ ABSL_FLAG(std::optional<int32_t>, batch_size, std::nullopt, "override batch_size
 ABSL_FLAG(std::optional<float>, learning_rate, std::nullopt, "override optimizer.learning_rate");
 ABSL_FLAG(std::optional<std::string>, update_mode, std::nullopt, "override: async|sync|stale");
 ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt, "override seed");
+ABSL_FLAG(std::optional<std::string>, summary_dir, std::nullopt,
+          "override summary_dir: TensorBoard event files go to DIR/worker_<task>/");
+ABSL_FLAG(std::optional<std::string>, checkpoint_dir, std::nullopt,
+          "override checkpoint_dir: the chief saves checkpoints there and restores from it");
+ABSL_FLAG(int, testonly_checkpoint_write_delay_ms, 0,
+          "tests only: pause this long before committing each checkpoint (a window to kill the "
+          "chief in mid-write)");
 
 namespace tessera {
 namespace {
@@ -57,7 +64,8 @@ int Run() {
   if (absl::GetFlag(FLAGS_config).empty()) return Fail(absl::InvalidArgumentError("--config is required"));
   TrainOverrides overrides{absl::GetFlag(FLAGS_max_steps), absl::GetFlag(FLAGS_batch_size),
                            absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_update_mode),
-                           absl::GetFlag(FLAGS_seed)};
+                           absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_summary_dir),
+                           absl::GetFlag(FLAGS_checkpoint_dir)};
   auto config = LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides);
   if (!config.ok()) return Fail(config.status());
 
@@ -79,7 +87,10 @@ int Run() {
   if (!server.ok()) return Fail(server.status());
   LOG(INFO) << "serving Admin on " << task->address << "; OpenBLAS kernel " << BlasKernelName();
 
-  auto worker = Worker::Create(task->cluster, *config, WorkerOptions{task->task.index}, &status);
+  WorkerOptions worker_options{task->task.index};
+  worker_options.checkpoint_write_delay =
+      absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms));
+  auto worker = Worker::Create(task->cluster, *config, worker_options, &status);
   if (!worker.ok()) return Fail(worker.status());
   worker_ptr = worker->get();
   std::signal(SIGTERM, OnSignal);

@@ -14,8 +14,10 @@ namespace {
 
 constexpr char kPullMethod[] = "/tessera.ParameterServer/Pull";
 constexpr char kPushMethod[] = "/tessera.ParameterServer/Push";
+constexpr char kSnapshotMethod[] = "/tessera.ParameterServer/Snapshot";
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
-constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+// Short, so a restarted ps is used within about a second of answering again.
+constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 
 // One streaming call on its own completion queue, driven one operation at a
 // time from the calling thread (so no other thread is involved). Not
@@ -76,6 +78,10 @@ absl::Status Internal(const std::string& block, absl::string_view what) {
   return absl::InternalError(absl::StrCat("Pull answer for block '", block, "': ", what));
 }
 
+absl::Status SnapshotInternal(const std::string& block, absl::string_view what) {
+  return absl::InternalError(absl::StrCat("Snapshot answer for block '", block, "': ", what));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PsClient>> PsClient::Create(const std::string& address,
@@ -116,11 +122,21 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, Attempt attempt) {
   absl::Time last_log = absl::InfinitePast();
   absl::Duration backoff = kFirstBackoff;
   absl::BitGen jitter;
+  bool waiting = false;
   while (true) {
     absl::StatusOr<Result> result = attempt();
+    if (waiting && result.status().code() != absl::StatusCode::kUnavailable &&
+        options_.on_waiting) {
+      options_.on_waiting("");
+    }
     if (result.ok()) return result;
     if (result.status().code() != absl::StatusCode::kUnavailable) {
       return Annotate(result.status(), context);
+    }
+    if (options_.on_waiting) {
+      options_.on_waiting(absl::StrCat("ps ", options_.ps_task, " at ", address_, " (",
+                                       result.status().ToString(), ")"));
+      waiting = true;
     }
     const absl::Time now = clock_->Now();
     if (now - start >= options_.unavailable_timeout) {
@@ -238,18 +254,20 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
 
 absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
                                             absl::Span<const std::string> blocks,
-                                            absl::Span<const absl::Span<const float>> values) {
-  if (blocks.size() != values.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Push to ps ", options_.ps_task, " at ",
-                                                   address_, ": ", blocks.size(),
-                                                   " block names for ", values.size(), " values"));
+                                            absl::Span<const absl::Span<const float>> values,
+                                            absl::Span<const std::string> slots) {
+  if (blocks.size() != values.size() || (!slots.empty() && slots.size() != blocks.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Push to ps ", options_.ps_task, " at ", address_, ": ", blocks.size(),
+        " block names for ", values.size(), " values and ", slots.size(), " slot names"));
   }
-  return Retry<PushResponse>("Push", [&] { return PushOnce(fields, blocks, values); });
+  return Retry<PushResponse>("Push", [&] { return PushOnce(fields, blocks, values, slots); });
 }
 
 absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
                                                 absl::Span<const std::string> blocks,
-                                                absl::Span<const absl::Span<const float>> values) {
+                                                absl::Span<const absl::Span<const float>> values,
+                                                absl::Span<const std::string> slots) {
   PayloadTracker tracker;  // outlives the call: waits until gRPC released `values`
   grpc::Status status;
   grpc::ByteBuffer reply;
@@ -266,6 +284,7 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
     for (size_t i = 0; i < blocks.size() && ok; ++i) {
       const int64_t elements = static_cast<int64_t>(values[i].size());
       header.set_block(blocks[i]);
+      if (!slots.empty()) header.set_slot(slots[i]);
       header.set_block_elements(elements);
       for (int64_t offset = 0; offset < elements && ok; offset += chunk) {
         const int64_t n = std::min(chunk, elements - offset);
@@ -284,6 +303,76 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
   if (!replied) return absl::InternalError("Push: the ps sent no response");
   RETURN_IF_ERROR(ParseFromByteBuffer(reply, &response, "PushResponse"));
   return response;
+}
+
+absl::StatusOr<PsClient::SnapshotResult> PsClient::Snapshot(const SnapshotRequest& request,
+                                                           const SnapshotSink& sink) {
+  return Retry<SnapshotResult>("Snapshot", [&] { return SnapshotOnce(request, sink); });
+}
+
+absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRequest& request,
+                                                               const SnapshotSink& sink) {
+  SnapshotResult result;
+  StreamCall call(generic_stub_.get(), kSnapshotMethod, Deadline());
+  absl::Status error;
+  std::string block;           // tensor being received: block and slot
+  std::string slot;
+  absl::Span<float> destination;
+  int64_t offset = 0;          // elements of it received
+  bool receiving = false;
+  if (call.started() && call.Write(SerializeToByteBuffer(request)) && call.WritesDone()) {
+    grpc::ByteBuffer buffer;
+    while (error.ok() && call.Read(&buffer)) {
+      ChunkHeader header;
+      ChunkView view;
+      error = ParseChunk(buffer, &header, &view);
+      if (error.ok() && header.offset() == 0) {
+        if (receiving && offset != static_cast<int64_t>(destination.size())) {
+          error = SnapshotInternal(block, absl::StrCat("snapshot of slot '", slot, "' ended after ",
+                                               offset, " of ", destination.size(), " elements"));
+        } else {
+          block = header.block();
+          slot = header.slot();
+          absl::StatusOr<absl::Span<float>> where = sink(block, slot);
+          error = where.status();
+          if (where.ok()) destination = *where;
+          offset = 0;
+          receiving = true;
+          ++result.tensors;
+        }
+      }
+      if (!error.ok()) {
+      } else if (!receiving || header.block() != block || header.slot() != slot ||
+                 header.offset() != offset ||
+                 header.block_elements() != static_cast<int64_t>(destination.size()) ||
+                 view.payload_bytes() % 4 != 0 ||
+                 offset + static_cast<int64_t>(view.payload_bytes() / 4) >
+                     header.block_elements()) {
+        error = SnapshotInternal(header.block(),
+                         absl::StrCat("snapshot chunk of slot '", header.slot(), "' at element ",
+                                      header.offset(), " of ", view.payload_bytes(),
+                                      " bytes for ", header.block_elements(),
+                                      " elements does not fit: expected block '", block,
+                                      "' slot '", slot, "' at element ", offset, " of ",
+                                      destination.size()));
+      } else {
+        view.CopyPayloadTo(destination.data() + offset);
+        offset += static_cast<int64_t>(view.payload_bytes() / 4);
+        result.global_step = header.global_step();
+        result.incarnation = header.incarnation();
+      }
+      buffer.Clear();
+    }
+    if (!error.ok()) call.Cancel();
+  }
+  grpc::Status status = call.Finish();
+  RETURN_IF_ERROR(error);
+  RETURN_IF_ERROR(FromGrpcStatus(status));
+  if (receiving && offset != static_cast<int64_t>(destination.size())) {
+    return SnapshotInternal(block, absl::StrCat("the snapshot stream ended after ", offset, " of ",
+                                        destination.size(), " elements of slot '", slot, "'"));
+  }
+  return result;
 }
 
 }  // namespace tessera

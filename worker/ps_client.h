@@ -21,6 +21,7 @@
 // (each has its own channel and TCP connection).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,10 @@ struct PsClientOptions {
   absl::Duration log_interval = absl::Seconds(5);         // between "waiting for" lines
   int64_t chunk_elements = kMaxChunkElements;             // Push chunk size (tests change it)
   Clock* clock = nullptr;                                 // borrowed; RealClock::Get() if null
+  // Optional: told what a call waits for while it retries UNAVAILABLE
+  // ("ps 1 at n1:2222 (UNAVAILABLE: ...)"), and "" once the call got through.
+  // Called from the calling thread.
+  std::function<void(const std::string&)> on_waiting;
 };
 
 class PsClient {
@@ -78,9 +83,29 @@ class PsClient {
   // `values` are borrowed and sent without a copy; they must not change until
   // Push returns, which is after gRPC released them. With no blocks, one
   // header-only chunk is sent (to advance the global step on ps 0).
+  // `slots` (ASSIGN only) is empty, or names each entry's slot ("" for a
+  // block's values; a block's slots after its values).
   absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
                                     absl::Span<const std::string> blocks,
-                                    absl::Span<const absl::Span<const float>> values);
+                                    absl::Span<const absl::Span<const float>> values,
+                                    absl::Span<const std::string> slots = {});
+
+  struct SnapshotResult {
+    int64_t global_step = -1;  // ps 0's global step when the snapshot began, else -1
+    uint64_t incarnation = 0;
+    int64_t tensors = 0;       // (block, slot) tensors received
+  };
+  // Where the whole tensor (block, slot) of a Snapshot goes ("" slot: the
+  // block's values); the span must have exactly the block's element count.
+  // An error ends the snapshot with it.
+  using SnapshotSink = std::function<absl::StatusOr<absl::Span<float>>(
+      const std::string& block, const std::string& slot)>;
+  // Streams request.blocks() (every block when empty) with their slots and
+  // copies each chunk straight into the span `sink` gives for its tensor.
+  // A ps answer with chunks out of order or not fitting is INTERNAL naming
+  // the block; after an error the sink's spans may hold part of the data.
+  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                          const SnapshotSink& sink);
 
   absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
 
@@ -97,7 +122,10 @@ class PsClient {
                                       absl::Span<const absl::Span<float>> destinations);
   absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
                                         absl::Span<const std::string> blocks,
-                                        absl::Span<const absl::Span<const float>> values);
+                                        absl::Span<const absl::Span<const float>> values,
+                                        absl::Span<const std::string> slots);
+  absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
+                                              const SnapshotSink& sink);
 
   const std::string address_;
   const PsClientOptions options_;

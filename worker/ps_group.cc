@@ -3,6 +3,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -16,6 +17,7 @@ namespace {
 // first error by ps order.
 template <typename Fn>
 absl::Status ForEachPs(int num_ps, Fn fn) {
+  if (num_ps == 0) return absl::OkStatus();
   std::vector<absl::Status> results(num_ps);
   std::vector<std::thread> threads;
   for (int ps = 1; ps < num_ps; ++ps) {
@@ -27,12 +29,12 @@ absl::Status ForEachPs(int num_ps, Fn fn) {
   return absl::OkStatus();
 }
 
-bool IsNotInitialized(const absl::Status& s) {
+}  // namespace
+
+bool IsNotInitializedError(const absl::Status& s) {
   return s.code() == absl::StatusCode::kFailedPrecondition &&
          s.message().find("not initialized") != absl::string_view::npos;
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(const ClusterSpec& cluster,
                                                          const std::vector<VariableInfo>& variables,
@@ -49,6 +51,12 @@ absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(const ClusterSpec& clus
     client_options.ps_task = ps;
     client_options.rpc_timeout = options.rpc_timeout;
     client_options.unavailable_timeout = options.unavailable_timeout;
+    if (options.status != nullptr) {
+      WorkerStatus* status = options.status;
+      client_options.on_waiting = [status](const std::string& what) {
+        status->SetWaitingFor(what);
+      };
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<PsClient> client, PsClient::Create(address, client_options));
     clients.push_back(std::move(client));
   }
@@ -61,7 +69,8 @@ PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGrou
       plan_(std::move(plan)),
       options_(options),
       clients_(std::move(clients)),
-      blocks_by_ps_(clients_.size()) {
+      blocks_by_ps_(clients_.size()),
+      incarnations_(clients_.size(), 0) {
   for (const PlacedBlock& b : plan_.blocks) {
     int v = 0;
     while (variables_[v].name != b.variable) ++v;
@@ -83,7 +92,15 @@ absl::StatusOr<int> PsGroup::CreateAndInitialize(const TrainConfig& config,
                                                    " variables, the model has ",
                                                    variables_.size()));
   }
-  std::vector<int> initialized(num_ps(), 0);
+  ASSIGN_OR_RETURN(std::vector<int> uninitialized, CreateVariables(config));
+  RETURN_IF_ERROR(ForEachPs(static_cast<int>(uninitialized.size()), [&](int i) {
+    return AssignInitialValues(uninitialized[i], initial);
+  }));
+  return static_cast<int>(uninitialized.size());
+}
+
+absl::StatusOr<std::vector<int>> PsGroup::CreateVariables(const TrainConfig& config) {
+  std::vector<int> uninitialized(num_ps(), 0);
   RETURN_IF_ERROR(ForEachPs(num_ps(), [&](int ps) -> absl::Status {
     CreateVariablesRequest request;
     request.set_fingerprint(plan_.fingerprint);
@@ -100,36 +117,66 @@ absl::StatusOr<int> PsGroup::CreateAndInitialize(const TrainConfig& config,
     request.set_num_workers(options_.num_workers);
     request.set_holds_global_step(ps == 0);
     ASSIGN_OR_RETURN(CreateVariablesResponse created, clients_[ps]->CreateVariables(request));
-    if (created.initialized()) return absl::OkStatus();
-    ChunkHeader fields;
-    fields.set_kind(ASSIGN);
-    fields.set_fingerprint(plan_.fingerprint);
-    fields.set_worker_task(options_.worker_task);
-    std::vector<std::string> names;
-    std::vector<absl::Span<const float>> values;
-    for (const BlockRef& b : blocks_by_ps_[ps]) {
-      names.push_back(b.name);
-      values.push_back(initial[b.variable].span().subspan(b.offset, b.elements));
-    }
-    RETURN_IF_ERROR(clients_[ps]->Push(fields, names, values).status());
-    initialized[ps] = 1;
+    ObserveIncarnation(ps, created.incarnation());
+    uninitialized[ps] = created.initialized() ? 0 : 1;
     return absl::OkStatus();
   }));
-  int count = 0;
-  for (int i : initialized) count += i;
-  return count;
+  std::vector<int> result;
+  for (int ps = 0; ps < num_ps(); ++ps) {
+    if (uninitialized[ps]) result.push_back(ps);
+  }
+  return result;
 }
 
-absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline) {
+absl::Status PsGroup::AssignInitialValues(int ps, const std::vector<Tensor>& initial) {
+  if (initial.size() != variables_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("initial values for ", initial.size(),
+                                                   " variables, the model has ",
+                                                   variables_.size()));
+  }
+  std::vector<std::string> names;
+  std::vector<absl::Span<const float>> values;
+  for (const BlockRef& b : blocks_by_ps_[ps]) {
+    names.push_back(b.name);
+    values.push_back(initial[b.variable].span().subspan(b.offset, b.elements));
+  }
+  return PushAssign(ps, 0, std::move(names), std::move(values), {});
+}
+
+absl::Status PsGroup::PushAssign(int ps, int64_t step, std::vector<std::string> names,
+                                 std::vector<absl::Span<const float>> values,
+                                 std::vector<std::string> slots) {
+  ChunkHeader fields;
+  fields.set_kind(ASSIGN);
+  fields.set_fingerprint(plan_.fingerprint);
+  fields.set_worker_task(options_.worker_task);
+  fields.set_step(step);
+  ASSIGN_OR_RETURN(PushResponse response, clients_[ps]->Push(fields, names, values, slots));
+  ObserveIncarnation(ps, response.incarnation());
+  return absl::OkStatus();
+}
+
+void PsGroup::ObserveIncarnation(int ps, uint64_t incarnation) {
+  if (incarnation == 0 || incarnations_[ps] == incarnation) return;
+  if (incarnations_[ps] != 0) {
+    LOG(WARNING) << "ps " << ps << " restarted: incarnation " << std::hex << incarnations_[ps]
+                 << " -> " << incarnation;
+  }
+  incarnations_[ps] = incarnation;
+}
+
+absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_view what_arg) {
   std::vector<Tensor> scratch;
   for (const VariableInfo& v : variables_) scratch.emplace_back(v.shape);
   absl::Time next_log = absl::Now();
   while (true) {
     absl::Status s = PullAll(&scratch).status();
     if (s.ok()) break;
-    if (!IsNotInitialized(s)) return s;
+    if (!IsNotInitializedError(s)) return s;
     const std::string what =
-        "the chief (worker 0) to create and initialize the variables on every ps";
+        what_arg.empty()
+            ? std::string("the chief (worker 0) to create and initialize the variables on every ps")
+            : std::string(what_arg);
     if (options_.status != nullptr) options_.status->SetWaitingFor(what);
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat("gave up waiting for ", what, ": ",
@@ -158,6 +205,7 @@ absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
     }
     if (request.blocks().empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(PsClient::PullResult result, clients_[ps]->Pull(request, destinations));
+    ObserveIncarnation(ps, result.incarnation);
     steps[ps] = result.global_step;
     return absl::OkStatus();
   }));
@@ -181,10 +229,109 @@ absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64
     }
     if (names.empty() && ps != 0) return absl::OkStatus();
     ASSIGN_OR_RETURN(PushResponse response, clients_[ps]->Push(fields, names, values));
+    ObserveIncarnation(ps, response.incarnation());
     if (ps == 0) global_step = response.global_step();
     return absl::OkStatus();
   }));
   return global_step;
+}
+
+absl::Status PsGroup::RestoreFromCheckpoint(int ps, const CheckpointContents& checkpoint,
+                                            const std::vector<std::string>& slot_names) {
+  const std::string source = CheckpointName(checkpoint.metadata.global_step);
+  std::vector<std::string> names;
+  std::vector<absl::Span<const float>> values;
+  std::vector<std::string> slots;
+  auto check = [&](const std::string& variable, const std::string& slot, const Tensor& t,
+                   const Shape& shape) -> absl::Status {
+    if (t.shape() == shape) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint ", source, ": variable '", variable, "'",
+        slot.empty() ? "" : absl::StrCat(" slot '", slot, "'"), " has shape ",
+        ShapeString(t.shape()), ", the model's is ", ShapeString(shape)));
+  };
+  for (const BlockRef& b : blocks_by_ps_[ps]) {
+    const VariableInfo& v = variables_[b.variable];
+    const CheckpointVariable* saved = checkpoint.Find(v.name);
+    if (saved == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint ", source, " has no variable '", v.name, "'"));
+    }
+    RETURN_IF_ERROR(check(v.name, "", saved->value, v.shape));
+    names.push_back(b.name);
+    values.push_back(saved->value.span().subspan(b.offset, b.elements));
+    slots.push_back("");
+    for (const std::string& slot : slot_names) {
+      auto it = saved->slots.find(slot);
+      if (it == saved->slots.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("checkpoint ", source, ": variable '",
+                                                       v.name, "' has no slot '", slot, "'"));
+      }
+      RETURN_IF_ERROR(check(v.name, slot, it->second, v.shape));
+      names.push_back(b.name);
+      values.push_back(it->second.span().subspan(b.offset, b.elements));
+      slots.push_back(slot);
+    }
+  }
+  return PushAssign(ps, checkpoint.metadata.global_step, std::move(names), std::move(values),
+                    std::move(slots));
+}
+
+absl::StatusOr<CheckpointContents> PsGroup::Snapshot(const std::vector<std::string>& slot_names) {
+  CheckpointContents contents;
+  contents.metadata.global_step = -1;
+  for (const VariableInfo& v : variables_) {
+    CheckpointVariable variable{v.name, Tensor(v.shape), {}};
+    for (const std::string& slot : slot_names) variable.slots.emplace(slot, Tensor(v.shape));
+    contents.variables.push_back(std::move(variable));
+  }
+  std::vector<int64_t> tensors(num_ps(), 0);
+  RETURN_IF_ERROR(ForEachPs(num_ps(), [&](int ps) -> absl::Status {
+    if (blocks_by_ps_[ps].empty()) return absl::OkStatus();
+    absl::flat_hash_map<std::string, const BlockRef*> by_name;
+    SnapshotRequest request;
+    request.set_fingerprint(plan_.fingerprint);
+    request.set_worker_task(options_.worker_task);
+    for (const BlockRef& b : blocks_by_ps_[ps]) {
+      by_name[b.name] = &b;
+      request.add_blocks(b.name);
+    }
+    auto sink = [&](const std::string& block,
+                    const std::string& slot) -> absl::StatusOr<absl::Span<float>> {
+      auto it = by_name.find(block);
+      if (it == by_name.end()) {
+        return absl::InternalError(absl::StrCat("Snapshot of ps ", ps, ": unrequested block '",
+                                                block, "'"));
+      }
+      CheckpointVariable& variable = contents.variables[it->second->variable];
+      Tensor* tensor = &variable.value;
+      if (!slot.empty()) {
+        auto slot_it = variable.slots.find(slot);
+        if (slot_it == variable.slots.end()) {
+          return absl::InternalError(absl::StrCat("Snapshot of ps ", ps, ": block '", block,
+                                                  "' has unexpected slot '", slot, "'"));
+        }
+        tensor = &slot_it->second;
+      }
+      return tensor->span().subspan(it->second->offset, it->second->elements);
+    };
+    ASSIGN_OR_RETURN(PsClient::SnapshotResult result, clients_[ps]->Snapshot(request, sink));
+    ObserveIncarnation(ps, result.incarnation);
+    if (ps == 0) contents.metadata.global_step = result.global_step;
+    tensors[ps] = result.tensors;
+    const int64_t expected =
+        static_cast<int64_t>(blocks_by_ps_[ps].size() * (1 + slot_names.size()));
+    if (result.tensors != expected) {
+      return absl::InternalError(absl::StrCat("Snapshot of ps ", ps, ": received ",
+                                              result.tensors, " tensors, expected ", expected,
+                                              " (blocks times 1 + slots)"));
+    }
+    return absl::OkStatus();
+  }));
+  if (contents.metadata.global_step < 0) {  // ps 0 always holds the largest block
+    return absl::InternalError("Snapshot: ps 0 reported no global step");
+  }
+  return contents;
 }
 
 absl::StatusOr<int> PsGroup::WorkerDone(int64_t last_step) {

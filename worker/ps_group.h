@@ -7,7 +7,7 @@
 // variables' own memory: a block of a variable split along dimension 0 is a
 // contiguous range of the variable's buffer, so nothing is copied on the
 // worker side.
-// Not thread-safe: the training thread drives it.
+// Not thread-safe: one thread at a time drives it (the training thread).
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/checkpoint.h"
 #include "common/cluster_spec.h"
 #include "common/placement.h"
 #include "common/tensor.h"
@@ -51,10 +52,33 @@ class PsGroup {
   absl::StatusOr<int> CreateAndInitialize(const TrainConfig& config,
                                           const std::vector<Tensor>& initial);
 
+  // Chief: CreateVariables on every ps (idempotent). Returns the ps tasks
+  // whose variables are not initialized (a new or restarted ps), ascending.
+  absl::StatusOr<std::vector<int>> CreateVariables(const TrainConfig& config);
+  // Chief: assigns `initial` (model order) to ps `ps`: its blocks' values,
+  // fresh optimizer slots, global step 0 (ps 0).
+  absl::Status AssignInitialValues(int ps, const std::vector<Tensor>& initial);
+  // Chief: assigns a checkpoint's values and optimizer slots to the blocks of
+  // ps `ps`, and its global step (ps 0 takes it; every block's update count
+  // too). INVALID_ARGUMENT naming the checkpoint, variable and slot when the
+  // checkpoint lacks one of the model's variables or slots `slot_names`, or
+  // its shape differs.
+  absl::Status RestoreFromCheckpoint(int ps, const CheckpointContents& checkpoint,
+                                     const std::vector<std::string>& slot_names);
+  // Chief: a snapshot of every ps (Snapshot RPCs in parallel) assembled into
+  // whole variables (model order) with their slots `slot_names`; the global
+  // step is ps 0's. Only metadata.global_step is set in the metadata.
+  absl::StatusOr<CheckpointContents> Snapshot(const std::vector<std::string>& slot_names);
+
   // Blocks until a Pull succeeds on every ps, i.e. the chief has initialized
   // them, or until `deadline`; says what it waits for in the log and status
   // every few seconds. DEADLINE_EXCEEDED naming the ps that never got ready.
-  absl::Status WaitUntilInitialized(absl::Time deadline);
+  // `what` describes the wait (default: the chief's first initialization).
+  absl::Status WaitUntilInitialized(absl::Time deadline, absl::string_view what = "");
+
+  // The incarnation each ps last answered with (0 before any answer).
+  // PullAll and PushAll log a change ("ps 1 restarted").
+  const std::vector<uint64_t>& incarnations() const { return incarnations_; }
 
   // Pulls every variable into `values` (model order, shapes as the model's).
   // Returns the global step (from ps 0).
@@ -85,7 +109,18 @@ class PsGroup {
   const PsGroupOptions options_;
   std::vector<std::unique_ptr<PsClient>> clients_;
   std::vector<std::vector<BlockRef>> blocks_by_ps_;  // [ps][block]
+  // [ps]; each written only by the thread serving that ps in ForEachPs.
+  std::vector<uint64_t> incarnations_;
+
+  void ObserveIncarnation(int ps, uint64_t incarnation);
+  absl::Status PushAssign(int ps, int64_t step, std::vector<std::string> names,
+                          std::vector<absl::Span<const float>> values,
+                          std::vector<std::string> slots);
 };
+
+// True for the ps's "not initialized" FAILED_PRECONDITION: a ps that has not
+// been (or, restarted, is no longer) initialized by the chief.
+bool IsNotInitializedError(const absl::Status& status);
 
 }  // namespace tessera
 

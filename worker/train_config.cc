@@ -24,6 +24,11 @@ void ApplyDefaults(TrainConfig* c) {
   if (!c->has_eval_at_end()) c->set_eval_at_end(true);
   if (c->rpc_timeout_secs() == 0) c->set_rpc_timeout_secs(60);
   if (c->startup_timeout_secs() == 0) c->set_startup_timeout_secs(600);
+  if (!c->has_max_to_keep()) c->set_max_to_keep(5);
+  if (c->save_summaries_steps() == 0) c->set_save_summaries_steps(100);
+  if (c->save_histograms_steps() == 0) {
+    c->set_save_histograms_steps(10 * c->save_summaries_steps());
+  }
 }
 
 absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source) {
@@ -55,6 +60,15 @@ absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source)
     return Invalid(source, absl::StrCat("startup_timeout_secs must be > 0, got ",
                                         c.startup_timeout_secs()));
   }
+  if (c.save_summaries_steps() <= 0) {
+    return Invalid(source, absl::StrCat("save_summaries_steps must be > 0, got ",
+                                        c.save_summaries_steps()));
+  }
+  if (c.save_checkpoint_secs() < 0 || c.save_checkpoint_steps() < 0 || c.max_to_keep() < 0 ||
+      c.keep_checkpoint_every_n_hours() < 0) {
+    return Invalid(source, "save_checkpoint_secs, save_checkpoint_steps, max_to_keep and "
+                           "keep_checkpoint_every_n_hours must be >= 0");
+  }
   if (c.update_mode() != ASYNC) {
     return Invalid(source, absl::StrCat("update_mode ", UpdateMode_Name(c.update_mode()),
                                         " is not supported yet; use ASYNC"));
@@ -67,6 +81,8 @@ absl::Status ApplyOverrides(const TrainOverrides& o, TrainConfig* c) {
   if (o.batch_size) c->set_batch_size(*o.batch_size);
   if (o.learning_rate) c->mutable_optimizer()->set_learning_rate(*o.learning_rate);
   if (o.seed) c->set_seed(*o.seed);
+  if (o.checkpoint_dir) c->set_checkpoint_dir(*o.checkpoint_dir);
+  if (o.summary_dir) c->set_summary_dir(*o.summary_dir);
   if (o.update_mode) {
     UpdateMode mode;
     if (!UpdateMode_Parse(absl::AsciiStrToUpper(*o.update_mode), &mode)) {
@@ -91,6 +107,11 @@ absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path,
   }
   ApplyDefaults(&config);
   RETURN_IF_ERROR(ApplyOverrides(overrides, &config));
+  // After the overrides: --checkpoint_dir may turn checkpoints on.
+  if (!config.checkpoint_dir().empty() && config.save_checkpoint_secs() == 0 &&
+      config.save_checkpoint_steps() == 0) {
+    config.set_save_checkpoint_secs(600);
+  }
   RETURN_IF_ERROR(ValidateTrainConfig(config, path));
   return config;
 }

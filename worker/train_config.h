@@ -21,11 +21,17 @@ struct TrainOverrides {
   std::optional<float> learning_rate;
   std::optional<std::string> update_mode;  // "async", "sync" or "stale"
   std::optional<uint64_t> seed;
+  std::optional<std::string> summary_dir;
+  std::optional<std::string> checkpoint_dir;
 };
 
 // Fills unset fields with their defaults (batch_size 50, seed 1,
 // partition_bytes 1 MiB, log_every_steps 100, eval_at_end true,
-// rpc_timeout_secs 60, startup_timeout_secs 600).
+// rpc_timeout_secs 60, startup_timeout_secs 600, save_summaries_steps 100,
+// save_histograms_steps 10 * save_summaries_steps, max_to_keep 5).
+// LoadTrainConfig also sets save_checkpoint_secs to 600 when checkpoint_dir
+// is set (after overrides) and neither save_checkpoint_secs nor
+// save_checkpoint_steps is.
 void ApplyDefaults(TrainConfig* config);
 
 // INVALID_ARGUMENT naming `source` and the field for a value out of range, a

@@ -88,5 +88,25 @@ TEST(TrainConfigTest, ErrorsNameFileLineAndField) {
             "cannot read training config /no/such.pbtxt: No such file or directory");
 }
 
+TEST(TrainConfigTest, SummaryFields) {
+  const std::string path = WriteConfig("summaries.pbtxt", kMinimal);
+  auto config = LoadTrainConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->summary_dir(), "");
+  EXPECT_EQ(config->save_summaries_steps(), 100);
+  EXPECT_EQ(config->save_histograms_steps(), 1000);
+  TrainOverrides o;
+  o.summary_dir = "/tmp/sum";
+  config = LoadTrainConfig(
+      WriteConfig("summaries20.pbtxt", absl::StrCat(kMinimal, "save_summaries_steps: 20\n")), o);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->summary_dir(), "/tmp/sum");
+  EXPECT_EQ(config->save_histograms_steps(), 200);
+  const std::string bad =
+      WriteConfig("badsummaries.pbtxt", absl::StrCat(kMinimal, "save_summaries_steps: -5\n"));
+  EXPECT_EQ(LoadTrainConfig(bad).status().message(),
+            absl::StrCat(bad, ": save_summaries_steps must be > 0, got -5"));
+}
+
 }  // namespace
 }  // namespace tessera

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/batch.h"
 #include "common/cluster_spec.h"
 #include "common/placement.h"
 #include "common/tensor.h"
@@ -46,6 +47,8 @@ struct StepInfo {
   double step_seconds = 0;  // pull + compute + push
   // Variable values this step computed its gradients from (model order).
   const std::vector<Tensor>* values = nullptr;
+  // The batch this step trained on (e.g. for image summaries).
+  const Batch* batch = nullptr;
 };
 
 // The end of training.

@@ -6,13 +6,17 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/admin_client.h"
+#include "common/clock.h"
 #include "common/cluster_admin.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "data/batch_iterator.h"
 #include "data/load_dataset.h"
 #include "worker/evaluation.h"
+#include "worker/checkpoint_hook.h"
 #include "worker/evaluation_hook.h"
+#include "worker/model_fingerprint.h"
+#include "worker/summary_hook.h"
 
 namespace tessera {
 
@@ -38,7 +42,32 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
   ps_options.status = status;
   ASSIGN_OR_RETURN(w->ps_, PsGroup::Create(cluster, w->variables_, plan, ps_options));
   for (const VariableInfo& v : w->variables_) w->values_.emplace_back(v.shape);
-  if (w->is_chief()) w->AddHook(std::make_unique<EvaluationHook>());
+  PsRecoveryOptions recovery;
+  recovery.is_chief = w->is_chief();
+  ASSIGN_OR_RETURN(recovery.model_fingerprint, ModelFingerprint(w->variables_, config.optimizer()));
+  ASSIGN_OR_RETURN(recovery.slot_names, OptimizerSlotNames(config.optimizer()));
+  recovery.wait_timeout = absl::Seconds(config.startup_timeout_secs());
+  w->recovery_ = std::make_unique<PsRecovery>(w->ps_.get(), &w->config_, status, recovery);
+  if (w->is_chief() && !config.checkpoint_dir().empty()) {
+    w->AddHook(std::make_unique<CheckpointHook>(CheckpointHookOptions{
+        recovery.model_fingerprint, recovery.slot_names, options.checkpoint_write_delay}));
+  }
+  // Summaries after evaluation, so that its results at the end are written
+  // before the summary hook's End flushes; both hooks live as long as `w`.
+  std::unique_ptr<SummaryHook> summaries;
+  if (!config.summary_dir().empty()) {
+    ASSIGN_OR_RETURN(summaries, SummaryHook::Create(config, options.task, RealClock::Get()));
+  }
+  if (w->is_chief()) {
+    EvaluationHook::ResultCallback on_result;
+    if (summaries != nullptr) {
+      on_result = [s = summaries.get()](int64_t step, const EvalMetrics& m) {
+        s->AddEvalResult(step, m);
+      };
+    }
+    w->AddHook(std::make_unique<EvaluationHook>(std::move(on_result)));
+  }
+  if (summaries != nullptr) w->AddHook(std::move(summaries));
   return w;
 }
 
@@ -95,12 +124,8 @@ HookContext Worker::MakeHookContext() {
 absl::Status Worker::Initialize() {
   const absl::Time deadline = absl::Now() + absl::Seconds(config_.startup_timeout_secs());
   if (is_chief()) {
-    status_->SetState("initializing");
-    ASSIGN_OR_RETURN(int initialized,
-                     ps_->CreateAndInitialize(config_, model_->InitialValues(config_.seed())));
-    LOG(INFO) << (initialized > 0
-                      ? absl::StrCat("initialized the variables on ", initialized, " ps")
-                      : std::string("the variables were initialized already"));
+    RETURN_IF_ERROR(recovery_->InitializeOrRestore(
+        [this] { return model_->InitialValues(config_.seed()); }));
   }
   status_->SetState("waiting");
   return ps_->WaitUntilInitialized(deadline);
@@ -116,17 +141,31 @@ absl::Status Worker::TrainLoop() {
   Batch batch;
   std::vector<const Tensor*> params;
   for (const Tensor& t : values_) params.push_back(&t);
-  absl::Time log_start = absl::Now();
+  const absl::Time train_start = absl::Now();
+  absl::Time log_start = train_start;
   int64_t log_steps = 0;
   int64_t local_step = 0;
+  // Resume the data order: this worker's share of the steps done so far
+  // (exact with one worker; docs/checkpoints.md).
+  ASSIGN_OR_RETURN(int64_t batch_index, SkipBatchesDone(&batches, &batch));
   while (!stop_requested_) {
     const absl::Time step_start = absl::Now();
-    ASSIGN_OR_RETURN(global_step_, ps_->PullAll(&values_));
+    absl::StatusOr<int64_t> pulled = ps_->PullAll(&values_);
+    if (IsNotInitializedError(pulled.status())) {
+      RETURN_IF_ERROR(recovery_->Recover(pulled.status()));
+      continue;
+    }
+    ASSIGN_OR_RETURN(global_step_, std::move(pulled));
     if (global_step_ >= config_.max_steps()) break;
     batches.Next(&batch);
-    const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + local_step;
+    const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
     ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
-    ASSIGN_OR_RETURN(global_step_, ps_->PushAll(grads_, global_step_));
+    absl::StatusOr<int64_t> pushed = ps_->PushAll(grads_, global_step_);
+    if (IsNotInitializedError(pushed.status())) {
+      RETURN_IF_ERROR(recovery_->Recover(pushed.status()));
+      continue;
+    }
+    ASSIGN_OR_RETURN(global_step_, std::move(pushed));
     ++local_step;
     ++log_steps;
     status_->RecordStep(global_step_, last_loss_, batch.size());
@@ -137,6 +176,7 @@ absl::Status Worker::TrainLoop() {
     info.batch_size = batch.size();
     info.step_seconds = absl::ToDoubleSeconds(absl::Now() - step_start);
     info.values = &values_;
+    info.batch = &batch;
     for (auto& hook : hooks_) RETURN_IF_ERROR(hook->AfterStep(info));
     if (config_.log_every_steps() > 0 && local_step % config_.log_every_steps() == 0) {
       const double secs = absl::ToDoubleSeconds(absl::Now() - log_start);
@@ -146,8 +186,25 @@ absl::Status Worker::TrainLoop() {
       log_steps = 0;
     }
   }
+  const double train_secs = absl::ToDoubleSeconds(absl::Now() - train_start);
+  LOG(INFO) << "trained " << local_step << " local steps in " << train_secs << " s ("
+            << (train_secs > 0 ? local_step * config_.batch_size() / train_secs : 0)
+            << " images/s)";
   if (stop_requested_) LOG(INFO) << "stopping on request at global step " << global_step_;
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Worker::SkipBatchesDone(BatchIterator* batches, Batch* batch) {
+  absl::StatusOr<int64_t> step = ps_->PullAll(&values_);
+  if (IsNotInitializedError(step.status())) return 0;  // the loop recovers
+  RETURN_IF_ERROR(step.status());
+  const int64_t skip = std::min(*step, config_.max_steps()) / cluster_.num_workers();
+  for (int64_t i = 0; i < skip; ++i) batches->Next(batch);
+  if (skip > 0) {
+    LOG(INFO) << "resuming at global step " << *step << ": skipped " << skip
+              << " batches of this worker's data";
+  }
+  return skip;
 }
 
 void Worker::WaitForWorkers() {

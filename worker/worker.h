@@ -24,10 +24,12 @@
 #include "absl/status/status.h"
 #include "common/cluster_spec.h"
 #include "common/tensor.h"
+#include "data/batch_iterator.h"
 #include "data/dataset.h"
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
 #include "worker/ps_group.h"
+#include "worker/ps_recovery.h"
 #include "worker/training_hook.h"
 #include "worker/worker_status.h"
 
@@ -38,6 +40,8 @@ struct WorkerOptions {
   // How long the chief waits for the other workers to report done before it
   // shuts the ps tasks down anyway (naming the missing workers).
   absl::Duration wait_for_workers = absl::Minutes(10);
+  // Tests only: CheckpointSaverOptions::write_delay of the chief's checkpoints.
+  absl::Duration checkpoint_write_delay = absl::ZeroDuration();
 };
 
 class Worker {
@@ -50,7 +54,8 @@ class Worker {
                                                         const WorkerOptions& options,
                                                         WorkerStatus* status);
 
-  // Adds a hook (before Run). Create() adds the evaluation hook on the chief.
+  // Adds a hook (before Run). Create() adds the evaluation hook on the chief
+  // and, when summary_dir is set, the summary hook (summary_hook.h).
   void AddHook(std::unique_ptr<TrainingHook> hook) { hooks_.push_back(std::move(hook)); }
 
   // Runs to the end. OK when training finished (or was stopped on request).
@@ -64,6 +69,10 @@ class Worker {
          WorkerStatus* status);
   absl::Status Initialize();
   absl::Status TrainLoop();
+  // Advances `batches` past this worker's share of the global steps already
+  // done (global step / workers), so a resumed job continues the data order;
+  // returns the batches skipped.
+  absl::StatusOr<int64_t> SkipBatchesDone(BatchIterator* batches, Batch* batch);
   // Chief: waits (bounded) for every worker to report done.
   void WaitForWorkers();
   // Chief: asks every ps task to shut down.
@@ -81,6 +90,7 @@ class Worker {
   Dataset test_;  // chief only
   std::vector<VariableInfo> variables_;
   std::unique_ptr<PsGroup> ps_;
+  std::unique_ptr<PsRecovery> recovery_;  // initialization, restore, ps recovery
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   std::vector<std::unique_ptr<TrainingHook>> hooks_;

@@ -1,0 +1,63 @@
+#ifndef TESSERA_WORKER_CHECKPOINT_HOOK_H_
+#define TESSERA_WORKER_CHECKPOINT_HOOK_H_
+
+// The chief's checkpoints (DESIGN.md, Worker loop and chief): every
+// save_checkpoint_secs and/or save_checkpoint_steps, and at the end (also when
+// stopped early by a signal). Each checkpoint is a Snapshot of every ps
+// (values, optimizer slots, global step), taken on the training thread, then
+// written by a CheckpointSaver on its own thread; when the previous write is
+// still running when the next is due, the save is delayed (logged) until a
+// step after it finished. The final checkpoint waits for any write in
+// progress and is written before End returns.
+// Not thread-safe: the training thread calls it.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/checkpoint_manager.h"
+#include "common/clock.h"
+#include "worker/checkpoint_saver.h"
+#include "worker/training_hook.h"
+
+namespace tessera {
+
+struct CheckpointHookOptions {
+  std::string model_fingerprint;        // worker/model_fingerprint.h
+  std::vector<std::string> slot_names;  // the optimizer's
+  absl::Duration write_delay = absl::ZeroDuration();  // tests only; CheckpointSaverOptions
+  Clock* clock = nullptr;  // borrowed; RealClock::Get() when null
+};
+
+class CheckpointHook final : public TrainingHook {
+ public:
+  explicit CheckpointHook(CheckpointHookOptions options);
+  ~CheckpointHook() override;
+
+  // Opens context.config->checkpoint_dir() with a CheckpointManager
+  // (max_to_keep, keep_checkpoint_every_n_hours); errors name the directory.
+  absl::Status Begin(const HookContext& context) override;
+  absl::Status AfterStep(const StepInfo& step) override;
+  absl::Status End(const EndInfo& end) override;
+
+ private:
+  // Snapshot of every ps as checkpoint contents with this job's metadata.
+  absl::StatusOr<CheckpointContents> TakeSnapshot();
+  void ScheduleNext(int64_t global_step);
+
+  const CheckpointHookOptions options_;
+  Clock* const clock_;
+  HookContext context_;
+  std::unique_ptr<CheckpointManager> manager_;
+  std::unique_ptr<CheckpointSaver> saver_;
+  int64_t last_saved_step_ = -1;
+  int64_t next_step_ = -1;                     // save at this global step; -1: never
+  absl::Time next_time_ = absl::InfiniteFuture();
+  bool delay_logged_ = false;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_WORKER_CHECKPOINT_HOOK_H_

@@ -1,0 +1,98 @@
+#include "worker/ps_recovery.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/checkpoint_manager.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+namespace {
+
+std::string PsList(const std::vector<int>& ps_tasks) {
+  return absl::StrCat(ps_tasks.size() == 1 ? "ps " : "ps tasks ", absl::StrJoin(ps_tasks, ", "));
+}
+
+}  // namespace
+
+PsRecovery::PsRecovery(PsGroup* ps, const TrainConfig* config, WorkerStatus* status,
+                       PsRecoveryOptions options)
+    : ps_(ps), config_(config), status_(status), options_(std::move(options)) {}
+
+absl::StatusOr<RestoredCheckpoint> PsRecovery::LatestCheckpoint() const {
+  if (config_->checkpoint_dir().empty()) {
+    return absl::NotFoundError("no checkpoint_dir is set");
+  }
+  return RestoreLatest(config_->checkpoint_dir(), options_.model_fingerprint);
+}
+
+absl::Status PsRecovery::Restore(const std::vector<int>& ps_tasks,
+                                 const RestoredCheckpoint& checkpoint) {
+  const absl::Time start = absl::Now();
+  for (int ps : ps_tasks) {
+    RETURN_IF_ERROR(ps_->RestoreFromCheckpoint(ps, checkpoint.contents, options_.slot_names));
+  }
+  LOG(INFO) << "restored " << PsList(ps_tasks) << " from " << config_->checkpoint_dir() << "/"
+            << checkpoint.name << " (global step " << checkpoint.contents.metadata.global_step
+            << ", written " << absl::FormatTime(checkpoint.contents.metadata.write_time) << ") in "
+            << absl::FormatDuration(absl::Now() - start);
+  return absl::OkStatus();
+}
+
+absl::Status PsRecovery::InitializeOrRestore(
+    const std::function<std::vector<Tensor>()>& initial) {
+  status_->SetState("initializing");
+  ASSIGN_OR_RETURN(std::vector<int> uninitialized, ps_->CreateVariables(*config_));
+  if (uninitialized.empty()) {
+    LOG(INFO) << "every ps holds initialized variables of this model already: keeping that "
+                 "live state (no restore)";
+    return absl::OkStatus();
+  }
+  absl::StatusOr<RestoredCheckpoint> checkpoint = LatestCheckpoint();
+  if (checkpoint.ok()) return Restore(uninitialized, *checkpoint);
+  if (!absl::IsNotFound(checkpoint.status())) return checkpoint.status();
+  if (!config_->checkpoint_dir().empty()) {
+    LOG(INFO) << "no checkpoint to restore: " << checkpoint.status().message();
+  }
+  if (static_cast<int>(uninitialized.size()) < ps_->num_ps()) {
+    LOG(WARNING) << "initializing " << PsList(uninitialized)
+                 << " with initial values while the others hold trained values";
+  }
+  const std::vector<Tensor> values = initial();
+  for (int ps : uninitialized) RETURN_IF_ERROR(ps_->AssignInitialValues(ps, values));
+  LOG(INFO) << "initialized the variables on " << PsList(uninitialized);
+  return absl::OkStatus();
+}
+
+absl::Status PsRecovery::Recover(const absl::Status& cause) {
+  LOG(WARNING) << "a ps lost its variables (" << cause.message() << ")";
+  if (!options_.is_chief) {
+    const std::string what =
+        absl::StrCat("the chief to restore a restarted ps (", cause.message(), ")");
+    status_->SetState("waiting");
+    RETURN_IF_ERROR(ps_->WaitUntilInitialized(absl::Now() + options_.wait_timeout, what));
+    status_->SetState("training");
+    LOG(INFO) << "every ps is ready again; training goes on";
+    return absl::OkStatus();
+  }
+  status_->SetState("restoring");
+  ASSIGN_OR_RETURN(std::vector<int> uninitialized, ps_->CreateVariables(*config_));
+  if (uninitialized.empty()) return absl::OkStatus();
+  status_->SetWaitingFor(absl::StrCat("restoring ", PsList(uninitialized), " from a checkpoint"));
+  absl::StatusOr<RestoredCheckpoint> checkpoint = LatestCheckpoint();
+  if (!checkpoint.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        PsList(uninitialized), " restarted and lost the variables, and there is no checkpoint "
+        "to restore them from (", checkpoint.status().message(), "); set checkpoint_dir in the "
+        "training config (or --checkpoint_dir) so that the chief can restore a restarted ps"));
+  }
+  RETURN_IF_ERROR(Restore(uninitialized, *checkpoint));
+  status_->SetWaitingFor("");
+  status_->SetState("training");
+  return absl::OkStatus();
+}
+
+}  // namespace tessera
