@@ -1,0 +1,47 @@
+#ifndef TESSERA_COMMON_PARALLEL_RUNNER_H_
+#define TESSERA_COMMON_PARALLEL_RUNNER_H_
+
+// Runs fn(0), ..., fn(n-1) at once on a fixed set of threads: the calling
+// thread runs fn(0), background threads (started once, in the constructor)
+// run the rest. For per-step fan-out such as one RPC per parameter server,
+// where starting threads every step would cost time and, through glibc's
+// per-thread malloc arenas, memory.
+// Run() may be called by one thread at a time; the destructor joins.
+
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+
+namespace tessera {
+
+class ParallelRunner {
+ public:
+  // `width` >= 1: the largest n Run() accepts.
+  explicit ParallelRunner(int width);
+  ~ParallelRunner();
+  ParallelRunner(const ParallelRunner&) = delete;
+  ParallelRunner& operator=(const ParallelRunner&) = delete;
+
+  int width() const { return width_; }
+  // Runs fn(i) for every i in [0, n), n <= width(), and returns when all have
+  // returned. `fn` must be safe to call from several threads at once.
+  void Run(int n, const std::function<void(int)>& fn);
+
+ private:
+  void Loop(int index);
+
+  const int width_;
+  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  const std::function<void(int)>* fn_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int n_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_COMMON_PARALLEL_RUNNER_H_
