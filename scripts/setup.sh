@@ -17,6 +17,8 @@ PACKAGES=(
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist
   python3-numpy            # reads exported checkpoints (.npz) in tests
   python3-torch            # reference for bench/train_throughput
+  openmpi-bin              # test/launch_mpirun_test, launch_pbs_test (mpirun)
+  slurm-wlm munge          # test/launch_slurm_test starts a one-node Slurm
 )
 
 missing=()
@@ -35,6 +37,17 @@ echo "setup: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as munge and slurm-wlm would start system services on install;
+# the tests start their own daemons, so keep the package scripts from starting
+# any (policy-rc.d exit 101 = "not allowed"), unless the machine has a policy.
+added_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d > /dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  added_policy=1
+fi
+remove_policy() { if [ -n "$added_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi; }
+trap remove_policy EXIT
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+$SUDO apt-get install -y -qq "${missing[@]}"
 echo "setup: done"

@@ -27,6 +27,22 @@ commands:
   ckpt list DIR | inspect DIR [--name=ckpt-N] | export DIR [--name=ckpt-N] --output=FILE.npz
             checkpoints: list with step, time, size and validity; show
             variables; export to NumPy (docs/checkpoints.md)
+  make-cluster (--nodes=FILE | --nodes_list=LIST) --ps=N [--workers=M] [--port=P]
+               [--layout=cyclic|block|listed] [--tasks_per_node=T]
+            cluster JSON on stdout for a batch job's nodes: FILE is a PBS
+            nodefile (one host per line) or holds a Slurm host list; LIST is
+            a Slurm host list such as "nid[0001-0004,0007]". Tasks in rank
+            order (ps first, then workers) go where the launcher puts rank r:
+            cyclic (default): node r mod N, port P + r div N (srun -m cyclic,
+            mpirun --map-by node; the ps on the first nodes, one worker per
+            node); block: node r div T, port P + r mod T (aprun -N T);
+            listed: entry r of the list, repeats kept (job arrays).
+            Default port 2222 (docs/launching.md)
+  launch-role --cluster=FILE
+            print "JOB TASK" for this process from its launcher's rank
+            (TESSERA_RANK, OMPI_COMM_WORLD_RANK, PMI_RANK, ALPS_APP_PE,
+            SLURM_PROCID, SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX, PBS_ARRAYID:
+            first set wins); warns when the task's host is not this host
 
 JOB is ps, worker or evaluator (default: every job).
 exit status: 0 success; 1 failure (a task did not answer, timeout, bad cluster

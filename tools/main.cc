@@ -1,4 +1,5 @@
-// tessera_ctl: status, wait, shutdown and task listing for a Tessera cluster.
+// tessera_ctl: status, wait, shutdown and task listing for a Tessera cluster;
+// make-cluster and launch-role for batch systems.
 // See kCtlUsage in command_line.cc and docs/operations.md.
 
 #include <iostream>
@@ -12,8 +13,11 @@
 #include "common/cluster_spec.h"
 #include "common/admin_client.h"
 #include "tools/ckpt_command.h"
+#include "tools/launch_commands.h"
 #include "tools/command_line.h"
 #include "tools/ctl_commands.h"
+
+extern char** environ;
 
 ABSL_FLAG(std::string, cluster, "", "cluster file (JSON)");
 ABSL_FLAG(bool, json, false, "status: print one JSON object instead of the table");
@@ -34,6 +38,17 @@ int Failure(const absl::Status& status) {
   return 1;
 }
 
+// The process environment, for launch-role (the only reader of it).
+tessera::EnvironmentMap Environment() {
+  tessera::EnvironmentMap env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    size_t eq = text.find('=');
+    if (eq != std::string::npos) env.emplace(text.substr(0, eq), text.substr(eq + 1));
+  }
+  return env;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -42,9 +57,17 @@ int main(int argc, char** argv) {
     std::cout << tessera::kCtlUsage;
     return 0;
   }
-  // ckpt has flags of its own and no cluster: it is dispatched before parsing.
+  // ckpt, make-cluster and launch-role have flags of their own: they are
+  // dispatched before parsing.
   if (argc >= 2 && std::string(argv[1]) == "ckpt") {
     return tessera::RunCkptCommand({argv + 2, argv + argc}, std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::string(argv[1]) == "make-cluster") {
+    return tessera::RunMakeCluster({argv + 2, argv + argc}, std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::string(argv[1]) == "launch-role") {
+    return tessera::RunLaunchRole({argv + 2, argv + argc}, Environment(),
+                                  tessera::LocalHostNames(), std::cout, std::cerr);
   }
   absl::Status syntax = tessera::CheckFlagSyntax(argc, argv);
   if (!syntax.ok()) return UsageError(syntax.message());
