@@ -95,6 +95,10 @@ StatusResponse PsServer::Status() {
       progress->set_seconds_since(absl::ToDoubleSeconds(now - worker.last_push));
     }
     progress->set_done(worker.done);
+    progress->set_pushes(worker.pushes);
+    progress->set_pushes_dropped(worker.pushes_dropped);
+    progress->set_missing(worker.missing);
+    progress->set_holding_back(worker.holding_back);
   }
   if (!summary.created) {
     status.set_waiting_for("the chief to create the variables (CreateVariables)");
@@ -102,6 +106,8 @@ StatusResponse PsServer::Status() {
     status.set_waiting_for(absl::StrCat("the chief to initialize the variables (",
                                         summary.initialized_blocks, " of ", summary.num_blocks,
                                         " blocks done)"));
+  } else {
+    status.set_waiting_for(summary.waiting_for);
   }
   status.set_last_error(metrics.last_error);
   return status;

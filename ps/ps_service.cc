@@ -38,8 +38,11 @@ absl::StatusOr<std::unique_ptr<ChunkSource>> StartSource(const grpc::ByteBuffer&
 }
 
 // Streams the chunks of one Pull or Snapshot, one write in flight at a time.
+// A Pull that must wait (SYNC, STALE) first waits on the store's waiter
+// thread, holding no gRPC thread; its first write starts from there.
 class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
+  // Streams `session` at once (or finishes with its error).
   ChunkStreamReactor(grpc::CallbackServerContext* context, const char* method,
                      absl::StatusOr<std::unique_ptr<ChunkSource>> session, PsMetrics* metrics,
                      std::shared_ptr<SendBufferPool> pool)
@@ -51,6 +54,46 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     }
     session_ = std::move(*session);
     WriteNext();
+  }
+
+  // A Pull: streams once the store says `request` may proceed.
+  ChunkStreamReactor(grpc::CallbackServerContext* context, const PullRequest& request,
+                     std::unique_ptr<PullSession> session, VariableStore* store,
+                     PsMetrics* metrics, std::shared_ptr<SendBufferPool> pool)
+      : context_(context), method_("Pull"), metrics_(metrics), pool_(std::move(pool)),
+        store_(store) {
+    metrics_->CountPull();
+    const PullSession* pull = session.get();
+    session_ = std::move(session);
+    if (store_->PullReady(request, *pull)) {
+      WriteNext();
+      return;
+    }
+    // The callback may run (on the waiter thread) before WaitForPull returns;
+    // gRPC queues its StartWrite or Finish until the reactor is bound, and
+    // OnCancel, which needs the id, cannot run before that either.
+    const uint64_t id = store_->WaitForPull(request, pull, [this](absl::Status status) {
+      if (status.ok()) {
+        WriteNext();
+      } else {
+        Finish(Reply(status, method_, context_, metrics_));
+      }
+    });
+    absl::MutexLock lock(&mu_);
+    wait_id_ = id;
+  }
+
+  void OnCancel() override {
+    uint64_t id = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      id = wait_id_;
+    }
+    // Only a withdrawn wait finishes here; else the wait's callback did or
+    // will (CancelPullWait is false once it started).
+    if (id != 0 && store_->CancelPullWait(id)) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -88,8 +131,11 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   const char* const method_;
   PsMetrics* const metrics_;
   const std::shared_ptr<SendBufferPool> pool_;
+  VariableStore* const store_ = nullptr;  // Pull only
   std::unique_ptr<ChunkSource> session_;
   grpc::ByteBuffer out_;
+  absl::Mutex mu_;
+  uint64_t wait_id_ ABSL_GUARDED_BY(mu_) = 0;  // the registered wait, 0 when none
 };
 
 // Receives the chunks of one Push and applies each as it arrives.
@@ -181,11 +227,15 @@ grpc::ServerUnaryReactor* PsService::WorkerDone(grpc::CallbackServerContext* con
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request) {
-  return new ChunkStreamReactor(
-      context, "Pull",
-      StartSource<PullRequest>(*request, "PullRequest",
-                               [this](const PullRequest& r) { return store_->StartPull(r); }),
-      metrics_, send_buffers_);
+  PullRequest parsed;
+  absl::Status status = ParseFromByteBuffer(*request, &parsed, "PullRequest");
+  absl::StatusOr<std::unique_ptr<PullSession>> session =
+      status.ok() ? store_->StartPull(parsed) : status;
+  if (!session.ok()) {
+    return new ChunkStreamReactor(context, "Pull", session.status(), metrics_, send_buffers_);
+  }
+  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, metrics_,
+                                send_buffers_);
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(

@@ -40,6 +40,7 @@ absl::Status PushSession::CheckFirstChunk(const ChunkHeader& header) {
   RETURN_IF_ERROR(store_->CheckWorkerTask(header.worker_task()));
   policy_ = store_->policy_.get();
   optimizer_ = store_->optimizer_.get();
+  progress_ = store_->progress_.get();
   first_ = header;
   return absl::OkStatus();
 }
@@ -172,17 +173,18 @@ absl::Status PushSession::CommitChunk() {
   {
     absl::MutexLock lock(&block_->mu);
     if (first_.kind() == GRADIENT) {
-      if (offset == 0) block_update_count_ = ++block_->updates_started;
       GradientChunk chunk;
       chunk.offset = offset;
       chunk.learning_rate = block_learning_rate_;
-      chunk.update_count = block_update_count_;
       chunk.worker_task = first_.worker_task();
       chunk.step = first_.step();
-      absl::StatusOr<bool> applied = policy_->Apply(block_, chunk, payload);
-      if (!applied.ok()) return Fail(applied.status());
-      ++(*applied ? applied_ : dropped_);
-      if (last) ++block_->version;
+      if (offset == 0) block_push_ = policy_->BeginBlock(block_, chunk);
+      if (block_push_.accepted) {
+        RETURN_IF_ERROR(Fail(policy_->Apply(block_, chunk, block_push_, payload, last)));
+        ++applied_;
+      } else {
+        ++dropped_;
+      }
     } else if (slot_index_ >= 0) {  // ASSIGN of a slot (restore)
       std::memcpy(block_->slots[slot_index_].data() + offset, payload.data(), n * sizeof(float));
       ++applied_;
@@ -193,13 +195,14 @@ absl::Status PushSession::CommitChunk() {
                     optimizer_->SlotInitialValue(static_cast<int>(i)));
       }
       if (offset == 0) {
-        block_->version = 0;
+        policy_->Assigned(block_, first_.step());
         block_->updates_started = std::max<int64_t>(0, first_.step());
       }
       ++applied_;
     }
   }
   next_offset_ = offset + n;
+  if (last && first_.kind() == GRADIENT) store_->NotifyWaiters();  // the version may have moved
   if (last && first_.kind() == ASSIGN && slot_index_ < 0) assigned_.push_back(block_);
   return absl::OkStatus();
 }
@@ -222,13 +225,27 @@ absl::StatusOr<PushResponse> PushSession::Finish() {
                      " of ", block_->elements, " elements")));
   }
   if (first_.kind() == GRADIENT) {
-    if (first_.increment_global_step() && store_->holds_global_step_) ++store_->global_step_;
+    bool dropped = dropped_ > 0;
+    if (first_.increment_global_step() && store_->holds_global_step_) {
+      if (progress_->options().mode == SYNC) {
+        // Once per step: when replicas_to_aggregate pushes of it finished.
+        dropped |= progress_->CountSyncStep(first_.worker_task(), first_.step(),
+                                            &store_->global_step_) !=
+                   SyncAccumulator::Verdict::kAccumulate;
+      } else {
+        ++store_->global_step_;
+      }
+    }
     int64_t seen = store_->max_push_step_.load();
     while (first_.step() > seen && !store_->max_push_step_.compare_exchange_weak(seen, first_.step())) {
     }
-    store_->RecordPush(first_.worker_task(), first_.step());
+    store_->RecordPush(first_.worker_task(), first_.step(), dropped);
   } else {
-    if (store_->holds_global_step_ && first_.step() >= 0) store_->global_step_ = first_.step();
+    if (store_->holds_global_step_ && first_.step() >= 0) {
+      store_->global_step_ = first_.step();
+      progress_->ResetSyncStep();
+    }
+    store_->NotifyWaiters();
     // Initialized only now, with its slots and the global step in place.
     for (VariableBlock* block : assigned_) {
       bool newly_initialized = false;

@@ -1,33 +1,87 @@
 #include "ps/update_policy.h"
 
-#include <vector>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace tessera {
+namespace {
 
-absl::StatusOr<bool> AsyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
-                                              absl::Span<const float> grad) {
-  const size_t offset = static_cast<size_t>(chunk.offset);
-  absl::Span<float> var = absl::MakeSpan(block->values).subspan(offset, grad.size());
+// Applies `grad` at `offset` of `block` with `optimizer`.
+absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block, int64_t offset,
+                                absl::Span<const float> grad, float learning_rate,
+                                int64_t update_count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) {
+  const size_t start = static_cast<size_t>(offset);
+  absl::Span<float> var = absl::MakeSpan(block->values).subspan(start, grad.size());
   absl::Span<float> slot_spans[8];
   if (block->slots.size() > 8) return absl::InternalError("more than 8 optimizer slots");
   for (size_t i = 0; i < block->slots.size(); ++i) {
-    slot_spans[i] = absl::MakeSpan(block->slots[i]).subspan(offset, grad.size());
+    slot_spans[i] = absl::MakeSpan(block->slots[i]).subspan(start, grad.size());
   }
-  RETURN_IF_ERROR(Annotate(
-      optimizer_->Apply(var, grad, absl::MakeConstSpan(slot_spans, block->slots.size()),
-                        chunk.learning_rate, chunk.update_count),
-      absl::StrCat("applying a gradient to block ", block->name)));
-  return true;
+  return Annotate(optimizer.Apply(var, grad, absl::MakeConstSpan(slot_spans, block->slots.size()),
+                                  learning_rate, update_count),
+                  absl::StrCat("applying a gradient to block ", block->name));
+}
+
+}  // namespace
+
+BlockPush AsyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChunk& /*chunk*/) {
+  BlockPush push;
+  push.update_count = ++block->updates_started;
+  return push;
+}
+
+absl::Status AsyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
+                                      const BlockPush& push, absl::Span<const float> grad,
+                                      bool last) {
+  RETURN_IF_ERROR(ApplyWithOptimizer(*optimizer_, block, chunk.offset, grad, chunk.learning_rate,
+                                     push.update_count));
+  if (last) ++block->version;
+  return absl::OkStatus();
+}
+
+void AsyncUpdatePolicy::Assigned(VariableBlock* block, int64_t /*step*/) { block->version = 0; }
+
+BlockPush SyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChunk& chunk) {
+  BlockPush push;
+  push.verdict = block->sync->Begin(chunk.worker_task, chunk.step, block->version);
+  push.accepted = push.verdict == SyncAccumulator::Verdict::kAccumulate;
+  return push;
+}
+
+absl::Status SyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
+                                     const BlockPush& /*push*/, absl::Span<const float> grad,
+                                     bool last) {
+  SyncAccumulator* sync = block->sync.get();
+  if (sync == nullptr) return absl::InternalError(absl::StrCat("block ", block->name, " has no SYNC accumulator"));
+  sync->Add(chunk.offset, grad);
+  if (!last || !sync->Complete(chunk.worker_task)) return absl::OkStatus();
+  const int64_t update_count = ++block->updates_started;
+  absl::Status applied = ApplyWithOptimizer(*optimizer_, block, 0, sync->Average(),
+                                            chunk.learning_rate, update_count);
+  sync->Reset();
+  ++block->version;  // the step is over even if the optimizer refused it
+  return applied;
+}
+
+void SyncUpdatePolicy::Assigned(VariableBlock* block, int64_t step) {
+  block->version = std::max<int64_t>(0, step);
+  if (block->sync != nullptr) block->sync->Reset();
 }
 
 absl::StatusOr<std::unique_ptr<UpdatePolicy>> CreateUpdatePolicy(UpdateMode mode,
                                                                   const Optimizer* optimizer) {
-  if (mode == ASYNC) return std::make_unique<AsyncUpdatePolicy>(optimizer);
-  return absl::UnimplementedError(
-      absl::StrCat("update mode ", UpdateMode_Name(mode), " is not implemented yet; use ASYNC"));
+  switch (mode) {
+    case ASYNC:
+    case STALE:
+      return std::make_unique<AsyncUpdatePolicy>(optimizer);
+    case SYNC:
+      return std::make_unique<SyncUpdatePolicy>(optimizer);
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown update_mode ", static_cast<int>(mode)));
+  }
 }
 
 }  // namespace tessera

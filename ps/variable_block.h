@@ -7,20 +7,27 @@
 // the block's own mutex, so pushes to different blocks run in parallel.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tensor.h"
+#include "ps/sync_accumulator.h"
 
 namespace tessera {
 
 struct VariableBlock {
-  VariableBlock(std::string block_name, Shape block_shape, int num_slots)
+  // `replicas_to_aggregate` > 0 gives the block a SYNC accumulator.
+  VariableBlock(std::string block_name, Shape block_shape, int num_slots,
+                int replicas_to_aggregate = 0)
       : name(std::move(block_name)),
         shape(std::move(block_shape)),
         elements(NumElements(shape)),
+        sync(replicas_to_aggregate > 0
+                 ? std::make_unique<SyncAccumulator>(elements, replicas_to_aggregate)
+                 : nullptr),
         values(elements),
         slots(num_slots, std::vector<float>(elements)) {}
 
@@ -30,18 +37,24 @@ struct VariableBlock {
 
   // Readers (Pull) take it shared; writers (pushes) exclusive.
   mutable absl::Mutex mu;
+  // SYNC only, else null: this step's gradient sum (one more block-sized
+  // buffer). The pointer never changes; the accumulator is guarded by mu.
+  const std::unique_ptr<SyncAccumulator> sync ABSL_PT_GUARDED_BY(mu);
   std::vector<float> values ABSL_GUARDED_BY(mu);
   // In the optimizer's SlotNames() order, each `elements` long.
   std::vector<std::vector<float>> slots ABSL_GUARDED_BY(mu);
-  // Gradient pushes of the whole block applied since initialization.
+  // ASYNC and STALE: gradient pushes of the whole block applied since
+  // initialization. SYNC: the step the block is at (the global step of its
+  // last ASSIGN plus the averaged updates applied since).
   int64_t version ABSL_GUARDED_BY(mu) = 0;
-  // Gradient pushes begun: the optimizer's 1-based update count `step`.
+  // Updates begun: the optimizer's 1-based update count `step`.
   int64_t updates_started ABSL_GUARDED_BY(mu) = 0;
   // Every element was assigned by the chief (ASSIGN).
   bool initialized ABSL_GUARDED_BY(mu) = false;
 
   int64_t bytes_held() const {
-    return elements * static_cast<int64_t>(sizeof(float)) * (1 + static_cast<int64_t>(slots.size()));
+    const int64_t tensors = 1 + static_cast<int64_t>(slots.size()) + (sync != nullptr ? 1 : 0);
+    return elements * static_cast<int64_t>(sizeof(float)) * tensors;
   }
 };
 

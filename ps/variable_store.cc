@@ -51,7 +51,52 @@ std::string FirstDifference(const CreateVariablesRequest& a, const CreateVariabl
       a.num_workers() != b.num_workers()) {
     return "update_mode, num_workers or holds_global_step differs";
   }
+  if (a.replicas_to_aggregate() != b.replicas_to_aggregate() ||
+      a.total_replicas() != b.total_replicas() || a.staleness() != b.staleness() ||
+      a.sync_timeout_secs() != b.sync_timeout_secs() ||
+      a.worker_timeout_secs() != b.worker_timeout_secs()) {
+    return absl::StrCat("the SYNC/STALE settings differ (replicas_to_aggregate ",
+                        a.replicas_to_aggregate(), " vs ", b.replicas_to_aggregate(),
+                        ", total_replicas ", a.total_replicas(), " vs ", b.total_replicas(),
+                        ", staleness ", a.staleness(), " vs ", b.staleness(), ")");
+  }
   return "";
+}
+
+// Replicas to aggregate, with 0 meaning every worker.
+int ReplicasToAggregate(const CreateVariablesRequest& r) {
+  return r.replicas_to_aggregate() > 0 ? r.replicas_to_aggregate() : r.num_workers();
+}
+
+absl::Status ValidateModeSettings(const CreateVariablesRequest& r) {
+  auto invalid = [](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat("CreateVariables: ", what));
+  };
+  if (!UpdateMode_IsValid(r.update_mode())) {
+    return invalid(absl::StrCat("unknown update_mode ", static_cast<int>(r.update_mode())));
+  }
+  const int total = r.total_replicas() > 0 ? r.total_replicas() : r.num_workers();
+  if (r.replicas_to_aggregate() < 0 || r.total_replicas() < 0) {
+    return invalid(absl::StrCat("replicas_to_aggregate (", r.replicas_to_aggregate(),
+                                ") and total_replicas (", r.total_replicas(), ") must be >= 0"));
+  }
+  if (total > r.num_workers()) {
+    return invalid(absl::StrCat("total_replicas ", total, " exceeds num_workers ",
+                                r.num_workers()));
+  }
+  if (ReplicasToAggregate(r) > total) {
+    return invalid(absl::StrCat("replicas_to_aggregate ", ReplicasToAggregate(r),
+                                " exceeds total_replicas ", total));
+  }
+  if (r.staleness() < 0) {
+    return invalid(absl::StrCat("staleness must be >= 0, got ", r.staleness()));
+  }
+  if (!(r.sync_timeout_secs() >= 0) || !(r.worker_timeout_secs() >= 0)) {
+    return invalid(absl::StrCat("sync_timeout_secs (", r.sync_timeout_secs(),
+                                ") and worker_timeout_secs (", r.worker_timeout_secs(),
+                                ") must be >= 0"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateRequest(const CreateVariablesRequest& request) {
@@ -62,6 +107,7 @@ absl::Status ValidateRequest(const CreateVariablesRequest& request) {
     return absl::InvalidArgumentError(
         absl::StrCat("CreateVariables: num_workers must be >= 1, got ", request.num_workers()));
   }
+  RETURN_IF_ERROR(ValidateModeSettings(request));
   std::set<std::string> names;
   for (const BlockSpec& spec : request.blocks()) {
     if (spec.name().empty()) return absl::InvalidArgumentError("CreateVariables: a block has no name");
@@ -119,8 +165,10 @@ absl::StatusOr<CreateVariablesResponse> VariableStore::CreateVariables(
   ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, CreateOptimizer(request.optimizer()));
   ASSIGN_OR_RETURN(std::unique_ptr<UpdatePolicy> policy,
                    CreateUpdatePolicy(request.update_mode(), optimizer.get()));
+  const int replicas = request.update_mode() == SYNC ? ReplicasToAggregate(request) : 0;
   for (const BlockSpec& spec : request.blocks()) {
-    auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec), optimizer->NumSlots());
+    auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec),
+                                                 optimizer->NumSlots(), replicas);
     {
       absl::MutexLock block_lock(&block->mu);
       for (int i = 0; i < optimizer->NumSlots(); ++i) {
@@ -133,6 +181,17 @@ absl::StatusOr<CreateVariablesResponse> VariableStore::CreateVariables(
   request_ = request;
   optimizer_ = std::move(optimizer);
   policy_ = std::move(policy);
+  TrainingProgressOptions progress;
+  progress.mode = request.update_mode();
+  progress.num_workers = request.num_workers();
+  progress.replicas_to_aggregate = ReplicasToAggregate(request);
+  progress.staleness = request.staleness();
+  progress.worker_timeout = absl::Seconds(
+      request.worker_timeout_secs() > 0 ? request.worker_timeout_secs() : 60);
+  progress_ = std::make_unique<TrainingProgress>(progress, clock_);
+  sync_timeout_ =
+      absl::Seconds(request.sync_timeout_secs() > 0 ? request.sync_timeout_secs() : 300);
+  if (request.update_mode() != ASYNC) waiter_ = std::make_unique<PullWaiter>(clock_);
   holds_global_step_ = request.holds_global_step();
   created_ = true;
   ready_ = blocks_.empty();
@@ -162,6 +221,11 @@ absl::StatusOr<std::vector<VariableBlock*>> VariableStore::ResolveBlocks(
 absl::StatusOr<std::unique_ptr<PullSession>> VariableStore::StartPull(const PullRequest& request) {
   ASSIGN_OR_RETURN(std::vector<VariableBlock*> blocks,
                    ResolveBlocks(request.fingerprint(), request.blocks()));
+  TrainingProgress* tracker = progress();
+  if (tracker != nullptr && request.worker_task() >= 0 &&
+      request.worker_task() < tracker->options().num_workers) {
+    tracker->RecordPull(request.worker_task());
+  }
   return std::unique_ptr<PullSession>(new PullSession(this, std::move(blocks)));
 }
 
@@ -183,28 +247,31 @@ absl::StatusOr<WorkerDoneResponse> VariableStore::WorkerDone(const WorkerDoneReq
   if (!created_) return absl::FailedPreconditionError(kNotInitializedMessage);
   RETURN_IF_ERROR(CheckFingerprint(request.fingerprint()));
   RETURN_IF_ERROR(CheckWorkerTask(request.worker_task()));
-  WorkerState& worker = workers_[request.worker_task()];
-  worker.done = true;
-  worker.last_step = std::max(worker.last_step, request.last_step());
   WorkerDoneResponse response;
   response.set_incarnation(incarnation_);
-  int done = 0;
-  for (const auto& [task, state] : workers_) done += state.done ? 1 : 0;
-  response.set_workers_done(done);
+  response.set_workers_done(progress_->RecordDone(request.worker_task(), request.last_step()));
+  if (waiter_ != nullptr) waiter_->Notify();
   return response;
 }
 
 StoreSummary VariableStore::Summary() const {
   StoreSummary summary;
-  absl::ReaderMutexLock lock(&mu_);
-  summary.created = created_;
-  summary.ready = ready_;
-  summary.fingerprint = request_.fingerprint();
-  summary.num_blocks = static_cast<int64_t>(blocks_.size());
-  summary.initialized_blocks = initialized_blocks_;
-  for (const auto& block : blocks_) summary.bytes_held += block->bytes_held();
-  summary.global_step = ReportedGlobalStep();
-  summary.workers = workers_;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    summary.created = created_;
+    summary.ready = ready_;
+    summary.fingerprint = request_.fingerprint();
+    summary.num_blocks = static_cast<int64_t>(blocks_.size());
+    summary.initialized_blocks = initialized_blocks_;
+    for (const auto& block : blocks_) summary.bytes_held += block->bytes_held();
+    summary.global_step = ReportedGlobalStep();
+  }
+  // Without mu_: the rest takes block locks and the tracker's.
+  TrainingProgress* tracker = progress();
+  if (tracker != nullptr) {
+    summary.workers = tracker->Workers(SyncContributors());
+    summary.waiting_for = WaitingFor();
+  }
   return summary;
 }
 
@@ -260,11 +327,19 @@ void VariableStore::BlockInitialized() {
   if (initialized_blocks_ == static_cast<int64_t>(blocks_.size())) ready_ = true;
 }
 
-void VariableStore::RecordPush(int worker_task, int64_t step) {
-  absl::MutexLock lock(&mu_);
-  WorkerState& worker = workers_[worker_task];
-  worker.last_step = std::max(worker.last_step, step);
-  worker.last_push = clock_->Now();
+void VariableStore::RecordPush(int worker_task, int64_t step, bool dropped) {
+  progress()->RecordPush(worker_task, step, dropped);
+  NotifyWaiters();
+}
+
+TrainingProgress* VariableStore::progress() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return progress_.get();
+}
+
+void VariableStore::NotifyWaiters() {
+  absl::ReaderMutexLock lock(&mu_);
+  if (waiter_ != nullptr) waiter_->Notify();
 }
 
 }  // namespace tessera

@@ -11,18 +11,26 @@
 //                        created and initialized the variables
 //   INVALID_ARGUMENT     bad shape, chunk offsets or sizes, chunk out of
 //                        order, payload over 4 MiB, empty push, an unknown
-//                        slot or a slot chunk outside an ASSIGN
-//   UNIMPLEMENTED        update modes other than ASYNC (for now)
+//                        slot or a slot chunk outside an ASSIGN, bad SYNC or
+//                        STALE settings in CreateVariables
+//   DEADLINE_EXCEEDED    a waiting Pull (SYNC, STALE) not satisfied within
+//                        sync_timeout_secs; the message names the workers
+//                        waited for
 // A failed request changes nothing beyond the chunks applied before it failed.
+// Update modes: docs/update_modes.md; ps/update_policy.h applies gradients,
+// ps/training_progress.h tracks the workers, ps/pull_waiter.h holds waiting
+// Pulls off the RPC threads.
 //
-// Memory: the blocks and their slots, plus up to kMaxIdleScratch reusable
-// chunk buffers (4 MiB each) shared by all pushes; nothing block-sized is
-// allocated per request.
+// Memory: the blocks and their slots (SYNC: plus one accumulator per block,
+// as large as the block), plus up to kMaxIdleScratch reusable chunk buffers
+// (4 MiB each) shared by all pushes; nothing block-sized is allocated per
+// request.
 //
 // Thread-safe. Pushes and pulls of different blocks run in parallel (one
 // mutex per block); the block set never changes once created.
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,6 +47,8 @@
 #include "common/clock.h"
 #include "common/optim/optimizer.h"
 #include "protos/ps_service.pb.h"
+#include "ps/pull_waiter.h"
+#include "ps/training_progress.h"
 #include "ps/update_policy.h"
 #include "ps/variable_block.h"
 
@@ -55,13 +65,6 @@ struct VariableStoreOptions {
   uint64_t incarnation = 0;  // 0: a random one
 };
 
-// What a worker last told this ps.
-struct WorkerState {
-  int64_t last_step = -1;
-  absl::Time last_push = absl::InfinitePast();
-  bool done = false;
-};
-
 // A consistent-enough view for status reporting.
 struct StoreSummary {
   bool created = false;
@@ -72,6 +75,7 @@ struct StoreSummary {
   int64_t bytes_held = 0;    // values and slots
   int64_t global_step = -1;  // -1 when this ps does not hold it
   std::map<int, WorkerState> workers;
+  std::string waiting_for;  // what waiting Pulls wait for; "" when none wait
 };
 
 class VariableStore;
@@ -115,9 +119,10 @@ class PushSession {
   int64_t next_offset_ = 0;
   std::vector<VariableBlock*> assigned_;  // ASSIGN: blocks whose values are complete
   UpdatePolicy* policy_ = nullptr;        // the store's, fixed once created
+  BlockPush block_push_;                  // GRADIENT: the block in progress
+  TrainingProgress* progress_ = nullptr;  // the store's, fixed once created
   const Optimizer* optimizer_ = nullptr;  // the store's, fixed once created
   float block_learning_rate_ = 0;  // for the block in progress
-  int64_t block_update_count_ = 0;
   int64_t pending_elements_ = -1;  // elements between BeginChunk and CommitChunk
   std::set<std::string> seen_;
   std::vector<float> scratch_;  // borrowed from the store's pool
@@ -143,6 +148,7 @@ class PullSession final : public ChunkSource {
  public:
   bool Done() const override { return index_ == blocks_.size(); }
   int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) override;
+  const std::vector<VariableBlock*>& blocks() const { return blocks_; }
 
  private:
   friend class VariableStore;
@@ -210,6 +216,20 @@ class VariableStore {
   // A worker reached max_steps.
   absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
 
+  // Whether the Pull `request` (started as `session`) may stream now: true
+  // unless SYNC or STALE and request.min_version() > 0 and the wait of
+  // protos/ps_service.proto (PullRequest.min_version) is not over.
+  bool PullReady(const PullRequest& request, const PullSession& session);
+  // Waits for PullReady off the caller's thread and calls `done` exactly once
+  // (on the store's waiter thread): OK when ready; DEADLINE_EXCEEDED naming
+  // the workers waited for after sync_timeout_secs; CANCELLED when the store
+  // is destroyed first. `session` is borrowed until `done` or a successful
+  // CancelPullWait. Returns an id for CancelPullWait.
+  uint64_t WaitForPull(const PullRequest& request, const PullSession* session,
+                       std::function<void(absl::Status)> done);
+  // True when the wait was withdrawn and `done` will never run.
+  bool CancelPullWait(uint64_t id);
+
   StoreSummary Summary() const;
 
  private:
@@ -232,10 +252,24 @@ class VariableStore {
   absl::StatusOr<VariableBlock*> FindBlock(absl::string_view name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckWorkerTask(int task) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The worker tracker (null before CreateVariables); fixed once created.
+  TrainingProgress* progress() const;
+  // Why a Pull waiting for `request` is not ready yet (the timeout error).
+  absl::Status PullTimeoutError(const PullRequest& request, const PullSession& session);
+  // The workers a SYNC step still needs, described; from ps 0's global-step
+  // count or else the first block short of `step`.
+  std::string DescribeSyncWait(int64_t step, const std::vector<VariableBlock*>& blocks) const;
+  // Re-checks waiting Pulls (after a block advanced or a push finished).
+  void NotifyWaiters();
+  // SYNC: the workers counted for the current step (ps 0's global-step count,
+  // else the first block's accumulator); empty in other modes.
+  std::set<int> SyncContributors() const;
+  // What waiting Pulls wait for (status); "" when none wait.
+  std::string WaitingFor() const;
   std::vector<float> TakeScratch();
   void ReturnScratch(std::vector<float> scratch);
   void BlockInitialized();
-  void RecordPush(int worker_task, int64_t step);
+  void RecordPush(int worker_task, int64_t step, bool dropped);
 
   Clock* const clock_;
   const uint64_t incarnation_;
@@ -249,7 +283,10 @@ class VariableStore {
   std::vector<std::unique_ptr<VariableBlock>> blocks_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, VariableBlock*> by_name_ ABSL_GUARDED_BY(mu_);
   int64_t initialized_blocks_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<int, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<TrainingProgress> progress_ ABSL_GUARDED_BY(mu_);
+  absl::Duration sync_timeout_ ABSL_GUARDED_BY(mu_) = absl::Seconds(300);
+  // SYNC and STALE only; set once with the variables.
+  std::unique_ptr<PullWaiter> waiter_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<float>> idle_scratch_ ABSL_GUARDED_BY(mu_);
 
   // Lock-free for the hot path. ready_: created and every block initialized.

@@ -123,7 +123,18 @@ TEST_F(VariableStoreTest, CreateRejectsBadBlocksAndModes) {
             "CreateVariables: block 'w' appears twice");
   CreateVariablesRequest sync = TwoBlocks();
   sync.set_update_mode(SYNC);
-  EXPECT_EQ(store_.CreateVariables(sync).status().code(), absl::StatusCode::kUnimplemented);
+  sync.set_replicas_to_aggregate(3);
+  EXPECT_EQ(store_.CreateVariables(sync).status().message(),
+            "CreateVariables: replicas_to_aggregate 3 exceeds total_replicas 2");
+  sync.set_replicas_to_aggregate(1);
+  sync.set_total_replicas(3);
+  EXPECT_EQ(store_.CreateVariables(sync).status().message(),
+            "CreateVariables: total_replicas 3 exceeds num_workers 2");
+  CreateVariablesRequest stale = TwoBlocks();
+  stale.set_update_mode(STALE);
+  stale.set_staleness(-1);
+  EXPECT_EQ(store_.CreateVariables(stale).status().message(),
+            "CreateVariables: staleness must be >= 0, got -1");
   CreateVariablesRequest no_optimizer = TwoBlocks();
   no_optimizer.clear_optimizer();
   EXPECT_EQ(store_.CreateVariables(no_optimizer).status().code(),

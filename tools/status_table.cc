@@ -101,8 +101,14 @@ std::string WorkerProgressSection(const std::vector<TaskStatus>& tasks) {
     absl::StrAppend(&out, "\nworker progress reported to ", task.target.id.ToString(), ":\n");
     std::vector<std::vector<std::string>> rows;
     for (const WorkerProgress& w : task.response.workers()) {
+      std::vector<std::string> notes;
+      if (w.done()) notes.push_back("done");
+      if (w.missing()) notes.push_back("MISSING");
+      if (w.holding_back()) notes.push_back("holding back others");
+      if (w.pushes_dropped() > 0) notes.push_back(absl::StrCat(w.pushes_dropped(), " pushes dropped"));
       rows.push_back({absl::StrCat("  worker:", w.task()), absl::StrCat("last step ", w.last_step()),
-                      absl::StrFormat("%.1f s ago", w.seconds_since()), w.done() ? "done" : ""});
+                      absl::StrFormat("%.1f s ago", w.seconds_since()),
+                      absl::StrCat(w.pushes(), " pushes"), absl::StrJoin(notes, ", ")});
     }
     absl::StrAppend(&out, Align(rows));
   }

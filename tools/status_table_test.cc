@@ -111,9 +111,23 @@ TEST(StatusTableTest, WorkerProgressSectionFromPs) {
   w->set_last_step(118);
   w->set_seconds_since(3.25);
   w->set_done(true);
+  w->set_pushes(60);
+  WorkerProgress* dead = ps.response.add_workers();
+  dead->set_task(2);
+  dead->set_last_step(40);
+  dead->set_seconds_since(75);
+  dead->set_pushes(20);
+  dead->set_pushes_dropped(3);
+  dead->set_missing(true);
+  dead->set_holding_back(true);
   std::string table = FormatStatusTable({ps});
   EXPECT_NE(table.find("\nworker progress reported to ps:0:\n"), std::string::npos) << table;
-  EXPECT_NE(table.find("  worker:1  last step 118  3.2 s ago  done\n"), std::string::npos)
+  EXPECT_NE(table.find("  worker:1  last step 118  3.2 s ago   60 pushes  done\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("  worker:2  last step 40   75.0 s ago  20 pushes  MISSING, holding back "
+                       "others, 3 pushes dropped\n"),
+            std::string::npos)
       << table;
 }
 

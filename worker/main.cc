@@ -80,8 +80,7 @@ int Run() {
   absl::Notification stop;
   auto server = WorkerServer::Create(
       task->task.index, task->listen_address, task->address, [&] { return status.Snapshot(); },
-      [&](const std::string& reason) {
-        LOG(INFO) << "shutdown requested: " << reason;
+      [&](const std::string&) {
         if (!stop.HasBeenNotified()) stop.Notify();
       });
   if (!server.ok()) return Fail(server.status());

@@ -111,8 +111,8 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
 
 PsClient::~PsClient() = default;
 
-std::chrono::system_clock::time_point PsClient::Deadline() const {
-  return std::chrono::system_clock::now() + absl::ToChronoSeconds(options_.rpc_timeout);
+std::chrono::system_clock::time_point PsClient::Deadline(absl::Duration extra) const {
+  return std::chrono::system_clock::now() + absl::ToChronoSeconds(options_.rpc_timeout + extra);
 }
 
 template <typename Result, typename Attempt>
@@ -139,6 +139,9 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, Attempt attempt) {
       waiting = true;
     }
     const absl::Time now = clock_->Now();
+    if (options_.cancelled != nullptr && options_.cancelled->load()) {
+      return Annotate(result.status(), absl::StrCat(context, ": not retried (stopping)"));
+    }
     if (now - start >= options_.unavailable_timeout) {
       return Annotate(result.status(),
                       absl::StrCat(context, ": gave up after ",
@@ -191,7 +194,8 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
   PullResult result;
   result.versions.assign(destinations.size(), -1);
-  StreamCall call(generic_stub_.get(), kPullMethod, Deadline());
+  StreamCall call(generic_stub_.get(), kPullMethod,
+                  Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()));
   absl::Status error;
   size_t index = 0;     // block being received
   int64_t offset = 0;   // elements of it received
@@ -229,7 +233,10 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
       } else {
         view.CopyPayloadTo(destinations[index].data() + offset);
         offset += static_cast<int64_t>(view.payload_bytes() / 4);
-        if (header.offset() == 0) result.versions[index] = header.version();
+        // The oldest version a chunk of the block came from.
+        if (header.offset() == 0 || header.version() < result.versions[index]) {
+          result.versions[index] = header.version();
+        }
         result.global_step = header.global_step();
         result.incarnation = header.incarnation();
       }

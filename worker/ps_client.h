@@ -21,6 +21,7 @@
 // (each has its own channel and TCP connection).
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,11 +44,18 @@ struct PsClientOptions {
   absl::Duration unavailable_timeout = absl::Minutes(5);  // UNAVAILABLE retried this long
   absl::Duration log_interval = absl::Seconds(5);         // between "waiting for" lines
   int64_t chunk_elements = kMaxChunkElements;             // Push chunk size (tests change it)
+  // Added to the deadline of a Pull with min_version > 0 (SYNC, STALE), which
+  // the ps holds until the other workers caught up or its sync timeout; set
+  // it above that timeout so the ps's error, naming who is missing, arrives.
+  absl::Duration pull_wait = absl::ZeroDuration();
   Clock* clock = nullptr;                                 // borrowed; RealClock::Get() if null
   // Optional: told what a call waits for while it retries UNAVAILABLE
   // ("ps 1 at n1:2222 (UNAVAILABLE: ...)"), and "" once the call got through.
   // Called from the calling thread.
   std::function<void(const std::string&)> on_waiting;
+  // Optional, borrowed: once it is true, UNAVAILABLE is no longer retried
+  // (the worker was asked to stop, and a ps that is gone must not hold it).
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 class PsClient {
@@ -116,7 +124,9 @@ class PsClient {
   // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
   template <typename Result, typename Attempt>
   absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
-  std::chrono::system_clock::time_point Deadline() const;
+  // Now + rpc_timeout + `extra`.
+  std::chrono::system_clock::time_point Deadline(
+      absl::Duration extra = absl::ZeroDuration()) const;
 
   absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
                                       absl::Span<const absl::Span<float>> destinations);

@@ -1,30 +1,25 @@
 #include "worker/ps_group.h"
 
-#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/parallel_runner.h"
 #include "common/status_macros.h"
 #include "worker/worker_status.h"
 
 namespace tessera {
 namespace {
 
-// Runs fn(ps) for every ps in parallel (one thread each) and returns the
-// first error by ps order.
+// Runs fn(i) for every i in [0, n) in parallel on `runner`'s threads and
+// returns the first error by index.
 template <typename Fn>
-absl::Status ForEachPs(int num_ps, Fn fn) {
-  if (num_ps == 0) return absl::OkStatus();
-  std::vector<absl::Status> results(num_ps);
-  std::vector<std::thread> threads;
-  for (int ps = 1; ps < num_ps; ++ps) {
-    threads.emplace_back([&, ps] { results[ps] = fn(ps); });
-  }
-  results[0] = fn(0);
-  for (std::thread& t : threads) t.join();
+absl::Status ForEachPs(ParallelRunner* runner, int n, Fn fn) {
+  if (n == 0) return absl::OkStatus();
+  std::vector<absl::Status> results(n);
+  runner->Run(n, [&](int i) { results[i] = fn(i); });
   for (const absl::Status& s : results) RETURN_IF_ERROR(s);
   return absl::OkStatus();
 }
@@ -51,6 +46,8 @@ absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(const ClusterSpec& clus
     client_options.ps_task = ps;
     client_options.rpc_timeout = options.rpc_timeout;
     client_options.unavailable_timeout = options.unavailable_timeout;
+    client_options.pull_wait = options.pull_wait;
+    client_options.cancelled = options.cancelled;
     if (options.status != nullptr) {
       WorkerStatus* status = options.status;
       client_options.on_waiting = [status](const std::string& what) {
@@ -70,6 +67,7 @@ PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGrou
       options_(options),
       clients_(std::move(clients)),
       blocks_by_ps_(clients_.size()),
+      runner_(static_cast<int>(clients_.size())),
       incarnations_(clients_.size(), 0) {
   for (const PlacedBlock& b : plan_.blocks) {
     int v = 0;
@@ -93,7 +91,7 @@ absl::StatusOr<int> PsGroup::CreateAndInitialize(const TrainConfig& config,
                                                    variables_.size()));
   }
   ASSIGN_OR_RETURN(std::vector<int> uninitialized, CreateVariables(config));
-  RETURN_IF_ERROR(ForEachPs(static_cast<int>(uninitialized.size()), [&](int i) {
+  RETURN_IF_ERROR(ForEachPs(&runner_, static_cast<int>(uninitialized.size()), [&](int i) {
     return AssignInitialValues(uninitialized[i], initial);
   }));
   return static_cast<int>(uninitialized.size());
@@ -101,7 +99,7 @@ absl::StatusOr<int> PsGroup::CreateAndInitialize(const TrainConfig& config,
 
 absl::StatusOr<std::vector<int>> PsGroup::CreateVariables(const TrainConfig& config) {
   std::vector<int> uninitialized(num_ps(), 0);
-  RETURN_IF_ERROR(ForEachPs(num_ps(), [&](int ps) -> absl::Status {
+  RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
     CreateVariablesRequest request;
     request.set_fingerprint(plan_.fingerprint);
     for (int i : plan_.BlocksOn(ps)) {
@@ -116,6 +114,11 @@ absl::StatusOr<std::vector<int>> PsGroup::CreateVariables(const TrainConfig& con
     request.set_update_mode(config.update_mode());
     request.set_num_workers(options_.num_workers);
     request.set_holds_global_step(ps == 0);
+    request.set_replicas_to_aggregate(config.replicas_to_aggregate());
+    request.set_total_replicas(config.total_replicas());
+    request.set_staleness(config.staleness());
+    request.set_sync_timeout_secs(config.sync_timeout_secs());
+    request.set_worker_timeout_secs(config.worker_timeout_secs());
     ASSIGN_OR_RETURN(CreateVariablesResponse created, clients_[ps]->CreateVariables(request));
     ObserveIncarnation(ps, created.incarnation());
     uninitialized[ps] = created.initialized() ? 0 : 1;
@@ -193,11 +196,19 @@ absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_vie
 }
 
 absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
+  ASSIGN_OR_RETURN(Pulled pulled, PullAll(values, 0));
+  return pulled.global_step;
+}
+
+absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values,
+                                                 int64_t min_version) {
   std::vector<int64_t> steps(num_ps(), -1);
-  RETURN_IF_ERROR(ForEachPs(num_ps(), [&](int ps) -> absl::Status {
+  std::vector<int64_t> versions(num_ps(), -1);
+  RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
     PullRequest request;
     request.set_fingerprint(plan_.fingerprint);
     request.set_worker_task(options_.worker_task);
+    request.set_min_version(min_version);
     std::vector<absl::Span<float>> destinations;
     for (const BlockRef& b : blocks_by_ps_[ps]) {
       request.add_blocks(b.name);
@@ -207,14 +218,25 @@ absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
     ASSIGN_OR_RETURN(PsClient::PullResult result, clients_[ps]->Pull(request, destinations));
     ObserveIncarnation(ps, result.incarnation);
     steps[ps] = result.global_step;
+    for (int64_t v : result.versions) {
+      if (versions[ps] < 0 || v < versions[ps]) versions[ps] = v;
+    }
     return absl::OkStatus();
   }));
-  return steps[0];
+  Pulled pulled;
+  pulled.global_step = steps[0];
+  pulled.min_version = steps[0];
+  for (int64_t v : versions) {
+    if (v >= 0 && (pulled.min_version < 0 || v < pulled.min_version)) pulled.min_version = v;
+  }
+  return pulled;
 }
 
 absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64_t step) {
   int64_t global_step = -1;
-  RETURN_IF_ERROR(ForEachPs(num_ps(), [&](int ps) -> absl::Status {
+  std::vector<int64_t> dropped(num_ps(), 0);
+  last_chunks_dropped_ = 0;
+  RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
     ChunkHeader fields;
     fields.set_kind(GRADIENT);
     fields.set_fingerprint(plan_.fingerprint);
@@ -231,8 +253,10 @@ absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64
     ASSIGN_OR_RETURN(PushResponse response, clients_[ps]->Push(fields, names, values));
     ObserveIncarnation(ps, response.incarnation());
     if (ps == 0) global_step = response.global_step();
+    dropped[ps] = response.chunks_dropped();
     return absl::OkStatus();
   }));
+  for (int64_t d : dropped) last_chunks_dropped_ += d;
   return global_step;
 }
 
@@ -286,7 +310,7 @@ absl::StatusOr<CheckpointContents> PsGroup::Snapshot(const std::vector<std::stri
     contents.variables.push_back(std::move(variable));
   }
   std::vector<int64_t> tensors(num_ps(), 0);
-  RETURN_IF_ERROR(ForEachPs(num_ps(), [&](int ps) -> absl::Status {
+  RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
     if (blocks_by_ps_[ps].empty()) return absl::OkStatus();
     absl::flat_hash_map<std::string, const BlockRef*> by_name;
     SnapshotRequest request;

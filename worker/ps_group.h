@@ -9,6 +9,7 @@
 // worker side.
 // Not thread-safe: one thread at a time drives it (the training thread).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/time/time.h"
 #include "common/checkpoint.h"
 #include "common/cluster_spec.h"
+#include "common/parallel_runner.h"
 #include "common/placement.h"
 #include "common/tensor.h"
 #include "protos/train_config.pb.h"
@@ -33,7 +35,13 @@ struct PsGroupOptions {
   absl::Duration rpc_timeout = absl::Seconds(60);
   // How long an UNAVAILABLE ps is retried before an RPC gives up.
   absl::Duration unavailable_timeout = absl::Seconds(600);
+  // Longest a Pull with min_version > 0 may be held by a ps (SYNC, STALE):
+  // its sync_timeout_secs; added to that Pull's deadline.
+  absl::Duration pull_wait = absl::ZeroDuration();
   WorkerStatus* status = nullptr;  // borrowed, optional: shows what we wait for
+  // Borrowed, optional: once true, a ps that is UNAVAILABLE is not waited for
+  // (PsClientOptions::cancelled).
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 class PsGroup {
@@ -84,9 +92,21 @@ class PsGroup {
   // Returns the global step (from ps 0).
   absl::StatusOr<int64_t> PullAll(std::vector<Tensor>* values);
 
+  struct Pulled {
+    int64_t global_step = -1;  // ps 0's
+    // The oldest block version pulled, and ps 0's global step if lower:
+    // under SYNC the step the values belong to.
+    int64_t min_version = -1;
+  };
+  // PullAll with PullRequest.min_version = `min_version` on every ps (SYNC:
+  // wait until every block reached it; STALE: > 0 passes the staleness gate).
+  absl::StatusOr<Pulled> PullAll(std::vector<Tensor>* values, int64_t min_version);
+
   // Pushes gradients (model order) computed at `step`; ps 0 advances the global
   // step. Returns the global step after the push.
   absl::StatusOr<int64_t> PushAll(const std::vector<Tensor>& grads, int64_t step);
+  // Chunks the ps tasks dropped (SYNC: stale or duplicate) in the last PushAll.
+  int64_t last_chunks_dropped() const { return last_chunks_dropped_; }
 
   // Tells ps 0 this worker is done; returns how many workers are.
   absl::StatusOr<int> WorkerDone(int64_t last_step);
@@ -109,8 +129,10 @@ class PsGroup {
   const PsGroupOptions options_;
   std::vector<std::unique_ptr<PsClient>> clients_;
   std::vector<std::vector<BlockRef>> blocks_by_ps_;  // [ps][block]
+  ParallelRunner runner_;  // one thread per ps, started once
   // [ps]; each written only by the thread serving that ps in ForEachPs.
   std::vector<uint64_t> incarnations_;
+  int64_t last_chunks_dropped_ = 0;
 
   void ObserveIncarnation(int ps, uint64_t incarnation);
   absl::Status PushAssign(int ps, int64_t step, std::vector<std::string> names,

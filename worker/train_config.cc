@@ -26,6 +26,8 @@ void ApplyDefaults(TrainConfig* c) {
   if (c->startup_timeout_secs() == 0) c->set_startup_timeout_secs(600);
   if (!c->has_max_to_keep()) c->set_max_to_keep(5);
   if (c->save_summaries_steps() == 0) c->set_save_summaries_steps(100);
+  if (c->sync_timeout_secs() == 0) c->set_sync_timeout_secs(300);
+  if (c->worker_timeout_secs() == 0) c->set_worker_timeout_secs(60);
   if (c->save_histograms_steps() == 0) {
     c->set_save_histograms_steps(10 * c->save_summaries_steps());
   }
@@ -69,11 +71,43 @@ absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source)
     return Invalid(source, "save_checkpoint_secs, save_checkpoint_steps, max_to_keep and "
                            "keep_checkpoint_every_n_hours must be >= 0");
   }
-  if (c.update_mode() != ASYNC) {
-    return Invalid(source, absl::StrCat("update_mode ", UpdateMode_Name(c.update_mode()),
-                                        " is not supported yet; use ASYNC"));
+  if (!UpdateMode_IsValid(c.update_mode())) {
+    return Invalid(source, absl::StrCat("unknown update_mode ", static_cast<int>(c.update_mode())));
+  }
+  if (c.replicas_to_aggregate() < 0 || c.total_replicas() < 0) {
+    return Invalid(source, absl::StrCat("replicas_to_aggregate (", c.replicas_to_aggregate(),
+                                        ") and total_replicas (", c.total_replicas(),
+                                        ") must be >= 0 (0: the number of workers)"));
+  }
+  if (c.replicas_to_aggregate() > 0 && c.total_replicas() > 0 &&
+      c.replicas_to_aggregate() > c.total_replicas()) {
+    return Invalid(source, absl::StrCat("replicas_to_aggregate ", c.replicas_to_aggregate(),
+                                        " exceeds total_replicas ", c.total_replicas()));
+  }
+  if (c.staleness() < 0) {
+    return Invalid(source, absl::StrCat("staleness must be >= 0, got ", c.staleness()));
+  }
+  if (!(c.sync_timeout_secs() > 0) || !(c.worker_timeout_secs() > 0)) {
+    return Invalid(source, absl::StrCat("sync_timeout_secs (", c.sync_timeout_secs(),
+                                        ") and worker_timeout_secs (", c.worker_timeout_secs(),
+                                        ") must be > 0"));
   }
   return Annotate(ValidateOptimizerConfig(c.optimizer()), absl::StrCat(source, ": optimizer"));
+}
+
+absl::Status ValidateUpdateMode(const TrainConfig& c, int num_workers) {
+  const int total = c.total_replicas() > 0 ? c.total_replicas() : num_workers;
+  const int replicas = c.replicas_to_aggregate() > 0 ? c.replicas_to_aggregate() : num_workers;
+  if (total > num_workers) {
+    return absl::InvalidArgumentError(absl::StrCat("total_replicas ", total, " exceeds the ",
+                                                   num_workers, " workers of the cluster"));
+  }
+  if (replicas > total) {
+    return absl::InvalidArgumentError(absl::StrCat("replicas_to_aggregate ", replicas,
+                                                   " exceeds total_replicas ", total,
+                                                   c.total_replicas() > 0 ? "" : " (the workers)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ApplyOverrides(const TrainOverrides& o, TrainConfig* c) {

@@ -27,7 +27,8 @@ struct TrainOverrides {
 
 // Fills unset fields with their defaults (batch_size 50, seed 1,
 // partition_bytes 1 MiB, log_every_steps 100, eval_at_end true,
-// rpc_timeout_secs 60, startup_timeout_secs 600, save_summaries_steps 100,
+// rpc_timeout_secs 60, startup_timeout_secs 600, sync_timeout_secs 300,
+// worker_timeout_secs 60, save_summaries_steps 100,
 // save_histograms_steps 10 * save_summaries_steps, max_to_keep 5).
 // LoadTrainConfig also sets save_checkpoint_secs to 600 when checkpoint_dir
 // is set (after overrides) and neither save_checkpoint_secs nor
@@ -37,6 +38,11 @@ void ApplyDefaults(TrainConfig* config);
 // INVALID_ARGUMENT naming `source` and the field for a value out of range, a
 // missing model or data source, or a bad optimizer.
 absl::Status ValidateTrainConfig(const TrainConfig& config, absl::string_view source);
+
+// The SYNC settings against the cluster: replicas_to_aggregate <=
+// total_replicas <= num_workers (0 meaning num_workers). INVALID_ARGUMENT
+// naming the field.
+absl::Status ValidateUpdateMode(const TrainConfig& config, int num_workers);
 
 // Applies `overrides`; INVALID_ARGUMENT naming the flag for a bad value.
 absl::Status ApplyOverrides(const TrainOverrides& overrides, TrainConfig* config);

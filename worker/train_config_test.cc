@@ -110,3 +110,45 @@ TEST(TrainConfigTest, SummaryFields) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(TrainConfigTest, UpdateModeSettings) {
+  const std::string path = WriteConfig(
+      "sync.pbtxt", absl::StrCat(kMinimal, "update_mode: SYNC\nreplicas_to_aggregate: 2\n"));
+  auto config = LoadTrainConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->update_mode(), SYNC);
+  EXPECT_EQ(config->sync_timeout_secs(), 300);
+  EXPECT_EQ(config->worker_timeout_secs(), 60);
+  EXPECT_TRUE(ValidateUpdateMode(*config, 3).ok());
+  EXPECT_EQ(ValidateUpdateMode(*config, 1).message(),
+            "replicas_to_aggregate 2 exceeds total_replicas 1 (the workers)");
+  config->set_total_replicas(4);
+  EXPECT_EQ(ValidateUpdateMode(*config, 3).message(),
+            "total_replicas 4 exceeds the 3 workers of the cluster");
+
+  const std::string bad = WriteConfig(
+      "bad_sync.pbtxt",
+      absl::StrCat(kMinimal, "update_mode: SYNC\nreplicas_to_aggregate: 3\ntotal_replicas: 2\n"));
+  EXPECT_EQ(LoadTrainConfig(bad).status().message(),
+            absl::StrCat(bad, ": replicas_to_aggregate 3 exceeds total_replicas 2"));
+  const std::string stale =
+      WriteConfig("stale.pbtxt", absl::StrCat(kMinimal, "update_mode: STALE\nstaleness: -1\n"));
+  EXPECT_EQ(LoadTrainConfig(stale).status().message(),
+            absl::StrCat(stale, ": staleness must be >= 0, got -1"));
+  const std::string timeout = WriteConfig(
+      "timeout.pbtxt", absl::StrCat(kMinimal, "update_mode: SYNC\nsync_timeout_secs: -5\n"));
+  EXPECT_EQ(LoadTrainConfig(timeout).status().message(),
+            absl::StrCat(timeout, ": sync_timeout_secs (-5) and worker_timeout_secs (60) must "
+                                  "be > 0"));
+  TrainOverrides o;
+  o.update_mode = "stale";
+  auto overridden = LoadTrainConfig(WriteConfig("plain.pbtxt", kMinimal), o);
+  ASSERT_TRUE(overridden.ok()) << overridden.status();
+  EXPECT_EQ(overridden->update_mode(), STALE);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,7 @@
 #include "worker/evaluation_hook.h"
 #include "worker/model_fingerprint.h"
 #include "worker/summary_hook.h"
+#include "worker/train_config.h"
 
 namespace tessera {
 
@@ -40,6 +42,10 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
   ps_options.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
   ps_options.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
   ps_options.status = status;
+  RETURN_IF_ERROR(ValidateUpdateMode(config, cluster.num_workers()));
+  // The ps ends a waiting Pull after sync_timeout_secs; its error must arrive first.
+  ps_options.pull_wait = absl::Seconds(config.sync_timeout_secs()) + absl::Seconds(10);
+  ps_options.cancelled = &w->stop_requested_;
   ASSIGN_OR_RETURN(w->ps_, PsGroup::Create(cluster, w->variables_, plan, ps_options));
   for (const VariableInfo& v : w->variables_) w->values_.emplace_back(v.shape);
   PsRecoveryOptions recovery;
@@ -148,26 +154,55 @@ absl::Status Worker::TrainLoop() {
   // Resume the data order: this worker's share of the steps done so far
   // (exact with one worker; docs/checkpoints.md).
   ASSIGN_OR_RETURN(int64_t batch_index, SkipBatchesDone(&batches, &batch));
+  // SYNC and STALE (docs/update_modes.md): the min_version of the next Pull;
+  // 0 after a (re)start or a ps restart: take the newest values at once.
+  int64_t wait_version = 0;
+  int64_t pushes_dropped = 0;
   while (!stop_requested_) {
     const absl::Time step_start = absl::Now();
-    absl::StatusOr<int64_t> pulled = ps_->PullAll(&values_);
+    const std::vector<uint64_t> incarnations = ps_->incarnations();
+    if (wait_version > 0) {
+      status_->SetWaitingFor(absl::StrCat("the other workers (", UpdateMode_Name(config_.update_mode()),
+                                          ", pull with min_version ", wait_version, ")"));
+    }
+    absl::StatusOr<PsGroup::Pulled> pulled = ps_->PullAll(&values_, wait_version);
+    if (wait_version > 0) status_->SetWaitingFor("");
+    if (!pulled.ok() && stop_requested_) {
+      LOG(WARNING) << "stopping without finishing the step: " << pulled.status().message();
+      break;
+    }
     if (IsNotInitializedError(pulled.status())) {
       RETURN_IF_ERROR(recovery_->Recover(pulled.status()));
+      wait_version = 0;
       continue;
     }
-    ASSIGN_OR_RETURN(global_step_, std::move(pulled));
+    RETURN_IF_ERROR(pulled.status());
+    global_step_ = pulled->global_step;
     if (global_step_ >= config_.max_steps()) break;
     batches.Next(&batch);
     const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
     ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
-    absl::StatusOr<int64_t> pushed = ps_->PushAll(grads_, global_step_);
+    // SYNC: the step the values belong to; the ps drops it if it is stale.
+    const int64_t push_step = config_.update_mode() == SYNC ? pulled->min_version : global_step_;
+    absl::StatusOr<int64_t> pushed = ps_->PushAll(grads_, push_step);
+    if (!pushed.ok() && stop_requested_) {
+      LOG(WARNING) << "stopping without finishing the step: " << pushed.status().message();
+      break;
+    }
     if (IsNotInitializedError(pushed.status())) {
       RETURN_IF_ERROR(recovery_->Recover(pushed.status()));
+      wait_version = 0;
       continue;
     }
     ASSIGN_OR_RETURN(global_step_, std::move(pushed));
     ++local_step;
     ++log_steps;
+    if (ps_->last_chunks_dropped() > 0) ++pushes_dropped;
+    // SYNC: wait for the next step (a dropped push just takes the newest).
+    // STALE: any min_version > 0 passes the staleness gate.
+    if (config_.update_mode() == SYNC) wait_version = push_step + 1;
+    if (config_.update_mode() == STALE) wait_version = local_step;
+    if (ps_->incarnations() != incarnations) wait_version = 0;
     status_->RecordStep(global_step_, last_loss_, batch.size());
     StepInfo info;
     info.global_step = global_step_;
@@ -190,6 +225,10 @@ absl::Status Worker::TrainLoop() {
   LOG(INFO) << "trained " << local_step << " local steps in " << train_secs << " s ("
             << (train_secs > 0 ? local_step * config_.batch_size() / train_secs : 0)
             << " images/s)";
+  if (config_.update_mode() == SYNC) {
+    LOG(INFO) << "SYNC: " << pushes_dropped << " of " << local_step
+              << " pushes had gradients dropped (stale or duplicate)";
+  }
   if (stop_requested_) LOG(INFO) << "stopping on request at global step " << global_step_;
   return absl::OkStatus();
 }
@@ -213,13 +252,25 @@ void Worker::WaitForWorkers() {
   const TaskTarget ps0{TaskId{kPsJob, 0}, *cluster_.TaskAddress({kPsJob, 0})};
   const absl::Time deadline = absl::Now() + options_.wait_for_workers;
   absl::Time next_log = absl::Now();
+  std::set<int> gone;  // missing workers, logged once
   while (true) {
     std::vector<int> missing;
     const TaskStatus st = admin->GetStatuses({ps0}, absl::Seconds(5))[0];
     if (st.reachable()) {
       std::vector<bool> done(cluster_.num_workers(), false);
       for (const WorkerProgress& p : st.response.workers()) {
-        if (p.task() >= 0 && p.task() < cluster_.num_workers()) done[p.task()] = p.done();
+        if (p.task() < 0 || p.task() >= cluster_.num_workers()) continue;
+        done[p.task()] = p.done();
+        // Silent for worker_timeout_secs (dead): not waited for.
+        if (p.missing() && !p.done()) {
+          done[p.task()] = true;
+          if (gone.insert(p.task()).second) {
+            LOG(WARNING) << "not waiting for worker " << p.task()
+                         << ": missing (no push or pull for "
+                         << config_.worker_timeout_secs() << " s; last step "
+                         << p.last_step() << ")";
+          }
+        }
       }
       for (int i = 0; i < cluster_.num_workers(); ++i) {
         if (!done[i]) missing.push_back(i);
