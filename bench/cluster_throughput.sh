@@ -28,9 +28,9 @@ read -r ps_port worker_port <<< "$ports"
 echo "{\"cluster\": {\"ps\": [\"localhost:$ps_port\"], \"worker\": [\"localhost:$worker_port\"]}}" > "$tmp/cluster.json"
 
 echo "== in-process ($steps steps)"
-"$bin/bench/train_throughput_tessera" --steps="$steps" --repeats=1 2>&1 | tail -3
-inproc=$("$bin/bench/train_throughput_tessera" --steps="$steps" --repeats=1 2>/dev/null |
-  sed -n 's/^images_per_sec=//p')
+"$bin/bench/train_throughput_tessera" --steps="$steps" --repeats=1 > "$tmp/inproc.out" 2>&1
+tail -3 "$tmp/inproc.out"
+inproc=$(sed -n 's/^images_per_sec=//p' "$tmp/inproc.out")
 
 echo "== cluster: 1 ps + 1 worker ($steps steps)"
 TESSERA_PS_BIN="$bin/ps/tessera_ps" TESSERA_WORKER_BIN="$bin/worker/tessera_worker" \
