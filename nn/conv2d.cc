@@ -44,10 +44,13 @@ std::vector<VariableSpec> Conv2DLayer::Variables() const {
           {name() + "/biases", {cout_}, biases_initializer_}};
 }
 
-void Conv2DLayer::Im2Col(const float* input, int64_t n) {
-  const int64_t patch = k_ * k_ * cin_;
-  columns_.resize(static_cast<size_t>(n * oh_.out * ow_.out * patch));
-  float* col = columns_.data();
+int64_t Conv2DLayer::ChunkImages(int64_t n) const {
+  const int64_t bytes = oh_.out * ow_.out * k_ * k_ * cin_ * int64_t{sizeof(float)};
+  return std::clamp<int64_t>(kColumnBytes / std::max<int64_t>(bytes, 1), 1,
+                             std::max<int64_t>(n, 1));
+}
+
+void Conv2DLayer::Im2Col(const float* input, int64_t n, float* col) const {
   const size_t run = static_cast<size_t>(cin_) * sizeof(float);
   for (int64_t b = 0; b < n; ++b) {
     const float* image = input + b * h_ * w_ * cin_;
@@ -78,9 +81,8 @@ void Conv2DLayer::Im2Col(const float* input, int64_t n) {
   }
 }
 
-void Conv2DLayer::Col2Im(int64_t n, float* grad_input) const {
+void Conv2DLayer::Col2Im(const float* col, int64_t n, float* grad_input) const {
   std::fill(grad_input, grad_input + n * h_ * w_ * cin_, 0.0f);
-  const float* col = columns_.data();
   for (int64_t b = 0; b < n; ++b) {
     float* image = grad_input + b * h_ * w_ * cin_;
     for (int64_t oy = 0; oy < oh_.out; ++oy) {
@@ -106,26 +108,65 @@ void Conv2DLayer::Col2Im(int64_t n, float* grad_input) const {
   }
 }
 
+void Conv2DLayer::ParallelOverImages(int64_t n, const float* input, float* grad_input) {
+  const int threads = openblas_get_num_threads();
+  if (threads > 1 && n > 1 && (runner_ == nullptr || runner_->width() != threads)) {
+    runner_ = std::make_unique<ParallelRunner>(threads);
+  }
+  const int parts =
+      threads > 1 && n > 1 ? static_cast<int>(std::min<int64_t>(threads, n)) : 1;
+  const int64_t image_size = h_ * w_ * cin_;
+  const int64_t columns_size = oh_.out * ow_.out * k_ * k_ * cin_;
+  auto part = [&](int i) {
+    const int64_t begin = n * i / parts, end = n * (i + 1) / parts;
+    float* col = columns_.data() + begin * columns_size;
+    if (input != nullptr) {
+      Im2Col(input + begin * image_size, end - begin, col);
+    } else {
+      Col2Im(col, end - begin, grad_input + begin * image_size);
+    }
+  };
+  if (parts == 1) {
+    part(0);
+    return;
+  }
+  // Capture one pointer so that std::function keeps it inline (no allocation).
+  auto* part_ptr = &part;
+  runner_->Run(parts, [part_ptr](int i) { (*part_ptr)(i); });
+}
+
 void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                           const ForwardOptions& options, Tensor* output) {
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, output_shape(), output);
-  const int64_t rows = n * oh_.out * ow_.out;
+  const int64_t image_rows = oh_.out * ow_.out;
   const int64_t patch = k_ * k_ * cin_;
   const float* bias = params[1]->data();
   float* y = output->data();
-  for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + cout_, y + r * cout_);
-  if (rows == 0) return;
-  Im2Col(input.data(), n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cout_, patch, 1.0f,
-              columns_.data(), patch, params[0]->data(), cout_, 1.0f, y, cout_);
+  if (n == 0) return;
+  const int64_t chunk = ChunkImages(n);
+  columns_.resize(static_cast<size_t>(chunk * image_rows * patch));
+  const float* x = input.data();
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    float* y_chunk = y + b * image_rows * cout_;
+    for (int64_t r = 0; r < m * image_rows; ++r) {
+      std::copy(bias, bias + cout_, y_chunk + r * cout_);
+    }
+    ParallelOverImages(m, x + b * h_ * w_ * cin_, nullptr);
+    columns_hold_batch_ = chunk >= n;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m * image_rows, cout_, patch,
+                1.0f, columns_.data(), patch, params[0]->data(), cout_, 1.0f, y_chunk,
+                cout_);
+  }
 }
 
 void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
                            const Tensor& output, const Tensor& grad_output,
                            Tensor* grad_input, absl::Span<Tensor* const> grad_params) {
   const int64_t n = BatchOf(input);
-  const int64_t rows = n * oh_.out * ow_.out;
+  const int64_t image_rows = oh_.out * ow_.out;
+  const int64_t rows = n * image_rows;
   const int64_t patch = k_ * k_ * cin_;
   const float* dy = grad_output.data();
   float* db = grad_params[1]->data();
@@ -134,23 +175,33 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
     const float* row = dy + r * cout_;
     for (int64_t c = 0; c < cout_; ++c) db[c] += row[c];
   }
+  float* dw = grad_params[0]->data();
+  if (grad_input != nullptr) EnsureBatchShape(n, input_shape(), grad_input);
   if (rows == 0) {
     grad_params[0]->Fill(0.0f);
-    if (grad_input != nullptr) {
-      EnsureBatchShape(n, input_shape(), grad_input);
-      grad_input->Fill(0.0f);
-    }
+    if (grad_input != nullptr) grad_input->Fill(0.0f);
     return;
   }
-  // dW = columns^T dy, with columns_ still holding the im2col of this input.
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, patch, cout_, rows, 1.0f,
-              columns_.data(), patch, dy, cout_, 0.0f, grad_params[0]->data(), cout_);
-  if (grad_input == nullptr) return;
-  EnsureBatchShape(n, input_shape(), grad_input);
-  // dcolumns = dy W^T overwrites columns_, then folds back into the image.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, patch, cout_, 1.0f, dy, cout_,
-              params[0]->data(), cout_, 0.0f, columns_.data(), patch);
-  Col2Im(n, grad_input->data());
+  const int64_t chunk = ChunkImages(n);
+  columns_.resize(static_cast<size_t>(chunk * image_rows * patch));
+  const float* x = input.data();
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    const float* dy_chunk = dy + b * image_rows * cout_;
+    // dW += columns^T dy over this chunk's im2col: still there from Forward when
+    // the batch was one chunk, else recomputed (it stays in cache).
+    if (!columns_hold_batch_ || chunk < n) {
+      ParallelOverImages(m, x + b * h_ * w_ * cin_, nullptr);
+    }
+    columns_hold_batch_ = false;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, patch, cout_, m * image_rows, 1.0f,
+                columns_.data(), patch, dy_chunk, cout_, b == 0 ? 0.0f : 1.0f, dw, cout_);
+    if (grad_input == nullptr) continue;
+    // dcolumns = dy W^T overwrites the columns, then folds back into the image.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m * image_rows, patch, cout_, 1.0f,
+                dy_chunk, cout_, params[0]->data(), cout_, 0.0f, columns_.data(), patch);
+    ParallelOverImages(m, nullptr, grad_input->data() + b * h_ * w_ * cin_);
+  }
 }
 
 }  // namespace tessera

@@ -2,12 +2,16 @@
 #define TESSERA_NN_CONV2D_H_
 
 // 2-D convolution over NHWC inputs with a [KH, KW, Cin, Cout] kernel (TensorFlow's
-// layouts), computed as im2col + one OpenBLAS sgemm over the whole batch.
+// layouts), computed as im2col + OpenBLAS sgemm over chunks of images small enough
+// for the column buffer to stay in cache. Backward recomputes each chunk's im2col
+// rather than keeping the whole batch's columns from Forward.
 // Variables: weights [KH, KW, Cin, Cout], biases [Cout].
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/parallel_runner.h"
 #include "nn/layer.h"
 
 namespace tessera {
@@ -36,17 +40,33 @@ class Conv2DLayer final : public Layer {
                 const Tensor& output, const Tensor& grad_output, Tensor* grad_input,
                 absl::Span<Tensor* const> grad_params) override;
 
+  // Images per chunk (im2col + sgemm unit) for a batch of `n`.
+  int64_t ChunkImages(int64_t n) const;
+
  private:
-  // Fills columns_ ([N * OH * OW, KH * KW * Cin]) from `input`.
-  void Im2Col(const float* input, int64_t n);
-  // Adds columns_ back into `grad_input` (zeroed first).
-  void Col2Im(int64_t n, float* grad_input) const;
+  // Target size of the column buffer of one chunk of images.
+  static constexpr int64_t kColumnBytes = int64_t{4} << 20;
+
+  // Writes the im2col rows ([n * OH * OW, KH * KW * Cin]) of the `n` images at
+  // `input` to `col`.
+  void Im2Col(const float* input, int64_t n, float* col) const;
+  // Adds such rows from `col` back into the `n` images at `grad_input` (zeroed
+  // first).
+  void Col2Im(const float* col, int64_t n, float* grad_input) const;
+  // Im2Col of `n` images at `input` into columns_ (when `input` is non-null), else
+  // Col2Im of columns_ into `grad_input`, split by images across OpenBLAS's thread
+  // count (the cores sgemm uses, idle between sgemm calls).
+  void ParallelOverImages(int64_t n, const float* input, float* grad_input);
 
   const int64_t h_, w_, cin_, k_, stride_, cout_;
   const PaddedDim oh_, ow_;
   const Initializer weights_initializer_;
   const Initializer biases_initializer_;
-  std::vector<float> columns_;  // im2col of the last Forward; reused by Backward
+  std::vector<float> columns_;  // im2col of one chunk; scratch
+  // Whether columns_ holds the im2col of the whole batch of the last Forward
+  // (which Backward, following that Forward, then reuses).
+  bool columns_hold_batch_ = false;
+  std::unique_ptr<ParallelRunner> runner_;  // made on first use with > 1 thread
 };
 
 }  // namespace tessera

@@ -92,6 +92,65 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{6, 7, 2, 3, 2, 2, VALID},  // VALID, stride 2
                       ConvCase{4, 4, 1, 1, 1, 3, VALID}));
 
+// Gradients of the naive convolution (SAME, stride 1) in double, given dLoss/dy.
+void NaiveConvBackward(const Tensor& x, const Tensor& w, const Tensor& dy,
+                       std::vector<double>* dx, std::vector<double>* dw,
+                       std::vector<double>* db) {
+  const int64_t n = x.dim(0), h = x.dim(1), wd = x.dim(2), cin = x.dim(3);
+  const int64_t k = w.dim(0), cout = w.dim(3), pad = (k - 1) / 2;
+  dx->assign(x.size(), 0.0);
+  dw->assign(w.size(), 0.0);
+  db->assign(cout, 0.0);
+  for (int64_t b0 = 0; b0 < n; ++b0)
+    for (int64_t oy = 0; oy < h; ++oy)
+      for (int64_t ox = 0; ox < wd; ++ox)
+        for (int64_t co = 0; co < cout; ++co) {
+          const double g = dy[((b0 * h + oy) * wd + ox) * cout + co];
+          (*db)[co] += g;
+          for (int64_t ky = 0; ky < k; ++ky)
+            for (int64_t kx = 0; kx < k; ++kx)
+              for (int64_t ci = 0; ci < cin; ++ci) {
+                const int64_t iy = oy - pad + ky, ix = ox - pad + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                const int64_t xi = ((b0 * h + iy) * wd + ix) * cin + ci;
+                const int64_t wi = ((ky * k + kx) * cin + ci) * cout + co;
+                (*dx)[xi] += g * w[wi];
+                (*dw)[wi] += g * x[xi];
+              }
+        }
+}
+
+// A batch spanning several chunks of several images each (so the per-chunk
+// offsets, the dW accumulation across chunks and the split of each chunk across
+// threads all run) against the naive reference.
+TEST(Conv2DChunkTest, MultiChunkBatchMatchesNaiveReference) {
+  const int64_t n = 5, h = 32, wd = 32, cin = 13, k = 5, cout = 3;
+  Conv2DLayer layer("conv", {h, wd, cin}, cout, k, 1, SAME, Zeros(), Zeros());
+  ASSERT_GT(layer.ChunkImages(n), 1);
+  ASSERT_LT(layer.ChunkImages(n), n);
+  const Tensor x = RandomTensor({n, h, wd, cin}, 7);
+  const Tensor w = RandomTensor({k, k, cin, cout}, 8);
+  const Tensor b = RandomTensor({cout}, 9);
+  const Tensor* params[] = {&w, &b};
+  Tensor y;
+  layer.Forward(params, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want_y = NaiveConv(x, w, b, 1, true, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({n, h, wd, cout}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want_y[i], 1e-4) << i;
+
+  const Tensor dy = RandomTensor(y.shape(), 10);
+  Tensor dx, dw(w.shape()), db(b.shape());
+  Tensor* grads[] = {&dw, &db};
+  layer.Backward(params, x, y, dy, &dx, grads);
+  std::vector<double> want_dx, want_dw, want_db;
+  NaiveConvBackward(x, w, dy, &want_dx, &want_dw, &want_db);
+  ASSERT_EQ(dx.shape(), x.shape());
+  for (int64_t i = 0; i < dx.size(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-4) << i;
+  for (int64_t i = 0; i < dw.size(); ++i) ASSERT_NEAR(dw[i], want_dw[i], 2e-3) << i;
+  for (int64_t i = 0; i < db.size(); ++i) ASSERT_NEAR(db[i], want_db[i], 2e-3) << i;
+}
+
 TEST(ComputePaddedDimTest, MatchesTensorFlow) {
   // SAME: 28 / 1 with k 5 -> 28 out, 4 padding, 2 before.
   EXPECT_EQ(ComputePaddedDim(28, 5, 1, SAME).out, 28);
