@@ -1,7 +1,6 @@
 #include "common/checkpoint_manager.h"
 
 #include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,26 +16,6 @@
 
 namespace tessera {
 namespace {
-
-// mkdir -p. Errors name `dir`.
-absl::Status MakeDirectories(const std::string& dir) {
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i != dir.size() && dir[i] != '/') continue;
-    const std::string prefix = dir.substr(0, i);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      const int err = errno;
-      return absl::Status(absl::ErrnoToStatusCode(err),
-                          absl::StrCat("cannot create checkpoint directory ", dir, ": ",
-                                       std::strerror(err)));
-    }
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create checkpoint directory ", dir, ": not a directory"));
-  }
-  return absl::OkStatus();
-}
 
 // Removes "ckpt-*.tmp.*" and "checkpoint.tmp.*" files a crashed writer left.
 void RemoveTemporaryFiles(const std::string& dir) {
@@ -103,7 +82,7 @@ absl::StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("max_to_keep must be >= 0, got ", options.max_to_keep));
   }
-  RETURN_IF_ERROR(MakeDirectories(dir));
+  RETURN_IF_ERROR(CreateDirectories(dir, "checkpoint directory"));
   RemoveTemporaryFiles(dir);
   CheckpointState state = LoadState(dir, clock->Now());
   return std::unique_ptr<CheckpointManager>(

@@ -1,6 +1,7 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +38,22 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, absl::stri
   }
   ::close(fd);
   return out;
+}
+
+absl::Status CreateDirectories(const std::string& dir, absl::string_view what) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i != dir.size() && dir[i] != '/') continue;
+    const std::string prefix = dir.substr(0, i);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoError(absl::StrCat("cannot create ", what), dir);
+    }
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", what, " ", dir, ": not a directory"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SyncDirectory(const std::string& dir) {

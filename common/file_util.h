@@ -19,6 +19,10 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
 // renames it over `path`, and fsyncs the directory.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
 
+// mkdir -p `dir` (mode 0755). An error names `what` and `dir`:
+// "cannot create checkpoint directory /x/file/sub: Not a directory".
+absl::Status CreateDirectories(const std::string& dir, absl::string_view what = "directory");
+
 // fsyncs the directory `dir` so that renames in it are durable.
 absl::Status SyncDirectory(const std::string& dir);
 

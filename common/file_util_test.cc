@@ -29,6 +29,24 @@ TEST(FileUtilTest, ErrorsNameThePath) {
   EXPECT_NE(s.message().find("/no/such/dir/state.tmp."), absl::string_view::npos) << s;
 }
 
+TEST(FileUtilTest, CreateDirectoriesMakesParentsAndNamesFailures) {
+  const std::string dir = absl::StrCat(testing::TempDir(), "/a/b/c");
+  ASSERT_TRUE(CreateDirectories(dir).ok());
+  ASSERT_TRUE(CreateDirectories(dir).ok()) << "existing directories are fine";
+  struct stat st;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  const std::string file = absl::StrCat(testing::TempDir(), "/plain_file");
+  ASSERT_TRUE(WriteFileAtomically(file, "x").ok());
+  absl::Status s = CreateDirectories(file + "/sub", "summary directory");
+  EXPECT_EQ(s.message(), absl::StrCat("cannot create summary directory ", file,
+                                      "/sub: Not a directory"));
+  s = CreateDirectories(file, "summary directory");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), absl::StrCat("cannot create summary directory ", file,
+                                      ": not a directory"));
+}
+
 TEST(FileUtilTest, PathHelpers) {
   EXPECT_EQ(Dirname("a/b/c.pbtxt"), "a/b");
   EXPECT_EQ(Dirname("c.pbtxt"), ".");

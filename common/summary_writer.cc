@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/png.h"
 #include "common/status_macros.h"
@@ -18,24 +19,6 @@ namespace tessera {
 namespace {
 
 constexpr char kFileVersion[] = "brain.Event:2";
-
-// mkdir -p `dir`. Errors name the directory that could not be made.
-absl::Status CreateDirs(const std::string& dir) {
-  for (size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos < dir.size() && dir[pos] != '/') continue;
-    const std::string prefix = dir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::Status(
-          absl::ErrnoToStatusCode(errno),
-          absl::StrCat("cannot create directory ", prefix, ": ", std::strerror(errno)));
-    }
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(dir, " is not a directory"));
-  }
-  return absl::OkStatus();
-}
 
 bool FileExists(const std::string& path) {
   struct stat st;
@@ -138,7 +121,7 @@ absl::StatusOr<tensorflow::Summary::Image> MakeImage(const Tensor& images, int64
 absl::StatusOr<std::unique_ptr<SummaryWriter>> SummaryWriter::Create(const std::string& dir,
                                                                      SummaryWriterOptions options) {
   Clock* clock = options.clock != nullptr ? options.clock : RealClock::Get();
-  RETURN_IF_ERROR(CreateDirs(dir));
+  RETURN_IF_ERROR(CreateDirectories(dir, "summary directory"));
   const std::string host = options.hostname.empty() ? Hostname() : options.hostname;
   const std::string base =
       absl::StrCat(dir, "/events.out.tfevents.", absl::ToUnixSeconds(clock->Now()), ".", host);
