@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """PyTorch reference for bench/train_throughput: the same mnist_deep network,
 batch, optimizer (Adam 1e-4) and data (Fashion-MNIST from Debian's package),
-trained on this machine with Debian's python3-torch. Prints images_per_sec=X.
+trained on this machine with Debian's python3-torch. Prints one line per timed
+run and images_per_sec=X (the best). With --paced it prints "ready" after the
+warm-up, then waits for a line on stdin before each run and stops at end of
+input (bench/train_throughput.sh takes turns with the C++ side that way).
 """
 import argparse
 import ctypes
@@ -71,6 +74,8 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--paced", action="store_true",
+                        help="wait for a line on stdin before each run; stop at end of input")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -97,14 +102,20 @@ def main():
     for _ in range(args.warmup):
         step()
     best = 0.0
-    for r in range(args.repeats):
+    if args.paced:
+        print("ready", flush=True)
+    r = 0
+    while args.paced or r < args.repeats:
+        if args.paced and not sys.stdin.readline():
+            break
         start = time.perf_counter()
         for _ in range(args.steps):
             step()
         secs = time.perf_counter() - start
         ips = args.steps * args.batch_size / secs
-        print(f"run {r}: {ips:.1f} images/s ({1000 * secs / args.steps:.2f} ms/step)")
+        print(f"run {r}: {ips:.1f} images/s ({1000 * secs / args.steps:.2f} ms/step)", flush=True)
         best = max(best, ips)
+        r += 1
     print(f"torch={torch.__version__} blas_core={blas_core()} "
           f"mkldnn={torch.backends.mkldnn.is_available()} threads={args.threads} "
           f"batch_size={args.batch_size}")

@@ -3,16 +3,21 @@
 //
 //   bazel-bin/bench/train_throughput_tessera --batch_size=50 --threads=2 --steps=200
 //
-// prints a per-layer time breakdown and, last, `images_per_sec=X`.
-// bench/train_throughput.sh runs it beside PyTorch and prints the ratio.
+// prints one line per timed run and, last, `images_per_sec=X` (the best run).
+// With --paced it prints `ready` after the warm-up, then waits for a line on
+// stdin before each run and stops at end of input: bench/train_throughput.sh
+// alternates its runs with PyTorch's so that both see the same machine.
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
+#include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "data/load_dataset.h"
@@ -22,10 +27,14 @@
 
 ABSL_FLAG(std::string, config, "examples/mnist_deep_fashion.pbtxt", "training config");
 ABSL_FLAG(int32_t, batch_size, 50, "batch size");
-ABSL_FLAG(int32_t, threads, 2, "OpenBLAS threads");
+ABSL_FLAG(int32_t, threads, 2, "compute threads (TrainConfig.compute_threads)");
+ABSL_FLAG(std::string, compute_split, "split_batch",
+          "how the threads share a step: split_batch or blas_threads (docs/models.md)");
 ABSL_FLAG(int32_t, steps, 200, "timed steps");
 ABSL_FLAG(int32_t, warmup, 20, "untimed steps first");
 ABSL_FLAG(int32_t, repeats, 3, "timed runs; the best is reported");
+ABSL_FLAG(bool, paced, false,
+          "before each timed run, wait for a line on stdin; stop at end of input");
 
 namespace tessera {
 namespace {
@@ -39,12 +48,19 @@ int Run() {
     LOG(ERROR) << config.status().message();
     return 1;
   }
+  ComputeSplit split;
+  if (!ComputeSplit_Parse(absl::AsciiStrToUpper(absl::GetFlag(FLAGS_compute_split)), &split)) {
+    LOG(ERROR) << "--compute_split must be split_batch or blas_threads, got \""
+               << absl::GetFlag(FLAGS_compute_split) << "\"";
+    return 1;
+  }
+  config->set_compute_split(split);
+  config->set_compute_threads(absl::GetFlag(FLAGS_threads));
   auto train = LoadDataset(config->data());
   if (!train.ok()) {
     LOG(ERROR) << train.status().message();
     return 1;
   }
-  openblas_set_num_threads(absl::GetFlag(FLAGS_threads));
   auto trainer = LocalTrainer::Create(*config, &*train);
   if (!trainer.ok()) {
     LOG(ERROR) << trainer.status().message();
@@ -55,7 +71,14 @@ int Run() {
   }
   const int steps = absl::GetFlag(FLAGS_steps);
   double best = 0;
-  for (int r = 0; r < absl::GetFlag(FLAGS_repeats); ++r) {
+  const bool paced = absl::GetFlag(FLAGS_paced);
+  if (paced) {
+    std::printf("ready\n");
+    std::fflush(stdout);
+  }
+  for (int r = 0; paced || r < absl::GetFlag(FLAGS_repeats); ++r) {
+    std::string go;
+    if (paced && !std::getline(std::cin, go)) break;
     const absl::Time start = absl::Now();
     for (int i = 0; i < steps; ++i) {
       auto loss = (*trainer)->Step();
@@ -67,10 +90,12 @@ int Run() {
     const double secs = absl::ToDoubleSeconds(absl::Now() - start);
     const double ips = steps * static_cast<double>(config->batch_size()) / secs;
     std::printf("run %d: %.1f images/s (%.2f ms/step)\n", r, ips, 1000 * secs / steps);
+    std::fflush(stdout);
     best = std::max(best, ips);
   }
-  std::printf("blas_kernel=%s threads=%d batch_size=%d\n", BlasKernelName().c_str(),
-              absl::GetFlag(FLAGS_threads), config->batch_size());
+  std::printf("blas_kernel=%s threads=%d compute_split=%s batch_size=%d\n",
+              BlasKernelName().c_str(), absl::GetFlag(FLAGS_threads),
+              ComputeSplit_Name(config->compute_split()).c_str(), config->batch_size());
   std::printf("images_per_sec=%.1f\n", best);
   return 0;
 }

@@ -52,9 +52,17 @@ void DropoutLayer::Forward(absl::Span<const Tensor* const> params, const Tensor&
   // Keep when a 24-bit uniform integer is at or above rate * 2^24.
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(rate_) * 16777216.0);
   const float keep_scale = 1.0f / (1.0f - rate_);
+  // Element e of the whole batch (this input may be a slice of it starting at
+  // example_offset) uses 24 bits of the stream's draw e / 2: the high ones for
+  // even e, the low ones for odd e. So a slice gets the whole batch's mask.
+  const int64_t first = options.example_offset * NumElements(input_shape());
   Rng rng(options.seed);
+  rng.Skip(static_cast<uint64_t>(first / 2));
   int64_t i = 0;
-  // Each 64-bit draw gives two 24-bit uniforms.
+  if (first % 2 == 1 && count > 0) {
+    scale_[0] = (((rng.Next() >> 8) & 0xFFFFFF) >= threshold) ? keep_scale : 0.0f;
+    i = 1;
+  }
   for (; i + 1 < count; i += 2) {
     const uint64_t bits = rng.Next();
     scale_[i] = ((bits >> 40) >= threshold) ? keep_scale : 0.0f;

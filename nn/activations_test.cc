@@ -1,5 +1,6 @@
 #include "nn/activations.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gtest/gtest.h"
@@ -60,6 +61,29 @@ TEST(DropoutLayerTest, TrainingMatchesNaiveDefinition) {
   // 10000 Bernoulli(0.7) draws: mean 7000, stddev ~46.
   EXPECT_NEAR(static_cast<double>(kept), 7000.0, 250.0);
   EXPECT_GT(differ, 3000) << "another seed gives another mask";
+}
+
+// A slice of a batch (example_offset = its first example) gets the rows of
+// the whole batch's mask, also when a slice starts at an odd element.
+TEST(DropoutLayerTest, SliceGetsTheWholeBatchMask) {
+  const int64_t width = 7;  // odd: slices start at odd and even elements
+  DropoutLayer whole_layer("dropout", {width}, 0.5f);
+  const Tensor x = RandomTensor({9, width}, 5, 0.5f, 1.0f);
+  Tensor whole;
+  whole_layer.Forward({}, x, ForwardOptions{true, 77, 0}, &whole);
+  for (int64_t begin = 0; begin < 9; ++begin) {
+    for (int64_t end = begin + 1; end <= 9; ++end) {
+      Tensor slice({end - begin, width});
+      std::copy(x.data() + begin * width, x.data() + end * width, slice.data());
+      DropoutLayer layer("dropout", {width}, 0.5f);
+      Tensor y;
+      layer.Forward({}, slice, ForwardOptions{true, 77, begin}, &y);
+      for (int64_t i = 0; i < y.size(); ++i) {
+        ASSERT_EQ(y[i], whole[begin * width + i])
+            << "slice [" << begin << ", " << end << ") element " << i;
+      }
+    }
+  }
 }
 
 TEST(DropoutLayerTest, GradientsMatchFiniteDifferences) {

@@ -79,4 +79,8 @@ std::string BlasKernelName() {
 
 int BlasThreads() { return openblas_get_num_threads(); }
 
+void SetBlasThreads(int n) {
+  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+}
+
 }  // namespace tessera

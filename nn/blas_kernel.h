@@ -46,6 +46,9 @@ std::string BlasKernelName();
 // openblas_get_num_threads().
 int BlasThreads();
 
+// openblas_set_num_threads(n) unless OpenBLAS already uses n threads.
+void SetBlasThreads(int n);
+
 }  // namespace tessera
 
 #endif  // TESSERA_NN_BLAS_KERNEL_H_

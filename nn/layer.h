@@ -32,6 +32,10 @@ struct VariableSpec {
 struct ForwardOptions {
   bool training = false;
   uint64_t seed = 0;  // randomness of this step (dropout)
+  // Index of the input's first example in the whole batch when the input is a
+  // slice of it (Model's split batches): dropout then draws the mask the whole
+  // batch would get at these examples.
+  int64_t example_offset = 0;
 };
 
 // Gives `tensor` shape [batch, example_shape...], reallocating only when its

@@ -1,10 +1,12 @@
 #include "nn/model.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "nn/blas_kernel.h"
 #include "nn/initializers.h"
 #include "nn/layer_factory.h"
 #include "nn/loss.h"
@@ -86,18 +88,20 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
     case LossDef::KIND_NOT_SET:
       return absl::InvalidArgumentError(absl::StrCat(model, "loss is not set"));
   }
-  return std::unique_ptr<Model>(
-      new Model(def.name(), input_shape, std::move(layers), def.loss()));
+  return std::unique_ptr<Model>(new Model(def, input_shape, std::move(layers)));
 }
 
-Model::Model(std::string name, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers,
-             LossDef loss)
-    : name_(std::move(name)),
+Model::Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers)
+    : def_(std::move(def)),
+      name_(def_.name()),
       input_shape_(std::move(input_shape)),
       layers_(std::move(layers)),
-      loss_(std::move(loss)),
+      loss_(def_.loss()),
       activations_(layers_.size()),
       grad_activations_(layers_.size()) {
+  for (const LayerDef& layer : def_.layer()) {
+    if (layer.has_batch_norm()) splittable_ = false;
+  }
   for (const auto& layer : layers_) {
     first_param_.push_back(variables_.size());
     std::vector<VariableSpec> vars = layer->Variables();
@@ -110,8 +114,6 @@ Model::Model(std::string name, Shape input_shape, std::vector<std::unique_ptr<La
 Model::~Model() = default;
 
 const Shape& Model::output_shape() const { return layers_.back()->output_shape(); }
-
-const Tensor& Model::last_output() const { return activations_.back(); }
 
 std::vector<Tensor> Model::InitialValues(uint64_t seed) const {
   std::vector<Tensor> values;
@@ -178,13 +180,128 @@ void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
   }
 }
 
+void Model::SetComputeThreads(int threads, ComputeSplit split) {
+  compute_threads_ = threads > 0 ? threads : std::max(1, BlasThreads());
+  split_ = split;
+}
+
+absl::StatusOr<int> Model::PrepareSlices(int64_t n) {
+  if (compute_threads_ == 0) return 1;  // OpenBLAS as the caller set it
+  int count = 1;
+  if (split_ == SPLIT_BATCH && splittable_) {
+    count = static_cast<int>(std::min<int64_t>(compute_threads_, n / kMinSliceExamples));
+  }
+  if (count < 2) {
+    SetBlasThreads(compute_threads_);
+    return 1;
+  }
+  SetBlasThreads(1);
+  if (slices_.size() < static_cast<size_t>(count)) slices_.resize(count);
+  for (int i = 1; i < count; ++i) {
+    if (slices_[i].model != nullptr) continue;
+    ASSIGN_OR_RETURN(slices_[i].model, FromModelDef(def_));
+  }
+  if (runner_ == nullptr || runner_->width() < count) {
+    runner_ = std::make_unique<ParallelRunner>(count);
+  }
+  return count;
+}
+
+void Model::CutBatch(const Batch& batch, int count) {
+  const int64_t n = batch.size();
+  const int64_t example = NumElements(input_shape_);
+  for (int i = 0; i < count; ++i) {
+    Slice& slice = slices_[i];
+    const int64_t begin = n * i / count, end = n * (i + 1) / count;
+    slice.offset = begin;
+    const Shape shape = WithBatch(end - begin, input_shape_);
+    if (slice.batch.inputs.shape() != shape) slice.batch.inputs = Tensor(shape);
+    std::copy(batch.inputs.data() + begin * example, batch.inputs.data() + end * example,
+              slice.batch.inputs.data());
+    if (is_classifier()) {
+      slice.batch.labels.assign(batch.labels.begin() + begin, batch.labels.begin() + end);
+    } else {
+      Shape target_shape = batch.targets.shape();
+      target_shape[0] = end - begin;
+      const int64_t outputs = batch.targets.size() / n;
+      if (slice.batch.targets.shape() != target_shape) slice.batch.targets = Tensor(target_shape);
+      std::copy(batch.targets.data() + begin * outputs, batch.targets.data() + end * outputs,
+                slice.batch.targets.data());
+    }
+  }
+}
+
+void Model::CombineGradients(int count, const std::vector<double>& weights,
+                             std::vector<Tensor>* grads) {
+  int64_t total = 0;
+  for (const Tensor& g : *grads) total += g.size();
+  // Thread t combines elements [total * t / count, total * (t + 1) / count) of
+  // the variables laid end to end.
+  auto part = [&](int t) {
+    const int64_t begin = total * t / count, end = total * (t + 1) / count;
+    int64_t base = 0;
+    for (size_t v = 0; v < grads->size(); ++v) {
+      const int64_t size = (*grads)[v].size();
+      const int64_t lo = std::max(begin, base) - base;
+      const int64_t hi = std::min(end, base + size) - base;
+      base += size;
+      if (lo >= hi) continue;
+      float* g = (*grads)[v].data();
+      const float w0 = static_cast<float>(weights[0]);
+      const float w1 = static_cast<float>(weights[1]);
+      const float* g1 = slices_[1].grads[v].data();
+      for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
+      for (int i = 2; i < count; ++i) {
+        const float wi = static_cast<float>(weights[i]);
+        const float* gi = slices_[i].grads[v].data();
+        for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
+      }
+    }
+  };
+  auto* part_ptr = &part;  // one pointer keeps std::function from allocating
+  runner_->Run(count, [part_ptr](int t) { (*part_ptr)(t); });
+}
+
 absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> params,
                                               const Batch& batch, uint64_t step_seed,
                                               std::vector<Tensor>* grads) {
   RETURN_IF_ERROR(Validate(params, batch));
+  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
+  if (count == 1) {
+    return static_cast<float>(ComputeGradientsOnce(params, batch, step_seed, 0, grads));
+  }
+  CutBatch(batch, count);
+  auto slice = [&](int i) {
+    Slice& s = slices_[i];
+    Model* model = i == 0 ? this : s.model.get();
+    s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
+                                         i == 0 ? grads : &s.grads);
+  };
+  auto* slice_ptr = &slice;
+  runner_->Run(count, [slice_ptr](int i) { (*slice_ptr)(i); });
+  // Softmax cross-entropy and MEAN squared error average over the examples, so
+  // a slice weighs by its share of them; a SUM loss adds up.
+  const bool sum = !is_classifier() &&
+                   loss_.mean_squared_error().reduction() == MeanSquaredErrorLoss::SUM;
+  std::vector<double> weights(count);
+  double loss = 0.0;
+  for (int i = 0; i < count; ++i) {
+    weights[i] = sum ? 1.0
+                     : static_cast<double>(slices_[i].batch.size()) /
+                           static_cast<double>(batch.size());
+    loss += weights[i] * slices_[i].loss;
+  }
+  CombineGradients(count, weights, grads);
+  return static_cast<float>(loss);
+}
+
+double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Batch& batch,
+                                   uint64_t step_seed, int64_t example_offset,
+                                   std::vector<Tensor>* grads) {
   ForwardOptions options;
   options.training = true;
   options.seed = step_seed;
+  options.example_offset = example_offset;
   Forward(params, batch.inputs, options);
 
   const Tensor& output = activations_.back();
@@ -208,12 +325,32 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
                          activations_[i], grad_activations_[i], grad_input,
                          grad_span.subspan(first_param_[i], param_count_[i]));
   }
-  return static_cast<float>(loss.loss);
+  return loss.loss;
 }
 
 absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const> params,
                                                   const Batch& batch) {
   RETURN_IF_ERROR(Validate(params, batch));
+  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
+  if (count == 1) return EvaluateOnce(params, batch);
+  CutBatch(batch, count);
+  auto slice = [&](int i) {
+    Slice& s = slices_[i];
+    s.eval = (i == 0 ? this : s.model.get())->EvaluateOnce(params, s.batch);
+  };
+  auto* slice_ptr = &slice;
+  runner_->Run(count, [slice_ptr](int i) { (*slice_ptr)(i); });
+  EvalResult result;
+  for (int i = 0; i < count; ++i) {
+    result.loss_sum += slices_[i].eval.loss_sum;
+    result.correct += slices_[i].eval.correct;
+    result.count += slices_[i].eval.count;
+  }
+  return result;
+}
+
+Model::EvalResult Model::EvaluateOnce(absl::Span<const Tensor* const> params,
+                                      const Batch& batch) {
   Forward(params, batch.inputs, ForwardOptions{});
   const Tensor& output = activations_.back();
   LossValue loss =

@@ -8,7 +8,8 @@
 //
 // Thread safety: a Model keeps activation and scratch buffers between calls (so
 // repeated steps at one batch size allocate nothing); it must be used by one thread
-// at a time. Distinct Model objects are independent.
+// at a time. Distinct Model objects are independent, except that a Model given
+// compute threads (SetComputeThreads) sets OpenBLAS's process-wide thread count.
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/parallel_runner.h"
 #include "absl/types/span.h"
 #include "common/batch.h"
 #include "common/tensor.h"
@@ -36,6 +38,27 @@ class Model {
   // empty or duplicate names, bad input shape or parameters, missing loss, a final
   // output that does not suit the loss.
   static absl::StatusOr<std::unique_ptr<Model>> FromModelDef(const ModelDef& def);
+
+  // How ComputeGradients and Evaluate use the process's cores
+  // (protos/model.proto; docs/models.md, "Threads").
+  // SPLIT_BATCH: the batch is cut into `threads` slices of consecutive
+  //   examples; each runs on its own thread, through its own copy of the
+  //   layers' buffers, with single-threaded OpenBLAS; the slices' gradients
+  //   and losses are combined in proportion to their sizes. The result is the
+  //   whole batch's up to float rounding (dropout draws the same mask).
+  //   Batches of fewer than 2 * kMinSliceExamples examples, and models with
+  //   batch_norm (statistics over the whole batch), are not cut: they run as
+  //   BLAS_THREADS.
+  // BLAS_THREADS: one thread walks the layers; OpenBLAS's `threads` threads
+  //   share each matrix product.
+  static constexpr int64_t kMinSliceExamples = 8;
+
+  // `threads` >= 1, or 0 for OpenBLAS's thread count now (the number of cores
+  // unless OPENBLAS_NUM_THREADS or openblas_set_num_threads said otherwise).
+  // Before this is called the Model leaves OpenBLAS's thread count alone and
+  // never cuts a batch; after it, each call sets OpenBLAS's (process-wide)
+  // thread count to what the call needs.
+  void SetComputeThreads(int threads, ComputeSplit split);
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -68,17 +91,39 @@ class Model {
   absl::StatusOr<EvalResult> Evaluate(absl::Span<const Tensor* const> params,
                                       const Batch& batch);
 
-  // The last layer's output of the last ComputeGradients or Evaluate.
-  const Tensor& last_output() const;
-
  private:
-  Model(std::string name, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers,
-        LossDef loss);
+  // One slice of a cut batch: its examples, the Model that runs it (null for
+  // slice 0, which runs on this one), its gradients and results.
+  struct Slice {
+    std::unique_ptr<Model> model;
+    Batch batch;
+    int64_t offset = 0;  // index of its first example in the whole batch
+    std::vector<Tensor> grads;
+    double loss = 0.0;
+    EvalResult eval;
+  };
+
+  Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers);
 
   absl::Status Validate(absl::Span<const Tensor* const> params, const Batch& batch) const;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                const ForwardOptions& options);
+  // The unsplit work on a validated batch (or slice of one).
+  double ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Batch& batch,
+                              uint64_t step_seed, int64_t example_offset,
+                              std::vector<Tensor>* grads);
+  EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Batch& batch);
+  // How many slices a batch of `n` examples is cut into (1 = not cut), with
+  // OpenBLAS's thread count set for that.
+  absl::StatusOr<int> PrepareSlices(int64_t n);
+  // Cuts `batch` into the first `count` slices_.
+  void CutBatch(const Batch& batch, int count);
+  // grads = sum over slices of weight(slice) * slice gradients, where
+  // slice 0's are already in `grads`; on the runner's threads.
+  void CombineGradients(int count, const std::vector<double>& weights,
+                        std::vector<Tensor>* grads);
 
+  const ModelDef def_;  // to build the slices' Models
   const std::string name_;
   const Shape input_shape_;
   const std::vector<std::unique_ptr<Layer>> layers_;
@@ -92,6 +137,12 @@ class Model {
   std::vector<Tensor> activations_;
   std::vector<Tensor> grad_activations_;
   std::vector<Tensor*> grad_ptrs_;
+
+  int compute_threads_ = 0;  // 0: SetComputeThreads not called
+  ComputeSplit split_ = BLAS_THREADS;
+  bool splittable_ = true;  // no batch_norm
+  std::vector<Slice> slices_;
+  std::unique_ptr<ParallelRunner> runner_;
 };
 
 }  // namespace tessera

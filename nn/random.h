@@ -15,11 +15,15 @@ class Rng {
   explicit Rng(uint64_t seed) : state_(seed) {}
 
   uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    uint64_t z = (state_ += kGamma);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+
+  // Moves on as if Next() had been called `draws` times (SplitMix64's state
+  // advances by a constant per draw).
+  void Skip(uint64_t draws) { state_ += draws * kGamma; }
 
   // Uniform in [0, 1), 24 random bits.
   float Uniform() { return static_cast<float>(Next() >> 40) * (1.0f / 16777216.0f); }
@@ -32,6 +36,7 @@ class Rng {
   }
 
  private:
+  static constexpr uint64_t kGamma = 0x9E3779B97F4A7C15ull;
   uint64_t state_;
 };
 

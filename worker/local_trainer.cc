@@ -10,6 +10,7 @@ namespace tessera {
 absl::StatusOr<std::unique_ptr<LocalTrainer>> LocalTrainer::Create(const TrainConfig& config,
                                                                    const Dataset* train) {
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::FromModelDef(config.model()));
+  model->SetComputeThreads(config.compute_threads(), config.compute_split());
   ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, CreateOptimizer(config.optimizer()));
   BatchIteratorOptions options;
   options.batch_size = config.batch_size();

@@ -43,6 +43,14 @@ absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source)
   if (c.batch_size() <= 0) {
     return Invalid(source, absl::StrCat("batch_size must be > 0, got ", c.batch_size()));
   }
+  if (c.compute_threads() < 0 || c.compute_threads() > 256) {
+    return Invalid(source, absl::StrCat("compute_threads must be in [0, 256] (0: OpenBLAS's "
+                                        "thread count), got ", c.compute_threads()));
+  }
+  if (!ComputeSplit_IsValid(c.compute_split())) {
+    return Invalid(source,
+                   absl::StrCat("unknown compute_split ", static_cast<int>(c.compute_split())));
+  }
   if (c.max_steps() <= 0) {
     return Invalid(source, absl::StrCat("max_steps must be > 0, got ", c.max_steps()));
   }

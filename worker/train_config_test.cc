@@ -72,6 +72,13 @@ TEST(TrainConfigTest, ErrorsNameFileLineAndField) {
   path = WriteConfig("badbatch.pbtxt", absl::StrCat(kMinimal, "batch_size: -2\n"));
   EXPECT_EQ(LoadTrainConfig(path).status().message(),
             absl::StrCat(path, ": batch_size must be > 0, got -2"));
+  path = WriteConfig("badthreads.pbtxt", absl::StrCat(kMinimal, "compute_threads: -1\n"));
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ": compute_threads must be in [0, 256] (0: OpenBLAS's thread "
+                               "count), got -1"));
+  path = WriteConfig("badsplit.pbtxt", absl::StrCat(kMinimal, "compute_split: 7\n"));
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ": unknown compute_split 7"));
   path = WriteConfig("nomodel.pbtxt", "max_steps: 1\n");
   EXPECT_EQ(LoadTrainConfig(path).status().message(),
             absl::StrCat(path, ": no model: set model_file or model { ... }"));

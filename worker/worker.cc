@@ -29,6 +29,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
   RETURN_IF_ERROR(cluster.ValidateTask({kWorkerJob, options.task}));
   std::unique_ptr<Worker> w(new Worker(cluster, config, options, status));
   ASSIGN_OR_RETURN(w->model_, Model::FromModelDef(config.model()));
+  w->model_->SetComputeThreads(config.compute_threads(), config.compute_split());
   for (const VariableSpec& v : w->model_->variables()) w->variables_.push_back({v.name, v.shape});
   ASSIGN_OR_RETURN(w->train_, LoadDataset(config.data(), DataSplit::kTrain));
   if (w->is_chief() && config.eval_at_end()) {
