@@ -16,6 +16,7 @@
 #include "worker/evaluation.h"
 #include "worker/checkpoint_hook.h"
 #include "worker/evaluation_hook.h"
+#include "worker/memory_hook.h"
 #include "worker/model_fingerprint.h"
 #include "worker/summary_hook.h"
 #include "worker/train_config.h"
@@ -75,6 +76,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
     w->AddHook(std::make_unique<EvaluationHook>(std::move(on_result)));
   }
   if (summaries != nullptr) w->AddHook(std::move(summaries));
+  w->AddHook(std::make_unique<MemoryHook>(RealClock::Get(), absl::Minutes(1)));
   return w;
 }
 
