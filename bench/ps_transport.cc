@@ -6,13 +6,20 @@
 //
 //   bytes=B workers=W push_pull_GBps=X tcp_GBps=Y ratio=X/Y
 //
-// Usage: bazel run -c opt //bench:ps_transport [-- --seconds=2]
+// The two are measured in turns (--turns slices of each, alternating) so that
+// both see the same machine (its speed drifts: docs/benchmarks.md); `ratio` is
+// the median of the turns' ratios, the GB/s figures are means over the turns.
+//
+// Usage: bazel run //bench:ps_transport [-- --seconds=2 --turns=4
+//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp]
+// (--only measures one side alone, for profiling; it prints no ratio).
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -22,11 +29,18 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "ps/ps_server.h"
 #include "worker/ps_client.h"
 
-ABSL_FLAG(double, seconds, 2.0, "minimum measuring time per case");
+ABSL_FLAG(double, seconds, 2.0, "measuring time per case and side");
+ABSL_FLAG(int32_t, turns, 4, "slices each side's time is cut into, taken in turns");
+ABSL_FLAG(std::vector<std::string>, bytes, std::vector<std::string>({"4194304", "67108864"}),
+          "payload sizes in bytes (multiples of 4)");
+ABSL_FLAG(std::vector<std::string>, workers, std::vector<std::string>({"1", "2"}),
+          "worker counts (1 or 2)");
+ABSL_FLAG(std::string, only, "", "grpc or tcp: measure only that side (profiling)");
 
 namespace tessera {
 namespace {
@@ -36,9 +50,8 @@ constexpr char kFingerprint[] = "bench";
 // Runs `round` (one push+pull or one TCP round trip of `bytes` per worker) on
 // `workers` threads until `seconds` passed; returns GB/s over both directions.
 template <typename Round>
-double Measure(int workers, int64_t bytes, Round round) {
+double Measure(int workers, int64_t bytes, absl::Duration budget, Round round) {
   for (int w = 0; w < workers; ++w) round(w);  // warm-up: connections, buffers
-  const absl::Duration budget = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   std::vector<int64_t> rounds(workers, 0);
   const absl::Time start = absl::Now();
   std::vector<std::thread> threads;
@@ -121,7 +134,52 @@ class TcpEcho {
   std::vector<std::thread> servers_;
 };
 
+// Parses a list flag of positive integers; false (with a message) when bad.
+bool ParseList(const char* flag, const std::vector<std::string>& values, int64_t max,
+               std::vector<int64_t>* out) {
+  for (const std::string& v : values) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(v, &n) || n <= 0 || n > max) {
+      std::fprintf(stderr, "--%s: '%s' is not an integer in [1, %lld]\n", flag, v.c_str(),
+                   static_cast<long long>(max));
+      return false;
+    }
+    out->push_back(n);
+  }
+  return !out->empty();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int Run() {
+  std::vector<int64_t> sizes, worker_counts;
+  if (!ParseList("bytes", absl::GetFlag(FLAGS_bytes), int64_t{1} << 30, &sizes) ||
+      !ParseList("workers", absl::GetFlag(FLAGS_workers), 2, &worker_counts)) {
+    return 2;
+  }
+  for (int64_t bytes : sizes) {
+    if (bytes % 4 != 0) {
+      std::fprintf(stderr, "--bytes: %lld is not a multiple of 4\n", static_cast<long long>(bytes));
+      return 2;
+    }
+  }
+  const std::string only = absl::GetFlag(FLAGS_only);
+  if (!only.empty() && only != "grpc" && only != "tcp") {
+    std::fprintf(stderr, "--only must be grpc or tcp, got '%s'\n", only.c_str());
+    return 2;
+  }
+  const int turns = absl::GetFlag(FLAGS_turns);
+  const double seconds = absl::GetFlag(FLAGS_seconds);
+  if (turns < 1 || turns > 1000 || !(seconds > 0) || seconds > 3600) {
+    std::fprintf(stderr, "--turns must be in [1, 1000] and --seconds in (0, 3600]\n");
+    return 2;
+  }
+  const absl::Duration slice = absl::Seconds(seconds) / turns;
+
   PsServerOptions options;
   options.listen_address = "127.0.0.1:0";
   auto server = PsServer::Create(options);
@@ -130,7 +188,6 @@ int Run() {
     return 1;
   }
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
-  const std::vector<int64_t> sizes = {int64_t{4} << 20, int64_t{64} << 20};
 
   CreateVariablesRequest create;
   create.set_fingerprint(kFingerprint);
@@ -164,7 +221,8 @@ int Run() {
   }
 
   for (int64_t bytes : sizes) {
-    for (int workers : {1, 2}) {
+    for (int64_t worker_count : worker_counts) {
+      const int workers = static_cast<int>(worker_count);
       const std::vector<std::string> name = {"g" + std::to_string(bytes)};
       std::vector<std::vector<float>> grads(workers, std::vector<float>(bytes / 4, 1e-3f));
       std::vector<std::vector<float>> values(workers, std::vector<float>(bytes / 4));
@@ -172,24 +230,36 @@ int Run() {
       pull.set_fingerprint(kFingerprint);
       pull.add_blocks(name[0]);
       bool failed = false;
-      const double grpc = Measure(workers, bytes, [&](int w) {
+      auto grpc_round = [&](int w) {
         ChunkHeader fields = gradient;
         fields.set_worker_task(w);
         auto pushed = clients[w]->Push(fields, name, {grads[w]});
         auto pulled = clients[w]->Pull(pull, {absl::MakeSpan(values[w])});
         if (!pushed.ok() || !pulled.ok()) failed = true;
-      });
-      double tcp;
-      {
-        TcpEcho echo(workers, bytes);
-        tcp = Measure(workers, bytes, [&](int w) { echo.Round(w); });
+      };
+      TcpEcho echo(workers, bytes);
+      auto tcp_round = [&](int w) { echo.Round(w); };
+      double grpc_sum = 0, tcp_sum = 0;
+      std::vector<double> ratios;
+      for (int t = 0; t < turns; ++t) {
+        const double grpc = only == "tcp" ? 0 : Measure(workers, bytes, slice, grpc_round);
+        const double tcp = only == "grpc" ? 0 : Measure(workers, bytes, slice, tcp_round);
+        grpc_sum += grpc;
+        tcp_sum += tcp;
+        if (only.empty()) ratios.push_back(grpc / tcp);
       }
       if (failed) {
         std::fprintf(stderr, "a push or pull failed\n");
         return 1;
       }
-      std::printf("bytes=%lld workers=%d push_pull_GBps=%.3f tcp_GBps=%.3f ratio=%.2f\n",
-                  static_cast<long long>(bytes), workers, grpc, tcp, grpc / tcp);
+      std::printf("bytes=%lld workers=%d push_pull_GBps=%.3f tcp_GBps=%.3f",
+                  static_cast<long long>(bytes), workers, grpc_sum / turns, tcp_sum / turns);
+      if (only.empty()) {
+        std::printf(" ratio=%.2f (median of %d turns, range %.2f-%.2f)", Median(ratios), turns,
+                    *std::min_element(ratios.begin(), ratios.end()),
+                    *std::max_element(ratios.begin(), ratios.end()));
+      }
+      std::printf("\n");
       std::fflush(stdout);
     }
   }
