@@ -162,11 +162,24 @@ grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, siz
 }
 
 void ChunkView::CopyPayloadTo(void* destination) const {
+  CopyPayloadRange(0, payload_bytes_, destination);
+}
+
+void ChunkView::CopyPayloadRange(size_t begin, size_t bytes, void* destination) const {
   char* out = static_cast<char*>(destination);
-  size_t left = payload_bytes_;
+  size_t skip = begin;  // payload bytes still to pass over
+  size_t left = std::min(bytes, payload_bytes_ - std::min(begin, payload_bytes_));
   size_t offset = first_offset_;
   for (size_t i = first_slice_; left > 0 && i < slices_.size(); ++i) {
-    size_t take = std::min(left, slices_[i].size() - offset);
+    const size_t available = slices_[i].size() - offset;
+    if (skip >= available) {
+      skip -= available;
+      offset = 0;
+      continue;
+    }
+    offset += skip;
+    skip = 0;
+    const size_t take = std::min(left, slices_[i].size() - offset);
     std::memcpy(out, slices_[i].begin() + offset, take);
     out += take;
     left -= take;

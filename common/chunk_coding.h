@@ -103,6 +103,9 @@ class ChunkView {
   size_t payload_bytes() const { return payload_bytes_; }
   // Copies the payload_bytes() bytes of the payload to `destination`.
   void CopyPayloadTo(void* destination) const;
+  // Copies payload bytes [begin, begin + bytes) to `destination`; the range
+  // must lie within the payload.
+  void CopyPayloadRange(size_t begin, size_t bytes, void* destination) const;
 
  private:
   friend absl::Status ParseChunk(const grpc::ByteBuffer& buffer, ChunkHeader* header,

@@ -1,6 +1,8 @@
 #include "common/chunk_coding.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -99,6 +101,16 @@ TEST(ChunkCodingTest, ParsesProtobufSerializedChunkAcrossSlices) {
     std::vector<float> out(values.size());
     view.CopyPayloadTo(out.data());
     EXPECT_EQ(out, values);
+    // Ranges, as the ps reads a push piece by piece: every piece size, both
+    // aligned to floats and not, across every slice boundary.
+    for (size_t range : {size_t{4}, size_t{13}, size_t{4096}, size_t{39999}}) {
+      std::vector<char> whole(values.size() * 4);
+      for (size_t begin = 0; begin < whole.size(); begin += range) {
+        const size_t n = std::min(range, whole.size() - begin);
+        view.CopyPayloadRange(begin, n, whole.data() + begin);
+      }
+      ASSERT_EQ(std::memcmp(whole.data(), values.data(), whole.size()), 0) << "range " << range;
+    }
   }
 }
 

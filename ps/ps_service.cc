@@ -176,10 +176,12 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     ChunkView view;
     RETURN_IF_ERROR(ParseChunk(in_, &header, &view));
     const int64_t bytes = static_cast<int64_t>(view.payload_bytes());
-    ASSIGN_OR_RETURN(absl::Span<float> destination, session_->BeginChunk(header, bytes));
-    view.CopyPayloadTo(destination.data());
+    RETURN_IF_ERROR(session_->BeginChunk(header, bytes));
     metrics_->AddPushedBytes(bytes);
-    return session_->CommitChunk();
+    return session_->CommitChunk([&view](int64_t element, absl::Span<float> out) {
+      view.CopyPayloadRange(static_cast<size_t>(element) * sizeof(float),
+                            out.size() * sizeof(float), out.data());
+    });
   }
 
   grpc::CallbackServerContext* const context_;

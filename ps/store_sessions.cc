@@ -89,8 +89,7 @@ absl::Status PushSession::StartTensor(const ChunkHeader& header) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Span<float>> PushSession::BeginChunk(const ChunkHeader& header,
-                                                          int64_t payload_bytes) {
+absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_bytes) {
   RETURN_IF_ERROR(error_);
   pending_elements_ = -1;
   if (chunks_ == 0) {
@@ -116,7 +115,7 @@ absl::StatusOr<absl::Span<float>> PushSession::BeginChunk(const ChunkHeader& hea
           " elements pushed before a chunk without a block")));
     }
     pending_elements_ = 0;
-    return absl::Span<float>();
+    return absl::OkStatus();
   }
 
   // Which block (and slot), and is this the next chunk of it?
@@ -154,12 +153,13 @@ absl::StatusOr<absl::Span<float>> PushSession::BeginChunk(const ChunkHeader& hea
                      block_->elements, " elements")));
   }
   if (scratch_.empty()) scratch_ = store_->TakeScratch();
-  if (static_cast<int64_t>(scratch_.size()) < elements) scratch_.resize(elements);
+  const int64_t piece = std::min(elements, kPieceElements);
+  if (static_cast<int64_t>(scratch_.size()) < piece) scratch_.resize(kPieceElements);
   pending_elements_ = elements;
-  return absl::MakeSpan(scratch_.data(), elements);
+  return absl::OkStatus();
 }
 
-absl::Status PushSession::CommitChunk() {
+absl::Status PushSession::CommitChunk(PayloadReader read) {
   RETURN_IF_ERROR(error_);
   if (pending_elements_ < 0) {
     return Fail(absl::FailedPreconditionError("CommitChunk without a successful BeginChunk"));
@@ -169,7 +169,6 @@ absl::Status PushSession::CommitChunk() {
   if (n == 0) return absl::OkStatus();
   const int64_t offset = next_offset_;
   const bool last = offset + n == block_->elements;
-  absl::Span<const float> payload(scratch_.data(), n);
   {
     absl::MutexLock lock(&block_->mu);
     if (first_.kind() == GRADIENT) {
@@ -180,16 +179,24 @@ absl::Status PushSession::CommitChunk() {
       chunk.step = first_.step();
       if (offset == 0) block_push_ = policy_->BeginBlock(block_, chunk);
       if (block_push_.accepted) {
-        RETURN_IF_ERROR(Fail(policy_->Apply(block_, chunk, block_push_, payload, last)));
+        for (int64_t done = 0; done < n;) {
+          const int64_t count = std::min(kPieceElements, n - done);
+          const absl::Span<float> piece(scratch_.data(), count);
+          read(done, piece);
+          chunk.offset = offset + done;
+          done += count;
+          RETURN_IF_ERROR(
+              Fail(policy_->Apply(block_, chunk, block_push_, piece, last && done == n)));
+        }
         ++applied_;
       } else {
         ++dropped_;
       }
     } else if (slot_index_ >= 0) {  // ASSIGN of a slot (restore)
-      std::memcpy(block_->slots[slot_index_].data() + offset, payload.data(), n * sizeof(float));
+      read(0, absl::MakeSpan(block_->slots[slot_index_].data() + offset, n));
       ++applied_;
     } else {  // ASSIGN: new values, optimizer state restarted
-      std::memcpy(block_->values.data() + offset, payload.data(), n * sizeof(float));
+      read(0, absl::MakeSpan(block_->values.data() + offset, n));
       for (size_t i = 0; i < block_->slots.size(); ++i) {
         std::fill_n(block_->slots[i].data() + offset, n,
                     optimizer_->SlotInitialValue(static_cast<int>(i)));
@@ -208,10 +215,10 @@ absl::Status PushSession::CommitChunk() {
 }
 
 absl::Status PushSession::AddChunk(const ChunkHeader& header, absl::Span<const float> payload) {
-  ASSIGN_OR_RETURN(absl::Span<float> destination,
-                   BeginChunk(header, static_cast<int64_t>(payload.size() * sizeof(float))));
-  std::copy(payload.begin(), payload.end(), destination.begin());
-  return CommitChunk();
+  RETURN_IF_ERROR(BeginChunk(header, static_cast<int64_t>(payload.size() * sizeof(float))));
+  return CommitChunk([payload](int64_t element, absl::Span<float> out) {
+    std::copy_n(payload.begin() + element, out.size(), out.begin());
+  });
 }
 
 absl::StatusOr<PushResponse> PushSession::Finish() {

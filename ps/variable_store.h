@@ -22,8 +22,8 @@
 // Pulls off the RPC threads.
 //
 // Memory: the blocks and their slots (SYNC: plus one accumulator per block,
-// as large as the block), plus up to kMaxIdleScratch reusable chunk buffers
-// (4 MiB each) shared by all pushes; nothing block-sized is allocated per
+// as large as the block), plus up to kMaxIdleScratch reusable piece buffers
+// (64 KiB each) shared by all pushes; nothing block-sized is allocated per
 // request.
 //
 // Thread-safe. Pushes and pulls of different blocks run in parallel (one
@@ -40,6 +40,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -89,13 +90,19 @@ class PushSession {
   PushSession& operator=(const PushSession&) = delete;
   ~PushSession();
 
-  // Validates the next chunk (`payload_bytes` of payload) and returns where to
-  // put its payload: a reused, aligned buffer of payload_bytes / 4 floats,
-  // valid until CommitChunk or the next BeginChunk.
-  absl::StatusOr<absl::Span<float>> BeginChunk(const ChunkHeader& header, int64_t payload_bytes);
-  // Applies the chunk whose payload was written into BeginChunk's buffer.
-  absl::Status CommitChunk();
-  // BeginChunk + copy + CommitChunk, for callers holding the payload already.
+  // Fills `out` with the chunk's payload floats [element, element + out.size()).
+  using PayloadReader = absl::FunctionRef<void(int64_t element, absl::Span<float> out)>;
+  // Payload floats read and applied at a time: small enough to stay in the
+  // core's cache between the read and the update (the payload goes from the
+  // received message to the block without a chunk-sized copy).
+  static constexpr int64_t kPieceElements = 16 << 10;
+
+  // Validates the next chunk (`payload_bytes` of payload).
+  absl::Status BeginChunk(const ChunkHeader& header, int64_t payload_bytes);
+  // Applies the chunk BeginChunk validated, reading its payload piece by piece
+  // with `read`, under the block's lock.
+  absl::Status CommitChunk(PayloadReader read);
+  // BeginChunk + CommitChunk, for callers holding the payload already.
   absl::Status AddChunk(const ChunkHeader& header, absl::Span<const float> payload);
   // Ends the stream: the last block must be complete. Advances the global step
   // (increment_global_step on the ps holding it), records the worker's progress.
@@ -125,7 +132,7 @@ class PushSession {
   float block_learning_rate_ = 0;  // for the block in progress
   int64_t pending_elements_ = -1;  // elements between BeginChunk and CommitChunk
   std::set<std::string> seen_;
-  std::vector<float> scratch_;  // borrowed from the store's pool
+  std::vector<float> scratch_;  // piece buffer, borrowed from the store's pool
   int64_t applied_ = 0;
   int64_t dropped_ = 0;
 };

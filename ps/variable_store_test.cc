@@ -235,13 +235,47 @@ TEST_F(VariableStoreTest, BadPushesNameTheBlockAndTheProblem) {
   };
   for (const Case& c : cases) {
     auto session = store_.StartPush();
-    auto status = session->BeginChunk(c.header, c.bytes).status();
+    absl::Status status = session->BeginChunk(c.header, c.bytes);
     EXPECT_EQ(status.code(), c.code) << status;
     EXPECT_EQ(status.message(), c.message);
     EXPECT_EQ(session->Finish().status(), status);  // the session stays failed
   }
   // Nothing was applied, and the store keeps serving.
   EXPECT_EQ(ReadBlock(&store_, "w"), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+}
+
+// A chunk longer than a piece is applied piece by piece: every element
+// exactly once, and the block's version moves once, after the last piece.
+TEST(VariableStorePiecesTest, ChunkLongerThanAPieceIsAppliedOnce) {
+  FakeClock clock;
+  VariableStore store({&clock, 5});
+  const int64_t n = 2 * PushSession::kPieceElements + 123;
+  CreateVariablesRequest request;
+  request.set_fingerprint(kFingerprint);
+  request.set_num_workers(2);
+  request.mutable_optimizer()->set_learning_rate(0.5f);
+  request.mutable_optimizer()->mutable_sgd();
+  BlockSpec* block = request.add_blocks();
+  block->set_name("big");
+  block->set_variable("big");
+  block->mutable_shape()->add_dim(n);
+  ASSERT_TRUE(store.CreateVariables(request).ok());
+  std::vector<float> values(n), grads(n);
+  for (int64_t i = 0; i < n; ++i) {
+    values[i] = static_cast<float>(i % 1000);
+    grads[i] = static_cast<float>(i % 7);
+  }
+  ASSERT_TRUE(PushBlocks(&store, ASSIGN, {{"big", values}}).ok());
+  int64_t version_before = -1;
+  ReadBlock(&store, "big", &version_before);
+  ASSERT_TRUE(PushBlocks(&store, GRADIENT, {{"big", grads}}).ok());
+  int64_t version = -1;
+  const std::vector<float> after = ReadBlock(&store, "big", &version);
+  ASSERT_EQ(static_cast<int64_t>(after.size()), n);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(after[i], values[i] - 0.5f * grads[i]) << "element " << i;
+  }
+  EXPECT_EQ(version, version_before + 1);
 }
 
 TEST_F(VariableStoreTest, IncompleteDuplicateAndEmptyPushes) {
