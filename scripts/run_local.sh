@@ -11,8 +11,10 @@
 # status. Exits 0 when every task exited 0, 1 when any did not (or was
 # stopped), 2 on a usage or setup error before anything started, and 128+N
 # after signal N (Ctrl-C, SIGTERM, SIGHUP). No task process outlives the
-# script: on any exit every task still running gets SIGTERM, then SIGKILL
-# after 5 s.
+# script. On Ctrl-C (or SIGTERM, SIGHUP) the workers get SIGTERM first and up
+# to TESSERA_STOP_GRACE seconds to finish their step (the chief writes a final
+# checkpoint and evaluates); then the ps tasks get SIGTERM; whatever still runs
+# 5 s after its SIGTERM gets SIGKILL. A second Ctrl-C kills everything at once.
 #
 # Every task must be on this host: localhost, ::1, 127.x.x.x, this host's
 # name, or one of its addresses. Evaluator tasks are not started (refused).
@@ -23,6 +25,7 @@
 #   TESSERA_WORKER_BIN  worker binary (default: bazel-bin/worker/tessera_worker)
 #   TESSERA_CTL_BIN     tessera_ctl binary (default: bazel-bin/tools/tessera_ctl)
 #   TESSERA_PS_GRACE    seconds the ps tasks get to exit after the last worker (default: 30)
+#   TESSERA_STOP_GRACE  seconds the workers get after Ctrl-C before the ps tasks stop (default: 30)
 #   TESSERA_NO_BUILD=1  do not run `bazel build` for the default binaries
 # When any binary is left at its default, the script first runs
 #   bazel build //ps:tessera_ps //worker:tessera_worker //tools:tessera_ctl
@@ -61,6 +64,8 @@ worker_bin="${TESSERA_WORKER_BIN:-$ROOT/bazel-bin/worker/tessera_worker}"
 ctl_bin="${TESSERA_CTL_BIN:-$ROOT/bazel-bin/tools/tessera_ctl}"
 grace="${TESSERA_PS_GRACE:-30}"
 [[ "$grace" =~ ^[0-9]+$ ]] || die 2 "TESSERA_PS_GRACE=$grace: want whole seconds"
+stop_grace="${TESSERA_STOP_GRACE:-30}"
+[[ "$stop_grace" =~ ^[0-9]+$ ]] || die 2 "TESSERA_STOP_GRACE=$stop_grace: want whole seconds"
 
 if [ -z "${TESSERA_PS_BIN:-}" ] || [ -z "${TESSERA_WORKER_BIN:-}" ] ||
    [ -z "${TESSERA_CTL_BIN:-}" ]; then
@@ -109,12 +114,17 @@ mkdir -p "$run_dir" || die 2 "cannot create run directory $run_dir"
 pids=() status=() note=()
 
 # True while task I has not exited. Asks bash's job table rather than kill -0,
-# so a PID the kernel has reused for another process is never mistaken for it.
+# so a PID the kernel has reused for another process is never mistaken for it;
+# and the process state, because inside a signal handler that interrupted
+# `wait` bash does not update its job table (an exited task stays listed, as
+# a zombie, until the handler returns).
 is_running() {
   [ -n "${pids[$1]}" ] && [ -z "${status[$1]}" ] || return 1
-  local unfinished
+  local unfinished state
   unfinished=" $(jobs -p | tr '\n' ' ') "
-  [[ "$unfinished" == *" ${pids[$1]} "* ]]
+  [[ "$unfinished" == *" ${pids[$1]} "* ]] || return 1
+  state="$(awk '{print $3}' "/proc/${pids[$1]}/stat" 2>/dev/null)"
+  [ -n "$state" ] && [ "$state" != Z ]
 }
 
 reap() {  # reap I: records the exit status of task I (it must have exited or be exiting)
@@ -124,22 +134,31 @@ reap() {  # reap I: records the exit status of task I (it must have exited or be
   status[$1]=$rc
 }
 
-# stop_tasks WHY I...: SIGTERM to the listed tasks still running, SIGKILL after
-# 5 s, then reap them all.
+hurry=0  # set by a second signal: SIGKILL at once
+
+# stop_tasks WHY GRACE I...: SIGTERM to the listed tasks still running, SIGKILL
+# to those still running GRACE seconds later (at once after a second signal),
+# then reap them all.
 stop_tasks() {
-  local why="$1" i deadline
-  shift
+  local why="$1" wait_secs="$2" i deadline
+  shift 2
   for i in "$@"; do
     if is_running "$i"; then
       note[i]="stopped by $ME ($why)"
       kill -TERM "${pids[$i]}" 2>/dev/null
     fi
   done
-  deadline=$((SECONDS + 5))
+  deadline=$((SECONDS + wait_secs))
   for i in "$@"; do
-    while is_running "$i" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    while is_running "$i" && [ "$SECONDS" -lt "$deadline" ] && [ "$hurry" = 0 ]; do
+      sleep 0.1
+    done
     if is_running "$i"; then
-      note[i]="killed by $ME ($why; ignored SIGTERM for 5 s)"
+      if [ "$hurry" = 0 ]; then
+        note[i]="killed by $ME ($why; still running ${wait_secs} s after SIGTERM)"
+      else
+        note[i]="killed by $ME ($why; a second signal)"
+      fi
       kill -KILL "${pids[$i]}" 2>/dev/null
     fi
   done
@@ -186,18 +205,30 @@ chief_summary() {
   echo "$lines" | sed 's/^[IWE][0-9]* [0-9:.]* worker:0\] /  /'
 }
 
+on_second_signal() {
+  hurry=1
+  echo "$ME: second signal: killing every task now" >&2
+}
+
 on_signal() {
-  local signal="$1" code="$2"
-  trap - INT TERM HUP EXIT
-  echo "$ME: got SIG$signal, stopping every task" >&2
-  stop_tasks "SIG$signal" "${!jobs_[@]}"
+  local signal="$1" code="$2" i workers=() ps=()
+  trap - EXIT
+  trap on_second_signal INT TERM HUP
+  for i in "${!jobs_[@]}"; do
+    if [ "${jobs_[$i]}" = ps ]; then ps+=("$i"); else workers+=("$i"); fi
+  done
+  echo "$ME: got SIG$signal: stopping the workers (up to ${stop_grace} s: the chief" \
+    "saves a final checkpoint), then the ps tasks; Ctrl-C again to kill at once" >&2
+  stop_tasks "SIG$signal" "$stop_grace" "${workers[@]}"
+  stop_tasks "SIG$signal" 5 "${ps[@]}"
+  trap - INT TERM HUP
   report
   exit "$code"
 }
 
 on_exit() {
   # Safety net for an unexpected exit: never leave a task behind.
-  stop_tasks "run_local.sh exiting" "${!jobs_[@]}"
+  stop_tasks "run_local.sh exiting" 5 "${!jobs_[@]}"
 }
 
 trap 'on_signal INT 130' INT
@@ -236,7 +267,7 @@ for i in "${!jobs_[@]}"; do [ "${jobs_[$i]}" = ps ] && ps_indexes+=("$i"); done
 for i in "${ps_indexes[@]}"; do
   while is_running "$i" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
 done
-stop_tasks "still running ${grace} s after the last worker" "${ps_indexes[@]}"
+stop_tasks "still running ${grace} s after the last worker" 5 "${ps_indexes[@]}"
 trap - INT TERM HUP EXIT
 report && exit 0
 exit 1

@@ -35,6 +35,18 @@ task="${2#--task=}"
 echo "fake worker $task: $*"
 echo $$ > "$FAKE_PID_DIR/worker_$task.pid"
 [ -n "${FAKE_WORKER_HANG:-}" ] && exec sleep 300
+# FAKE_WORKER_STOP=slow: on SIGTERM take 1 s to stop, then record whether
+# the ps stand-in still ran; =ignore: ignore SIGTERM.
+if [ -n "${FAKE_WORKER_STOP:-}" ]; then
+  if [ "$FAKE_WORKER_STOP" = ignore ]; then
+    trap '' TERM
+  else
+    trap 'sleep 1; kill -0 "$(cat "$FAKE_PID_DIR/ps_0.pid")" 2>/dev/null &&
+          touch "$FAKE_PID_DIR/ps_alive_at_worker_$task"; exit 0' TERM
+  fi
+  for _ in $(seq 3000); do sleep 0.1; done
+  exit 0
+fi
 sleep 0.3
 code_var="FAKE_EXIT_$task"
 [ "$task" = 0 ] && touch "$FAKE_SHUTDOWN"
@@ -130,8 +142,53 @@ wait "$runner"
 rc=$?
 [ "$rc" -eq 143 ] || { fail "sigterm: exit $rc, want 143"; cat "$case_dir/out"; }
 [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] || fail "sigterm: not all started"
-expect_contains sigterm "$case_dir/out" "got SIGTERM, stopping every task"
+expect_contains sigterm "$case_dir/out" "got SIGTERM: stopping the workers"
 expect_no_survivors sigterm
+
+# 4b. SIGTERM: the workers stop first, the ps tasks only after them.
+new_case ordered_stop
+FAKE_WORKER_STOP=slow FAKE_PS_HANG=1 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" \
+  > "$case_dir/out" 2>&1 &
+runner=$!
+for _ in $(seq 100); do
+  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
+  sleep 0.1
+done
+sleep 0.5  # the stand-ins set their traps
+kill -TERM "$runner"
+for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$runner" 2>/dev/null && { fail "ordered_stop: still running after 15 s"; kill -KILL "$runner"; }
+wait "$runner"
+for w in 0 1; do
+  [ -e "$case_dir/pids/ps_alive_at_worker_$w" ] ||
+    { fail "ordered_stop: the ps was gone before worker $w stopped"; cat "$case_dir/out"; }
+done
+grep -qE "worker:0 +localhost:2223 +exit 0, stopped by run_local.sh \(SIGTERM\)" "$case_dir/out" ||
+  { fail "ordered_stop: worker:0 did not exit 0 on SIGTERM"; cat "$case_dir/out"; }
+expect_no_survivors ordered_stop
+
+# 4c. A worker ignores SIGTERM; a second signal kills everything at once
+# (TESSERA_STOP_GRACE would wait a minute).
+new_case second_signal
+FAKE_WORKER_STOP=ignore FAKE_PS_HANG=1 TESSERA_STOP_GRACE=60 "$run_local" "$tmp/cluster.json" \
+  "$tmp/train.pbtxt" > "$case_dir/out" 2>&1 &
+runner=$!
+for _ in $(seq 100); do
+  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
+  sleep 0.1
+done
+sleep 0.5
+kill -TERM "$runner"
+sleep 1
+kill -TERM "$runner"  # (a background job of this script ignores SIGINT)
+for _ in $(seq 100); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$runner" 2>/dev/null && { fail "second_signal: still running 10 s after it"; kill -KILL "$runner"; }
+wait "$runner"
+rc=$?
+[ "$rc" -eq 143 ] || { fail "second_signal: exit $rc, want 143"; cat "$case_dir/out"; }
+expect_contains second_signal "$case_dir/out" "second signal: killing every task now"
+expect_contains second_signal "$case_dir/out" "killed by run_local.sh (SIGTERM; a second signal)"
+expect_no_survivors second_signal
 
 # 5. A task on another host: refused before anything starts.
 new_case remote
