@@ -1,5 +1,6 @@
 #include "common/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -51,6 +52,13 @@ absl::Status Tensor::Reshape(Shape shape) {
   }
   shape_ = std::move(shape);
   return absl::OkStatus();
+}
+
+void Tensor::Resize(Shape shape) {
+  const size_t n = static_cast<size_t>(NumElements(shape));
+  shape_ = std::move(shape);
+  data_.resize(n);  // keeps the capacity when shrinking
+  std::fill(data_.begin(), data_.end(), 0.0f);
 }
 
 TensorProto Tensor::ToProto() const {

@@ -49,6 +49,11 @@ class Tensor {
   void Fill(float value);
   // Same elements, new shape with the same element count.
   absl::Status Reshape(Shape shape);
+  // Zero-filled tensor of `shape` (which must be valid), like
+  // `*this = Tensor(shape)`, but keeps the allocation when it is large enough:
+  // buffers that alternate between batch sizes (training, evaluation) are
+  // allocated once at the largest instead of on every switch.
+  void Resize(Shape shape);
 
   // Conversion to and from the wire form (DT_FLOAT, little-endian content).
   TensorProto ToProto() const;

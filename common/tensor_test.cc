@@ -30,6 +30,24 @@ TEST(TensorTest, ConstructFillReshape) {
   EXPECT_EQ(s.message(), "cannot reshape [3, 2] to [4, 2]");
 }
 
+TEST(TensorTest, ResizeZeroFillsAndKeepsTheLargestAllocation) {
+  Tensor t({4, 10});
+  t.Fill(3.0f);
+  const float* storage = t.data();
+  t.Resize({2, 10});  // smaller: same storage, zeros
+  EXPECT_EQ(t.shape(), (Shape{2, 10}));
+  EXPECT_EQ(t.size(), 20);
+  EXPECT_EQ(t.data(), storage);
+  for (int64_t i = 0; i < t.size(); ++i) ASSERT_EQ(t[i], 0.0f);
+  t.Fill(5.0f);
+  t.Resize({4, 10});  // back to the largest: still the same storage, zeros
+  EXPECT_EQ(t.data(), storage);
+  for (int64_t i = 0; i < t.size(); ++i) ASSERT_EQ(t[i], 0.0f) << i;
+  t.Resize({8, 10});  // larger: grows
+  EXPECT_EQ(t.size(), 80);
+  for (int64_t i = 0; i < t.size(); ++i) ASSERT_EQ(t[i], 0.0f) << i;
+}
+
 TEST(TensorTest, ProtoRoundTrip) {
   Tensor t({2, 2}, {1.0f, -2.5f, 3.25f, 1e-30f});
   TensorProto p = t.ToProto();

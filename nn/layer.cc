@@ -13,7 +13,7 @@ void EnsureBatchShape(int64_t batch, const Shape& example_shape, Tensor* tensor)
   shape.reserve(example_shape.size() + 1);
   shape.push_back(batch);
   shape.insert(shape.end(), example_shape.begin(), example_shape.end());
-  *tensor = Tensor(std::move(shape));
+  tensor->Resize(std::move(shape));
 }
 
 }  // namespace tessera

@@ -7,7 +7,7 @@ namespace {
 
 // Resizes `t` to `like`'s shape only when it differs.
 void EnsureSameShape(const Tensor& like, Tensor* t) {
-  if (t->shape() != like.shape()) *t = Tensor(like.shape());
+  if (t->shape() != like.shape()) t->Resize(like.shape());
 }
 
 }  // namespace

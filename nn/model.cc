@@ -215,7 +215,7 @@ void Model::CutBatch(const Batch& batch, int count) {
     const int64_t begin = n * i / count, end = n * (i + 1) / count;
     slice.offset = begin;
     const Shape shape = WithBatch(end - begin, input_shape_);
-    if (slice.batch.inputs.shape() != shape) slice.batch.inputs = Tensor(shape);
+    if (slice.batch.inputs.shape() != shape) slice.batch.inputs.Resize(shape);
     std::copy(batch.inputs.data() + begin * example, batch.inputs.data() + end * example,
               slice.batch.inputs.data());
     if (is_classifier()) {
@@ -224,7 +224,7 @@ void Model::CutBatch(const Batch& batch, int count) {
       Shape target_shape = batch.targets.shape();
       target_shape[0] = end - begin;
       const int64_t outputs = batch.targets.size() / n;
-      if (slice.batch.targets.shape() != target_shape) slice.batch.targets = Tensor(target_shape);
+      if (slice.batch.targets.shape() != target_shape) slice.batch.targets.Resize(target_shape);
       std::copy(batch.targets.data() + begin * outputs, batch.targets.data() + end * outputs,
                 slice.batch.targets.data());
     }

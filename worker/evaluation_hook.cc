@@ -34,7 +34,10 @@ absl::Status EvaluationHook::End(const EndInfo& end) {
 absl::Status EvaluationHook::Evaluate(int64_t global_step, const std::vector<Tensor>& values) {
   std::vector<const Tensor*> params;
   for (const Tensor& t : values) params.push_back(&t);
-  ASSIGN_OR_RETURN(EvalMetrics m, EvaluateDataset(context_.model, params, *context_.test, 500));
+  // In training-sized batches: the model's buffers keep one size, instead of
+  // growing tenfold for every evaluation (docs/operations.md, "Memory").
+  ASSIGN_OR_RETURN(EvalMetrics m, EvaluateDataset(context_.model, params, *context_.test,
+                                                  context_.config->batch_size()));
   if (context_.model->is_classifier()) {
     LOG(INFO) << "test at global step " << global_step << ": " << m.count << " examples, loss "
               << m.mean_loss << ", accuracy " << m.accuracy;

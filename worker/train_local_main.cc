@@ -23,8 +23,9 @@ namespace tessera {
 namespace {
 
 // Logs test loss and accuracy of the trainer's current values.
-absl::Status LogEvaluation(LocalTrainer* trainer, const Dataset& test) {
-  auto metrics = EvaluateDataset(trainer->model(), trainer->params(), test, 500);
+// In training-sized batches, so that the model's buffers keep one size.
+absl::Status LogEvaluation(LocalTrainer* trainer, const Dataset& test, int64_t batch_size) {
+  auto metrics = EvaluateDataset(trainer->model(), trainer->params(), test, batch_size);
   if (!metrics.ok()) return metrics.status();
   LOG(INFO) << "test at step " << trainer->step() << ": " << metrics->count << " examples, loss "
             << metrics->mean_loss
@@ -83,7 +84,7 @@ int Run() {
     }
     if (config->eval_every_steps() > 0 && step % config->eval_every_steps() == 0 &&
         step < config->max_steps()) {
-      absl::Status s = LogEvaluation(trainer->get(), *test);
+      absl::Status s = LogEvaluation(trainer->get(), *test, config->batch_size());
       if (!s.ok()) {
         LOG(ERROR) << s.message();
         return 1;
@@ -95,7 +96,7 @@ int Run() {
             << (*trainer)->step() * config->batch_size() / secs << " images/s), final loss "
             << loss;
   if (config->eval_at_end()) {
-    absl::Status s = LogEvaluation(trainer->get(), *test);
+    absl::Status s = LogEvaluation(trainer->get(), *test, config->batch_size());
     if (!s.ok()) {
       LOG(ERROR) << s.message();
       return 1;
