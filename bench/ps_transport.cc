@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -146,6 +147,7 @@ bool ParseList(const char* flag, const std::vector<std::string>& values, int64_t
     }
     out->push_back(n);
   }
+  if (out->empty()) std::fprintf(stderr, "--%s: empty list\n", flag);
   return !out->empty();
 }
 
@@ -174,8 +176,10 @@ int Run() {
   }
   const int turns = absl::GetFlag(FLAGS_turns);
   const double seconds = absl::GetFlag(FLAGS_seconds);
-  if (turns < 1 || turns > 1000 || !(seconds > 0) || seconds > 3600) {
-    std::fprintf(stderr, "--turns must be in [1, 1000] and --seconds in (0, 3600]\n");
+  if (turns < 1 || turns > 1000 || !(seconds > 0) || seconds > 3600 || seconds / turns < 0.05) {
+    std::fprintf(stderr,
+                 "--turns must be in [1, 1000], --seconds in (0, 3600], and each turn "
+                 "(seconds / turns) at least 0.05 s\n");
     return 2;
   }
   const absl::Duration slice = absl::Seconds(seconds) / turns;
@@ -229,7 +233,7 @@ int Run() {
       PullRequest pull;
       pull.set_fingerprint(kFingerprint);
       pull.add_blocks(name[0]);
-      bool failed = false;
+      std::atomic<bool> failed{false};
       auto grpc_round = [&](int w) {
         ChunkHeader fields = gradient;
         fields.set_worker_task(w);

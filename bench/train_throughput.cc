@@ -54,6 +54,10 @@ int Run() {
                << absl::GetFlag(FLAGS_compute_split) << "\"";
     return 1;
   }
+  if (absl::GetFlag(FLAGS_threads) < 1 || absl::GetFlag(FLAGS_threads) > 256) {
+    LOG(ERROR) << "--threads must be in [1, 256], got " << absl::GetFlag(FLAGS_threads);
+    return 1;
+  }
   config->set_compute_split(split);
   config->set_compute_threads(absl::GetFlag(FLAGS_threads));
   auto train = LoadDataset(config->data());

@@ -46,14 +46,19 @@ trap cleanup EXIT
 
 # start NAME CMD...: runs CMD with stdin and stdout on pipes; fds go to
 # ${NAME}_in / ${NAME}_out.
+open_fds=()  # the pipe ends this script holds; a child must not inherit them
 start() {
   local name=$1; shift
   mkfifo "$tmp/$name.in" "$tmp/$name.out"
-  "$@" < "$tmp/$name.in" > "$tmp/$name.out" 2> "$tmp/$name.log" &
+  (
+    for fd in "${open_fds[@]}"; do exec {fd}>&-; done
+    exec "$@"
+  ) < "$tmp/$name.in" > "$tmp/$name.out" 2> "$tmp/$name.log" &
   pids+=($!)
   local in out
   exec {in}> "$tmp/$name.in"
   exec {out}< "$tmp/$name.out"
+  open_fds+=("$in" "$out")
   printf -v "${name}_in" '%s' "$in"
   printf -v "${name}_out" '%s' "$out"
 }

@@ -181,7 +181,9 @@ void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
 }
 
 void Model::SetComputeThreads(int threads, ComputeSplit split) {
-  compute_threads_ = threads > 0 ? threads : std::max(1, BlasThreads());
+  // OpenBLAS's count before any Model changed it (a split step sets it to 1).
+  static const int kDefaultThreads = std::max(1, BlasThreads());
+  compute_threads_ = threads > 0 ? threads : kDefaultThreads;
   split_ = split;
 }
 

@@ -44,8 +44,9 @@ class Model {
   // SPLIT_BATCH: the batch is cut into `threads` slices of consecutive
   //   examples; each runs on its own thread, through its own copy of the
   //   layers' buffers, with single-threaded OpenBLAS; the slices' gradients
-  //   and losses are combined in proportion to their sizes. The result is the
-  //   whole batch's up to float rounding (dropout draws the same mask).
+  //   and losses are combined in proportion to their sizes (added up for a
+  //   SUM loss). The result is the whole batch's up to float rounding
+  //   (dropout draws the same mask).
   //   Batches of fewer than 2 * kMinSliceExamples examples, and models with
   //   batch_norm (statistics over the whole batch), are not cut: they run as
   //   BLAS_THREADS.
@@ -53,8 +54,9 @@ class Model {
   //   share each matrix product.
   static constexpr int64_t kMinSliceExamples = 8;
 
-  // `threads` >= 1, or 0 for OpenBLAS's thread count now (the number of cores
-  // unless OPENBLAS_NUM_THREADS or openblas_set_num_threads said otherwise).
+  // `threads` >= 1, or 0 (or less) for OpenBLAS's thread count when the
+  // process first called this (the number of cores unless
+  // OPENBLAS_NUM_THREADS or openblas_set_num_threads said otherwise).
   // Before this is called the Model leaves OpenBLAS's thread count alone and
   // never cuts a batch; after it, each call sets OpenBLAS's (process-wide)
   // thread count to what the call needs.

@@ -123,8 +123,9 @@ is_running() {
   local unfinished state
   unfinished=" $(jobs -p | tr '\n' ' ') "
   [[ "$unfinished" == *" ${pids[$1]} "* ]] || return 1
-  state="$(awk '{print $3}' "/proc/${pids[$1]}/stat" 2>/dev/null)"
-  [ -n "$state" ] && [ "$state" != Z ]
+  state="$(cat "/proc/${pids[$1]}/stat" 2>/dev/null)"  # "PID (COMM) STATE ..."
+  state="${state##*) }"
+  [ -n "$state" ] && [ "${state%% *}" != Z ]
 }
 
 reap() {  # reap I: records the exit status of task I (it must have exited or be exiting)
@@ -239,7 +240,9 @@ trap on_exit EXIT
 start_task() {  # start_task I BINARY ARGS...
   local i="$1" log="$run_dir/${jobs_[$1]}_${indexes[$1]}.log"
   shift
-  "$@" < /dev/null > "$log" 2>&1 &
+  # In a session of its own: a terminal's Ctrl-C goes to this script only,
+  # which then stops the workers before the ps tasks (see the top).
+  setsid "$@" < /dev/null > "$log" 2>&1 &
   pids[i]=$!
   printf '  %-10s %-22s pid %-8s %s\n' "${jobs_[$i]}:${indexes[$i]}" "${addresses[$i]}" \
     "${pids[$i]}" "$log"

@@ -21,7 +21,11 @@ cat > "$tmp/fake_ps" <<'FAKE'
 task="${2#--task=}"
 echo "fake ps $task: $*"
 echo $$ > "$FAKE_PID_DIR/ps_$task.pid"
-[ -n "${FAKE_PS_HANG:-}" ] && exec sleep 300
+if [ -n "${FAKE_PS_HANG:-}" ]; then
+  trap 'touch "$FAKE_PID_DIR/ps_${task}_got_term"; exit 143' TERM
+  for _ in $(seq 3000); do sleep 0.1; done
+  exit 0
+fi
 while [ ! -e "$FAKE_SHUTDOWN" ]; do sleep 0.1; done
 echo "fake ps $task: shut down by the chief"
 exit 0
@@ -41,7 +45,7 @@ if [ -n "${FAKE_WORKER_STOP:-}" ]; then
   if [ "$FAKE_WORKER_STOP" = ignore ]; then
     trap '' TERM
   else
-    trap 'sleep 1; kill -0 "$(cat "$FAKE_PID_DIR/ps_0.pid")" 2>/dev/null &&
+    trap 'sleep 1; [ ! -e "$FAKE_PID_DIR/ps_0_got_term" ] &&
           touch "$FAKE_PID_DIR/ps_alive_at_worker_$task"; exit 0' TERM
   fi
   for _ in $(seq 3000); do sleep 0.1; done
@@ -166,6 +170,27 @@ done
 grep -qE "worker:0 +localhost:2223 +exit 0, stopped by run_local.sh \(SIGTERM\)" "$case_dir/out" ||
   { fail "ordered_stop: worker:0 did not exit 0 on SIGTERM"; cat "$case_dir/out"; }
 expect_no_survivors ordered_stop
+
+# 4b'. The same with the signal sent to run_local.sh's whole process group, as
+# a terminal's Ctrl-C is: the tasks, in sessions of their own, do not get it.
+new_case group_signal
+FAKE_WORKER_STOP=slow FAKE_PS_HANG=1 setsid "$run_local" "$tmp/cluster.json" \
+  "$tmp/train.pbtxt" > "$case_dir/out" 2>&1 &
+runner=$!
+for _ in $(seq 100); do
+  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
+  sleep 0.1
+done
+sleep 0.5
+kill -TERM -- "-$runner"
+for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$runner" 2>/dev/null && { fail "group_signal: still running after 15 s"; kill -KILL "$runner"; }
+wait "$runner"
+for w in 0 1; do
+  [ -e "$case_dir/pids/ps_alive_at_worker_$w" ] ||
+    { fail "group_signal: the ps was told to stop before worker $w stopped"; cat "$case_dir/out"; }
+done
+expect_no_survivors group_signal
 
 # 4c. A worker ignores SIGTERM; a second signal kills everything at once
 # (TESSERA_STOP_GRACE would wait a minute).
