@@ -24,6 +24,7 @@
 #include "common/cluster_spec.h"
 #include "common/task_resolution.h"
 #include "common/logging.h"
+#include "common/malloc_tuning.h"
 #include "common/status_macros.h"
 #include "ps/ps_server.h"
 
@@ -107,6 +108,7 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
+  tessera::LimitMallocArenas(std::getenv("MALLOC_ARENA_MAX"));
   absl::ParseCommandLine(argc, argv);
   return tessera::Run();
 }

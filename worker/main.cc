@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/malloc_tuning.h"
 #include "common/task_resolution.h"
 #include "nn/blas_kernel.h"
 #include "worker/train_config.h"
@@ -121,6 +122,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   tessera::EnsureBlasKernel(argc, argv);
+  tessera::LimitMallocArenas(std::getenv("MALLOC_ARENA_MAX"));
   absl::ParseCommandLine(argc, argv);
   return tessera::Run();
 }
