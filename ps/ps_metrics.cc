@@ -7,6 +7,7 @@ PsMetrics::PsMetrics(Clock* clock) : clock_(clock), last_snapshot_(clock->Now())
 void PsMetrics::RecordError(absl::string_view message) {
   absl::MutexLock lock(&mu_);
   last_error_ = std::string(message);
+  last_error_time_ = clock_->Now();
 }
 
 PsMetricsSnapshot PsMetrics::TakeSnapshot() {
@@ -26,6 +27,9 @@ PsMetricsSnapshot PsMetrics::TakeSnapshot() {
   last_pulled_ = snapshot.bytes_pulled;
   last_pushed_ = snapshot.bytes_pushed;
   snapshot.last_error = last_error_;
+  if (!last_error_.empty()) {
+    snapshot.last_error_age_secs = absl::ToDoubleSeconds(now - last_error_time_);
+  }
   return snapshot;
 }
 

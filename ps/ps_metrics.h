@@ -24,6 +24,7 @@ struct PsMetricsSnapshot {
   double pull_bytes_per_sec = 0;  // since the previous snapshot
   double push_bytes_per_sec = 0;
   std::string last_error;
+  double last_error_age_secs = 0;  // 0 when there is no error
 };
 
 class PsMetrics {
@@ -49,6 +50,7 @@ class PsMetrics {
   std::atomic<int64_t> bytes_pushed_{0};
   absl::Mutex mu_;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_error_time_ ABSL_GUARDED_BY(mu_);
   absl::Time last_snapshot_ ABSL_GUARDED_BY(mu_);
   int64_t last_pulled_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_pushed_ ABSL_GUARDED_BY(mu_) = 0;

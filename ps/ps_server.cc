@@ -110,6 +110,7 @@ StatusResponse PsServer::Status() {
     status.set_waiting_for(summary.waiting_for);
   }
   status.set_last_error(metrics.last_error);
+  status.set_last_error_age_secs(metrics.last_error_age_secs);
   return status;
 }
 

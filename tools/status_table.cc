@@ -28,6 +28,21 @@ std::string Scaled(double value, double base, const std::vector<const char*>& un
 
 std::string OrNone(const std::string& text) { return text.empty() ? kNone : text; }
 
+// "3s", "4m05s", "2h07m": how long ago, to the second below an hour.
+std::string FormatAge(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds < 0 ? 0 : seconds);
+  if (s < 60) return absl::StrCat(s, "s");
+  if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
+}
+
+// The task's last error with its age, e.g. "[4m05s ago] Pull ...: ..." (the
+// age is left out for a task that does not report it).
+std::string LastError(const StatusResponse& r) {
+  if (r.last_error_age_secs() <= 0) return r.last_error();
+  return absl::StrCat("[", FormatAge(r.last_error_age_secs()), " ago] ", r.last_error());
+}
+
 std::string RpcError(const absl::Status& status) {
   return absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
 }
@@ -65,7 +80,8 @@ std::vector<std::string> Row(const TaskStatus& task) {
   row.push_back(OrNone(r.waiting_for()));
   std::string error = IdentityMismatch(task);
   if (!r.last_error().empty()) {
-    error = error.empty() ? r.last_error() : absl::StrCat(error, "; ", r.last_error());
+    const std::string last = LastError(r);
+    error = error.empty() ? last : absl::StrCat(error, "; ", last);
   }
   row.push_back(OrNone(error));
   return row;
@@ -152,7 +168,7 @@ std::string DescribeTask(const TaskStatus& task) {
   std::vector<std::string> parts = {absl::StrCat("state ", OrNone(r.state()))};
   if (r.global_step() >= 0) parts.push_back(absl::StrCat("step ", r.global_step()));
   if (!r.waiting_for().empty()) parts.push_back(absl::StrCat("waiting for ", r.waiting_for()));
-  if (!r.last_error().empty()) parts.push_back(absl::StrCat("last error: ", r.last_error()));
+  if (!r.last_error().empty()) parts.push_back(absl::StrCat("last error: ", LastError(r)));
   return absl::StrJoin(parts, ", ");
 }
 

@@ -102,6 +102,13 @@ TEST(StatusTableTest, MismatchedIdentityAndLastErrorShown) {
   t.response.set_last_error("pull timed out");
   auto rows = Cells(FormatStatusTable({t}));
   EXPECT_EQ(rows[1].back(), "answers as worker:0, cluster file says worker:1; pull timed out");
+  t.response.set_last_error_age_secs(245.7);
+  rows = Cells(FormatStatusTable({t}));
+  EXPECT_EQ(rows[1].back(),
+            "answers as worker:0, cluster file says worker:1; [4m05s ago] pull timed out");
+  t.response.set_last_error_age_secs(7384);
+  EXPECT_EQ(Cells(FormatStatusTable({t}))[1].back(),
+            "answers as worker:0, cluster file says worker:1; [2h03m ago] pull timed out");
 }
 
 TEST(StatusTableTest, WorkerProgressSectionFromPs) {

@@ -23,6 +23,7 @@ void WorkerStatus::SetWaitingFor(absl::string_view what) {
 void WorkerStatus::SetError(absl::string_view error) {
   absl::MutexLock lock(&mu_);
   status_.set_last_error(std::string(error));
+  last_error_time_ = clock_->Now();
 }
 
 void WorkerStatus::SetLastCheckpoint(absl::string_view path) {
@@ -53,7 +54,11 @@ std::string WorkerStatus::state() const {
 StatusResponse WorkerStatus::Snapshot() const {
   absl::MutexLock lock(&mu_);
   StatusResponse out = status_;
-  out.set_uptime_seconds(absl::ToDoubleSeconds(clock_->Now() - start_));
+  const absl::Time now = clock_->Now();
+  out.set_uptime_seconds(absl::ToDoubleSeconds(now - start_));
+  if (!out.last_error().empty()) {
+    out.set_last_error_age_secs(absl::ToDoubleSeconds(now - last_error_time_));
+  }
   return out;
 }
 

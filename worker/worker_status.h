@@ -40,6 +40,7 @@ class WorkerStatus {
   // Throughput over a sliding window restarted every 10 s.
   absl::Time window_start_ ABSL_GUARDED_BY(mu_);
   int64_t window_images_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_error_time_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tessera

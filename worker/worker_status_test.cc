@@ -32,8 +32,11 @@ TEST(WorkerStatusTest, TracksStateStepsRateAndWaits) {
   EXPECT_FLOAT_EQ(s.loss(), 0.2f);
   EXPECT_DOUBLE_EQ(s.images_per_sec(), 100.0);  // 200 images in 2 s
   EXPECT_DOUBLE_EQ(s.uptime_seconds(), 2.0);
+  EXPECT_EQ(s.last_error_age_secs(), 0.0);
   status.SetError("ps 0: DEADLINE_EXCEEDED");
+  clock.Advance(absl::Seconds(90));
   EXPECT_EQ(status.Snapshot().last_error(), "ps 0: DEADLINE_EXCEEDED");
+  EXPECT_DOUBLE_EQ(status.Snapshot().last_error_age_secs(), 90.0);
 }
 
 }  // namespace
