@@ -14,7 +14,7 @@ ParallelRunner::~ParallelRunner() {
   for (std::thread& t : threads_) t.join();
 }
 
-void ParallelRunner::Run(int n, const std::function<void(int)>& fn) {
+void ParallelRunner::Run(int n, absl::FunctionRef<void(int)> fn) {
   if (n <= 0) return;
   if (n > width_) n = width_;
   {
@@ -34,7 +34,7 @@ void ParallelRunner::Run(int n, const std::function<void(int)>& fn) {
 void ParallelRunner::Loop(int index) {
   int64_t seen = 0;
   while (true) {
-    const std::function<void(int)>* fn;
+    const absl::FunctionRef<void(int)>* fn;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this, &seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -8,10 +8,10 @@
 // per-thread malloc arenas, memory.
 // Run() may be called by one thread at a time; the destructor joins.
 
-#include <functional>
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 
 namespace tessera {
@@ -26,8 +26,9 @@ class ParallelRunner {
 
   int width() const { return width_; }
   // Runs fn(i) for every i in [0, n), n <= width(), and returns when all have
-  // returned. `fn` must be safe to call from several threads at once.
-  void Run(int n, const std::function<void(int)>& fn);
+  // returned. `fn` must be safe to call from several threads at once. A
+  // FunctionRef: passing a lambda allocates nothing.
+  void Run(int n, absl::FunctionRef<void(int)> fn);
 
  private:
   void Loop(int index);
@@ -35,7 +36,7 @@ class ParallelRunner {
   const int width_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
-  const std::function<void(int)>* fn_ ABSL_GUARDED_BY(mu_) = nullptr;
+  const absl::FunctionRef<void(int)>* fn_ ABSL_GUARDED_BY(mu_) = nullptr;
   int n_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int pending_ ABSL_GUARDED_BY(mu_) = 0;

@@ -130,9 +130,7 @@ void Conv2DLayer::ParallelOverImages(int64_t n, const float* input, float* grad_
     part(0);
     return;
   }
-  // Capture one pointer so that std::function keeps it inline (no allocation).
-  auto* part_ptr = &part;
-  runner_->Run(parts, [part_ptr](int i) { (*part_ptr)(i); });
+  runner_->Run(parts, part);
 }
 
 void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,

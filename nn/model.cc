@@ -260,8 +260,7 @@ void Model::CombineGradients(int count, const std::vector<double>& weights,
       }
     }
   };
-  auto* part_ptr = &part;  // one pointer keeps std::function from allocating
-  runner_->Run(count, [part_ptr](int t) { (*part_ptr)(t); });
+  runner_->Run(count, part);
 }
 
 absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> params,
@@ -279,8 +278,7 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
     s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
                                          i == 0 ? grads : &s.grads);
   };
-  auto* slice_ptr = &slice;
-  runner_->Run(count, [slice_ptr](int i) { (*slice_ptr)(i); });
+  runner_->Run(count, slice);
   // Softmax cross-entropy and MEAN squared error average over the examples, so
   // a slice weighs by its share of them; a SUM loss adds up.
   const bool sum = !is_classifier() &&
@@ -340,8 +338,7 @@ absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const
     Slice& s = slices_[i];
     s.eval = (i == 0 ? this : s.model.get())->EvaluateOnce(params, s.batch);
   };
-  auto* slice_ptr = &slice;
-  runner_->Run(count, [slice_ptr](int i) { (*slice_ptr)(i); });
+  runner_->Run(count, slice);
   EvalResult result;
   for (int i = 0; i < count; ++i) {
     result.loss_sum += slices_[i].eval.loss_sum;
