@@ -92,6 +92,35 @@ expect_contains() {  # expect_contains WHAT FILE TEXT
   grep -qF -- "$3" "$2" || { fail "$1: $(basename "$2") lacks \"$3\""; cat "$2"; }
 }
 
+# await_standins: up to 10 s for the three stand-ins to record their PIDs.
+await_standins() {
+  for _ in $(seq 100); do
+    [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && return 0
+    sleep 0.1
+  done
+}
+
+# reap_runner NAME SECONDS: waits up to SECONDS for run_local.sh ($runner) to
+# exit (else a failure and SIGKILL); leaves its exit status in rc.
+reap_runner() {
+  for _ in $(seq $(($2 * 10))); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$runner" 2>/dev/null; then
+    fail "$1: run_local.sh still running $2 s after the signal"
+    kill -KILL "$runner"
+  fi
+  wait "$runner"
+  rc=$?
+}
+
+# expect_ps_outlived_workers NAME: each slow stand-in worker, when it
+# finished stopping, found the ps not yet told to stop.
+expect_ps_outlived_workers() {
+  for w in 0 1; do
+    [ -e "$case_dir/pids/ps_alive_at_worker_$w" ] ||
+      { fail "$1: the ps was told to stop before worker $w stopped"; cat "$case_dir/out"; }
+  done
+}
+
 # 1. Every task exits 0: exit 0, one log per task, flags passed through.
 new_case ok
 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" --max_steps=5 > "$case_dir/out" 2>&1
@@ -132,18 +161,9 @@ new_case sigterm
 FAKE_WORKER_HANG=1 FAKE_PS_HANG=1 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" \
   > "$case_dir/out" 2>&1 &
 runner=$!
-for _ in $(seq 100); do  # up to 10 s for the three stand-ins to start
-  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
-  sleep 0.1
-done
+await_standins
 kill -TERM "$runner"
-for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$runner" 2>/dev/null; then
-  fail "sigterm: run_local.sh still running 15 s after SIGTERM"
-  kill -KILL "$runner"
-fi
-wait "$runner"
-rc=$?
+reap_runner sigterm 15
 [ "$rc" -eq 143 ] || { fail "sigterm: exit $rc, want 143"; cat "$case_dir/out"; }
 [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] || fail "sigterm: not all started"
 expect_contains sigterm "$case_dir/out" "got SIGTERM: stopping the workers"
@@ -154,19 +174,11 @@ new_case ordered_stop
 FAKE_WORKER_STOP=slow FAKE_PS_HANG=1 "$run_local" "$tmp/cluster.json" "$tmp/train.pbtxt" \
   > "$case_dir/out" 2>&1 &
 runner=$!
-for _ in $(seq 100); do
-  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
-  sleep 0.1
-done
+await_standins
 sleep 0.5  # the stand-ins set their traps
 kill -TERM "$runner"
-for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$runner" 2>/dev/null && { fail "ordered_stop: still running after 15 s"; kill -KILL "$runner"; }
-wait "$runner"
-for w in 0 1; do
-  [ -e "$case_dir/pids/ps_alive_at_worker_$w" ] ||
-    { fail "ordered_stop: the ps was gone before worker $w stopped"; cat "$case_dir/out"; }
-done
+reap_runner ordered_stop 15
+expect_ps_outlived_workers ordered_stop
 grep -qE "worker:0 +localhost:2223 +exit 0, stopped by run_local.sh \(SIGTERM\)" "$case_dir/out" ||
   { fail "ordered_stop: worker:0 did not exit 0 on SIGTERM"; cat "$case_dir/out"; }
 expect_no_survivors ordered_stop
@@ -177,19 +189,11 @@ new_case group_signal
 FAKE_WORKER_STOP=slow FAKE_PS_HANG=1 setsid "$run_local" "$tmp/cluster.json" \
   "$tmp/train.pbtxt" > "$case_dir/out" 2>&1 &
 runner=$!
-for _ in $(seq 100); do
-  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
-  sleep 0.1
-done
+await_standins
 sleep 0.5
 kill -TERM -- "-$runner"
-for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$runner" 2>/dev/null && { fail "group_signal: still running after 15 s"; kill -KILL "$runner"; }
-wait "$runner"
-for w in 0 1; do
-  [ -e "$case_dir/pids/ps_alive_at_worker_$w" ] ||
-    { fail "group_signal: the ps was told to stop before worker $w stopped"; cat "$case_dir/out"; }
-done
+reap_runner group_signal 15
+expect_ps_outlived_workers group_signal
 expect_no_survivors group_signal
 
 # 4c. A worker ignores SIGTERM; a second signal kills everything at once
@@ -198,18 +202,12 @@ new_case second_signal
 FAKE_WORKER_STOP=ignore FAKE_PS_HANG=1 TESSERA_STOP_GRACE=60 "$run_local" "$tmp/cluster.json" \
   "$tmp/train.pbtxt" > "$case_dir/out" 2>&1 &
 runner=$!
-for _ in $(seq 100); do
-  [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && break
-  sleep 0.1
-done
+await_standins
 sleep 0.5
 kill -TERM "$runner"
 sleep 1
 kill -TERM "$runner"  # (a background job of this script ignores SIGINT)
-for _ in $(seq 100); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$runner" 2>/dev/null && { fail "second_signal: still running 10 s after it"; kill -KILL "$runner"; }
-wait "$runner"
-rc=$?
+reap_runner second_signal 10
 [ "$rc" -eq 143 ] || { fail "second_signal: exit $rc, want 143"; cat "$case_dir/out"; }
 expect_contains second_signal "$case_dir/out" "second signal: killing every task now"
 expect_contains second_signal "$case_dir/out" "killed by run_local.sh (SIGTERM; a second signal)"
