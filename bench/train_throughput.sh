@@ -85,14 +85,20 @@ start torch /usr/bin/python3 bench/torch_reference.py --paced --batch_size="$bat
   --threads="$threads" --steps="$steps"
 expect torch '^ready$'
 
+# turn NAME: lets NAME run its steps; leaves its images/s in $figure.
+turn() {
+  local fd_var="${1}_in"
+  echo go >&"${!fd_var}"
+  expect "$1" '^run '
+  figure=$(sed -E 's/^run [0-9]+: ([0-9.]+) images.*/\1/' <<< "$line")
+}
+
 ratios=()
 for ((r = 0; r < rounds; ++r)); do
-  echo go >&"$tessera_in"
-  expect tessera '^run '
-  t=$(sed -E 's/^run [0-9]+: ([0-9.]+) images.*/\1/' <<< "$line")
-  echo go >&"$torch_in"
-  expect torch '^run '
-  p=$(sed -E 's/^run [0-9]+: ([0-9.]+) images.*/\1/' <<< "$line")
+  turn tessera
+  t=$figure
+  turn torch
+  p=$figure
   ratios+=("$(awk -v t="$t" -v p="$p" 'BEGIN { printf "%.3f", t / p }')")
   echo "round $r: tessera $t torch $p ratio ${ratios[-1]}"
 done
