@@ -43,12 +43,8 @@ void DenseLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& 
     const float* row = dy + i * units_;
     for (int64_t j = 0; j < units_; ++j) db[j] += row[j];
   }
-  if (n == 0) {
-    grad_params[0]->Fill(0.0f);
-  } else {
-    // dW = x^T dy.
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_, units_, n, 1.0f,
-                input.data(), in_, dy, units_, 0.0f, grad_params[0]->data(), units_);
+  if (grad_params[0] != nullptr) {
+    WeightGradientRows(input, grad_output, 0, in_, grad_params[0]);
   }
   if (grad_input == nullptr) return;
   EnsureBatchShape(n, input_shape(), grad_input);
@@ -56,6 +52,20 @@ void DenseLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& 
   // dx = dy W^T.
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_, units_, 1.0f, dy, units_,
               params[0]->data(), units_, 0.0f, grad_input->data(), in_);
+}
+
+void DenseLayer::WeightGradientRows(const Tensor& input, const Tensor& grad_output,
+                                    int64_t begin, int64_t end, Tensor* grad) const {
+  if (begin >= end) return;
+  const int64_t n = BatchOf(input);
+  float* dw = grad->data() + begin * units_;
+  if (n == 0) {
+    std::fill(dw, dw + (end - begin) * units_, 0.0f);
+    return;
+  }
+  // dW[begin:end] = x[:, begin:end]^T dy.
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, end - begin, units_, n, 1.0f,
+              input.data() + begin, in_, grad_output.data(), units_, 0.0f, dw, units_);
 }
 
 }  // namespace tessera

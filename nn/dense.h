@@ -24,6 +24,9 @@ class DenseLayer final : public Layer {
   void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
                 const Tensor& output, const Tensor& grad_output, Tensor* grad_input,
                 absl::Span<Tensor* const> grad_params) override;
+  bool has_batch_product_weight_gradient() const override { return true; }
+  void WeightGradientRows(const Tensor& input, const Tensor& grad_output, int64_t begin,
+                          int64_t end, Tensor* grad) const override;
 
  private:
   const int64_t in_;

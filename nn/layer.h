@@ -72,6 +72,18 @@ class Layer {
                         const Tensor& output, const Tensor& grad_output,
                         Tensor* grad_input, absl::Span<Tensor* const> grad_params) = 0;
 
+  // Weight gradients of a cut batch (Model, SPLIT_BATCH). A layer whose
+  // variable 0 has the gradient input^T grad_output (a matrix product over the
+  // examples, as dense's) returns true here; then Backward leaves that gradient
+  // out when grad_params[0] is null, and the model computes it once over the
+  // whole batch with WeightGradientRows instead of once per slice plus a sum.
+  virtual bool has_batch_product_weight_gradient() const { return false; }
+  // Rows [begin, end) of variable 0's gradient, overwritten in `grad` (shaped as
+  // the variable), from the whole batch's inputs ([n, input elements]) and
+  // output gradients ([n, output elements]).
+  virtual void WeightGradientRows(const Tensor& input, const Tensor& grad_output,
+                                  int64_t begin, int64_t end, Tensor* grad) const {}
+
  protected:
   int64_t BatchOf(const Tensor& t) const { return t.rank() == 0 ? 0 : t.dim(0); }
 

@@ -109,6 +109,13 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>
     for (auto& v : vars) variables_.push_back(std::move(v));
   }
   grad_ptrs_.resize(variables_.size());
+  is_batch_product_.assign(variables_.size(), false);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i]->has_batch_product_weight_gradient()) {
+      batch_products_.push_back({i, first_param_[i], Tensor(), Tensor()});
+      is_batch_product_[first_param_[i]] = true;
+    }
+  }
 }
 
 Model::~Model() = default;
@@ -233,31 +240,58 @@ void Model::CutBatch(const Batch& batch, int count) {
   }
 }
 
-void Model::CombineGradients(int count, const std::vector<double>& weights,
-                             std::vector<Tensor>* grads) {
+void Model::GatherBatchProducts(int i, const Model& model) {
+  const Slice& slice = slices_[i];
+  const int64_t rows = slice.batch.size();
+  const float weight = static_cast<float>(weights_[i]);
+  for (BatchProduct& product : batch_products_) {
+    const Tensor& input =
+        product.layer == 0 ? slice.batch.inputs : model.activations_[product.layer - 1];
+    const Tensor& grad_output = model.grad_activations_[product.layer];
+    const int64_t in = product.inputs.size() / product.inputs.dim(0);
+    const int64_t out = product.grad_outputs.size() / product.grad_outputs.dim(0);
+    std::copy(input.data(), input.data() + rows * in,
+              product.inputs.data() + slice.offset * in);
+    float* dst = product.grad_outputs.data() + slice.offset * out;
+    const float* src = grad_output.data();
+    for (int64_t e = 0; e < rows * out; ++e) dst[e] = weight * src[e];
+  }
+}
+
+void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
   int64_t total = 0;
-  for (const Tensor& g : *grads) total += g.size();
+  for (size_t v = 0; v < grads->size(); ++v) {
+    if (!is_batch_product_[v]) total += (*grads)[v].size();
+  }
   // Thread t combines elements [total * t / count, total * (t + 1) / count) of
-  // the variables laid end to end.
+  // the summed variables laid end to end, and rows [rows * t / count,
+  // rows * (t + 1) / count) of each batch product.
   auto part = [&](int t) {
     const int64_t begin = total * t / count, end = total * (t + 1) / count;
     int64_t base = 0;
     for (size_t v = 0; v < grads->size(); ++v) {
+      if (is_batch_product_[v]) continue;
       const int64_t size = (*grads)[v].size();
       const int64_t lo = std::max(begin, base) - base;
       const int64_t hi = std::min(end, base + size) - base;
       base += size;
       if (lo >= hi) continue;
       float* g = (*grads)[v].data();
-      const float w0 = static_cast<float>(weights[0]);
-      const float w1 = static_cast<float>(weights[1]);
+      const float w0 = static_cast<float>(weights_[0]);
+      const float w1 = static_cast<float>(weights_[1]);
       const float* g1 = slices_[1].grads[v].data();
       for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
       for (int i = 2; i < count; ++i) {
-        const float wi = static_cast<float>(weights[i]);
+        const float wi = static_cast<float>(weights_[i]);
         const float* gi = slices_[i].grads[v].data();
         for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
       }
+    }
+    for (const BatchProduct& product : batch_products_) {
+      const int64_t rows = (*grads)[product.var].dim(0);
+      layers_[product.layer]->WeightGradientRows(product.inputs, product.grad_outputs,
+                                                 rows * t / count, rows * (t + 1) / count,
+                                                 &(*grads)[product.var]);
     }
   };
   runner_->Run(count, part);
@@ -269,35 +303,50 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   RETURN_IF_ERROR(Validate(params, batch));
   ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
   if (count == 1) {
-    return static_cast<float>(ComputeGradientsOnce(params, batch, step_seed, 0, grads));
+    return static_cast<float>(
+        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads));
   }
   CutBatch(batch, count);
-  auto slice = [&](int i) {
-    Slice& s = slices_[i];
-    Model* model = i == 0 ? this : s.model.get();
-    s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
-                                         i == 0 ? grads : &s.grads);
-  };
-  runner_->Run(count, slice);
   // Softmax cross-entropy and MEAN squared error average over the examples, so
   // a slice weighs by its share of them; a SUM loss adds up.
   const bool sum = !is_classifier() &&
                    loss_.mean_squared_error().reduction() == MeanSquaredErrorLoss::SUM;
-  std::vector<double> weights(count);
-  double loss = 0.0;
+  weights_.resize(count);
   for (int i = 0; i < count; ++i) {
-    weights[i] = sum ? 1.0
-                     : static_cast<double>(slices_[i].batch.size()) /
-                           static_cast<double>(batch.size());
-    loss += weights[i] * slices_[i].loss;
+    weights_[i] = sum ? 1.0
+                      : static_cast<double>(slices_[i].batch.size()) /
+                            static_cast<double>(batch.size());
   }
-  CombineGradients(count, weights, grads);
+  const int64_t n = batch.size();
+  grads->resize(variables_.size());
+  for (BatchProduct& product : batch_products_) {
+    const Layer& layer = *layers_[product.layer];
+    const Shape inputs{n, NumElements(layer.input_shape())};
+    const Shape grad_outputs{n, NumElements(layer.output_shape())};
+    if (product.inputs.shape() != inputs) product.inputs.Resize(inputs);
+    if (product.grad_outputs.shape() != grad_outputs) product.grad_outputs.Resize(grad_outputs);
+    Tensor& grad = (*grads)[product.var];
+    if (grad.shape() != variables_[product.var].shape) {
+      grad = Tensor(variables_[product.var].shape);
+    }
+  }
+  auto slice = [&](int i) {
+    Slice& s = slices_[i];
+    Model* model = i == 0 ? this : s.model.get();
+    s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
+                                         /*batch_products=*/true, i == 0 ? grads : &s.grads);
+    GatherBatchProducts(i, *model);
+  };
+  runner_->Run(count, slice);
+  double loss = 0.0;
+  for (int i = 0; i < count; ++i) loss += weights_[i] * slices_[i].loss;
+  CombineGradients(count, grads);
   return static_cast<float>(loss);
 }
 
 double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Batch& batch,
                                    uint64_t step_seed, int64_t example_offset,
-                                   std::vector<Tensor>* grads) {
+                                   bool batch_products, std::vector<Tensor>* grads) {
   ForwardOptions options;
   options.training = true;
   options.seed = step_seed;
@@ -314,6 +363,10 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
 
   grads->resize(variables_.size());
   for (size_t i = 0; i < variables_.size(); ++i) {
+    if (batch_products && is_batch_product_[i]) {
+      grad_ptrs_[i] = nullptr;
+      continue;
+    }
     if ((*grads)[i].shape() != variables_[i].shape) (*grads)[i] = Tensor(variables_[i].shape);
     grad_ptrs_[i] = &(*grads)[i];
   }

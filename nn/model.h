@@ -11,6 +11,7 @@
 // at a time. Distinct Model objects are independent, except that a Model given
 // compute threads (SetComputeThreads) sets OpenBLAS's process-wide thread count.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,6 +62,9 @@ class Model {
   // never cuts a batch; after it, each call sets OpenBLAS's (process-wide)
   // thread count to what the call needs.
   void SetComputeThreads(int threads, ComputeSplit split);
+  // The threads a step uses: SetComputeThreads' count (resolved), or 1 before
+  // it was called.
+  int compute_threads() const { return std::max(compute_threads_, 1); }
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -110,20 +114,25 @@ class Model {
   absl::Status Validate(absl::Span<const Tensor* const> params, const Batch& batch) const;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                const ForwardOptions& options);
-  // The unsplit work on a validated batch (or slice of one).
+  // The unsplit work on a validated batch (or slice of one). With
+  // `batch_products`, the weight gradients of batch_products_' layers are left
+  // out (and their tensors in `grads` untouched).
   double ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Batch& batch,
                               uint64_t step_seed, int64_t example_offset,
-                              std::vector<Tensor>* grads);
+                              bool batch_products, std::vector<Tensor>* grads);
   EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Batch& batch);
   // How many slices a batch of `n` examples is cut into (1 = not cut), with
   // OpenBLAS's thread count set for that.
   absl::StatusOr<int> PrepareSlices(int64_t n);
   // Cuts `batch` into the first `count` slices_.
   void CutBatch(const Batch& batch, int count);
-  // grads = sum over slices of weight(slice) * slice gradients, where
-  // slice 0's are already in `grads`; on the runner's threads.
-  void CombineGradients(int count, const std::vector<double>& weights,
-                        std::vector<Tensor>* grads);
+  // Copies slice `i`'s (run by `model`) rows of each batch product's inputs
+  // and output gradients (times weights_[i]) into the whole-batch tensors.
+  void GatherBatchProducts(int i, const Model& model);
+  // On the runner's threads: grads = sum over slices of weights_[slice] *
+  // slice gradients, where slice 0's are already in `grads`, and the batch
+  // products' weight gradients over the whole batch.
+  void CombineGradients(int count, std::vector<Tensor>* grads);
 
   const ModelDef def_;  // to build the slices' Models
   const std::string name_;
@@ -144,7 +153,21 @@ class Model {
   ComputeSplit split_ = BLAS_THREADS;
   bool splittable_ = true;  // no batch_norm
   std::vector<Slice> slices_;
+  std::vector<double> weights_;  // per slice: its share of the loss
   std::unique_ptr<ParallelRunner> runner_;
+
+  // A layer whose weight gradient (variable `var`) a split step computes once
+  // over the whole batch (Layer::has_batch_product_weight_gradient): a single
+  // matrix product instead of one per slice, each writing a whole gradient the
+  // size of the weights, and their sum.
+  struct BatchProduct {
+    size_t layer;
+    size_t var;
+    Tensor inputs;        // [n, input elements], the slices' inputs in order
+    Tensor grad_outputs;  // [n, output elements], each slice's times its weight
+  };
+  std::vector<BatchProduct> batch_products_;
+  std::vector<bool> is_batch_product_;  // per variable
 };
 
 }  // namespace tessera

@@ -14,7 +14,8 @@
 namespace tessera {
 namespace {
 
-// Bytes malloc has handed out, mmapped chunks (large buffers) included.
+// Bytes malloc has handed out, mmapped chunks (large buffers) included; with
+// the tcache off (BUILD), freed chunks are not among them.
 size_t HeapBytes() {
   const struct mallinfo2 info = mallinfo2();
   return info.uordblks + info.hblkhd;

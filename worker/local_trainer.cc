@@ -1,11 +1,62 @@
 #include "worker/local_trainer.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 #include "common/optim/learning_rate.h"
 #include "common/status_macros.h"
 
 namespace tessera {
+
+absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
+                          std::vector<Tensor>* values, const std::vector<Tensor>& grads,
+                          std::vector<std::vector<Tensor>>* slots, float lr, int64_t step) {
+  if (grads.size() != values->size() || slots->size() != values->size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ApplyUpdates: ", values->size(), " values, ", grads.size(), " gradients, ",
+        slots->size(), " slot lists"));
+  }
+  int64_t total = 0;
+  for (const Tensor& v : *values) total += v.size();
+  const int parts = runner->width();
+  std::vector<absl::Status> status(parts);
+  auto part = [&](int t) {
+    const int64_t begin = total * t / parts, end = total * (t + 1) / parts;
+    std::vector<absl::Span<float>> slot_spans;
+    int64_t base = 0;
+    for (size_t v = 0; v < values->size() && status[t].ok(); ++v) {
+      Tensor& value = (*values)[v];
+      const int64_t size = value.size();
+      const int64_t lo = std::max(begin, base) - base;
+      const int64_t hi = std::min(end, base + size) - base;
+      base += size;
+      if (lo >= hi) continue;
+      slot_spans.clear();
+      for (Tensor& s : (*slots)[v]) {
+        if (s.size() != size) {
+          status[t] = absl::InvalidArgumentError(
+              absl::StrCat("ApplyUpdates: variable ", v, " has ", size,
+                           " elements, a slot of it ", s.size()));
+          return;
+        }
+        slot_spans.push_back(s.span().subspan(lo, hi - lo));
+      }
+      if (grads[v].size() != size) {
+        status[t] = absl::InvalidArgumentError(absl::StrCat(
+            "ApplyUpdates: variable ", v, " has ", size, " elements, its gradient ",
+            grads[v].size()));
+        return;
+      }
+      status[t] = optimizer.Apply(value.span().subspan(lo, hi - lo),
+                                  grads[v].span().subspan(lo, hi - lo), slot_spans, lr, step);
+    }
+  };
+  runner->Run(parts, part);
+  for (const absl::Status& s : status) RETURN_IF_ERROR(s);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<LocalTrainer>> LocalTrainer::Create(const TrainConfig& config,
                                                                    const Dataset* train) {
@@ -35,6 +86,7 @@ LocalTrainer::LocalTrainer(const TrainConfig& config, std::unique_ptr<Model> mod
       slots_[v].push_back(std::move(slot));
     }
   }
+  runner_ = std::make_unique<ParallelRunner>(model_->compute_threads());
 }
 
 std::vector<const Tensor*> LocalTrainer::params() const {
@@ -49,13 +101,8 @@ absl::StatusOr<float> LocalTrainer::Step() {
   ASSIGN_OR_RETURN(float loss, model_->ComputeGradients(p, batch_, config_.seed() + step_, &grads_));
   const float lr = LearningRate(config_.optimizer().schedule(),
                                 BaseLearningRate(config_.optimizer()), step_);
-  std::vector<absl::Span<float>> slot_spans;
-  for (size_t v = 0; v < values_.size(); ++v) {
-    slot_spans.clear();
-    for (Tensor& s : slots_[v]) slot_spans.push_back(s.span());
-    RETURN_IF_ERROR(
-        optimizer_->Apply(values_[v].span(), grads_[v].span(), slot_spans, lr, step_ + 1));
-  }
+  RETURN_IF_ERROR(
+      ApplyUpdates(*optimizer_, runner_.get(), &values_, grads_, &slots_, lr, step_ + 1));
   ++step_;
   return loss;
 }

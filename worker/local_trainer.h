@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/batch.h"
+#include "common/parallel_runner.h"
 #include "common/optim/optimizer.h"
 #include "common/tensor.h"
 #include "data/batch_iterator.h"
@@ -21,6 +22,15 @@
 #include "protos/train_config.pb.h"
 
 namespace tessera {
+
+// One optimizer update of every variable: values[v] from grads[v] with
+// slots[v] (NumSlots() tensors shaped as values[v]). The variables' elements,
+// laid end to end, are cut into `runner->width()` equal parts updated at once
+// (the update rules are elementwise, so the result is the same as one pass).
+// Errors as Optimizer::Apply's; then some parts may have been updated.
+absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
+                          std::vector<Tensor>* values, const std::vector<Tensor>& grads,
+                          std::vector<std::vector<Tensor>>* slots, float lr, int64_t step);
 
 class LocalTrainer {
  public:
@@ -51,6 +61,7 @@ class LocalTrainer {
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   std::vector<std::vector<Tensor>> slots_;  // [variable][slot]
+  std::unique_ptr<ParallelRunner> runner_;  // for the updates, one thread per core used
   int64_t step_ = 0;
 };
 

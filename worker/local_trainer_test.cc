@@ -1,6 +1,8 @@
 #include "worker/local_trainer.h"
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "data/load_dataset.h"
 #include "gtest/gtest.h"
@@ -9,6 +11,62 @@
 
 namespace tessera {
 namespace {
+
+// Adam over variables of odd sizes, cut into 1, 2 and 3 parts: every cut
+// gives exactly the values and slots of updating each variable in one call.
+TEST(ApplyUpdatesTest, PartsGiveTheWholeUpdate) {
+  OptimizerConfig config;
+  config.mutable_adam();
+  config.set_learning_rate(0.01f);
+  auto adam = CreateOptimizer(config);
+  ASSERT_TRUE(adam.ok()) << adam.status();
+  const std::vector<int64_t> sizes = {7, 1, 13, 2};
+  auto filled = [&](int seed) {
+    std::vector<Tensor> out;
+    for (size_t v = 0; v < sizes.size(); ++v) {
+      Tensor t({sizes[v]});
+      for (int64_t e = 0; e < sizes[v]; ++e) {
+        t[e] = std::sin(static_cast<float>(seed * 31 + v * 7 + e));
+      }
+      out.push_back(std::move(t));
+    }
+    return out;
+  };
+  const std::vector<Tensor> grads = filled(2);
+  // The reference: one Apply per variable, two steps.
+  std::vector<Tensor> want = filled(1);
+  std::vector<std::vector<Tensor>> want_slots;
+  for (int64_t size : sizes) want_slots.push_back({Tensor({size}), Tensor({size})});
+  for (int64_t step = 1; step <= 2; ++step) {
+    for (size_t v = 0; v < sizes.size(); ++v) {
+      ASSERT_TRUE((*adam)
+                      ->Apply(want[v].span(), grads[v].span(),
+                              {want_slots[v][0].span(), want_slots[v][1].span()}, 0.01f, step)
+                      .ok());
+    }
+  }
+  for (int parts : {1, 2, 3}) {
+    SCOPED_TRACE(parts);
+    ParallelRunner runner(parts);
+    std::vector<Tensor> values = filled(1);
+    std::vector<std::vector<Tensor>> slots;
+    for (int64_t size : sizes) slots.push_back({Tensor({size}), Tensor({size})});
+    for (int64_t step = 1; step <= 2; ++step) {
+      ASSERT_TRUE(ApplyUpdates(**adam, &runner, &values, grads, &slots, 0.01f, step).ok());
+    }
+    for (size_t v = 0; v < sizes.size(); ++v) {
+      EXPECT_EQ(values[v].span(), want[v].span()) << v;
+      EXPECT_EQ(slots[v][0].span(), want_slots[v][0].span()) << v;
+      EXPECT_EQ(slots[v][1].span(), want_slots[v][1].span()) << v;
+    }
+    // A slot of the wrong size and a bad learning rate are refused.
+    std::vector<std::vector<Tensor>> bad = slots;
+    bad[2][1] = Tensor({5});
+    const absl::Status wrong_slot = ApplyUpdates(**adam, &runner, &values, grads, &bad, 0.01f, 3);
+    EXPECT_EQ(wrong_slot.code(), absl::StatusCode::kInvalidArgument) << wrong_slot;
+    EXPECT_FALSE(ApplyUpdates(**adam, &runner, &values, grads, &slots, -1.0f, 3).ok());
+  }
+}
 
 // The seeds' TensorFlow lab 4, from examples/linear_regression.pbtxt: TF printed
 // W = -0.9999969, b = 0.99999082, loss = 5.69997e-11 after 1000 steps.
