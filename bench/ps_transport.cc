@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -32,6 +33,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "common/malloc_tuning.h"
 #include "ps/ps_server.h"
 #include "worker/ps_client.h"
 
@@ -275,6 +277,10 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
+  // The daemons' malloc settings (common/malloc_tuning.h): this process stands
+  // for both the ps and the workers.
+  const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
   absl::ParseCommandLine(argc, argv);
+  std::printf("%s\n", malloc_tuning.Describe().c_str());
   return tessera::Run();
 }

@@ -3,18 +3,43 @@
 
 // glibc malloc settings for the daemons (docs/operations.md, "Memory").
 
+#include <cstdint>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+
 namespace tessera {
 
-// Unless the user set MALLOC_ARENA_MAX (`user_setting`, the environment
-// value or null), caps glibc malloc at kMallocArenas arenas. By default every
-// thread that allocates gets an arena of its own (up to 8 per core), and each
-// keeps the pages of the most it ever held: a worker with gRPC's threads and
-// two compute threads grew by tens of MiB over 20 minutes of training with
-// its heap in use flat. Call first in main(), before any thread starts.
-// Returns whether it set the cap.
-bool LimitMallocArenas(const char* user_setting);
-
 inline constexpr int kMallocArenas = 2;
+inline constexpr int64_t kMmapThresholdBytes = int64_t{32} << 20;
+inline constexpr int64_t kTrimThresholdBytes = int64_t{64} << 20;
+
+// Which settings TuneMalloc made; a setting the user made is left alone.
+struct MallocTuning {
+  bool arenas = false;          // at most kMallocArenas arenas
+  bool mmap_threshold = false;  // blocks of kMmapThresholdBytes and more are mmapped
+  bool trim_threshold = false;  // the heap keeps up to kTrimThresholdBytes free at its top
+  // One line for the log: what was set, and what the user's environment set.
+  std::string Describe() const;
+};
+
+// Call first in main(), before any thread starts, with std::getenv (tests pass
+// their own environment). Each setting is skipped when the environment sets
+// it: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, or the
+// glibc.malloc.arena_max / mmap_threshold / trim_threshold tunables in
+// GLIBC_TUNABLES.
+//  - Arenas: by default every thread that allocates gets an arena of its own
+//    (up to 8 per core), and each keeps the pages of the most it ever held: a
+//    worker with gRPC's threads and two compute threads grew by tens of MiB
+//    over 20 minutes of training with its heap in use flat.
+//  - Thresholds: gRPC allocates a buffer for each TCP read (4-16 MiB here,
+//    SetTransportChannelArgs) and frees it when the message is consumed.
+//    glibc's default moves the mmap threshold up to the largest block freed
+//    and trims the heap top above twice that, so such buffers kept coming
+//    from fresh pages: a page fault per 4 KiB received, a third of the
+//    receiving thread's time in bench/ps_transport. Fixed thresholds keep
+//    them in the heap, reused.
+MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> getenv);
 
 }  // namespace tessera
 

@@ -1,14 +1,70 @@
 #include "common/malloc_tuning.h"
 
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+
 #include "gtest/gtest.h"
 
 namespace tessera {
 namespace {
 
-TEST(MallocTuningTest, LeavesTheUsersSettingAlone) {
-  EXPECT_FALSE(LimitMallocArenas("8"));
-  EXPECT_TRUE(LimitMallocArenas(nullptr));
-  EXPECT_TRUE(LimitMallocArenas(""));
+// An environment for TuneMalloc.
+class FakeEnv {
+ public:
+  FakeEnv(std::initializer_list<std::pair<const std::string, std::string>> vars)
+      : vars_(vars) {}
+  const char* operator()(const char* name) const {
+    auto it = vars_.find(name);
+    return it == vars_.end() ? nullptr : it->second.c_str();
+  }
+
+ private:
+  std::map<std::string, std::string> vars_;
+};
+
+TEST(MallocTuningTest, LeavesWhatTheUserSetAlone) {
+  MallocTuning t = TuneMalloc(FakeEnv{{"MALLOC_ARENA_MAX", "8"}});
+  EXPECT_FALSE(t.arenas);
+  EXPECT_TRUE(t.mmap_threshold);
+  EXPECT_TRUE(t.trim_threshold);
+  EXPECT_EQ(t.Describe(),
+            "malloc: arenas as the environment sets, mmap threshold 32 MiB, trim threshold 64 MiB");
+
+  t = TuneMalloc(FakeEnv{{"GLIBC_TUNABLES",
+                           "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=0"}});
+  EXPECT_TRUE(t.arenas);
+  EXPECT_FALSE(t.mmap_threshold);
+  EXPECT_FALSE(t.trim_threshold);
+
+  t = TuneMalloc(FakeEnv{{"MALLOC_MMAP_THRESHOLD_", "65536"}, {"MALLOC_ARENA_MAX", ""}});
+  EXPECT_TRUE(t.arenas);  // empty: not set
+  EXPECT_FALSE(t.mmap_threshold);
+  EXPECT_TRUE(t.trim_threshold);
+}
+
+// The point of the thresholds: a freed 4 MiB buffer (gRPC's TCP read size) is
+// reused from the heap, not mapped afresh. With glibc's defaults the first one
+// is mmapped (over the initial 128 KiB threshold).
+TEST(MallocTuningTest, FourMiBBuffersComeFromTheHeap) {
+  const MallocTuning t = TuneMalloc(FakeEnv{});
+  ASSERT_TRUE(t.mmap_threshold && t.trim_threshold) << t.Describe();
+  constexpr size_t kBytes = size_t{4} << 20;
+  for (int round = 0; round < 3; ++round) {
+    const size_t mapped_before = mallinfo2().hblkhd;
+    char* buffer = static_cast<char*>(std::malloc(kBytes));
+    ASSERT_NE(buffer, nullptr);
+    std::memset(buffer, round, kBytes);
+    EXPECT_EQ(mallinfo2().hblkhd, mapped_before) << "round " << round << ": mmapped";
+    const size_t heap_in_use = mallinfo2().arena;
+    std::free(buffer);
+    // Freed at the heap top, 4 MiB is under the trim threshold: the heap keeps it.
+    EXPECT_EQ(mallinfo2().arena, heap_in_use) << "round " << round << ": trimmed";
+  }
 }
 
 }  // namespace

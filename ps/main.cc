@@ -76,7 +76,7 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags() {
   return options;
 }
 
-int Run() {
+int Run(const MallocTuning& malloc_tuning) {
   absl::StatusOr<PsServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::cerr << "tessera_ps: " << options.status().message() << "\n";
@@ -88,6 +88,7 @@ int Run() {
     LOG(ERROR) << server.status().message();
     return 1;
   }
+  LOG(INFO) << malloc_tuning.Describe();
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();
@@ -108,7 +109,7 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  tessera::LimitMallocArenas(std::getenv("MALLOC_ARENA_MAX"));
+  const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run();
+  return tessera::Run(malloc_tuning);
 }

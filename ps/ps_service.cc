@@ -14,7 +14,7 @@ namespace {
 
 static_assert(kMaxChunkBytes == kMaxChunkPayloadBytes, "one chunk limit for wire and store");
 
-// Idle Pull buffers kept (4 MiB each).
+// Idle Pull buffers kept (kStreamChunkBytes each).
 constexpr int kMaxIdleSendBuffers = 6;
 
 grpc::Status Reply(const absl::Status& status, const char* method,
@@ -196,7 +196,7 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 PsService::PsService(VariableStore* store, PsMetrics* metrics)
     : store_(store),
       metrics_(metrics),
-      send_buffers_(SendBufferPool::Create(kMaxChunkElements, kMaxIdleSendBuffers)) {}
+      send_buffers_(SendBufferPool::Create(kStreamChunkElements, kMaxIdleSendBuffers)) {}
 
 grpc::ServerUnaryReactor* PsService::CreateVariables(grpc::CallbackServerContext* context,
                                                      const CreateVariablesRequest* request,

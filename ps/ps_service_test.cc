@@ -17,7 +17,7 @@ namespace tessera {
 namespace {
 
 constexpr char kFingerprint[] = "0123456789abcdef";
-constexpr int64_t kBig = 2500000;  // 10 MB: three chunks
+constexpr int64_t kBig = 2500000;  // 10 MB: several chunks (at most 4 MiB each)
 
 CreateVariablesRequest Model() {
   CreateVariablesRequest request;
@@ -135,7 +135,9 @@ TEST_F(PsServiceTest, CreateAssignPullPushSgdExactly) {
   auto pushed = client_->Push(Fields(GRADIENT, true), names_, {grad_big, grad_small});
   ASSERT_TRUE(pushed.ok()) << pushed.status();
   EXPECT_EQ(pushed->global_step(), 1);
-  EXPECT_EQ(pushed->chunks_applied(), 4);  // 3 + 1
+  // The big block in the client's chunks (ten of 1 MiB), the small one in one.
+  EXPECT_EQ(pushed->chunks_applied(),
+            (kBig + kStreamChunkElements - 1) / kStreamChunkElements + 1);
   EXPECT_EQ(pushed->incarnation(), 99u);
 
   pulled = PullAll(&big, &small);

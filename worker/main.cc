@@ -52,7 +52,7 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Run() {
+int Run(const MallocTuning& malloc_tuning) {
   std::optional<std::string> tf_config;
   if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
   auto task = ResolveTask(kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task),
@@ -85,6 +85,7 @@ int Run() {
         if (!stop.HasBeenNotified()) stop.Notify();
       });
   if (!server.ok()) return Fail(server.status());
+  LOG(INFO) << malloc_tuning.Describe();
   LOG(INFO) << "serving Admin on " << task->address << "; OpenBLAS kernel " << BlasKernelName();
 
   WorkerOptions worker_options{task->task.index};
@@ -122,7 +123,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   tessera::EnsureBlasKernel(argc, argv);
-  tessera::LimitMallocArenas(std::getenv("MALLOC_ARENA_MAX"));
+  const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run();
+  return tessera::Run(malloc_tuning);
 }

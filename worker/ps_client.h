@@ -43,7 +43,7 @@ struct PsClientOptions {
   absl::Duration rpc_timeout = absl::Seconds(120);        // deadline of each attempt
   absl::Duration unavailable_timeout = absl::Minutes(5);  // UNAVAILABLE retried this long
   absl::Duration log_interval = absl::Seconds(5);         // between "waiting for" lines
-  int64_t chunk_elements = kMaxChunkElements;             // Push chunk size (tests change it)
+  int64_t chunk_elements = kStreamChunkElements;          // Push chunk size (tests change it)
   // Added to the deadline of a Pull with min_version > 0 (SYNC, STALE), which
   // the ps holds until the other workers caught up or its sync timeout; set
   // it above that timeout so the ps's error, naming who is missing, arrives.
