@@ -150,7 +150,8 @@ class ChunkSource {
 };
 
 // One Pull stream over the requested blocks: VALUES chunks, each copied under
-// its block's lock, with version, incarnation and global step.
+// its block's lock, with version, incarnation and global step (a block within
+// one chunk is a consistent copy; docs/protocol.md, "Chunks and the fast path").
 class PullSession final : public ChunkSource {
  public:
   bool Done() const override { return index_ == blocks_.size(); }
