@@ -8,8 +8,8 @@
 namespace tessera {
 namespace {
 
-constexpr int kTcpReadChunkBytes = 4 << 20;
-constexpr int kTcpMaxReadChunkBytes = 16 << 20;
+constexpr int kTcpReadChunkBytes = 1 << 20;
+constexpr int kTcpMaxReadChunkBytes = 4 << 20;
 
 // Protobuf wire types.
 constexpr uint32_t kVarint = 0;

@@ -11,8 +11,9 @@
 namespace tessera {
 
 inline constexpr int kMallocArenas = 2;
-inline constexpr int64_t kMmapThresholdBytes = int64_t{32} << 20;
-inline constexpr int64_t kTrimThresholdBytes = int64_t{64} << 20;
+// Twice gRPC's largest TCP read buffer (SetTransportChannelArgs: 4 MiB).
+inline constexpr int64_t kMmapThresholdBytes = int64_t{8} << 20;
+inline constexpr int64_t kTrimThresholdBytes = int64_t{32} << 20;
 
 // Which settings TuneMalloc made; a setting the user made is left alone.
 struct MallocTuning {
@@ -32,13 +33,16 @@ struct MallocTuning {
 //    (up to 8 per core), and each keeps the pages of the most it ever held: a
 //    worker with gRPC's threads and two compute threads grew by tens of MiB
 //    over 20 minutes of training with its heap in use flat.
-//  - Thresholds: gRPC allocates a buffer for each TCP read (4-16 MiB here,
+//  - Thresholds: gRPC allocates a buffer for each TCP read (1-4 MiB here,
 //    SetTransportChannelArgs) and frees it when the message is consumed.
 //    glibc's default moves the mmap threshold up to the largest block freed
 //    and trims the heap top above twice that, so such buffers kept coming
 //    from fresh pages: a page fault per 4 KiB received, a third of the
 //    receiving thread's time in bench/ps_transport. Fixed thresholds keep
-//    them in the heap, reused.
+//    them in the heap, reused. The trim threshold is a trade: each ps of
+//    the README's cluster held 60-70 MiB at 8 MiB, 76 MiB at 32 MiB, 80 MiB
+//    at 64 MiB; ps_transport at 4 MiB ran about 25% slower at 8 MiB and the
+//    same at 32 and 64.
 MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> getenv);
 
 }  // namespace tessera

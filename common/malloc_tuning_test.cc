@@ -33,7 +33,7 @@ TEST(MallocTuningTest, LeavesWhatTheUserSetAlone) {
   EXPECT_TRUE(t.mmap_threshold);
   EXPECT_TRUE(t.trim_threshold);
   EXPECT_EQ(t.Describe(),
-            "malloc: arenas as the environment sets, mmap threshold 32 MiB, trim threshold 64 MiB");
+            "malloc: arenas as the environment sets, mmap threshold 8 MiB, trim threshold 32 MiB");
 
   t = TuneMalloc(FakeEnv{{"GLIBC_TUNABLES",
                            "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=0"}});
