@@ -4,12 +4,17 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/malloc_tuning.h"
 
 namespace tessera {
 namespace {
 
 constexpr int kTcpReadChunkBytes = 1 << 20;
 constexpr int kTcpMaxReadChunkBytes = 4 << 20;
+// The daemons' malloc keeps buffers below its mmap threshold in the heap for
+// reuse; gRPC's read buffers must be among them (common/malloc_tuning.h).
+static_assert(kMmapThresholdBytes >= 2 * int64_t{kTcpMaxReadChunkBytes},
+              "gRPC's TCP read buffers must stay below malloc's mmap threshold");
 
 // Protobuf wire types.
 constexpr uint32_t kVarint = 0;

@@ -4,7 +4,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 
 namespace tessera {
 namespace {
@@ -22,29 +21,41 @@ bool UserSets(absl::FunctionRef<const char*(const char*)> getenv, const char* va
 }  // namespace
 
 std::string MallocTuning::Describe() const {
-  std::vector<std::string> parts;
-  parts.push_back(arenas ? absl::StrCat(kMallocArenas, " arenas")
-                         : "arenas as the environment sets");
-  parts.push_back(mmap_threshold
-                      ? absl::StrCat("mmap threshold ", kMmapThresholdBytes >> 20, " MiB")
-                      : "mmap threshold as the environment sets");
-  parts.push_back(trim_threshold
-                      ? absl::StrCat("trim threshold ", kTrimThresholdBytes >> 20, " MiB")
-                      : "trim threshold as the environment sets");
-  return absl::StrCat("malloc: ", absl::StrJoin(parts, ", "));
+  auto describe = [](MallocSetting setting, const std::string& value, const char* what) {
+    switch (setting) {
+      case MallocSetting::kSet:
+        return value;
+      case MallocSetting::kByUser:
+        return absl::StrCat(what, " as the environment sets");
+      case MallocSetting::kFailed:
+        break;
+    }
+    return absl::StrCat(what, " glibc's default (mallopt refused ", value, ")");
+  };
+  return absl::StrCat(
+      "malloc: ",
+      describe(arenas, absl::StrCat(kMallocArenas, kMallocArenas == 1 ? " arena" : " arenas"),
+               "arenas"),
+      ", ",
+      describe(mmap_threshold, absl::StrCat("mmap threshold ", kMmapThresholdBytes >> 20, " MiB"),
+               "mmap threshold"),
+      ", ",
+      describe(trim_threshold, absl::StrCat("trim threshold ", kTrimThresholdBytes >> 20, " MiB"),
+               "trim threshold"));
 }
 
 MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> getenv) {
+  auto apply = [&](const char* variable, const char* tunable, int param, int64_t value) {
+    if (UserSets(getenv, variable, tunable)) return MallocSetting::kByUser;
+    return mallopt(param, static_cast<int>(value)) == 1 ? MallocSetting::kSet
+                                                        : MallocSetting::kFailed;
+  };
   MallocTuning tuning;
-  if (!UserSets(getenv, "MALLOC_ARENA_MAX", "glibc.malloc.arena_max")) {
-    tuning.arenas = mallopt(M_ARENA_MAX, kMallocArenas) == 1;
-  }
-  if (!UserSets(getenv, "MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold")) {
-    tuning.mmap_threshold = mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMmapThresholdBytes)) == 1;
-  }
-  if (!UserSets(getenv, "MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold")) {
-    tuning.trim_threshold = mallopt(M_TRIM_THRESHOLD, static_cast<int>(kTrimThresholdBytes)) == 1;
-  }
+  tuning.arenas = apply("MALLOC_ARENA_MAX", "glibc.malloc.arena_max", M_ARENA_MAX, kMallocArenas);
+  tuning.mmap_threshold = apply("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold",
+                                M_MMAP_THRESHOLD, kMmapThresholdBytes);
+  tuning.trim_threshold = apply("MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold",
+                                M_TRIM_THRESHOLD, kTrimThresholdBytes);
   return tuning;
 }
 

@@ -28,23 +28,43 @@ class FakeEnv {
 };
 
 TEST(MallocTuningTest, LeavesWhatTheUserSetAlone) {
+  using S = MallocSetting;
   MallocTuning t = TuneMalloc(FakeEnv{{"MALLOC_ARENA_MAX", "8"}});
-  EXPECT_FALSE(t.arenas);
-  EXPECT_TRUE(t.mmap_threshold);
-  EXPECT_TRUE(t.trim_threshold);
+  EXPECT_EQ(t.arenas, S::kByUser);
+  EXPECT_EQ(t.mmap_threshold, S::kSet);
+  EXPECT_EQ(t.trim_threshold, S::kSet);
   EXPECT_EQ(t.Describe(),
             "malloc: arenas as the environment sets, mmap threshold 8 MiB, trim threshold 32 MiB");
 
   t = TuneMalloc(FakeEnv{{"GLIBC_TUNABLES",
-                           "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=0"}});
-  EXPECT_TRUE(t.arenas);
-  EXPECT_FALSE(t.mmap_threshold);
-  EXPECT_FALSE(t.trim_threshold);
+                          "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=0"}});
+  EXPECT_EQ(t.arenas, S::kSet);
+  EXPECT_EQ(t.mmap_threshold, S::kByUser);
+  EXPECT_EQ(t.trim_threshold, S::kByUser);
+  EXPECT_EQ(t.Describe(),
+            "malloc: 1 arena, mmap threshold as the environment sets, trim threshold as the "
+            "environment sets");
+
+  t = TuneMalloc(FakeEnv{{"GLIBC_TUNABLES", "glibc.malloc.arena_max=4"},
+                         {"MALLOC_TRIM_THRESHOLD_", "1000000"}});
+  EXPECT_EQ(t.arenas, S::kByUser);
+  EXPECT_EQ(t.mmap_threshold, S::kSet);
+  EXPECT_EQ(t.trim_threshold, S::kByUser);
 
   t = TuneMalloc(FakeEnv{{"MALLOC_MMAP_THRESHOLD_", "65536"}, {"MALLOC_ARENA_MAX", ""}});
-  EXPECT_TRUE(t.arenas);  // empty: not set
-  EXPECT_FALSE(t.mmap_threshold);
-  EXPECT_TRUE(t.trim_threshold);
+  EXPECT_EQ(t.arenas, S::kSet);  // empty: not set
+  EXPECT_EQ(t.mmap_threshold, S::kByUser);
+  EXPECT_EQ(t.trim_threshold, S::kSet);
+}
+
+TEST(MallocTuningTest, DescribesARefusedSetting) {
+  MallocTuning t;
+  t.arenas = MallocSetting::kSet;
+  t.mmap_threshold = MallocSetting::kFailed;
+  t.trim_threshold = MallocSetting::kSet;
+  EXPECT_EQ(t.Describe(),
+            "malloc: 1 arena, mmap threshold glibc's default (mallopt refused mmap threshold "
+            "8 MiB), trim threshold 32 MiB");
 }
 
 // The point of the thresholds: a freed 4 MiB buffer (gRPC's TCP read size) is
@@ -52,7 +72,8 @@ TEST(MallocTuningTest, LeavesWhatTheUserSetAlone) {
 // is mmapped (over the initial 128 KiB threshold).
 TEST(MallocTuningTest, FourMiBBuffersComeFromTheHeap) {
   const MallocTuning t = TuneMalloc(FakeEnv{});
-  ASSERT_TRUE(t.mmap_threshold && t.trim_threshold) << t.Describe();
+  ASSERT_EQ(t.mmap_threshold, MallocSetting::kSet) << t.Describe();
+  ASSERT_EQ(t.trim_threshold, MallocSetting::kSet) << t.Describe();
   constexpr size_t kBytes = size_t{4} << 20;
   for (int round = 0; round < 3; ++round) {
     const size_t mapped_before = mallinfo2().hblkhd;

@@ -1,5 +1,8 @@
 #include "nn/layer.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace tessera {
 
 void EnsureBatchShape(int64_t batch, const Shape& example_shape, Tensor* tensor) {
@@ -14,6 +17,13 @@ void EnsureBatchShape(int64_t batch, const Shape& example_shape, Tensor* tensor)
   shape.push_back(batch);
   shape.insert(shape.end(), example_shape.begin(), example_shape.end());
   tensor->Resize(std::move(shape));
+}
+
+void Layer::WeightGradientRows(const Tensor& input, const Tensor& grad_output, int64_t begin,
+                               int64_t end, Tensor* grad) const {
+  // A programming error: the model asks only layers that say they can.
+  std::fprintf(stderr, "layer '%s' has no batch-product weight gradient\n", name_.c_str());
+  std::abort();
 }
 
 }  // namespace tessera

@@ -80,9 +80,10 @@ class Layer {
   virtual bool has_batch_product_weight_gradient() const { return false; }
   // Rows [begin, end) of variable 0's gradient, overwritten in `grad` (shaped as
   // the variable), from the whole batch's inputs ([n, input elements]) and
-  // output gradients ([n, output elements]).
+  // output gradients ([n, output elements]). Only called when
+  // has_batch_product_weight_gradient(); the default aborts.
   virtual void WeightGradientRows(const Tensor& input, const Tensor& grad_output,
-                                  int64_t begin, int64_t end, Tensor* grad) const {}
+                                  int64_t begin, int64_t end, Tensor* grad) const;
 
  protected:
   int64_t BatchOf(const Tensor& t) const { return t.rank() == 0 ? 0 : t.dim(0); }

@@ -111,7 +111,7 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>
   grad_ptrs_.resize(variables_.size());
   is_batch_product_.assign(variables_.size(), false);
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (layers_[i]->has_batch_product_weight_gradient()) {
+    if (layers_[i]->has_batch_product_weight_gradient() && param_count_[i] > 0) {
       batch_products_.push_back({i, first_param_[i], Tensor(), Tensor()});
       is_batch_product_[first_param_[i]] = true;
     }

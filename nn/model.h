@@ -46,8 +46,10 @@ class Model {
   //   examples; each runs on its own thread, through its own copy of the
   //   layers' buffers, with single-threaded OpenBLAS; the slices' gradients
   //   and losses are combined in proportion to their sizes (added up for a
-  //   SUM loss). The result is the whole batch's up to float rounding
-  //   (dropout draws the same mask).
+  //   SUM loss), except dense weight gradients, which the threads compute
+  //   once over the whole batch (by rows) from the slices' gathered inputs
+  //   and output gradients. The result is the whole batch's up to float
+  //   rounding (dropout draws the same mask).
   //   Batches of fewer than 2 * kMinSliceExamples examples, and models with
   //   batch_norm (statistics over the whole batch), are not cut: they run as
   //   BLAS_THREADS.

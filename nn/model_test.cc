@@ -229,18 +229,25 @@ TEST(ModelSplitTest, SplitBatchGivesTheWholeBatchGradients) {
   auto whole = FromText(kSplitNet);
   ASSERT_NE(whole, nullptr);
   const std::vector<Tensor> params = whole->InitialValues(3);
-  for (int64_t n : {16, 37, 50}) {
+  // One split model per thread count, through every batch size in turn: its
+  // buffers (slices, gathered batch products) are resized between sizes.
+  std::vector<std::unique_ptr<Model>> splits;
+  for (int threads : {2, 3}) {
+    splits.push_back(FromText(kSplitNet));
+    ASSERT_NE(splits.back(), nullptr);
+    splits.back()->SetComputeThreads(threads, SPLIT_BATCH);
+  }
+  for (int64_t n : {16, 50, 37}) {
     const Batch batch = SineBatch(n, whole->input_shape(), 5, 0);
     std::vector<Tensor> expected;
     auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 21, &expected);
     ASSERT_TRUE(expected_loss.ok());
     const auto expected_eval = whole->Evaluate(Pointers(params), batch);
     ASSERT_TRUE(expected_eval.ok());
-    for (int threads : {2, 3}) {
+    for (int t = 0; t < 2; ++t) {
+      const int threads = t + 2;
       SCOPED_TRACE(absl::StrCat("batch ", n, ", ", threads, " threads"));
-      auto split = FromText(kSplitNet);
-      ASSERT_NE(split, nullptr);
-      split->SetComputeThreads(threads, SPLIT_BATCH);
+      Model* split = splits[t].get();
       std::vector<Tensor> grads;
       for (int repeat = 0; repeat < 2; ++repeat) {  // buffers reused the second time
         auto loss = split->ComputeGradients(Pointers(params), batch, 21, &grads);

@@ -183,6 +183,15 @@ TEST_F(PsServiceTest, BadRequestsGetExactCodesAndTheServerKeepsServing) {
   EXPECT_EQ(raw.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(raw.error_message(), "empty push: the stream carried no chunk");
 
+  // Chunks of exactly the limit (4 MiB; Tessera's own client sends 1 MiB) are
+  // accepted from any client.
+  raw = RawPush({Chunk("fc/weights", 0, kBig, kMaxChunkElements),
+                 Chunk("fc/weights", kMaxChunkElements, kBig, kMaxChunkElements),
+                 Chunk("fc/weights", 2 * kMaxChunkElements, kBig, kBig - 2 * kMaxChunkElements)},
+                &response);
+  EXPECT_TRUE(raw.ok()) << raw.error_message();
+  EXPECT_EQ(response.chunks_applied(), 3);
+
   raw = RawPush({Chunk("fc/weights", 0, kBig, 1048577)}, &response);
   EXPECT_EQ(raw.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(raw.error_message(),

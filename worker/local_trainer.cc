@@ -13,48 +13,64 @@ namespace tessera {
 absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
                           std::vector<Tensor>* values, const std::vector<Tensor>& grads,
                           std::vector<std::vector<Tensor>>* slots, float lr, int64_t step) {
+  constexpr int kMaxSlots = 8;  // every rule has at most 3
+  const int parts = runner->width();
   if (grads.size() != values->size() || slots->size() != values->size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ApplyUpdates: ", values->size(), " values, ", grads.size(), " gradients, ",
         slots->size(), " slot lists"));
   }
+  if (parts > kMaxParts) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ApplyUpdates: ", parts, " threads, at most ", kMaxParts));
+  }
+  // Everything is checked before anything changes.
   int64_t total = 0;
-  for (const Tensor& v : *values) total += v.size();
-  const int parts = runner->width();
-  std::vector<absl::Status> status(parts);
+  for (size_t v = 0; v < values->size(); ++v) {
+    const int64_t size = (*values)[v].size();
+    if (grads[v].size() != size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ApplyUpdates: variable ", v, " has ", size, " elements, its gradient ",
+          grads[v].size()));
+    }
+    if (static_cast<int>((*slots)[v].size()) != optimizer.NumSlots() ||
+        optimizer.NumSlots() > kMaxSlots) {
+      return absl::InvalidArgumentError(absl::StrCat("ApplyUpdates: variable ", v, " has ",
+                                                     (*slots)[v].size(), " slots, ",
+                                                     optimizer.Name(), " needs ",
+                                                     optimizer.NumSlots()));
+    }
+    for (const Tensor& slot : (*slots)[v]) {
+      if (slot.size() != size) {
+        return absl::InvalidArgumentError(absl::StrCat("ApplyUpdates: variable ", v, " has ",
+                                                       size, " elements, a slot of it ",
+                                                       slot.size()));
+      }
+    }
+    total += size;
+  }
+  absl::Status status[kMaxParts];
   auto part = [&](int t) {
     const int64_t begin = total * t / parts, end = total * (t + 1) / parts;
-    std::vector<absl::Span<float>> slot_spans;
+    absl::Span<float> slot_spans[kMaxSlots];
     int64_t base = 0;
     for (size_t v = 0; v < values->size() && status[t].ok(); ++v) {
-      Tensor& value = (*values)[v];
-      const int64_t size = value.size();
+      const int64_t size = (*values)[v].size();
       const int64_t lo = std::max(begin, base) - base;
       const int64_t hi = std::min(end, base + size) - base;
       base += size;
       if (lo >= hi) continue;
-      slot_spans.clear();
-      for (Tensor& s : (*slots)[v]) {
-        if (s.size() != size) {
-          status[t] = absl::InvalidArgumentError(
-              absl::StrCat("ApplyUpdates: variable ", v, " has ", size,
-                           " elements, a slot of it ", s.size()));
-          return;
-        }
-        slot_spans.push_back(s.span().subspan(lo, hi - lo));
+      std::vector<Tensor>& var_slots = (*slots)[v];
+      for (size_t i = 0; i < var_slots.size(); ++i) {
+        slot_spans[i] = var_slots[i].span().subspan(lo, hi - lo);
       }
-      if (grads[v].size() != size) {
-        status[t] = absl::InvalidArgumentError(absl::StrCat(
-            "ApplyUpdates: variable ", v, " has ", size, " elements, its gradient ",
-            grads[v].size()));
-        return;
-      }
-      status[t] = optimizer.Apply(value.span().subspan(lo, hi - lo),
-                                  grads[v].span().subspan(lo, hi - lo), slot_spans, lr, step);
+      status[t] = optimizer.Apply((*values)[v].span().subspan(lo, hi - lo),
+                                  grads[v].span().subspan(lo, hi - lo),
+                                  absl::MakeConstSpan(slot_spans, var_slots.size()), lr, step);
     }
   };
   runner->Run(parts, part);
-  for (const absl::Status& s : status) RETURN_IF_ERROR(s);
+  for (int t = 0; t < parts; ++t) RETURN_IF_ERROR(status[t]);
   return absl::OkStatus();
 }
 

@@ -27,7 +27,10 @@ namespace tessera {
 // slots[v] (NumSlots() tensors shaped as values[v]). The variables' elements,
 // laid end to end, are cut into `runner->width()` equal parts updated at once
 // (the update rules are elementwise, so the result is the same as one pass).
-// Errors as Optimizer::Apply's; then some parts may have been updated.
+// INVALID_ARGUMENT, before anything changes, for counts or sizes that disagree
+// or a runner wider than kMaxParts; else errors as Optimizer::Apply's (which
+// checks lr and step first, so those also change nothing). Allocates nothing.
+inline constexpr int kMaxParts = 64;
 absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
                           std::vector<Tensor>* values, const std::vector<Tensor>& grads,
                           std::vector<std::vector<Tensor>>* slots, float lr, int64_t step);

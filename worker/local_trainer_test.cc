@@ -59,12 +59,24 @@ TEST(ApplyUpdatesTest, PartsGiveTheWholeUpdate) {
       EXPECT_EQ(slots[v][0].span(), want_slots[v][0].span()) << v;
       EXPECT_EQ(slots[v][1].span(), want_slots[v][1].span()) << v;
     }
-    // A slot of the wrong size and a bad learning rate are refused.
+    // A slot of the wrong size, a bad learning rate, a gradient of the wrong
+    // size and a missing gradient are refused, and change nothing.
     std::vector<std::vector<Tensor>> bad = slots;
     bad[2][1] = Tensor({5});
     const absl::Status wrong_slot = ApplyUpdates(**adam, &runner, &values, grads, &bad, 0.01f, 3);
     EXPECT_EQ(wrong_slot.code(), absl::StatusCode::kInvalidArgument) << wrong_slot;
     EXPECT_FALSE(ApplyUpdates(**adam, &runner, &values, grads, &slots, -1.0f, 3).ok());
+    std::vector<Tensor> bad_grads = grads;
+    bad_grads[0] = Tensor({8});
+    const absl::Status wrong_grad =
+        ApplyUpdates(**adam, &runner, &values, bad_grads, &slots, 0.01f, 3);
+    EXPECT_EQ(wrong_grad.code(), absl::StatusCode::kInvalidArgument) << wrong_grad;
+    bad_grads.pop_back();
+    const absl::Status too_few =
+        ApplyUpdates(**adam, &runner, &values, bad_grads, &slots, 0.01f, 3);
+    EXPECT_EQ(too_few.code(), absl::StatusCode::kInvalidArgument) << too_few;
+    // The refusals changed nothing.
+    for (size_t v = 0; v < sizes.size(); ++v) EXPECT_EQ(values[v].span(), want[v].span()) << v;
   }
 }
 
