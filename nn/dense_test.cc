@@ -58,45 +58,43 @@ TEST(DenseLayerTest, GradientsMatchFiniteDifferences) {
             0);
 }
 
+// A 3 -> 2 layer after Forward of two examples, with a hand-checked dy:
+// dW = x^T dy = [1 4; 2 5; 3 6], db = [1 1], dx = dy W^T.
+struct SmallDense {
+  SmallDense() { layer.Forward(params, x, {}, &y); }
+  DenseLayer layer{"fc", {3}, 2, Zeros(), Zeros()};
+  const Tensor x{{2, 3}, {1, 2, 3, 4, 5, 6}};
+  const Tensor w{{3, 2}, {1, -1, 0.5, 2, -2, 0}};
+  const Tensor b{{2}, {0.1f, 0.2f}};
+  const Tensor* params[2] = {&w, &b};
+  const Tensor dy{{2, 2}, {1, 0, 0, 1}};
+  Tensor y;
+};
+
 TEST(DenseLayerTest, BackwardMatchesNaiveFormulas) {
-  DenseLayer layer("fc", {3}, 2, Zeros(), Zeros());
-  const Tensor x({2, 3}, {1, 2, 3, 4, 5, 6});
-  const Tensor w({3, 2}, {1, -1, 0.5, 2, -2, 0});
-  const Tensor b({2}, {0.1f, 0.2f});
-  const Tensor* params[] = {&w, &b};
-  Tensor y, dx;
-  layer.Forward(params, x, {}, &y);
-  const Tensor dy({2, 2}, {1, 0, 0, 1});
-  Tensor dw({3, 2}), db({2});
+  SmallDense d;
+  Tensor dx, dw({3, 2}), db({2});
   Tensor* grads[] = {&dw, &db};
-  layer.Backward(params, x, y, dy, &dx, grads);
-  // dW = x^T dy, db = column sums of dy, dx = dy W^T.
+  d.layer.Backward(d.params, d.x, d.y, d.dy, &dx, grads);
   EXPECT_EQ(dw.span(), absl::MakeConstSpan(std::vector<float>{1, 4, 2, 5, 3, 6}));
   EXPECT_EQ(db.span(), absl::MakeConstSpan(std::vector<float>{1, 1}));
   EXPECT_EQ(dx.span(), absl::MakeConstSpan(std::vector<float>{1, 0.5, -2, -1, 2, 0}));
 }
 
 TEST(DenseLayerTest, WeightGradientByRowsAndSkippedInBackward) {
-  DenseLayer layer("fc", {3}, 2, Zeros(), Zeros());
-  ASSERT_TRUE(layer.has_batch_product_weight_gradient());
-  const Tensor x({2, 3}, {1, 2, 3, 4, 5, 6});
-  const Tensor w({3, 2}, {1, -1, 0.5, 2, -2, 0});
-  const Tensor b({2}, {0.1f, 0.2f});
-  const Tensor* params[] = {&w, &b};
-  Tensor y, dx;
-  layer.Forward(params, x, {}, &y);
-  const Tensor dy({2, 2}, {1, 0, 0, 1});
+  SmallDense d;
+  ASSERT_TRUE(d.layer.has_batch_product_weight_gradient());
   // Backward with no weight gradient asked for leaves it out, the rest as usual.
-  Tensor db({2});
+  Tensor dx, db({2});
   Tensor* grads[] = {nullptr, &db};
-  layer.Backward(params, x, y, dy, &dx, grads);
+  d.layer.Backward(d.params, d.x, d.y, d.dy, &dx, grads);
   EXPECT_EQ(db.span(), absl::MakeConstSpan(std::vector<float>{1, 1}));
   EXPECT_EQ(dx.span(), absl::MakeConstSpan(std::vector<float>{1, 0.5, -2, -1, 2, 0}));
   // Rows [1, 3) of dW = x^T dy, then row 0; untouched rows keep their values.
   Tensor dw({3, 2}, {9, 9, 9, 9, 9, 9});
-  layer.WeightGradientRows(x, dy, 1, 3, &dw);
+  d.layer.WeightGradientRows(d.x, d.dy, 1, 3, &dw);
   EXPECT_EQ(dw.span(), absl::MakeConstSpan(std::vector<float>{9, 9, 2, 5, 3, 6}));
-  layer.WeightGradientRows(x, dy, 0, 1, &dw);
+  d.layer.WeightGradientRows(d.x, d.dy, 0, 1, &dw);
   EXPECT_EQ(dw.span(), absl::MakeConstSpan(std::vector<float>{1, 4, 2, 5, 3, 6}));
 }
 
