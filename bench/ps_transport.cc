@@ -33,6 +33,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "common/chunk_coding.h"
 #include "common/malloc_tuning.h"
 #include "ps/ps_server.h"
 #include "worker/ps_client.h"
@@ -280,7 +281,8 @@ int main(int argc, char** argv) {
   // The daemons' malloc settings (common/malloc_tuning.h): this process stands
   // for both the ps and the workers.
   const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
+  const std::string grpc_experiments = tessera::ChooseGrpcExperiments();
   absl::ParseCommandLine(argc, argv);
-  std::printf("%s\n", malloc_tuning.Describe().c_str());
+  std::printf("%s\n%s\n", malloc_tuning.Describe().c_str(), grpc_experiments.c_str());
   return tessera::Run();
 }

@@ -1,5 +1,6 @@
 #include "common/chunk_coding.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -108,6 +109,14 @@ void SetTransportChannelArgs(grpc::ChannelArguments* args) {
   args->SetInt(GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE, kTcpMaxReadChunkBytes);
   args->SetMaxReceiveMessageSize(kMaxMessageBytes);
   args->SetMaxSendMessageSize(kMaxMessageBytes);
+}
+
+std::string ChooseGrpcExperiments() {
+  if (const char* user = std::getenv("GRPC_EXPERIMENTS"); user != nullptr) {
+    return absl::StrCat("gRPC experiments as GRPC_EXPERIMENTS sets: '", user, "'");
+  }
+  setenv("GRPC_EXPERIMENTS", kGrpcExperiments, /*overwrite=*/0);
+  return absl::StrCat("gRPC experiments: ", kGrpcExperiments);
 }
 
 void SetTransportServerArgs(grpc::ServerBuilder* builder) {

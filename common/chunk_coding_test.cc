@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -188,6 +189,26 @@ TEST(ChunkCodingTest, SmallMessagesRoundTrip) {
   EXPECT_EQ(parsed.min_version(), 7);
   absl::Status status = ParseFromByteBuffer(Split("\xff", 1), &parsed, "PullRequest");
   EXPECT_EQ(status.message(), "malformed PullRequest");
+}
+
+// The fast path's gRPC experiments go on through GRPC_EXPERIMENTS unless the
+// user set that variable (even to nothing).
+TEST(ChunkCodingTest, GrpcExperimentsLeaveTheUsersChoice) {
+  unsetenv("GRPC_EXPERIMENTS");
+  EXPECT_EQ(ChooseGrpcExperiments(),
+            "gRPC experiments: tcp_frame_size_tuning,tcp_rcv_lowat");
+  ASSERT_NE(std::getenv("GRPC_EXPERIMENTS"), nullptr);
+  EXPECT_STREQ(std::getenv("GRPC_EXPERIMENTS"), kGrpcExperiments);
+
+  setenv("GRPC_EXPERIMENTS", "", 1);
+  EXPECT_EQ(ChooseGrpcExperiments(), "gRPC experiments as GRPC_EXPERIMENTS sets: ''");
+  EXPECT_STREQ(std::getenv("GRPC_EXPERIMENTS"), "");
+
+  setenv("GRPC_EXPERIMENTS", "tcp_rcv_lowat", 1);
+  EXPECT_EQ(ChooseGrpcExperiments(),
+            "gRPC experiments as GRPC_EXPERIMENTS sets: 'tcp_rcv_lowat'");
+  EXPECT_STREQ(std::getenv("GRPC_EXPERIMENTS"), "tcp_rcv_lowat");
+  unsetenv("GRPC_EXPERIMENTS");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "common/cluster_spec.h"
 #include "common/task_resolution.h"
 #include "common/logging.h"
+#include "common/chunk_coding.h"
 #include "common/malloc_tuning.h"
 #include "common/status_macros.h"
 #include "ps/ps_server.h"
@@ -76,7 +77,7 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags() {
   return options;
 }
 
-int Run(const MallocTuning& malloc_tuning) {
+int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) {
   absl::StatusOr<PsServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::cerr << "tessera_ps: " << options.status().message() << "\n";
@@ -89,6 +90,7 @@ int Run(const MallocTuning& malloc_tuning) {
     return 1;
   }
   LOG(INFO) << malloc_tuning.Describe();
+  LOG(INFO) << grpc_experiments;
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();
@@ -110,6 +112,7 @@ int Run(const MallocTuning& malloc_tuning) {
 
 int main(int argc, char** argv) {
   const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
+  const std::string grpc_experiments = tessera::ChooseGrpcExperiments();
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run(malloc_tuning);
+  return tessera::Run(malloc_tuning, grpc_experiments);
 }

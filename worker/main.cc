@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/chunk_coding.h"
 #include "common/malloc_tuning.h"
 #include "common/task_resolution.h"
 #include "nn/blas_kernel.h"
@@ -52,7 +53,7 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Run(const MallocTuning& malloc_tuning) {
+int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) {
   std::optional<std::string> tf_config;
   if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
   auto task = ResolveTask(kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task),
@@ -86,6 +87,7 @@ int Run(const MallocTuning& malloc_tuning) {
       });
   if (!server.ok()) return Fail(server.status());
   LOG(INFO) << malloc_tuning.Describe();
+  LOG(INFO) << grpc_experiments;
   LOG(INFO) << "serving Admin on " << task->address << "; OpenBLAS kernel " << BlasKernelName();
 
   WorkerOptions worker_options{task->task.index};
@@ -124,6 +126,7 @@ int Run(const MallocTuning& malloc_tuning) {
 int main(int argc, char** argv) {
   tessera::EnsureBlasKernel(argc, argv);
   const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
+  const std::string grpc_experiments = tessera::ChooseGrpcExperiments();
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run(malloc_tuning);
+  return tessera::Run(malloc_tuning, grpc_experiments);
 }
