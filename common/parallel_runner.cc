@@ -1,5 +1,7 @@
 #include "common/parallel_runner.h"
 
+#include <algorithm>
+
 namespace tessera {
 
 ParallelRunner::ParallelRunner(int width) : width_(width < 1 ? 1 : width) {
@@ -49,6 +51,21 @@ void ParallelRunner::Loop(int index) {
     (*fn)(index);
     absl::MutexLock lock(&mu_);
     --pending_;
+  }
+}
+
+void ForEachRangeOfPart(size_t arrays, absl::FunctionRef<int64_t(size_t)> size, int part,
+                        int parts, absl::FunctionRef<void(size_t, int64_t, int64_t)> fn) {
+  int64_t total = 0;
+  for (size_t i = 0; i < arrays; ++i) total += size(i);
+  const int64_t begin = total * part / parts, end = total * (part + 1) / parts;
+  int64_t base = 0;
+  for (size_t i = 0; i < arrays && base < end; ++i) {
+    const int64_t n = size(i);
+    const int64_t lo = std::max(begin, base) - base;
+    const int64_t hi = std::min(end, base + n) - base;
+    base += n;
+    if (lo < hi) fn(i, lo, hi);
   }
 }
 

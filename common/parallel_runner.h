@@ -8,6 +8,8 @@
 // per-thread malloc arenas, memory.
 // Run() may be called by one thread at a time; the destructor joins.
 
+#include <cstddef>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -42,6 +44,14 @@ class ParallelRunner {
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// Elementwise work over several arrays cut into equal parts, one per thread:
+// the arrays (array i has size(i) elements; 0 leaves it out) are laid end to
+// end and cut into `parts` parts; for part `part` this calls fn(i, lo, hi) for
+// every array i that part overlaps, with [lo, hi) the elements of array i in
+// it. Used inside a Run(parts, ...) callback.
+void ForEachRangeOfPart(size_t arrays, absl::FunctionRef<int64_t(size_t)> size, int part,
+                        int parts, absl::FunctionRef<void(size_t, int64_t, int64_t)> fn);
 
 }  // namespace tessera
 

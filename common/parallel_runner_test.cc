@@ -3,6 +3,7 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
@@ -46,6 +47,35 @@ TEST(ParallelRunnerTest, WidthOneAndOversizedRequests) {
   EXPECT_EQ(calls, 1);  // only index 0: n is capped at width
   runner.Run(0, [&](int) { ++calls; });
   EXPECT_EQ(calls, 1);
+}
+
+// Every element of every array lands in exactly one part, in order, and
+// arrays of size 0 are never called.
+TEST(ForEachRangeOfPartTest, PartsCoverEveryElementOnce) {
+  const std::vector<int64_t> sizes = {7, 0, 1, 13, 2};
+  for (int parts : {1, 2, 3, 30}) {
+    SCOPED_TRACE(parts);
+    std::vector<std::vector<int>> seen(sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i) seen[i].assign(sizes[i], 0);
+    int64_t next = 0;  // parts come in order and touch consecutive elements
+    for (int part = 0; part < parts; ++part) {
+      ForEachRangeOfPart(
+          sizes.size(), [&](size_t i) { return sizes[i]; }, part, parts,
+          [&](size_t i, int64_t lo, int64_t hi) {
+            ASSERT_LT(lo, hi);
+            ASSERT_LE(hi, sizes[i]);
+            int64_t start = 0;
+            for (size_t j = 0; j < i; ++j) start += sizes[j];
+            EXPECT_EQ(start + lo, next);
+            next = start + hi;
+            for (int64_t e = lo; e < hi; ++e) ++seen[i][e];
+          });
+    }
+    EXPECT_EQ(next, 23);
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      for (int count : seen[i]) EXPECT_EQ(count, 1) << "array " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -259,34 +259,24 @@ void Model::GatherBatchProducts(int i, const Model& model) {
 }
 
 void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
-  int64_t total = 0;
-  for (size_t v = 0; v < grads->size(); ++v) {
-    if (!is_batch_product_[v]) total += (*grads)[v].size();
-  }
-  // Thread t combines elements [total * t / count, total * (t + 1) / count) of
-  // the summed variables laid end to end, and rows [rows * t / count,
-  // rows * (t + 1) / count) of each batch product.
+  // Thread t combines its part of the summed variables' elements laid end to
+  // end, and rows [rows * t / count, rows * (t + 1) / count) of each batch
+  // product.
+  auto summed_size = [&](size_t v) { return is_batch_product_[v] ? 0 : (*grads)[v].size(); };
   auto part = [&](int t) {
-    const int64_t begin = total * t / count, end = total * (t + 1) / count;
-    int64_t base = 0;
-    for (size_t v = 0; v < grads->size(); ++v) {
-      if (is_batch_product_[v]) continue;
-      const int64_t size = (*grads)[v].size();
-      const int64_t lo = std::max(begin, base) - base;
-      const int64_t hi = std::min(end, base + size) - base;
-      base += size;
-      if (lo >= hi) continue;
-      float* g = (*grads)[v].data();
-      const float w0 = static_cast<float>(weights_[0]);
-      const float w1 = static_cast<float>(weights_[1]);
-      const float* g1 = slices_[1].grads[v].data();
-      for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
-      for (int i = 2; i < count; ++i) {
-        const float wi = static_cast<float>(weights_[i]);
-        const float* gi = slices_[i].grads[v].data();
-        for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
-      }
-    }
+    ForEachRangeOfPart(grads->size(), summed_size, t, count,
+                       [&](size_t v, int64_t lo, int64_t hi) {
+                         float* g = (*grads)[v].data();
+                         const float w0 = static_cast<float>(weights_[0]);
+                         const float w1 = static_cast<float>(weights_[1]);
+                         const float* g1 = slices_[1].grads[v].data();
+                         for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
+                         for (int i = 2; i < count; ++i) {
+                           const float wi = static_cast<float>(weights_[i]);
+                           const float* gi = slices_[i].grads[v].data();
+                           for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
+                         }
+                       });
     for (const BatchProduct& product : batch_products_) {
       const int64_t rows = (*grads)[product.var].dim(0);
       layers_[product.layer]->WeightGradientRows(product.inputs, product.grad_outputs,

@@ -1,6 +1,5 @@
 #include "worker/local_trainer.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -25,7 +24,6 @@ absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
         absl::StrCat("ApplyUpdates: ", parts, " threads, at most ", kMaxParts));
   }
   // Everything is checked before anything changes.
-  int64_t total = 0;
   for (size_t v = 0; v < values->size(); ++v) {
     const int64_t size = (*values)[v].size();
     if (grads[v].size() != size) {
@@ -47,27 +45,23 @@ absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
                                                        slot.size()));
       }
     }
-    total += size;
   }
   absl::Status status[kMaxParts];
   auto part = [&](int t) {
-    const int64_t begin = total * t / parts, end = total * (t + 1) / parts;
     absl::Span<float> slot_spans[kMaxSlots];
-    int64_t base = 0;
-    for (size_t v = 0; v < values->size() && status[t].ok(); ++v) {
-      const int64_t size = (*values)[v].size();
-      const int64_t lo = std::max(begin, base) - base;
-      const int64_t hi = std::min(end, base + size) - base;
-      base += size;
-      if (lo >= hi) continue;
-      std::vector<Tensor>& var_slots = (*slots)[v];
-      for (size_t i = 0; i < var_slots.size(); ++i) {
-        slot_spans[i] = var_slots[i].span().subspan(lo, hi - lo);
-      }
-      status[t] = optimizer.Apply((*values)[v].span().subspan(lo, hi - lo),
-                                  grads[v].span().subspan(lo, hi - lo),
-                                  absl::MakeConstSpan(slot_spans, var_slots.size()), lr, step);
-    }
+    ForEachRangeOfPart(
+        values->size(), [&](size_t v) { return (*values)[v].size(); }, t, parts,
+        [&](size_t v, int64_t lo, int64_t hi) {
+          if (!status[t].ok()) return;
+          std::vector<Tensor>& var_slots = (*slots)[v];
+          for (size_t i = 0; i < var_slots.size(); ++i) {
+            slot_spans[i] = var_slots[i].span().subspan(lo, hi - lo);
+          }
+          status[t] = optimizer.Apply((*values)[v].span().subspan(lo, hi - lo),
+                                      grads[v].span().subspan(lo, hi - lo),
+                                      absl::MakeConstSpan(slot_spans, var_slots.size()), lr,
+                                      step);
+        });
   };
   runner->Run(parts, part);
   for (int t = 0; t < parts; ++t) RETURN_IF_ERROR(status[t]);
