@@ -29,6 +29,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/payload_owner.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -69,19 +70,6 @@ inline constexpr char kGrpcExperiments[] = "tcp_frame_size_tuning,tcp_rcv_lowat"
 // them off). Call first in main(), before anything uses gRPC. Returns a line
 // for the log.
 std::string ChooseGrpcExperiments();
-
-// Keeps the memory of an encoded payload alive while gRPC references it.
-// EncodeChunk calls Ref() once per zero-copy slice; gRPC calls Unref() when it
-// drops the slice, from any thread, possibly after the RPC has ended.
-// Implementations must be thread-safe.
-class PayloadOwner {
- public:
-  virtual void Ref() = 0;
-  virtual void Unref() = 0;
-
- protected:
-  ~PayloadOwner() = default;
-};
 
 // A PayloadOwner for borrowed memory: counts the slices gRPC still holds, and
 // WaitForRelease() blocks until there are none. Thread-safe. Destroy it only

@@ -13,9 +13,8 @@ namespace tessera {
 namespace {
 
 static_assert(kMaxChunkBytes == kMaxChunkPayloadBytes, "one chunk limit for wire and store");
-
-// Idle Pull buffers kept (kStreamChunkBytes each).
-constexpr int kMaxIdleSendBuffers = 6;
+// A Pull chunk is one piece of a block's values, sent without a copy.
+static_assert(kStreamChunkElements == kValuePieceElements, "Pull chunks are value pieces");
 
 grpc::Status Reply(const absl::Status& status, const char* method,
                    grpc::CallbackServerContext* context, PsMetrics* metrics) {
@@ -44,9 +43,8 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
  public:
   // Streams `session` at once (or finishes with its error).
   ChunkStreamReactor(grpc::CallbackServerContext* context, const char* method,
-                     absl::StatusOr<std::unique_ptr<ChunkSource>> session, PsMetrics* metrics,
-                     std::shared_ptr<SendBufferPool> pool)
-      : context_(context), method_(method), metrics_(metrics), pool_(std::move(pool)) {
+                     absl::StatusOr<std::unique_ptr<ChunkSource>> session, PsMetrics* metrics)
+      : context_(context), method_(method), metrics_(metrics) {
     metrics_->CountPull();
     if (!session.ok()) {
       Finish(Reply(session.status(), method_, context_, metrics_));
@@ -59,9 +57,8 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   // A Pull: streams once the store says `request` may proceed.
   ChunkStreamReactor(grpc::CallbackServerContext* context, const PullRequest& request,
                      std::unique_ptr<PullSession> session, VariableStore* store,
-                     PsMetrics* metrics, std::shared_ptr<SendBufferPool> pool)
-      : context_(context), method_("Pull"), metrics_(metrics), pool_(std::move(pool)),
-        store_(store) {
+                     PsMetrics* metrics)
+      : context_(context), method_("Pull"), metrics_(metrics), store_(store) {
     metrics_->CountPull();
     const PullSession* pull = session.get();
     session_ = std::move(session);
@@ -112,13 +109,11 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
       Finish(grpc::Status::OK);
       return;
     }
-    SendBuffer* buffer = pool_->Acquire();
     ChunkHeader header;
-    const int64_t n =
-        session_->NextChunk(absl::MakeSpan(buffer->data(), buffer->capacity()), &header);
-    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-    out_ = EncodeChunk(header, buffer->data(), bytes, buffer);
-    buffer->Unref();  // the encoded slice holds its own reference
+    const SharedFloats chunk = session_->NextChunk(kStreamChunkElements, &header);
+    const size_t bytes = static_cast<size_t>(chunk.size) * sizeof(float);
+    out_ = EncodeChunk(header, chunk.data, bytes, chunk.owner);
+    chunk.owner->Unref();  // the encoded slice holds its own reference
     metrics_->AddPulledBytes(static_cast<int64_t>(bytes));
     if (session_->Done()) {
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
@@ -130,7 +125,6 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   grpc::CallbackServerContext* const context_;
   const char* const method_;
   PsMetrics* const metrics_;
-  const std::shared_ptr<SendBufferPool> pool_;
   VariableStore* const store_ = nullptr;  // Pull only
   std::unique_ptr<ChunkSource> session_;
   grpc::ByteBuffer out_;
@@ -194,9 +188,7 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 }  // namespace
 
 PsService::PsService(VariableStore* store, PsMetrics* metrics)
-    : store_(store),
-      metrics_(metrics),
-      send_buffers_(SendBufferPool::Create(kStreamChunkElements, kMaxIdleSendBuffers)) {}
+    : store_(store), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* PsService::CreateVariables(grpc::CallbackServerContext* context,
                                                      const CreateVariablesRequest* request,
@@ -234,10 +226,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServer
   absl::StatusOr<std::unique_ptr<PullSession>> session =
       status.ok() ? store_->StartPull(parsed) : status;
   if (!session.ok()) {
-    return new ChunkStreamReactor(context, "Pull", session.status(), metrics_, send_buffers_);
+    return new ChunkStreamReactor(context, "Pull", session.status(), metrics_);
   }
-  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, metrics_,
-                                send_buffers_);
+  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, metrics_);
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(
@@ -247,7 +238,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(
       StartSource<SnapshotRequest>(
           *request, "SnapshotRequest",
           [this](const SnapshotRequest& r) { return store_->StartSnapshot(r); }),
-      metrics_, send_buffers_);
+      metrics_);
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* PsService::Push(grpc::CallbackServerContext* context,

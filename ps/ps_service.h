@@ -13,7 +13,6 @@
 #include "grpcpp/grpcpp.h"
 #include "protos/ps_service.grpc.pb.h"
 #include "ps/ps_metrics.h"
-#include "ps/send_buffer_pool.h"
 #include "ps/variable_store.h"
 
 namespace tessera {
@@ -46,7 +45,6 @@ class PsService final : public PsServiceBase {
  private:
   VariableStore* const store_;
   PsMetrics* const metrics_;
-  const std::shared_ptr<SendBufferPool> send_buffers_;
 };
 
 }  // namespace tessera

@@ -196,7 +196,7 @@ absl::Status PushSession::CommitChunk(PayloadReader read) {
       read(0, absl::MakeSpan(block_->slots[slot_index_].data() + offset, n));
       ++applied_;
     } else {  // ASSIGN: new values, optimizer state restarted
-      read(0, absl::MakeSpan(block_->values.data() + offset, n));
+      block_->values.Write(offset, n, read);
       for (size_t i = 0; i < block_->slots.size(); ++i) {
         std::fill_n(block_->slots[i].data() + offset, n,
                     optimizer_->SlotInitialValue(static_cast<int>(i)));
@@ -272,14 +272,13 @@ absl::StatusOr<PushResponse> PushSession::Finish() {
   return response;
 }
 
-int64_t PullSession::NextChunk(absl::Span<float> destination, ChunkHeader* header) {
+SharedFloats PullSession::NextChunk(int64_t max_elements, ChunkHeader* header) {
   VariableBlock* block = blocks_[index_];
-  const int64_t n =
-      std::min(static_cast<int64_t>(destination.size()), block->elements - offset_);
+  SharedFloats chunk;
   header->Clear();
   {
     absl::ReaderMutexLock lock(&block->mu);
-    std::memcpy(destination.data(), block->values.data() + offset_, n * sizeof(float));
+    chunk = block->values.Share(offset_, max_elements);
     header->set_version(block->version);
   }
   header->set_block(block->name);
@@ -288,27 +287,39 @@ int64_t PullSession::NextChunk(absl::Span<float> destination, ChunkHeader* heade
   header->set_kind(VALUES);
   header->set_incarnation(store_->incarnation());
   header->set_global_step(store_->ReportedGlobalStep());
-  offset_ += n;
+  offset_ += chunk.size;
   if (offset_ == block->elements) {
     ++index_;
     offset_ = 0;
   }
-  return n;
+  return chunk;
 }
 
-int64_t SnapshotSession::NextChunk(absl::Span<float> destination, ChunkHeader* header) {
+SnapshotSession::~SnapshotSession() { ReleaseCopy(); }
+
+void SnapshotSession::ReleaseCopy() {
+  for (FloatBuffer* tensor : copy_) tensor->Unref();
+  copy_.clear();
+}
+
+SharedFloats SnapshotSession::NextChunk(int64_t max_elements, ChunkHeader* header) {
   VariableBlock* block = blocks_[index_];
   if (tensor_ == 0 && offset_ == 0) {  // a consistent copy of the whole block
-    copy_.resize(1 + slot_names_.size());
+    ReleaseCopy();  // chunks still being sent hold their own references
+    for (size_t i = 0; i <= slot_names_.size(); ++i) {
+      copy_.push_back(FloatBuffer::Create(block->elements));
+    }
     absl::ReaderMutexLock lock(&block->mu);
-    copy_[0].assign(block->values.begin(), block->values.end());
+    block->values.CopyTo(0, absl::MakeSpan(copy_[0]->data(), block->elements));
     for (size_t i = 0; i < slot_names_.size() && i < block->slots.size(); ++i) {
-      copy_[1 + i].assign(block->slots[i].begin(), block->slots[i].end());
+      std::copy(block->slots[i].begin(), block->slots[i].end(), copy_[1 + i]->data());
     }
     version_ = block->version;
   }
-  const int64_t n = std::min(static_cast<int64_t>(destination.size()), block->elements - offset_);
-  std::memcpy(destination.data(), copy_[tensor_].data() + offset_, n * sizeof(float));
+  FloatBuffer* tensor = copy_[tensor_];
+  tensor->Ref();
+  const SharedFloats chunk{tensor, tensor->data() + offset_,
+                           std::min(max_elements, block->elements - offset_)};
   header->Clear();
   header->set_block(block->name);
   if (tensor_ > 0) header->set_slot(slot_names_[tensor_ - 1]);
@@ -318,7 +329,7 @@ int64_t SnapshotSession::NextChunk(absl::Span<float> destination, ChunkHeader* h
   header->set_version(version_);
   header->set_incarnation(store_->incarnation());
   header->set_global_step(global_step_);
-  offset_ += n;
+  offset_ += chunk.size;
   if (offset_ == block->elements) {
     offset_ = 0;
     if (++tensor_ == copy_.size()) {
@@ -326,7 +337,7 @@ int64_t SnapshotSession::NextChunk(absl::Span<float> destination, ChunkHeader* h
       ++index_;
     }
   }
-  return n;
+  return chunk;
 }
 
 }  // namespace tessera

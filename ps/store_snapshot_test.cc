@@ -47,13 +47,14 @@ std::map<std::string, std::vector<float>> SnapshotAll(VariableStore* store, int6
   auto session = store->StartSnapshot(request);
   EXPECT_TRUE(session.ok()) << session.status();
   std::map<std::string, std::vector<float>> out;
-  std::vector<float> buffer(2);
   while (session.ok() && !(*session)->Done()) {
     ChunkHeader header;
-    const int64_t n = (*session)->NextChunk(absl::MakeSpan(buffer), &header);
+    const SharedFloats chunk = (*session)->NextChunk(2, &header);
     std::vector<float>& tensor = out[header.slot()];
     EXPECT_EQ(header.offset(), static_cast<int64_t>(tensor.size()));
-    tensor.insert(tensor.end(), buffer.begin(), buffer.begin() + n);
+    EXPECT_LE(chunk.size, 2);
+    tensor.insert(tensor.end(), chunk.data, chunk.data + chunk.size);
+    chunk.owner->Unref();
     *step = header.global_step();
   }
   return out;

@@ -60,9 +60,10 @@ PullRequest Pull(int worker, int64_t min_version) {
 std::vector<float> Values(VariableStore* store, int64_t* version) {
   auto session = store->StartPull(Pull(0, 0));
   EXPECT_TRUE(session.ok()) << session.status();
-  std::vector<float> out(2);
   ChunkHeader header;
-  (*session)->NextChunk(absl::MakeSpan(out), &header);
+  const SharedFloats chunk = (*session)->NextChunk(2, &header);
+  std::vector<float> out(chunk.data, chunk.data + chunk.size);
+  chunk.owner->Unref();
   *version = header.version();
   return out;
 }

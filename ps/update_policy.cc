@@ -12,16 +12,23 @@ namespace {
 absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block, int64_t offset,
                                 absl::Span<const float> grad, float learning_rate,
                                 int64_t update_count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) {
-  const size_t start = static_cast<size_t>(offset);
-  absl::Span<float> var = absl::MakeSpan(block->values).subspan(start, grad.size());
-  absl::Span<float> slot_spans[8];
   if (block->slots.size() > 8) return absl::InternalError("more than 8 optimizer slots");
-  for (size_t i = 0; i < block->slots.size(); ++i) {
-    slot_spans[i] = absl::MakeSpan(block->slots[i]).subspan(start, grad.size());
-  }
-  return Annotate(optimizer.Apply(var, grad, absl::MakeConstSpan(slot_spans, block->slots.size()),
-                                  learning_rate, update_count),
-                  absl::StrCat("applying a gradient to block ", block->name));
+  // Piece by piece of the values (a piece may be copied first: block_values.h);
+  // the slots' matching ranges beside them.
+  absl::Status status;
+  block->values.Write(offset, static_cast<int64_t>(grad.size()),
+                      [&](int64_t at, absl::Span<float> var) {
+    if (!status.ok()) return;
+    const size_t start = static_cast<size_t>(offset + at);
+    absl::Span<float> slot_spans[8];
+    for (size_t i = 0; i < block->slots.size(); ++i) {
+      slot_spans[i] = absl::MakeSpan(block->slots[i]).subspan(start, var.size());
+    }
+    status = optimizer.Apply(var, grad.subspan(static_cast<size_t>(at), var.size()),
+                             absl::MakeConstSpan(slot_spans, block->slots.size()), learning_rate,
+                             update_count);
+  });
+  return Annotate(status, absl::StrCat("applying a gradient to block ", block->name));
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 #ifndef TESSERA_PS_VARIABLE_BLOCK_H_
 #define TESSERA_PS_VARIABLE_BLOCK_H_
 
-// One block of a variable held by a parameter server: its values as one
-// contiguous float buffer, the optimizer slots beside them and counters.
+// One block of a variable held by a parameter server: its values (in pieces
+// that a Pull sends without a copy: ps/block_values.h), the optimizer slots
+// beside them (each one contiguous buffer) and counters.
 // The immutable description is public and const; everything else is guarded by
 // the block's own mutex, so pushes to different blocks run in parallel.
 
@@ -14,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tensor.h"
+#include "ps/block_values.h"
 #include "ps/sync_accumulator.h"
 
 namespace tessera {
@@ -40,7 +42,7 @@ struct VariableBlock {
   // SYNC only, else null: this step's gradient sum (one more block-sized
   // buffer). The pointer never changes; the accumulator is guarded by mu.
   const std::unique_ptr<SyncAccumulator> sync ABSL_PT_GUARDED_BY(mu);
-  std::vector<float> values ABSL_GUARDED_BY(mu);
+  BlockValues values ABSL_GUARDED_BY(mu);
   // In the optimizer's SlotNames() order, each `elements` long.
   std::vector<std::vector<float>> slots ABSL_GUARDED_BY(mu);
   // ASYNC and STALE: gradient pushes of the whole block applied since

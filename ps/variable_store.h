@@ -23,8 +23,9 @@
 //
 // Memory: the blocks and their slots (SYNC: plus one accumulator per block,
 // as large as the block), plus up to kMaxIdleScratch reusable piece buffers
-// (64 KiB each) shared by all pushes; nothing block-sized is allocated per
-// request.
+// (64 KiB each) shared by all pushes, plus the 1 MiB value pieces that Pull
+// streams still send after a push replaced them (ps/block_values.h: one or two
+// per stream in flight); a Snapshot stream holds a copy of one block.
 //
 // Thread-safe. Pushes and pulls of different blocks run in parallel (one
 // mutex per block); the block set never changes once created.
@@ -143,19 +144,20 @@ class ChunkSource {
  public:
   virtual ~ChunkSource() = default;
   virtual bool Done() const = 0;
-  // Copies the next chunk (at most destination.size() elements, > 0) into
-  // `destination` and fills *header. Returns the elements copied. Requires
-  // !Done().
-  virtual int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) = 0;
+  // The next chunk (at most max_elements > 0 elements) and its *header. The
+  // payload is not copied: it stays valid and unchanged until the caller
+  // Unrefs the returned owner (gRPC sends straight from it). Requires !Done().
+  virtual SharedFloats NextChunk(int64_t max_elements, ChunkHeader* header) = 0;
 };
 
-// One Pull stream over the requested blocks: VALUES chunks, each copied under
-// its block's lock, with version, incarnation and global step (a block within
-// one chunk is a consistent copy; docs/protocol.md, "Chunks and the fast path").
+// One Pull stream over the requested blocks: VALUES chunks with version,
+// incarnation and global step. A chunk is a piece of the block's values
+// (ps/block_values.h) shared under the block's lock, so a block within one
+// chunk is a consistent copy (docs/protocol.md, "Chunks and the fast path").
 class PullSession final : public ChunkSource {
  public:
   bool Done() const override { return index_ == blocks_.size(); }
-  int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) override;
+  SharedFloats NextChunk(int64_t max_elements, ChunkHeader* header) override;
   const std::vector<VariableBlock*>& blocks() const { return blocks_; }
 
  private:
@@ -171,11 +173,13 @@ class PullSession final : public ChunkSource {
 // One Snapshot stream (protos/ps_service.proto): for each block, its values
 // then each optimizer slot, all copied together under the block's lock when
 // the block's first chunk is produced (consistent per block). Holds one
-// block's copy (values and slots) at a time.
+// block's copy (values and slots) at a time, plus the previous one while its
+// last chunks are still being sent.
 class SnapshotSession final : public ChunkSource {
  public:
+  ~SnapshotSession() override;
   bool Done() const override { return index_ == blocks_.size(); }
-  int64_t NextChunk(absl::Span<float> destination, ChunkHeader* header) override;
+  SharedFloats NextChunk(int64_t max_elements, ChunkHeader* header) override;
 
  private:
   friend class VariableStore;
@@ -185,6 +189,8 @@ class SnapshotSession final : public ChunkSource {
         blocks_(std::move(blocks)),
         slot_names_(std::move(slot_names)),
         global_step_(global_step) {}
+  void ReleaseCopy();
+
   VariableStore* const store_;
   const std::vector<VariableBlock*> blocks_;
   const std::vector<std::string> slot_names_;
@@ -192,8 +198,8 @@ class SnapshotSession final : public ChunkSource {
   size_t index_ = 0;           // block
   size_t tensor_ = 0;          // 0: values, i > 0: slot i - 1
   int64_t offset_ = 0;
-  std::vector<std::vector<float>> copy_;  // values, then slots, of block index_
-  int64_t version_ = 0;                   // of the copy
+  std::vector<FloatBuffer*> copy_;  // values, then slots, of block index_ (a reference each)
+  int64_t version_ = 0;             // of the copy
 };
 
 class VariableStore {

@@ -63,12 +63,13 @@ std::vector<float> ReadBlock(VariableStore* store, const std::string& name, int6
   auto session = store->StartPull(request);
   EXPECT_TRUE(session.ok()) << session.status();
   std::vector<float> out;
-  std::vector<float> buffer(chunk_elements);
   while (session.ok() && !(*session)->Done()) {
     ChunkHeader header;
-    int64_t n = (*session)->NextChunk(absl::MakeSpan(buffer), &header);
+    const SharedFloats chunk = (*session)->NextChunk(chunk_elements, &header);
     EXPECT_EQ(header.offset(), static_cast<int64_t>(out.size()));
-    out.insert(out.end(), buffer.begin(), buffer.begin() + n);
+    EXPECT_LE(chunk.size, chunk_elements);
+    out.insert(out.end(), chunk.data, chunk.data + chunk.size);
+    chunk.owner->Unref();
     if (version != nullptr) *version = header.version();
   }
   return out;
@@ -276,6 +277,47 @@ TEST(VariableStorePiecesTest, ChunkLongerThanAPieceIsAppliedOnce) {
     ASSERT_EQ(after[i], values[i] - 0.5f * grads[i]) << "element " << i;
   }
   EXPECT_EQ(version, version_before + 1);
+}
+
+// Pull chunks are pieces of the block's values sent without a copy
+// (ps/block_values.h): a gradient applied while a chunk is still held leaves
+// that chunk as it was, and the next Pull sees the update. Chunks of the
+// ASSIGN and the gradient cross the boundary between two pieces.
+TEST(VariableStorePiecesTest, PullChunkHeldDuringAPushKeepsItsValues) {
+  FakeClock clock;
+  VariableStore store({&clock, 5});
+  const int64_t n = kValuePieceElements + 1000;
+  CreateVariablesRequest request;
+  request.set_fingerprint(kFingerprint);
+  request.set_num_workers(2);
+  request.mutable_optimizer()->set_learning_rate(1.0f);
+  request.mutable_optimizer()->mutable_sgd();
+  BlockSpec* block = request.add_blocks();
+  block->set_name("big");
+  block->set_variable("big");
+  block->mutable_shape()->add_dim(n);
+  ASSERT_TRUE(store.CreateVariables(request).ok());
+  std::vector<float> values(n), grads(n, 0.25f);
+  for (int64_t i = 0; i < n; ++i) values[i] = static_cast<float>(i % 1000);
+  ASSERT_TRUE(PushBlocks(&store, ASSIGN, {{"big", values}}).ok());
+
+  PullRequest pull;
+  pull.set_fingerprint(kFingerprint);
+  auto session = store.StartPull(pull);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ChunkHeader header;
+  const SharedFloats held = (*session)->NextChunk(kValuePieceElements, &header);
+  ASSERT_EQ(held.size, kValuePieceElements);
+  ASSERT_TRUE(PushBlocks(&store, GRADIENT, {{"big", grads}}).ok());
+  for (int64_t i = 0; i < held.size; ++i) ASSERT_EQ(held.data[i], values[i]) << "element " << i;
+  EXPECT_EQ(header.version(), 0);
+  held.owner->Unref();
+
+  int64_t version = -1;
+  const std::vector<float> after = ReadBlock(&store, "big", &version);
+  ASSERT_EQ(static_cast<int64_t>(after.size()), n);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(after[i], values[i] - 0.25f) << "element " << i;
+  EXPECT_EQ(version, 1);
 }
 
 TEST_F(VariableStoreTest, IncompleteDuplicateAndEmptyPushes) {

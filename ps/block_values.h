@@ -1,0 +1,105 @@
+#ifndef TESSERA_PS_BLOCK_VALUES_H_
+#define TESSERA_PS_BLOCK_VALUES_H_
+
+// The values of one variable block, kept in pieces that a Pull sends without
+// copying them.
+//
+// A block's values are pieces of kValuePieceElements floats (the last one
+// shorter), each a reference-counted FloatBuffer. A Pull takes a reference to
+// a piece (Share) and gRPC sends straight from it; a write to a piece that
+// anyone else still references goes to a fresh copy of the piece, which then
+// replaces it (copy on write), so what a Pull sends never changes under it.
+// Pull chunks (kStreamChunkBytes, common/chunk_coding.h) are exactly pieces.
+//
+// Memory: the block's elements, plus the old pieces still being sent, at most
+// one or two per Pull stream in flight (a stream writes one chunk at a time).
+//
+// Not thread-safe by itself: the block's mutex guards it, shared for Share
+// and reads, exclusive for writes. FloatBuffer's reference count is
+// thread-safe, so gRPC may drop its references from any thread.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/types/span.h"
+#include "common/payload_owner.h"
+
+namespace tessera {
+
+// 1 MiB of floats: kStreamChunkElements of common/chunk_coding.h (a static
+// assertion in ps_service.cc keeps the two equal).
+inline constexpr int64_t kValuePieceElements = int64_t{1} << 18;
+
+// A reference-counted array of floats; deletes itself with its last reference.
+class FloatBuffer final : public PayloadOwner {
+ public:
+  // A buffer of `elements` floats (uninitialized) holding one reference.
+  static FloatBuffer* Create(int64_t elements);
+  FloatBuffer(const FloatBuffer&) = delete;
+  FloatBuffer& operator=(const FloatBuffer&) = delete;
+
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  int64_t size() const { return size_; }
+  void Ref() override;
+  void Unref() override;
+  // Whether anyone but the caller (who holds one reference) references it.
+  bool Shared() const;
+
+ private:
+  explicit FloatBuffer(int64_t elements) : data_(new float[elements]), size_(elements) {}
+  ~FloatBuffer() = default;
+  std::unique_ptr<float[]> data_;
+  const int64_t size_;
+  std::atomic<int64_t> refs_{1};
+};
+
+// One chunk's worth of a FloatBuffer, with a reference for its holder.
+struct SharedFloats {
+  FloatBuffer* owner = nullptr;  // Unref when done
+  const float* data = nullptr;
+  int64_t size = 0;
+};
+
+class BlockValues {
+ public:
+  explicit BlockValues(int64_t elements);  // all 0
+  BlockValues(const BlockValues&) = delete;
+  BlockValues& operator=(const BlockValues&) = delete;
+  ~BlockValues();
+
+  int64_t size() const { return size_; }
+
+  // Calls fn(at, values) for the pieces' parts covering [begin, begin + n),
+  // in order; `at` counts from `begin`. Requires the range to be inside.
+  void Read(int64_t begin, int64_t n,
+            absl::FunctionRef<void(int64_t at, absl::Span<const float> values)> fn) const;
+  // The same for writing; each piece written is first made the block's own.
+  void Write(int64_t begin, int64_t n,
+             absl::FunctionRef<void(int64_t at, absl::Span<float> values)> fn);
+  // Copies [begin, begin + out.size()) to `out`.
+  void CopyTo(int64_t begin, absl::Span<float> out) const;
+
+  // The values from element `begin` to the end of its piece, at most
+  // `max_elements` of them (> 0), without a copy: they stay unchanged as long
+  // as the caller holds the returned reference. Requires begin < size().
+  SharedFloats Share(int64_t begin, int64_t max_elements) const;
+
+  // Pieces copied because a write found them referenced (for tests and
+  // metrics).
+  int64_t copies_on_write() const { return copies_on_write_; }
+
+ private:
+  FloatBuffer* OwnPiece(size_t index);  // the piece, copied first if shared
+
+  const int64_t size_;
+  std::vector<FloatBuffer*> pieces_;  // one reference each
+  int64_t copies_on_write_ = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_PS_BLOCK_VALUES_H_
