@@ -6,20 +6,28 @@
 //
 //   bytes=B workers=W push_pull_GBps=X tcp_GBps=Y ratio=X/Y
 //
-// The two are measured in turns (--turns slices of each, alternating) so that
-// both see the same machine (its speed drifts: docs/benchmarks.md); `ratio` is
-// the median of the turns' ratios, the GB/s figures are means over the turns.
+// The ps and the TCP echo server run in a child process, as a ps runs apart
+// from its workers in a cluster (--ps_in=thread runs both in this process:
+// gRPC's poller is then shared by the ps and the workers, which cost 10-15%
+// of the gRPC side at 4 MiB and nothing measurable on the TCP side). The two
+// sides are measured in turns (--turns slices of each, alternating) so that
+// both see the same machine (its speed drifts: docs/benchmarks.md); `ratio`
+// is the median of the turns' ratios, the GB/s figures are means over the
+// turns.
 //
 // Usage: bazel run //bench:ps_transport [-- --seconds=2 --turns=4
-//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp]
+//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp
+//            --ps_in=process|thread]
 // (--only measures one side alone, for profiling; it prints no ratio).
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdlib>
 #include <cstdio>
@@ -45,6 +53,9 @@ ABSL_FLAG(std::vector<std::string>, bytes, std::vector<std::string>({"4194304", 
 ABSL_FLAG(std::vector<std::string>, workers, std::vector<std::string>({"1", "2"}),
           "worker counts (1 or 2)");
 ABSL_FLAG(std::string, only, "", "grpc or tcp: measure only that side (profiling)");
+ABSL_FLAG(std::string, ps_in, "process",
+          "where the ps runs: 'process' (a child process, as in a cluster) or 'thread' "
+          "(in this process, sharing gRPC's poller with the workers)");
 
 namespace tessera {
 namespace {
@@ -94,48 +105,167 @@ bool RecvAll(int fd, char* data, int64_t n) {
   return true;
 }
 
-// A loopback TCP echo of `bytes` per round for each worker, with reused buffers.
-class TcpEcho {
+// The server side of plain TCP: every connection first sends the round's size
+// (8 bytes), then the server receives that many bytes and sends them back, for
+// as long as the connection lasts, one thread per connection with a reused
+// buffer (as the ps holds its block). Lives until its process exits.
+class EchoServer {
  public:
-  TcpEcho(int workers, int64_t bytes) : bytes_(bytes) {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
+  // Listens on a free loopback port; false (with a message) on failure.
+  bool Start() {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address = {};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address));
     socklen_t length = sizeof(address);
-    getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-    listen(listener, workers);
-    for (int w = 0; w < workers; ++w) {
-      int client = socket(AF_INET, SOCK_STREAM, 0);
-      connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-      int server = accept(listener, nullptr, nullptr);
-      clients_.push_back(client);
-      buffers_.emplace_back(bytes, 1);
-      servers_.emplace_back([this, server] {
-        std::vector<char> buffer(bytes_);
-        while (RecvAll(server, buffer.data(), bytes_) && SendAll(server, buffer.data(), bytes_)) {
-        }
-        close(server);
-      });
+    if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+        listen(listener_, 16) != 0) {
+      std::perror("echo server: listen on 127.0.0.1");
+      return false;
     }
-    close(listener);
+    port_ = ntohs(address.sin_port);
+    std::thread([listener = listener_] {
+      while (true) {
+        const int fd = accept(listener, nullptr, nullptr);
+        if (fd < 0) {
+          if (errno == EINTR) continue;
+          return;
+        }
+        std::thread([fd] {
+          int64_t bytes = 0;
+          if (RecvAll(fd, reinterpret_cast<char*>(&bytes), sizeof(bytes)) && bytes > 0 &&
+              bytes <= (int64_t{1} << 30)) {
+            std::vector<char> buffer(bytes);
+            while (RecvAll(fd, buffer.data(), bytes) && SendAll(fd, buffer.data(), bytes)) {
+            }
+          }
+          close(fd);
+        }).detach();
+      }
+    }).detach();
+    return true;
+  }
+  int port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  int port_ = -1;
+};
+
+// The client side of plain TCP: one connection per worker to an EchoServer,
+// each round sends `bytes` and receives them back, with reused buffers.
+class TcpEcho {
+ public:
+  TcpEcho(int port, int workers, int64_t bytes) : bytes_(bytes) {
+    sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    for (int w = 0; w < workers; ++w) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+          !SendAll(fd, reinterpret_cast<const char*>(&bytes_), sizeof(bytes_))) {
+        std::perror("connect to the echo server");
+        ok_ = false;
+      }
+      fds_.push_back(fd);
+      buffers_.emplace_back(bytes, 1);
+    }
   }
   ~TcpEcho() {
-    for (int fd : clients_) shutdown(fd, SHUT_RDWR);
-    for (auto& thread : servers_) thread.join();
-    for (int fd : clients_) close(fd);
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
   }
+  bool ok() const { return ok_; }
   void Round(int w) {
-    SendAll(clients_[w], buffers_[w].data(), bytes_);
-    RecvAll(clients_[w], buffers_[w].data(), bytes_);
+    if (!SendAll(fds_[w], buffers_[w].data(), bytes_) ||
+        !RecvAll(fds_[w], buffers_[w].data(), bytes_)) {
+      ok_ = false;
+    }
   }
 
  private:
   const int64_t bytes_;
-  std::vector<int> clients_;
+  std::vector<int> fds_;
   std::vector<std::vector<char>> buffers_;
-  std::vector<std::thread> servers_;
+  std::atomic<bool> ok_{true};
+};
+
+// The ps and the echo server, in a child process (forked before this process
+// uses gRPC or starts a thread; the child serves until the parent closes its
+// pipe or exits) or in this process.
+class Servers {
+ public:
+  // False (with a message) when a server could not start.
+  bool StartInThisProcess() {
+    PsServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    auto created = PsServer::Create(options);
+    if (!created.ok()) {
+      std::fprintf(stderr, "ps: %s\n", std::string(created.status().message()).c_str());
+      return false;
+    }
+    ps_ = std::move(*created);
+    ports_[0] = ps_->port();
+    if (!echo_.Start()) return false;
+    ports_[1] = echo_.port();
+    return true;
+  }
+
+  bool StartInChildProcess() {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) {
+      std::perror("pipe");
+      return false;
+    }
+    pid_ = fork();
+    if (pid_ < 0) {
+      std::perror("fork");
+      return false;
+    }
+    if (pid_ == 0) {
+      close(to_child[1]);
+      close(from_child[0]);
+      int ports[2] = {-1, -1};
+      if (StartInThisProcess()) std::copy(ports_, ports_ + 2, ports);
+      if (write(from_child[1], ports, sizeof(ports)) != sizeof(ports) || ports[0] < 0) _exit(1);
+      char byte;
+      while (read(to_child[0], &byte, 1) < 0 && errno == EINTR) {
+      }  // end of file: the parent is done, or gone
+      ps_->Stop(absl::Seconds(1));
+      _exit(0);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    to_child_ = to_child[1];
+    ssize_t got;
+    while ((got = read(from_child[0], ports_, sizeof(ports_))) < 0 && errno == EINTR) {
+    }
+    close(from_child[0]);
+    if (got != sizeof(ports_) || ports_[0] <= 0 || ports_[1] <= 0) {
+      std::fprintf(stderr, "the servers' child process did not start\n");
+      return false;
+    }
+    return true;
+  }
+
+  ~Servers() {
+    if (ps_ != nullptr) ps_->Stop(absl::Seconds(1));
+    if (to_child_ >= 0) close(to_child_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+
+  int ps_port() const { return ports_[0]; }
+  int echo_port() const { return ports_[1]; }
+
+ private:
+  std::unique_ptr<PsServer> ps_;  // in this process only
+  EchoServer echo_;
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int ports_[2] = {-1, -1};  // ps, echo
 };
 
 // Parses a list flag of positive integers; false (with a message) when bad.
@@ -187,14 +317,16 @@ int Run() {
   }
   const absl::Duration slice = absl::Seconds(seconds) / turns;
 
-  PsServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  auto server = PsServer::Create(options);
-  if (!server.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+  const std::string ps_in = absl::GetFlag(FLAGS_ps_in);
+  if (ps_in != "process" && ps_in != "thread") {
+    std::fprintf(stderr, "--ps_in must be process or thread, got '%s'\n", ps_in.c_str());
+    return 2;
+  }
+  Servers servers;
+  if (!(ps_in == "process" ? servers.StartInChildProcess() : servers.StartInThisProcess())) {
     return 1;
   }
-  const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+  const std::string address = "127.0.0.1:" + std::to_string(servers.ps_port());
 
   CreateVariablesRequest create;
   create.set_fingerprint(kFingerprint);
@@ -244,7 +376,8 @@ int Run() {
         auto pulled = clients[w]->Pull(pull, {absl::MakeSpan(values[w])});
         if (!pushed.ok() || !pulled.ok()) failed = true;
       };
-      TcpEcho echo(workers, bytes);
+      TcpEcho echo(servers.echo_port(), workers, bytes);
+      if (!echo.ok()) return 1;
       auto tcp_round = [&](int w) { echo.Round(w); };
       double grpc_sum = 0, tcp_sum = 0;
       std::vector<double> ratios;
@@ -255,8 +388,8 @@ int Run() {
         tcp_sum += tcp;
         if (only.empty()) ratios.push_back(grpc / tcp);
       }
-      if (failed) {
-        std::fprintf(stderr, "a push or pull failed\n");
+      if (failed || !echo.ok()) {
+        std::fprintf(stderr, "a push or pull or a TCP round failed\n");
         return 1;
       }
       std::printf("bytes=%lld workers=%d push_pull_GBps=%.3f tcp_GBps=%.3f",
@@ -270,7 +403,6 @@ int Run() {
       std::fflush(stdout);
     }
   }
-  (*server)->Stop(absl::Seconds(1));
   return 0;
 }
 
