@@ -41,8 +41,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
-#include "common/chunk_coding.h"
-#include "common/malloc_tuning.h"
+#include "common/daemon_setup.h"
 #include "ps/ps_server.h"
 #include "worker/ps_client.h"
 
@@ -410,11 +409,10 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  // The daemons' malloc settings (common/malloc_tuning.h): this process stands
-  // for both the ps and the workers.
-  const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
-  const std::string grpc_experiments = tessera::ChooseGrpcExperiments();
+  // The daemons' settings (common/daemon_setup.h), for the ps (the child
+  // process inherits them) and the workers.
+  const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
   absl::ParseCommandLine(argc, argv);
-  std::printf("%s\n%s\n", malloc_tuning.Describe().c_str(), grpc_experiments.c_str());
+  for (const std::string& line : setup.LogLines()) std::printf("%s\n", line.c_str());
   return tessera::Run();
 }

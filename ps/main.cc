@@ -24,8 +24,7 @@
 #include "common/cluster_spec.h"
 #include "common/task_resolution.h"
 #include "common/logging.h"
-#include "common/chunk_coding.h"
-#include "common/malloc_tuning.h"
+#include "common/daemon_setup.h"
 #include "common/status_macros.h"
 #include "ps/ps_server.h"
 
@@ -77,7 +76,7 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags() {
   return options;
 }
 
-int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) {
+int Run(const DaemonSetup& setup) {
   absl::StatusOr<PsServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::cerr << "tessera_ps: " << options.status().message() << "\n";
@@ -89,8 +88,7 @@ int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) 
     LOG(ERROR) << server.status().message();
     return 1;
   }
-  LOG(INFO) << malloc_tuning.Describe();
-  LOG(INFO) << grpc_experiments;
+  for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();
@@ -111,8 +109,7 @@ int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) 
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
-  const std::string grpc_experiments = tessera::ChooseGrpcExperiments();
+  const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run(malloc_tuning, grpc_experiments);
+  return tessera::Run(setup);
 }

@@ -17,8 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/logging.h"
-#include "common/chunk_coding.h"
-#include "common/malloc_tuning.h"
+#include "common/daemon_setup.h"
 #include "common/task_resolution.h"
 #include "nn/blas_kernel.h"
 #include "worker/train_config.h"
@@ -53,7 +52,7 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) {
+int Run(const DaemonSetup& setup) {
   std::optional<std::string> tf_config;
   if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
   auto task = ResolveTask(kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task),
@@ -86,8 +85,7 @@ int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) 
         if (!stop.HasBeenNotified()) stop.Notify();
       });
   if (!server.ok()) return Fail(server.status());
-  LOG(INFO) << malloc_tuning.Describe();
-  LOG(INFO) << grpc_experiments;
+  for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
   LOG(INFO) << "serving Admin on " << task->address << "; OpenBLAS kernel " << BlasKernelName();
 
   WorkerOptions worker_options{task->task.index};
@@ -125,8 +123,7 @@ int Run(const MallocTuning& malloc_tuning, const std::string& grpc_experiments) 
 
 int main(int argc, char** argv) {
   tessera::EnsureBlasKernel(argc, argv);
-  const tessera::MallocTuning malloc_tuning = tessera::TuneMalloc(std::getenv);
-  const std::string grpc_experiments = tessera::ChooseGrpcExperiments();
+  const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run(malloc_tuning, grpc_experiments);
+  return tessera::Run(setup);
 }
