@@ -1,7 +1,8 @@
 #ifndef TESSERA_COMMON_DAEMON_SETUP_H_
 #define TESSERA_COMMON_DAEMON_SETUP_H_
 
-// What a daemon's main() sets first, before it starts a thread or uses gRPC:
+// What a daemon's main() sets at its start, before it starts a thread or uses
+// gRPC:
 //  - glibc malloc (common/malloc_tuning.h);
 //  - gRPC's transport experiments (common/chunk_coding.h,
 //    ChooseGrpcExperiments);
@@ -33,7 +34,8 @@ struct DaemonSetup {
 };
 
 // `getenv` is std::getenv (tests pass their own environment to the malloc
-// part). Not thread-safe: call once, first in main().
+// part). Not thread-safe: call once at the start of main(), before any thread
+// starts.
 DaemonSetup SetUpDaemon(absl::FunctionRef<const char*(const char*)> getenv);
 
 }  // namespace tessera

@@ -88,8 +88,7 @@ class BlockValues {
   // as the caller holds the returned reference. Requires begin < size().
   SharedFloats Share(int64_t begin, int64_t max_elements) const;
 
-  // Pieces copied because a write found them referenced (for tests and
-  // metrics).
+  // Pieces copied because a write found them referenced (for tests).
   int64_t copies_on_write() const { return copies_on_write_; }
 
  private:

@@ -311,8 +311,12 @@ SharedFloats SnapshotSession::NextChunk(int64_t max_elements, ChunkHeader* heade
     }
     absl::ReaderMutexLock lock(&block->mu);
     block->values.CopyTo(0, absl::MakeSpan(copy_[0]->data(), block->elements));
-    for (size_t i = 0; i < slot_names_.size() && i < block->slots.size(); ++i) {
-      std::copy(block->slots[i].begin(), block->slots[i].end(), copy_[1 + i]->data());
+    for (size_t i = 0; i < slot_names_.size(); ++i) {  // the store's optimizer's slots
+      if (i < block->slots.size()) {
+        std::copy(block->slots[i].begin(), block->slots[i].end(), copy_[1 + i]->data());
+      } else {
+        std::fill_n(copy_[1 + i]->data(), block->elements, 0.0f);  // never sends stale heap
+      }
     }
     version_ = block->version;
   }

@@ -1,6 +1,7 @@
 #include "ps/update_policy.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -15,17 +16,19 @@ absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block
   if (block->slots.size() > 8) return absl::InternalError("more than 8 optimizer slots");
   // Piece by piece of the values (a piece may be copied first: block_values.h);
   // the slots' matching ranges beside them.
+  // Apply's checks fail alike on every piece, so an error stops at the first.
   absl::Status status;
+  std::vector<std::vector<float>>& slots = block->slots;
   block->values.Write(offset, static_cast<int64_t>(grad.size()),
                       [&](int64_t at, absl::Span<float> var) {
     if (!status.ok()) return;
     const size_t start = static_cast<size_t>(offset + at);
     absl::Span<float> slot_spans[8];
-    for (size_t i = 0; i < block->slots.size(); ++i) {
-      slot_spans[i] = absl::MakeSpan(block->slots[i]).subspan(start, var.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+      slot_spans[i] = absl::MakeSpan(slots[i]).subspan(start, var.size());
     }
     status = optimizer.Apply(var, grad.subspan(static_cast<size_t>(at), var.size()),
-                             absl::MakeConstSpan(slot_spans, block->slots.size()), learning_rate,
+                             absl::MakeConstSpan(slot_spans, slots.size()), learning_rate,
                              update_count);
   });
   return Annotate(status, absl::StrCat("applying a gradient to block ", block->name));

@@ -25,7 +25,8 @@
 // as large as the block), plus up to kMaxIdleScratch reusable piece buffers
 // (64 KiB each) shared by all pushes, plus the 1 MiB value pieces that Pull
 // streams still send after a push replaced them (ps/block_values.h: one or two
-// per stream in flight); a Snapshot stream holds a copy of one block.
+// per stream in flight); a Snapshot stream holds a copy of one block (and of
+// the previous one while its last chunks are still being sent).
 //
 // Thread-safe. Pushes and pulls of different blocks run in parallel (one
 // mutex per block); the block set never changes once created.
