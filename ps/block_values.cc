@@ -63,8 +63,8 @@ SharedFloats BlockValues::Share(int64_t begin, int64_t max_elements) const {
   FloatBuffer* piece = pieces_[static_cast<size_t>(begin / kValuePieceElements)];
   const int64_t offset = begin % kValuePieceElements;
   piece->Ref();
-  return SharedFloats{piece, piece->data() + offset,
-                      std::min(max_elements, piece->size() - offset)};
+  return SharedFloats(piece, piece->data() + offset,
+                      std::min(max_elements, piece->size() - offset));
 }
 
 FloatBuffer* BlockValues::OwnPiece(size_t index) {

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -57,11 +58,40 @@ class FloatBuffer final : public PayloadOwner {
   std::atomic<int64_t> refs_{1};
 };
 
-// One chunk's worth of a FloatBuffer, with a reference for its holder.
-struct SharedFloats {
-  FloatBuffer* owner = nullptr;  // Unref when done
-  const float* data = nullptr;
-  int64_t size = 0;
+// Floats of a FloatBuffer, and the reference that keeps them alive and
+// unchanged: released when this is destroyed. Move-only.
+class SharedFloats {
+ public:
+  SharedFloats() = default;
+  // Takes over one reference to `owner`, which holds [data, data + size).
+  SharedFloats(FloatBuffer* owner, const float* data, int64_t size)
+      : owner_(owner), data_(data), size_(size) {}
+  SharedFloats(SharedFloats&& other) noexcept { *this = std::move(other); }
+  SharedFloats& operator=(SharedFloats&& other) noexcept {
+    if (this != &other) {
+      Release();
+      owner_ = std::exchange(other.owner_, nullptr);
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  ~SharedFloats() { Release(); }
+
+  const float* data() const { return data_; }
+  int64_t size() const { return size_; }
+  // For whoever keeps the floats beyond this object's life (gRPC: EncodeChunk
+  // takes its own reference).
+  PayloadOwner* owner() const { return owner_; }
+
+ private:
+  void Release() {
+    if (owner_ != nullptr) owner_->Unref();
+    owner_ = nullptr;
+  }
+  FloatBuffer* owner_ = nullptr;
+  const float* data_ = nullptr;
+  int64_t size_ = 0;
 };
 
 class BlockValues {
@@ -85,7 +115,8 @@ class BlockValues {
 
   // The values from element `begin` to the end of its piece, at most
   // `max_elements` of them (> 0), without a copy: they stay unchanged as long
-  // as the caller holds the returned reference. Requires begin < size().
+  // as the returned SharedFloats (or a reference taken from it) lives.
+  // Requires begin < size().
   SharedFloats Share(int64_t begin, int64_t max_elements) const;
 
   // Pieces copied because a write found them referenced (for tests).

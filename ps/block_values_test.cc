@@ -39,14 +39,13 @@ TEST(BlockValuesTest, StartsAtZeroAndWritesAcrossPieces) {
 TEST(BlockValuesTest, ShareEndsAtThePieceOrTheLimit) {
   BlockValues values(kPiece + 100);
   SharedFloats a = values.Share(0, kPiece * 4);
-  EXPECT_EQ(a.size, kPiece);
+  EXPECT_EQ(a.size(), kPiece);
   SharedFloats b = values.Share(kPiece - 5, 1000);
-  EXPECT_EQ(b.size, 5);
+  EXPECT_EQ(b.size(), 5);
   SharedFloats c = values.Share(kPiece + 10, 1000);
-  EXPECT_EQ(c.size, 90);
+  EXPECT_EQ(c.size(), 90);
   SharedFloats d = values.Share(kPiece + 10, 7);
-  EXPECT_EQ(d.size, 7);
-  for (SharedFloats* s : {&a, &b, &c, &d}) s->owner->Unref();
+  EXPECT_EQ(d.size(), 7);
 }
 
 // What a Pull holds never changes: a write goes to a copy of the piece, and
@@ -61,15 +60,18 @@ TEST(BlockValuesTest, WriteToASharedPieceCopiesIt) {
     for (float& v : part) v = 7.0f;
   });
   EXPECT_EQ(values.copies_on_write(), 1);
-  for (int64_t i = 0; i < held.size; ++i) ASSERT_EQ(held.data[i], 1.0f) << i;
+  for (int64_t i = 0; i < held.size(); ++i) ASSERT_EQ(held.data()[i], 1.0f) << i;
   std::vector<float> now(4);
   values.CopyTo(kPiece, absl::MakeSpan(now));
   EXPECT_EQ(now, (std::vector<float>{1, 7, 7, 1}));
   // Piece 0 was not shared: written in place.
   values.Write(0, 1, [](int64_t, absl::Span<float> part) { part[0] = 3.0f; });
   EXPECT_EQ(values.copies_on_write(), 1);
-  // Once released, the piece held is gone and the block's own is written in place.
-  held.owner->Unref();
+  // A piece shared and released again is written in place.
+  held = SharedFloats();
+  SharedFloats again = values.Share(kPiece, 1);
+  EXPECT_EQ(again.data()[0], 1.0f);
+  again = SharedFloats();
   values.Write(kPiece, 1, [](int64_t, absl::Span<float> part) { part[0] = 5.0f; });
   EXPECT_EQ(values.copies_on_write(), 1);
   values.CopyTo(kPiece, absl::MakeSpan(now));
@@ -87,9 +89,8 @@ TEST(BlockValuesTest, EmptyAndTinyBlocks) {
   });
   EXPECT_EQ(All(tiny), (std::vector<float>{0, 4, 5}));
   SharedFloats s = tiny.Share(2, 10);
-  EXPECT_EQ(s.size, 1);
-  EXPECT_EQ(s.data[0], 5.0f);
-  s.owner->Unref();
+  EXPECT_EQ(s.size(), 1);
+  EXPECT_EQ(s.data()[0], 5.0f);
 }
 
 }  // namespace

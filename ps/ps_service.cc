@@ -111,9 +111,8 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     }
     ChunkHeader header;
     const SharedFloats chunk = session_->NextChunk(kStreamChunkElements, &header);
-    const size_t bytes = static_cast<size_t>(chunk.size) * sizeof(float);
-    out_ = EncodeChunk(header, chunk.data, bytes, chunk.owner);
-    chunk.owner->Unref();  // the encoded slice holds its own reference
+    const size_t bytes = static_cast<size_t>(chunk.size()) * sizeof(float);
+    out_ = EncodeChunk(header, chunk.data(), bytes, chunk.owner());  // takes its own reference
     metrics_->AddPulledBytes(static_cast<int64_t>(bytes));
     if (session_->Done()) {
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);

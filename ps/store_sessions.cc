@@ -287,7 +287,7 @@ SharedFloats PullSession::NextChunk(int64_t max_elements, ChunkHeader* header) {
   header->set_kind(VALUES);
   header->set_incarnation(store_->incarnation());
   header->set_global_step(store_->ReportedGlobalStep());
-  offset_ += chunk.size;
+  offset_ += chunk.size();
   if (offset_ == block->elements) {
     ++index_;
     offset_ = 0;
@@ -322,8 +322,8 @@ SharedFloats SnapshotSession::NextChunk(int64_t max_elements, ChunkHeader* heade
   }
   FloatBuffer* tensor = copy_[tensor_];
   tensor->Ref();
-  const SharedFloats chunk{tensor, tensor->data() + offset_,
-                           std::min(max_elements, block->elements - offset_)};
+  SharedFloats chunk(tensor, tensor->data() + offset_,
+                     std::min(max_elements, block->elements - offset_));
   header->Clear();
   header->set_block(block->name);
   if (tensor_ > 0) header->set_slot(slot_names_[tensor_ - 1]);
@@ -333,7 +333,7 @@ SharedFloats SnapshotSession::NextChunk(int64_t max_elements, ChunkHeader* heade
   header->set_version(version_);
   header->set_incarnation(store_->incarnation());
   header->set_global_step(global_step_);
-  offset_ += chunk.size;
+  offset_ += chunk.size();
   if (offset_ == block->elements) {
     offset_ = 0;
     if (++tensor_ == copy_.size()) {

@@ -52,9 +52,8 @@ std::map<std::string, std::vector<float>> SnapshotAll(VariableStore* store, int6
     const SharedFloats chunk = (*session)->NextChunk(2, &header);
     std::vector<float>& tensor = out[header.slot()];
     EXPECT_EQ(header.offset(), static_cast<int64_t>(tensor.size()));
-    EXPECT_LE(chunk.size, 2);
-    tensor.insert(tensor.end(), chunk.data, chunk.data + chunk.size);
-    chunk.owner->Unref();
+    EXPECT_LE(chunk.size(), 2);
+    tensor.insert(tensor.end(), chunk.data(), chunk.data() + chunk.size());
     *step = header.global_step();
   }
   return out;

@@ -62,8 +62,7 @@ std::vector<float> Values(VariableStore* store, int64_t* version) {
   EXPECT_TRUE(session.ok()) << session.status();
   ChunkHeader header;
   const SharedFloats chunk = (*session)->NextChunk(2, &header);
-  std::vector<float> out(chunk.data, chunk.data + chunk.size);
-  chunk.owner->Unref();
+  std::vector<float> out(chunk.data(), chunk.data() + chunk.size());
   *version = header.version();
   return out;
 }

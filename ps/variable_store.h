@@ -146,8 +146,9 @@ class ChunkSource {
   virtual ~ChunkSource() = default;
   virtual bool Done() const = 0;
   // The next chunk (at most max_elements > 0 elements) and its *header. The
-  // payload is not copied: it stays valid and unchanged until the caller
-  // Unrefs the returned owner (gRPC sends straight from it). Requires !Done().
+  // payload is not copied: it stays valid and unchanged while the returned
+  // SharedFloats, or a reference taken from it, lives (gRPC sends straight
+  // from it). Requires !Done().
   virtual SharedFloats NextChunk(int64_t max_elements, ChunkHeader* header) = 0;
 };
 

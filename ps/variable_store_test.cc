@@ -67,9 +67,8 @@ std::vector<float> ReadBlock(VariableStore* store, const std::string& name, int6
     ChunkHeader header;
     const SharedFloats chunk = (*session)->NextChunk(chunk_elements, &header);
     EXPECT_EQ(header.offset(), static_cast<int64_t>(out.size()));
-    EXPECT_LE(chunk.size, chunk_elements);
-    out.insert(out.end(), chunk.data, chunk.data + chunk.size);
-    chunk.owner->Unref();
+    EXPECT_LE(chunk.size(), chunk_elements);
+    out.insert(out.end(), chunk.data(), chunk.data() + chunk.size());
     if (version != nullptr) *version = header.version();
   }
   return out;
@@ -307,11 +306,10 @@ TEST(VariableStorePiecesTest, PullChunkHeldDuringAPushKeepsItsValues) {
   ASSERT_TRUE(session.ok()) << session.status();
   ChunkHeader header;
   const SharedFloats held = (*session)->NextChunk(kValuePieceElements, &header);
-  ASSERT_EQ(held.size, kValuePieceElements);
+  ASSERT_EQ(held.size(), kValuePieceElements);
   ASSERT_TRUE(PushBlocks(&store, GRADIENT, {{"big", grads}}).ok());
-  for (int64_t i = 0; i < held.size; ++i) ASSERT_EQ(held.data[i], values[i]) << "element " << i;
+  for (int64_t i = 0; i < held.size(); ++i) ASSERT_EQ(held.data()[i], values[i]) << "element " << i;
   EXPECT_EQ(header.version(), 0);
-  held.owner->Unref();
 
   int64_t version = -1;
   const std::vector<float> after = ReadBlock(&store, "big", &version);
