@@ -244,22 +244,27 @@ TEST_F(VariableStoreTest, BadPushesNameTheBlockAndTheProblem) {
   EXPECT_EQ(ReadBlock(&store_, "w"), (std::vector<float>{1, 2, 3, 4, 5, 6}));
 }
 
+// One block of `n` elements, trained with SGD at `learning_rate`.
+CreateVariablesRequest OneSgdBlock(const std::string& name, int64_t n, float learning_rate) {
+  CreateVariablesRequest request;
+  request.set_fingerprint(kFingerprint);
+  request.set_num_workers(2);
+  request.mutable_optimizer()->set_learning_rate(learning_rate);
+  request.mutable_optimizer()->mutable_sgd();
+  BlockSpec* block = request.add_blocks();
+  block->set_name(name);
+  block->set_variable(name);
+  block->mutable_shape()->add_dim(n);
+  return request;
+}
+
 // A chunk longer than a piece is applied piece by piece: every element
 // exactly once, and the block's version moves once, after the last piece.
 TEST(VariableStorePiecesTest, ChunkLongerThanAPieceIsAppliedOnce) {
   FakeClock clock;
   VariableStore store({&clock, 5});
   const int64_t n = 2 * PushSession::kPieceElements + 123;
-  CreateVariablesRequest request;
-  request.set_fingerprint(kFingerprint);
-  request.set_num_workers(2);
-  request.mutable_optimizer()->set_learning_rate(0.5f);
-  request.mutable_optimizer()->mutable_sgd();
-  BlockSpec* block = request.add_blocks();
-  block->set_name("big");
-  block->set_variable("big");
-  block->mutable_shape()->add_dim(n);
-  ASSERT_TRUE(store.CreateVariables(request).ok());
+  ASSERT_TRUE(store.CreateVariables(OneSgdBlock("big", n, 0.5f)).ok());
   std::vector<float> values(n), grads(n);
   for (int64_t i = 0; i < n; ++i) {
     values[i] = static_cast<float>(i % 1000);
@@ -286,16 +291,7 @@ TEST(VariableStorePiecesTest, PullChunkHeldDuringAPushKeepsItsValues) {
   FakeClock clock;
   VariableStore store({&clock, 5});
   const int64_t n = kValuePieceElements + 1000;
-  CreateVariablesRequest request;
-  request.set_fingerprint(kFingerprint);
-  request.set_num_workers(2);
-  request.mutable_optimizer()->set_learning_rate(1.0f);
-  request.mutable_optimizer()->mutable_sgd();
-  BlockSpec* block = request.add_blocks();
-  block->set_name("big");
-  block->set_variable("big");
-  block->mutable_shape()->add_dim(n);
-  ASSERT_TRUE(store.CreateVariables(request).ok());
+  ASSERT_TRUE(store.CreateVariables(OneSgdBlock("big", n, 1.0f)).ok());
   std::vector<float> values(n), grads(n, 0.25f);
   for (int64_t i = 0; i < n; ++i) values[i] = static_cast<float>(i % 1000);
   ASSERT_TRUE(PushBlocks(&store, ASSIGN, {{"big", values}}).ok());
