@@ -29,6 +29,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/chunk_sizes.h"
 #include "common/payload_owner.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -39,15 +40,6 @@
 
 namespace tessera {
 
-// Largest payload of one chunk: 4 MiB, 1M float32 elements.
-inline constexpr int64_t kMaxChunkBytes = int64_t{4} << 20;
-inline constexpr int64_t kMaxChunkElements = kMaxChunkBytes / 4;
-// The payload Tessera's own client (Push) and ps (Pull) put in a chunk: 1 MiB,
-// so that the receiver applies or copies one chunk while the next is in
-// flight. With 4 MiB chunks the two cores took turns: bench/ps_transport's
-// 4 MiB push + pull gained 10-20% at 1 MiB (512 KiB and 2 MiB did no better).
-inline constexpr int64_t kStreamChunkBytes = int64_t{1} << 20;
-inline constexpr int64_t kStreamChunkElements = kStreamChunkBytes / 4;
 // Largest gRPC message either side accepts: far above a chunk, so that an
 // oversized chunk reaches the ps's own validation and gets a clear error.
 inline constexpr int kMaxMessageBytes = 64 << 20;

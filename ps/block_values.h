@@ -9,7 +9,7 @@
 // a piece (Share) and gRPC sends straight from it; a write to a piece that
 // anyone else still references goes to a fresh copy of the piece, which then
 // replaces it (copy on write), so what a Pull sends never changes under it.
-// Pull chunks (kStreamChunkBytes, common/chunk_coding.h) are exactly pieces.
+// Pull chunks (kStreamChunkBytes, common/chunk_sizes.h) are exactly pieces.
 //
 // Memory: the block's elements, plus the old pieces still being sent, at most
 // one or two per Pull stream in flight (a stream writes one chunk at a time).
@@ -26,13 +26,13 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
+#include "common/chunk_sizes.h"
 #include "common/payload_owner.h"
 
 namespace tessera {
 
-// 1 MiB of floats: kStreamChunkElements of common/chunk_coding.h (a static
-// assertion in ps_service.cc keeps the two equal).
-inline constexpr int64_t kValuePieceElements = int64_t{1} << 18;
+// A piece is one Pull chunk's worth: 1 MiB of floats.
+inline constexpr int64_t kValuePieceElements = kStreamChunkElements;
 
 // A reference-counted array of floats; deletes itself with its last reference.
 class FloatBuffer final : public PayloadOwner {

@@ -12,9 +12,6 @@
 namespace tessera {
 namespace {
 
-static_assert(kMaxChunkBytes == kMaxChunkPayloadBytes, "one chunk limit for wire and store");
-// A Pull chunk is one piece of a block's values, sent without a copy.
-static_assert(kStreamChunkElements == kValuePieceElements, "Pull chunks are value pieces");
 
 grpc::Status Reply(const absl::Status& status, const char* method,
                    grpc::CallbackServerContext* context, PsMetrics* metrics) {

@@ -138,10 +138,10 @@ absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_
         absl::StrCat(ChunkRange(*block_, header.offset(), elements), ": payload of ",
                      payload_bytes, " bytes is not a multiple of 4")));
   }
-  if (payload_bytes > kMaxChunkPayloadBytes) {
+  if (payload_bytes > kMaxChunkBytes) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         ChunkRange(*block_, header.offset(), elements), ": payload of ", payload_bytes,
-        " bytes exceeds the chunk limit of ", kMaxChunkPayloadBytes, " bytes (4 MiB)")));
+        " bytes exceeds the chunk limit of ", kMaxChunkBytes, " bytes (4 MiB)")));
   }
   if (elements == 0) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(

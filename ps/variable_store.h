@@ -47,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/chunk_sizes.h"
 #include "common/clock.h"
 #include "common/optim/optimizer.h"
 #include "protos/ps_service.pb.h"
@@ -56,9 +57,6 @@
 #include "ps/variable_block.h"
 
 namespace tessera {
-
-// Largest payload of one chunk (4 MiB); common/chunk_coding.h has the same.
-inline constexpr int64_t kMaxChunkPayloadBytes = int64_t{4} << 20;
 
 inline constexpr char kNotInitializedMessage[] =
     "not initialized: waiting for the chief to create and initialize the variables";

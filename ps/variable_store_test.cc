@@ -226,7 +226,7 @@ TEST_F(VariableStoreTest, BadPushesNameTheBlockAndTheProblem) {
        "block 'w' chunk at elements [0, 1): payload of 6 bytes is not a multiple of 4"},
       {Chunk("w", 0, 6), 28, absl::StatusCode::kInvalidArgument,
        "block 'w' chunk at elements [0, 7) exceeds the block's 6 elements"},
-      {Chunk("w", 0, 6), kMaxChunkPayloadBytes + 4, absl::StatusCode::kInvalidArgument,
+      {Chunk("w", 0, 6), kMaxChunkBytes + 4, absl::StatusCode::kInvalidArgument,
        "block 'w' chunk at elements [0, 1048577): payload of 4194308 bytes exceeds the chunk "
        "limit of 4194304 bytes (4 MiB)"},
       {Chunk("w", 0, 6, VALUES), 24, absl::StatusCode::kInvalidArgument,
