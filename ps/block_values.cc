@@ -29,34 +29,31 @@ BlockValues::~BlockValues() {
   for (FloatBuffer* piece : pieces_) piece->Unref();
 }
 
-void BlockValues::Read(int64_t begin, int64_t n,
-                       absl::FunctionRef<void(int64_t, absl::Span<const float>)> fn) const {
+void BlockValues::ForEachPart(
+    int64_t begin, int64_t n,
+    absl::FunctionRef<void(size_t, int64_t, int64_t, int64_t)> fn) const {
   for (int64_t at = 0; at < n;) {
     const int64_t element = begin + at;
-    const FloatBuffer* piece = pieces_[static_cast<size_t>(element / kValuePieceElements)];
     const int64_t offset = element % kValuePieceElements;
-    const int64_t count = std::min(n - at, piece->size() - offset);
-    fn(at, absl::MakeConstSpan(piece->data() + offset, static_cast<size_t>(count)));
+    const int64_t count = std::min(n - at, kValuePieceElements - offset);
+    fn(static_cast<size_t>(element / kValuePieceElements), offset, count, at);
     at += count;
   }
 }
 
 void BlockValues::Write(int64_t begin, int64_t n,
                         absl::FunctionRef<void(int64_t, absl::Span<float>)> fn) {
-  for (int64_t at = 0; at < n;) {
-    const int64_t element = begin + at;
-    FloatBuffer* piece = OwnPiece(static_cast<size_t>(element / kValuePieceElements));
-    const int64_t offset = element % kValuePieceElements;
-    const int64_t count = std::min(n - at, piece->size() - offset);
-    fn(at, absl::MakeSpan(piece->data() + offset, static_cast<size_t>(count)));
-    at += count;
-  }
+  ForEachPart(begin, n, [&](size_t piece, int64_t offset, int64_t count, int64_t at) {
+    fn(at, absl::MakeSpan(OwnPiece(piece)->data() + offset, static_cast<size_t>(count)));
+  });
 }
 
 void BlockValues::CopyTo(int64_t begin, absl::Span<float> out) const {
-  Read(begin, static_cast<int64_t>(out.size()), [out](int64_t at, absl::Span<const float> values) {
-    std::memcpy(out.data() + at, values.data(), values.size() * sizeof(float));
-  });
+  ForEachPart(begin, static_cast<int64_t>(out.size()),
+              [&](size_t piece, int64_t offset, int64_t count, int64_t at) {
+                std::memcpy(out.data() + at, pieces_[piece]->data() + offset,
+                            static_cast<size_t>(count) * sizeof(float));
+              });
 }
 
 SharedFloats BlockValues::Share(int64_t begin, int64_t max_elements) const {

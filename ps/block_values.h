@@ -104,10 +104,8 @@ class BlockValues {
   int64_t size() const { return size_; }
 
   // Calls fn(at, values) for the pieces' parts covering [begin, begin + n),
-  // in order; `at` counts from `begin`. Requires the range to be inside.
-  void Read(int64_t begin, int64_t n,
-            absl::FunctionRef<void(int64_t at, absl::Span<const float> values)> fn) const;
-  // The same for writing; each piece written is first made the block's own.
+  // in order, to write them; `at` counts from `begin`. Each piece written is
+  // first made the block's own. Requires the range to be inside.
   void Write(int64_t begin, int64_t n,
              absl::FunctionRef<void(int64_t at, absl::Span<float> values)> fn);
   // Copies [begin, begin + out.size()) to `out`.
@@ -123,6 +121,12 @@ class BlockValues {
   int64_t copies_on_write() const { return copies_on_write_; }
 
  private:
+  // Calls fn(piece, offset, count, at) for the parts of [begin, begin + n)
+  // in pieces_[piece]: elements [offset, offset + count) of it, `at` elements
+  // after `begin`.
+  void ForEachPart(
+      int64_t begin, int64_t n,
+      absl::FunctionRef<void(size_t piece, int64_t offset, int64_t count, int64_t at)> fn) const;
   FloatBuffer* OwnPiece(size_t index);  // the piece, copied first if shared
 
   const int64_t size_;
