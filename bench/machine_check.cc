@@ -6,6 +6,7 @@
 // squeezes the VM both fall (docs/benchmarks.md, "The machine's speed drifts").
 //
 //   bazel run //bench:machine_check [-- --seconds=2]
+#include <cstdlib>
 #include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
@@ -87,7 +88,7 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  tessera::EnsureBlasKernel(argc, argv);
+  tessera::EnsureBlasKernel(argc, argv, std::getenv);
   absl::ParseCommandLine(argc, argv);
   return tessera::Run();
 }

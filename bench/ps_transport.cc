@@ -439,6 +439,7 @@ int main(int argc, char** argv) {
   // The daemons' settings (common/daemon_setup.h), for the ps (the child
   // process inherits them) and the workers.
   const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
+  for (const auto& [name, value] : setup.environment) setenv(name.c_str(), value.c_str(), 0);
   absl::ParseCommandLine(argc, argv);
   for (const std::string& line : setup.LogLines()) std::printf("%s\n", line.c_str());
   return tessera::Run();

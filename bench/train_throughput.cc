@@ -7,6 +7,7 @@
 // With --paced it prints `ready` after the warm-up, then waits for a line on
 // stdin before each run and stops at end of input: bench/train_throughput.sh
 // alternates its runs with PyTorch's so that both see the same machine.
+#include <cstdlib>
 #include <cblas.h>
 
 #include <algorithm>
@@ -108,7 +109,7 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  tessera::EnsureBlasKernel(argc, argv);
+  tessera::EnsureBlasKernel(argc, argv, std::getenv);
   absl::ParseCommandLine(argc, argv);
   return tessera::Run();
 }

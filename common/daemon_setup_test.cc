@@ -35,5 +35,33 @@ TEST(DaemonSetupTest, LogsEverySetting) {
   EXPECT_EQ(lines[2], "mutex deadlock detection: off");
 }
 
+// The fast path's gRPC experiments go on through GRPC_EXPERIMENTS unless the
+// user set that variable (even to nothing).
+TEST(DaemonSetupTest, GrpcExperimentsLeaveTheUsersChoice) {
+  GrpcExperimentsChoice unset = ChooseGrpcExperiments(nullptr);
+  EXPECT_EQ(unset.value_to_set, kGrpcExperiments);
+  EXPECT_EQ(unset.log_line, "gRPC experiments: tcp_frame_size_tuning,tcp_rcv_lowat");
+
+  GrpcExperimentsChoice empty = ChooseGrpcExperiments("");
+  EXPECT_EQ(empty.value_to_set, "");
+  EXPECT_EQ(empty.log_line, "gRPC experiments as GRPC_EXPERIMENTS sets: ''");
+
+  GrpcExperimentsChoice user = ChooseGrpcExperiments("tcp_rcv_lowat");
+  EXPECT_EQ(user.value_to_set, "");
+  EXPECT_EQ(user.log_line, "gRPC experiments as GRPC_EXPERIMENTS sets: 'tcp_rcv_lowat'");
+}
+
+TEST(DaemonSetupTest, ReturnsTheEnvironmentToSetInsteadOfSettingIt) {
+  const DaemonSetup fresh = SetUpDaemon(NoEnvironment);
+  ASSERT_EQ(fresh.environment.size(), 1u);
+  EXPECT_EQ(fresh.environment[0].first, "GRPC_EXPERIMENTS");
+  EXPECT_EQ(fresh.environment[0].second, kGrpcExperiments);
+
+  const DaemonSetup user = SetUpDaemon([](const char* name) -> const char* {
+    return std::string(name) == "GRPC_EXPERIMENTS" ? "" : nullptr;
+  });
+  EXPECT_TRUE(user.environment.empty());
+}
+
 }  // namespace
 }  // namespace tessera

@@ -33,7 +33,8 @@
 
 namespace tessera {
 
-// Returns `status` with `context + ": "` in front of its message; OK stays OK.
+// Returns `status` with `context + ": "` in front of its message, with its
+// code and payloads (common/error_kind.h); OK stays OK.
 absl::Status Annotate(const absl::Status& status, absl::string_view context);
 
 }  // namespace tessera

@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -54,16 +55,22 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
   return d;
 }
 
-void EnsureBlasKernel(int argc, char** argv) {
+void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> getenv) {
   __builtin_cpu_init();
   const BlasKernelDecision d = DecideBlasKernel(
-      BlasKernelName(), std::getenv("OPENBLAS_CORETYPE"), std::getenv("TESSERA_BLAS_REEXEC"),
+      BlasKernelName(), getenv("OPENBLAS_CORETYPE"), getenv("TESSERA_BLAS_REEXEC"),
       __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx2"));
   if (d.reexec && argc > 0) {
     LOG(INFO) << d.reason << ": re-executing with OPENBLAS_CORETYPE=" << d.coretype;
-    setenv("OPENBLAS_CORETYPE", d.coretype.c_str(), /*overwrite=*/0);
-    setenv("TESSERA_BLAS_REEXEC", "1", /*overwrite=*/1);
-    execv("/proc/self/exe", argv);
+    // The environment of the new image: ours (neither variable is set, or
+    // DecideBlasKernel would not re-execute) plus the two.
+    std::vector<std::string> added = {absl::StrCat("OPENBLAS_CORETYPE=", d.coretype),
+                                      "TESSERA_BLAS_REEXEC=1"};
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    for (std::string& a : added) envp.push_back(a.data());
+    envp.push_back(nullptr);
+    execve("/proc/self/exe", argv, envp.data());
     LOG(WARNING) << "re-exec of /proc/self/exe failed (" << std::strerror(errno)
                  << "); going on with the " << BlasKernelName() << " kernel";
     return;

@@ -129,7 +129,7 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  tessera::EnsureBlasKernel(argc, argv);
+  tessera::EnsureBlasKernel(argc, argv, std::getenv);
   const std::string path = argc > 1 ? argv[1] : "examples/models/mnist_deep.pbtxt";
   const int64_t batch = argc > 2 ? std::atoll(argv[2]) : 50;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 20;

@@ -9,7 +9,7 @@
 // a piece (Share) and gRPC sends straight from it; a write to a piece that
 // anyone else still references goes to a fresh copy of the piece, which then
 // replaces it (copy on write), so what a Pull sends never changes under it.
-// Pull chunks (kStreamChunkBytes, common/chunk_sizes.h) are exactly pieces.
+// Pull chunks (kStreamChunkBytes, common/rpc/chunk_sizes.h) are exactly pieces.
 //
 // Memory: the block's elements, plus the old pieces still being sent, at most
 // one or two per Pull stream in flight (a stream writes one chunk at a time).
@@ -26,8 +26,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
-#include "common/chunk_sizes.h"
-#include "common/payload_owner.h"
+#include "common/rpc/chunk_sizes.h"
+#include "common/rpc/payload_owner.h"
 
 namespace tessera {
 

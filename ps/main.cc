@@ -9,22 +9,21 @@
 // or Push has begun for --quiet_secs, on Admin.Shutdown, or after
 // --term_grace_secs at the latest.
 
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "common/cluster_spec.h"
-#include "common/task_resolution.h"
+#include "common/cluster/cluster_spec.h"
+#include "common/cluster/task_resolution.h"
 #include "common/logging.h"
 #include "common/daemon_setup.h"
+#include "common/signal_watcher.h"
 #include "common/status_macros.h"
 #include "ps/ps_server.h"
 
@@ -38,35 +37,7 @@ ABSL_FLAG(double, quiet_secs, 2,
 namespace tessera {
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
-void OnSignal(int signal) { g_signal = signal; }
-
-// Waits (polling; no work in the signal handler) for SIGTERM or SIGINT, then
-// asks `server` to shut down once it has been quiet for `quiet` or `grace`
-// passed. Returns when the server is shutting down for any reason.
-void WatchForSignals(PsServer* server, absl::Duration quiet, absl::Duration grace) {
-  while (!server->shutdown_requested() && g_signal == 0) absl::SleepFor(absl::Milliseconds(100));
-  if (server->shutdown_requested()) return;
-  const int signal = g_signal;
-  LOG(INFO) << "signal " << signal << ": exiting once no request has begun for "
-            << absl::FormatDuration(quiet) << " (at most " << absl::FormatDuration(grace) << ")";
-  const absl::Time deadline = absl::Now() + grace;
-  int64_t requests = server->requests();
-  absl::Time last_request = absl::Now();
-  while (!server->shutdown_requested() && absl::Now() < deadline &&
-         absl::Now() - last_request < quiet) {
-    absl::SleepFor(absl::Milliseconds(100));
-    if (server->requests() != requests) {
-      requests = server->requests();
-      last_request = absl::Now();
-    }
-  }
-  server->RequestShutdown(absl::StrCat("signal ", signal));
-}
-
-absl::StatusOr<PsServerOptions> OptionsFromFlags() {
-  std::optional<std::string> tf_config;
-  if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
+absl::StatusOr<PsServerOptions> OptionsFromFlags(std::optional<std::string> tf_config) {
   ASSIGN_OR_RETURN(ResolvedTask task, ResolveTask(kPsJob, absl::GetFlag(FLAGS_cluster),
                                                   absl::GetFlag(FLAGS_task), tf_config));
   PsServerOptions options;
@@ -76,8 +47,8 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags() {
   return options;
 }
 
-int Run(const DaemonSetup& setup) {
-  absl::StatusOr<PsServerOptions> options = OptionsFromFlags();
+int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
+  absl::StatusOr<PsServerOptions> options = OptionsFromFlags(std::move(tf_config));
   if (!options.ok()) {
     std::cerr << "tessera_ps: " << options.status().message() << "\n";
     return 1;
@@ -92,15 +63,16 @@ int Run(const DaemonSetup& setup) {
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  PsServer* ps_server = server->get();
-  std::thread watcher([ps_server] {
-    WatchForSignals(ps_server, absl::Seconds(absl::GetFlag(FLAGS_quiet_secs)),
-                    absl::Seconds(absl::GetFlag(FLAGS_term_grace_secs)));
+  const absl::Duration quiet = absl::Seconds(absl::GetFlag(FLAGS_quiet_secs));
+  const absl::Duration grace = absl::Seconds(absl::GetFlag(FLAGS_term_grace_secs));
+  PsServer* ps = server->get();
+  SignalWatcher watcher([ps, quiet, grace](int signal) {
+    LOG(INFO) << "signal " << signal << ": exiting once no request has begun for "
+              << absl::FormatDuration(quiet) << " (at most " << absl::FormatDuration(grace) << ")";
+    ps->ShutDownWhenQuiet(absl::StrCat("signal ", signal), quiet, grace);
   });
-  (*server)->Wait();
-  watcher.join();
+  ps->Wait();
+  watcher.Stop();
   LOG(INFO) << "stopped";
   return 0;
 }
@@ -110,6 +82,9 @@ int Run(const DaemonSetup& setup) {
 
 int main(int argc, char** argv) {
   const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
+  for (const auto& [name, value] : setup.environment) setenv(name.c_str(), value.c_str(), 0);
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run(setup);
+  std::optional<std::string> tf_config;
+  if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
+  return tessera::Run(setup, std::move(tf_config));
 }

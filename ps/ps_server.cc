@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc_server.h"
+#include "common/rpc/grpc_server.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -47,6 +47,21 @@ void PsServer::RequestShutdown(const std::string& reason) {
   if (shutdown_requested_.HasBeenNotified()) return;
   LOG(INFO) << "shutting down" << (reason.empty() ? "" : ": ") << reason;
   shutdown_requested_.Notify();
+}
+
+void PsServer::ShutDownWhenQuiet(const std::string& reason, absl::Duration quiet,
+                                 absl::Duration grace) {
+  const absl::Time deadline = clock_->Now() + grace;
+  int64_t requests = this->requests();
+  absl::Time last_request = clock_->Now();
+  while (!shutdown_requested() && clock_->Now() < deadline && clock_->Now() - last_request < quiet) {
+    clock_->SleepFor(absl::Milliseconds(100));
+    if (this->requests() != requests) {
+      requests = this->requests();
+      last_request = clock_->Now();
+    }
+  }
+  RequestShutdown(reason);
 }
 
 void PsServer::Wait(absl::Duration grace) {

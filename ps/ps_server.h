@@ -22,7 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "common/admin_service.h"
+#include "common/admin/admin_service.h"
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "ps/ps_metrics.h"
@@ -64,6 +64,11 @@ class PsServer {
   // Asks Wait() to return. Returns at once; safe from RPC handlers.
   void RequestShutdown(const std::string& reason);
   bool shutdown_requested() const { return shutdown_requested_.HasBeenNotified(); }
+  // SIGTERM: keeps serving while the job winds down (the chief's final
+  // checkpoint needs this ps), then RequestShutdown(reason) once no data-plane
+  // request has begun for `quiet`, or after `grace` at the latest. Returns at
+  // once if shutdown was already requested. Blocks; call it off RPC threads.
+  void ShutDownWhenQuiet(const std::string& reason, absl::Duration quiet, absl::Duration grace);
   // Blocks until RequestShutdown, then Stop(grace).
   void Wait(absl::Duration grace = absl::Seconds(5));
   // Stops serving; in-flight RPCs get `grace` before they are cancelled.

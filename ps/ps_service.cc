@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/chunk_coding.h"
-#include "common/grpc_status.h"
+#include "common/rpc/chunk_coding.h"
+#include "common/rpc/grpc_status.h"
 #include "common/status_macros.h"
 #include "common/logging.h"
 

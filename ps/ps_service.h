@@ -3,7 +3,7 @@
 
 // The ParameterServer gRPC service (protos/ps_service.proto): converts wire
 // messages, calls the VariableStore, converts Status. Nothing else happens
-// here. Pull, Snapshot and Push use the raw ByteBuffer fast path of common/chunk_coding.h
+// here. Pull, Snapshot and Push use the raw ByteBuffer fast path of common/rpc/chunk_coding.h
 // with gRPC's callback API; CreateVariables and WorkerDone are ordinary typed
 // callback methods. Thread-safe; borrows the store and metrics, which must
 // outlive the server the service is registered with.

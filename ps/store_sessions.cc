@@ -34,7 +34,7 @@ absl::Status PushSession::CheckFirstChunk(const ChunkHeader& header) {
   }
   absl::ReaderMutexLock lock(&store_->mu_);
   if (!store_->created_ || (header.kind() == GRADIENT && !store_->ready_)) {
-    return absl::FailedPreconditionError(kNotInitializedMessage);
+    return NotInitializedError();
   }
   RETURN_IF_ERROR(store_->CheckFingerprint(header.fingerprint()));
   RETURN_IF_ERROR(store_->CheckWorkerTask(header.worker_task()));

@@ -8,6 +8,11 @@
 #include "common/status_macros.h"
 
 namespace tessera {
+
+absl::Status NotInitializedError() {
+  return WithErrorKind(absl::FailedPreconditionError(kNotInitializedMessage),
+                       ErrorKind::kNotInitialized);
+}
 namespace {
 
 // Reusable push buffers kept when idle (4 MiB each at most).
@@ -145,11 +150,13 @@ absl::StatusOr<CreateVariablesResponse> VariableStore::CreateVariables(
   if (created_) {
     if (request.fingerprint() != request_.fingerprint()) {
       const std::string difference = FirstDifference(request_, request);
-      return absl::FailedPreconditionError(absl::StrCat(
-          "this ps holds the variables of model fingerprint ", request_.fingerprint(),
-          "; the request has fingerprint ", request.fingerprint(),
-          difference.empty() ? "" : "; first difference: ", difference,
-          " (every task must use the same model and cluster file)"));
+      return WithErrorKind(
+          absl::FailedPreconditionError(absl::StrCat(
+              "this ps holds the variables of model fingerprint ", request_.fingerprint(),
+              "; the request has fingerprint ", request.fingerprint(),
+              difference.empty() ? "" : "; first difference: ", difference,
+              " (every task must use the same model and cluster file)")),
+          ErrorKind::kFingerprintMismatch);
     }
     const std::string difference = FirstDifference(request_, request);
     if (!difference.empty()) {
@@ -203,7 +210,7 @@ absl::StatusOr<CreateVariablesResponse> VariableStore::CreateVariables(
 absl::StatusOr<std::vector<VariableBlock*>> VariableStore::ResolveBlocks(
     absl::string_view fingerprint,
     const google::protobuf::RepeatedPtrField<std::string>& names) const {
-  if (!ready_) return absl::FailedPreconditionError(kNotInitializedMessage);
+  if (!ready_) return NotInitializedError();
   absl::ReaderMutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckFingerprint(fingerprint));
   std::vector<VariableBlock*> blocks;
@@ -244,7 +251,7 @@ absl::StatusOr<std::unique_ptr<SnapshotSession>> VariableStore::StartSnapshot(
 
 absl::StatusOr<WorkerDoneResponse> VariableStore::WorkerDone(const WorkerDoneRequest& request) {
   absl::MutexLock lock(&mu_);
-  if (!created_) return absl::FailedPreconditionError(kNotInitializedMessage);
+  if (!created_) return NotInitializedError();
   RETURN_IF_ERROR(CheckFingerprint(request.fingerprint()));
   RETURN_IF_ERROR(CheckWorkerTask(request.worker_task()));
   WorkerDoneResponse response;
@@ -288,9 +295,11 @@ float VariableStore::LearningRateFor(int64_t step) const {
 
 absl::Status VariableStore::CheckFingerprint(absl::string_view fingerprint) const {
   if (fingerprint == request_.fingerprint()) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
-      "model fingerprint '", fingerprint, "' does not match this ps's fingerprint ",
-      request_.fingerprint(), " (every task must use the same model and cluster file)"));
+  return WithErrorKind(
+      absl::FailedPreconditionError(absl::StrCat(
+          "model fingerprint '", fingerprint, "' does not match this ps's fingerprint ",
+          request_.fingerprint(), " (every task must use the same model and cluster file)")),
+      ErrorKind::kFingerprintMismatch);
 }
 
 absl::StatusOr<VariableBlock*> VariableStore::FindBlock(absl::string_view name) const {

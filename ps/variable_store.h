@@ -47,8 +47,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "common/chunk_sizes.h"
+#include "common/rpc/chunk_sizes.h"
 #include "common/clock.h"
+#include "common/error_kind.h"
 #include "common/optim/optimizer.h"
 #include "protos/ps_service.pb.h"
 #include "ps/pull_waiter.h"
@@ -60,6 +61,9 @@ namespace tessera {
 
 inline constexpr char kNotInitializedMessage[] =
     "not initialized: waiting for the chief to create and initialize the variables";
+// FAILED_PRECONDITION kNotInitializedMessage of kind ErrorKind::kNotInitialized
+// (common/error_kind.h): workers act on the kind, never on the text.
+absl::Status NotInitializedError();
 
 struct VariableStoreOptions {
   Clock* clock = nullptr;    // borrowed; RealClock::Get() when null

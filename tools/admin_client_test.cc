@@ -1,7 +1,7 @@
 // The gRPC ClusterAdmin and the commands against an in-process fake Admin
 // server on port 0, with a cluster file whose ps points at a closed port.
 
-#include "common/admin_client.h"
+#include "common/admin/admin_client.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
-#include "common/cluster_spec.h"
+#include "common/cluster/cluster_spec.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"

@@ -13,9 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "common/checkpoint.h"
-#include "common/checkpoint_manager.h"
-#include "common/npz_writer.h"
+#include "common/checkpoint/checkpoint.h"
+#include "common/checkpoint/checkpoint_manager.h"
+#include "tools/npz_writer.h"
 
 namespace tessera {
 namespace {

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/checkpoint.h"
-#include "common/checkpoint_manager.h"
-#include "common/checkpoint_test_util.h"
+#include "common/checkpoint/checkpoint.h"
+#include "common/checkpoint/checkpoint_manager.h"
+#include "common/checkpoint/checkpoint_test_util.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
 

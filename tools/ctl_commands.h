@@ -13,8 +13,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/cluster_spec.h"
-#include "common/cluster_admin.h"
+#include "common/cluster/cluster_spec.h"
+#include "common/admin/cluster_admin.h"
 
 namespace tessera {
 

@@ -15,9 +15,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/cluster_spec.h"
+#include "common/cluster/cluster_spec.h"
 #include "common/file_util.h"
-#include "common/node_list.h"
+#include "tools/node_list.h"
 #include "tools/make_cluster.h"
 
 namespace tessera {

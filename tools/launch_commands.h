@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "common/launcher_env.h"
+#include "tools/launcher_env.h"
 
 namespace tessera {
 

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/node_list.h"
+#include "tools/node_list.h"
 
 namespace tessera {
 namespace {

@@ -3,7 +3,7 @@
 
 // The cluster layout behind `tessera_ctl make-cluster`: which host and port
 // each task gets, given the job's nodes. Tasks are numbered in rank order
-// (ps 0 .. ps N-1, then worker 0 ..; common/launcher_env.h), and task r goes
+// (ps 0 .. ps N-1, then worker 0 ..; tools/launcher_env.h), and task r goes
 // where the launcher puts rank r:
 //
 //   cyclic  rank r on node r mod N, port P + r div N: what `srun -m cyclic`

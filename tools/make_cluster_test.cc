@@ -1,6 +1,6 @@
 #include "tools/make_cluster.h"
 
-#include "common/cluster_spec.h"
+#include "common/cluster/cluster_spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "common/cluster_admin.h"
+#include "common/admin/cluster_admin.h"
 
 namespace tessera {
 

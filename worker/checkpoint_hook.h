@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "common/checkpoint_manager.h"
+#include "common/checkpoint/checkpoint_manager.h"
 #include "common/clock.h"
 #include "worker/checkpoint_saver.h"
 #include "worker/training_hook.h"

@@ -21,8 +21,8 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/checkpoint.h"
-#include "common/checkpoint_manager.h"
+#include "common/checkpoint/checkpoint.h"
+#include "common/checkpoint/checkpoint_manager.h"
 
 namespace tessera {
 

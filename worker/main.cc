@@ -5,20 +5,20 @@
 // chief. Serves Admin on its own address. Exit 0 when training finished or was
 // stopped (Admin Shutdown, SIGTERM, SIGINT); 1 with a message on error.
 
-#include <csignal>
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
-#include <thread>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/daemon_setup.h"
-#include "common/task_resolution.h"
+#include "common/signal_watcher.h"
+#include "common/cluster/task_resolution.h"
 #include "nn/blas_kernel.h"
 #include "worker/train_config.h"
 #include "worker/worker.h"
@@ -44,17 +44,12 @@ ABSL_FLAG(int, testonly_checkpoint_write_delay_ms, 0,
 namespace tessera {
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
-void OnSignal(int signal) { g_signal = signal; }
-
 int Fail(const absl::Status& status) {
   LOG(ERROR) << status.message();
   return 1;
 }
 
-int Run(const DaemonSetup& setup) {
-  std::optional<std::string> tf_config;
-  if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
+int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
   auto task = ResolveTask(kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task),
                           tf_config);
   if (!task.ok()) {
@@ -77,12 +72,14 @@ int Run(const DaemonSetup& setup) {
   identity.set_version("dev");
   identity.set_blas_kernel(BlasKernelName());
   WorkerStatus status(RealClock::Get(), identity);
-  Worker* worker_ptr = nullptr;
-  absl::Notification stop;
+  // Admin Shutdown may come before the worker exists; it stops it once it does.
+  std::atomic<Worker*> running{nullptr};
+  std::atomic<bool> stop{false};
   auto server = WorkerServer::Create(
       task->task.index, task->listen_address, task->address, [&] { return status.Snapshot(); },
       [&](const std::string&) {
-        if (!stop.HasBeenNotified()) stop.Notify();
+        stop = true;
+        if (Worker* w = running.load()) w->RequestStop();
       });
   if (!server.ok()) return Fail(server.status());
   for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
@@ -93,22 +90,14 @@ int Run(const DaemonSetup& setup) {
       absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms));
   auto worker = Worker::Create(task->cluster, *config, worker_options, &status);
   if (!worker.ok()) return Fail(worker.status());
-  worker_ptr = worker->get();
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  absl::Notification finished;
-  std::thread watcher([&] {
-    while (!finished.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
-      if (g_signal != 0 || stop.HasBeenNotified()) {
-        if (g_signal != 0) LOG(INFO) << "signal " << g_signal << ": stopping after this step";
-        worker_ptr->RequestStop();
-        return;
-      }
-    }
+  running = worker->get();
+  if (stop) (*worker)->RequestStop();
+  SignalWatcher watcher([w = worker->get()](int signal) {
+    LOG(INFO) << "signal " << signal << ": stopping after this step";
+    w->RequestStop();
   });
   absl::Status result = (*worker)->Run();
-  finished.Notify();
-  watcher.join();
+  watcher.Stop();
   if (!result.ok()) {
     status.SetState("error");
     status.SetError(result.message());
@@ -122,8 +111,11 @@ int Run(const DaemonSetup& setup) {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  tessera::EnsureBlasKernel(argc, argv);
+  tessera::EnsureBlasKernel(argc, argv, std::getenv);
   const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
+  for (const auto& [name, value] : setup.environment) setenv(name.c_str(), value.c_str(), 0);
   absl::ParseCommandLine(argc, argv);
-  return tessera::Run(setup);
+  std::optional<std::string> tf_config;
+  if (const char* env = std::getenv("TF_CONFIG"); env != nullptr) tf_config = env;
+  return tessera::Run(setup, std::move(tf_config));
 }

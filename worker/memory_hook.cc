@@ -2,7 +2,7 @@
 
 #include <malloc.h>
 
-#include "common/admin_service.h"
+#include "common/admin/admin_service.h"
 #include "common/logging.h"
 
 namespace tessera {

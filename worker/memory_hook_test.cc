@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "common/admin_service.h"
+#include "common/admin/admin_service.h"
 #include "gtest/gtest.h"
 
 namespace tessera {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/placement.h"
+#include "common/cluster/placement.h"
 #include "protos/optimizer.pb.h"
 
 namespace tessera {

@@ -5,7 +5,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "common/grpc_status.h"
+#include "common/rpc/grpc_status.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 

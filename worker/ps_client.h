@@ -7,7 +7,7 @@
 //   ASSIGN_OR_RETURN(PsClient::PullResult pulled, ps->Pull(request, destinations));
 //   ASSIGN_OR_RETURN(PushResponse pushed, ps->Push(fields, names, gradients));
 //
-// Pull and Push move tensors on the fast path of common/chunk_coding.h: Push
+// Pull and Push move tensors on the fast path of common/rpc/chunk_coding.h: Push
 // sends straight from the caller's memory (no copy), Pull copies each chunk
 // once, straight into the caller's memory. Chunks hold at most 4 MiB.
 //
@@ -30,7 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "common/chunk_coding.h"
+#include "common/rpc/chunk_coding.h"
 #include "common/clock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/error_kind.h"
 #include "common/logging.h"
 #include "common/parallel_runner.h"
 #include "common/status_macros.h"
@@ -28,7 +29,7 @@ absl::Status ForEachPs(ParallelRunner* runner, int n, Fn fn) {
 
 bool IsNotInitializedError(const absl::Status& s) {
   return s.code() == absl::StatusCode::kFailedPrecondition &&
-         s.message().find("not initialized") != absl::string_view::npos;
+         GetErrorKind(s) == ErrorKind::kNotInitialized;
 }
 
 absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(const ClusterSpec& cluster,

@@ -17,10 +17,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/checkpoint.h"
-#include "common/cluster_spec.h"
+#include "common/checkpoint/checkpoint.h"
+#include "common/cluster/cluster_spec.h"
 #include "common/parallel_runner.h"
-#include "common/placement.h"
+#include "common/cluster/placement.h"
 #include "common/tensor.h"
 #include "protos/train_config.pb.h"
 #include "worker/ps_client.h"
@@ -140,8 +140,9 @@ class PsGroup {
                           std::vector<std::string> slots);
 };
 
-// True for the ps's "not initialized" FAILED_PRECONDITION: a ps that has not
-// been (or, restarted, is no longer) initialized by the chief.
+// True for the ps's FAILED_PRECONDITION of kind ErrorKind::kNotInitialized
+// (common/error_kind.h): a ps that has not been (or, restarted, is no longer)
+// initialized by the chief. The kind, not the message, identifies it.
 bool IsNotInitializedError(const absl::Status& status);
 
 }  // namespace tessera

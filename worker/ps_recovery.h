@@ -23,7 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "common/checkpoint_manager.h"
+#include "common/checkpoint/checkpoint_manager.h"
 #include "common/tensor.h"
 #include "protos/train_config.pb.h"
 #include "worker/ps_group.h"

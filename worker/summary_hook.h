@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/summary_writer.h"
+#include "common/records/summary_writer.h"
 #include "worker/evaluation.h"
 #include "worker/training_hook.h"
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
-#include "common/tfrecord.h"
+#include "common/records/tfrecord.h"
 #include "gtest/gtest.h"
 #include "protos/event.pb.h"
 

@@ -114,7 +114,7 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  tessera::EnsureBlasKernel(argc, argv);
+  tessera::EnsureBlasKernel(argc, argv, std::getenv);
   absl::ParseCommandLine(argc, argv);
   tessera::SetLogPrefix("local");
   return tessera::Run();

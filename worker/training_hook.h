@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "common/batch.h"
-#include "common/cluster_spec.h"
-#include "common/placement.h"
+#include "common/cluster/cluster_spec.h"
+#include "common/cluster/placement.h"
 #include "common/tensor.h"
 #include "data/dataset.h"
 #include "nn/model.h"

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "common/cluster_spec.h"
+#include "common/cluster/cluster_spec.h"
 #include "common/tensor.h"
 #include "data/batch_iterator.h"
 #include "data/dataset.h"

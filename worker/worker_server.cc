@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc_server.h"
+#include "common/rpc/grpc_server.h"
 #include "common/status_macros.h"
 
 namespace tessera {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/admin_service.h"
+#include "common/admin/admin_service.h"
 #include "grpcpp/server.h"
 
 namespace tessera {

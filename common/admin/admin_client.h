@@ -1,0 +1,21 @@
+#ifndef TESSERA_COMMON_ADMIN_ADMIN_CLIENT_H_
+#define TESSERA_COMMON_ADMIN_ADMIN_CLIENT_H_
+
+// ClusterAdmin over gRPC: the Admin service (protos/admin.proto) of each task.
+
+#include <memory>
+
+#include "common/admin/cluster_admin.h"
+
+namespace tessera {
+
+// Returns a ClusterAdmin that keeps one insecure channel per address, created
+// on first use. Channels retry a refused connection after at most one second,
+// so a task that comes up is seen by the next poll. Every call is issued
+// without waiting for the channel to be ready: a task that is not listening
+// fails fast with UNAVAILABLE, whose message names the connection error.
+std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin();
+
+}  // namespace tessera
+
+#endif  // TESSERA_COMMON_ADMIN_ADMIN_CLIENT_H_

@@ -1,0 +1,176 @@
+#include "common/checkpoint/checkpoint_manager.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/checkpoint/checkpoint_internal.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+namespace {
+
+// Removes "ckpt-*.tmp.*" and "checkpoint.tmp.*" files a crashed writer left.
+void RemoveTemporaryFiles(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> names;
+  while (const struct dirent* entry = ::readdir(d)) {
+    absl::string_view file = entry->d_name;
+    if ((absl::StartsWith(file, "ckpt-") ||
+         absl::StartsWith(file, absl::StrCat(kCheckpointStateFileName, kCheckpointTempInfix))) &&
+        absl::StrContains(file, kCheckpointTempInfix)) {
+      names.emplace_back(file);
+    }
+  }
+  ::closedir(d);
+  for (const std::string& name : names) {
+    const std::string path = JoinPath(dir, name);
+    LOG(WARNING) << "removing " << path << ", left by an interrupted checkpoint write";
+    ::unlink(path.c_str());
+  }
+}
+
+// The state to manage `dir` with: its state file, plus checkpoints found in
+// the directory but not listed, sorted by step.
+CheckpointState LoadState(const std::string& dir, absl::Time now) {
+  CheckpointState state;
+  absl::StatusOr<CheckpointState> read = ReadCheckpointState(dir);
+  if (read.ok()) {
+    state = *std::move(read);
+  } else {
+    if (!absl::IsNotFound(read.status())) {
+      LOG(WARNING) << "rebuilding the checkpoint state file from the files in " << dir << ": "
+                   << read.status().message();
+    }
+    state.set_last_preserved_time_micros(absl::ToUnixMicros(now));
+  }
+  absl::StatusOr<std::vector<CheckpointFileSet>> files = ScanCheckpointDirectory(dir);
+  if (files.ok()) {
+    for (const CheckpointFileSet& f : *files) {
+      const bool listed = std::any_of(
+          state.checkpoints().begin(), state.checkpoints().end(),
+          [&f](const CheckpointStateEntry& e) { return e.name() == f.name; });
+      if (listed) continue;
+      CheckpointStateEntry* e = state.add_checkpoints();
+      e->set_name(f.name);
+      e->set_global_step(f.global_step);
+      absl::StatusOr<CheckpointIndex> index = ReadCheckpointIndex(dir, f.name);
+      e->set_write_time_micros(index.ok() ? index->write_time_micros() : absl::ToUnixMicros(now));
+    }
+  }
+  std::stable_sort(state.mutable_checkpoints()->begin(), state.mutable_checkpoints()->end(),
+                   [](const CheckpointStateEntry& a, const CheckpointStateEntry& b) {
+                     return a.global_step() < b.global_step();
+                   });
+  return state;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Create(
+    const std::string& dir, CheckpointManagerOptions options, Clock* clock) {
+  if (dir.empty()) return absl::InvalidArgumentError("checkpoint directory is empty");
+  if (options.max_to_keep < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_to_keep must be >= 0, got ", options.max_to_keep));
+  }
+  RETURN_IF_ERROR(CreateDirectories(dir, "checkpoint directory"));
+  RemoveTemporaryFiles(dir);
+  CheckpointState state = LoadState(dir, clock->Now());
+  return std::unique_ptr<CheckpointManager>(
+      new CheckpointManager(dir, options, clock, std::move(state)));
+}
+
+CheckpointState CheckpointManager::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointWriter>> CheckpointManager::NewWriter(
+    CheckpointMetadata metadata) {
+  metadata.write_time = clock_->Now();
+  return CheckpointWriter::Create(dir_, std::move(metadata), options_.write_options);
+}
+
+absl::StatusOr<std::string> CheckpointManager::Save(const CheckpointContents& contents) {
+  ASSIGN_OR_RETURN(std::unique_ptr<CheckpointWriter> writer, NewWriter(contents.metadata));
+  for (const CheckpointVariable& v : contents.variables) {
+    RETURN_IF_ERROR(writer->AddVariable(v));
+  }
+  return Commit(std::move(writer));
+}
+
+absl::StatusOr<std::string> CheckpointManager::Commit(std::unique_ptr<CheckpointWriter> writer) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(writer->Finish());
+  const std::string name = writer->name();
+  auto* entries = state_.mutable_checkpoints();
+  entries->erase(std::remove_if(entries->begin(), entries->end(),
+                                [&name](const CheckpointStateEntry& e) { return e.name() == name; }),
+                 entries->end());
+  CheckpointStateEntry entry;
+  entry.set_name(name);
+  entry.set_global_step(writer->metadata().global_step);
+  entry.set_write_time_micros(absl::ToUnixMicros(writer->metadata().write_time));
+  entries->Add(std::move(entry));
+  // Keep entries ascending by step: move the new one down into place.
+  for (int i = entries->size() - 1;
+       i > 0 && (*entries)[i - 1].global_step() > (*entries)[i].global_step(); --i) {
+    entries->SwapElements(i - 1, i);
+  }
+  state_.set_latest_checkpoint(name);
+  const std::vector<std::string> doomed = Rotate();
+  // The state file first: a crash before the deletions leaves unlisted files,
+  // never a listed checkpoint without its files.
+  RETURN_IF_ERROR(WriteCheckpointState(dir_, state_));
+  for (const std::string& old : doomed) {
+    // The index first, so a half-deleted checkpoint is plainly incomplete.
+    for (const std::string& path : {CheckpointIndexPath(dir_, old), CheckpointDataPath(dir_, old)}) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        LOG(WARNING) << "cannot delete old checkpoint file " << path << ": "
+                     << std::strerror(errno);
+      }
+    }
+    LOG(INFO) << "deleted old checkpoint " << old << " in " << dir_;
+  }
+  return name;
+}
+
+std::vector<std::string> CheckpointManager::Rotate() {
+  std::vector<std::string> doomed;
+  if (options_.max_to_keep == 0) return doomed;
+  const bool keep_every = options_.keep_checkpoint_every_n_hours > 0;
+  const absl::Duration every = absl::Hours(options_.keep_checkpoint_every_n_hours);
+  auto* entries = state_.mutable_checkpoints();
+  int rotating = 0;
+  for (const CheckpointStateEntry& e : *entries) rotating += e.preserved() ? 0 : 1;
+  for (int i = 0; i < entries->size() && rotating > options_.max_to_keep;) {
+    CheckpointStateEntry& e = (*entries)[i];
+    if (e.preserved() || e.name() == state_.latest_checkpoint()) {
+      ++i;
+      continue;
+    }
+    --rotating;
+    const absl::Time time = absl::FromUnixMicros(e.write_time_micros());
+    if (keep_every &&
+        time - absl::FromUnixMicros(state_.last_preserved_time_micros()) >= every) {
+      e.set_preserved(true);
+      state_.set_last_preserved_time_micros(e.write_time_micros());
+      ++i;
+      continue;
+    }
+    doomed.push_back(e.name());
+    entries->erase(entries->begin() + i);
+  }
+  return doomed;
+}
+
+}  // namespace tessera

@@ -1,0 +1,152 @@
+#include "common/records/tfrecord.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/crc32c.h"
+
+namespace tessera {
+namespace {
+
+void EncodeFixed64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void EncodeFixed32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint64_t DecodeFixed64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+uint32_t DecodeFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TFRecordWriter>> TFRecordWriter::Create(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::Status(absl::ErrnoToStatusCode(errno),
+                        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<TFRecordWriter>(new TFRecordWriter(path, f));
+}
+
+TFRecordWriter::~TFRecordWriter() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+absl::Status TFRecordWriter::IoError(absl::string_view what) const {
+  return absl::Status(absl::ErrnoToStatusCode(errno),
+                      absl::StrCat(what, " ", path_, ": ", std::strerror(errno)));
+}
+
+absl::Status TFRecordWriter::Write(absl::string_view record) {
+  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  char header[12];
+  EncodeFixed64(header, record.size());
+  EncodeFixed32(header + 8, crc32c::Mask(crc32c::Value(header, 8)));
+  char footer[4];
+  EncodeFixed32(footer, crc32c::Mask(crc32c::Value(record.data(), record.size())));
+  if (std::fwrite(header, 1, sizeof(header), file_) != sizeof(header) ||
+      std::fwrite(record.data(), 1, record.size(), file_) != record.size() ||
+      std::fwrite(footer, 1, sizeof(footer), file_) != sizeof(footer)) {
+    return IoError("cannot write to");
+  }
+  offset_ += sizeof(header) + record.size() + sizeof(footer);
+  return absl::OkStatus();
+}
+
+absl::Status TFRecordWriter::Sync() {
+  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  if (std::fflush(file_) != 0) return IoError("cannot flush");
+  if (::fsync(fileno(file_)) != 0) return IoError("cannot fsync");
+  return absl::OkStatus();
+}
+
+absl::Status TFRecordWriter::Close() {
+  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  FILE* f = file_;
+  file_ = nullptr;
+  if (std::fclose(f) != 0) return IoError("cannot close");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<TFRecordReader>> TFRecordReader::Open(const std::string& path,
+                                                                     Options options) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::Status(absl::ErrnoToStatusCode(errno),
+                        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<TFRecordReader>(new TFRecordReader(path, f, options));
+}
+
+TFRecordReader::~TFRecordReader() { std::fclose(file_); }
+
+absl::StatusOr<size_t> TFRecordReader::ReadFully(char* buf, size_t n) {
+  size_t got = std::fread(buf, 1, n, file_);
+  if (got < n && std::ferror(file_)) {
+    return absl::Status(absl::ErrnoToStatusCode(errno),
+                        absl::StrCat("cannot read ", path_, ": ", std::strerror(errno)));
+  }
+  return got;
+}
+
+absl::StatusOr<bool> TFRecordReader::Truncated(uint64_t record_offset, absl::string_view part) {
+  if (options_.allow_truncated_tail) {
+    truncated_tail_ = true;
+    return false;
+  }
+  return absl::DataLossError(absl::StrCat(path_, ": record at byte offset ", record_offset,
+                                          " is truncated (", part, " cut short)"));
+}
+
+absl::StatusOr<bool> TFRecordReader::ReadRecord(std::string* record) {
+  const uint64_t start = offset_;
+  char header[12];
+  size_t got;
+  {
+    absl::StatusOr<size_t> n = ReadFully(header, sizeof(header));
+    if (!n.ok()) return n.status();
+    got = *n;
+  }
+  if (got == 0) return false;
+  if (got < sizeof(header)) return Truncated(start, "header");
+  if (crc32c::Unmask(DecodeFixed32(header + 8)) != crc32c::Value(header, 8)) {
+    return absl::DataLossError(absl::StrCat(path_, ": CRC mismatch in the length of the record at byte offset ", start));
+  }
+  const uint64_t length = DecodeFixed64(header);
+  if (length > options_.max_record_bytes) {
+    return absl::DataLossError(absl::StrCat(path_, ": record at byte offset ", start, " claims ",
+                                            length, " bytes, more than the limit of ",
+                                            options_.max_record_bytes));
+  }
+  record->resize(length);
+  {
+    absl::StatusOr<size_t> n = ReadFully(record->data(), length);
+    if (!n.ok()) return n.status();
+    if (*n < length) return Truncated(start, "data");
+  }
+  char footer[4];
+  {
+    absl::StatusOr<size_t> n = ReadFully(footer, sizeof(footer));
+    if (!n.ok()) return n.status();
+    if (*n < sizeof(footer)) return Truncated(start, "data CRC");
+  }
+  if (crc32c::Unmask(DecodeFixed32(footer)) != crc32c::Value(record->data(), length)) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": CRC mismatch in the data of the record at byte offset ", start));
+  }
+  offset_ = start + sizeof(header) + length + sizeof(footer);
+  return true;
+}
+
+}  // namespace tessera

@@ -1,0 +1,91 @@
+#ifndef TESSERA_COMMON_RECORDS_TFRECORD_H_
+#define TESSERA_COMMON_RECORDS_TFRECORD_H_
+
+// TFRecord files, byte-compatible with TensorFlow's:
+//
+//   uint64 length (little-endian)
+//   uint32 masked CRC-32C of the 8 length bytes
+//   byte   data[length]
+//   uint32 masked CRC-32C of data
+//
+// Used for checkpoints and image shards. Writer and reader each own their file
+// and are not thread-safe; use one per thread.
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace tessera {
+
+class TFRecordWriter {
+ public:
+  // Creates (truncating) `path`. Errors name the path and the OS error.
+  static absl::StatusOr<std::unique_ptr<TFRecordWriter>> Create(const std::string& path);
+  ~TFRecordWriter();  // closes without syncing; call Close() to see errors
+
+  absl::Status Write(absl::string_view record);
+  // Flushes buffers and fsyncs the file, so what was written survives a crash.
+  absl::Status Sync();
+  // Flushes and closes; further calls fail. Does not fsync.
+  absl::Status Close();
+  // Bytes written so far.
+  uint64_t offset() const { return offset_; }
+
+ private:
+  TFRecordWriter(std::string path, FILE* file) : path_(std::move(path)), file_(file) {}
+  absl::Status IoError(absl::string_view what) const;
+
+  const std::string path_;
+  FILE* file_;
+  uint64_t offset_ = 0;
+};
+
+class TFRecordReader {
+ public:
+  struct Options {
+    // A record cut short at the end of the file (a writer that died mid-write)
+    // ends reading quietly instead of being DATA_LOSS; truncated_tail() tells.
+    bool allow_truncated_tail = false;
+    // Records longer than this are DATA_LOSS (a corrupt length would otherwise
+    // ask for an absurd allocation).
+    uint64_t max_record_bytes = uint64_t{1} << 32;
+  };
+
+  static absl::StatusOr<std::unique_ptr<TFRecordReader>> Open(const std::string& path,
+                                                               Options options);
+  static absl::StatusOr<std::unique_ptr<TFRecordReader>> Open(const std::string& path) {
+    return Open(path, Options());
+  }
+  ~TFRecordReader();
+
+  // Reads the next record into *record. Returns false at the end of the file.
+  // DATA_LOSS, naming the file and the record's byte offset, on a CRC mismatch,
+  // an oversized length, or (unless allowed) a truncated record.
+  absl::StatusOr<bool> ReadRecord(std::string* record);
+
+  bool truncated_tail() const { return truncated_tail_; }
+  // Offset of the next record to read.
+  uint64_t offset() const { return offset_; }
+
+ private:
+  TFRecordReader(std::string path, FILE* file, Options options)
+      : path_(std::move(path)), file_(file), options_(options) {}
+  // Reads exactly n bytes; returns how many were read before EOF.
+  absl::StatusOr<size_t> ReadFully(char* buf, size_t n);
+  absl::StatusOr<bool> Truncated(uint64_t record_offset, absl::string_view part);
+
+  const std::string path_;
+  FILE* file_;
+  const Options options_;
+  uint64_t offset_ = 0;
+  bool truncated_tail_ = false;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_COMMON_RECORDS_TFRECORD_H_

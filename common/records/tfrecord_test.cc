@@ -1,0 +1,162 @@
+#include "common/records/tfrecord.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/crc32c.h"
+#include "gtest/gtest.h"
+
+namespace tessera {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(testing::TempDir(), "/", name);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteAll(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+std::vector<std::string> Records() { return {"hello", "", std::string(1000, 'x'), "end"}; }
+
+void WriteRecords(const std::string& path) {
+  auto writer = TFRecordWriter::Create(path);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (const auto& r : Records()) ASSERT_TRUE((*writer)->Write(r).ok());
+  ASSERT_TRUE((*writer)->Sync().ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+}
+
+TEST(TFRecordTest, ByteLayoutMatchesTensorFlow) {
+  const std::string path = TempPath("layout.tfrecord");
+  {
+    auto writer = TFRecordWriter::Create(path);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write("abc").ok());
+    EXPECT_EQ((*writer)->offset(), 8u + 4u + 3u + 4u);
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  std::string bytes = ReadAll(path);
+  ASSERT_EQ(bytes.size(), 19u);
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x03\0\0\0\0\0\0\0", 8));
+  uint32_t len_crc = crc32c::Mask(crc32c::Value(bytes.data(), 8));
+  EXPECT_EQ(static_cast<uint8_t>(bytes[8]), len_crc & 0xff);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[11]), len_crc >> 24);
+  EXPECT_EQ(bytes.substr(12, 3), "abc");
+  uint32_t data_crc = crc32c::Mask(crc32c::Value("abc", 3));
+  EXPECT_EQ(static_cast<uint8_t>(bytes[15]), data_crc & 0xff);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[18]), data_crc >> 24);
+}
+
+TEST(TFRecordTest, RoundTrip) {
+  const std::string path = TempPath("roundtrip.tfrecord");
+  WriteRecords(path);
+  auto reader = TFRecordReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::string record;
+  for (const auto& want : Records()) {
+    absl::StatusOr<bool> more = (*reader)->ReadRecord(&record);
+    ASSERT_TRUE(more.ok()) << more.status();
+    ASSERT_TRUE(*more);
+    EXPECT_EQ(record, want);
+  }
+  absl::StatusOr<bool> more = (*reader)->ReadRecord(&record);
+  ASSERT_TRUE(more.ok());
+  EXPECT_FALSE(*more);
+  EXPECT_FALSE((*reader)->truncated_tail());
+}
+
+TEST(TFRecordTest, MissingFileNamesPath) {
+  auto reader = TFRecordReader::Open(TempPath("no/such/file"));
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(reader.status().message().find("no/such/file"), absl::string_view::npos);
+}
+
+// Every truncation point: the complete records before it read back; the cut
+// record is DATA_LOSS naming the file and its offset, or, when allowed, a
+// quiet end with truncated_tail().
+TEST(TFRecordTest, EveryTruncationIsReportedOrToleratedAtTail) {
+  const std::string path = TempPath("full.tfrecord");
+  WriteRecords(path);
+  const std::string full = ReadAll(path);
+  std::vector<size_t> ends;  // end offset of each record
+  size_t pos = 0;
+  for (const auto& r : Records()) ends.push_back(pos += 16 + r.size());
+  ASSERT_EQ(pos, full.size());
+
+  const std::string cut_path = TempPath("cut.tfrecord");
+  for (size_t cut = 0; cut < full.size(); ++cut) {
+    WriteAll(cut_path, full.substr(0, cut));
+    size_t complete = 0;
+    while (complete < ends.size() && ends[complete] <= cut) ++complete;
+    const size_t cut_record_offset = complete == 0 ? 0 : ends[complete - 1];
+    const bool clean = cut == cut_record_offset;
+    for (bool allow : {false, true}) {
+      TFRecordReader::Options options;
+      options.allow_truncated_tail = allow;
+      auto reader = TFRecordReader::Open(cut_path, options);
+      ASSERT_TRUE(reader.ok());
+      std::string record;
+      for (size_t i = 0; i < complete; ++i) {
+        auto more = (*reader)->ReadRecord(&record);
+        ASSERT_TRUE(more.ok() && *more) << "cut " << cut;
+      }
+      auto last = (*reader)->ReadRecord(&record);
+      if (clean || allow) {
+        ASSERT_TRUE(last.ok()) << "cut " << cut << ": " << last.status();
+        EXPECT_FALSE(*last);
+        EXPECT_EQ((*reader)->truncated_tail(), !clean) << "cut " << cut;
+      } else {
+        EXPECT_EQ(last.status().code(), absl::StatusCode::kDataLoss) << "cut " << cut;
+        EXPECT_NE(last.status().message().find(
+                      absl::StrCat(cut_path, ": record at byte offset ", cut_record_offset,
+                                   " is truncated")),
+                  absl::string_view::npos)
+            << last.status();
+      }
+    }
+  }
+}
+
+TEST(TFRecordTest, EveryBitFlipIsDataLoss) {
+  const std::string path = TempPath("flip_src.tfrecord");
+  WriteRecords(path);
+  const std::string full = ReadAll(path);
+  const std::string flip_path = TempPath("flip.tfrecord");
+  for (size_t byte = 0; byte < full.size(); byte += 7) {
+    std::string bad = full;
+    bad[byte] ^= static_cast<char>(1 << (byte % 8));
+    WriteAll(flip_path, bad);
+    TFRecordReader::Options options;
+    options.allow_truncated_tail = true;  // a flipped length must still not pass
+    options.max_record_bytes = 1 << 20;
+    auto reader = TFRecordReader::Open(flip_path, options);
+    ASSERT_TRUE(reader.ok());
+    std::string record;
+    absl::Status status;
+    while (true) {
+      auto more = (*reader)->ReadRecord(&record);
+      if (!more.ok()) {
+        status = more.status();
+        break;
+      }
+      if (!*more) break;
+    }
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << "flipped byte " << byte;
+    EXPECT_NE(status.message().find("CRC mismatch"), absl::string_view::npos) << status;
+  }
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,198 @@
+#include "tools/npz_writer.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+namespace {
+
+constexpr uint32_t kLocalHeaderSignature = 0x04034b50;
+constexpr uint32_t kCentralHeaderSignature = 0x02014b50;
+constexpr uint32_t kEndOfCentralDirectorySignature = 0x06054b50;
+constexpr uint16_t kZipVersion = 20;       // 2.0: enough for STORED entries
+constexpr uint16_t kUtf8NamesFlag = 0x0800;
+constexpr uint16_t kDosDate19800101 = (0 << 9) | (1 << 5) | 1;
+constexpr uint64_t kMaxZip32 = 0xffffffffu;
+
+void Put16(std::string* out, uint16_t v) {
+  out->push_back(static_cast<char>(v & 0xff));
+  out->push_back(static_cast<char>(v >> 8));
+}
+void Put32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uLong Crc32(uLong crc, const void* data, size_t n) {
+  const Bytef* p = static_cast<const Bytef*>(data);
+  while (n > 0) {
+    const uInt part = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+    crc = crc32(crc, p, part);
+    p += part;
+    n -= part;
+  }
+  return crc;
+}
+
+// The fields local and central headers share, from "version needed" through
+// the name and extra lengths.
+std::string CommonFields(uint32_t crc, uint32_t size, const std::string& name) {
+  std::string out;
+  Put16(&out, kZipVersion);
+  Put16(&out, kUtf8NamesFlag);
+  Put16(&out, 0);  // method: STORED
+  Put16(&out, 0);  // time 00:00:00
+  Put16(&out, kDosDate19800101);
+  Put32(&out, crc);
+  Put32(&out, size);  // compressed
+  Put32(&out, size);  // uncompressed
+  Put16(&out, static_cast<uint16_t>(name.size()));
+  Put16(&out, 0);  // extra field length
+  return out;
+}
+
+absl::Status CheckArray(const NpzArray& a, std::set<std::string>* names) {
+  if (a.name.empty() || a.name.size() > 60000 || a.name[0] == '/' ||
+      absl::StrContains(a.name, "..") || absl::StrContains(a.name, std::string(1, '\0'))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("npz array name \"", a.name, "\" is empty, absolute, too long or has \"..\""));
+  }
+  if (!names->insert(a.name).second) {
+    return absl::InvalidArgumentError(absl::StrCat("npz array \"", a.name, "\" given twice"));
+  }
+  RETURN_IF_ERROR(ValidateShape(a.shape, absl::StrCat("npz array \"", a.name, "\"")));
+  if (NumElements(a.shape) != static_cast<int64_t>(a.values.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("npz array \"", a.name, "\" has shape ",
+                                                   ShapeString(a.shape), " but ",
+                                                   a.values.size(), " values"));
+  }
+  return absl::OkStatus();
+}
+
+// Writes the archive to the open `file`; `path` names it in errors.
+absl::Status WriteArchive(FILE* file, const std::string& path,
+                          const std::vector<NpzArray>& arrays) {
+  uint64_t offset = 0;
+  std::string central;
+  auto write = [&](const void* data, size_t n) -> absl::Status {
+    if (n > 0 && std::fwrite(data, 1, n, file) != n) {
+      return absl::Status(absl::ErrnoToStatusCode(errno),
+                          absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+    }
+    offset += n;
+    return absl::OkStatus();
+  };
+  for (const NpzArray& a : arrays) {
+    const std::string name = a.name + ".npy";
+    const std::string npy_header = NpyHeader(a.shape);
+    const uint64_t data_bytes = a.values.size() * sizeof(float);
+    const uint64_t entry_bytes = npy_header.size() + data_bytes;
+    if (entry_bytes > kMaxZip32 || offset > kMaxZip32) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "npz array \"", a.name, "\" does not fit in a zip file without zip64 (4 GiB)"));
+    }
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = Crc32(crc, npy_header.data(), npy_header.size());
+    crc = Crc32(crc, a.values.data(), data_bytes);
+    const std::string common =
+        CommonFields(static_cast<uint32_t>(crc), static_cast<uint32_t>(entry_bytes), name);
+
+    std::string local;
+    Put32(&local, kLocalHeaderSignature);
+    local += common;
+    local += name;
+    Put32(&central, kCentralHeaderSignature);
+    Put16(&central, kZipVersion);  // version made by
+    central += common;
+    Put16(&central, 0);  // comment length
+    Put16(&central, 0);  // disk number
+    Put16(&central, 0);  // internal attributes
+    Put32(&central, 0);  // external attributes
+    Put32(&central, static_cast<uint32_t>(offset));
+    central += name;
+
+    RETURN_IF_ERROR(write(local.data(), local.size()));
+    RETURN_IF_ERROR(write(npy_header.data(), npy_header.size()));
+    RETURN_IF_ERROR(write(a.values.data(), data_bytes));
+  }
+  const uint64_t central_offset = offset;
+  if (central_offset + central.size() > kMaxZip32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the arrays do not fit in a zip file without zip64 (4 GiB)"));
+  }
+  std::string end;
+  Put32(&end, kEndOfCentralDirectorySignature);
+  Put16(&end, 0);  // this disk
+  Put16(&end, 0);  // disk of the central directory
+  Put16(&end, static_cast<uint16_t>(arrays.size()));
+  Put16(&end, static_cast<uint16_t>(arrays.size()));
+  Put32(&end, static_cast<uint32_t>(central.size()));
+  Put32(&end, static_cast<uint32_t>(central_offset));
+  Put16(&end, 0);  // comment length
+  RETURN_IF_ERROR(write(central.data(), central.size()));
+  return write(end.data(), end.size());
+}
+
+}  // namespace
+
+std::string NpyHeader(const Shape& shape) {
+  std::string dims = absl::StrJoin(shape, ", ");
+  if (shape.size() == 1) dims += ",";
+  std::string dict =
+      absl::StrCat("{'descr': '<f4', 'fortran_order': False, 'shape': (", dims, "), }");
+  // magic (6) + version (2) + header length (2) + dict + padding + '\n'.
+  const size_t unpadded = 10 + dict.size() + 1;
+  dict.append((64 - unpadded % 64) % 64, ' ');
+  dict.push_back('\n');
+  std::string out("\x93NUMPY\x01\x00", 8);
+  Put16(&out, static_cast<uint16_t>(dict.size()));
+  return out + dict;
+}
+
+absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays) {
+  if (arrays.size() > 0xffff) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("npz file ", path, ": ", arrays.size(), " arrays, at most 65535"));
+  }
+  std::set<std::string> names;
+  for (const NpzArray& a : arrays) RETURN_IF_ERROR(CheckArray(a, &names));
+
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  FILE* file = std::fopen(tmp.c_str(), "wb");
+  if (file == nullptr) {
+    return absl::Status(absl::ErrnoToStatusCode(errno),
+                        absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
+  }
+  absl::Status status = WriteArchive(file, tmp, arrays);
+  if (status.ok() && (std::fflush(file) != 0 || ::fsync(fileno(file)) != 0)) {
+    status = absl::Status(absl::ErrnoToStatusCode(errno),
+                          absl::StrCat("cannot sync ", tmp, ": ", std::strerror(errno)));
+  }
+  if (std::fclose(file) != 0 && status.ok()) {
+    status = absl::Status(absl::ErrnoToStatusCode(errno),
+                          absl::StrCat("cannot close ", tmp, ": ", std::strerror(errno)));
+  }
+  if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = absl::Status(absl::ErrnoToStatusCode(errno),
+                          absl::StrCat("cannot rename ", tmp, " to ", path, ": ",
+                                       std::strerror(errno)));
+  }
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  return SyncDirectory(Dirname(path));
+}
+
+}  // namespace tessera
