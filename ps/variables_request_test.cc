@@ -1,5 +1,6 @@
 #include "ps/variables_request.h"
 
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -7,15 +8,12 @@ namespace {
 
 CreateVariablesRequest OneBlock() {
   CreateVariablesRequest request;
-  request.set_fingerprint("00000000000000cc");
-  request.set_num_workers(2);
-  request.mutable_optimizer()->set_learning_rate(0.5f);
-  request.mutable_optimizer()->mutable_sgd();
-  BlockSpec* w = request.add_blocks();
-  w->set_name("w");
-  w->set_variable("w");
-  w->mutable_shape()->add_dim(4);
-  w->mutable_shape()->add_dim(3);
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(fingerprint: "00000000000000cc"
+           num_workers: 2
+           optimizer { learning_rate: 0.5 sgd {} }
+           blocks { name: "w" variable: "w" shape { dim: 4 dim: 3 } })pb",
+      &request));
   return request;
 }
 
