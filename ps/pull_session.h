@@ -33,7 +33,7 @@ class PullSession final : public ChunkSource {
  private:
   const StoreCore* const core_;
   const std::vector<VariableBlock*> blocks_;
-  size_t index_ = 0;   // block being sent
+  size_t index_ = 0;    // block being sent
   int64_t offset_ = 0;  // next element of it
 };
 

@@ -63,7 +63,7 @@ class PushSession {
   StoreCore* const core_;
   absl::Status error_;
   int64_t chunks_ = 0;
-  ChunkHeader first_;  // push fields of the stream (from its first chunk)
+  ChunkHeader first_;               // push fields of the stream (from its first chunk)
   PushContext context_;             // the core's policy and optimizer, from the first chunk
   VariableBlock* block_ = nullptr;  // block in progress
   std::string slot_;                // its slot in progress ("" = the values)
@@ -71,8 +71,8 @@ class PushSession {
   int64_t next_offset_ = 0;
   std::vector<VariableBlock*> assigned_;  // ASSIGN: blocks whose values are complete
   BlockPush block_push_;                  // GRADIENT: the block in progress
-  float block_learning_rate_ = 0;  // for the block in progress
-  int64_t pending_elements_ = -1;  // elements between BeginChunk and CommitChunk
+  float block_learning_rate_ = 0;         // for the block in progress
+  int64_t pending_elements_ = -1;         // elements between BeginChunk and CommitChunk
   std::set<std::string> seen_;
   std::vector<float> scratch_;  // piece buffer, borrowed from the core's pool
   int64_t applied_ = 0;

@@ -247,4 +247,3 @@ absl::Status StoreCore::CheckWorkerTask(int task) const {
 }
 
 }  // namespace tessera
-

@@ -104,8 +104,7 @@ class StoreCore {
   // replicas_to_aggregate pushes of it finished). Records the worker's
   // progress (dropped also when SYNC did not count it towards the step) and
   // wakes waiting Pulls.
-  void GradientPushDone(int worker_task, int64_t step, bool increment_global_step,
-                        bool dropped);
+  void GradientPushDone(int worker_task, int64_t step, bool increment_global_step, bool dropped);
   // An ASSIGN push at `step` finished: on the ps holding the global step and
   // for step >= 0, sets it to `step` (the SYNC count starts afresh). Wakes
   // waiting Pulls.

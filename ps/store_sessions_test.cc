@@ -84,8 +84,7 @@ TEST_F(StoreSessionsTest, PullChunksEachBlockWithTheCoresStep) {
     seen.push_back(header.block() + "@" + std::to_string(header.offset()) + ":" +
                    std::to_string(chunk.size()) + "=" + std::to_string(chunk.data()[0]));
   }
-  EXPECT_EQ(seen, (std::vector<std::string>{"w@0:3=1.000000", "w@3:2=4.000000",
-                                            "b@0:2=6.000000"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"w@0:3=1.000000", "w@3:2=4.000000", "b@0:2=6.000000"}));
 }
 
 TEST_F(StoreSessionsTest, SnapshotKeepsItsCopyAndZeroFillsSlotsTheBlockLacks) {

@@ -27,7 +27,7 @@
 // internal core (ps/store_core.h), which the store owns and lends them.
 //
 // Memory: the blocks and their slots (SYNC: plus one accumulator per block,
-// as large as the block), plus up to kMaxIdleScratch reusable piece buffers
+// as large as the block), plus up to StoreCore::kMaxIdleScratch (4) reusable piece buffers
 // (64 KiB each) shared by all pushes, plus the 1 MiB value pieces that Pull
 // streams still send after a push replaced them (ps/block_values.h: one or two
 // per stream in flight); a Snapshot stream holds a copy of one block (and of
