@@ -13,9 +13,9 @@
 // for the core's lifetime. The blocks' contents are guarded by each block's
 // own mutex (ps/variable_block.h).
 //
-// Thread-safe. Lock order: no method holds the core's lock while taking a
-// block's or the tracker's, and callers must not call in while holding a
-// block's lock.
+// Thread-safe. Lock order: the core's lock before a block's or the tracker's
+// (CreateVariables fills the new blocks and WorkerDone records the worker
+// inside it); callers must not call in while holding a block's lock.
 
 #include <atomic>
 #include <cstdint>
