@@ -1,5 +1,5 @@
 // PsClient on its own: argument checks and the UNAVAILABLE retry contract.
-// The client against a real ps is tested in //ps:ps_service_test.
+// The client against a real ps is tested in //test:ps_service_test.
 
 #include "worker/ps_client.h"
 

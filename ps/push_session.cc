@@ -1,15 +1,16 @@
-// PushSession and PullSession of ps/variable_store.h.
-//
-// Lock order: a session takes the store's mu_ and a block's mu never at the
-// same time (store state it needs per block is read before locking the block).
+#include "ps/push_session.h"
+
+// Lock order: a push takes the core's lock (inside StoreCore's methods) and a
+// block's mu never at the same time (what it needs of the core per block is
+// read before locking the block).
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/rpc/chunk_sizes.h"
 #include "common/status_macros.h"
-#include "ps/variable_store.h"
 
 namespace tessera {
 namespace {
@@ -21,7 +22,7 @@ std::string ChunkRange(const VariableBlock& block, int64_t offset, int64_t eleme
 
 }  // namespace
 
-PushSession::~PushSession() { store_->ReturnScratch(std::move(scratch_)); }
+PushSession::~PushSession() { core_->ReturnScratch(std::move(scratch_)); }
 
 absl::Status PushSession::Fail(absl::Status status) {
   if (error_.ok()) error_ = status;
@@ -32,15 +33,7 @@ absl::Status PushSession::CheckFirstChunk(const ChunkHeader& header) {
   if (header.kind() == VALUES) {
     return absl::InvalidArgumentError("push chunks must be GRADIENT or ASSIGN, got VALUES");
   }
-  absl::ReaderMutexLock lock(&store_->mu_);
-  if (!store_->created_ || (header.kind() == GRADIENT && !store_->ready_)) {
-    return NotInitializedError();
-  }
-  RETURN_IF_ERROR(store_->CheckFingerprint(header.fingerprint()));
-  RETURN_IF_ERROR(store_->CheckWorkerTask(header.worker_task()));
-  policy_ = store_->policy_.get();
-  optimizer_ = store_->optimizer_.get();
-  progress_ = store_->progress_.get();
+  ASSIGN_OR_RETURN(context_, core_->AdmitPush(header));
   first_ = header;
   return absl::OkStatus();
 }
@@ -52,10 +45,7 @@ absl::Status PushSession::StartTensor(const ChunkHeader& header) {
         " is incomplete: ", next_offset_, " of ", block_->elements,
         " elements pushed before a chunk of block '", header.block(), "'"));
   }
-  {
-    absl::ReaderMutexLock lock(&store_->mu_);
-    ASSIGN_OR_RETURN(block_, store_->FindBlock(header.block()));
-  }
+  ASSIGN_OR_RETURN(block_, core_->FindBlock(header.block()));
   slot_ = header.slot();
   slot_index_ = -1;
   if (!slot_.empty()) {
@@ -64,13 +54,13 @@ absl::Status PushSession::StartTensor(const ChunkHeader& header) {
           "block '", block_->name, "': slot '", slot_, "' in a ", ChunkKind_Name(first_.kind()),
           " push (slots are pushed only with ASSIGN)"));
     }
-    const std::vector<std::string>& names = optimizer_->SlotNames();
+    const std::vector<std::string>& names = context_.optimizer->SlotNames();
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] == slot_) slot_index_ = static_cast<int>(i);
     }
     if (slot_index_ < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "block '", block_->name, "': optimizer ", optimizer_->Name(), " has no slot '", slot_,
+          "block '", block_->name, "': optimizer ", context_.optimizer->Name(), " has no slot '", slot_,
           "'"));
     }
     if (seen_.count(block_->name) == 0) {
@@ -85,7 +75,7 @@ absl::Status PushSession::StartTensor(const ChunkHeader& header) {
         " appears twice in one push"));
   }
   next_offset_ = 0;
-  if (first_.kind() == GRADIENT) block_learning_rate_ = store_->LearningRateFor(first_.step());
+  if (first_.kind() == GRADIENT) block_learning_rate_ = core_->LearningRateFor(first_.step());
   return absl::OkStatus();
 }
 
@@ -152,7 +142,7 @@ absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_
         absl::StrCat(ChunkRange(*block_, header.offset(), elements), " exceeds the block's ",
                      block_->elements, " elements")));
   }
-  if (scratch_.empty()) scratch_ = store_->TakeScratch();
+  if (scratch_.empty()) scratch_ = core_->TakeScratch();
   const int64_t piece = std::min(elements, kPieceElements);
   if (static_cast<int64_t>(scratch_.size()) < piece) scratch_.resize(kPieceElements);
   pending_elements_ = elements;
@@ -177,7 +167,7 @@ absl::Status PushSession::CommitChunk(PayloadReader read) {
       chunk.learning_rate = block_learning_rate_;
       chunk.worker_task = first_.worker_task();
       chunk.step = first_.step();
-      if (offset == 0) block_push_ = policy_->BeginBlock(block_, chunk);
+      if (offset == 0) block_push_ = context_.policy->BeginBlock(block_, chunk);
       if (block_push_.accepted) {
         for (int64_t done = 0; done < n;) {
           const int64_t count = std::min(kPieceElements, n - done);
@@ -186,7 +176,7 @@ absl::Status PushSession::CommitChunk(PayloadReader read) {
           chunk.offset = offset + done;
           done += count;
           RETURN_IF_ERROR(
-              Fail(policy_->Apply(block_, chunk, block_push_, piece, last && done == n)));
+              Fail(context_.policy->Apply(block_, chunk, block_push_, piece, last && done == n)));
         }
         ++applied_;
       } else {
@@ -199,17 +189,17 @@ absl::Status PushSession::CommitChunk(PayloadReader read) {
       block_->values.Write(offset, n, read);
       for (size_t i = 0; i < block_->slots.size(); ++i) {
         std::fill_n(block_->slots[i].data() + offset, n,
-                    optimizer_->SlotInitialValue(static_cast<int>(i)));
+                    context_.optimizer->SlotInitialValue(static_cast<int>(i)));
       }
       if (offset == 0) {
-        policy_->Assigned(block_, first_.step());
+        context_.policy->Assigned(block_, first_.step());
         block_->updates_started = std::max<int64_t>(0, first_.step());
       }
       ++applied_;
     }
   }
   next_offset_ = offset + n;
-  if (last && first_.kind() == GRADIENT) store_->NotifyWaiters();  // the version may have moved
+  if (last && first_.kind() == GRADIENT) core_->NotifyWaiters();  // the version may have moved
   if (last && first_.kind() == ASSIGN && slot_index_ < 0) assigned_.push_back(block_);
   return absl::OkStatus();
 }
@@ -232,27 +222,10 @@ absl::StatusOr<PushResponse> PushSession::Finish() {
                      " of ", block_->elements, " elements")));
   }
   if (first_.kind() == GRADIENT) {
-    bool dropped = dropped_ > 0;
-    if (first_.increment_global_step() && store_->holds_global_step_) {
-      if (progress_->options().mode == SYNC) {
-        // Once per step: when replicas_to_aggregate pushes of it finished.
-        dropped |= progress_->CountSyncStep(first_.worker_task(), first_.step(),
-                                            &store_->global_step_) !=
-                   SyncAccumulator::Verdict::kAccumulate;
-      } else {
-        ++store_->global_step_;
-      }
-    }
-    int64_t seen = store_->max_push_step_.load();
-    while (first_.step() > seen && !store_->max_push_step_.compare_exchange_weak(seen, first_.step())) {
-    }
-    store_->RecordPush(first_.worker_task(), first_.step(), dropped);
+    core_->GradientPushDone(first_.worker_task(), first_.step(), first_.increment_global_step(),
+                            dropped_ > 0);
   } else {
-    if (store_->holds_global_step_ && first_.step() >= 0) {
-      store_->global_step_ = first_.step();
-      progress_->ResetSyncStep();
-    }
-    store_->NotifyWaiters();
+    core_->AssignPushDone(first_.step());
     // Initialized only now, with its slots and the global step in place.
     for (VariableBlock* block : assigned_) {
       bool newly_initialized = false;
@@ -261,87 +234,15 @@ absl::StatusOr<PushResponse> PushSession::Finish() {
         newly_initialized = !block->initialized;
         block->initialized = true;
       }
-      if (newly_initialized) store_->BlockInitialized();
+      if (newly_initialized) core_->BlockInitialized();
     }
   }
   PushResponse response;
-  response.set_incarnation(store_->incarnation());
-  response.set_global_step(store_->ReportedGlobalStep());
+  response.set_incarnation(core_->incarnation());
+  response.set_global_step(core_->ReportedGlobalStep());
   response.set_chunks_applied(applied_);
   response.set_chunks_dropped(dropped_);
   return response;
-}
-
-SharedFloats PullSession::NextChunk(int64_t max_elements, ChunkHeader* header) {
-  VariableBlock* block = blocks_[index_];
-  SharedFloats chunk;
-  header->Clear();
-  {
-    absl::ReaderMutexLock lock(&block->mu);
-    chunk = block->values.Share(offset_, max_elements);
-    header->set_version(block->version);
-  }
-  header->set_block(block->name);
-  header->set_offset(offset_);
-  header->set_block_elements(block->elements);
-  header->set_kind(VALUES);
-  header->set_incarnation(store_->incarnation());
-  header->set_global_step(store_->ReportedGlobalStep());
-  offset_ += chunk.size();
-  if (offset_ == block->elements) {
-    ++index_;
-    offset_ = 0;
-  }
-  return chunk;
-}
-
-SnapshotSession::~SnapshotSession() { ReleaseCopy(); }
-
-void SnapshotSession::ReleaseCopy() {
-  for (FloatBuffer* tensor : copy_) tensor->Unref();
-  copy_.clear();
-}
-
-SharedFloats SnapshotSession::NextChunk(int64_t max_elements, ChunkHeader* header) {
-  VariableBlock* block = blocks_[index_];
-  if (tensor_ == 0 && offset_ == 0) {  // a consistent copy of the whole block
-    ReleaseCopy();  // chunks still being sent hold their own references
-    for (size_t i = 0; i <= slot_names_.size(); ++i) {
-      copy_.push_back(FloatBuffer::Create(block->elements));
-    }
-    absl::ReaderMutexLock lock(&block->mu);
-    block->values.CopyTo(0, absl::MakeSpan(copy_[0]->data(), block->elements));
-    for (size_t i = 0; i < slot_names_.size(); ++i) {  // the store's optimizer's slots
-      if (i < block->slots.size()) {
-        std::copy(block->slots[i].begin(), block->slots[i].end(), copy_[1 + i]->data());
-      } else {
-        std::fill_n(copy_[1 + i]->data(), block->elements, 0.0f);  // never sends stale heap
-      }
-    }
-    version_ = block->version;
-  }
-  FloatBuffer* tensor = copy_[tensor_];
-  tensor->Ref();
-  SharedFloats chunk(tensor, tensor->data() + offset_,
-                     std::min(max_elements, block->elements - offset_));
-  header->Clear();
-  header->set_block(block->name);
-  if (tensor_ > 0) header->set_slot(slot_names_[tensor_ - 1]);
-  header->set_offset(offset_);
-  header->set_block_elements(block->elements);
-  header->set_kind(VALUES);
-  header->set_version(version_);
-  header->set_incarnation(store_->incarnation());
-  header->set_global_step(global_step_);
-  offset_ += chunk.size();
-  if (offset_ == block->elements) {
-    offset_ = 0;
-    if (++tensor_ == copy_.size()) {
-      tensor_ = 0;
-      ++index_;
-    }
-  }
-  return chunk;
 }
 
 }  // namespace tessera

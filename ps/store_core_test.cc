@@ -1,0 +1,180 @@
+#include "ps/store_core.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error_kind.h"
+#include "gtest/gtest.h"
+#include "ps/store_errors.h"
+
+namespace tessera {
+namespace {
+
+constexpr char kFingerprint[] = "00000000000000dd";
+
+CreateVariablesRequest TwoBlocks(UpdateMode mode = ASYNC) {
+  CreateVariablesRequest request;
+  request.set_fingerprint(kFingerprint);
+  request.set_num_workers(2);
+  request.set_holds_global_step(true);
+  request.set_update_mode(mode);
+  request.set_sync_timeout_secs(30);
+  request.mutable_optimizer()->set_learning_rate(0.5f);
+  request.mutable_optimizer()->mutable_momentum()->set_momentum(0.9f);
+  for (const char* name : {"w", "b"}) {
+    BlockSpec* spec = request.add_blocks();
+    spec->set_name(name);
+    spec->set_variable(name);
+    spec->mutable_shape()->add_dim(3);
+  }
+  return request;
+}
+
+ChunkHeader First(ChunkKind kind, int worker_task = 1) {
+  ChunkHeader header;
+  header.set_kind(kind);
+  header.set_fingerprint(kFingerprint);
+  header.set_worker_task(worker_task);
+  return header;
+}
+
+google::protobuf::RepeatedPtrField<std::string> Names(std::vector<std::string> names) {
+  google::protobuf::RepeatedPtrField<std::string> out;
+  for (std::string& name : names) *out.Add() = std::move(name);
+  return out;
+}
+
+class StoreCoreTest : public ::testing::Test {
+ protected:
+  StoreCoreTest() : core_(&clock_, 42) {}
+  FakeClock clock_;
+  StoreCore core_;
+};
+
+TEST_F(StoreCoreTest, NothingBeforeCreateVariables) {
+  EXPECT_EQ(core_.incarnation(), 42u);
+  EXPECT_FALSE(core_.ready());
+  EXPECT_EQ(core_.progress(), nullptr);
+  EXPECT_EQ(core_.waiter(), nullptr);
+  EXPECT_TRUE(core_.Blocks().empty());
+  EXPECT_TRUE(core_.SlotNames().empty());
+  EXPECT_EQ(core_.ReportedGlobalStep(), -1);
+  for (ChunkKind kind : {GRADIENT, ASSIGN}) {
+    const absl::Status status = core_.AdmitPush(First(kind)).status();
+    EXPECT_EQ(status.message(), kNotInitializedMessage);
+    EXPECT_EQ(GetErrorKind(status), ErrorKind::kNotInitialized);
+  }
+  EXPECT_EQ(GetErrorKind(core_.ResolveBlocks(kFingerprint, Names({})).status()),
+            ErrorKind::kNotInitialized);
+}
+
+TEST_F(StoreCoreTest, AdmitsAssignBeforeReadyAndGradientAfter) {
+  ASSERT_TRUE(core_.CreateVariables(TwoBlocks()).ok());
+  auto assign = core_.AdmitPush(First(ASSIGN));
+  ASSERT_TRUE(assign.ok()) << assign.status();
+  EXPECT_NE(assign->policy, nullptr);
+  EXPECT_EQ(assign->optimizer->SlotNames(), std::vector<std::string>{"momentum"});
+  EXPECT_EQ(core_.SlotNames(), std::vector<std::string>{"momentum"});
+  EXPECT_EQ(GetErrorKind(core_.AdmitPush(First(GRADIENT)).status()), ErrorKind::kNotInitialized);
+
+  core_.BlockInitialized();
+  EXPECT_FALSE(core_.ready());
+  core_.BlockInitialized();
+  EXPECT_TRUE(core_.ready());
+  EXPECT_TRUE(core_.AdmitPush(First(GRADIENT)).ok());
+
+  ChunkHeader other = First(GRADIENT);
+  other.set_fingerprint("ffff");
+  const absl::Status mismatch = core_.AdmitPush(other).status();
+  EXPECT_EQ(GetErrorKind(mismatch), ErrorKind::kFingerprintMismatch);
+  EXPECT_EQ(mismatch.message(),
+            "model fingerprint 'ffff' does not match this ps's fingerprint 00000000000000dd "
+            "(every task must use the same model and cluster file)");
+  const absl::Status task = core_.AdmitPush(First(GRADIENT, 2)).status();
+  EXPECT_EQ(task.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(task.message(), "worker_task 2 is out of range [0, 2)");
+}
+
+TEST_F(StoreCoreTest, FindsAndResolvesBlocksInCreationOrder) {
+  ASSERT_TRUE(core_.CreateVariables(TwoBlocks()).ok());
+  auto missing = core_.FindBlock("x");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "no block named 'x' on this ps");
+  ASSERT_TRUE(core_.FindBlock("b").ok());
+  EXPECT_EQ((*core_.FindBlock("b"))->name, "b");
+
+  core_.BlockInitialized();
+  core_.BlockInitialized();
+  auto all = core_.ResolveBlocks(kFingerprint, Names({}));
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0]->name, "w");
+  EXPECT_EQ((*all)[1]->name, "b");
+  auto named = core_.ResolveBlocks(kFingerprint, Names({"b", "w"}));
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ((*named)[0]->name, "b");
+  EXPECT_EQ(core_.ResolveBlocks(kFingerprint, Names({"w", "x"})).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(GetErrorKind(core_.ResolveBlocks("ffff", Names({})).status()),
+            ErrorKind::kFingerprintMismatch);
+}
+
+TEST_F(StoreCoreTest, GlobalStepMovesWithPushes) {
+  ASSERT_TRUE(core_.CreateVariables(TwoBlocks()).ok());
+  EXPECT_EQ(core_.ReportedGlobalStep(), 0);
+  core_.GradientPushDone(1, 0, /*increment_global_step=*/true, /*dropped=*/false);
+  EXPECT_EQ(core_.ReportedGlobalStep(), 1);
+  core_.GradientPushDone(0, 1, /*increment_global_step=*/false, /*dropped=*/true);
+  EXPECT_EQ(core_.ReportedGlobalStep(), 1);
+  const auto workers = core_.progress()->Workers({});
+  EXPECT_EQ(workers.at(1).pushes, 1);
+  EXPECT_EQ(workers.at(0).pushes_dropped, 1);
+
+  core_.AssignPushDone(40);
+  EXPECT_EQ(core_.ReportedGlobalStep(), 40);
+  core_.AssignPushDone(-1);  // an ASSIGN without a step leaves it
+  EXPECT_EQ(core_.ReportedGlobalStep(), 40);
+}
+
+TEST_F(StoreCoreTest, ModeSettings) {
+  ASSERT_TRUE(core_.CreateVariables(TwoBlocks()).ok());
+  EXPECT_EQ(core_.waiter(), nullptr);  // ASYNC pulls never wait
+  EXPECT_EQ(core_.sync_timeout(), absl::Seconds(30));
+
+  StoreCore sync(&clock_, 43);
+  ASSERT_TRUE(sync.CreateVariables(TwoBlocks(SYNC)).ok());
+  EXPECT_NE(sync.waiter(), nullptr);
+  EXPECT_EQ(sync.progress()->options().replicas_to_aggregate, 2);
+}
+
+TEST_F(StoreCoreTest, CountsValuesAndSlots) {
+  StoreSummary summary;
+  core_.FillCounts(&summary);
+  EXPECT_FALSE(summary.created);
+  EXPECT_EQ(summary.global_step, -1);
+  ASSERT_TRUE(core_.CreateVariables(TwoBlocks()).ok());
+  core_.BlockInitialized();
+  core_.FillCounts(&summary);
+  EXPECT_TRUE(summary.created);
+  EXPECT_FALSE(summary.ready);
+  EXPECT_EQ(summary.fingerprint, kFingerprint);
+  EXPECT_EQ(summary.num_blocks, 2);
+  EXPECT_EQ(summary.initialized_blocks, 1);
+  EXPECT_EQ(summary.bytes_held, 2 * 3 * 4 * 2);  // two blocks of 3 floats, values + momentum
+  EXPECT_EQ(summary.global_step, 0);
+}
+
+TEST_F(StoreCoreTest, KeepsAtMostFourIdleScratchBuffers) {
+  EXPECT_TRUE(core_.TakeScratch().empty());
+  core_.ReturnScratch({});  // an empty buffer is not kept
+  EXPECT_TRUE(core_.TakeScratch().empty());
+  for (int i = 0; i < 6; ++i) core_.ReturnScratch(std::vector<float>(8, static_cast<float>(i)));
+  int kept = 0;
+  while (!core_.TakeScratch().empty()) ++kept;
+  EXPECT_EQ(kept, static_cast<int>(StoreCore::kMaxIdleScratch));
+}
+
+}  // namespace
+}  // namespace tessera
