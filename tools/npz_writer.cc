@@ -1,18 +1,13 @@
 #include "tools/npz_writer.h"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/file_util.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -80,16 +75,13 @@ absl::Status CheckArray(const NpzArray& a, std::set<std::string>* names) {
   return absl::OkStatus();
 }
 
-// Writes the archive to the open `file`; `path` names it in errors.
-absl::Status WriteArchive(FILE* file, const std::string& path,
-                          const std::vector<NpzArray>& arrays) {
+// Writes the archive to the open `file`.
+absl::Status WriteArchive(WritableFile* file, const std::vector<NpzArray>& arrays) {
+  const std::string& path = file->path();
   uint64_t offset = 0;
   std::string central;
   auto write = [&](const void* data, size_t n) -> absl::Status {
-    if (n > 0 && std::fwrite(data, 1, n, file) != n) {
-      return absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-    }
+    if (n > 0) RETURN_IF_ERROR(file->Append(absl::string_view(static_cast<const char*>(data), n)));
     offset += n;
     return absl::OkStatus();
   };
@@ -160,7 +152,8 @@ std::string NpyHeader(const Shape& shape) {
   return out + dict;
 }
 
-absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays) {
+absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays,
+                      FileSystem* fs) {
   if (arrays.size() > 0xffff) {
     return absl::InvalidArgumentError(
         absl::StrCat("npz file ", path, ": ", arrays.size(), " arrays, at most 65535"));
@@ -168,31 +161,8 @@ absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arra
   std::set<std::string> names;
   for (const NpzArray& a : arrays) RETURN_IF_ERROR(CheckArray(a, &names));
 
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (file == nullptr) {
-    return absl::Status(absl::ErrnoToStatusCode(errno),
-                        absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
-  }
-  absl::Status status = WriteArchive(file, tmp, arrays);
-  if (status.ok() && (std::fflush(file) != 0 || ::fsync(fileno(file)) != 0)) {
-    status = absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot sync ", tmp, ": ", std::strerror(errno)));
-  }
-  if (std::fclose(file) != 0 && status.ok()) {
-    status = absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot close ", tmp, ": ", std::strerror(errno)));
-  }
-  if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot rename ", tmp, " to ", path, ": ",
-                                       std::strerror(errno)));
-  }
-  if (!status.ok()) {
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  return SyncDirectory(Dirname(path));
+  return WriteFileAtomically(
+      fs, path, [&arrays](WritableFile* file) { return WriteArchive(file, arrays); });
 }
 
 }  // namespace tessera
