@@ -10,28 +10,22 @@
 #include "absl/strings/strip.h"
 #include "common/checkpoint/checkpoint.h"
 #include "common/checkpoint/checkpoint_internal.h"
+#include "common/coding.h"
 #include "common/crc32c.h"
 #include "common/status_macros.h"
 
 namespace tessera {
 namespace {
 
-void AppendFixed32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 // Extends `crc` over the bytes TFRecordWriter writes for `record`.
 uint32_t ExtendOverFramedRecord(uint32_t crc, absl::string_view record) {
   char header[12];
-  const uint64_t length = record.size();
-  for (int i = 0; i < 8; ++i) header[i] = static_cast<char>((length >> (8 * i)) & 0xff);
-  const uint32_t length_crc = crc32c::Mask(crc32c::Value(header, 8));
-  for (int i = 0; i < 4; ++i) header[8 + i] = static_cast<char>((length_crc >> (8 * i)) & 0xff);
+  EncodeFixed64(header, record.size());
+  EncodeFixed32(header + 8, crc32c::Mask(crc32c::Value(header, 8)));
   crc = crc32c::Extend(crc, header, sizeof(header));
   crc = crc32c::Extend(crc, record.data(), record.size());
-  const uint32_t data_crc = crc32c::Mask(crc32c::Value(record.data(), record.size()));
   char footer[4];
-  for (int i = 0; i < 4; ++i) footer[i] = static_cast<char>((data_crc >> (8 * i)) & 0xff);
+  EncodeFixed32(footer, crc32c::Mask(crc32c::Value(record.data(), record.size())));
   return crc32c::Extend(crc, footer, sizeof(footer));
 }
 
@@ -152,7 +146,7 @@ absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::strin
     header.set_offset(offset);
     const std::string header_bytes = header.SerializeAsString();
     record.clear();
-    AppendFixed32(&record, static_cast<uint32_t>(header_bytes.size()));
+    PutFixed32(&record, static_cast<uint32_t>(header_bytes.size()));
     record += header_bytes;
     record.append(reinterpret_cast<const char*>(values.data() + offset),
                   static_cast<size_t>(n) * sizeof(float));
