@@ -69,7 +69,8 @@ class SummaryWriter {
 
   // Writes fail with an error naming the event file (e.g. a full disk); the
   // writer stays open, so the caller may go on and later writes are tried
-  // again. After a failed write the file may end in a partial record.
+  // again. A write torn part-way leaves part of its event in the file, and
+  // readers stop there (DATA_LOSS at that offset).
 
   // A scalar `tag` (e.g. "loss") at global step `step`.
   absl::Status AddScalar(absl::string_view tag, double value, int64_t step);
