@@ -48,7 +48,8 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  // Creates `path`, truncating an existing file.
+  // Creates `path` (mode 0666 less the umask, as fopen), truncating an
+  // existing file.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path) = 0;
   // rename(2): replaces `to` atomically.
