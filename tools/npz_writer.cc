@@ -1,18 +1,14 @@
 #include "tools/npz_writer.h"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/file_util.h"
+#include "common/coding.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -25,14 +21,6 @@ constexpr uint16_t kZipVersion = 20;       // 2.0: enough for STORED entries
 constexpr uint16_t kUtf8NamesFlag = 0x0800;
 constexpr uint16_t kDosDate19800101 = (0 << 9) | (1 << 5) | 1;
 constexpr uint64_t kMaxZip32 = 0xffffffffu;
-
-void Put16(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v & 0xff));
-  out->push_back(static_cast<char>(v >> 8));
-}
-void Put32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 
 uLong Crc32(uLong crc, const void* data, size_t n) {
   const Bytef* p = static_cast<const Bytef*>(data);
@@ -49,16 +37,16 @@ uLong Crc32(uLong crc, const void* data, size_t n) {
 // the name and extra lengths.
 std::string CommonFields(uint32_t crc, uint32_t size, const std::string& name) {
   std::string out;
-  Put16(&out, kZipVersion);
-  Put16(&out, kUtf8NamesFlag);
-  Put16(&out, 0);  // method: STORED
-  Put16(&out, 0);  // time 00:00:00
-  Put16(&out, kDosDate19800101);
-  Put32(&out, crc);
-  Put32(&out, size);  // compressed
-  Put32(&out, size);  // uncompressed
-  Put16(&out, static_cast<uint16_t>(name.size()));
-  Put16(&out, 0);  // extra field length
+  PutFixed16(&out, kZipVersion);
+  PutFixed16(&out, kUtf8NamesFlag);
+  PutFixed16(&out, 0);  // method: STORED
+  PutFixed16(&out, 0);  // time 00:00:00
+  PutFixed16(&out, kDosDate19800101);
+  PutFixed32(&out, crc);
+  PutFixed32(&out, size);  // compressed
+  PutFixed32(&out, size);  // uncompressed
+  PutFixed16(&out, static_cast<uint16_t>(name.size()));
+  PutFixed16(&out, 0);  // extra field length
   return out;
 }
 
@@ -80,16 +68,13 @@ absl::Status CheckArray(const NpzArray& a, std::set<std::string>* names) {
   return absl::OkStatus();
 }
 
-// Writes the archive to the open `file`; `path` names it in errors.
-absl::Status WriteArchive(FILE* file, const std::string& path,
-                          const std::vector<NpzArray>& arrays) {
+// Writes the archive to the open `file`.
+absl::Status WriteArchive(WritableFile* file, const std::vector<NpzArray>& arrays) {
+  const std::string& path = file->path();
   uint64_t offset = 0;
   std::string central;
   auto write = [&](const void* data, size_t n) -> absl::Status {
-    if (n > 0 && std::fwrite(data, 1, n, file) != n) {
-      return absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-    }
+    if (n > 0) RETURN_IF_ERROR(file->Append(absl::string_view(static_cast<const char*>(data), n)));
     offset += n;
     return absl::OkStatus();
   };
@@ -109,17 +94,17 @@ absl::Status WriteArchive(FILE* file, const std::string& path,
         CommonFields(static_cast<uint32_t>(crc), static_cast<uint32_t>(entry_bytes), name);
 
     std::string local;
-    Put32(&local, kLocalHeaderSignature);
+    PutFixed32(&local, kLocalHeaderSignature);
     local += common;
     local += name;
-    Put32(&central, kCentralHeaderSignature);
-    Put16(&central, kZipVersion);  // version made by
+    PutFixed32(&central, kCentralHeaderSignature);
+    PutFixed16(&central, kZipVersion);  // version made by
     central += common;
-    Put16(&central, 0);  // comment length
-    Put16(&central, 0);  // disk number
-    Put16(&central, 0);  // internal attributes
-    Put32(&central, 0);  // external attributes
-    Put32(&central, static_cast<uint32_t>(offset));
+    PutFixed16(&central, 0);  // comment length
+    PutFixed16(&central, 0);  // disk number
+    PutFixed16(&central, 0);  // internal attributes
+    PutFixed32(&central, 0);  // external attributes
+    PutFixed32(&central, static_cast<uint32_t>(offset));
     central += name;
 
     RETURN_IF_ERROR(write(local.data(), local.size()));
@@ -132,14 +117,14 @@ absl::Status WriteArchive(FILE* file, const std::string& path,
         absl::StrCat(path, ": the arrays do not fit in a zip file without zip64 (4 GiB)"));
   }
   std::string end;
-  Put32(&end, kEndOfCentralDirectorySignature);
-  Put16(&end, 0);  // this disk
-  Put16(&end, 0);  // disk of the central directory
-  Put16(&end, static_cast<uint16_t>(arrays.size()));
-  Put16(&end, static_cast<uint16_t>(arrays.size()));
-  Put32(&end, static_cast<uint32_t>(central.size()));
-  Put32(&end, static_cast<uint32_t>(central_offset));
-  Put16(&end, 0);  // comment length
+  PutFixed32(&end, kEndOfCentralDirectorySignature);
+  PutFixed16(&end, 0);  // this disk
+  PutFixed16(&end, 0);  // disk of the central directory
+  PutFixed16(&end, static_cast<uint16_t>(arrays.size()));
+  PutFixed16(&end, static_cast<uint16_t>(arrays.size()));
+  PutFixed32(&end, static_cast<uint32_t>(central.size()));
+  PutFixed32(&end, static_cast<uint32_t>(central_offset));
+  PutFixed16(&end, 0);  // comment length
   RETURN_IF_ERROR(write(central.data(), central.size()));
   return write(end.data(), end.size());
 }
@@ -156,11 +141,12 @@ std::string NpyHeader(const Shape& shape) {
   dict.append((64 - unpadded % 64) % 64, ' ');
   dict.push_back('\n');
   std::string out("\x93NUMPY\x01\x00", 8);
-  Put16(&out, static_cast<uint16_t>(dict.size()));
+  PutFixed16(&out, static_cast<uint16_t>(dict.size()));
   return out + dict;
 }
 
-absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays) {
+absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays,
+                      FileSystem* fs) {
   if (arrays.size() > 0xffff) {
     return absl::InvalidArgumentError(
         absl::StrCat("npz file ", path, ": ", arrays.size(), " arrays, at most 65535"));
@@ -168,31 +154,8 @@ absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arra
   std::set<std::string> names;
   for (const NpzArray& a : arrays) RETURN_IF_ERROR(CheckArray(a, &names));
 
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (file == nullptr) {
-    return absl::Status(absl::ErrnoToStatusCode(errno),
-                        absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
-  }
-  absl::Status status = WriteArchive(file, tmp, arrays);
-  if (status.ok() && (std::fflush(file) != 0 || ::fsync(fileno(file)) != 0)) {
-    status = absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot sync ", tmp, ": ", std::strerror(errno)));
-  }
-  if (std::fclose(file) != 0 && status.ok()) {
-    status = absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot close ", tmp, ": ", std::strerror(errno)));
-  }
-  if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = absl::Status(absl::ErrnoToStatusCode(errno),
-                          absl::StrCat("cannot rename ", tmp, " to ", path, ": ",
-                                       std::strerror(errno)));
-  }
-  if (!status.ok()) {
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  return SyncDirectory(Dirname(path));
+  return WriteFileAtomically(
+      fs, path, [&arrays](WritableFile* file) { return WriteArchive(file, arrays); });
 }
 
 }  // namespace tessera

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "common/file_system.h"
 #include "common/tensor.h"
 
 namespace tessera {
@@ -29,11 +30,14 @@ struct NpzArray {
 // 64 bytes. Exposed for tests.
 std::string NpyHeader(const Shape& shape);
 
-// Writes `arrays` to `path` atomically (temporary file, fsync, rename, fsync
-// of the directory). INVALID_ARGUMENT naming the array for an empty, duplicate
-// or absolute name, a name with "..", a bad shape or a value count that does not
-// match it, or an archive too large without zip64; I/O errors name the file.
-absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays);
+// Writes `arrays` to `path` in `fs` (borrowed) atomically (temporary file,
+// fsync, rename, fsync of the directory; on failure the temporary file is
+// removed and `path` untouched). INVALID_ARGUMENT naming the array for an
+// empty, duplicate or absolute name, a name with "..", a bad shape or a value
+// count that does not match it, or an archive too large without zip64; I/O
+// errors name the file and the operation.
+absl::Status WriteNpz(const std::string& path, const std::vector<NpzArray>& arrays,
+                      FileSystem* fs = DefaultFileSystem());
 
 }  // namespace tessera
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/fault_file_system.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -152,6 +153,48 @@ TEST(NpzWriterErrorsTest, UnwritableDirectoryNamesTheFile) {
   absl::Status s = WriteNpz("/nonexistent_dir/x.npz", {{"a", {1}, one}});
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(s.message().find("/nonexistent_dir/x.npz.tmp."), std::string::npos) << s;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Disk faults while replacing an archive: each names the file and leaves the
+// previous archive whole, with no temporary file behind.
+TEST(NpzWriterFaultTest, FaultsKeepThePreviousArchive) {
+  FaultFileSystem fs(DefaultFileSystem());
+  const std::string path = TempPath("faults.npz");
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  std::vector<float> old_values = {1, 2, 3};
+  std::vector<float> new_values = {4, 5, 6};
+  ASSERT_TRUE(WriteNpz(path, {{"w", {3}, old_values}}, &fs).ok());
+  const std::string before = ReadFile(path);
+
+  fs.FailAppend(1, FaultFileSystem::kNoSpace);
+  absl::Status s = WriteNpz(path, {{"w", {3}, new_values}}, &fs);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", tmp, ": No space left on device"));
+  fs.Clear();
+  fs.FailAppend(2, FaultFileSystem::kTorn);
+  EXPECT_EQ(WriteNpz(path, {{"w", {3}, new_values}}, &fs).message(),
+            absl::StrCat("cannot write to ", tmp, ": Input/output error"));
+  fs.Clear();
+  fs.FailSync();
+  EXPECT_EQ(WriteNpz(path, {{"w", {3}, new_values}}, &fs).message(),
+            absl::StrCat("cannot fsync ", tmp, ": Input/output error"));
+  fs.Clear();
+  fs.FailRename();
+  EXPECT_EQ(WriteNpz(path, {{"w", {3}, new_values}}, &fs).message(),
+            absl::StrCat("cannot rename ", tmp, " to ", path, ": Input/output error"));
+
+  EXPECT_EQ(ReadFile(path), before);
+  EXPECT_NE(::access(tmp.c_str(), F_OK), 0) << "temporary file left behind";
+  fs.Clear();
+  ASSERT_TRUE(WriteNpz(path, {{"w", {3}, new_values}}, &fs).ok());
+  EXPECT_NE(ReadFile(path), before);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/file_system.h"
 #include "common/tensor.h"
 #include "common/records/tfrecord.h"
 #include "protos/checkpoint.pb.h"
@@ -68,6 +69,9 @@ std::string CheckpointIndexPath(const std::string& dir, absl::string_view name);
 struct CheckpointWriteOptions {
   // Tensors larger than this are split into several data records.
   int64_t max_chunk_bytes = int64_t{16} << 20;
+  // Where the files are written, renamed and deleted. Borrowed; must outlive
+  // the writer (or manager). nullptr = DefaultFileSystem().
+  FileSystem* file_system = nullptr;
 };
 
 // Writes one checkpoint tensor by tensor, so the caller need not hold every
@@ -80,7 +84,10 @@ struct CheckpointWriteOptions {
 // Not thread-safe: one thread drives a writer.
 class CheckpointWriter {
  public:
-  // `dir` must exist. Errors name the file that could not be created.
+  // `dir` must exist. Errors name the file that could not be created. Every
+  // I/O error, here and below, names the file and the operation
+  // ("cannot fsync <dir>/ckpt-20.data.tmp.<pid>: ..."); after one the writer
+  // is failed and the checkpoint does not exist.
   static absl::StatusOr<std::unique_ptr<CheckpointWriter>> Create(
       const std::string& dir, CheckpointMetadata metadata,
       CheckpointWriteOptions options = CheckpointWriteOptions());
@@ -106,12 +113,14 @@ class CheckpointWriter {
 
  private:
   CheckpointWriter(std::string dir, CheckpointMetadata metadata,
-                   CheckpointWriteOptions options, std::unique_ptr<TFRecordWriter> data);
+                   CheckpointWriteOptions options, FileSystem* fs,
+                   std::unique_ptr<TFRecordWriter> data);
   void RemoveTemporaryFiles();
 
   const std::string dir_;
   const CheckpointMetadata metadata_;
   const CheckpointWriteOptions options_;
+  FileSystem* const fs_;
   const std::string name_;
   const std::string data_tmp_;
   const std::string index_tmp_;

@@ -1,11 +1,6 @@
 #include "common/checkpoint/checkpoint_manager.h"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,23 +13,17 @@ namespace tessera {
 namespace {
 
 // Removes "ckpt-*.tmp.*" and "checkpoint.tmp.*" files a crashed writer left.
-void RemoveTemporaryFiles(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  std::vector<std::string> names;
-  while (const struct dirent* entry = ::readdir(d)) {
-    absl::string_view file = entry->d_name;
+void RemoveTemporaryFiles(FileSystem* fs, const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> children = fs->GetChildren(dir);
+  if (!children.ok()) return;
+  for (const std::string& file : *children) {
     if ((absl::StartsWith(file, "ckpt-") ||
          absl::StartsWith(file, absl::StrCat(kCheckpointStateFileName, kCheckpointTempInfix))) &&
         absl::StrContains(file, kCheckpointTempInfix)) {
-      names.emplace_back(file);
+      const std::string path = JoinPath(dir, file);
+      LOG(WARNING) << "removing " << path << ", left by an interrupted checkpoint write";
+      fs->DeleteFile(path).IgnoreError();
     }
-  }
-  ::closedir(d);
-  for (const std::string& name : names) {
-    const std::string path = JoinPath(dir, name);
-    LOG(WARNING) << "removing " << path << ", left by an interrupted checkpoint write";
-    ::unlink(path.c_str());
   }
 }
 
@@ -82,11 +71,14 @@ absl::StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("max_to_keep must be >= 0, got ", options.max_to_keep));
   }
-  RETURN_IF_ERROR(CreateDirectories(dir, "checkpoint directory"));
-  RemoveTemporaryFiles(dir);
+  FileSystem* fs = options.write_options.file_system != nullptr ? options.write_options.file_system
+                                                                : DefaultFileSystem();
+  options.write_options.file_system = fs;
+  RETURN_IF_ERROR(fs->CreateDir(dir, "checkpoint directory"));
+  RemoveTemporaryFiles(fs, dir);
   CheckpointState state = LoadState(dir, clock->Now());
   return std::unique_ptr<CheckpointManager>(
-      new CheckpointManager(dir, options, clock, std::move(state)));
+      new CheckpointManager(dir, options, fs, clock, std::move(state)));
 }
 
 CheckpointState CheckpointManager::state() const {
@@ -130,13 +122,13 @@ absl::StatusOr<std::string> CheckpointManager::Commit(std::unique_ptr<Checkpoint
   const std::vector<std::string> doomed = Rotate();
   // The state file first: a crash before the deletions leaves unlisted files,
   // never a listed checkpoint without its files.
-  RETURN_IF_ERROR(WriteCheckpointState(dir_, state_));
+  RETURN_IF_ERROR(WriteCheckpointState(dir_, state_, fs_));
   for (const std::string& old : doomed) {
     // The index first, so a half-deleted checkpoint is plainly incomplete.
     for (const std::string& path : {CheckpointIndexPath(dir_, old), CheckpointDataPath(dir_, old)}) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        LOG(WARNING) << "cannot delete old checkpoint file " << path << ": "
-                     << std::strerror(errno);
+      absl::Status deleted = fs_->DeleteFile(path);
+      if (!deleted.ok() && !absl::IsNotFound(deleted)) {
+        LOG(WARNING) << "old checkpoint: " << deleted.message();
       }
     }
     LOG(INFO) << "deleted old checkpoint " << old << " in " << dir_;

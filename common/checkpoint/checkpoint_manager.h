@@ -34,8 +34,9 @@ inline constexpr absl::string_view kCheckpointStateFileName = "checkpoint";
 // The state file of `dir`. NOT_FOUND when there is none; INVALID_ARGUMENT
 // naming "file:line:column" when it does not parse.
 absl::StatusOr<CheckpointState> ReadCheckpointState(const std::string& dir);
-// Replaces the state file atomically (WriteFileAtomically).
-absl::Status WriteCheckpointState(const std::string& dir, const CheckpointState& state);
+// Replaces the state file atomically (WriteFileAtomically) in `fs`.
+absl::Status WriteCheckpointState(const std::string& dir, const CheckpointState& state,
+                                  FileSystem* fs = DefaultFileSystem());
 
 struct CheckpointListing {
   std::string name;
@@ -85,6 +86,8 @@ struct CheckpointManagerOptions {
   // Of the checkpoints rotated out, one per this many hours is kept for good
   // (marked preserved). <= 0, or the default 10000, in effect never.
   double keep_checkpoint_every_n_hours = 10000;
+  // Also says where the manager writes: write_options.file_system is used for
+  // the state file, deletions and the directory as well as for the writers.
   CheckpointWriteOptions write_options;
 };
 
@@ -93,7 +96,10 @@ struct CheckpointManagerOptions {
 // from the directory if it does not parse), takes over checkpoints found in
 // the directory but not listed, and removes temporary files left by a crash.
 // Only one manager (the chief's) may write a directory at a time.
-// Thread-safe; saves are serialized. The clock is borrowed.
+// Thread-safe; saves are serialized. The clock is borrowed. A save that fails
+// (Save or Commit returns an error naming the file) leaves the state file and
+// the previous checkpoints as they were. Reading (the state file, scans,
+// RestoreLatest) uses POSIX calls directly.
 class CheckpointManager {
  public:
   // INVALID_ARGUMENT for bad options; an error naming `dir` when it cannot be
@@ -116,14 +122,19 @@ class CheckpointManager {
   CheckpointState state() const;
 
  private:
-  CheckpointManager(std::string dir, CheckpointManagerOptions options, Clock* clock,
-                    CheckpointState state)
-      : dir_(std::move(dir)), options_(options), clock_(clock), state_(std::move(state)) {}
+  CheckpointManager(std::string dir, CheckpointManagerOptions options, FileSystem* fs,
+                    Clock* clock, CheckpointState state)
+      : dir_(std::move(dir)),
+        options_(options),
+        fs_(fs),
+        clock_(clock),
+        state_(std::move(state)) {}
   // Picks the entries to delete; updates state_.
   std::vector<std::string> Rotate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string dir_;
   const CheckpointManagerOptions options_;
+  FileSystem* const fs_;
   Clock* const clock_;
   mutable absl::Mutex mu_;
   CheckpointState state_ ABSL_GUARDED_BY(mu_);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint/checkpoint.h"
 #include "common/checkpoint/checkpoint_internal.h"
+#include "common/coding.h"
 #include "common/crc32c.h"
 #include "common/status_macros.h"
 
@@ -23,12 +24,6 @@ namespace {
 constexpr uint64_t kMaxIndexBytes = uint64_t{1} << 30;
 // Bound on a data record's header part (names and shape).
 constexpr uint64_t kMaxChunkHeaderBytes = uint64_t{1} << 20;
-
-uint32_t DecodeFixed32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
 
 Shape ShapeFromProto(const TensorShape& proto) {
   return Shape(proto.dim().begin(), proto.dim().end());

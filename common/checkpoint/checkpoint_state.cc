@@ -42,12 +42,13 @@ absl::StatusOr<CheckpointState> ReadCheckpointState(const std::string& dir) {
   return state;
 }
 
-absl::Status WriteCheckpointState(const std::string& dir, const CheckpointState& state) {
+absl::Status WriteCheckpointState(const std::string& dir, const CheckpointState& state,
+                                  FileSystem* fs) {
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(state, &text)) {
     return absl::InternalError("cannot format the checkpoint state");
   }
-  return WriteFileAtomically(StatePath(dir), text);
+  return WriteFileAtomically(fs, StatePath(dir), text);
 }
 
 absl::StatusOr<std::vector<CheckpointFileSet>> ScanCheckpointDirectory(const std::string& dir) {

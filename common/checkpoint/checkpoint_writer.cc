@@ -3,9 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -13,39 +10,23 @@
 #include "absl/strings/strip.h"
 #include "common/checkpoint/checkpoint.h"
 #include "common/checkpoint/checkpoint_internal.h"
+#include "common/coding.h"
 #include "common/crc32c.h"
-#include "common/file_util.h"
 #include "common/status_macros.h"
 
 namespace tessera {
 namespace {
 
-void AppendFixed32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 // Extends `crc` over the bytes TFRecordWriter writes for `record`.
 uint32_t ExtendOverFramedRecord(uint32_t crc, absl::string_view record) {
   char header[12];
-  const uint64_t length = record.size();
-  for (int i = 0; i < 8; ++i) header[i] = static_cast<char>((length >> (8 * i)) & 0xff);
-  const uint32_t length_crc = crc32c::Mask(crc32c::Value(header, 8));
-  for (int i = 0; i < 4; ++i) header[8 + i] = static_cast<char>((length_crc >> (8 * i)) & 0xff);
+  EncodeFixed64(header, record.size());
+  EncodeFixed32(header + 8, crc32c::Mask(crc32c::Value(header, 8)));
   crc = crc32c::Extend(crc, header, sizeof(header));
   crc = crc32c::Extend(crc, record.data(), record.size());
-  const uint32_t data_crc = crc32c::Mask(crc32c::Value(record.data(), record.size()));
   char footer[4];
-  for (int i = 0; i < 4; ++i) footer[i] = static_cast<char>((data_crc >> (8 * i)) & 0xff);
+  EncodeFixed32(footer, crc32c::Mask(crc32c::Value(record.data(), record.size())));
   return crc32c::Extend(crc, footer, sizeof(footer));
-}
-
-absl::Status RenameFile(const std::string& from, const std::string& to) {
-  if (std::rename(from.c_str(), to.c_str()) != 0) {
-    return absl::Status(absl::ErrnoToStatusCode(errno),
-                        absl::StrCat("cannot rename ", from, " to ", to, ": ",
-                                     std::strerror(errno)));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -85,11 +66,12 @@ std::string CheckpointTensorName(absl::string_view variable, absl::string_view s
 }
 
 CheckpointWriter::CheckpointWriter(std::string dir, CheckpointMetadata metadata,
-                                   CheckpointWriteOptions options,
+                                   CheckpointWriteOptions options, FileSystem* fs,
                                    std::unique_ptr<TFRecordWriter> data)
     : dir_(std::move(dir)),
       metadata_(std::move(metadata)),
       options_(options),
+      fs_(fs),
       name_(CheckpointName(metadata_.global_step)),
       data_tmp_(absl::StrCat(CheckpointDataPath(dir_, name_), kCheckpointTempInfix, ::getpid())),
       index_tmp_(absl::StrCat(CheckpointIndexPath(dir_, name_), kCheckpointTempInfix, ::getpid())),
@@ -108,9 +90,10 @@ absl::StatusOr<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(
   const std::string name = CheckpointName(metadata.global_step);
   const std::string data_tmp =
       absl::StrCat(CheckpointDataPath(dir, name), kCheckpointTempInfix, ::getpid());
-  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> data, TFRecordWriter::Create(data_tmp));
+  FileSystem* fs = options.file_system != nullptr ? options.file_system : DefaultFileSystem();
+  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> data, TFRecordWriter::Create(data_tmp, fs));
   return std::unique_ptr<CheckpointWriter>(
-      new CheckpointWriter(dir, std::move(metadata), options, std::move(data)));
+      new CheckpointWriter(dir, std::move(metadata), options, fs, std::move(data)));
 }
 
 CheckpointWriter::~CheckpointWriter() {
@@ -119,8 +102,9 @@ CheckpointWriter::~CheckpointWriter() {
 
 void CheckpointWriter::RemoveTemporaryFiles() {
   data_.reset();
-  ::unlink(data_tmp_.c_str());
-  ::unlink(index_tmp_.c_str());
+  // Either may be missing (not created yet, or renamed already).
+  fs_->DeleteFile(data_tmp_).IgnoreError();
+  fs_->DeleteFile(index_tmp_).IgnoreError();
 }
 
 absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::string_view slot,
@@ -162,7 +146,7 @@ absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::strin
     header.set_offset(offset);
     const std::string header_bytes = header.SerializeAsString();
     record.clear();
-    AppendFixed32(&record, static_cast<uint32_t>(header_bytes.size()));
+    PutFixed32(&record, static_cast<uint32_t>(header_bytes.size()));
     record += header_bytes;
     record.append(reinterpret_cast<const char*>(values.data() + offset),
                   static_cast<size_t>(n) * sizeof(float));
@@ -216,14 +200,14 @@ absl::Status CheckpointWriter::Finish() {
   index_.set_data_file_crc32c(data_crc_);
   RETURN_IF_ERROR(data_->Close());
   data_.reset();
-  RETURN_IF_ERROR(RenameFile(data_tmp_, CheckpointDataPath(dir_, name_)));
+  RETURN_IF_ERROR(fs_->RenameFile(data_tmp_, CheckpointDataPath(dir_, name_)));
 
-  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> index, TFRecordWriter::Create(index_tmp_));
+  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> index, TFRecordWriter::Create(index_tmp_, fs_));
   RETURN_IF_ERROR(index->Write(index_.SerializeAsString()));
   RETURN_IF_ERROR(index->Sync());
   RETURN_IF_ERROR(index->Close());
-  RETURN_IF_ERROR(RenameFile(index_tmp_, CheckpointIndexPath(dir_, name_)));
-  RETURN_IF_ERROR(SyncDirectory(dir_));
+  RETURN_IF_ERROR(fs_->RenameFile(index_tmp_, CheckpointIndexPath(dir_, name_)));
+  RETURN_IF_ERROR(fs_->SyncDir(dir_));
   finished_ = true;
   failed_ = false;
   return absl::OkStatus();

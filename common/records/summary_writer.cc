@@ -1,6 +1,5 @@
 #include "common/records/summary_writer.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/records/png.h"
 #include "common/status_macros.h"
@@ -19,11 +17,6 @@ namespace tessera {
 namespace {
 
 constexpr char kFileVersion[] = "brain.Event:2";
-
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 std::string Hostname() {
   char buf[256] = {};
@@ -121,13 +114,14 @@ absl::StatusOr<tensorflow::Summary::Image> MakeImage(const Tensor& images, int64
 absl::StatusOr<std::unique_ptr<SummaryWriter>> SummaryWriter::Create(const std::string& dir,
                                                                      SummaryWriterOptions options) {
   Clock* clock = options.clock != nullptr ? options.clock : RealClock::Get();
-  RETURN_IF_ERROR(CreateDirectories(dir, "summary directory"));
+  FileSystem* fs = options.file_system != nullptr ? options.file_system : DefaultFileSystem();
+  RETURN_IF_ERROR(fs->CreateDir(dir, "summary directory"));
   const std::string host = options.hostname.empty() ? Hostname() : options.hostname;
   const std::string base =
       absl::StrCat(dir, "/events.out.tfevents.", absl::ToUnixSeconds(clock->Now()), ".", host);
   std::string path = base;
-  for (int n = 1; FileExists(path); ++n) path = absl::StrCat(base, ".", n);
-  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> file, TFRecordWriter::Create(path));
+  for (int n = 1; fs->FileExists(path); ++n) path = absl::StrCat(base, ".", n);
+  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> file, TFRecordWriter::Create(path, fs));
   std::unique_ptr<SummaryWriter> writer(
       new SummaryWriter(path, clock, options.flush_interval, std::move(file)));
   tensorflow::Event version;

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/clock.h"
+#include "common/file_system.h"
 #include "common/tensor.h"
 #include "common/records/tfrecord.h"
 #include "protos/event.pb.h"
@@ -49,6 +50,8 @@ absl::StatusOr<tensorflow::Summary::Image> MakeImage(const Tensor& images, int64
 
 struct SummaryWriterOptions {
   Clock* clock = nullptr;  // borrowed; nullptr = RealClock::Get()
+  // Borrowed; must outlive the writer. nullptr = DefaultFileSystem().
+  FileSystem* file_system = nullptr;
   absl::Duration flush_interval = absl::Seconds(10);
   std::string hostname;  // for the file name; empty = gethostname()
 };
@@ -63,6 +66,11 @@ class SummaryWriter {
                                                                SummaryWriterOptions options = {});
   // Closes the file (flushing and fsyncing it); errors are logged.
   ~SummaryWriter();
+
+  // Writes fail with an error naming the event file (e.g. a full disk); the
+  // writer stays open, so the caller may go on and later writes are tried
+  // again. A write torn part-way leaves part of its event in the file, and
+  // readers stop there (DATA_LOSS at that offset).
 
   // A scalar `tag` (e.g. "loss") at global step `step`.
   absl::Status AddScalar(absl::string_view tag, double value, int64_t step);

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/fault_file_system.h"
 #include "common/records/tfrecord.h"
 #include "gtest/gtest.h"
 #include "protos/event.pb.h"
@@ -55,10 +56,12 @@ uint32_t BigEndian32(const std::string& s, size_t pos) {
 
 class SummaryWriterTest : public testing::Test {
  protected:
-  std::unique_ptr<SummaryWriter> MakeWriter(const std::string& dir) {
+  // A writer of `dir`, writing through `fs` when given.
+  std::unique_ptr<SummaryWriter> MakeWriter(const std::string& dir, FileSystem* fs = nullptr) {
     SummaryWriterOptions options;
     options.clock = &clock_;
     options.hostname = "testhost";
+    options.file_system = fs;
     auto writer = SummaryWriter::Create(dir, options);
     EXPECT_TRUE(writer.ok()) << writer.status();
     return writer.ok() ? std::move(*writer) : nullptr;
@@ -289,6 +292,63 @@ TEST_F(SummaryWriterTest, ConcurrentWritersLoseNothing) {
   for (std::thread& t : threads) t.join();
   ASSERT_TRUE(writer->Close().ok());
   EXPECT_EQ(ReadEvents(writer->path()).size(), 1u + 4 * 50);
+}
+
+// Disk faults: a failed write or fsync is an error naming the event file, and
+// the writer stays usable, so training (which logs and goes on, or stops, as
+// its caller decides) can write later summaries once the disk recovers.
+TEST_F(SummaryWriterTest, FullDiskAndFailedFsyncNameTheFileAndWritingGoesOn) {
+  FaultFileSystem fs(DefaultFileSystem());
+  std::unique_ptr<SummaryWriter> writer = MakeWriter(TempDir("faults"), &fs);
+  ASSERT_NE(writer, nullptr);
+  const std::string path = writer->path();
+  ASSERT_TRUE(writer->AddScalar("loss", 1.0, 1).ok());
+
+  fs.FailAppend(1, FaultFileSystem::kNoSpace);
+  absl::Status s = writer->AddScalar("loss", 2.0, 2);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", path, ": No space left on device"));
+  EXPECT_EQ(writer->AddScalar("loss", 3.0, 3).code(), absl::StatusCode::kResourceExhausted)
+      << "the disk is still full";
+  fs.Clear();
+  fs.FailSync();
+  s = writer->Flush();
+  EXPECT_EQ(s.message(), absl::StrCat("cannot fsync ", path, ": Input/output error"));
+
+  fs.Clear();
+  ASSERT_TRUE(writer->AddScalar("loss", 4.0, 4).ok());
+  ASSERT_TRUE(writer->Close().ok());
+  const std::vector<Event> events = ReadEvents(path);
+  ASSERT_EQ(events.size(), 3u) << "version, step 1, step 4";
+  EXPECT_EQ(events[1].step(), 1);
+  EXPECT_EQ(events[2].step(), 4);
+  EXPECT_FLOAT_EQ(events[2].summary().value(0).simple_value(), 4.0f);
+}
+
+TEST_F(SummaryWriterTest, TornWriteNamesTheFileAndLaterWritesAreAccepted) {
+  FaultFileSystem fs(DefaultFileSystem());
+  std::unique_ptr<SummaryWriter> writer = MakeWriter(TempDir("torn"), &fs);
+  ASSERT_NE(writer, nullptr);
+  fs.FailAppend(2, FaultFileSystem::kTorn);  // the event itself, after its header
+  absl::Status s = writer->AddScalar("loss", 2.0, 2);
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", writer->path(),
+                                      ": Input/output error"));
+  EXPECT_TRUE(writer->AddScalar("loss", 3.0, 3).ok());
+  EXPECT_TRUE(writer->Close().ok());
+}
+
+TEST(SummaryWriterFaultTest, UncreatableEventFileIsNamed) {
+  FaultFileSystem fs(DefaultFileSystem());
+  SummaryWriterOptions options;
+  options.file_system = &fs;
+  options.hostname = "testhost";
+  const std::string dir = TempDir("fault_create");
+  fs.FailAppend(1, FaultFileSystem::kNoSpace);  // the file-version event
+  auto writer = SummaryWriter::Create(dir, options);
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(writer.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(writer.status().message().find(dir + "/events.out.tfevents."), std::string::npos)
+      << writer.status();
 }
 
 }  // namespace

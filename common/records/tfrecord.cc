@@ -1,82 +1,51 @@
 #include "common/records/tfrecord.h"
 
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/coding.h"
 #include "common/crc32c.h"
 
 namespace tessera {
-namespace {
-
-void EncodeFixed64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void EncodeFixed32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint64_t DecodeFixed64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-uint32_t DecodeFixed32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
+absl::StatusOr<std::unique_ptr<TFRecordWriter>> TFRecordWriter::Create(const std::string& path,
+                                                                       FileSystem* fs) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> file = fs->NewWritableFile(path);
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<TFRecordWriter>(new TFRecordWriter(path, *std::move(file)));
 }
 
-}  // namespace
+TFRecordWriter::~TFRecordWriter() = default;
 
-absl::StatusOr<std::unique_ptr<TFRecordWriter>> TFRecordWriter::Create(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) {
-    return absl::Status(absl::ErrnoToStatusCode(errno),
-                        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
-  }
-  return std::unique_ptr<TFRecordWriter>(new TFRecordWriter(path, f));
-}
-
-TFRecordWriter::~TFRecordWriter() {
-  if (file_ != nullptr) std::fclose(file_);
-}
-
-absl::Status TFRecordWriter::IoError(absl::string_view what) const {
-  return absl::Status(absl::ErrnoToStatusCode(errno),
-                      absl::StrCat(what, " ", path_, ": ", std::strerror(errno)));
+absl::Status TFRecordWriter::Closed() const {
+  return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
 }
 
 absl::Status TFRecordWriter::Write(absl::string_view record) {
-  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  if (file_ == nullptr) return Closed();
   char header[12];
   EncodeFixed64(header, record.size());
   EncodeFixed32(header + 8, crc32c::Mask(crc32c::Value(header, 8)));
   char footer[4];
   EncodeFixed32(footer, crc32c::Mask(crc32c::Value(record.data(), record.size())));
-  if (std::fwrite(header, 1, sizeof(header), file_) != sizeof(header) ||
-      std::fwrite(record.data(), 1, record.size(), file_) != record.size() ||
-      std::fwrite(footer, 1, sizeof(footer), file_) != sizeof(footer)) {
-    return IoError("cannot write to");
-  }
+  absl::Status s = file_->Append(absl::string_view(header, sizeof(header)));
+  if (s.ok()) s = file_->Append(record);
+  if (s.ok()) s = file_->Append(absl::string_view(footer, sizeof(footer)));
+  if (!s.ok()) return s;
   offset_ += sizeof(header) + record.size() + sizeof(footer);
   return absl::OkStatus();
 }
 
 absl::Status TFRecordWriter::Sync() {
-  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
-  if (std::fflush(file_) != 0) return IoError("cannot flush");
-  if (::fsync(fileno(file_)) != 0) return IoError("cannot fsync");
-  return absl::OkStatus();
+  if (file_ == nullptr) return Closed();
+  return file_->Sync();
 }
 
 absl::Status TFRecordWriter::Close() {
-  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
-  FILE* f = file_;
-  file_ = nullptr;
-  if (std::fclose(f) != 0) return IoError("cannot close");
-  return absl::OkStatus();
+  if (file_ == nullptr) return Closed();
+  std::unique_ptr<WritableFile> file = std::move(file_);
+  return file->Close();
 }
 
 absl::StatusOr<std::unique_ptr<TFRecordReader>> TFRecordReader::Open(const std::string& path,

@@ -8,8 +8,9 @@
 //   byte   data[length]
 //   uint32 masked CRC-32C of data
 //
-// Used for checkpoints and image shards. Writer and reader each own their file
-// and are not thread-safe; use one per thread.
+// Used for checkpoints, event files and image shards. Writer and reader each
+// own their file and are not thread-safe; use one per thread. The writer writes
+// through a FileSystem (common/file_system.h); the reader reads with stdio.
 
 #include <cstdint>
 #include <cstdio>
@@ -19,15 +20,20 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/file_system.h"
 
 namespace tessera {
 
 class TFRecordWriter {
  public:
-  // Creates (truncating) `path`. Errors name the path and the OS error.
-  static absl::StatusOr<std::unique_ptr<TFRecordWriter>> Create(const std::string& path);
+  // Creates (truncating) `path` in `fs` (borrowed; it must outlive the
+  // writer). Errors name the path and the OS error.
+  static absl::StatusOr<std::unique_ptr<TFRecordWriter>> Create(
+      const std::string& path, FileSystem* fs = DefaultFileSystem());
   ~TFRecordWriter();  // closes without syncing; call Close() to see errors
 
+  // Appends one framed record. An error names the file; after one the file
+  // may end in part of this record (offset() does not count it).
   absl::Status Write(absl::string_view record);
   // Flushes buffers and fsyncs the file, so what was written survives a crash.
   absl::Status Sync();
@@ -37,11 +43,12 @@ class TFRecordWriter {
   uint64_t offset() const { return offset_; }
 
  private:
-  TFRecordWriter(std::string path, FILE* file) : path_(std::move(path)), file_(file) {}
-  absl::Status IoError(absl::string_view what) const;
+  TFRecordWriter(std::string path, std::unique_ptr<WritableFile> file)
+      : path_(std::move(path)), file_(std::move(file)) {}
+  absl::Status Closed() const;
 
   const std::string path_;
-  FILE* file_;
+  std::unique_ptr<WritableFile> file_;  // null once closed
   uint64_t offset_ = 0;
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crc32c.h"
+#include "common/fault_file_system.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -156,6 +157,48 @@ TEST(TFRecordTest, EveryBitFlipIsDataLoss) {
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << "flipped byte " << byte;
     EXPECT_NE(status.message().find("CRC mismatch"), absl::string_view::npos) << status;
   }
+}
+
+// Disk faults (FaultFileSystem): each error names the file and the operation;
+// the records written before the fault stay readable.
+TEST(TFRecordFaultTest, FullDiskTornWriteAndFailedFsyncNameTheFile) {
+  FaultFileSystem fs(DefaultFileSystem());
+  const std::string path = TempPath("faults.tfrecord");
+  auto writer = TFRecordWriter::Create(path, &fs);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Write("before").ok());
+  const uint64_t good_bytes = (*writer)->offset();
+
+  fs.FailAppend(2, FaultFileSystem::kNoSpace);  // the payload of the next record
+  absl::Status s = (*writer)->Write("lost");
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", path, ": No space left on device"));
+  EXPECT_EQ((*writer)->offset(), good_bytes) << "a failed record is not counted";
+
+  fs.Clear();
+  fs.FailSync();
+  s = (*writer)->Sync();
+  EXPECT_EQ(s.message(), absl::StrCat("cannot fsync ", path, ": Input/output error"));
+
+  fs.Clear();
+  fs.FailAppend(1, FaultFileSystem::kTorn);
+  s = (*writer)->Write("torn header");
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", path, ": Input/output error"));
+  ASSERT_TRUE((*writer)->Close().ok());
+
+  // "before", then the header of "lost" (12 bytes), then half a header: the
+  // reader names the file and the offset of the damage.
+  auto reader = TFRecordReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::string record;
+  ASSERT_TRUE(*(*reader)->ReadRecord(&record));
+  EXPECT_EQ(record, "before");
+  absl::StatusOr<bool> more = (*reader)->ReadRecord(&record);
+  EXPECT_EQ(more.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(more.status().message().find(
+                absl::StrCat(path, ": record at byte offset ", good_bytes)),
+            std::string::npos)
+      << more.status();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/coding.h"
 #include "common/malloc_tuning.h"
 
 namespace tessera {
@@ -27,13 +28,8 @@ constexpr uint32_t kHeaderTag = (1 << 3) | kLengthDelimited;  // TensorChunk.hea
 constexpr uint32_t kDataTag = (2 << 3) | kLengthDelimited;    // TensorChunk.data
 
 size_t PutVarint(uint64_t value, uint8_t* out) {
-  size_t n = 0;
-  while (value >= 0x80) {
-    out[n++] = static_cast<uint8_t>(value | 0x80);
-    value >>= 7;
-  }
-  out[n++] = static_cast<uint8_t>(value);
-  return n;
+  char* begin = reinterpret_cast<char*>(out);
+  return static_cast<size_t>(EncodeVarint64(begin, value) - begin);
 }
 
 void ReleasePayload(void* owner) { static_cast<PayloadOwner*>(owner)->Unref(); }
@@ -47,22 +43,17 @@ class SliceCursor {
   size_t slice() const { return slice_; }
   size_t offset() const { return offset_; }
 
-  bool ReadByte(uint8_t* byte) {
-    if (AtEnd()) return false;
-    *byte = slices_[slice_].begin()[offset_];
-    Advance(1);
-    return true;
-  }
-
   bool ReadVarint(uint64_t* value) {
-    *value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t byte;
-      if (!ReadByte(&byte)) return false;
-      *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
+    // A varint may straddle slices: decode from a copy of the next bytes.
+    char buf[kMaxVarint64Bytes];
+    size_t n = 0;
+    for (size_t s = slice_, at = offset_; s < slices_.size() && n < sizeof(buf); ++s, at = 0) {
+      for (; at < slices_[s].size() && n < sizeof(buf); ++at) {
+        buf[n++] = static_cast<char>(slices_[s].begin()[at]);
+      }
     }
-    return false;
+    const char* end = GetVarint64Ptr(buf, buf + n, value);
+    return end != nullptr && Read(static_cast<size_t>(end - buf), nullptr);
   }
 
   // Appends the next n bytes to *out (or skips them when out is null).
