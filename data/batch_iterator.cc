@@ -86,7 +86,7 @@ void BatchIterator::StartEpoch(int64_t epoch) {
   }
 }
 
-void BatchIterator::Next(Batch* batch) {
+void BatchIterator::Next(Dataset* batch) {
   // Invariant: position_ starts a batch of this epoch (Create guarantees one).
   const int64_t n = std::min(options_.batch_size, part_size() - position_);
   const int64_t* picks = order_.data() + position_;
@@ -98,7 +98,7 @@ void BatchIterator::Next(Batch* batch) {
   }
 }
 
-void BatchIterator::FillBatch(const int64_t* picks, int64_t n, Batch* batch) const {
+void BatchIterator::FillBatch(const int64_t* picks, int64_t n, Dataset* batch) const {
   Shape input_shape = dataset_->inputs.shape();
   input_shape[0] = n;
   if (batch->inputs.shape() != input_shape) batch->inputs = Tensor(input_shape);

@@ -133,7 +133,7 @@ std::vector<Tensor> Model::InitialValues(uint64_t seed) const {
 }
 
 absl::Status Model::Validate(absl::Span<const Tensor* const> params,
-                             const Batch& batch) const {
+                             const Dataset& batch) const {
   if (params.size() != variables_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("model '", name_, "' has ",
                                                    variables_.size(), " variables, got ",
@@ -216,7 +216,7 @@ absl::StatusOr<int> Model::PrepareSlices(int64_t n) {
   return count;
 }
 
-void Model::CutBatch(const Batch& batch, int count) {
+void Model::CutBatch(const Dataset& batch, int count) {
   const int64_t n = batch.size();
   const int64_t example = NumElements(input_shape_);
   for (int i = 0; i < count; ++i) {
@@ -288,7 +288,7 @@ void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
 }
 
 absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> params,
-                                              const Batch& batch, uint64_t step_seed,
+                                              const Dataset& batch, uint64_t step_seed,
                                               std::vector<Tensor>* grads) {
   RETURN_IF_ERROR(Validate(params, batch));
   ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
@@ -334,7 +334,7 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   return static_cast<float>(loss);
 }
 
-double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Batch& batch,
+double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
                                    uint64_t step_seed, int64_t example_offset,
                                    bool batch_products, std::vector<Tensor>* grads) {
   ForwardOptions options;
@@ -372,7 +372,7 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
 }
 
 absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const> params,
-                                                  const Batch& batch) {
+                                                  const Dataset& batch) {
   RETURN_IF_ERROR(Validate(params, batch));
   ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
   if (count == 1) return EvaluateOnce(params, batch);
@@ -392,7 +392,7 @@ absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const
 }
 
 Model::EvalResult Model::EvaluateOnce(absl::Span<const Tensor* const> params,
-                                      const Batch& batch) {
+                                      const Dataset& batch) {
   Forward(params, batch.inputs, ForwardOptions{});
   const Tensor& output = activations_.back();
   LossValue loss =

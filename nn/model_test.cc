@@ -80,7 +80,7 @@ TEST(ModelExamplesTest, SoftmaxRegression) {
   EXPECT_EQ(model->variables()[1].shape, Shape({10}));
   // Zero weights: every example's loss is log(10); argmax ties pick class 0.
   const std::vector<Tensor> params = model->InitialValues(3);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({3, 28, 28, 1});
   batch.labels = {0, 5, 9};
   auto result = model->Evaluate(Pointers(params), batch);
@@ -100,7 +100,7 @@ TEST(ModelExamplesTest, LinearRegressionReproducesTensorFlowLab) {
   std::vector<Tensor> params = model->InitialValues(0);
   EXPECT_EQ(params[0][0], 0.3f);
   EXPECT_EQ(params[1][0], -0.3f);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({4, 1}, {1, 2, 3, 4});
   batch.targets = Tensor({4, 1}, {0, -1, -2, -3});
   std::vector<Tensor> grads;
@@ -136,7 +136,7 @@ TEST(ModelTest, GradientsMatchFiniteDifferences) {
     loss { softmax_cross_entropy {} })");
   ASSERT_NE(model, nullptr);
   std::vector<Tensor> params = model->InitialValues(5);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({3, 6, 6, 2});
   for (int64_t i = 0; i < batch.inputs.size(); ++i) batch.inputs[i] = std::sin(0.37 * i);
   batch.labels = {1, 3, 0};
@@ -170,7 +170,7 @@ TEST(ModelTest, RepeatedStepsDoNotGrowTheHeap) {
   ASSERT_NE(model, nullptr);
   const std::vector<Tensor> params = model->InitialValues(2);
   const std::vector<const Tensor*> ptrs = Pointers(params);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({4, 28, 28, 1});
   batch.inputs.Fill(0.5f);
   batch.labels = {1, 2, 3, 4};
@@ -198,10 +198,10 @@ double MaxRelativeDifference(const std::vector<Tensor>& a, const std::vector<Ten
   return worst;
 }
 
-Batch SineBatch(int64_t n, const Shape& example, int classes, int outputs) {
+Dataset SineBatch(int64_t n, const Shape& example, int classes, int outputs) {
   Shape shape{n};
   shape.insert(shape.end(), example.begin(), example.end());
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor(shape);
   for (int64_t i = 0; i < batch.inputs.size(); ++i) batch.inputs[i] = std::sin(0.37 * i);
   if (classes > 0) {
@@ -238,7 +238,7 @@ TEST(ModelSplitTest, SplitBatchGivesTheWholeBatchGradients) {
     splits.back()->SetComputeThreads(threads, SPLIT_BATCH);
   }
   for (int64_t n : {16, 50, 37}) {
-    const Batch batch = SineBatch(n, whole->input_shape(), 5, 0);
+    const Dataset batch = SineBatch(n, whole->input_shape(), 5, 0);
     std::vector<Tensor> expected;
     auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 21, &expected);
     ASSERT_TRUE(expected_loss.ok());
@@ -282,7 +282,7 @@ TEST(ModelSplitTest, SumAndMeanSquaredErrorCombineByTheirReduction) {
     ASSERT_NE(split, nullptr);
     split->SetComputeThreads(2, SPLIT_BATCH);
     const std::vector<Tensor> params = whole->InitialValues(4);
-    const Batch batch = SineBatch(33, whole->input_shape(), 0, 3);
+    const Dataset batch = SineBatch(33, whole->input_shape(), 0, 3);
     std::vector<Tensor> expected, grads;
     auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 1, &expected);
     auto loss = split->ComputeGradients(Pointers(params), batch, 1, &grads);
@@ -313,7 +313,7 @@ TEST(ModelSplitTest, BatchNormAndSmallBatchesAreNotCut) {
     ASSERT_NE(split, nullptr);
     split->SetComputeThreads(2, SPLIT_BATCH);
     const std::vector<Tensor> params = whole->InitialValues(6);
-    const Batch batch = SineBatch(c.n, whole->input_shape(), 3, 0);
+    const Dataset batch = SineBatch(c.n, whole->input_shape(), 3, 0);
     std::vector<Tensor> expected, grads;
     auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 2, &expected);
     auto loss = split->ComputeGradients(Pointers(params), batch, 2, &grads);
@@ -330,7 +330,7 @@ TEST(ModelSplitTest, RepeatedSplitStepsDoNotGrowTheHeap) {
   model->SetComputeThreads(2, SPLIT_BATCH);
   const std::vector<Tensor> params = model->InitialValues(2);
   const std::vector<const Tensor*> ptrs = Pointers(params);
-  const Batch batch = SineBatch(20, model->input_shape(), 10, 0);
+  const Dataset batch = SineBatch(20, model->input_shape(), 10, 0);
   std::vector<Tensor> grads;
   ASSERT_TRUE(model->ComputeGradients(ptrs, batch, 0, &grads).ok());
   ASSERT_TRUE(model->Evaluate(ptrs, batch).ok());
@@ -347,7 +347,7 @@ TEST(ModelTest, RejectsBadBatchesAndParams) {
   ASSERT_NE(model, nullptr);
   std::vector<Tensor> params = model->InitialValues(0);
   std::vector<Tensor> grads;
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({2, 28, 28, 1});
   batch.labels = {1, 10};
   auto s = model->ComputeGradients(Pointers(params), batch, 0, &grads).status();
