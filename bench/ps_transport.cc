@@ -1,8 +1,8 @@
 // Push + pull of float32 gradients against a real ps on loopback, with 1 and
 // 2 workers (threads, each with its own PsClient, channel and connection),
-// against plain TCP moving the same bytes the same way in the same run: each
-// worker sends B bytes and receives B bytes back per round; both directions
-// count. Prints one line per case:
+// against plain TCP (bench/tcp_echo.h) moving the same bytes the same way in
+// the same run: each worker sends B bytes and receives B bytes back per round;
+// both directions count. Prints one line per case:
 //
 //   bytes=B workers=W push_pull_GBps=X tcp_GBps=Y ratio=X/Y
 //
@@ -21,9 +21,6 @@
 //            --ps_in=process|thread]
 // (--only measures one side alone, for profiling; it prints no ratio).
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +40,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "bench/tcp_echo.h"
 #include "common/daemon_setup.h"
 #include "ps/ps_server.h"
 #include "worker/ps_client.h"
@@ -85,116 +83,6 @@ double Measure(int workers, int64_t bytes, absl::Duration budget, Round round) {
   for (int64_t r : rounds) total += r;
   return 2.0 * static_cast<double>(bytes) * total / seconds / 1e9;
 }
-
-bool SendAll(int fd, const char* data, int64_t n) {
-  while (n > 0) {
-    ssize_t sent = send(fd, data, n, MSG_NOSIGNAL);  // a gone peer is an error, not SIGPIPE
-    if (sent <= 0) return false;
-    data += sent;
-    n -= sent;
-  }
-  return true;
-}
-
-bool RecvAll(int fd, char* data, int64_t n) {
-  while (n > 0) {
-    ssize_t got = recv(fd, data, n, 0);
-    if (got <= 0) return false;
-    data += got;
-    n -= got;
-  }
-  return true;
-}
-
-// The server side of plain TCP: every connection first sends the round's size
-// (8 bytes), then the server receives that many bytes and sends them back, for
-// as long as the connection lasts, one thread per connection with a reused
-// buffer (as the ps holds its block). Lives until its process exits.
-class EchoServer {
- public:
-  // Listens on a free loopback port; false (with a message) on failure.
-  bool Start() {
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
-        listen(listener_, 16) != 0) {
-      std::perror("echo server: listen on 127.0.0.1");
-      if (listener_ >= 0) close(listener_);
-      listener_ = -1;
-      return false;
-    }
-    port_ = ntohs(address.sin_port);
-    std::thread([listener = listener_] {
-      while (true) {
-        const int fd = accept(listener, nullptr, nullptr);
-        if (fd < 0) {
-          if (errno == EINTR) continue;
-          return;
-        }
-        std::thread([fd] {
-          int64_t bytes = 0;
-          if (RecvAll(fd, reinterpret_cast<char*>(&bytes), sizeof(bytes)) && bytes > 0 &&
-              bytes <= (int64_t{1} << 30)) {
-            std::vector<char> buffer(bytes);
-            while (RecvAll(fd, buffer.data(), bytes) && SendAll(fd, buffer.data(), bytes)) {
-            }
-          }
-          close(fd);
-        }).detach();
-      }
-    }).detach();
-    return true;
-  }
-  int port() const { return port_; }
-
- private:
-  int listener_ = -1;
-  int port_ = -1;
-};
-
-// The client side of plain TCP: one connection per worker to an EchoServer,
-// each round sends `bytes` and receives them back, with reused buffers.
-class TcpEcho {
- public:
-  TcpEcho(int port, int workers, int64_t bytes) : bytes_(bytes) {
-    sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    for (int w = 0; w < workers; ++w) {
-      const int fd = socket(AF_INET, SOCK_STREAM, 0);
-      if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-          !SendAll(fd, reinterpret_cast<const char*>(&bytes_), sizeof(bytes_))) {
-        std::perror("connect to the echo server");
-        ok_ = false;
-      }
-      fds_.push_back(fd);
-      buffers_.emplace_back(bytes, 1);
-    }
-  }
-  ~TcpEcho() {
-    for (int fd : fds_) {
-      if (fd >= 0) close(fd);
-    }
-  }
-  bool ok() const { return ok_; }
-  void Round(int w) {
-    if (!SendAll(fds_[w], buffers_[w].data(), bytes_) ||
-        !RecvAll(fds_[w], buffers_[w].data(), bytes_)) {
-      ok_ = false;
-    }
-  }
-
- private:
-  const int64_t bytes_;
-  std::vector<int> fds_;
-  std::vector<std::vector<char>> buffers_;
-  std::atomic<bool> ok_{true};
-};
 
 // The ps and the echo server, in a child process (forked before this process
 // uses gRPC or starts a thread; the child serves until the parent closes its

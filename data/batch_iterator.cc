@@ -26,6 +26,18 @@ uint64_t UniformBelow(std::mt19937_64& gen, uint64_t range) {
   }
 }
 
+// Sets *to to [n, from's example shape] (reusing its buffer when the shape
+// is unchanged) holding row picks[i] of `from` as row i.
+void GatherRows(const Tensor& from, const int64_t* picks, int64_t n, Tensor* to) {
+  Shape shape = from.shape();
+  shape[0] = n;
+  if (to->shape() != shape) *to = Tensor(shape);
+  const int64_t row = from.dim(0) == 0 ? 0 : from.size() / from.dim(0);
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(to->data() + i * row, from.data() + picks[i] * row, row * sizeof(float));
+  }
+}
+
 }  // namespace
 
 uint64_t MixSeed(uint64_t seed, int64_t epoch, int part) {
@@ -86,7 +98,7 @@ void BatchIterator::StartEpoch(int64_t epoch) {
   }
 }
 
-void BatchIterator::Next(Batch* batch) {
+void BatchIterator::Next(Dataset* batch) {
   // Invariant: position_ starts a batch of this epoch (Create guarantees one).
   const int64_t n = std::min(options_.batch_size, part_size() - position_);
   const int64_t* picks = order_.data() + position_;
@@ -98,30 +110,15 @@ void BatchIterator::Next(Batch* batch) {
   }
 }
 
-void BatchIterator::FillBatch(const int64_t* picks, int64_t n, Batch* batch) const {
-  Shape input_shape = dataset_->inputs.shape();
-  input_shape[0] = n;
-  if (batch->inputs.shape() != input_shape) batch->inputs = Tensor(input_shape);
-  const int64_t in_size = dataset_->input_size();
-  for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(batch->inputs.data() + i * in_size,
-                dataset_->inputs.data() + picks[i] * in_size, in_size * sizeof(float));
-  }
-
+void BatchIterator::FillBatch(const int64_t* picks, int64_t n, Dataset* batch) const {
+  GatherRows(dataset_->inputs, picks, n, &batch->inputs);
   if (dataset_->is_classification()) {
     batch->targets = Tensor();
     batch->labels.resize(n);
     for (int64_t i = 0; i < n; ++i) batch->labels[i] = dataset_->labels[picks[i]];
   } else {
     batch->labels.clear();
-    Shape target_shape = dataset_->targets.shape();
-    target_shape[0] = n;
-    if (batch->targets.shape() != target_shape) batch->targets = Tensor(target_shape);
-    const int64_t out_size = dataset_->target_size();
-    for (int64_t i = 0; i < n; ++i) {
-      std::memcpy(batch->targets.data() + i * out_size,
-                  dataset_->targets.data() + picks[i] * out_size, out_size * sizeof(float));
-    }
+    GatherRows(dataset_->targets, picks, n, &batch->targets);
   }
 }
 

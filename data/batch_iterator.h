@@ -12,7 +12,7 @@
 // distributions).
 //
 //   ASSIGN_OR_RETURN(BatchIterator it, BatchIterator::Create(&dataset, options));
-//   Batch batch;
+//   Dataset batch;
 //   while (...) { it.Next(&batch); ...train on batch... }
 //
 // Thread safety: not thread-safe; use one iterator per consumer. Several
@@ -23,8 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/batch.h"
-#include "data/dataset.h"
+#include "common/dataset.h"
 
 namespace tessera {
 
@@ -51,7 +50,7 @@ class BatchIterator {
   // Fills `batch` with the next batch (inputs, and labels or targets),
   // reusing its buffers when their shapes already fit. Moves to the next epoch,
   // reshuffled, when the current one is used up.
-  void Next(Batch* batch);
+  void Next(Dataset* batch);
 
   // The epoch (0-based) the next batch comes from.
   int64_t epoch() const { return epoch_; }
@@ -64,7 +63,7 @@ class BatchIterator {
                 std::vector<int64_t> indices);
   void StartEpoch(int64_t epoch);
   // Copies examples picks[0..n) into `batch`.
-  void FillBatch(const int64_t* picks, int64_t n, Batch* batch) const;
+  void FillBatch(const int64_t* picks, int64_t n, Dataset* batch) const;
 
   const Dataset* dataset_;  // borrowed
   BatchIteratorOptions options_;

@@ -26,7 +26,7 @@ Dataset Numbered(int64_t n) {
 // Example indices of one epoch of `it` (which must be at an epoch start).
 std::vector<int64_t> OneEpoch(BatchIterator& it) {
   std::vector<int64_t> seen;
-  Batch batch;
+  Dataset batch;
   const int64_t epoch = it.epoch();
   for (int64_t b = 0; b < it.batches_per_epoch(); ++b) {
     EXPECT_EQ(it.epoch(), epoch);
@@ -113,7 +113,7 @@ TEST(BatchIteratorTest, BatchesCarryTargetsAndReuseBuffers) {
   o.drop_remainder = true;
   auto it = BatchIterator::Create(&d, o);
   ASSERT_TRUE(it.ok());
-  Batch batch;
+  Dataset batch;
   it->Next(&batch);
   const float* inputs = batch.inputs.data();
   const float* targets = batch.targets.data();
@@ -140,7 +140,7 @@ TEST(BatchIteratorTest, DropRemainderSkipsThePartialBatch) {
   auto it = BatchIterator::Create(&d, o);
   ASSERT_TRUE(it.ok());
   EXPECT_EQ(it->batches_per_epoch(), 2);
-  Batch batch;
+  Dataset batch;
   for (int i = 0; i < 6; ++i) {
     it->Next(&batch);
     EXPECT_EQ(batch.size(), 4);
@@ -169,7 +169,7 @@ TEST(BatchIteratorTest, LabelsFollowTheirImages) {
   }
   auto it = BatchIterator::Create(&d, Options(3, 1, 0, 9));
   ASSERT_TRUE(it.ok());
-  Batch batch;
+  Dataset batch;
   it->Next(&batch);
   EXPECT_EQ(batch.inputs.shape(), (Shape{3, 2, 2, 1}));
   EXPECT_EQ(batch.targets.rank(), 0);

@@ -18,7 +18,7 @@ BatchPrefetcher::~BatchPrefetcher() {
 }
 
 void BatchPrefetcher::Run() {
-  Batch work;
+  Dataset work;
   while (true) {
     iterator_.Next(&work);
     absl::MutexLock lock(&mu_);
@@ -33,7 +33,7 @@ void BatchPrefetcher::Run() {
   }
 }
 
-void BatchPrefetcher::Next(Batch* batch) {
+void BatchPrefetcher::Next(Dataset* batch) {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(&has_ready_));
   std::swap(*batch, ready_);

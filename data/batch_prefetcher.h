@@ -3,11 +3,11 @@
 
 // Prepares the next batch on a background thread while the caller trains on
 // the current one. Yields exactly the batches its BatchIterator would, in the
-// same order. Three Batch buffers circulate (the caller's, the ready one, the
+// same order. Three batch buffers circulate (the caller's, the ready one, the
 // one being filled), so no batch is allocated after the first few.
 //
 //   BatchPrefetcher prefetcher(std::move(iterator));
-//   Batch batch;
+//   Dataset batch;
 //   while (...) { prefetcher.Next(&batch); ...train... }
 //
 // Thread safety: Next may be called from one thread at a time. The destructor
@@ -18,7 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "common/batch.h"
+#include "common/dataset.h"
 #include "data/batch_iterator.h"
 
 namespace tessera {
@@ -34,7 +34,7 @@ class BatchPrefetcher {
 
   // Replaces *batch with the next batch, waiting for it if it is not ready
   // yet. The previous contents of *batch are recycled as a buffer.
-  void Next(Batch* batch);
+  void Next(Dataset* batch);
 
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
 
@@ -44,7 +44,7 @@ class BatchPrefetcher {
   const int64_t batches_per_epoch_;
   BatchIterator iterator_;  // used only by the background thread after start
   absl::Mutex mu_;
-  Batch ready_ ABSL_GUARDED_BY(mu_);
+  Dataset ready_ ABSL_GUARDED_BY(mu_);
   bool has_ready_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;  // last: starts after the fields above exist

@@ -36,7 +36,7 @@ TEST(BatchPrefetcherTest, SameBatchesAsTheIterator) {
   BatchIterator direct = MakeIterator(&d);
   BatchPrefetcher prefetcher(MakeIterator(&d));
   EXPECT_EQ(prefetcher.batches_per_epoch(), 5);  // 33 examples in part 2
-  Batch want, got;
+  Dataset want, got;
   std::set<const float*> buffers;
   for (int step = 0; step < 50; ++step) {
     direct.Next(&want);
@@ -55,7 +55,7 @@ TEST(BatchPrefetcherTest, SameBatchesAsTheIterator) {
 TEST(BatchPrefetcherTest, DestroysWhileTheProducerWaits) {
   const Dataset d = Numbered(30);
   auto prefetcher = std::make_unique<BatchPrefetcher>(MakeIterator(&d));
-  Batch batch;
+  Dataset batch;
   prefetcher->Next(&batch);
   prefetcher.reset();  // must not hang
   EXPECT_EQ(batch.size(), 7);

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "data/dataset.h"
+#include "common/dataset.h"
 
 namespace tessera {
 

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/dataset.h"
 #include "common/tensor.h"
-#include "data/dataset.h"
 
 namespace tessera {
 

@@ -5,7 +5,7 @@
 // an in-memory Dataset. Stateless and thread-safe.
 
 #include "absl/status/statusor.h"
-#include "data/dataset.h"
+#include "common/dataset.h"
 #include "protos/data_config.pb.h"
 
 namespace tessera {

@@ -50,10 +50,10 @@ int64_t Conv2DLayer::ChunkImages(int64_t n) const {
                              std::max<int64_t>(n, 1));
 }
 
-void Conv2DLayer::Im2Col(const float* input, int64_t n, float* col) const {
-  const size_t run = static_cast<size_t>(cin_) * sizeof(float);
+template <typename Visit>
+void Conv2DLayer::ForEachKernelRow(int64_t n, Visit visit) const {
+  int64_t col = 0;
   for (int64_t b = 0; b < n; ++b) {
-    const float* image = input + b * h_ * w_ * cin_;
     for (int64_t oy = 0; oy < oh_.out; ++oy) {
       for (int64_t ox = 0; ox < ow_.out; ++ox) {
         const int64_t y0 = oy * stride_ - oh_.pad_before;
@@ -61,19 +61,14 @@ void Conv2DLayer::Im2Col(const float* input, int64_t n, float* col) const {
         for (int64_t ky = 0; ky < k_; ++ky) {
           const int64_t y = y0 + ky;
           if (y < 0 || y >= h_) {
-            std::memset(col, 0, run * k_);
-            col += k_ * cin_;
-            continue;
+            visit(col, int64_t{0}, int64_t{0}, int64_t{0});
+          } else {
+            // One kernel row covers inputs x0 .. x0 + k - 1 of image row y,
+            // which are contiguous in NHWC.
+            const int64_t lo = std::clamp<int64_t>(-x0, 0, k_);
+            const int64_t hi = std::clamp<int64_t>(w_ - x0, lo, k_);
+            visit(col, ((b * h_ + y) * w_ + x0 + lo) * cin_, lo, hi);
           }
-          // One kernel row covers inputs x0 .. x0 + k - 1 of image row y, which are
-          // contiguous in NHWC: copy the part inside the image, zero the rest.
-          const int64_t lo = std::clamp<int64_t>(-x0, 0, k_);
-          const int64_t hi = std::clamp<int64_t>(w_ - x0, lo, k_);
-          if (lo > 0) std::memset(col, 0, run * lo);
-          if (hi > lo) {
-            std::memcpy(col + lo * cin_, image + (y * w_ + x0 + lo) * cin_, run * (hi - lo));
-          }
-          if (hi < k_) std::memset(col + hi * cin_, 0, run * (k_ - hi));
           col += k_ * cin_;
         }
       }
@@ -81,31 +76,25 @@ void Conv2DLayer::Im2Col(const float* input, int64_t n, float* col) const {
   }
 }
 
+void Conv2DLayer::Im2Col(const float* input, int64_t n, float* col) const {
+  const size_t run = static_cast<size_t>(cin_) * sizeof(float);
+  // Copy the part of each kernel row inside the image, zero the rest.
+  ForEachKernelRow(n, [&](int64_t c, int64_t image, int64_t lo, int64_t hi) {
+    float* dst = col + c;
+    if (lo > 0) std::memset(dst, 0, run * lo);
+    if (hi > lo) std::memcpy(dst + lo * cin_, input + image, run * (hi - lo));
+    if (hi < k_) std::memset(dst + hi * cin_, 0, run * (k_ - hi));
+  });
+}
+
 void Conv2DLayer::Col2Im(const float* col, int64_t n, float* grad_input) const {
   std::fill(grad_input, grad_input + n * h_ * w_ * cin_, 0.0f);
-  for (int64_t b = 0; b < n; ++b) {
-    float* image = grad_input + b * h_ * w_ * cin_;
-    for (int64_t oy = 0; oy < oh_.out; ++oy) {
-      for (int64_t ox = 0; ox < ow_.out; ++ox) {
-        const int64_t y0 = oy * stride_ - oh_.pad_before;
-        const int64_t x0 = ox * stride_ - ow_.pad_before;
-        for (int64_t ky = 0; ky < k_; ++ky) {
-          const int64_t y = y0 + ky;
-          if (y >= 0 && y < h_) {
-            const int64_t lo = std::clamp<int64_t>(-x0, 0, k_);
-            const int64_t hi = std::clamp<int64_t>(w_ - x0, lo, k_);
-            if (hi > lo) {
-              float* dst = image + (y * w_ + x0 + lo) * cin_;
-              const float* src = col + lo * cin_;
-              const int64_t count = (hi - lo) * cin_;
-              for (int64_t i = 0; i < count; ++i) dst[i] += src[i];
-            }
-          }
-          col += k_ * cin_;
-        }
-      }
-    }
-  }
+  ForEachKernelRow(n, [&](int64_t c, int64_t image, int64_t lo, int64_t hi) {
+    float* dst = grad_input + image;
+    const float* src = col + c + lo * cin_;
+    const int64_t count = (hi - lo) * cin_;
+    for (int64_t i = 0; i < count; ++i) dst[i] += src[i];
+  });
 }
 
 void Conv2DLayer::ParallelOverImages(int64_t n, const float* input, float* grad_input) {

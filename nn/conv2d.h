@@ -53,6 +53,13 @@ class Conv2DLayer final : public Layer {
   // Adds such rows from `col` back into the `n` images at `grad_input` (zeroed
   // first).
   void Col2Im(const float* col, int64_t n, float* grad_input) const;
+  // The walk both share: calls visit(col, image, lo, hi) for each kernel row of
+  // each output position of `n` images, in im2col order. `col` is the offset of
+  // that kernel row (K * Cin floats) in the columns; of its K pixels, [lo, hi)
+  // lie inside the image (none when the image row is outside: lo == hi == 0),
+  // and pixel lo is at offset `image` in the images.
+  template <typename Visit>
+  void ForEachKernelRow(int64_t n, Visit visit) const;
   // Im2Col of `n` images at `input` into columns_ (when `input` is non-null), else
   // Col2Im of columns_ into `grad_input`, split by images across OpenBLAS's thread
   // count (the cores sgemm uses, idle between sgemm calls).

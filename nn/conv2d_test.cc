@@ -9,12 +9,6 @@
 namespace tessera {
 namespace {
 
-Initializer Zeros() {
-  Initializer i;
-  i.mutable_zeros();
-  return i;
-}
-
 // Direct convolution, NHWC input, [K, K, Cin, Cout] kernel, in double.
 std::vector<double> NaiveConv(const Tensor& x, const Tensor& w, const Tensor& b,
                               int64_t stride, bool same, int64_t* oh, int64_t* ow) {
@@ -58,8 +52,8 @@ class Conv2DTest : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(Conv2DTest, ForwardMatchesNaiveReference) {
   const ConvCase c = GetParam();
-  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding, Zeros(),
-                    Zeros());
+  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding,
+                    ZerosInitializer(), ZerosInitializer());
   const Tensor x = RandomTensor({2, c.h, c.w, c.cin}, 1);
   const Tensor w = RandomTensor({c.k, c.k, c.cin, c.cout}, 2);
   const Tensor b = RandomTensor({c.cout}, 3);
@@ -74,8 +68,8 @@ TEST_P(Conv2DTest, ForwardMatchesNaiveReference) {
 
 TEST_P(Conv2DTest, GradientsMatchFiniteDifferences) {
   const ConvCase c = GetParam();
-  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding, Zeros(),
-                    Zeros());
+  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding,
+                    ZerosInitializer(), ZerosInitializer());
   EXPECT_EQ(CheckLayerGradients(&layer,
                                 {RandomTensor({c.k, c.k, c.cin, c.cout}, 4),
                                  RandomTensor({c.cout}, 5)},
@@ -125,7 +119,7 @@ void NaiveConvBackward(const Tensor& x, const Tensor& w, const Tensor& dy,
 // threads all run) against the naive reference.
 TEST(Conv2DChunkTest, MultiChunkBatchMatchesNaiveReference) {
   const int64_t n = 5, h = 32, wd = 32, cin = 13, k = 5, cout = 3;
-  Conv2DLayer layer("conv", {h, wd, cin}, cout, k, 1, SAME, Zeros(), Zeros());
+  Conv2DLayer layer("conv", {h, wd, cin}, cout, k, 1, SAME, ZerosInitializer(), ZerosInitializer());
   ASSERT_GT(layer.ChunkImages(n), 1);
   ASSERT_LT(layer.ChunkImages(n), n);
   const Tensor x = RandomTensor({n, h, wd, cin}, 7);

@@ -8,12 +8,6 @@
 namespace tessera {
 namespace {
 
-Initializer Zeros() {
-  Initializer i;
-  i.mutable_zeros();
-  return i;
-}
-
 // y[n][j] = b[j] + sum_k x[n][k] * w[k][j], in double.
 std::vector<double> NaiveDense(const Tensor& x, const Tensor& w, const Tensor& b) {
   const int64_t n = x.dim(0), in = w.dim(0), out = w.dim(1);
@@ -29,7 +23,8 @@ std::vector<double> NaiveDense(const Tensor& x, const Tensor& w, const Tensor& b
 }
 
 TEST(DenseLayerTest, ForwardMatchesNaiveReference) {
-  DenseLayer layer("fc", {3, 2, 2}, 7, Zeros(), Zeros());  // flattens 12 features
+  // {3, 2, 2}: flattens 12 features.
+  DenseLayer layer("fc", {3, 2, 2}, 7, ZerosInitializer(), ZerosInitializer());
   ASSERT_EQ(layer.output_shape(), Shape({7}));
   const auto vars = layer.Variables();
   ASSERT_EQ(vars.size(), 2u);
@@ -52,7 +47,7 @@ TEST(DenseLayerTest, ForwardMatchesNaiveReference) {
 }
 
 TEST(DenseLayerTest, GradientsMatchFiniteDifferences) {
-  DenseLayer layer("fc", {6}, 4, Zeros(), Zeros());
+  DenseLayer layer("fc", {6}, 4, ZerosInitializer(), ZerosInitializer());
   EXPECT_EQ(CheckLayerGradients(&layer, {RandomTensor({6, 4}, 4), RandomTensor({4}, 5)},
                                 RandomTensor({3, 6}, 6)),
             0);
@@ -62,7 +57,7 @@ TEST(DenseLayerTest, GradientsMatchFiniteDifferences) {
 // dW = x^T dy = [1 4; 2 5; 3 6], db = [1 1], dx = dy W^T.
 struct SmallDense {
   SmallDense() { layer.Forward(params, x, {}, &y); }
-  DenseLayer layer{"fc", {3}, 2, Zeros(), Zeros()};
+  DenseLayer layer{"fc", {3}, 2, ZerosInitializer(), ZerosInitializer()};
   const Tensor x{{2, 3}, {1, 2, 3, 4, 5, 6}};
   const Tensor w{{3, 2}, {1, -1, 0.5, 2, -2, 0}};
   const Tensor b{{2}, {0.1f, 0.2f}};

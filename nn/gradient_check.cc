@@ -26,6 +26,12 @@ double WeightedSum(const Tensor& output, const Tensor& weights) {
 
 }  // namespace
 
+Initializer ZerosInitializer() {
+  Initializer i;
+  i.mutable_zeros();
+  return i;
+}
+
 Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo, float hi) {
   Tensor t(shape);
   Rng rng(seed);

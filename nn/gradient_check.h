@@ -1,18 +1,23 @@
 #ifndef TESSERA_NN_GRADIENT_CHECK_H_
 #define TESSERA_NN_GRADIENT_CHECK_H_
 
-// Test helpers: random tensors and a finite-difference check of a Layer's Backward.
+// Test helpers: random tensors, a zeros initializer, and a finite-difference
+// check of a Layer's Backward.
 
 #include <cstdint>
 #include <vector>
 
 #include "common/tensor.h"
 #include "nn/layer.h"
+#include "protos/model.pb.h"
 
 namespace tessera {
 
 // Uniform in [lo, hi), deterministic in `seed`.
 Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// An Initializer of zeros (for layers whose values a test passes in itself).
+Initializer ZerosInitializer();
 
 struct GradientCheckOptions {
   double epsilon = 1e-2;           // central difference step

@@ -97,7 +97,7 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   std::printf("%-10s %-16s %10.3f %10.3f\n", "total", "", total_f, total_b);
 
   // Whole training steps through Model (validation + loss included).
-  Batch batch;
+  Dataset batch;
   batch.inputs = input;
   if (model.is_classifier()) {
     for (int64_t i = 0; i < batch_size; ++i) {

@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "common/parallel_runner.h"
 #include "absl/types/span.h"
-#include "common/batch.h"
+#include "common/dataset.h"
 #include "common/tensor.h"
 #include "nn/layer.h"
 #include "protos/model.pb.h"
@@ -92,19 +92,19 @@ class Model {
   // are not [N, input_shape] with N > 0, labels missing or out of range
   // (classification), or targets not [N, output_shape] (regression).
   absl::StatusOr<float> ComputeGradients(absl::Span<const Tensor* const> params,
-                                         const Batch& batch, uint64_t step_seed,
+                                         const Dataset& batch, uint64_t step_seed,
                                          std::vector<Tensor>* grads);
 
   // Evaluation-mode forward (dropout off) and the loss; errors as ComputeGradients.
   absl::StatusOr<EvalResult> Evaluate(absl::Span<const Tensor* const> params,
-                                      const Batch& batch);
+                                      const Dataset& batch);
 
  private:
   // One slice of a cut batch: its examples, the Model that runs it (null for
   // slice 0, which runs on this one), its gradients and results.
   struct Slice {
     std::unique_ptr<Model> model;
-    Batch batch;
+    Dataset batch;
     int64_t offset = 0;  // index of its first example in the whole batch
     std::vector<Tensor> grads;
     double loss = 0.0;
@@ -113,21 +113,21 @@ class Model {
 
   Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers);
 
-  absl::Status Validate(absl::Span<const Tensor* const> params, const Batch& batch) const;
+  absl::Status Validate(absl::Span<const Tensor* const> params, const Dataset& batch) const;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                const ForwardOptions& options);
   // The unsplit work on a validated batch (or slice of one). With
   // `batch_products`, the weight gradients of batch_products_' layers are left
   // out (and their tensors in `grads` untouched).
-  double ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Batch& batch,
+  double ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
                               uint64_t step_seed, int64_t example_offset,
                               bool batch_products, std::vector<Tensor>* grads);
-  EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Batch& batch);
+  EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Dataset& batch);
   // How many slices a batch of `n` examples is cut into (1 = not cut), with
   // OpenBLAS's thread count set for that.
   absl::StatusOr<int> PrepareSlices(int64_t n);
   // Cuts `batch` into the first `count` slices_.
-  void CutBatch(const Batch& batch, int count);
+  void CutBatch(const Dataset& batch, int count);
   // Copies slice `i`'s (run by `model`) rows of each batch product's inputs
   // and output gradients (times weights_[i]) into the whole-batch tensors.
   void GatherBatchProducts(int i, const Model& model);

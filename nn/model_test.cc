@@ -1,48 +1,16 @@
 #include "nn/model.h"
 
-#include <malloc.h>
-
-#include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nn/model_def.h"
+#include "nn/model_test_util.h"
 
 namespace tessera {
 namespace {
-
-// Bytes malloc has handed out, mmapped chunks (large buffers) included; with
-// the tcache off (BUILD), freed chunks are not among them.
-size_t HeapBytes() {
-  const struct mallinfo2 info = mallinfo2();
-  return info.uordblks + info.hblkhd;
-}
-
-std::vector<const Tensor*> Pointers(const std::vector<Tensor>& tensors) {
-  std::vector<const Tensor*> p;
-  for (const Tensor& t : tensors) p.push_back(&t);
-  return p;
-}
-
-std::unique_ptr<Model> LoadExample(const std::string& name) {
-  auto def = ReadModelDefFile("examples/models/" + name + ".pbtxt");
-  EXPECT_TRUE(def.ok()) << def.status();
-  if (!def.ok()) return nullptr;
-  auto model = Model::FromModelDef(*def);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? std::move(model).value() : nullptr;
-}
-
-std::unique_ptr<Model> FromText(const std::string& text) {
-  auto def = ParseModelDef(text, "test");
-  EXPECT_TRUE(def.ok()) << def.status();
-  auto model = Model::FromModelDef(*def);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? std::move(model).value() : nullptr;
-}
 
 absl::Status FromTextStatus(const std::string& text) {
   auto def = ParseModelDef(text, "test");
@@ -80,7 +48,7 @@ TEST(ModelExamplesTest, SoftmaxRegression) {
   EXPECT_EQ(model->variables()[1].shape, Shape({10}));
   // Zero weights: every example's loss is log(10); argmax ties pick class 0.
   const std::vector<Tensor> params = model->InitialValues(3);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({3, 28, 28, 1});
   batch.labels = {0, 5, 9};
   auto result = model->Evaluate(Pointers(params), batch);
@@ -100,7 +68,7 @@ TEST(ModelExamplesTest, LinearRegressionReproducesTensorFlowLab) {
   std::vector<Tensor> params = model->InitialValues(0);
   EXPECT_EQ(params[0][0], 0.3f);
   EXPECT_EQ(params[1][0], -0.3f);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({4, 1}, {1, 2, 3, 4});
   batch.targets = Tensor({4, 1}, {0, -1, -2, -3});
   std::vector<Tensor> grads;
@@ -136,7 +104,7 @@ TEST(ModelTest, GradientsMatchFiniteDifferences) {
     loss { softmax_cross_entropy {} })");
   ASSERT_NE(model, nullptr);
   std::vector<Tensor> params = model->InitialValues(5);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({3, 6, 6, 2});
   for (int64_t i = 0; i < batch.inputs.size(); ++i) batch.inputs[i] = std::sin(0.37 * i);
   batch.labels = {1, 3, 0};
@@ -168,186 +136,18 @@ TEST(ModelTest, GradientsMatchFiniteDifferences) {
 TEST(ModelTest, RepeatedStepsDoNotGrowTheHeap) {
   auto model = LoadExample("mnist_deep");
   ASSERT_NE(model, nullptr);
-  const std::vector<Tensor> params = model->InitialValues(2);
-  const std::vector<const Tensor*> ptrs = Pointers(params);
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({4, 28, 28, 1});
   batch.inputs.Fill(0.5f);
   batch.labels = {1, 2, 3, 4};
-  std::vector<Tensor> grads;
-  ASSERT_TRUE(model->ComputeGradients(ptrs, batch, 0, &grads).ok());
-  ASSERT_TRUE(model->Evaluate(ptrs, batch).ok());
-  const size_t before = HeapBytes();
-  for (int step = 1; step <= 5; ++step) {
-    ASSERT_TRUE(model->ComputeGradients(ptrs, batch, step, &grads).ok());
-    ASSERT_TRUE(model->Evaluate(ptrs, batch).ok());
-  }
-  EXPECT_EQ(HeapBytes(), before);
+  EXPECT_EQ(HeapGrowthOverSteps(model.get(), model->InitialValues(2), batch, 5), 0);
 }
-
-// Max |a - b| / (1 + |a|) over every element of two gradient lists.
-double MaxRelativeDifference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0.0;
-  for (size_t v = 0; v < a.size() && v < b.size(); ++v) {
-    EXPECT_EQ(a[v].shape(), b[v].shape());
-    for (int64_t i = 0; i < a[v].size() && i < b[v].size(); ++i) {
-      worst = std::max(worst, std::fabs(a[v][i] - b[v][i]) / (1.0 + std::fabs(a[v][i])));
-    }
-  }
-  return worst;
-}
-
-Batch SineBatch(int64_t n, const Shape& example, int classes, int outputs) {
-  Shape shape{n};
-  shape.insert(shape.end(), example.begin(), example.end());
-  Batch batch;
-  batch.inputs = Tensor(shape);
-  for (int64_t i = 0; i < batch.inputs.size(); ++i) batch.inputs[i] = std::sin(0.37 * i);
-  if (classes > 0) {
-    for (int64_t i = 0; i < n; ++i) batch.labels.push_back(static_cast<int32_t>((i * 7) % classes));
-  } else {
-    batch.targets = Tensor({n, outputs});
-    for (int64_t i = 0; i < batch.targets.size(); ++i) batch.targets[i] = std::cos(0.11 * i);
-  }
-  return batch;
-}
-
-// A conv net whose dropout sees 15 values per example, so that a slice can
-// start at an odd element of the whole batch's mask.
-constexpr char kSplitNet[] = R"(
-    name: "split" input_shape: [8, 8, 2]
-    layer { name: "conv" conv2d { filters: 4 kernel_size: 3 } }
-    layer { name: "relu" relu {} }
-    layer { name: "pool" max_pool {} }
-    layer { name: "fc1" dense { units: 15 } }
-    layer { name: "drop" dropout { rate: 0.5 } }
-    layer { name: "fc2" dense { units: 5 } }
-    loss { softmax_cross_entropy {} })";
-
-TEST(ModelSplitTest, SplitBatchGivesTheWholeBatchGradients) {
-  auto whole = FromText(kSplitNet);
-  ASSERT_NE(whole, nullptr);
-  const std::vector<Tensor> params = whole->InitialValues(3);
-  // One split model per thread count, through every batch size in turn: its
-  // buffers (slices, gathered batch products) are resized between sizes.
-  std::vector<std::unique_ptr<Model>> splits;
-  for (int threads : {2, 3}) {
-    splits.push_back(FromText(kSplitNet));
-    ASSERT_NE(splits.back(), nullptr);
-    splits.back()->SetComputeThreads(threads, SPLIT_BATCH);
-  }
-  for (int64_t n : {16, 50, 37}) {
-    const Batch batch = SineBatch(n, whole->input_shape(), 5, 0);
-    std::vector<Tensor> expected;
-    auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 21, &expected);
-    ASSERT_TRUE(expected_loss.ok());
-    const auto expected_eval = whole->Evaluate(Pointers(params), batch);
-    ASSERT_TRUE(expected_eval.ok());
-    for (int t = 0; t < 2; ++t) {
-      const int threads = t + 2;
-      SCOPED_TRACE(absl::StrCat("batch ", n, ", ", threads, " threads"));
-      Model* split = splits[t].get();
-      std::vector<Tensor> grads;
-      for (int repeat = 0; repeat < 2; ++repeat) {  // buffers reused the second time
-        auto loss = split->ComputeGradients(Pointers(params), batch, 21, &grads);
-        ASSERT_TRUE(loss.ok()) << loss.status();
-        EXPECT_NEAR(*loss, *expected_loss, 1e-5 * std::fabs(*expected_loss));
-        EXPECT_LT(MaxRelativeDifference(expected, grads), 1e-5);
-      }
-      // Another dropout seed gives other gradients: the comparison can fail.
-      ASSERT_TRUE(split->ComputeGradients(Pointers(params), batch, 22, &grads).ok());
-      EXPECT_GT(MaxRelativeDifference(expected, grads), 1e-3);
-      auto eval = split->Evaluate(Pointers(params), batch);
-      ASSERT_TRUE(eval.ok());
-      EXPECT_EQ(eval->count, n);
-      EXPECT_EQ(eval->correct, expected_eval->correct);
-      EXPECT_NEAR(eval->loss_sum, expected_eval->loss_sum, 1e-5 * expected_eval->loss_sum);
-    }
-  }
-}
-
-TEST(ModelSplitTest, SumAndMeanSquaredErrorCombineByTheirReduction) {
-  for (const char* reduction : {"MEAN", "SUM"}) {
-    SCOPED_TRACE(reduction);
-    const std::string text = absl::StrCat(R"(
-        name: "regress" input_shape: [6]
-        layer { name: "h" dense { units: 7 } }
-        layer { name: "relu" relu {} }
-        layer { name: "out" dense { units: 3 } }
-        loss { mean_squared_error { reduction: )", reduction, " } }");
-    auto whole = FromText(text);
-    auto split = FromText(text);
-    ASSERT_NE(whole, nullptr);
-    ASSERT_NE(split, nullptr);
-    split->SetComputeThreads(2, SPLIT_BATCH);
-    const std::vector<Tensor> params = whole->InitialValues(4);
-    const Batch batch = SineBatch(33, whole->input_shape(), 0, 3);
-    std::vector<Tensor> expected, grads;
-    auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 1, &expected);
-    auto loss = split->ComputeGradients(Pointers(params), batch, 1, &grads);
-    ASSERT_TRUE(expected_loss.ok());
-    ASSERT_TRUE(loss.ok());
-    EXPECT_NEAR(*loss, *expected_loss, 1e-5 * std::fabs(*expected_loss));
-    EXPECT_LT(MaxRelativeDifference(expected, grads), 1e-5);
-  }
-}
-
-// Batch norm's statistics span the whole batch, and a batch under
-// 2 * kMinSliceExamples is too small to cut: both run unsplit, bit for bit.
-TEST(ModelSplitTest, BatchNormAndSmallBatchesAreNotCut) {
-  const std::string bn_net = R"(
-      name: "bn" input_shape: [4]
-      layer { name: "h" dense { units: 5 } }
-      layer { name: "bn" batch_norm {} }
-      layer { name: "out" dense { units: 3 } }
-      loss { softmax_cross_entropy {} })";
-  struct Case {
-    std::string text;
-    int64_t n;
-  };
-  for (const Case& c : {Case{bn_net, 40}, Case{kSplitNet, 2 * Model::kMinSliceExamples - 1}}) {
-    auto whole = FromText(c.text);
-    auto split = FromText(c.text);
-    ASSERT_NE(whole, nullptr);
-    ASSERT_NE(split, nullptr);
-    split->SetComputeThreads(2, SPLIT_BATCH);
-    const std::vector<Tensor> params = whole->InitialValues(6);
-    const Batch batch = SineBatch(c.n, whole->input_shape(), 3, 0);
-    std::vector<Tensor> expected, grads;
-    auto expected_loss = whole->ComputeGradients(Pointers(params), batch, 2, &expected);
-    auto loss = split->ComputeGradients(Pointers(params), batch, 2, &grads);
-    ASSERT_TRUE(expected_loss.ok());
-    ASSERT_TRUE(loss.ok());
-    EXPECT_EQ(*loss, *expected_loss);
-    EXPECT_EQ(MaxRelativeDifference(expected, grads), 0.0);
-  }
-}
-
-TEST(ModelSplitTest, RepeatedSplitStepsDoNotGrowTheHeap) {
-  auto model = LoadExample("mnist_deep");
-  ASSERT_NE(model, nullptr);
-  model->SetComputeThreads(2, SPLIT_BATCH);
-  const std::vector<Tensor> params = model->InitialValues(2);
-  const std::vector<const Tensor*> ptrs = Pointers(params);
-  const Batch batch = SineBatch(20, model->input_shape(), 10, 0);
-  std::vector<Tensor> grads;
-  ASSERT_TRUE(model->ComputeGradients(ptrs, batch, 0, &grads).ok());
-  ASSERT_TRUE(model->Evaluate(ptrs, batch).ok());
-  const size_t before = HeapBytes();
-  for (int step = 1; step <= 3; ++step) {
-    ASSERT_TRUE(model->ComputeGradients(ptrs, batch, step, &grads).ok());
-    ASSERT_TRUE(model->Evaluate(ptrs, batch).ok());
-  }
-  EXPECT_EQ(HeapBytes(), before);
-}
-
 TEST(ModelTest, RejectsBadBatchesAndParams) {
   auto model = LoadExample("softmax_regression");
   ASSERT_NE(model, nullptr);
   std::vector<Tensor> params = model->InitialValues(0);
   std::vector<Tensor> grads;
-  Batch batch;
+  Dataset batch;
   batch.inputs = Tensor({2, 28, 28, 1});
   batch.labels = {1, 10};
   auto s = model->ComputeGradients(Pointers(params), batch, 0, &grads).status();

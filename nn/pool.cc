@@ -24,12 +24,8 @@ PoolLayer::PoolLayer(std::string name, PoolKind kind, const Shape& input_shape,
       pad_y_(ComputePaddedDim(h_, size, stride, padding).pad_before),
       pad_x_(ComputePaddedDim(w_, size, stride, padding).pad_before) {}
 
-void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
-                        const ForwardOptions& options, Tensor* output) {
-  const int64_t n = BatchOf(input);
-  EnsureBatchShape(n, output_shape(), output);
-  const float* x = input.data();
-  float* y = output->data();
+template <typename Visit>
+void PoolLayer::ForEachWindow(int64_t n, Visit visit) const {
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t oy = 0; oy < oh_; ++oy) {
       const int64_t y_lo = std::max<int64_t>(oy * stride_ - pad_y_, 0);
@@ -37,31 +33,41 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
       for (int64_t ox = 0; ox < ow_; ++ox) {
         const int64_t x_lo = std::max<int64_t>(ox * stride_ - pad_x_, 0);
         const int64_t x_hi = std::min<int64_t>(ox * stride_ - pad_x_ + size_, w_);
-        const int64_t out = ((b * oh_ + oy) * ow_ + ox) * c_;
-        float* dst = y + out;
-        if (kind_ == PoolKind::kMax) {
-          const float* first = x + ((b * h_ + y_lo) * w_ + x_lo) * c_;
-          std::copy(first, first + c_, dst);
-          for (int64_t iy = y_lo; iy < y_hi; ++iy) {
-            for (int64_t ix = x_lo; ix < x_hi; ++ix) {
-              const float* src = x + ((b * h_ + iy) * w_ + ix) * c_;
-              for (int64_t ch = 0; ch < c_; ++ch) dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
-            }
-          }
-        } else {
-          std::fill(dst, dst + c_, 0.0f);
-          for (int64_t iy = y_lo; iy < y_hi; ++iy) {
-            for (int64_t ix = x_lo; ix < x_hi; ++ix) {
-              const float* src = x + ((b * h_ + iy) * w_ + ix) * c_;
-              for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch];
-            }
-          }
-          const float scale = 1.0f / static_cast<float>((y_hi - y_lo) * (x_hi - x_lo));
-          for (int64_t ch = 0; ch < c_; ++ch) dst[ch] *= scale;
-        }
+        visit(b, ((b * oh_ + oy) * ow_ + ox) * c_, Window{y_lo, y_hi, x_lo, x_hi});
       }
     }
   }
+}
+
+void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                        const ForwardOptions& options, Tensor* output) {
+  const int64_t n = BatchOf(input);
+  EnsureBatchShape(n, output_shape(), output);
+  const float* x = input.data();
+  float* y = output->data();
+  ForEachWindow(n, [&](int64_t b, int64_t out, const Window& window) {
+    float* dst = y + out;
+    if (kind_ == PoolKind::kMax) {
+      const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
+      std::copy(first, first + c_, dst);
+      for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+        for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+          const float* src = x + InputOffset(b, iy, ix);
+          for (int64_t ch = 0; ch < c_; ++ch) dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
+        }
+      }
+    } else {
+      std::fill(dst, dst + c_, 0.0f);
+      for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+        for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+          const float* src = x + InputOffset(b, iy, ix);
+          for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch];
+        }
+      }
+      const float scale = 1.0f / static_cast<float>(window.count());
+      for (int64_t ch = 0; ch < c_; ++ch) dst[ch] *= scale;
+    }
+  });
 }
 
 void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
@@ -73,32 +79,24 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
   float* dx = grad_input->data();
   pending_.resize(static_cast<size_t>(c_));
   float* pending = pending_.data();
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t oy = 0; oy < oh_; ++oy) {
-      const int64_t y_lo = std::max<int64_t>(oy * stride_ - pad_y_, 0);
-      const int64_t y_hi = std::min<int64_t>(oy * stride_ - pad_y_ + size_, h_);
-      for (int64_t ox = 0; ox < ow_; ++ox) {
-        const int64_t x_lo = std::max<int64_t>(ox * stride_ - pad_x_, 0);
-        const int64_t x_hi = std::min<int64_t>(ox * stride_ - pad_x_ + size_, w_);
-        const float* max = y + ((b * oh_ + oy) * ow_ + ox) * c_;
-        std::copy(dy + (max - y), dy + (max - y) + c_, pending);
-        // Scan the window in order; the first input equal to the maximum takes the
-        // pending gradient (branch-free so the channel loop vectorizes).
-        for (int64_t iy = y_lo; iy < y_hi; ++iy) {
-          for (int64_t ix = x_lo; ix < x_hi; ++ix) {
-            const int64_t in = ((b * h_ + iy) * w_ + ix) * c_;
-            const float* src = x + in;
-            float* dst = dx + in;
-            for (int64_t ch = 0; ch < c_; ++ch) {
-              const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
-              dst[ch] += taken;
-              pending[ch] -= taken;
-            }
-          }
+  ForEachWindow(n, [&](int64_t b, int64_t out, const Window& window) {
+    const float* max = y + out;
+    std::copy(dy + out, dy + out + c_, pending);
+    // Scan the window in order; the first input equal to the maximum takes the
+    // pending gradient (branch-free so the channel loop vectorizes).
+    for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+      for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+        const int64_t in = InputOffset(b, iy, ix);
+        const float* src = x + in;
+        float* dst = dx + in;
+        for (int64_t ch = 0; ch < c_; ++ch) {
+          const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
+          dst[ch] += taken;
+          pending[ch] -= taken;
         }
       }
     }
-  }
+  });
 }
 
 void PoolLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -114,24 +112,16 @@ void PoolLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& i
     MaxBackward(input, output, grad_output, grad_input);
     return;
   }
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t oy = 0; oy < oh_; ++oy) {
-      const int64_t y_lo = std::max<int64_t>(oy * stride_ - pad_y_, 0);
-      const int64_t y_hi = std::min<int64_t>(oy * stride_ - pad_y_ + size_, h_);
-      for (int64_t ox = 0; ox < ow_; ++ox) {
-        const int64_t x_lo = std::max<int64_t>(ox * stride_ - pad_x_, 0);
-        const int64_t x_hi = std::min<int64_t>(ox * stride_ - pad_x_ + size_, w_);
-        const float scale = 1.0f / static_cast<float>((y_hi - y_lo) * (x_hi - x_lo));
-        const float* src = dy + ((b * oh_ + oy) * ow_ + ox) * c_;
-        for (int64_t iy = y_lo; iy < y_hi; ++iy) {
-          for (int64_t ix = x_lo; ix < x_hi; ++ix) {
-            float* dst = dx + ((b * h_ + iy) * w_ + ix) * c_;
-            for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch] * scale;
-          }
-        }
+  ForEachWindow(n, [&](int64_t b, int64_t out, const Window& window) {
+    const float scale = 1.0f / static_cast<float>(window.count());
+    const float* src = dy + out;
+    for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+      for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+        float* dst = dx + InputOffset(b, iy, ix);
+        for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch] * scale;
       }
     }
-  }
+  });
 }
 
 }  // namespace tessera

@@ -6,6 +6,7 @@
 // input inside the image; average divides by the number of inputs inside it.
 // No variables.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,22 @@ class PoolLayer final : public Layer {
   // output (the maximum); a NaN maximum passes no gradient.
   void MaxBackward(const Tensor& input, const Tensor& output, const Tensor& grad_output,
                    Tensor* grad_input);
+
+  // The window of one output position, clipped to the input: rows
+  // [y_lo, y_hi), columns [x_lo, x_hi).
+  struct Window {
+    int64_t y_lo, y_hi, x_lo, x_hi;
+    int64_t count() const { return (y_hi - y_lo) * (x_hi - x_lo); }
+  };
+  // Calls visit(b, out, window) for every example b < n and output position,
+  // in order; `out` is the offset of the position's first channel in the
+  // output ([n, oh, ow, c]).
+  template <typename Visit>
+  void ForEachWindow(int64_t n, Visit visit) const;
+  // Offset of input position (iy, ix) of example b: its first channel.
+  int64_t InputOffset(int64_t b, int64_t iy, int64_t ix) const {
+    return ((b * h_ + iy) * w_ + ix) * c_;
+  }
 
   const PoolKind kind_;
   const int64_t h_, w_, c_, size_, stride_;

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/batch.h"
+#include "common/dataset.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -19,7 +19,7 @@ absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tenso
   const int64_t n = dataset.size();
   const int64_t in_size = dataset.input_size();
   const int64_t target_size = dataset.target_size();
-  Batch batch;
+  Dataset batch;
   double loss_sum = 0;
   int64_t correct = 0;
   for (int64_t start = 0; start < n; start += batch_size) {

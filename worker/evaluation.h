@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/dataset.h"
 #include "common/tensor.h"
-#include "data/dataset.h"
 #include "nn/model.h"
 
 namespace tessera {

@@ -12,12 +12,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/batch.h"
+#include "common/dataset.h"
 #include "common/parallel_runner.h"
 #include "common/optim/optimizer.h"
 #include "common/tensor.h"
 #include "data/batch_iterator.h"
-#include "data/dataset.h"
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
 
@@ -60,7 +59,7 @@ class LocalTrainer {
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
   BatchIterator batches_;
-  Batch batch_;
+  Dataset batch_;
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   std::vector<std::vector<Tensor>> slots_;  // [variable][slot]

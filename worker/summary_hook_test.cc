@@ -82,7 +82,7 @@ class SummaryHookTest : public testing::Test {
   TrainConfig config_;
   std::vector<VariableInfo> variables_;
   std::vector<Tensor> values_;
-  Batch batch_;
+  Dataset batch_;
 };
 
 TEST_F(SummaryHookTest, ChiefWritesScalarsHistogramsImagesAndEval) {

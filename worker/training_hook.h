@@ -11,11 +11,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "common/batch.h"
+#include "common/dataset.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/cluster/placement.h"
 #include "common/tensor.h"
-#include "data/dataset.h"
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
 
@@ -48,7 +47,7 @@ struct StepInfo {
   // Variable values this step computed its gradients from (model order).
   const std::vector<Tensor>* values = nullptr;
   // The batch this step trained on (e.g. for image summaries).
-  const Batch* batch = nullptr;
+  const Dataset* batch = nullptr;
 };
 
 // The end of training.

@@ -4,17 +4,12 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/optim/field_error.h"
 
 namespace tessera {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-absl::Status FieldError(absl::string_view field, absl::string_view requirement,
-                        double value) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("schedule.", field, " must be ", requirement, ", got ", value));
-}
 
 // The decayed rate before warm-up, in double.
 double Decayed(const LearningRateSchedule& schedule, double base_lr, int64_t step) {
@@ -52,17 +47,19 @@ double Decayed(const LearningRateSchedule& schedule, double base_lr, int64_t ste
 
 absl::Status ValidateLearningRateSchedule(const LearningRateSchedule& schedule) {
   if (schedule.warmup_steps() < 0) {
-    return FieldError("warmup_steps", ">= 0", static_cast<double>(schedule.warmup_steps()));
+    return FieldError("schedule.warmup_steps", ">= 0",
+                      static_cast<double>(schedule.warmup_steps()));
   }
   switch (schedule.decay_case()) {
     case LearningRateSchedule::kExponentialDecay: {
       const ExponentialDecay& d = schedule.exponential_decay();
       if (d.decay_steps() <= 0) {
-        return FieldError("exponential_decay.decay_steps", "> 0",
+        return FieldError("schedule.exponential_decay.decay_steps", "> 0",
                           static_cast<double>(d.decay_steps()));
       }
       if (!(d.decay_rate() > 0.0f) || !std::isfinite(d.decay_rate())) {
-        return FieldError("exponential_decay.decay_rate", "> 0 and finite", d.decay_rate());
+        return FieldError("schedule.exponential_decay.decay_rate", "> 0 and finite",
+                          d.decay_rate());
       }
       break;
     }
@@ -85,7 +82,7 @@ absl::Status ValidateLearningRateSchedule(const LearningRateSchedule& schedule) 
       }
       for (int i = 0; i < d.values_size(); ++i) {
         if (!(d.values(i) >= 0.0f) || !std::isfinite(d.values(i))) {
-          return FieldError(absl::StrCat("piecewise_constant.values[", i, "]"),
+          return FieldError(absl::StrCat("schedule.piecewise_constant.values[", i, "]"),
                             ">= 0 and finite", d.values(i));
         }
       }
@@ -94,11 +91,11 @@ absl::Status ValidateLearningRateSchedule(const LearningRateSchedule& schedule) 
     case LearningRateSchedule::kCosineDecay: {
       const CosineDecay& d = schedule.cosine_decay();
       if (d.decay_steps() <= 0) {
-        return FieldError("cosine_decay.decay_steps", "> 0",
+        return FieldError("schedule.cosine_decay.decay_steps", "> 0",
                           static_cast<double>(d.decay_steps()));
       }
       if (!(d.alpha() >= 0.0f && d.alpha() <= 1.0f)) {
-        return FieldError("cosine_decay.alpha", "in [0, 1]", d.alpha());
+        return FieldError("schedule.cosine_decay.alpha", "in [0, 1]", d.alpha());
       }
       break;
     }

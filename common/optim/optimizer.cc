@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/optim/field_error.h"
 #include "common/optim/learning_rate.h"
 #include "common/optim/update_rules.h"
 #include "common/status_macros.h"
@@ -12,12 +13,6 @@ namespace tessera {
 namespace {
 
 constexpr float kAdamDefaultLearningRate = 0.001f;
-
-absl::Status FieldError(absl::string_view field, absl::string_view requirement,
-                        float value) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " must be ", requirement, ", got ", value));
-}
 
 // [0, 1): betas, decays and momenta.
 absl::Status CheckUnitInterval(absl::string_view field, float value) {

@@ -1,4 +1,4 @@
-#include "data/dataset.h"
+#include "common/dataset.h"
 
 #include "gtest/gtest.h"
 

@@ -1,0 +1,310 @@
+#include "nn/model.h"
+
+// Model compute: validation of params and batches, forward, backward and
+// evaluation, and SPLIT_BATCH's slices. Construction is in model.cc.
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "nn/blas_kernel.h"
+#include "nn/loss.h"
+#include "nn/random.h"
+
+namespace tessera {
+namespace {
+
+// Whether `t` is [n, example...].
+bool HasBatchShape(const Tensor& t, int64_t n, const Shape& example) {
+  if (t.rank() != static_cast<int>(example.size()) + 1 || t.dim(0) != n) return false;
+  for (size_t i = 0; i < example.size(); ++i) {
+    if (t.dim(static_cast<int>(i) + 1) != example[i]) return false;
+  }
+  return true;
+}
+
+Shape WithBatch(int64_t n, const Shape& example) {
+  Shape shape{n};
+  shape.insert(shape.end(), example.begin(), example.end());
+  return shape;
+}
+
+}  // namespace
+
+absl::Status Model::Validate(absl::Span<const Tensor* const> params,
+                             const Dataset& batch) const {
+  if (params.size() != variables_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", name_, "' has ",
+                                                   variables_.size(), " variables, got ",
+                                                   params.size(), " params"));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i] == nullptr || params[i]->shape() != variables_[i].shape) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "param ", i, " '", variables_[i].name, "': want shape ",
+          ShapeString(variables_[i].shape), ", got ",
+          params[i] == nullptr ? "null" : ShapeString(params[i]->shape())));
+    }
+  }
+  const int64_t n = batch.size();
+  if (n <= 0 || !HasBatchShape(batch.inputs, n, input_shape_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch inputs: want shape ", ShapeString(WithBatch(n > 0 ? n : 1, input_shape_)),
+        " with N >= 1, got ", ShapeString(batch.inputs.shape())));
+  }
+  if (is_classifier()) {
+    if (static_cast<int64_t>(batch.labels.size()) != n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "batch labels: want ", n, " (one per example), got ", batch.labels.size()));
+    }
+    const int64_t classes = output_shape()[0];
+    for (int64_t i = 0; i < n; ++i) {
+      if (batch.labels[i] < 0 || batch.labels[i] >= classes) {
+        return absl::InvalidArgumentError(absl::StrCat("batch labels: label ", batch.labels[i],
+                                                       " of example ", i,
+                                                       " is outside [0, ", classes, ")"));
+      }
+    }
+  } else if (batch.targets.size() != n * NumElements(output_shape()) ||
+             batch.targets.rank() == 0 || batch.targets.dim(0) != n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch targets: want shape ", ShapeString(WithBatch(n, output_shape())), ", got ",
+        ShapeString(batch.targets.shape())));
+  }
+  return absl::OkStatus();
+}
+
+void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                    const ForwardOptions& options) {
+  const Tensor* x = &input;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    ForwardOptions layer_options = options;
+    layer_options.seed = MixSeeds(options.seed, i);
+    layers_[i]->Forward(params.subspan(first_param_[i], param_count_[i]), *x, layer_options,
+                        &activations_[i]);
+    x = &activations_[i];
+  }
+}
+
+void Model::SetComputeThreads(int threads, ComputeSplit split) {
+  // OpenBLAS's count before any Model changed it (a split step sets it to 1).
+  static const int kDefaultThreads = std::max(1, BlasThreads());
+  compute_threads_ = threads > 0 ? threads : kDefaultThreads;
+  split_ = split;
+}
+
+absl::StatusOr<int> Model::PrepareSlices(int64_t n) {
+  if (compute_threads_ == 0) return 1;  // OpenBLAS as the caller set it
+  int count = 1;
+  if (split_ == SPLIT_BATCH && splittable_) {
+    count = static_cast<int>(std::min<int64_t>(compute_threads_, n / kMinSliceExamples));
+  }
+  if (count < 2) {
+    SetBlasThreads(compute_threads_);
+    return 1;
+  }
+  SetBlasThreads(1);
+  if (slices_.size() < static_cast<size_t>(count)) slices_.resize(count);
+  for (int i = 1; i < count; ++i) {
+    if (slices_[i].model != nullptr) continue;
+    ASSIGN_OR_RETURN(slices_[i].model, FromModelDef(def_));
+  }
+  if (runner_ == nullptr || runner_->width() < count) {
+    runner_ = std::make_unique<ParallelRunner>(count);
+  }
+  return count;
+}
+
+void Model::CutBatch(const Dataset& batch, int count) {
+  const int64_t n = batch.size();
+  const int64_t example = NumElements(input_shape_);
+  for (int i = 0; i < count; ++i) {
+    Slice& slice = slices_[i];
+    const int64_t begin = n * i / count, end = n * (i + 1) / count;
+    slice.offset = begin;
+    const Shape shape = WithBatch(end - begin, input_shape_);
+    if (slice.batch.inputs.shape() != shape) slice.batch.inputs.Resize(shape);
+    std::copy(batch.inputs.data() + begin * example, batch.inputs.data() + end * example,
+              slice.batch.inputs.data());
+    if (is_classifier()) {
+      slice.batch.labels.assign(batch.labels.begin() + begin, batch.labels.begin() + end);
+    } else {
+      Shape target_shape = batch.targets.shape();
+      target_shape[0] = end - begin;
+      const int64_t outputs = batch.targets.size() / n;
+      if (slice.batch.targets.shape() != target_shape) slice.batch.targets.Resize(target_shape);
+      std::copy(batch.targets.data() + begin * outputs, batch.targets.data() + end * outputs,
+                slice.batch.targets.data());
+    }
+  }
+}
+
+void Model::GatherBatchProducts(int i, const Model& model) {
+  const Slice& slice = slices_[i];
+  const int64_t rows = slice.batch.size();
+  const float weight = static_cast<float>(weights_[i]);
+  for (BatchProduct& product : batch_products_) {
+    const Tensor& input =
+        product.layer == 0 ? slice.batch.inputs : model.activations_[product.layer - 1];
+    const Tensor& grad_output = model.grad_activations_[product.layer];
+    const int64_t in = product.inputs.size() / product.inputs.dim(0);
+    const int64_t out = product.grad_outputs.size() / product.grad_outputs.dim(0);
+    std::copy(input.data(), input.data() + rows * in,
+              product.inputs.data() + slice.offset * in);
+    float* dst = product.grad_outputs.data() + slice.offset * out;
+    const float* src = grad_output.data();
+    for (int64_t e = 0; e < rows * out; ++e) dst[e] = weight * src[e];
+  }
+}
+
+void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
+  // Thread t combines its part of the summed variables' elements laid end to
+  // end, and rows [rows * t / count, rows * (t + 1) / count) of each batch
+  // product.
+  auto summed_size = [&](size_t v) { return is_batch_product_[v] ? 0 : (*grads)[v].size(); };
+  auto part = [&](int t) {
+    ForEachRangeOfPart(grads->size(), summed_size, t, count,
+                       [&](size_t v, int64_t lo, int64_t hi) {
+                         float* g = (*grads)[v].data();
+                         const float w0 = static_cast<float>(weights_[0]);
+                         const float w1 = static_cast<float>(weights_[1]);
+                         const float* g1 = slices_[1].grads[v].data();
+                         for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
+                         for (int i = 2; i < count; ++i) {
+                           const float wi = static_cast<float>(weights_[i]);
+                           const float* gi = slices_[i].grads[v].data();
+                           for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
+                         }
+                       });
+    for (const BatchProduct& product : batch_products_) {
+      const int64_t rows = (*grads)[product.var].dim(0);
+      layers_[product.layer]->WeightGradientRows(product.inputs, product.grad_outputs,
+                                                 rows * t / count, rows * (t + 1) / count,
+                                                 &(*grads)[product.var]);
+    }
+  };
+  runner_->Run(count, part);
+}
+
+absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> params,
+                                              const Dataset& batch, uint64_t step_seed,
+                                              std::vector<Tensor>* grads) {
+  RETURN_IF_ERROR(Validate(params, batch));
+  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
+  if (count == 1) {
+    return static_cast<float>(
+        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads));
+  }
+  CutBatch(batch, count);
+  // Softmax cross-entropy and MEAN squared error average over the examples, so
+  // a slice weighs by its share of them; a SUM loss adds up.
+  const bool sum = !is_classifier() &&
+                   loss_.mean_squared_error().reduction() == MeanSquaredErrorLoss::SUM;
+  weights_.resize(count);
+  for (int i = 0; i < count; ++i) {
+    weights_[i] = sum ? 1.0
+                      : static_cast<double>(slices_[i].batch.size()) /
+                            static_cast<double>(batch.size());
+  }
+  const int64_t n = batch.size();
+  grads->resize(variables_.size());
+  for (BatchProduct& product : batch_products_) {
+    const Layer& layer = *layers_[product.layer];
+    const Shape inputs{n, NumElements(layer.input_shape())};
+    const Shape grad_outputs{n, NumElements(layer.output_shape())};
+    if (product.inputs.shape() != inputs) product.inputs.Resize(inputs);
+    if (product.grad_outputs.shape() != grad_outputs) product.grad_outputs.Resize(grad_outputs);
+    Tensor& grad = (*grads)[product.var];
+    if (grad.shape() != variables_[product.var].shape) {
+      grad = Tensor(variables_[product.var].shape);
+    }
+  }
+  auto slice = [&](int i) {
+    Slice& s = slices_[i];
+    Model* model = i == 0 ? this : s.model.get();
+    s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
+                                         /*batch_products=*/true, i == 0 ? grads : &s.grads);
+    GatherBatchProducts(i, *model);
+  };
+  runner_->Run(count, slice);
+  double loss = 0.0;
+  for (int i = 0; i < count; ++i) loss += weights_[i] * slices_[i].loss;
+  CombineGradients(count, grads);
+  return static_cast<float>(loss);
+}
+
+double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
+                                   uint64_t step_seed, int64_t example_offset,
+                                   bool batch_products, std::vector<Tensor>* grads) {
+  ForwardOptions options;
+  options.training = true;
+  options.seed = step_seed;
+  options.example_offset = example_offset;
+  Forward(params, batch.inputs, options);
+
+  const Tensor& output = activations_.back();
+  Tensor* grad_output = &grad_activations_.back();
+  LossValue loss =
+      is_classifier()
+          ? SoftmaxCrossEntropy(output, batch.labels, grad_output)
+          : MeanSquaredError(output, batch.targets, loss_.mean_squared_error().reduction(),
+                             grad_output);
+
+  grads->resize(variables_.size());
+  for (size_t i = 0; i < variables_.size(); ++i) {
+    if (batch_products && is_batch_product_[i]) {
+      grad_ptrs_[i] = nullptr;
+      continue;
+    }
+    if ((*grads)[i].shape() != variables_[i].shape) (*grads)[i] = Tensor(variables_[i].shape);
+    grad_ptrs_[i] = &(*grads)[i];
+  }
+  const absl::Span<Tensor* const> grad_span(grad_ptrs_);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const Tensor& input = i == 0 ? batch.inputs : activations_[i - 1];
+    Tensor* grad_input = i == 0 ? nullptr : &grad_activations_[i - 1];
+    layers_[i]->Backward(params.subspan(first_param_[i], param_count_[i]), input,
+                         activations_[i], grad_activations_[i], grad_input,
+                         grad_span.subspan(first_param_[i], param_count_[i]));
+  }
+  return loss.loss;
+}
+
+absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const> params,
+                                                  const Dataset& batch) {
+  RETURN_IF_ERROR(Validate(params, batch));
+  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
+  if (count == 1) return EvaluateOnce(params, batch);
+  CutBatch(batch, count);
+  auto slice = [&](int i) {
+    Slice& s = slices_[i];
+    s.eval = (i == 0 ? this : s.model.get())->EvaluateOnce(params, s.batch);
+  };
+  runner_->Run(count, slice);
+  EvalResult result;
+  for (int i = 0; i < count; ++i) {
+    result.loss_sum += slices_[i].eval.loss_sum;
+    result.correct += slices_[i].eval.correct;
+    result.count += slices_[i].eval.count;
+  }
+  return result;
+}
+
+Model::EvalResult Model::EvaluateOnce(absl::Span<const Tensor* const> params,
+                                      const Dataset& batch) {
+  Forward(params, batch.inputs, ForwardOptions{});
+  const Tensor& output = activations_.back();
+  LossValue loss =
+      is_classifier()
+          ? SoftmaxCrossEntropy(output, batch.labels, nullptr)
+          : MeanSquaredError(output, batch.targets, loss_.mean_squared_error().reduction(),
+                             nullptr);
+  EvalResult result;
+  result.loss_sum = loss.example_sum;
+  result.correct = loss.correct;
+  result.count = batch.size();
+  return result;
+}
+
+}  // namespace tessera
