@@ -382,4 +382,17 @@ absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRe
   return result;
 }
 
+absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
+    const ClusterSpec& cluster, const PsClientOptions& options) {
+  std::vector<std::unique_ptr<PsConnection>> connections;
+  for (int ps = 0; ps < cluster.num_ps(); ++ps) {
+    ASSIGN_OR_RETURN(std::string address, cluster.TaskAddress({kPsJob, ps}));
+    PsClientOptions client_options = options;
+    client_options.ps_task = ps;
+    ASSIGN_OR_RETURN(std::unique_ptr<PsClient> client, PsClient::Create(address, client_options));
+    connections.push_back(std::move(client));
+  }
+  return connections;
+}
+
 }  // namespace tessera

@@ -1,7 +1,8 @@
 #ifndef TESSERA_WORKER_PS_CLIENT_H_
 #define TESSERA_WORKER_PS_CLIENT_H_
 
-// The client of one parameter-server task (protos/ps_service.proto).
+// The gRPC PsConnection (worker/ps_connection.h): the client of one
+// parameter-server task (protos/ps_service.proto).
 //
 //   ASSIGN_OR_RETURN(auto ps, PsClient::Create("n1:2222", {.ps_task = 1}));
 //   ASSIGN_OR_RETURN(PsClient::PullResult pulled, ps->Pull(request, destinations));
@@ -32,9 +33,11 @@
 #include "absl/types/span.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/clock.h"
+#include "common/cluster/cluster_spec.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/ps_service.grpc.pb.h"
+#include "worker/ps_connection.h"
 
 namespace tessera {
 
@@ -58,64 +61,32 @@ struct PsClientOptions {
   const std::atomic<bool>* cancelled = nullptr;
 };
 
-class PsClient {
+class PsClient final : public PsConnection {
  public:
-  struct PullResult {
-    std::vector<int64_t> versions;  // per requested block
-    int64_t global_step = -1;       // ps 0's global step, -1 from other ps
-    uint64_t incarnation = 0;       // the ps process's incarnation
-  };
-
   // Creates the channel; connecting happens on the first call.
   // INVALID_ARGUMENT for an empty address.
   static absl::StatusOr<std::unique_ptr<PsClient>> Create(const std::string& address,
                                                           const PsClientOptions& options);
   PsClient(const PsClient&) = delete;
   PsClient& operator=(const PsClient&) = delete;
-  ~PsClient();
+  ~PsClient() override;
 
-  const std::string& address() const { return address_; }
+  const std::string& address() const override { return address_; }
 
-  absl::StatusOr<CreateVariablesResponse> CreateVariables(const CreateVariablesRequest& request);
-
-  // Pulls request.blocks() (non-empty) into `destinations` (borrowed; one per
-  // block, each exactly the block's element count). A ps answer that does not
-  // fit the destinations is INTERNAL naming the block; then the destinations
-  // may hold part of the new values.
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) override;
+  // Copies each chunk once, straight into `destinations`.
   absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                  absl::Span<const absl::Span<float>> destinations);
-
-  // Pushes values[i] as block blocks[i] in chunks of at most chunk_elements.
-  // `fields` gives kind, fingerprint, worker_task, step and
-  // increment_global_step; block, offset and block_elements are set here.
-  // `values` are borrowed and sent without a copy; they must not change until
-  // Push returns, which is after gRPC released them. With no blocks, one
-  // header-only chunk is sent (to advance the global step on ps 0).
-  // `slots` (ASSIGN only) is empty, or names each entry's slot ("" for a
-  // block's values; a block's slots after its values).
+                                  absl::Span<const absl::Span<float>> destinations) override;
+  // Sends in chunks of at most chunk_elements, without a copy: returns after
+  // gRPC released `values`.
   absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
                                     absl::Span<const std::string> blocks,
                                     absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots = {});
-
-  struct SnapshotResult {
-    int64_t global_step = -1;  // ps 0's global step when the snapshot began, else -1
-    uint64_t incarnation = 0;
-    int64_t tensors = 0;       // (block, slot) tensors received
-  };
-  // Where the whole tensor (block, slot) of a Snapshot goes ("" slot: the
-  // block's values); the span must have exactly the block's element count.
-  // An error ends the snapshot with it.
-  using SnapshotSink = std::function<absl::StatusOr<absl::Span<float>>(
-      const std::string& block, const std::string& slot)>;
-  // Streams request.blocks() (every block when empty) with their slots and
-  // copies each chunk straight into the span `sink` gives for its tensor.
-  // A ps answer with chunks out of order or not fitting is INTERNAL naming
-  // the block; after an error the sink's spans may hold part of the data.
+                                    absl::Span<const std::string> slots = {}) override;
   absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
-                                          const SnapshotSink& sink);
-
-  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
+                                          const SnapshotSink& sink) override;
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
 
  private:
   PsClient(const std::string& address, const PsClientOptions& options);
@@ -144,6 +115,11 @@ class PsClient {
   std::unique_ptr<ParameterServer::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_stub_;
 };
+
+// One PsClient per ps task of `cluster`, in task order, each with `options`
+// and its own ps_task. Errors name the task whose address is missing.
+absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
+    const ClusterSpec& cluster, const PsClientOptions& options);
 
 }  // namespace tessera
 
