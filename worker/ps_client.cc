@@ -5,6 +5,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "common/rpc/channel.h"
 #include "common/rpc/grpc_status.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -96,15 +97,13 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
     : address_(address),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()) {
-  grpc::ChannelArguments args;
-  SetTransportChannelArgs(&args);
-  // Own TCP connection per client, so parallel clients do not share one.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  // Notice a restarted ps within seconds (gRPC's default backoff grows to 2 min).
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  // Own TCP connection per client (so parallel clients do not share one);
+  // a restarted ps is noticed within seconds.
+  ChannelOptions channel;
+  channel.initial_reconnect_backoff = absl::Milliseconds(200);
+  channel.min_reconnect_backoff = absl::Seconds(1);
+  channel.max_reconnect_backoff = absl::Seconds(2);
+  channel_ = NewChannel(address_, channel);
   stub_ = ParameterServer::NewStub(channel_);
   generic_stub_ = std::make_unique<grpc::GenericStub>(channel_);
 }
