@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc/channel.h"
@@ -75,13 +76,98 @@ class StreamCall {
   bool started_ = false;
 };
 
-absl::Status Internal(const std::string& block, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("Pull answer for block '", block, "': ", what));
+absl::Status AnswerError(const char* rpc, const std::string& block, absl::string_view what) {
+  return absl::InternalError(absl::StrCat(rpc, " answer for block '", block, "': ", what));
 }
 
-absl::Status SnapshotInternal(const std::string& block, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("Snapshot answer for block '", block, "': ", what));
+// Sends `request` on a new `method` stream and hands each chunk of the answer,
+// in order, to `on_chunk` until the stream ends or `on_chunk` fails (then the
+// call is cancelled). The next chunk is read while `on_chunk` copies this
+// one. Returns the first error: on_chunk's, a malformed chunk's, or the call's.
+absl::Status ReceiveChunks(
+    grpc::GenericStub* stub, const char* method, std::chrono::system_clock::time_point deadline,
+    const grpc::ByteBuffer& request,
+    absl::FunctionRef<absl::Status(const ChunkHeader&, const ChunkView&)> on_chunk) {
+  StreamCall call(stub, method, deadline);
+  absl::Status error;
+  if (call.started() && call.Write(request) && call.WritesDone()) {
+    // Two buffers: the next chunk arrives while this one is copied.
+    grpc::ByteBuffer buffers[2];
+    int current = 0;
+    bool more = call.Read(&buffers[current]);
+    while (more) {
+      call.StartRead(&buffers[1 - current]);
+      ChunkHeader header;
+      ChunkView view;
+      error = ParseChunk(buffers[current], &header, &view);
+      if (error.ok()) error = on_chunk(header, view);
+      if (!error.ok()) call.Cancel();
+      buffers[current].Clear();
+      more = call.Wait();
+      current = 1 - current;
+      if (!error.ok()) break;
+    }
+  }
+  grpc::Status status = call.Finish();
+  RETURN_IF_ERROR(error);
+  return FromGrpcStatus(status);
 }
+
+// Copies the chunks of a Pull or Snapshot answer into their tensors: a chunk
+// at offset 0 starts the next tensor (block, slot), whose destination `start`
+// gives (or an error ending the answer); every other chunk must continue the
+// tensor in progress and fit it. Errors are INTERNAL naming the block.
+class TensorReceiver {
+ public:
+  using Start = std::function<absl::StatusOr<absl::Span<float>>(const ChunkHeader&)>;
+  TensorReceiver(const char* rpc, Start start) : rpc_(rpc), start_(std::move(start)) {}
+
+  absl::Status Add(const ChunkHeader& header, const ChunkView& view) {
+    if (header.offset() == 0) {
+      RETURN_IF_ERROR(Finish());
+      ASSIGN_OR_RETURN(destination_, start_(header));
+      block_ = header.block();
+      slot_ = header.slot();
+      offset_ = 0;
+      ++tensors_;
+    }
+    const int64_t size = static_cast<int64_t>(destination_.size());
+    if (tensors_ == 0 || header.block() != block_ || header.slot() != slot_ ||
+        header.offset() != offset_ || header.block_elements() != size ||
+        view.payload_bytes() % 4 != 0 ||
+        offset_ + static_cast<int64_t>(view.payload_bytes() / 4) > size) {
+      return AnswerError(rpc_, header.block(),
+                         absl::StrCat("chunk of slot '", header.slot(), "' at element ",
+                                      header.offset(), " of ", view.payload_bytes(),
+                                      " bytes for ", header.block_elements(),
+                                      " elements does not fit: expected block '", block_,
+                                      "' slot '", slot_, "' at element ", offset_, " of ", size));
+    }
+    view.CopyPayloadTo(destination_.data() + offset_);
+    offset_ += static_cast<int64_t>(view.payload_bytes() / 4);
+    return absl::OkStatus();
+  }
+
+  // OK when the tensor in progress (if any) is complete.
+  absl::Status Finish() const {
+    if (tensors_ == 0 || offset_ == static_cast<int64_t>(destination_.size())) {
+      return absl::OkStatus();
+    }
+    return AnswerError(rpc_, block_, absl::StrCat("slot '", slot_, "' ended after ", offset_,
+                                                  " of ", destination_.size(), " elements"));
+  }
+
+  int64_t tensors() const { return tensors_; }
+
+ private:
+  const char* const rpc_;
+  const Start start_;
+  std::string block_;  // tensor in progress: block and slot
+  std::string slot_;
+  absl::Span<float> destination_;
+  int64_t offset_ = 0;  // elements of it received
+  int64_t tensors_ = 0;
+};
 
 }  // namespace
 
@@ -193,67 +279,34 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
   PullResult result;
   result.versions.assign(destinations.size(), -1);
-  StreamCall call(generic_stub_.get(), kPullMethod,
-                  Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()));
-  absl::Status error;
-  size_t index = 0;     // block being received
-  int64_t offset = 0;   // elements of it received
-  if (call.started() && call.Write(SerializeToByteBuffer(request)) && call.WritesDone()) {
-    // Two buffers: the next chunk arrives while this one is copied.
-    grpc::ByteBuffer buffers[2];
-    int current = 0;
-    bool more = call.Read(&buffers[current]);
-    while (more) {
-      call.StartRead(&buffers[1 - current]);
-      ChunkHeader header;
-      ChunkView view;
-      error = ParseChunk(buffers[current], &header, &view);
-      if (error.ok() && index < destinations.size() &&
-          offset == static_cast<int64_t>(destinations[index].size())) {
-        ++index;
-        offset = 0;
-      }
-      if (!error.ok()) {
-      } else if (index >= destinations.size()) {
-        error = Internal(header.block(), "more data than requested");
-      } else if (header.block() != request.blocks(static_cast<int>(index))) {
-        error = Internal(header.block(), absl::StrCat("expected block '",
-                                                      request.blocks(static_cast<int>(index)), "'"));
-      } else if (header.block_elements() != static_cast<int64_t>(destinations[index].size()) ||
-                 header.offset() != offset || view.payload_bytes() % 4 != 0 ||
-                 offset + static_cast<int64_t>(view.payload_bytes() / 4) >
-                     header.block_elements()) {
-        error = Internal(header.block(),
-                         absl::StrCat("chunk at element ", header.offset(), " of ",
-                                      view.payload_bytes(), " bytes for a block of ",
-                                      header.block_elements(), " elements does not fit the ",
-                                      destinations[index].size(), " elements expected at element ",
-                                      offset));
-      } else {
-        view.CopyPayloadTo(destinations[index].data() + offset);
-        offset += static_cast<int64_t>(view.payload_bytes() / 4);
+  TensorReceiver receiver("Pull", [&](const ChunkHeader& header)
+                                      -> absl::StatusOr<absl::Span<float>> {
+    const int index = static_cast<int>(receiver.tensors());
+    if (index >= request.blocks_size()) {
+      return AnswerError("Pull", header.block(), "more data than requested");
+    }
+    if (header.block() != request.blocks(index)) {
+      return AnswerError("Pull", header.block(),
+                         absl::StrCat("expected block '", request.blocks(index), "'"));
+    }
+    return destinations[index];
+  });
+  RETURN_IF_ERROR(ReceiveChunks(
+      generic_stub_.get(), kPullMethod,
+      Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()),
+      SerializeToByteBuffer(request), [&](const ChunkHeader& header, const ChunkView& view) {
+        RETURN_IF_ERROR(receiver.Add(header, view));
         // The oldest version a chunk of the block came from.
-        if (header.offset() == 0 || header.version() < result.versions[index]) {
-          result.versions[index] = header.version();
-        }
+        int64_t& version = result.versions[receiver.tensors() - 1];
+        if (header.offset() == 0 || header.version() < version) version = header.version();
         result.global_step = header.global_step();
         result.incarnation = header.incarnation();
-      }
-      if (!error.ok()) call.Cancel();
-      buffers[current].Clear();
-      more = call.Wait();
-      current = 1 - current;
-      if (!error.ok()) break;
-    }
-  }
-  grpc::Status status = call.Finish();
-  RETURN_IF_ERROR(error);
-  RETURN_IF_ERROR(FromGrpcStatus(status));
-  if (index + 1 < destinations.size() ||
-      offset != static_cast<int64_t>(destinations[index].size())) {
-    return Internal(request.blocks(static_cast<int>(index)),
-                    absl::StrCat("the stream ended after ", offset, " of ",
-                                 destinations[index].size(), " elements"));
+        return absl::OkStatus();
+      }));
+  RETURN_IF_ERROR(receiver.Finish());
+  if (receiver.tensors() < request.blocks_size()) {
+    return AnswerError("Pull", request.blocks(static_cast<int>(receiver.tensors())),
+                       "the stream ended before it");
   }
   return result;
 }
@@ -319,65 +372,19 @@ absl::StatusOr<PsClient::SnapshotResult> PsClient::Snapshot(const SnapshotReques
 absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRequest& request,
                                                                const SnapshotSink& sink) {
   SnapshotResult result;
-  StreamCall call(generic_stub_.get(), kSnapshotMethod, Deadline());
-  absl::Status error;
-  std::string block;           // tensor being received: block and slot
-  std::string slot;
-  absl::Span<float> destination;
-  int64_t offset = 0;          // elements of it received
-  bool receiving = false;
-  if (call.started() && call.Write(SerializeToByteBuffer(request)) && call.WritesDone()) {
-    grpc::ByteBuffer buffer;
-    while (error.ok() && call.Read(&buffer)) {
-      ChunkHeader header;
-      ChunkView view;
-      error = ParseChunk(buffer, &header, &view);
-      if (error.ok() && header.offset() == 0) {
-        if (receiving && offset != static_cast<int64_t>(destination.size())) {
-          error = SnapshotInternal(block, absl::StrCat("snapshot of slot '", slot, "' ended after ",
-                                               offset, " of ", destination.size(), " elements"));
-        } else {
-          block = header.block();
-          slot = header.slot();
-          absl::StatusOr<absl::Span<float>> where = sink(block, slot);
-          error = where.status();
-          if (where.ok()) destination = *where;
-          offset = 0;
-          receiving = true;
-          ++result.tensors;
-        }
-      }
-      if (!error.ok()) {
-      } else if (!receiving || header.block() != block || header.slot() != slot ||
-                 header.offset() != offset ||
-                 header.block_elements() != static_cast<int64_t>(destination.size()) ||
-                 view.payload_bytes() % 4 != 0 ||
-                 offset + static_cast<int64_t>(view.payload_bytes() / 4) >
-                     header.block_elements()) {
-        error = SnapshotInternal(header.block(),
-                         absl::StrCat("snapshot chunk of slot '", header.slot(), "' at element ",
-                                      header.offset(), " of ", view.payload_bytes(),
-                                      " bytes for ", header.block_elements(),
-                                      " elements does not fit: expected block '", block,
-                                      "' slot '", slot, "' at element ", offset, " of ",
-                                      destination.size()));
-      } else {
-        view.CopyPayloadTo(destination.data() + offset);
-        offset += static_cast<int64_t>(view.payload_bytes() / 4);
-        result.global_step = header.global_step();
-        result.incarnation = header.incarnation();
-      }
-      buffer.Clear();
-    }
-    if (!error.ok()) call.Cancel();
-  }
-  grpc::Status status = call.Finish();
-  RETURN_IF_ERROR(error);
-  RETURN_IF_ERROR(FromGrpcStatus(status));
-  if (receiving && offset != static_cast<int64_t>(destination.size())) {
-    return SnapshotInternal(block, absl::StrCat("the snapshot stream ended after ", offset, " of ",
-                                        destination.size(), " elements of slot '", slot, "'"));
-  }
+  TensorReceiver receiver("Snapshot", [&](const ChunkHeader& header) {
+    return sink(header.block(), header.slot());
+  });
+  RETURN_IF_ERROR(ReceiveChunks(generic_stub_.get(), kSnapshotMethod, Deadline(),
+                                SerializeToByteBuffer(request),
+                                [&](const ChunkHeader& header, const ChunkView& view) {
+                                  RETURN_IF_ERROR(receiver.Add(header, view));
+                                  result.global_step = header.global_step();
+                                  result.incarnation = header.incarnation();
+                                  return absl::OkStatus();
+                                }));
+  RETURN_IF_ERROR(receiver.Finish());
+  result.tensors = receiver.tensors();
   return result;
 }
 
