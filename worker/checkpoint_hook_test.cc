@@ -8,29 +8,25 @@
 
 #include "common/clock.h"
 #include "gtest/gtest.h"
-#include "test/in_memory_ps.h"
 #include "worker/model_fingerprint.h"
 #include "worker/ps_group.h"
+#include "worker/ps_group_test_util.h"
 #include "worker/worker_status.h"
 
 namespace tessera {
 namespace {
 
-// The chief's checkpoint hook over two in-memory ps, with a fake clock.
-class CheckpointHookTest : public ::testing::Test {
+// The chief's checkpoint hook over the fixture's two in-memory ps (SGD).
+class CheckpointHookTest : public TwoPsTest {
  protected:
   void SetUp() override {
-    variables_ = {{"w", {4, 3}}, {"b", {3}}};
     config_.mutable_optimizer()->set_learning_rate(0.5f);
     config_.mutable_optimizer()->mutable_sgd();
     config_.set_max_to_keep(5);
     config_.set_checkpoint_dir(std::string(std::getenv("TEST_TMPDIR")) + "/" +
                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    PsGroupOptions options;
-    options.clock = &clock_;
-    group_ = *PsGroup::Create(variables_, *PlaceVariables(variables_, 2, 24), options,
-                              ConnectAll({&ps0_, &ps1_}));
-    ASSERT_TRUE(group_->CreateAndInitialize(config_, {Tensor({4, 3}), Tensor({3})}).ok());
+    group_ = NewGroup();
+    ASSERT_TRUE(group_->CreateAndInitialize(config_, Zeros()).ok());
     fingerprint_ = *ModelFingerprint(variables_, config_.optimizer());
   }
 
@@ -49,11 +45,7 @@ class CheckpointHookTest : public ::testing::Test {
 
   // Trains one step (every gradient 1); returns the global step after it.
   int64_t Step() {
-    std::vector<Tensor> grads = {Tensor({4, 3}), Tensor({3})};
-    for (Tensor& g : grads) {
-      for (float& x : g.span()) x = 1;
-    }
-    return *group_->PushAll(grads, 0);
+    return *group_->PushAll(Filled(1), 0);
   }
 
   StepInfo After(int64_t global_step) {
@@ -73,11 +65,6 @@ class CheckpointHookTest : public ::testing::Test {
     return steps;
   }
 
-  FakeClock clock_;
-  InMemoryPs ps0_{0, &clock_};
-  InMemoryPs ps1_{1, &clock_};
-  std::vector<VariableInfo> variables_;
-  TrainConfig config_;
   std::unique_ptr<PsGroup> group_;
   std::string fingerprint_;
   WorkerStatus status_{&clock_, StatusResponse()};
@@ -101,7 +88,7 @@ TEST_F(CheckpointHookTest, SavesEveryNStepsAndAtTheEnd) {
       RestoreLatest(config_.checkpoint_dir(), fingerprint_);
   ASSERT_TRUE(latest.ok()) << latest.status();
   EXPECT_EQ(latest->contents.metadata.global_step, 3);
-  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> values = Zeros();
   ASSERT_TRUE(group_->PullAll(&values).ok());
   for (int64_t i = 0; i < 12; ++i) {
     EXPECT_EQ(latest->contents.variables[0].value.span()[i], values[0].span()[i]);

@@ -7,38 +7,23 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/error_kind.h"
+#include "common/status_macros.h"
 #include "gtest/gtest.h"
-#include "test/in_memory_ps.h"
+#include "worker/ps_group_test_util.h"
 
 namespace tessera {
 namespace {
 
-// Two variables on two in-memory ps: "w" [4, 3] split into row blocks across
-// both, "b" [3] whole.
-class PsGroupTest : public ::testing::Test {
+class PsGroupTest : public TwoPsTest {
  protected:
   void SetUp() override {
-    variables_ = {{"w", {4, 3}}, {"b", {3}}};
-    absl::StatusOr<PlacementPlan> plan = PlaceVariables(variables_, 2, /*partition_bytes=*/24);
-    ASSERT_TRUE(plan.ok()) << plan.status();
-    plan_ = *plan;
     config_.mutable_optimizer()->set_learning_rate(0.5f);
     config_.mutable_optimizer()->mutable_momentum()->set_momentum(0.5f);
   }
 
-  std::unique_ptr<PsGroup> NewGroup(int worker_task = 0, int num_workers = 1) {
-    PsGroupOptions options;
-    options.worker_task = worker_task;
-    options.num_workers = num_workers;
-    options.clock = &clock_;
-    absl::StatusOr<std::unique_ptr<PsGroup>> group =
-        PsGroup::Create(variables_, plan_, options, ConnectAll({&ps0_, &ps1_}));
-    EXPECT_TRUE(group.ok()) << group.status();
-    return group.ok() ? std::move(*group) : nullptr;
-  }
-
-  std::vector<Tensor> Initial() const {
-    std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  // Element i of variable v is 10 * v + i.
+  static std::vector<Tensor> Initial() {
+    std::vector<Tensor> values = Zeros();
     for (size_t v = 0; v < values.size(); ++v) {
       for (int64_t i = 0; i < values[v].size(); ++i) {
         values[v].span()[i] = static_cast<float>(10 * v + i);
@@ -47,17 +32,16 @@ class PsGroupTest : public ::testing::Test {
     return values;
   }
 
-  std::vector<Tensor> Zeros() const { return {Tensor({4, 3}), Tensor({3})}; }
-
-  FakeClock clock_;
-  InMemoryPs ps0_{0, &clock_};
-  InMemoryPs ps1_{1, &clock_};
-  std::vector<VariableInfo> variables_;
-  PlacementPlan plan_;
-  TrainConfig config_;
+  // Initializes both ps, pushes a gradient of 1 for "w" (0 for "b") and
+  // snapshots them with the momentum slot.
+  absl::StatusOr<CheckpointContents> InitializeStepAndSnapshot(PsGroup* group) {
+    RETURN_IF_ERROR(group->CreateAndInitialize(config_, Initial()).status());
+    std::vector<Tensor> grads = Zeros();
+    for (float& x : grads[0].span()) x = 1;
+    RETURN_IF_ERROR(group->PushAll(grads, 0).status());
+    return group->Snapshot({"momentum"});
+  }
 };
-
-std::vector<float> Flat(const Tensor& t) { return {t.span().begin(), t.span().end()}; }
 
 TEST_F(PsGroupTest, PlanIsSplitAcrossBothPs) {
   // The tests below mean something only if both ps hold a part of "w".
@@ -92,10 +76,7 @@ TEST_F(PsGroupTest, InitializesOncePullsAndPushes) {
   EXPECT_EQ(group->incarnations(),
             (std::vector<uint64_t>{ps0_.incarnation(), ps1_.incarnation()}));
 
-  std::vector<Tensor> grads = Zeros();
-  for (Tensor& g : grads) {
-    for (float& x : g.span()) x = 2;
-  }
+  const std::vector<Tensor> grads = Filled(2);
   step = group->PushAll(grads, 0);
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, 1);
@@ -113,11 +94,7 @@ TEST_F(PsGroupTest, InitializesOncePullsAndPushes) {
 
 TEST_F(PsGroupTest, SnapshotHoldsValuesSlotsAndGlobalStep) {
   std::unique_ptr<PsGroup> group = NewGroup();
-  ASSERT_TRUE(group->CreateAndInitialize(config_, Initial()).ok());
-  std::vector<Tensor> grads = Zeros();
-  for (float& x : grads[0].span()) x = 1;
-  ASSERT_TRUE(group->PushAll(grads, 0).ok());
-  absl::StatusOr<CheckpointContents> snapshot = group->Snapshot({"momentum"});
+  absl::StatusOr<CheckpointContents> snapshot = InitializeStepAndSnapshot(group.get());
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(snapshot->metadata.global_step, 1);
   ASSERT_EQ(snapshot->variables.size(), 2u);
@@ -132,11 +109,7 @@ TEST_F(PsGroupTest, SnapshotHoldsValuesSlotsAndGlobalStep) {
 
 TEST_F(PsGroupTest, RestartedPsIsNotInitializedUntilRestoredFromASnapshot) {
   std::unique_ptr<PsGroup> group = NewGroup();
-  ASSERT_TRUE(group->CreateAndInitialize(config_, Initial()).ok());
-  std::vector<Tensor> grads = Zeros();
-  for (float& x : grads[0].span()) x = 1;
-  ASSERT_TRUE(group->PushAll(grads, 0).ok());
-  absl::StatusOr<CheckpointContents> saved = group->Snapshot({"momentum"});
+  absl::StatusOr<CheckpointContents> saved = InitializeStepAndSnapshot(group.get());
   ASSERT_TRUE(saved.ok()) << saved.status();
   const uint64_t old_incarnation = ps1_.incarnation();
 
@@ -224,10 +197,7 @@ TEST_F(PsGroupTest, SyncPullWaitsForTheOtherWorkersPush) {
   std::unique_ptr<PsGroup> worker0 = NewGroup(0, 2);
   std::unique_ptr<PsGroup> worker1 = NewGroup(1, 2);
   ASSERT_TRUE(worker0->CreateAndInitialize(config_, Initial()).ok());
-  std::vector<Tensor> grads = Zeros();
-  for (Tensor& g : grads) {
-    for (float& x : g.span()) x = 2;
-  }
+  const std::vector<Tensor> grads = Filled(2);
   ASSERT_TRUE(worker0->PushAll(grads, 0).ok());
 
   std::vector<Tensor> values = Zeros();

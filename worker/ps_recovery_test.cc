@@ -10,24 +10,18 @@
 #include "common/clock.h"
 #include "common/error_kind.h"
 #include "gtest/gtest.h"
-#include "test/in_memory_ps.h"
+#include "worker/ps_group_test_util.h"
 #include "worker/model_fingerprint.h"
 
 namespace tessera {
 namespace {
 
-std::vector<float> Flat(const Tensor& t) { return {t.span().begin(), t.span().end()}; }
-
-// "w" [4, 3] split across two in-memory ps and "b" [3]; Momentum (one slot).
-class PsRecoveryTest : public ::testing::Test {
+// Momentum (one slot) on the fixture's two ps.
+class PsRecoveryTest : public TwoPsTest {
  protected:
   void SetUp() override {
-    variables_ = {{"w", {4, 3}}, {"b", {3}}};
     config_.mutable_optimizer()->set_learning_rate(0.5f);
     config_.mutable_optimizer()->mutable_momentum()->set_momentum(0.5f);
-    absl::StatusOr<PlacementPlan> plan = PlaceVariables(variables_, 2, 24);
-    ASSERT_TRUE(plan.ok()) << plan.status();
-    plan_ = *plan;
     options_.is_chief = true;
     options_.model_fingerprint = *ModelFingerprint(variables_, config_.optimizer());
     options_.slot_names = {"momentum"};
@@ -36,30 +30,26 @@ class PsRecoveryTest : public ::testing::Test {
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
 
-  std::unique_ptr<PsGroup> NewGroup(int worker_task, WorkerStatus* status = nullptr) {
-    PsGroupOptions options;
-    options.status = status;
-    options.worker_task = worker_task;
-    options.num_workers = 2;
-    options.clock = &clock_;
-    return *PsGroup::Create(variables_, plan_, options, ConnectAll({&ps0_, &ps1_}));
-  }
-
   static std::vector<Tensor> Initial() {
-    std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+    std::vector<Tensor> values = Zeros();
     for (Tensor& t : values) {
       for (int64_t i = 0; i < t.size(); ++i) t.span()[i] = static_cast<float>(i);
     }
     return values;
   }
 
+  // InitializeOrRestore on `recovery`, counting in *calls the times it asked
+  // for the initial values.
+  static absl::Status InitializeCounting(PsRecovery* recovery, int* calls) {
+    return recovery->InitializeOrRestore([calls] {
+      ++*calls;
+      return Initial();
+    });
+  }
+
   // Trains one step on `group` and saves a checkpoint of it into dir_.
   CheckpointContents TrainOneStepAndSave(PsGroup* group) {
-    std::vector<Tensor> grads = {Tensor({4, 3}), Tensor({3})};
-    for (Tensor& g : grads) {
-      for (float& x : g.span()) x = 1;
-    }
-    EXPECT_TRUE(group->PushAll(grads, 0).ok());
+    EXPECT_TRUE(group->PushAll(Filled(1), 0).ok());
     absl::StatusOr<CheckpointContents> contents = group->Snapshot(options_.slot_names);
     EXPECT_TRUE(contents.ok()) << contents.status();
     contents->metadata.model_fingerprint = options_.model_fingerprint;
@@ -70,35 +60,23 @@ class PsRecoveryTest : public ::testing::Test {
     return *contents;
   }
 
-  FakeClock clock_;
-  InMemoryPs ps0_{0, &clock_};
-  InMemoryPs ps1_{1, &clock_};
-  std::vector<VariableInfo> variables_;
-  PlacementPlan plan_;
-  TrainConfig config_;
   PsRecoveryOptions options_;
   WorkerStatus status_{&clock_, StatusResponse()};
   std::string dir_;
 };
 
 TEST_F(PsRecoveryTest, ChiefInitializesFreshPsWithTheInitialValues) {
-  std::unique_ptr<PsGroup> group = NewGroup(0);
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
   PsRecovery recovery(group.get(), &config_, &status_, options_);
   int calls = 0;
-  ASSERT_TRUE(recovery.InitializeOrRestore([&] {
-    ++calls;
-    return Initial();
-  }).ok());
+  ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
   EXPECT_EQ(calls, 1);
-  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> values = Zeros();
   ASSERT_TRUE(group->PullAll(&values).ok());
   EXPECT_EQ(Flat(values[0]), Flat(Initial()[0]));
 
   // A restarted chief keeps the live state of ps that hold it.
-  ASSERT_TRUE(recovery.InitializeOrRestore([&] {
-    ++calls;
-    return Initial();
-  }).ok());
+  ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
   EXPECT_EQ(calls, 1);
 }
 
@@ -106,21 +84,18 @@ TEST_F(PsRecoveryTest, ChiefRestoresFreshPsFromTheLatestCheckpoint) {
   config_.set_checkpoint_dir(dir_);
   CheckpointContents saved;
   {
-    std::unique_ptr<PsGroup> first = NewGroup(0);
+    std::unique_ptr<PsGroup> first = NewGroup(0, 2);
     ASSERT_TRUE(first->CreateAndInitialize(config_, Initial()).ok());
     saved = TrainOneStepAndSave(first.get());
   }
   ps0_.Restart();
   ps1_.Restart();
-  std::unique_ptr<PsGroup> group = NewGroup(0);
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
   PsRecovery recovery(group.get(), &config_, &status_, options_);
   int calls = 0;
-  ASSERT_TRUE(recovery.InitializeOrRestore([&] {
-    ++calls;
-    return Initial();
-  }).ok());
+  ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
   EXPECT_EQ(calls, 0);  // the checkpoint, not the initial values
-  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> values = Zeros();
   absl::StatusOr<int64_t> step = group->PullAll(&values);
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, 1);
@@ -130,16 +105,16 @@ TEST_F(PsRecoveryTest, ChiefRestoresFreshPsFromTheLatestCheckpoint) {
 
 TEST_F(PsRecoveryTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
   config_.set_checkpoint_dir(dir_);
-  std::unique_ptr<PsGroup> group = NewGroup(0);
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
   PsRecovery recovery(group.get(), &config_, &status_, options_);
   ASSERT_TRUE(recovery.InitializeOrRestore(Initial).ok());
   const CheckpointContents saved = TrainOneStepAndSave(group.get());
-  std::vector<Tensor> grads = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> grads = Zeros();
   for (float& x : grads[0].span()) x = 4;
   ASSERT_TRUE(group->PushAll(grads, 1).ok());  // step 2, after the checkpoint
 
   ps1_.Restart();
-  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> values = Zeros();
   absl::Status cause = group->PullAll(&values).status();
   ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
   ASSERT_TRUE(recovery.Recover(cause).ok());
@@ -166,11 +141,11 @@ TEST_F(PsRecoveryTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
 }
 
 TEST_F(PsRecoveryTest, ChiefCannotRecoverWithoutACheckpointDir) {
-  std::unique_ptr<PsGroup> group = NewGroup(0);
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
   PsRecovery recovery(group.get(), &config_, &status_, options_);
   ASSERT_TRUE(recovery.InitializeOrRestore(Initial).ok());
   ps0_.Restart();
-  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> values = Zeros();
   absl::Status cause = group->PullAll(&values).status();
   ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
   absl::Status recovered = recovery.Recover(cause);
@@ -183,18 +158,18 @@ TEST_F(PsRecoveryTest, ChiefCannotRecoverWithoutACheckpointDir) {
 
 TEST_F(PsRecoveryTest, OtherWorkerWaitsUntilTheChiefRestored) {
   config_.set_checkpoint_dir(dir_);
-  std::unique_ptr<PsGroup> chief_group = NewGroup(0);
+  std::unique_ptr<PsGroup> chief_group = NewGroup(0, 2);
   PsRecovery chief(chief_group.get(), &config_, &status_, options_);
   ASSERT_TRUE(chief.InitializeOrRestore(Initial).ok());
   TrainOneStepAndSave(chief_group.get());
 
   WorkerStatus other_status(&clock_, StatusResponse());
-  std::unique_ptr<PsGroup> group = NewGroup(1, &other_status);
+  std::unique_ptr<PsGroup> group = NewGroup(1, 2, &other_status);
   PsRecoveryOptions other_options = options_;
   other_options.is_chief = false;
   PsRecovery other(group.get(), &config_, &other_status, other_options);
   ps1_.Restart();
-  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  std::vector<Tensor> values = Zeros();
   absl::Status cause = group->PullAll(&values).status();
   ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
   absl::Status recovered = absl::UnknownError("not run");
