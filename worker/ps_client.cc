@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc/channel.h"
+#include "common/rpc/chunk_coding.h"
+#include "worker/chunk_stream_client.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "protos/ps_service.grpc.pb.h"
 #include "common/rpc/grpc_status.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -21,96 +25,8 @@ constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // Short, so a restarted ps is used within about a second of answering again.
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 
-// One streaming call on its own completion queue, driven one operation at a
-// time from the calling thread (so no other thread is involved). Not
-// thread-safe.
-class StreamCall {
- public:
-  StreamCall(grpc::GenericStub* stub, const char* method,
-             std::chrono::system_clock::time_point deadline) {
-    context_.set_deadline(deadline);
-    call_ = stub->PrepareCall(&context_, method, &cq_);
-    call_->StartCall(this);
-    started_ = Wait();
-  }
-  ~StreamCall() {
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) {
-    }
-  }
-
-  bool started() const { return started_; }
-  bool Write(const grpc::ByteBuffer& message) {
-    call_->Write(message, this);
-    return Wait();
-  }
-  bool WritesDone() {
-    call_->WritesDone(this);
-    return Wait();
-  }
-  // Starts a read; Wait() tells whether a message arrived.
-  void StartRead(grpc::ByteBuffer* message) { call_->Read(message, this); }
-  bool Read(grpc::ByteBuffer* message) {
-    StartRead(message);
-    return Wait();
-  }
-  bool Wait() {
-    void* tag;
-    bool ok = false;
-    return cq_.Next(&tag, &ok) && ok;
-  }
-  void Cancel() { context_.TryCancel(); }
-  grpc::Status Finish() {
-    grpc::Status status;
-    call_->Finish(&status, this);
-    Wait();
-    return status;
-  }
-
- private:
-  grpc::ClientContext context_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
-  bool started_ = false;
-};
-
 absl::Status AnswerError(const char* rpc, const std::string& block, absl::string_view what) {
   return absl::InternalError(absl::StrCat(rpc, " answer for block '", block, "': ", what));
-}
-
-// Sends `request` on a new `method` stream and hands each chunk of the answer,
-// in order, to `on_chunk` until the stream ends or `on_chunk` fails (then the
-// call is cancelled). The next chunk is read while `on_chunk` copies this
-// one. Returns the first error: on_chunk's, a malformed chunk's, or the call's.
-absl::Status ReceiveChunks(
-    grpc::GenericStub* stub, const char* method, std::chrono::system_clock::time_point deadline,
-    const grpc::ByteBuffer& request,
-    absl::FunctionRef<absl::Status(const ChunkHeader&, const ChunkView&)> on_chunk) {
-  StreamCall call(stub, method, deadline);
-  absl::Status error;
-  if (call.started() && call.Write(request) && call.WritesDone()) {
-    // Two buffers: the next chunk arrives while this one is copied.
-    grpc::ByteBuffer buffers[2];
-    int current = 0;
-    bool more = call.Read(&buffers[current]);
-    while (more) {
-      call.StartRead(&buffers[1 - current]);
-      ChunkHeader header;
-      ChunkView view;
-      error = ParseChunk(buffers[current], &header, &view);
-      if (error.ok()) error = on_chunk(header, view);
-      if (!error.ok()) call.Cancel();
-      buffers[current].Clear();
-      more = call.Wait();
-      current = 1 - current;
-      if (!error.ok()) break;
-    }
-  }
-  grpc::Status status = call.Finish();
-  RETURN_IF_ERROR(error);
-  return FromGrpcStatus(status);
 }
 
 // Copies the chunks of a Pull or Snapshot answer into their tensors: a chunk
@@ -171,12 +87,64 @@ class TensorReceiver {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PsClient>> PsClient::Create(const std::string& address,
-                                                           const PsClientOptions& options) {
+// Thread-compatible (see ps_client.h).
+class PsClient final : public PsConnection {
+ public:
+  PsClient(const std::string& address, const PsClientOptions& options);
+  PsClient(const PsClient&) = delete;
+  PsClient& operator=(const PsClient&) = delete;
+  ~PsClient() override;
+
+  const std::string& address() const override { return address_; }
+
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) override;
+  // Copies each chunk once, straight into `destinations`.
+  absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                  absl::Span<const absl::Span<float>> destinations) override;
+  // Sends in chunks of at most chunk_elements, without a copy: returns after
+  // gRPC released `values`.
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
+                                    absl::Span<const std::string> blocks,
+                                    absl::Span<const absl::Span<const float>> values,
+                                    absl::Span<const std::string> slots = {}) override;
+  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                          const SnapshotSink& sink) override;
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
+
+ private:
+  // Runs `attempt` until it returns anything but UNAVAILABLE or
+  // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
+  template <typename Result, typename Attempt>
+  absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
+  // Now + rpc_timeout + `extra`.
+  std::chrono::system_clock::time_point Deadline(
+      absl::Duration extra = absl::ZeroDuration()) const;
+
+  absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
+                                      absl::Span<const absl::Span<float>> destinations);
+  absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
+                                        absl::Span<const std::string> blocks,
+                                        absl::Span<const absl::Span<const float>> values,
+                                        absl::Span<const std::string> slots);
+  absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
+                                              const SnapshotSink& sink);
+
+  const std::string address_;
+  const PsClientOptions options_;
+  Clock* const clock_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ParameterServer::Stub> stub_;
+  std::unique_ptr<grpc::GenericStub> generic_stub_;
+};
+
+
+absl::StatusOr<std::unique_ptr<PsConnection>> NewPsClient(const std::string& address,
+                                                          const PsClientOptions& options) {
   if (address.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("ps ", options.ps_task, ": empty address"));
   }
-  return std::unique_ptr<PsClient>(new PsClient(address, options));
+  return std::make_unique<PsClient>(address, options);
 }
 
 PsClient::PsClient(const std::string& address, const PsClientOptions& options)
@@ -395,7 +363,7 @@ absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
     ASSIGN_OR_RETURN(std::string address, cluster.TaskAddress({kPsJob, ps}));
     PsClientOptions client_options = options;
     client_options.ps_task = ps;
-    ASSIGN_OR_RETURN(std::unique_ptr<PsClient> client, PsClient::Create(address, client_options));
+    ASSIGN_OR_RETURN(std::unique_ptr<PsConnection> client, NewPsClient(address, client_options));
     connections.push_back(std::move(client));
   }
   return connections;

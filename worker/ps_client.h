@@ -1,11 +1,13 @@
 #ifndef TESSERA_WORKER_PS_CLIENT_H_
 #define TESSERA_WORKER_PS_CLIENT_H_
 
-// The gRPC PsConnection (worker/ps_connection.h): the client of one
-// parameter-server task (protos/ps_service.proto).
+// PsClient, the gRPC PsConnection (worker/ps_connection.h): the client of one
+// parameter-server task (protos/ps_service.proto). Its class lives in
+// ps_client.cc; this header shows no gRPC, so the worker's logic that makes
+// clients does not see generated code either.
 //
-//   ASSIGN_OR_RETURN(auto ps, PsClient::Create("n1:2222", {.ps_task = 1}));
-//   ASSIGN_OR_RETURN(PsClient::PullResult pulled, ps->Pull(request, destinations));
+//   ASSIGN_OR_RETURN(auto ps, NewPsClient("n1:2222", {.ps_task = 1}));
+//   ASSIGN_OR_RETURN(PsConnection::PullResult pulled, ps->Pull(request, destinations));
 //   ASSIGN_OR_RETURN(PushResponse pushed, ps->Push(fields, names, gradients));
 //
 // Pull and Push move tensors on the fast path of common/rpc/chunk_coding.h: Push
@@ -31,12 +33,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "common/rpc/chunk_coding.h"
 #include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/grpcpp.h"
-#include "protos/ps_service.grpc.pb.h"
+#include "common/rpc/chunk_sizes.h"
 #include "worker/ps_connection.h"
 
 namespace tessera {
@@ -61,60 +60,10 @@ struct PsClientOptions {
   const std::atomic<bool>* cancelled = nullptr;
 };
 
-class PsClient final : public PsConnection {
- public:
-  // Creates the channel; connecting happens on the first call.
-  // INVALID_ARGUMENT for an empty address.
-  static absl::StatusOr<std::unique_ptr<PsClient>> Create(const std::string& address,
+// A PsClient for the ps at `address` ("host:port"): creates the channel;
+// connecting happens on the first call. INVALID_ARGUMENT for an empty address.
+absl::StatusOr<std::unique_ptr<PsConnection>> NewPsClient(const std::string& address,
                                                           const PsClientOptions& options);
-  PsClient(const PsClient&) = delete;
-  PsClient& operator=(const PsClient&) = delete;
-  ~PsClient() override;
-
-  const std::string& address() const override { return address_; }
-
-  absl::StatusOr<CreateVariablesResponse> CreateVariables(
-      const CreateVariablesRequest& request) override;
-  // Copies each chunk once, straight into `destinations`.
-  absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                  absl::Span<const absl::Span<float>> destinations) override;
-  // Sends in chunks of at most chunk_elements, without a copy: returns after
-  // gRPC released `values`.
-  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
-                                    absl::Span<const std::string> blocks,
-                                    absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots = {}) override;
-  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
-                                          const SnapshotSink& sink) override;
-  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
-
- private:
-  PsClient(const std::string& address, const PsClientOptions& options);
-
-  // Runs `attempt` until it returns anything but UNAVAILABLE or
-  // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
-  template <typename Result, typename Attempt>
-  absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
-  // Now + rpc_timeout + `extra`.
-  std::chrono::system_clock::time_point Deadline(
-      absl::Duration extra = absl::ZeroDuration()) const;
-
-  absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
-                                      absl::Span<const absl::Span<float>> destinations);
-  absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
-                                        absl::Span<const std::string> blocks,
-                                        absl::Span<const absl::Span<const float>> values,
-                                        absl::Span<const std::string> slots);
-  absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
-                                              const SnapshotSink& sink);
-
-  const std::string address_;
-  const PsClientOptions options_;
-  Clock* const clock_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<ParameterServer::Stub> stub_;
-  std::unique_ptr<grpc::GenericStub> generic_stub_;
-};
 
 // One PsClient per ps task of `cluster`, in task order, each with `options`
 // and its own ps_task. Errors name the task whose address is missing.
