@@ -253,8 +253,8 @@ int Run() {
     block->set_name("g" + std::to_string(bytes));
     block->mutable_shape()->add_dim(bytes / 4);
   }
-  std::vector<std::unique_ptr<PsClient>> clients;
-  for (int w = 0; w < 2; ++w) clients.push_back(*PsClient::Create(address, {}));
+  std::vector<std::unique_ptr<PsConnection>> clients;
+  for (int w = 0; w < 2; ++w) clients.push_back(*NewPsClient(address, {}));
   ChunkHeader assign;
   assign.set_kind(ASSIGN);
   assign.set_fingerprint(kFingerprint);

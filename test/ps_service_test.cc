@@ -58,7 +58,7 @@ class PsServiceTest : public ::testing::Test {
     PsClientOptions client_options;
     client_options.unavailable_timeout = absl::Seconds(10);
     client_options.rpc_timeout = absl::Seconds(30);
-    auto client = PsClient::Create(address_, client_options);
+    auto client = NewPsClient(address_, client_options);
     ASSERT_TRUE(client.ok());
     client_ = std::move(*client);
     big_.resize(kBig);
@@ -72,7 +72,7 @@ class PsServiceTest : public ::testing::Test {
     ASSERT_TRUE(assigned.ok()) << assigned.status();
   }
 
-  absl::StatusOr<PsClient::PullResult> PullAll(std::vector<float>* big, std::vector<float>* small) {
+  absl::StatusOr<PsConnection::PullResult> PullAll(std::vector<float>* big, std::vector<float>* small) {
     big->assign(kBig, -1.0f);
     small->assign(4, -1.0f);
     PullRequest request;
@@ -108,7 +108,7 @@ class PsServiceTest : public ::testing::Test {
 
   std::unique_ptr<PsServer> server_;
   std::string address_;
-  std::unique_ptr<PsClient> client_;
+  std::unique_ptr<PsConnection> client_;
   const std::vector<std::string> names_ = {"fc/weights", "fc/bias"};
   std::vector<float> big_;
   std::vector<float> small_;

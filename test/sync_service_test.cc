@@ -43,11 +43,11 @@ class SyncServiceTest : public ::testing::Test {
     ASSERT_TRUE(Push(ASSIGN, 0, {10, 20}).ok());
   }
 
-  std::unique_ptr<PsClient> NewClient(absl::Duration rpc_timeout) {
+  std::unique_ptr<PsConnection> NewClient(absl::Duration rpc_timeout) {
     PsClientOptions options;
     options.rpc_timeout = rpc_timeout;
     options.unavailable_timeout = absl::Seconds(10);
-    return *PsClient::Create("127.0.0.1:" + std::to_string(server_->port()), options);
+    return *NewPsClient("127.0.0.1:" + std::to_string(server_->port()), options);
   }
 
   absl::StatusOr<PushResponse> Push(ChunkKind kind, int worker, std::vector<float> values) {
@@ -61,7 +61,7 @@ class SyncServiceTest : public ::testing::Test {
   }
 
   // Pulls "w" as worker 0 with `min_version` on its own thread.
-  void StartPull(PsClient* client, int64_t min_version) {
+  void StartPull(PsConnection* client, int64_t min_version) {
     puller_ = std::thread([this, client, min_version] {
       PullRequest request;
       request.set_fingerprint(kFingerprint);
@@ -84,10 +84,10 @@ class SyncServiceTest : public ::testing::Test {
 
   FakeClock clock_;
   std::unique_ptr<PsServer> server_;
-  std::unique_ptr<PsClient> client_;
+  std::unique_ptr<PsConnection> client_;
   std::thread puller_;
   std::vector<float> pulled_;
-  absl::StatusOr<PsClient::PullResult> result_ = absl::UnknownError("not pulled");
+  absl::StatusOr<PsConnection::PullResult> result_ = absl::UnknownError("not pulled");
 };
 
 TEST_F(SyncServiceTest, PullStreamsWhenTheStepCompletes) {

@@ -5,6 +5,12 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "common/rpc/channel.h"
+#include "common/rpc/chunk_coding.h"
+#include "worker/chunk_stream_client.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "protos/ps_service.grpc.pb.h"
 #include "common/rpc/grpc_status.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -19,92 +25,139 @@ constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // Short, so a restarted ps is used within about a second of answering again.
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 
-// One streaming call on its own completion queue, driven one operation at a
-// time from the calling thread (so no other thread is involved). Not
-// thread-safe.
-class StreamCall {
+absl::Status AnswerError(const char* rpc, const std::string& block, absl::string_view what) {
+  return absl::InternalError(absl::StrCat(rpc, " answer for block '", block, "': ", what));
+}
+
+// Copies the chunks of a Pull or Snapshot answer into their tensors: a chunk
+// at offset 0 starts the next tensor (block, slot), whose destination `start`
+// gives (or an error ending the answer); every other chunk must continue the
+// tensor in progress and fit it. Errors are INTERNAL naming the block.
+class TensorReceiver {
  public:
-  StreamCall(grpc::GenericStub* stub, const char* method,
-             std::chrono::system_clock::time_point deadline) {
-    context_.set_deadline(deadline);
-    call_ = stub->PrepareCall(&context_, method, &cq_);
-    call_->StartCall(this);
-    started_ = Wait();
-  }
-  ~StreamCall() {
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) {
+  using Start = std::function<absl::StatusOr<absl::Span<float>>(const ChunkHeader&)>;
+  TensorReceiver(const char* rpc, Start start) : rpc_(rpc), start_(std::move(start)) {}
+
+  absl::Status Add(const ChunkHeader& header, const ChunkView& view) {
+    if (header.offset() == 0) {
+      RETURN_IF_ERROR(Finish());
+      ASSIGN_OR_RETURN(destination_, start_(header));
+      block_ = header.block();
+      slot_ = header.slot();
+      offset_ = 0;
+      ++tensors_;
     }
+    const int64_t size = static_cast<int64_t>(destination_.size());
+    if (tensors_ == 0 || header.block() != block_ || header.slot() != slot_ ||
+        header.offset() != offset_ || header.block_elements() != size ||
+        view.payload_bytes() % 4 != 0 ||
+        offset_ + static_cast<int64_t>(view.payload_bytes() / 4) > size) {
+      return AnswerError(rpc_, header.block(),
+                         absl::StrCat("chunk of slot '", header.slot(), "' at element ",
+                                      header.offset(), " of ", view.payload_bytes(),
+                                      " bytes for ", header.block_elements(),
+                                      " elements does not fit: expected block '", block_,
+                                      "' slot '", slot_, "' at element ", offset_, " of ", size));
+    }
+    view.CopyPayloadTo(destination_.data() + offset_);
+    offset_ += static_cast<int64_t>(view.payload_bytes() / 4);
+    return absl::OkStatus();
   }
 
-  bool started() const { return started_; }
-  bool Write(const grpc::ByteBuffer& message) {
-    call_->Write(message, this);
-    return Wait();
+  // OK when the tensor in progress (if any) is complete.
+  absl::Status Finish() const {
+    if (tensors_ == 0 || offset_ == static_cast<int64_t>(destination_.size())) {
+      return absl::OkStatus();
+    }
+    return AnswerError(rpc_, block_, absl::StrCat("slot '", slot_, "' ended after ", offset_,
+                                                  " of ", destination_.size(), " elements"));
   }
-  bool WritesDone() {
-    call_->WritesDone(this);
-    return Wait();
-  }
-  // Starts a read; Wait() tells whether a message arrived.
-  void StartRead(grpc::ByteBuffer* message) { call_->Read(message, this); }
-  bool Read(grpc::ByteBuffer* message) {
-    StartRead(message);
-    return Wait();
-  }
-  bool Wait() {
-    void* tag;
-    bool ok = false;
-    return cq_.Next(&tag, &ok) && ok;
-  }
-  void Cancel() { context_.TryCancel(); }
-  grpc::Status Finish() {
-    grpc::Status status;
-    call_->Finish(&status, this);
-    Wait();
-    return status;
-  }
+
+  int64_t tensors() const { return tensors_; }
 
  private:
-  grpc::ClientContext context_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
-  bool started_ = false;
+  const char* const rpc_;
+  const Start start_;
+  std::string block_;  // tensor in progress: block and slot
+  std::string slot_;
+  absl::Span<float> destination_;
+  int64_t offset_ = 0;  // elements of it received
+  int64_t tensors_ = 0;
 };
-
-absl::Status Internal(const std::string& block, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("Pull answer for block '", block, "': ", what));
-}
-
-absl::Status SnapshotInternal(const std::string& block, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("Snapshot answer for block '", block, "': ", what));
-}
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PsClient>> PsClient::Create(const std::string& address,
-                                                           const PsClientOptions& options) {
+// Thread-compatible (see ps_client.h).
+class PsClient final : public PsConnection {
+ public:
+  PsClient(const std::string& address, const PsClientOptions& options);
+  PsClient(const PsClient&) = delete;
+  PsClient& operator=(const PsClient&) = delete;
+  ~PsClient() override;
+
+  const std::string& address() const override { return address_; }
+
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) override;
+  // Copies each chunk once, straight into `destinations`.
+  absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                  absl::Span<const absl::Span<float>> destinations) override;
+  // Sends in chunks of at most chunk_elements, without a copy: returns after
+  // gRPC released `values`.
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
+                                    absl::Span<const std::string> blocks,
+                                    absl::Span<const absl::Span<const float>> values,
+                                    absl::Span<const std::string> slots = {}) override;
+  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                          const SnapshotSink& sink) override;
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
+
+ private:
+  // Runs `attempt` until it returns anything but UNAVAILABLE or
+  // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
+  template <typename Result, typename Attempt>
+  absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
+  // Now + rpc_timeout + `extra`.
+  std::chrono::system_clock::time_point Deadline(
+      absl::Duration extra = absl::ZeroDuration()) const;
+
+  absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
+                                      absl::Span<const absl::Span<float>> destinations);
+  absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
+                                        absl::Span<const std::string> blocks,
+                                        absl::Span<const absl::Span<const float>> values,
+                                        absl::Span<const std::string> slots);
+  absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
+                                              const SnapshotSink& sink);
+
+  const std::string address_;
+  const PsClientOptions options_;
+  Clock* const clock_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ParameterServer::Stub> stub_;
+  std::unique_ptr<grpc::GenericStub> generic_stub_;
+};
+
+
+absl::StatusOr<std::unique_ptr<PsConnection>> NewPsClient(const std::string& address,
+                                                          const PsClientOptions& options) {
   if (address.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("ps ", options.ps_task, ": empty address"));
   }
-  return std::unique_ptr<PsClient>(new PsClient(address, options));
+  return std::make_unique<PsClient>(address, options);
 }
 
 PsClient::PsClient(const std::string& address, const PsClientOptions& options)
     : address_(address),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()) {
-  grpc::ChannelArguments args;
-  SetTransportChannelArgs(&args);
-  // Own TCP connection per client, so parallel clients do not share one.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  // Notice a restarted ps within seconds (gRPC's default backoff grows to 2 min).
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  // Own TCP connection per client (so parallel clients do not share one);
+  // a restarted ps is noticed within seconds.
+  ChannelOptions channel;
+  channel.initial_reconnect_backoff = absl::Milliseconds(200);
+  channel.min_reconnect_backoff = absl::Seconds(1);
+  channel.max_reconnect_backoff = absl::Seconds(2);
+  channel_ = NewChannel(address_, channel);
   stub_ = ParameterServer::NewStub(channel_);
   generic_stub_ = std::make_unique<grpc::GenericStub>(channel_);
 }
@@ -194,67 +247,34 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
   PullResult result;
   result.versions.assign(destinations.size(), -1);
-  StreamCall call(generic_stub_.get(), kPullMethod,
-                  Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()));
-  absl::Status error;
-  size_t index = 0;     // block being received
-  int64_t offset = 0;   // elements of it received
-  if (call.started() && call.Write(SerializeToByteBuffer(request)) && call.WritesDone()) {
-    // Two buffers: the next chunk arrives while this one is copied.
-    grpc::ByteBuffer buffers[2];
-    int current = 0;
-    bool more = call.Read(&buffers[current]);
-    while (more) {
-      call.StartRead(&buffers[1 - current]);
-      ChunkHeader header;
-      ChunkView view;
-      error = ParseChunk(buffers[current], &header, &view);
-      if (error.ok() && index < destinations.size() &&
-          offset == static_cast<int64_t>(destinations[index].size())) {
-        ++index;
-        offset = 0;
-      }
-      if (!error.ok()) {
-      } else if (index >= destinations.size()) {
-        error = Internal(header.block(), "more data than requested");
-      } else if (header.block() != request.blocks(static_cast<int>(index))) {
-        error = Internal(header.block(), absl::StrCat("expected block '",
-                                                      request.blocks(static_cast<int>(index)), "'"));
-      } else if (header.block_elements() != static_cast<int64_t>(destinations[index].size()) ||
-                 header.offset() != offset || view.payload_bytes() % 4 != 0 ||
-                 offset + static_cast<int64_t>(view.payload_bytes() / 4) >
-                     header.block_elements()) {
-        error = Internal(header.block(),
-                         absl::StrCat("chunk at element ", header.offset(), " of ",
-                                      view.payload_bytes(), " bytes for a block of ",
-                                      header.block_elements(), " elements does not fit the ",
-                                      destinations[index].size(), " elements expected at element ",
-                                      offset));
-      } else {
-        view.CopyPayloadTo(destinations[index].data() + offset);
-        offset += static_cast<int64_t>(view.payload_bytes() / 4);
+  TensorReceiver receiver("Pull", [&](const ChunkHeader& header)
+                                      -> absl::StatusOr<absl::Span<float>> {
+    const int index = static_cast<int>(receiver.tensors());
+    if (index >= request.blocks_size()) {
+      return AnswerError("Pull", header.block(), "more data than requested");
+    }
+    if (header.block() != request.blocks(index)) {
+      return AnswerError("Pull", header.block(),
+                         absl::StrCat("expected block '", request.blocks(index), "'"));
+    }
+    return destinations[index];
+  });
+  RETURN_IF_ERROR(ReceiveChunks(
+      generic_stub_.get(), kPullMethod,
+      Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()),
+      SerializeToByteBuffer(request), [&](const ChunkHeader& header, const ChunkView& view) {
+        RETURN_IF_ERROR(receiver.Add(header, view));
         // The oldest version a chunk of the block came from.
-        if (header.offset() == 0 || header.version() < result.versions[index]) {
-          result.versions[index] = header.version();
-        }
+        int64_t& version = result.versions[receiver.tensors() - 1];
+        if (header.offset() == 0 || header.version() < version) version = header.version();
         result.global_step = header.global_step();
         result.incarnation = header.incarnation();
-      }
-      if (!error.ok()) call.Cancel();
-      buffers[current].Clear();
-      more = call.Wait();
-      current = 1 - current;
-      if (!error.ok()) break;
-    }
-  }
-  grpc::Status status = call.Finish();
-  RETURN_IF_ERROR(error);
-  RETURN_IF_ERROR(FromGrpcStatus(status));
-  if (index + 1 < destinations.size() ||
-      offset != static_cast<int64_t>(destinations[index].size())) {
-    return Internal(request.blocks(static_cast<int>(index)),
-                    absl::StrCat("the stream ended after ", offset, " of ",
-                                 destinations[index].size(), " elements"));
+        return absl::OkStatus();
+      }));
+  RETURN_IF_ERROR(receiver.Finish());
+  if (receiver.tensors() < request.blocks_size()) {
+    return AnswerError("Pull", request.blocks(static_cast<int>(receiver.tensors())),
+                       "the stream ended before it");
   }
   return result;
 }
@@ -320,66 +340,33 @@ absl::StatusOr<PsClient::SnapshotResult> PsClient::Snapshot(const SnapshotReques
 absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRequest& request,
                                                                const SnapshotSink& sink) {
   SnapshotResult result;
-  StreamCall call(generic_stub_.get(), kSnapshotMethod, Deadline());
-  absl::Status error;
-  std::string block;           // tensor being received: block and slot
-  std::string slot;
-  absl::Span<float> destination;
-  int64_t offset = 0;          // elements of it received
-  bool receiving = false;
-  if (call.started() && call.Write(SerializeToByteBuffer(request)) && call.WritesDone()) {
-    grpc::ByteBuffer buffer;
-    while (error.ok() && call.Read(&buffer)) {
-      ChunkHeader header;
-      ChunkView view;
-      error = ParseChunk(buffer, &header, &view);
-      if (error.ok() && header.offset() == 0) {
-        if (receiving && offset != static_cast<int64_t>(destination.size())) {
-          error = SnapshotInternal(block, absl::StrCat("snapshot of slot '", slot, "' ended after ",
-                                               offset, " of ", destination.size(), " elements"));
-        } else {
-          block = header.block();
-          slot = header.slot();
-          absl::StatusOr<absl::Span<float>> where = sink(block, slot);
-          error = where.status();
-          if (where.ok()) destination = *where;
-          offset = 0;
-          receiving = true;
-          ++result.tensors;
-        }
-      }
-      if (!error.ok()) {
-      } else if (!receiving || header.block() != block || header.slot() != slot ||
-                 header.offset() != offset ||
-                 header.block_elements() != static_cast<int64_t>(destination.size()) ||
-                 view.payload_bytes() % 4 != 0 ||
-                 offset + static_cast<int64_t>(view.payload_bytes() / 4) >
-                     header.block_elements()) {
-        error = SnapshotInternal(header.block(),
-                         absl::StrCat("snapshot chunk of slot '", header.slot(), "' at element ",
-                                      header.offset(), " of ", view.payload_bytes(),
-                                      " bytes for ", header.block_elements(),
-                                      " elements does not fit: expected block '", block,
-                                      "' slot '", slot, "' at element ", offset, " of ",
-                                      destination.size()));
-      } else {
-        view.CopyPayloadTo(destination.data() + offset);
-        offset += static_cast<int64_t>(view.payload_bytes() / 4);
-        result.global_step = header.global_step();
-        result.incarnation = header.incarnation();
-      }
-      buffer.Clear();
-    }
-    if (!error.ok()) call.Cancel();
-  }
-  grpc::Status status = call.Finish();
-  RETURN_IF_ERROR(error);
-  RETURN_IF_ERROR(FromGrpcStatus(status));
-  if (receiving && offset != static_cast<int64_t>(destination.size())) {
-    return SnapshotInternal(block, absl::StrCat("the snapshot stream ended after ", offset, " of ",
-                                        destination.size(), " elements of slot '", slot, "'"));
-  }
+  TensorReceiver receiver("Snapshot", [&](const ChunkHeader& header) {
+    return sink(header.block(), header.slot());
+  });
+  RETURN_IF_ERROR(ReceiveChunks(generic_stub_.get(), kSnapshotMethod, Deadline(),
+                                SerializeToByteBuffer(request),
+                                [&](const ChunkHeader& header, const ChunkView& view) {
+                                  RETURN_IF_ERROR(receiver.Add(header, view));
+                                  result.global_step = header.global_step();
+                                  result.incarnation = header.incarnation();
+                                  return absl::OkStatus();
+                                }));
+  RETURN_IF_ERROR(receiver.Finish());
+  result.tensors = receiver.tensors();
   return result;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
+    const ClusterSpec& cluster, const PsClientOptions& options) {
+  std::vector<std::unique_ptr<PsConnection>> connections;
+  for (int ps = 0; ps < cluster.num_ps(); ++ps) {
+    ASSIGN_OR_RETURN(std::string address, cluster.TaskAddress({kPsJob, ps}));
+    PsClientOptions client_options = options;
+    client_options.ps_task = ps;
+    ASSIGN_OR_RETURN(std::unique_ptr<PsConnection> client, NewPsClient(address, client_options));
+    connections.push_back(std::move(client));
+  }
+  return connections;
 }
 
 }  // namespace tessera

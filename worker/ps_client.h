@@ -1,10 +1,13 @@
 #ifndef TESSERA_WORKER_PS_CLIENT_H_
 #define TESSERA_WORKER_PS_CLIENT_H_
 
-// The client of one parameter-server task (protos/ps_service.proto).
+// PsClient, the gRPC PsConnection (worker/ps_connection.h): the client of one
+// parameter-server task (protos/ps_service.proto). Its class lives in
+// ps_client.cc; this header shows no gRPC, so the worker's logic that makes
+// clients does not see generated code either.
 //
-//   ASSIGN_OR_RETURN(auto ps, PsClient::Create("n1:2222", {.ps_task = 1}));
-//   ASSIGN_OR_RETURN(PsClient::PullResult pulled, ps->Pull(request, destinations));
+//   ASSIGN_OR_RETURN(auto ps, NewPsClient("n1:2222", {.ps_task = 1}));
+//   ASSIGN_OR_RETURN(PsConnection::PullResult pulled, ps->Pull(request, destinations));
 //   ASSIGN_OR_RETURN(PushResponse pushed, ps->Push(fields, names, gradients));
 //
 // Pull and Push move tensors on the fast path of common/rpc/chunk_coding.h: Push
@@ -30,11 +33,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "common/rpc/chunk_coding.h"
 #include "common/clock.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/grpcpp.h"
-#include "protos/ps_service.grpc.pb.h"
+#include "common/cluster/cluster_spec.h"
+#include "common/rpc/chunk_sizes.h"
+#include "worker/ps_connection.h"
 
 namespace tessera {
 
@@ -58,92 +60,15 @@ struct PsClientOptions {
   const std::atomic<bool>* cancelled = nullptr;
 };
 
-class PsClient {
- public:
-  struct PullResult {
-    std::vector<int64_t> versions;  // per requested block
-    int64_t global_step = -1;       // ps 0's global step, -1 from other ps
-    uint64_t incarnation = 0;       // the ps process's incarnation
-  };
-
-  // Creates the channel; connecting happens on the first call.
-  // INVALID_ARGUMENT for an empty address.
-  static absl::StatusOr<std::unique_ptr<PsClient>> Create(const std::string& address,
+// A PsClient for the ps at `address` ("host:port"): creates the channel;
+// connecting happens on the first call. INVALID_ARGUMENT for an empty address.
+absl::StatusOr<std::unique_ptr<PsConnection>> NewPsClient(const std::string& address,
                                                           const PsClientOptions& options);
-  PsClient(const PsClient&) = delete;
-  PsClient& operator=(const PsClient&) = delete;
-  ~PsClient();
 
-  const std::string& address() const { return address_; }
-
-  absl::StatusOr<CreateVariablesResponse> CreateVariables(const CreateVariablesRequest& request);
-
-  // Pulls request.blocks() (non-empty) into `destinations` (borrowed; one per
-  // block, each exactly the block's element count). A ps answer that does not
-  // fit the destinations is INTERNAL naming the block; then the destinations
-  // may hold part of the new values.
-  absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                  absl::Span<const absl::Span<float>> destinations);
-
-  // Pushes values[i] as block blocks[i] in chunks of at most chunk_elements.
-  // `fields` gives kind, fingerprint, worker_task, step and
-  // increment_global_step; block, offset and block_elements are set here.
-  // `values` are borrowed and sent without a copy; they must not change until
-  // Push returns, which is after gRPC released them. With no blocks, one
-  // header-only chunk is sent (to advance the global step on ps 0).
-  // `slots` (ASSIGN only) is empty, or names each entry's slot ("" for a
-  // block's values; a block's slots after its values).
-  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
-                                    absl::Span<const std::string> blocks,
-                                    absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots = {});
-
-  struct SnapshotResult {
-    int64_t global_step = -1;  // ps 0's global step when the snapshot began, else -1
-    uint64_t incarnation = 0;
-    int64_t tensors = 0;       // (block, slot) tensors received
-  };
-  // Where the whole tensor (block, slot) of a Snapshot goes ("" slot: the
-  // block's values); the span must have exactly the block's element count.
-  // An error ends the snapshot with it.
-  using SnapshotSink = std::function<absl::StatusOr<absl::Span<float>>(
-      const std::string& block, const std::string& slot)>;
-  // Streams request.blocks() (every block when empty) with their slots and
-  // copies each chunk straight into the span `sink` gives for its tensor.
-  // A ps answer with chunks out of order or not fitting is INTERNAL naming
-  // the block; after an error the sink's spans may hold part of the data.
-  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
-                                          const SnapshotSink& sink);
-
-  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request);
-
- private:
-  PsClient(const std::string& address, const PsClientOptions& options);
-
-  // Runs `attempt` until it returns anything but UNAVAILABLE or
-  // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
-  template <typename Result, typename Attempt>
-  absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
-  // Now + rpc_timeout + `extra`.
-  std::chrono::system_clock::time_point Deadline(
-      absl::Duration extra = absl::ZeroDuration()) const;
-
-  absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
-                                      absl::Span<const absl::Span<float>> destinations);
-  absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
-                                        absl::Span<const std::string> blocks,
-                                        absl::Span<const absl::Span<const float>> values,
-                                        absl::Span<const std::string> slots);
-  absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
-                                              const SnapshotSink& sink);
-
-  const std::string address_;
-  const PsClientOptions options_;
-  Clock* const clock_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<ParameterServer::Stub> stub_;
-  std::unique_ptr<grpc::GenericStub> generic_stub_;
-};
+// One PsClient per ps task of `cluster`, in task order, each with `options`
+// and its own ps_task. Errors name the task whose address is missing.
+absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
+    const ClusterSpec& cluster, const PsClientOptions& options);
 
 }  // namespace tessera
 

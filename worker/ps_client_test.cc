@@ -38,7 +38,7 @@ class DeadPort {
 };
 
 TEST(PsClientTest, EmptyAddressIsInvalid) {
-  EXPECT_EQ(PsClient::Create("", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NewPsClient("", {}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PsClientTest, UnavailablePsIsRetriedThenNamed) {
@@ -47,7 +47,7 @@ TEST(PsClientTest, UnavailablePsIsRetriedThenNamed) {
   options.ps_task = 3;
   options.unavailable_timeout = absl::Milliseconds(600);
   options.rpc_timeout = absl::Seconds(5);
-  auto client = PsClient::Create(dead.address(), options);
+  auto client = NewPsClient(dead.address(), options);
   ASSERT_TRUE(client.ok());
   auto response = (*client)->CreateVariables(CreateVariablesRequest());
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
@@ -58,7 +58,7 @@ TEST(PsClientTest, UnavailablePsIsRetriedThenNamed) {
 
 TEST(PsClientTest, MismatchedArgumentsAreInvalid) {
   DeadPort dead;
-  auto client = PsClient::Create(dead.address(), {});
+  auto client = NewPsClient(dead.address(), {});
   ASSERT_TRUE(client.ok());
   PullRequest request;
   request.add_blocks("a");

@@ -32,40 +32,32 @@ bool IsNotInitializedError(const absl::Status& s) {
          GetErrorKind(s) == ErrorKind::kNotInitialized;
 }
 
-absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(const ClusterSpec& cluster,
-                                                         const std::vector<VariableInfo>& variables,
-                                                         const PlacementPlan& plan,
-                                                         const PsGroupOptions& options) {
-  if (plan.num_ps != cluster.num_ps()) {
+absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(
+    const std::vector<VariableInfo>& variables, const PlacementPlan& plan,
+    const PsGroupOptions& options, std::vector<std::unique_ptr<PsConnection>> connections) {
+  if (plan.num_ps != static_cast<int>(connections.size())) {
     return absl::InvalidArgumentError(absl::StrCat("placement plan is for ", plan.num_ps,
-                                                   " ps, the cluster has ", cluster.num_ps()));
+                                                   " ps, there are connections to ",
+                                                   connections.size()));
   }
-  std::vector<std::unique_ptr<PsClient>> clients;
-  for (int ps = 0; ps < cluster.num_ps(); ++ps) {
-    ASSIGN_OR_RETURN(std::string address, cluster.TaskAddress({kPsJob, ps}));
-    PsClientOptions client_options;
-    client_options.ps_task = ps;
-    client_options.rpc_timeout = options.rpc_timeout;
-    client_options.unavailable_timeout = options.unavailable_timeout;
-    client_options.pull_wait = options.pull_wait;
-    client_options.cancelled = options.cancelled;
-    if (options.status != nullptr) {
-      WorkerStatus* status = options.status;
-      client_options.on_waiting = [status](const std::string& what) {
-        status->SetWaitingFor(what);
-      };
+  for (const PlacedBlock& b : plan.blocks) {
+    bool known = false;
+    for (const VariableInfo& v : variables) known = known || v.name == b.variable;
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat("placement plan block '", b.name,
+                                                     "' is of unknown variable '", b.variable,
+                                                     "'"));
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<PsClient> client, PsClient::Create(address, client_options));
-    clients.push_back(std::move(client));
   }
-  return std::unique_ptr<PsGroup>(new PsGroup(variables, plan, options, std::move(clients)));
+  return std::unique_ptr<PsGroup>(new PsGroup(variables, plan, options, std::move(connections)));
 }
 
 PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGroupOptions options,
-                 std::vector<std::unique_ptr<PsClient>> clients)
+                 std::vector<std::unique_ptr<PsConnection>> clients)
     : variables_(std::move(variables)),
       plan_(std::move(plan)),
       options_(options),
+      clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
       clients_(std::move(clients)),
       blocks_by_ps_(clients_.size()),
       runner_(static_cast<int>(clients_.size())),
@@ -172,7 +164,7 @@ void PsGroup::ObserveIncarnation(int ps, uint64_t incarnation) {
 absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_view what_arg) {
   std::vector<Tensor> scratch;
   for (const VariableInfo& v : variables_) scratch.emplace_back(v.shape);
-  absl::Time next_log = absl::Now();
+  absl::Time next_log = clock_->Now();
   while (true) {
     absl::Status s = PullAll(&scratch).status();
     if (s.ok()) break;
@@ -182,15 +174,15 @@ absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_vie
             ? std::string("the chief (worker 0) to create and initialize the variables on every ps")
             : std::string(what_arg);
     if (options_.status != nullptr) options_.status->SetWaitingFor(what);
-    if (absl::Now() >= deadline) {
+    if (clock_->Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat("gave up waiting for ", what, ": ",
                                                       s.message()));
     }
-    if (absl::Now() >= next_log) {
+    if (clock_->Now() >= next_log) {
       LOG(INFO) << "waiting for " << what << " (" << s.message() << ")";
-      next_log = absl::Now() + absl::Seconds(5);
+      next_log = clock_->Now() + absl::Seconds(5);
     }
-    absl::SleepFor(absl::Milliseconds(250));
+    clock_->SleepFor(absl::Milliseconds(250));
   }
   if (options_.status != nullptr) options_.status->SetWaitingFor("");
   return absl::OkStatus();
@@ -216,7 +208,7 @@ absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values,
       destinations.push_back((*values)[b.variable].span().subspan(b.offset, b.elements));
     }
     if (request.blocks().empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(PsClient::PullResult result, clients_[ps]->Pull(request, destinations));
+    ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
     ObserveIncarnation(ps, result.incarnation);
     steps[ps] = result.global_step;
     for (int64_t v : result.versions) {
@@ -340,7 +332,7 @@ absl::StatusOr<CheckpointContents> PsGroup::Snapshot(const std::vector<std::stri
       }
       return tensor->span().subspan(it->second->offset, it->second->elements);
     };
-    ASSIGN_OR_RETURN(PsClient::SnapshotResult result, clients_[ps]->Snapshot(request, sink));
+    ASSIGN_OR_RETURN(PsConnection::SnapshotResult result, clients_[ps]->Snapshot(request, sink));
     ObserveIncarnation(ps, result.incarnation);
     if (ps == 0) contents.metadata.global_step = result.global_step;
     tensors[ps] = result.tensors;

@@ -9,7 +9,6 @@
 // worker side.
 // Not thread-safe: one thread at a time drives it (the training thread).
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,12 +17,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/checkpoint/checkpoint.h"
-#include "common/cluster/cluster_spec.h"
+#include "common/clock.h"
 #include "common/parallel_runner.h"
 #include "common/cluster/placement.h"
 #include "common/tensor.h"
 #include "protos/train_config.pb.h"
-#include "worker/ps_client.h"
+#include "worker/ps_connection.h"
 
 namespace tessera {
 
@@ -32,26 +31,20 @@ class WorkerStatus;
 struct PsGroupOptions {
   int worker_task = 0;
   int num_workers = 1;
-  absl::Duration rpc_timeout = absl::Seconds(60);
-  // How long an UNAVAILABLE ps is retried before an RPC gives up.
-  absl::Duration unavailable_timeout = absl::Seconds(600);
-  // Longest a Pull with min_version > 0 may be held by a ps (SYNC, STALE):
-  // its sync_timeout_secs; added to that Pull's deadline.
-  absl::Duration pull_wait = absl::ZeroDuration();
   WorkerStatus* status = nullptr;  // borrowed, optional: shows what we wait for
-  // Borrowed, optional: once true, a ps that is UNAVAILABLE is not waited for
-  // (PsClientOptions::cancelled).
-  const std::atomic<bool>* cancelled = nullptr;
+  Clock* clock = nullptr;          // borrowed; RealClock::Get() when null
 };
 
 class PsGroup {
  public:
   // `variables` are the model's (names and shapes, in model order); `plan`
-  // places them on the cluster's ps tasks.
-  static absl::StatusOr<std::unique_ptr<PsGroup>> Create(const ClusterSpec& cluster,
-                                                         const std::vector<VariableInfo>& variables,
-                                                         const PlacementPlan& plan,
-                                                         const PsGroupOptions& options);
+  // places them on the ps tasks; `connections` holds one connection per ps
+  // task, in task order (ConnectToAllPs in worker/ps_client.h for gRPC).
+  // INVALID_ARGUMENT when the plan is for another number of ps, or names a
+  // variable that is not in `variables`.
+  static absl::StatusOr<std::unique_ptr<PsGroup>> Create(
+      const std::vector<VariableInfo>& variables, const PlacementPlan& plan,
+      const PsGroupOptions& options, std::vector<std::unique_ptr<PsConnection>> connections);
   ~PsGroup();
 
   // Chief: creates the variables on every ps (idempotent) and assigns
@@ -112,6 +105,7 @@ class PsGroup {
   absl::StatusOr<int> WorkerDone(int64_t last_step);
 
   const PlacementPlan& plan() const { return plan_; }
+  Clock* clock() const { return clock_; }  // the options' clock (or the real one)
   int num_ps() const { return static_cast<int>(clients_.size()); }
 
  private:
@@ -122,12 +116,13 @@ class PsGroup {
     std::string name;
   };
   PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGroupOptions options,
-          std::vector<std::unique_ptr<PsClient>> clients);
+          std::vector<std::unique_ptr<PsConnection>> clients);
 
   const std::vector<VariableInfo> variables_;
   const PlacementPlan plan_;
   const PsGroupOptions options_;
-  std::vector<std::unique_ptr<PsClient>> clients_;
+  Clock* const clock_;
+  std::vector<std::unique_ptr<PsConnection>> clients_;
   std::vector<std::vector<BlockRef>> blocks_by_ps_;  // [ps][block]
   ParallelRunner runner_;  // one thread per ps, started once
   // [ps]; each written only by the thread serving that ps in ForEachPs.

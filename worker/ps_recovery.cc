@@ -31,14 +31,14 @@ absl::StatusOr<RestoredCheckpoint> PsRecovery::LatestCheckpoint() const {
 
 absl::Status PsRecovery::Restore(const std::vector<int>& ps_tasks,
                                  const RestoredCheckpoint& checkpoint) {
-  const absl::Time start = absl::Now();
+  const absl::Time start = ps_->clock()->Now();
   for (int ps : ps_tasks) {
     RETURN_IF_ERROR(ps_->RestoreFromCheckpoint(ps, checkpoint.contents, options_.slot_names));
   }
   LOG(INFO) << "restored " << PsList(ps_tasks) << " from " << config_->checkpoint_dir() << "/"
             << checkpoint.name << " (global step " << checkpoint.contents.metadata.global_step
             << ", written " << absl::FormatTime(checkpoint.contents.metadata.write_time) << ") in "
-            << absl::FormatDuration(absl::Now() - start);
+            << absl::FormatDuration(ps_->clock()->Now() - start);
   return absl::OkStatus();
 }
 
@@ -73,7 +73,7 @@ absl::Status PsRecovery::Recover(const absl::Status& cause) {
     const std::string what =
         absl::StrCat("the chief to restore a restarted ps (", cause.message(), ")");
     status_->SetState("waiting");
-    RETURN_IF_ERROR(ps_->WaitUntilInitialized(absl::Now() + options_.wait_timeout, what));
+    RETURN_IF_ERROR(ps_->WaitUntilInitialized(ps_->clock()->Now() + options_.wait_timeout, what));
     status_->SetState("training");
     LOG(INFO) << "every ps is ready again; training goes on";
     return absl::OkStatus();

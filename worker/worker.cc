@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/admin/admin_client.h"
+#include "worker/ps_client.h"
 #include "common/clock.h"
 #include "common/admin/cluster_admin.h"
 #include "common/logging.h"
@@ -27,28 +28,67 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
                                                        const TrainConfig& config,
                                                        const WorkerOptions& options,
                                                        WorkerStatus* status) {
+  WorkerParts parts;
+  parts.clock = RealClock::Get();
+  parts.connect_ps = [&cluster, &config, status](const std::atomic<bool>* cancelled) {
+    PsClientOptions client;
+    client.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
+    client.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
+    // The ps ends a waiting Pull after sync_timeout_secs; its error must arrive first.
+    client.pull_wait = absl::Seconds(config.sync_timeout_secs()) + absl::Seconds(10);
+    client.cancelled = cancelled;
+    client.on_waiting = [status](const std::string& what) { status->SetWaitingFor(what); };
+    return ConnectToAllPs(cluster, client);
+  };
+  parts.admin = NewGrpcClusterAdmin();
+  parts.load_data = [](const DataConfig& data, DataSplit split) {
+    return LoadDataset(data, split);
+  };
+  return CreateFromParts(cluster, config, options, status, std::move(parts));
+}
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpec& cluster,
+                                                                const TrainConfig& config,
+                                                                const WorkerOptions& options,
+                                                                WorkerStatus* status,
+                                                                WorkerParts parts) {
   RETURN_IF_ERROR(cluster.ValidateTask({kWorkerJob, options.task}));
-  std::unique_ptr<Worker> w(new Worker(cluster, config, options, status));
+  if (!parts.connect_ps) return absl::InvalidArgumentError("WorkerParts: no connect_ps");
+  if (options.task == 0 && parts.admin == nullptr) {
+    return absl::InvalidArgumentError("WorkerParts: the chief needs a ClusterAdmin");
+  }
+  if (!parts.load_data) {
+    parts.load_data = [](const DataConfig& data, DataSplit split) {
+      return LoadDataset(data, split);
+    };
+  }
+  Clock* const clock = parts.clock != nullptr ? parts.clock : RealClock::Get();
+  std::unique_ptr<Worker> w(
+      new Worker(cluster, config, options, status, clock, std::move(parts.admin)));
   ASSIGN_OR_RETURN(w->model_, Model::FromModelDef(config.model()));
   w->model_->SetComputeThreads(config.compute_threads(), config.compute_split());
   for (const VariableSpec& v : w->model_->variables()) w->variables_.push_back({v.name, v.shape});
-  ASSIGN_OR_RETURN(w->train_, LoadDataset(config.data(), DataSplit::kTrain));
+  ASSIGN_OR_RETURN(w->train_, parts.load_data(config.data(), DataSplit::kTrain));
   if (w->is_chief() && config.eval_at_end()) {
-    ASSIGN_OR_RETURN(w->test_, LoadDataset(config.data(), DataSplit::kTest));
+    ASSIGN_OR_RETURN(w->test_, parts.load_data(config.data(), DataSplit::kTest));
   }
   ASSIGN_OR_RETURN(PlacementPlan plan,
                    PlaceVariables(w->variables_, cluster.num_ps(), config.partition_bytes()));
   PsGroupOptions ps_options;
   ps_options.worker_task = options.task;
   ps_options.num_workers = cluster.num_workers();
-  ps_options.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
-  ps_options.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
   ps_options.status = status;
+  ps_options.clock = clock;
   RETURN_IF_ERROR(ValidateUpdateMode(config, cluster.num_workers()));
-  // The ps ends a waiting Pull after sync_timeout_secs; its error must arrive first.
-  ps_options.pull_wait = absl::Seconds(config.sync_timeout_secs()) + absl::Seconds(10);
-  ps_options.cancelled = &w->stop_requested_;
-  ASSIGN_OR_RETURN(w->ps_, PsGroup::Create(cluster, w->variables_, plan, ps_options));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<PsConnection>> connections,
+                   parts.connect_ps(&w->stop_requested_));
+  if (static_cast<int>(connections.size()) != cluster.num_ps()) {
+    return absl::InvalidArgumentError(absl::StrCat("WorkerParts: ", connections.size(),
+                                                   " ps connections for ", cluster.num_ps(),
+                                                   " ps tasks"));
+  }
+  ASSIGN_OR_RETURN(w->ps_,
+                   PsGroup::Create(w->variables_, plan, ps_options, std::move(connections)));
   for (const VariableInfo& v : w->variables_) w->values_.emplace_back(v.shape);
   PsRecoveryOptions recovery;
   recovery.is_chief = w->is_chief();
@@ -58,13 +98,13 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
   w->recovery_ = std::make_unique<PsRecovery>(w->ps_.get(), &w->config_, status, recovery);
   if (w->is_chief() && !config.checkpoint_dir().empty()) {
     w->AddHook(std::make_unique<CheckpointHook>(CheckpointHookOptions{
-        recovery.model_fingerprint, recovery.slot_names, options.checkpoint_write_delay}));
+        recovery.model_fingerprint, recovery.slot_names, options.checkpoint_write_delay, clock}));
   }
   // Summaries after evaluation, so that its results at the end are written
   // before the summary hook's End flushes; both hooks live as long as `w`.
   std::unique_ptr<SummaryHook> summaries;
   if (!config.summary_dir().empty()) {
-    ASSIGN_OR_RETURN(summaries, SummaryHook::Create(config, options.task, RealClock::Get()));
+    ASSIGN_OR_RETURN(summaries, SummaryHook::Create(config, options.task, clock));
   }
   if (w->is_chief()) {
     EvaluationHook::ResultCallback on_result;
@@ -76,13 +116,19 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
     w->AddHook(std::make_unique<EvaluationHook>(std::move(on_result)));
   }
   if (summaries != nullptr) w->AddHook(std::move(summaries));
-  w->AddHook(std::make_unique<MemoryHook>(RealClock::Get(), absl::Minutes(1)));
+  w->AddHook(std::make_unique<MemoryHook>(clock, absl::Minutes(1)));
   return w;
 }
 
 Worker::Worker(const ClusterSpec& cluster, const TrainConfig& config,
-               const WorkerOptions& options, WorkerStatus* status)
-    : cluster_(cluster), config_(config), options_(options), status_(status) {}
+               const WorkerOptions& options, WorkerStatus* status, Clock* clock,
+               std::unique_ptr<ClusterAdmin> admin)
+    : cluster_(cluster),
+      config_(config),
+      options_(options),
+      status_(status),
+      clock_(clock),
+      admin_(std::move(admin)) {}
 
 absl::Status Worker::Run() {
   LOG(INFO) << "model " << config_.model().name() << ": " << variables_.size()
@@ -131,7 +177,7 @@ HookContext Worker::MakeHookContext() {
 }
 
 absl::Status Worker::Initialize() {
-  const absl::Time deadline = absl::Now() + absl::Seconds(config_.startup_timeout_secs());
+  const absl::Time deadline = clock_->Now() + absl::Seconds(config_.startup_timeout_secs());
   if (is_chief()) {
     RETURN_IF_ERROR(recovery_->InitializeOrRestore(
         [this] { return model_->InitialValues(config_.seed()); }));
@@ -150,7 +196,7 @@ absl::Status Worker::TrainLoop() {
   Batch batch;
   std::vector<const Tensor*> params;
   for (const Tensor& t : values_) params.push_back(&t);
-  const absl::Time train_start = absl::Now();
+  const absl::Time train_start = clock_->Now();
   absl::Time log_start = train_start;
   int64_t log_steps = 0;
   int64_t local_step = 0;
@@ -162,7 +208,7 @@ absl::Status Worker::TrainLoop() {
   int64_t wait_version = 0;
   int64_t pushes_dropped = 0;
   while (!stop_requested_) {
-    const absl::Time step_start = absl::Now();
+    const absl::Time step_start = clock_->Now();
     const std::vector<uint64_t> incarnations = ps_->incarnations();
     if (wait_version > 0) {
       status_->SetWaitingFor(absl::StrCat("the other workers (", UpdateMode_Name(config_.update_mode()),
@@ -212,19 +258,19 @@ absl::Status Worker::TrainLoop() {
     info.local_step = local_step;
     info.loss = last_loss_;
     info.batch_size = batch.size();
-    info.step_seconds = absl::ToDoubleSeconds(absl::Now() - step_start);
+    info.step_seconds = absl::ToDoubleSeconds(clock_->Now() - step_start);
     info.values = &values_;
     info.batch = &batch;
     for (auto& hook : hooks_) RETURN_IF_ERROR(hook->AfterStep(info));
     if (config_.log_every_steps() > 0 && local_step % config_.log_every_steps() == 0) {
-      const double secs = absl::ToDoubleSeconds(absl::Now() - log_start);
+      const double secs = absl::ToDoubleSeconds(clock_->Now() - log_start);
       LOG(INFO) << "global step " << global_step_ << " (local " << local_step << ") loss "
                 << last_loss_ << ", " << log_steps * config_.batch_size() / secs << " images/s";
-      log_start = absl::Now();
+      log_start = clock_->Now();
       log_steps = 0;
     }
   }
-  const double train_secs = absl::ToDoubleSeconds(absl::Now() - train_start);
+  const double train_secs = absl::ToDoubleSeconds(clock_->Now() - train_start);
   LOG(INFO) << "trained " << local_step << " local steps in " << train_secs << " s ("
             << (train_secs > 0 ? local_step * config_.batch_size() / train_secs : 0)
             << " images/s)";
@@ -251,14 +297,13 @@ absl::StatusOr<int64_t> Worker::SkipBatchesDone(BatchIterator* batches, Batch* b
 
 void Worker::WaitForWorkers() {
   status_->SetState("waiting");
-  std::unique_ptr<ClusterAdmin> admin = NewGrpcClusterAdmin();
   const TaskTarget ps0{TaskId{kPsJob, 0}, *cluster_.TaskAddress({kPsJob, 0})};
-  const absl::Time deadline = absl::Now() + options_.wait_for_workers;
-  absl::Time next_log = absl::Now();
+  const absl::Time deadline = clock_->Now() + options_.wait_for_workers;
+  absl::Time next_log = clock_->Now();
   std::set<int> gone;  // missing workers, logged once
   while (true) {
     std::vector<int> missing;
-    const TaskStatus st = admin->GetStatuses({ps0}, absl::Seconds(5))[0];
+    const TaskStatus st = admin_->GetStatuses({ps0}, absl::Seconds(5))[0];
     if (st.reachable()) {
       std::vector<bool> done(cluster_.num_workers(), false);
       for (const WorkerProgress& p : st.response.workers()) {
@@ -284,28 +329,27 @@ void Worker::WaitForWorkers() {
         st.reachable() ? absl::StrCat("workers ", absl::StrJoin(missing, ", "), " to finish")
                        : absl::StrCat("ps 0 status: ", st.rpc_status.message());
     status_->SetWaitingFor(what);
-    if (absl::Now() >= deadline) {
+    if (clock_->Now() >= deadline) {
       LOG(WARNING) << "gave up waiting for " << what << " after "
                    << absl::FormatDuration(options_.wait_for_workers);
       break;
     }
-    if (absl::Now() >= next_log) {
+    if (clock_->Now() >= next_log) {
       LOG(INFO) << "waiting for " << what;
-      next_log = absl::Now() + absl::Seconds(5);
+      next_log = clock_->Now() + absl::Seconds(5);
     }
-    absl::SleepFor(absl::Milliseconds(200));
+    clock_->SleepFor(absl::Milliseconds(200));
   }
   status_->SetWaitingFor("");
 }
 
 void Worker::ShutDownPs() {
-  std::unique_ptr<ClusterAdmin> admin = NewGrpcClusterAdmin();
   std::vector<TaskTarget> ps_tasks;
   for (int i = 0; i < cluster_.num_ps(); ++i) {
     ps_tasks.push_back(TaskTarget{TaskId{kPsJob, i}, *cluster_.TaskAddress({kPsJob, i})});
   }
   const std::vector<absl::Status> results =
-      admin->Shutdown(ps_tasks, "training finished", absl::Seconds(10));
+      admin_->Shutdown(ps_tasks, "training finished", absl::Seconds(10));
   for (size_t i = 0; i < ps_tasks.size(); ++i) {
     if (results[i].ok()) {
       LOG(INFO) << "shut down " << ps_tasks[i].ToString();

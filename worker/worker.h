@@ -16,18 +16,28 @@
 //
 // Run() is called once, from one thread; RequestStop() may be called from any
 // thread (Admin Shutdown, SIGTERM) and ends the loop after the current step.
+//
+// Its parts (clock, ps connections, cluster admin, data) come in through
+// WorkerParts: Create() uses the real ones (gRPC, the real clock, files);
+// tests pass an in-memory ps (test/in_memory_ps.h), a fake clock and a fake
+// ClusterAdmin to CreateFromParts().
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/admin/cluster_admin.h"
+#include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/tensor.h"
 #include "data/batch_iterator.h"
 #include "data/dataset.h"
+#include "data/load_dataset.h"
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
+#include "worker/ps_connection.h"
 #include "worker/ps_group.h"
 #include "worker/ps_recovery.h"
 #include "worker/training_hook.h"
@@ -44,15 +54,45 @@ struct WorkerOptions {
   absl::Duration checkpoint_write_delay = absl::ZeroDuration();
 };
 
+// What a worker works with besides its configuration.
+struct WorkerParts {
+  // Borrowed, must outlive the worker: every wait, deadline, step time,
+  // checkpoint schedule and summary time. RealClock::Get() when null.
+  Clock* clock = nullptr;
+  // Makes one connection per ps task of the cluster, in task order (called
+  // once, by CreateFromParts). `cancelled` (borrowed, lives as long as the
+  // worker) turns true on RequestStop: from then on a ps that is UNAVAILABLE
+  // must not be waited for.
+  std::function<absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>>(
+      const std::atomic<bool>* cancelled)>
+      connect_ps;
+  // The chief's admin calls: ps 0's status (which workers are done) and
+  // Shutdown of the ps tasks at the end. Required on the chief.
+  std::unique_ptr<ClusterAdmin> admin;
+  // Loads a split of config.data(); LoadDataset (data/load_dataset.h) when null.
+  std::function<absl::StatusOr<Dataset>(const DataConfig&, DataSplit)> load_data;
+};
+
 class Worker {
  public:
-  // Loads the data (this worker's part of the training set; the test set for
-  // the chief), builds the model and the placement plan. `cluster` and
-  // `config` are copied; `status` is borrowed and must outlive the worker.
+  // CreateFromParts with the real parts: gRPC connections to the cluster's
+  // ps tasks (worker/ps_client.h), the gRPC ClusterAdmin, the real clock and
+  // LoadDataset.
   static absl::StatusOr<std::unique_ptr<Worker>> Create(const ClusterSpec& cluster,
                                                         const TrainConfig& config,
                                                         const WorkerOptions& options,
                                                         WorkerStatus* status);
+  // Loads the data (this worker's part of the training set; the test set for
+  // the chief), builds the model and the placement plan, connects to the ps
+  // tasks and adds the standard hooks (checkpoints and evaluation on the
+  // chief, summaries, memory). `cluster` and `config` are copied; `status`
+  // is borrowed and must outlive the worker. INVALID_ARGUMENT when a part
+  // is missing (connect_ps; admin on the chief).
+  static absl::StatusOr<std::unique_ptr<Worker>> CreateFromParts(const ClusterSpec& cluster,
+                                                                 const TrainConfig& config,
+                                                                 const WorkerOptions& options,
+                                                                 WorkerStatus* status,
+                                                                 WorkerParts parts);
 
   // Adds a hook (before Run). Create() adds the evaluation hook on the chief
   // and, when summary_dir is set, the summary hook (summary_hook.h).
@@ -66,7 +106,7 @@ class Worker {
 
  private:
   Worker(const ClusterSpec& cluster, const TrainConfig& config, const WorkerOptions& options,
-         WorkerStatus* status);
+         WorkerStatus* status, Clock* clock, std::unique_ptr<ClusterAdmin> admin);
   absl::Status Initialize();
   absl::Status TrainLoop();
   // Advances `batches` past this worker's share of the global steps already
@@ -83,6 +123,8 @@ class Worker {
   const TrainConfig config_;
   const WorkerOptions options_;
   WorkerStatus* const status_;
+  Clock* const clock_;
+  const std::unique_ptr<ClusterAdmin> admin_;  // null on a non-chief worker's test parts
   std::atomic<bool> stop_requested_{false};
 
   std::unique_ptr<Model> model_;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/rpc/channel.h"
 #include "common/rpc/grpc_status.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/admin.grpc.pb.h"
@@ -63,15 +64,8 @@ class GrpcClusterAdmin final : public ClusterAdmin {
   Admin::Stub* StubFor(const std::string& address) {
     auto it = stubs_.find(address);
     if (it != stubs_.end()) return it->second.get();
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    // A private subchannel pool, so no backoff state is shared with other channels.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel =
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-    auto stub = Admin::NewStub(channel);
+    // Reconnect within 200 ms - 1 s (ChannelOptions' defaults).
+    auto stub = Admin::NewStub(NewChannel(address, ChannelOptions()));
     Admin::Stub* raw = stub.get();
     stubs_.emplace(address, std::move(stub));
     return raw;

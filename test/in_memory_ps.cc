@@ -1,0 +1,251 @@
+#include "test/in_memory_ps.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/rpc/chunk_sizes.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+
+// Calls the store of one InMemoryPs directly. Thread-compatible like every
+// PsConnection; borrows the InMemoryPs.
+class InMemoryPsConnection final : public PsConnection {
+ public:
+  explicit InMemoryPsConnection(InMemoryPs* ps) : ps_(ps) {}
+
+  const std::string& address() const override { return ps_->address(); }
+
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) override {
+    ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("CreateVariables"));
+    absl::StatusOr<CreateVariablesResponse> response = store->CreateVariables(request);
+    if (!response.ok()) return Annotate(response.status(), Context("CreateVariables"));
+    return response;
+  }
+
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override {
+    ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("WorkerDone"));
+    absl::StatusOr<WorkerDoneResponse> response = store->WorkerDone(request);
+    if (!response.ok()) return Annotate(response.status(), Context("WorkerDone"));
+    return response;
+  }
+
+  absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                  absl::Span<const absl::Span<float>> destinations) override {
+    if (request.blocks().empty() ||
+        request.blocks_size() != static_cast<int>(destinations.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Context("Pull"), ": ", request.blocks_size(), " blocks named for ",
+          destinations.size(), " destinations (need one per block, >= 1)"));
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("Pull"));
+    absl::Status status = PullFrom(store.get(), request, destinations);
+    if (!status.ok()) return Annotate(status, Context("Pull"));
+    return pulled_;
+  }
+
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
+                                    absl::Span<const std::string> blocks,
+                                    absl::Span<const absl::Span<const float>> values,
+                                    absl::Span<const std::string> slots) override {
+    if (blocks.size() != values.size() || (!slots.empty() && slots.size() != blocks.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Context("Push"), ": ", blocks.size(), " block names for ", values.size(),
+          " values and ", slots.size(), " slot names"));
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("Push"));
+    absl::StatusOr<PushResponse> response = PushTo(store.get(), fields, blocks, values, slots);
+    if (!response.ok()) return Annotate(response.status(), Context("Push"));
+    return response;
+  }
+
+  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                          const SnapshotSink& sink) override {
+    ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("Snapshot"));
+    absl::StatusOr<SnapshotResult> result = SnapshotFrom(store.get(), request, sink);
+    if (!result.ok()) return Annotate(result.status(), Context("Snapshot"));
+    return result;
+  }
+
+ private:
+  std::string Context(const char* rpc) const {
+    return absl::StrCat(rpc, " to ps ", ps_->task(), " at ", ps_->address());
+  }
+
+  // Fills pulled_.
+  absl::Status PullFrom(VariableStore* store, const PullRequest& request,
+                        absl::Span<const absl::Span<float>> destinations) {
+    ASSIGN_OR_RETURN(std::unique_ptr<PullSession> session, store->StartPull(request));
+    if (!store->PullReady(request, *session)) {
+      absl::Notification ready;
+      absl::Status waited;
+      store->WaitForPull(request, session.get(), [&](absl::Status status) {
+        waited = status;
+        ready.Notify();
+      });
+      ready.WaitForNotification();
+      RETURN_IF_ERROR(waited);
+    }
+    pulled_ = PullResult();
+    pulled_.versions.assign(destinations.size(), -1);
+    size_t index = 0;    // block being received
+    int64_t offset = 0;  // elements of it received
+    while (!session->Done()) {
+      ChunkHeader header;
+      const SharedFloats chunk = session->NextChunk(kStreamChunkElements, &header);
+      if (index < destinations.size() &&
+          offset == static_cast<int64_t>(destinations[index].size())) {
+        ++index;
+        offset = 0;
+      }
+      if (index >= destinations.size() ||
+          header.block() != request.blocks(static_cast<int>(index)) ||
+          header.block_elements() != static_cast<int64_t>(destinations[index].size()) ||
+          header.offset() != offset ||
+          offset + chunk.size() > static_cast<int64_t>(destinations[index].size())) {
+        return absl::InternalError(absl::StrCat("Pull answer for block '", header.block(),
+                                                "' at element ", header.offset(),
+                                                " does not fit the request"));
+      }
+      std::copy(chunk.data(), chunk.data() + chunk.size(), destinations[index].data() + offset);
+      offset += chunk.size();
+      if (header.offset() == 0 || header.version() < pulled_.versions[index]) {
+        pulled_.versions[index] = header.version();
+      }
+      pulled_.global_step = header.global_step();
+      pulled_.incarnation = header.incarnation();
+    }
+    if (index + 1 < destinations.size() ||
+        offset != static_cast<int64_t>(destinations[index].size())) {
+      return absl::InternalError(absl::StrCat("Pull answer ended after ", offset,
+                                              " elements of block ", index));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<PushResponse> PushTo(VariableStore* store, const ChunkHeader& fields,
+                                      absl::Span<const std::string> blocks,
+                                      absl::Span<const absl::Span<const float>> values,
+                                      absl::Span<const std::string> slots) {
+    std::unique_ptr<PushSession> session = store->StartPush();
+    ChunkHeader header = fields;
+    if (blocks.empty()) {
+      header.clear_block();
+      RETURN_IF_ERROR(session->AddChunk(header, {}));
+    }
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const int64_t elements = static_cast<int64_t>(values[i].size());
+      header.set_block(blocks[i]);
+      if (!slots.empty()) header.set_slot(slots[i]);
+      header.set_block_elements(elements);
+      for (int64_t offset = 0; offset < elements; offset += kStreamChunkElements) {
+        header.set_offset(offset);
+        RETURN_IF_ERROR(session->AddChunk(
+            header, values[i].subspan(offset, std::min(kStreamChunkElements, elements - offset))));
+      }
+    }
+    return session->Finish();
+  }
+
+  absl::StatusOr<SnapshotResult> SnapshotFrom(VariableStore* store,
+                                              const SnapshotRequest& request,
+                                              const SnapshotSink& sink) {
+    ASSIGN_OR_RETURN(std::unique_ptr<SnapshotSession> session, store->StartSnapshot(request));
+    SnapshotResult result;
+    absl::Span<float> destination;
+    int64_t offset = 0;
+    while (!session->Done()) {
+      ChunkHeader header;
+      const SharedFloats chunk = session->NextChunk(kStreamChunkElements, &header);
+      if (header.offset() == 0) {
+        if (result.tensors > 0 && offset != static_cast<int64_t>(destination.size())) {
+          return absl::InternalError("Snapshot answer: a tensor ended early");
+        }
+        ASSIGN_OR_RETURN(destination, sink(header.block(), header.slot()));
+        offset = 0;
+        ++result.tensors;
+      }
+      if (header.offset() != offset ||
+          header.block_elements() != static_cast<int64_t>(destination.size()) ||
+          offset + chunk.size() > static_cast<int64_t>(destination.size())) {
+        return absl::InternalError(absl::StrCat("Snapshot answer for block '", header.block(),
+                                                "' slot '", header.slot(),
+                                                "' does not fit the sink's span"));
+      }
+      std::copy(chunk.data(), chunk.data() + chunk.size(), destination.data() + offset);
+      offset += chunk.size();
+      result.global_step = header.global_step();
+      result.incarnation = header.incarnation();
+    }
+    return result;
+  }
+
+  InMemoryPs* const ps_;
+  PullResult pulled_;
+};
+
+InMemoryPs::InMemoryPs(int task, Clock* clock)
+    : task_(task),
+      address_(absl::StrCat("in-memory:", task)),
+      clock_(clock != nullptr ? clock : RealClock::Get()) {
+  absl::MutexLock lock(&mu_);
+  store_ = NewStore();
+}
+
+InMemoryPs::~InMemoryPs() = default;
+
+std::shared_ptr<VariableStore> InMemoryPs::NewStore() {
+  ++generation_;
+  VariableStoreOptions options;
+  options.clock = clock_;
+  // Distinct per task and per restart, and never 0 (0 means "no answer yet").
+  options.incarnation = static_cast<uint64_t>(task_ + 1) * 1000 + generation_;
+  return std::make_shared<VariableStore>(options);
+}
+
+std::unique_ptr<PsConnection> InMemoryPs::Connect() {
+  return std::make_unique<InMemoryPsConnection>(this);
+}
+
+void InMemoryPs::Restart() {
+  absl::MutexLock lock(&mu_);
+  store_ = NewStore();
+}
+
+void InMemoryPs::SetUnavailable(bool unavailable) {
+  absl::MutexLock lock(&mu_);
+  unavailable_ = unavailable;
+}
+
+std::shared_ptr<VariableStore> InMemoryPs::store() const {
+  absl::MutexLock lock(&mu_);
+  return store_;
+}
+
+uint64_t InMemoryPs::incarnation() const { return store()->incarnation(); }
+
+int64_t InMemoryPs::calls() const {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
+absl::StatusOr<std::shared_ptr<VariableStore>> InMemoryPs::StoreFor(const char* rpc) {
+  absl::MutexLock lock(&mu_);
+  if (unavailable_) {
+    return absl::UnavailableError(
+        absl::StrCat(rpc, " to ps ", task_, " at ", address_, ": ps is down (simulated)"));
+  }
+  ++calls_;
+  return store_;
+}
+
+std::vector<std::unique_ptr<PsConnection>> ConnectAll(const std::vector<InMemoryPs*>& ps) {
+  std::vector<std::unique_ptr<PsConnection>> connections;
+  for (InMemoryPs* p : ps) connections.push_back(p->Connect());
+  return connections;
+}
+
+}  // namespace tessera

@@ -1,0 +1,136 @@
+#include "worker/checkpoint_hook.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "gtest/gtest.h"
+#include "worker/model_fingerprint.h"
+#include "worker/ps_group.h"
+#include "worker/ps_group_test_util.h"
+#include "worker/worker_status.h"
+
+namespace tessera {
+namespace {
+
+// The chief's checkpoint hook over the fixture's two in-memory ps (SGD).
+class CheckpointHookTest : public TwoPsTest {
+ protected:
+  void SetUp() override {
+    config_.mutable_optimizer()->set_learning_rate(0.5f);
+    config_.mutable_optimizer()->mutable_sgd();
+    config_.set_max_to_keep(5);
+    config_.set_checkpoint_dir(std::string(std::getenv("TEST_TMPDIR")) + "/" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    group_ = NewGroup();
+    ASSERT_TRUE(group_->CreateAndInitialize(config_, Zeros()).ok());
+    fingerprint_ = *ModelFingerprint(variables_, config_.optimizer());
+  }
+
+  std::unique_ptr<CheckpointHook> NewHook() {
+    auto hook = std::make_unique<CheckpointHook>(
+        CheckpointHookOptions{fingerprint_, {}, absl::ZeroDuration(), &clock_});
+    HookContext context;
+    context.config = &config_;
+    context.variables = &variables_;
+    context.ps = group_.get();
+    context.status = &status_;
+    context.is_chief = true;
+    begun_ = hook->Begin(context);
+    return hook;
+  }
+
+  // Trains one step (every gradient 1); returns the global step after it.
+  int64_t Step() {
+    return *group_->PushAll(Filled(1), 0);
+  }
+
+  StepInfo After(int64_t global_step) {
+    StepInfo info;
+    info.global_step = global_step;
+    return info;
+  }
+
+  std::vector<int64_t> Saved() {
+    absl::StatusOr<CheckpointDirectoryListing> listing =
+        ListCheckpoints(config_.checkpoint_dir());
+    EXPECT_TRUE(listing.ok()) << listing.status();
+    std::vector<int64_t> steps;
+    if (listing.ok()) {
+      for (const CheckpointListing& c : listing->checkpoints) steps.push_back(c.global_step);
+    }
+    return steps;
+  }
+
+  std::unique_ptr<PsGroup> group_;
+  std::string fingerprint_;
+  WorkerStatus status_{&clock_, StatusResponse()};
+  absl::Status begun_;
+};
+
+TEST_F(CheckpointHookTest, SavesEveryNStepsAndAtTheEnd) {
+  config_.set_save_checkpoint_steps(2);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  ASSERT_TRUE(hook->AfterStep(After(Step())).ok());  // 1: not due
+  ASSERT_TRUE(hook->AfterStep(After(Step())).ok());  // 2: due
+  const int64_t last = Step();
+  ASSERT_TRUE(hook->AfterStep(After(last)).ok());    // 3: not due
+  EndInfo end;
+  end.global_step = last;
+  ASSERT_TRUE(hook->End(end).ok());  // waits for step 2's write, writes step 3
+  EXPECT_EQ(Saved(), (std::vector<int64_t>{2, 3}));
+
+  absl::StatusOr<RestoredCheckpoint> latest =
+      RestoreLatest(config_.checkpoint_dir(), fingerprint_);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->contents.metadata.global_step, 3);
+  std::vector<Tensor> values = Zeros();
+  ASSERT_TRUE(group_->PullAll(&values).ok());
+  for (int64_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(latest->contents.variables[0].value.span()[i], values[0].span()[i]);
+    EXPECT_EQ(values[0].span()[i], -1.5f);  // 3 steps of 0.5 * 1 from 0
+  }
+  EXPECT_NE(status_.Snapshot().last_checkpoint().find("ckpt-3"), std::string::npos);
+}
+
+TEST_F(CheckpointHookTest, SavesEveryNSecondsOfTheInjectedClock) {
+  config_.set_save_checkpoint_secs(10);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  ASSERT_TRUE(hook->AfterStep(After(Step())).ok());  // at 0 s: not due
+  clock_.Advance(absl::Seconds(9));
+  ASSERT_TRUE(hook->AfterStep(After(Step())).ok());  // at 9 s: not due
+  clock_.Advance(absl::Seconds(2));
+  const int64_t last = Step();
+  ASSERT_TRUE(hook->AfterStep(After(last)).ok());    // at 11 s: due
+  EndInfo end;
+  end.global_step = last;
+  ASSERT_TRUE(hook->End(end).ok());  // step 3 is saved already
+  EXPECT_EQ(Saved(), std::vector<int64_t>{3});
+}
+
+TEST_F(CheckpointHookTest, SkipsTheSnapshotWhileAPsIsNotInitialized) {
+  config_.set_save_checkpoint_steps(1);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  const int64_t step = Step();
+  ps1_.Restart();
+  EXPECT_TRUE(hook->AfterStep(After(step)).ok());
+  EXPECT_TRUE(Saved().empty());
+}
+
+TEST_F(CheckpointHookTest, BeginFailsForADirectoryThatCannotBeMade) {
+  const std::string file = std::string(std::getenv("TEST_TMPDIR")) + "/a_file";
+  std::ofstream(file) << "x";
+  config_.set_checkpoint_dir(file + "/checkpoints");
+  NewHook();
+  EXPECT_FALSE(begun_.ok());
+  EXPECT_NE(begun_.message().find(file), absl::string_view::npos) << begun_;
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,92 @@
+#ifndef TESSERA_WORKER_PS_CONNECTION_H_
+#define TESSERA_WORKER_PS_CONNECTION_H_
+
+// A connection to one parameter-server task: the five calls of
+// protos/ps_service.proto as the worker makes them, without saying how they
+// travel. PsClient (worker/ps_client.h) is the gRPC implementation; tests use
+// an in-memory one backed by a real VariableStore (test/in_memory_ps.h). The
+// worker's logic (PsGroup and above) sees only this interface.
+//
+// Contract of every implementation:
+// - A ps's error arrives with its code, message and ErrorKind
+//   (common/error_kind.h) unchanged, prefixed with context by Annotate
+//   (common/status_macros.h): "`Rpc` to ps N at ADDRESS: ...". A ps that is
+//   down or restarting is UNAVAILABLE (an implementation may retry it first).
+// - Every answer carries the ps's incarnation, so callers see restarts.
+// - Thread-compatible: one call at a time per instance; different instances
+//   may be called from different threads at once.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "protos/ps_service.pb.h"
+
+namespace tessera {
+
+class PsConnection {
+ public:
+  struct PullResult {
+    std::vector<int64_t> versions;  // per requested block
+    int64_t global_step = -1;       // ps 0's global step, -1 from other ps
+    uint64_t incarnation = 0;       // the ps process's incarnation
+  };
+
+  struct SnapshotResult {
+    int64_t global_step = -1;  // ps 0's global step when the snapshot began, else -1
+    uint64_t incarnation = 0;
+    int64_t tensors = 0;       // (block, slot) tensors received
+  };
+  // Where the whole tensor (block, slot) of a Snapshot goes ("" slot: the
+  // block's values); the span must have exactly the block's element count.
+  // An error ends the snapshot with it.
+  using SnapshotSink = std::function<absl::StatusOr<absl::Span<float>>(
+      const std::string& block, const std::string& slot)>;
+
+  virtual ~PsConnection() = default;
+
+  // "host:port" for a remote ps; a descriptive name otherwise. For messages.
+  virtual const std::string& address() const = 0;
+
+  // Creates the variables on the ps (idempotent for the same request).
+  virtual absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) = 0;
+
+  // Pulls request.blocks() (non-empty) into `destinations` (borrowed; one per
+  // block, each exactly the block's element count); INVALID_ARGUMENT when the
+  // counts differ. A ps answer that does not fit the destinations is INTERNAL
+  // naming the block; then the destinations may hold part of the new values.
+  // With request.min_version() > 0 (SYNC, STALE) the ps may hold the answer
+  // until the other workers caught up, or until its sync timeout.
+  virtual absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                          absl::Span<const absl::Span<float>> destinations) = 0;
+
+  // Pushes values[i] as block blocks[i]. `fields` gives kind, fingerprint,
+  // worker_task, step and increment_global_step; block, offset,
+  // block_elements and slot are set by the implementation. `values` are
+  // borrowed until Push returns. With no blocks, one header-only chunk is
+  // sent (to advance the global step on ps 0). `slots` (ASSIGN only) is
+  // empty, or names each entry's slot ("" for a block's values; a block's
+  // slots after its values). INVALID_ARGUMENT when the counts differ.
+  virtual absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
+                                            absl::Span<const std::string> blocks,
+                                            absl::Span<const absl::Span<const float>> values,
+                                            absl::Span<const std::string> slots = {}) = 0;
+
+  // Streams request.blocks() (every block when empty) with their slots and
+  // copies them into the spans `sink` gives for each tensor. An answer out
+  // of order or not fitting is INTERNAL naming the block; after an error the
+  // sink's spans may hold part of the data.
+  virtual absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                                  const SnapshotSink& sink) = 0;
+
+  // Tells the ps (ps 0) that a worker reached max_steps.
+  virtual absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_WORKER_PS_CONNECTION_H_

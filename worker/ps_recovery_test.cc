@@ -1,0 +1,189 @@
+#include "worker/ps_recovery.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/checkpoint/checkpoint_manager.h"
+#include "common/clock.h"
+#include "common/error_kind.h"
+#include "gtest/gtest.h"
+#include "worker/ps_group_test_util.h"
+#include "worker/model_fingerprint.h"
+
+namespace tessera {
+namespace {
+
+// Momentum (one slot) on the fixture's two ps.
+class PsRecoveryTest : public TwoPsTest {
+ protected:
+  void SetUp() override {
+    config_.mutable_optimizer()->set_learning_rate(0.5f);
+    config_.mutable_optimizer()->mutable_momentum()->set_momentum(0.5f);
+    options_.is_chief = true;
+    options_.model_fingerprint = *ModelFingerprint(variables_, config_.optimizer());
+    options_.slot_names = {"momentum"};
+    options_.wait_timeout = absl::Seconds(30);
+    dir_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
+  static std::vector<Tensor> Initial() {
+    std::vector<Tensor> values = Zeros();
+    for (Tensor& t : values) {
+      for (int64_t i = 0; i < t.size(); ++i) t.span()[i] = static_cast<float>(i);
+    }
+    return values;
+  }
+
+  // InitializeOrRestore on `recovery`, counting in *calls the times it asked
+  // for the initial values.
+  static absl::Status InitializeCounting(PsRecovery* recovery, int* calls) {
+    return recovery->InitializeOrRestore([calls] {
+      ++*calls;
+      return Initial();
+    });
+  }
+
+  // Trains one step on `group` and saves a checkpoint of it into dir_.
+  CheckpointContents TrainOneStepAndSave(PsGroup* group) {
+    EXPECT_TRUE(group->PushAll(Filled(1), 0).ok());
+    absl::StatusOr<CheckpointContents> contents = group->Snapshot(options_.slot_names);
+    EXPECT_TRUE(contents.ok()) << contents.status();
+    contents->metadata.model_fingerprint = options_.model_fingerprint;
+    absl::StatusOr<std::unique_ptr<CheckpointManager>> manager =
+        CheckpointManager::Create(dir_, CheckpointManagerOptions(), &clock_);
+    EXPECT_TRUE(manager.ok()) << manager.status();
+    EXPECT_TRUE((*manager)->Save(*contents).ok());
+    return *contents;
+  }
+
+  PsRecoveryOptions options_;
+  WorkerStatus status_{&clock_, StatusResponse()};
+  std::string dir_;
+};
+
+TEST_F(PsRecoveryTest, ChiefInitializesFreshPsWithTheInitialValues) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  int calls = 0;
+  ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
+  EXPECT_EQ(calls, 1);
+  std::vector<Tensor> values = Zeros();
+  ASSERT_TRUE(group->PullAll(&values).ok());
+  EXPECT_EQ(Flat(values[0]), Flat(Initial()[0]));
+
+  // A restarted chief keeps the live state of ps that hold it.
+  ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(PsRecoveryTest, ChiefRestoresFreshPsFromTheLatestCheckpoint) {
+  config_.set_checkpoint_dir(dir_);
+  CheckpointContents saved;
+  {
+    std::unique_ptr<PsGroup> first = NewGroup(0, 2);
+    ASSERT_TRUE(first->CreateAndInitialize(config_, Initial()).ok());
+    saved = TrainOneStepAndSave(first.get());
+  }
+  ps0_.Restart();
+  ps1_.Restart();
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  int calls = 0;
+  ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
+  EXPECT_EQ(calls, 0);  // the checkpoint, not the initial values
+  std::vector<Tensor> values = Zeros();
+  absl::StatusOr<int64_t> step = group->PullAll(&values);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 1);
+  EXPECT_EQ(Flat(values[0]), Flat(saved.variables[0].value));
+  EXPECT_EQ(Flat(values[1]), Flat(saved.variables[1].value));
+}
+
+TEST_F(PsRecoveryTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
+  config_.set_checkpoint_dir(dir_);
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  ASSERT_TRUE(recovery.InitializeOrRestore(Initial).ok());
+  const CheckpointContents saved = TrainOneStepAndSave(group.get());
+  std::vector<Tensor> grads = Zeros();
+  for (float& x : grads[0].span()) x = 4;
+  ASSERT_TRUE(group->PushAll(grads, 1).ok());  // step 2, after the checkpoint
+
+  ps1_.Restart();
+  std::vector<Tensor> values = Zeros();
+  absl::Status cause = group->PullAll(&values).status();
+  ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
+  ASSERT_TRUE(recovery.Recover(cause).ok());
+
+  ASSERT_TRUE(group->PullAll(&values).ok());
+  absl::StatusOr<CheckpointContents> now = group->Snapshot(options_.slot_names);
+  ASSERT_TRUE(now.ok()) << now.status();
+  // ps 1's blocks are the checkpoint's again (values and slots); ps 0 kept
+  // its live state, global step included.
+  EXPECT_EQ(now->metadata.global_step, 2);
+  for (int i : plan_.BlocksOn(1)) {
+    const PlacedBlock& b = plan_.blocks[i];
+    const int v = b.variable == "w" ? 0 : 1;
+    const int64_t begin = b.row_offset * (v == 0 ? 3 : 1);
+    const int64_t n = NumElements(b.shape);
+    for (int64_t e = begin; e < begin + n; ++e) {
+      EXPECT_EQ(now->variables[v].value.span()[e], saved.variables[v].value.span()[e])
+          << b.name << " " << e;
+      EXPECT_EQ(now->variables[v].slots.at("momentum").span()[e],
+                saved.variables[v].slots.at("momentum").span()[e]);
+    }
+  }
+  EXPECT_EQ(status_.Snapshot().waiting_for(), "");
+}
+
+TEST_F(PsRecoveryTest, ChiefCannotRecoverWithoutACheckpointDir) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  ASSERT_TRUE(recovery.InitializeOrRestore(Initial).ok());
+  ps0_.Restart();
+  std::vector<Tensor> values = Zeros();
+  absl::Status cause = group->PullAll(&values).status();
+  ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
+  absl::Status recovered = recovery.Recover(cause);
+  EXPECT_EQ(recovered.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(recovered.message().find("ps 0 restarted and lost the variables"),
+            absl::string_view::npos)
+      << recovered;
+  EXPECT_NE(recovered.message().find("set checkpoint_dir"), absl::string_view::npos);
+}
+
+TEST_F(PsRecoveryTest, OtherWorkerWaitsUntilTheChiefRestored) {
+  config_.set_checkpoint_dir(dir_);
+  std::unique_ptr<PsGroup> chief_group = NewGroup(0, 2);
+  PsRecovery chief(chief_group.get(), &config_, &status_, options_);
+  ASSERT_TRUE(chief.InitializeOrRestore(Initial).ok());
+  TrainOneStepAndSave(chief_group.get());
+
+  WorkerStatus other_status(&clock_, StatusResponse());
+  std::unique_ptr<PsGroup> group = NewGroup(1, 2, &other_status);
+  PsRecoveryOptions other_options = options_;
+  other_options.is_chief = false;
+  PsRecovery other(group.get(), &config_, &other_status, other_options);
+  ps1_.Restart();
+  std::vector<Tensor> values = Zeros();
+  absl::Status cause = group->PullAll(&values).status();
+  ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
+  absl::Status recovered = absl::UnknownError("not run");
+  std::thread waiter([&] { recovered = other.Recover(cause); });
+  clock_.BlockUntilSleepers(1);
+  EXPECT_EQ(other_status.Snapshot().state(), "waiting");
+  EXPECT_NE(other_status.Snapshot().waiting_for().find("the chief to restore a restarted ps"),
+            std::string::npos);
+  ASSERT_TRUE(chief.Recover(chief_group->PullAll(&values).status()).ok());
+  clock_.Advance(absl::Seconds(1));
+  waiter.join();
+  EXPECT_TRUE(recovered.ok()) << recovered;
+  EXPECT_EQ(other_status.Snapshot().state(), "training");
+}
+
+}  // namespace
+}  // namespace tessera

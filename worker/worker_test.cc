@@ -1,0 +1,317 @@
+// The worker's whole life on in-memory ps (test/in_memory_ps.h), a fake clock
+// and a fake ClusterAdmin: no sockets, no files but checkpoints in TEST_TMPDIR.
+#include "worker/worker.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/checkpoint/checkpoint_manager.h"
+#include "common/clock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "test/in_memory_ps.h"
+#include "worker/train_config.h"
+
+namespace tessera {
+namespace {
+
+// linear_regression (examples/linear_regression.pbtxt) with its data inline.
+constexpr char kConfig[] = R"pb(
+  model {
+    name: "linear_regression"
+    input_shape: [ 1 ]
+    layer {
+      name: "linear"
+      dense {
+        units: 1
+        weights_initializer { constant { value: 0.3 } }
+        biases_initializer { constant { value: -0.3 } }
+      }
+    }
+    loss { mean_squared_error { reduction: SUM } }
+  }
+  data { inline_data { x: [ 1, 2, 3, 4 ] y: [ 0, -1, -2, -3 ] } }
+  batch_size: 4
+  max_steps: 30
+  optimizer { learning_rate: 0.01 sgd {} }
+  eval_at_end: false
+  log_every_steps: 0
+  rpc_timeout_secs: 3600
+  startup_timeout_secs: 3600
+  sync_timeout_secs: 3600
+  worker_timeout_secs: 3600
+)pb";
+
+// What the chief's admin calls see and do: ps 0's worker progress comes from
+// the in-memory ps 0 (plus workers the test declares done); Shutdown is logged.
+struct AdminLog {
+  absl::Mutex mu;
+  std::vector<std::string> shutdowns ABSL_GUARDED_BY(mu);  // "ps:1 at b:2 (reason)"
+  std::set<int> declared_done ABSL_GUARDED_BY(mu);
+};
+
+class FakeClusterAdmin final : public ClusterAdmin {
+ public:
+  FakeClusterAdmin(InMemoryPs* ps0, AdminLog* log) : ps0_(ps0), log_(log) {}
+  std::vector<TaskStatus> GetStatuses(const std::vector<TaskTarget>& tasks,
+                                      absl::Duration) override {
+    std::vector<TaskStatus> out;
+    absl::MutexLock lock(&log_->mu);
+    for (const TaskTarget& t : tasks) {
+      TaskStatus st{t, absl::OkStatus(), StatusResponse()};
+      for (const auto& [task, state] : ps0_->store()->Summary().workers) {
+        WorkerProgress* p = st.response.add_workers();
+        p->set_task(task);
+        p->set_done(state.done || log_->declared_done.count(task) > 0);
+      }
+      for (int task : log_->declared_done) {
+        WorkerProgress* p = st.response.add_workers();
+        p->set_task(task);
+        p->set_done(true);
+      }
+      out.push_back(st);
+    }
+    return out;
+  }
+  std::vector<absl::Status> Shutdown(const std::vector<TaskTarget>& tasks,
+                                     absl::string_view reason, absl::Duration) override {
+    absl::MutexLock lock(&log_->mu);
+    for (const TaskTarget& t : tasks) {
+      log_->shutdowns.push_back(absl::StrCat(t.ToString(), " (", reason, ")"));
+    }
+    return std::vector<absl::Status>(tasks.size());
+  }
+
+ private:
+  InMemoryPs* const ps0_;
+  AdminLog* const log_;
+};
+
+// Records every step, and calls `on_step` (optional) after each.
+class RecordingHook final : public TrainingHook {
+ public:
+  explicit RecordingHook(std::function<void(const StepInfo&)> on_step = nullptr)
+      : on_step_(std::move(on_step)) {}
+  absl::Status AfterStep(const StepInfo& step) override {
+    losses.push_back(step.loss);
+    global_steps.push_back(step.global_step);
+    if (on_step_) on_step_(step);
+    return absl::OkStatus();
+  }
+  absl::Status End(const EndInfo& end) override {
+    end_step = end.global_step;
+    return absl::OkStatus();
+  }
+  std::vector<float> losses;
+  std::vector<int64_t> global_steps;
+  int64_t end_step = -1;
+
+ private:
+  std::function<void(const StepInfo&)> on_step_;
+};
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config_));
+    ApplyDefaults(&config_);
+  }
+
+  // Worker `task` of a cluster of 2 ps and `num_workers` workers, on the
+  // in-memory ps; `hook` (borrowed into the worker) records its steps.
+  std::unique_ptr<Worker> NewWorker(int task, int num_workers, WorkerStatus* status,
+                                    std::unique_ptr<RecordingHook> hook) {
+    std::string workers = "\"w0:1\"";
+    if (num_workers == 2) workers += ", \"w1:1\"";
+    absl::StatusOr<ClusterSpec> cluster = ClusterSpec::FromJson(
+        absl::StrCat(R"({"ps": ["p0:1", "p1:1"], "worker": [)", workers, "]}"), "test");
+    EXPECT_TRUE(cluster.ok()) << cluster.status();
+    WorkerParts parts;
+    parts.clock = &clock_;
+    parts.connect_ps = [this](const std::atomic<bool>*) {
+      return absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>>(
+          ConnectAll({&ps0_, &ps1_}));
+    };
+    if (task == 0) parts.admin = std::make_unique<FakeClusterAdmin>(&ps0_, &admin_);
+    WorkerOptions options;
+    options.task = task;
+    absl::StatusOr<std::unique_ptr<Worker>> worker =
+        Worker::CreateFromParts(*cluster, config_, options, status, std::move(parts));
+    EXPECT_TRUE(worker.ok()) << worker.status();
+    if (!worker.ok()) return nullptr;
+    (*worker)->AddHook(std::move(hook));
+    return std::move(*worker);
+  }
+
+  std::vector<std::string> Shutdowns() {
+    absl::MutexLock lock(&admin_.mu);
+    return admin_.shutdowns;
+  }
+
+  // Moves the fake clock on while more than one thread runs (waits that
+  // sleep on it: the chief waiting for the others, waiting for the chief).
+  void TickUntil(const std::atomic<bool>* stop) {
+    while (!stop->load()) {
+      clock_.Advance(absl::Milliseconds(100));
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+
+  FakeClock clock_;
+  InMemoryPs ps0_{0, &clock_};
+  InMemoryPs ps1_{1, &clock_};
+  AdminLog admin_;
+  TrainConfig config_;
+  WorkerStatus status0_{&clock_, StatusResponse()};
+  WorkerStatus status1_{&clock_, StatusResponse()};
+};
+
+TEST_F(WorkerTest, ChiefTrainsLossFallsAndGlobalStepAdvancesToMaxSteps) {
+  auto hook = std::make_unique<RecordingHook>();
+  RecordingHook* steps = hook.get();
+  std::unique_ptr<Worker> worker = NewWorker(0, 1, &status0_, std::move(hook));
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(worker->Run().ok());
+  ASSERT_EQ(steps->global_steps.size(), 30u);
+  for (size_t i = 0; i < steps->global_steps.size(); ++i) {
+    EXPECT_EQ(steps->global_steps[i], static_cast<int64_t>(i) + 1);
+  }
+  EXPECT_EQ(steps->end_step, 30);
+  EXPECT_LT(steps->losses.back(), steps->losses.front() / 10);
+  EXPECT_TRUE(ps0_.store()->Summary().workers.at(0).done);
+}
+
+TEST_F(WorkerTest, ChiefShutsThePsDownOnceEveryWorkerIsDone) {
+  config_.set_max_steps(5);
+  config_.set_batch_size(2);  // each worker's part of the data
+  std::unique_ptr<Worker> worker =
+      NewWorker(0, 2, &status0_, std::make_unique<RecordingHook>());
+  ASSERT_NE(worker, nullptr);
+  absl::Status result = absl::UnknownError("not run");
+  std::thread chief([&] { result = worker->Run(); });
+  clock_.BlockUntilSleepers(1);  // waiting for worker 1
+  EXPECT_EQ(status0_.Snapshot().waiting_for(), "workers 1 to finish");
+  EXPECT_TRUE(Shutdowns().empty());
+  {
+    absl::MutexLock lock(&admin_.mu);
+    admin_.declared_done.insert(1);
+  }
+  clock_.Advance(absl::Seconds(1));
+  chief.join();
+  EXPECT_TRUE(result.ok()) << result;
+  EXPECT_EQ(Shutdowns(), (std::vector<std::string>{"ps:0 at p0:1 (training finished)",
+                                                   "ps:1 at p1:1 (training finished)"}));
+}
+
+TEST_F(WorkerTest, StoppedWorkerDoesNotShutThePsDown) {
+  std::unique_ptr<Worker> worker;
+  auto hook = std::make_unique<RecordingHook>([&](const StepInfo& step) {
+    if (step.global_step == 3) worker->RequestStop();
+  });
+  RecordingHook* steps = hook.get();
+  worker = NewWorker(0, 1, &status0_, std::move(hook));
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(worker->Run().ok());
+  EXPECT_EQ(steps->end_step, 3);
+  EXPECT_TRUE(Shutdowns().empty());
+}
+
+// SYNC (docs/update_modes.md): each global step takes one push of each of the
+// two workers, so each runs exactly max_steps steps and none is dropped.
+TEST_F(WorkerTest, SyncWorkersWaitForEachOtherEveryStep) {
+  config_.set_update_mode(SYNC);
+  config_.set_replicas_to_aggregate(2);
+  config_.set_total_replicas(2);
+  config_.set_max_steps(10);
+  config_.set_batch_size(2);  // each worker's part of the data
+  auto hook0 = std::make_unique<RecordingHook>();
+  auto hook1 = std::make_unique<RecordingHook>();
+  RecordingHook* steps0 = hook0.get();
+  RecordingHook* steps1 = hook1.get();
+  std::unique_ptr<Worker> chief = NewWorker(0, 2, &status0_, std::move(hook0));
+  std::unique_ptr<Worker> other = NewWorker(1, 2, &status1_, std::move(hook1));
+  ASSERT_NE(chief, nullptr);
+  ASSERT_NE(other, nullptr);
+  absl::Status result0, result1;
+  std::atomic<bool> finished{false};
+  std::thread ticker([&] { TickUntil(&finished); });
+  std::thread t1([&] { result1 = other->Run(); });
+  std::thread t0([&] { result0 = chief->Run(); });
+  t0.join();
+  t1.join();
+  finished = true;
+  ticker.join();
+  ASSERT_TRUE(result0.ok()) << result0;
+  ASSERT_TRUE(result1.ok()) << result1;
+  EXPECT_EQ(steps0->global_steps.size(), 10u);
+  EXPECT_EQ(steps1->global_steps.size(), 10u);
+  for (const auto& [task, state] : ps0_.store()->Summary().workers) {
+    EXPECT_EQ(state.pushes_dropped, 0) << "worker " << task;
+  }
+  EXPECT_EQ(steps0->end_step, 10);
+  EXPECT_EQ(Shutdowns().size(), 2u);
+}
+
+TEST_F(WorkerTest, ChiefWritesCheckpointsUnderItsDirectory) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/checkpoints";
+  config_.set_checkpoint_dir(dir);
+  config_.set_save_checkpoint_steps(5);
+  config_.set_max_steps(12);
+  std::unique_ptr<Worker> worker =
+      NewWorker(0, 1, &status0_, std::make_unique<RecordingHook>());
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(worker->Run().ok());
+  absl::StatusOr<CheckpointDirectoryListing> listing = ListCheckpoints(dir);
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  std::vector<int64_t> steps;
+  for (const CheckpointListing& c : listing->checkpoints) steps.push_back(c.global_step);
+  // Every 5 steps (step 10's may be delayed while step 5's is still being
+  // written: checkpoint_hook.h) and at the end.
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps.front(), 5);
+  EXPECT_EQ(steps.back(), 12);
+  absl::StatusOr<RestoredCheckpoint> latest = RestoreLatest(dir, "");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->contents.metadata.global_step, 12);
+  EXPECT_EQ(latest->contents.variables.size(), 2u);
+}
+
+// A ps restarts (new incarnation, not initialized) during training: the chief
+// restores it from the latest checkpoint and training goes on from there.
+TEST_F(WorkerTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/recovery";
+  config_.set_checkpoint_dir(dir);
+  config_.set_save_checkpoint_steps(5);
+  config_.set_max_steps(12);
+  bool restarted = false;
+  auto hook = std::make_unique<RecordingHook>([&](const StepInfo& step) {
+    if (restarted || step.global_step != 8) return;
+    // The checkpoint of step 5 is written on the saver's thread: wait for it.
+    for (int i = 0; i < 1000 && !RestoreLatest(dir, "").ok(); ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ps0_.Restart();
+    restarted = true;
+  });
+  RecordingHook* steps = hook.get();
+  std::unique_ptr<Worker> worker = NewWorker(0, 1, &status0_, std::move(hook));
+  ASSERT_NE(worker, nullptr);
+  absl::Status result = worker->Run();
+  ASSERT_TRUE(result.ok()) << result;
+  ASSERT_TRUE(restarted);
+  // 1..8, then from the checkpoint's step 5 again: 6..12.
+  std::vector<int64_t> expected = {1, 2, 3, 4, 5, 6, 7, 8, 6, 7, 8, 9, 10, 11, 12};
+  EXPECT_EQ(steps->global_steps, expected);
+  EXPECT_EQ(steps->end_step, 12);
+}
+
+}  // namespace
+}  // namespace tessera
