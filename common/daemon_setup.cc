@@ -16,10 +16,10 @@ GrpcExperimentsChoice ChooseGrpcExperiments(const char* current) {
   return {kGrpcExperiments, absl::StrCat("gRPC experiments: ", kGrpcExperiments)};
 }
 
-DaemonSetup SetUpDaemon(absl::FunctionRef<const char*(const char*)> getenv) {
+DaemonSetup SetUpDaemon(absl::FunctionRef<const char*(const char*)> lookup) {
   DaemonSetup setup;
-  setup.malloc = TuneMalloc(getenv);
-  GrpcExperimentsChoice experiments = ChooseGrpcExperiments(getenv("GRPC_EXPERIMENTS"));
+  setup.malloc = TuneMalloc(lookup);
+  GrpcExperimentsChoice experiments = ChooseGrpcExperiments(lookup("GRPC_EXPERIMENTS"));
   setup.grpc_experiments = experiments.log_line;
   if (!experiments.value_to_set.empty()) {
     setup.environment.emplace_back("GRPC_EXPERIMENTS", experiments.value_to_set);

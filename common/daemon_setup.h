@@ -14,7 +14,7 @@
 //    not call this), so a lock-order inversion still fails them.
 //
 //   int main(int argc, char** argv) {
-//     const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
+//     const tessera::DaemonSetup setup = tessera::SetUpDaemon(lookup_environment);
 //     for (const auto& [name, value] : setup.environment)
 //       setenv(name.c_str(), value.c_str(), /*overwrite=*/0);
 //     absl::ParseCommandLine(argc, argv);
@@ -53,11 +53,12 @@ struct DaemonSetup {
   std::vector<std::string> LogLines() const;
 };
 
-// `getenv` is std::getenv (tests pass their own environment). Reads the
+// `lookup` reads the process environment (main passes the C library's
+// lookup; tests pass their own environment). Reads the
 // environment only through it and never changes it: what to set is returned
 // in `environment`. Not thread-safe: call once at the start of main(), before any thread
 // starts.
-DaemonSetup SetUpDaemon(absl::FunctionRef<const char*(const char*)> getenv);
+DaemonSetup SetUpDaemon(absl::FunctionRef<const char*(const char*)> lookup);
 
 }  // namespace tessera
 

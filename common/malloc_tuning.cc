@@ -10,11 +10,11 @@ namespace {
 
 // Whether the environment sets the malloc parameter with legacy variable
 // `variable` or GLIBC_TUNABLES entry `tunable`.
-bool UserSets(absl::FunctionRef<const char*(const char*)> getenv, const char* variable,
+bool UserSets(absl::FunctionRef<const char*(const char*)> lookup, const char* variable,
               const char* tunable) {
-  const char* value = getenv(variable);
+  const char* value = lookup(variable);
   if (value != nullptr && value[0] != '\0') return true;
-  const char* tunables = getenv("GLIBC_TUNABLES");
+  const char* tunables = lookup("GLIBC_TUNABLES");
   return tunables != nullptr && absl::StrContains(tunables, absl::StrCat(tunable, "="));
 }
 
@@ -44,9 +44,9 @@ std::string MallocTuning::Describe() const {
                "trim threshold"));
 }
 
-MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> getenv) {
+MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> lookup) {
   auto apply = [&](const char* variable, const char* tunable, int param, int64_t value) {
-    if (UserSets(getenv, variable, tunable)) return MallocSetting::kByUser;
+    if (UserSets(lookup, variable, tunable)) return MallocSetting::kByUser;
     return mallopt(param, static_cast<int>(value)) == 1 ? MallocSetting::kSet
                                                         : MallocSetting::kFailed;
   };

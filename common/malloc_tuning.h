@@ -31,7 +31,8 @@ struct MallocTuning {
   std::string Describe() const;
 };
 
-// Call first in main(), before any thread starts, with std::getenv (tests pass
+// Call first in main(), before any thread starts, with the C library's
+// environment lookup (tests pass
 // their own environment). Each setting is skipped when the environment sets
 // it: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, or the
 // glibc.malloc.arena_max / mmap_threshold / trim_threshold tunables in
@@ -54,7 +55,7 @@ struct MallocTuning {
 //    arenas each ps of the README's cluster held 60-70 MiB at 8 MiB, 76-86
 //    at 32 MiB, 80 at 64 MiB; ps_transport at 4 MiB ran about 25% slower at
 //    8 MiB and the same at 32 and 64.
-MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> getenv);
+MallocTuning TuneMalloc(absl::FunctionRef<const char*(const char*)> lookup);
 
 }  // namespace tessera
 

@@ -55,10 +55,10 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
   return d;
 }
 
-void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> getenv) {
+void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> lookup) {
   __builtin_cpu_init();
   const BlasKernelDecision d = DecideBlasKernel(
-      BlasKernelName(), getenv("OPENBLAS_CORETYPE"), getenv("TESSERA_BLAS_REEXEC"),
+      BlasKernelName(), lookup("OPENBLAS_CORETYPE"), lookup("TESSERA_BLAS_REEXEC"),
       __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx2"));
   if (d.reexec && argc > 0) {
     LOG(INFO) << d.reason << ": re-executing with OPENBLAS_CORETYPE=" << d.coretype;

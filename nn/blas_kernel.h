@@ -6,7 +6,7 @@
 // Debian's OpenBLAS 0.3.21 takes some Xeons for a "Prescott" and runs sgemm about
 // 5x slower than with OPENBLAS_CORETYPE=SkylakeX. OpenBLAS reads that variable
 // when the library loads, so the only fix from inside a program is to set it and
-// re-execute. Environment read (through the `getenv` main passes; documented
+// re-execute. Environment read (through the lookup main passes; documented
 // for users):
 //   OPENBLAS_CORETYPE     the user's choice; never overridden.
 //   TESSERA_BLAS_REEXEC   set to 1 by EnsureBlasKernel before re-executing, so a
@@ -36,13 +36,14 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
                                     const char* reexec_guard, bool has_avx512f,
                                     bool has_avx2);
 
-// Call first in main(), before any thread starts, with std::getenv. When
+// Call first in main(), before any thread starts, with the C library's
+// environment lookup. When
 // DecideBlasKernel says so, re-executes /proc/self/exe with `argv` and this
 // process's environment plus OPENBLAS_CORETYPE and TESSERA_BLAS_REEXEC (the
 // process's own environment is not changed; does not return on success; on
 // failure logs a warning and goes on with the current kernel). Logs the
 // kernel in use.
-void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> getenv);
+void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> lookup);
 
 // openblas_get_corename(), e.g. "Haswell".
 std::string BlasKernelName();

@@ -193,7 +193,7 @@ absl::Status Worker::TrainLoop() {
   batch_options.part = options_.task;
   batch_options.seed = config_.seed();
   ASSIGN_OR_RETURN(BatchIterator batches, BatchIterator::Create(&train_, batch_options));
-  Batch batch;
+  Dataset batch;
   std::vector<const Tensor*> params;
   for (const Tensor& t : values_) params.push_back(&t);
   const absl::Time train_start = clock_->Now();
@@ -282,7 +282,7 @@ absl::Status Worker::TrainLoop() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> Worker::SkipBatchesDone(BatchIterator* batches, Batch* batch) {
+absl::StatusOr<int64_t> Worker::SkipBatchesDone(BatchIterator* batches, Dataset* batch) {
   absl::StatusOr<int64_t> step = ps_->PullAll(&values_);
   if (IsNotInitializedError(step.status())) return 0;  // the loop recovers
   RETURN_IF_ERROR(step.status());

@@ -33,7 +33,7 @@
 #include "common/cluster/cluster_spec.h"
 #include "common/tensor.h"
 #include "data/batch_iterator.h"
-#include "data/dataset.h"
+#include "common/dataset.h"
 #include "data/load_dataset.h"
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
@@ -112,7 +112,7 @@ class Worker {
   // Advances `batches` past this worker's share of the global steps already
   // done (global step / workers), so a resumed job continues the data order;
   // returns the batches skipped.
-  absl::StatusOr<int64_t> SkipBatchesDone(BatchIterator* batches, Batch* batch);
+  absl::StatusOr<int64_t> SkipBatchesDone(BatchIterator* batches, Dataset* batch);
   // Chief: waits (bounded) for every worker to report done.
   void WaitForWorkers();
   // Chief: asks every ps task to shut down.
