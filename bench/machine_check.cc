@@ -6,11 +6,11 @@
 // squeezes the VM both fall (docs/benchmarks.md, "The machine's speed drifts").
 //
 //   bazel run //bench:machine_check [-- --seconds=2]
-#include <cstdlib>
 #include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
 
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 #include <vector>

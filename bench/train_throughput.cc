@@ -7,11 +7,11 @@
 // With --paced it prints `ready` after the warm-up, then waits for a line on
 // stdin before each run and stops at end of input: bench/train_throughput.sh
 // alternates its runs with PyTorch's so that both see the same machine.
-#include <cstdlib>
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>

@@ -5,7 +5,6 @@
 // chief. Serves Admin on its own address. Exit 0 when training finished or was
 // stopped (Admin Shutdown, SIGTERM, SIGINT); 1 with a message on error.
 
-#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -13,17 +12,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_cat.h"
-#include "common/clock.h"
-#include "common/logging.h"
-#include "common/daemon_setup.h"
-#include "common/signal_watcher.h"
 #include "common/cluster/task_resolution.h"
+#include "common/daemon_setup.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
 #include "nn/blas_kernel.h"
 #include "worker/train_config.h"
-#include "worker/worker.h"
-#include "worker/worker_server.h"
-#include "worker/worker_status.h"
+#include "worker/worker_daemon.h"
 
 ABSL_FLAG(std::string, cluster, "", "cluster file (JSON); default: the TF_CONFIG variable");
 ABSL_FLAG(int, task, -1, "index of this task in the cluster's worker job; default: TF_CONFIG's");
@@ -44,64 +39,28 @@ ABSL_FLAG(int, testonly_checkpoint_write_delay_ms, 0,
 namespace tessera {
 namespace {
 
-int Fail(const absl::Status& status) {
-  LOG(ERROR) << status.message();
-  return 1;
-}
-
 int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
-  auto task = ResolveTask(kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task),
-                          tf_config);
+  absl::StatusOr<ResolvedTask> task = ResolveTask(
+      kWorkerJob, absl::GetFlag(FLAGS_cluster), absl::GetFlag(FLAGS_task), tf_config);
   if (!task.ok()) {
     std::cerr << "tessera_worker: " << task.status().message() << "\n";
     return 1;
   }
   SetLogPrefix(task->task.ToString());
-  if (absl::GetFlag(FLAGS_config).empty()) return Fail(absl::InvalidArgumentError("--config is required"));
-  TrainOverrides overrides{absl::GetFlag(FLAGS_max_steps), absl::GetFlag(FLAGS_batch_size),
-                           absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_update_mode),
-                           absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_summary_dir),
-                           absl::GetFlag(FLAGS_checkpoint_dir)};
-  auto config = LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides);
-  if (!config.ok()) return Fail(config.status());
-
-  StatusResponse identity;
-  identity.set_job(kWorkerJob);
-  identity.set_task(task->task.index);
-  identity.set_address(task->address);
-  identity.set_version("dev");
-  identity.set_blas_kernel(BlasKernelName());
-  WorkerStatus status(RealClock::Get(), identity);
-  // Admin Shutdown may come before the worker exists; it stops it once it does.
-  std::atomic<Worker*> running{nullptr};
-  std::atomic<bool> stop{false};
-  auto server = WorkerServer::Create(
-      task->task.index, task->listen_address, task->address, [&] { return status.Snapshot(); },
-      [&](const std::string&) {
-        stop = true;
-        if (Worker* w = running.load()) w->RequestStop();
-      });
-  if (!server.ok()) return Fail(server.status());
-  for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
-  LOG(INFO) << "serving Admin on " << task->address << "; OpenBLAS kernel " << BlasKernelName();
-
-  WorkerOptions worker_options{task->task.index};
-  worker_options.checkpoint_write_delay =
-      absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms));
-  auto worker = Worker::Create(task->cluster, *config, worker_options, &status);
-  if (!worker.ok()) return Fail(worker.status());
-  running = worker->get();
-  if (stop) (*worker)->RequestStop();
-  SignalWatcher watcher([w = worker->get()](int signal) {
-    LOG(INFO) << "signal " << signal << ": stopping after this step";
-    w->RequestStop();
-  });
-  absl::Status result = (*worker)->Run();
-  watcher.Stop();
+  absl::Status result = [&]() -> absl::Status {
+    if (absl::GetFlag(FLAGS_config).empty()) return absl::InvalidArgumentError("--config is required");
+    TrainOverrides overrides{absl::GetFlag(FLAGS_max_steps), absl::GetFlag(FLAGS_batch_size),
+                             absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_update_mode),
+                             absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_summary_dir),
+                             absl::GetFlag(FLAGS_checkpoint_dir)};
+    ASSIGN_OR_RETURN(TrainConfig config, LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides));
+    return RunWorkerDaemon(
+        {*std::move(task), std::move(config), setup.LogLines(),
+         absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms))});
+  }();
   if (!result.ok()) {
-    status.SetState("error");
-    status.SetError(result.message());
-    return Fail(result);
+    LOG(ERROR) << result.message();
+    return 1;
   }
   LOG(INFO) << "exiting";
   return 0;
