@@ -15,11 +15,11 @@
 #include "data/batch_iterator.h"
 #include "data/load_dataset.h"
 #include "worker/evaluation.h"
-#include "worker/checkpoint_hook.h"
-#include "worker/evaluation_hook.h"
-#include "worker/memory_hook.h"
+#include "worker/hooks/checkpoint_hook.h"
+#include "worker/hooks/evaluation_hook.h"
+#include "worker/hooks/memory_hook.h"
 #include "worker/model_fingerprint.h"
-#include "worker/summary_hook.h"
+#include "worker/hooks/summary_hook.h"
 #include "worker/train_config.h"
 
 namespace tessera {

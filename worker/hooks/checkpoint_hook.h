@@ -1,5 +1,5 @@
-#ifndef TESSERA_WORKER_CHECKPOINT_HOOK_H_
-#define TESSERA_WORKER_CHECKPOINT_HOOK_H_
+#ifndef TESSERA_WORKER_HOOKS_CHECKPOINT_HOOK_H_
+#define TESSERA_WORKER_HOOKS_CHECKPOINT_HOOK_H_
 
 // The chief's checkpoints (DESIGN.md, Worker loop and chief): every
 // save_checkpoint_secs and/or save_checkpoint_steps, and at the end (also when
@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "common/checkpoint/checkpoint_manager.h"
 #include "common/clock.h"
-#include "worker/checkpoint_saver.h"
+#include "worker/hooks/checkpoint_saver.h"
 #include "worker/training_hook.h"
 
 namespace tessera {
@@ -60,4 +60,4 @@ class CheckpointHook final : public TrainingHook {
 
 }  // namespace tessera
 
-#endif  // TESSERA_WORKER_CHECKPOINT_HOOK_H_
+#endif  // TESSERA_WORKER_HOOKS_CHECKPOINT_HOOK_H_

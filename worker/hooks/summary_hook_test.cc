@@ -1,4 +1,4 @@
-#include "worker/summary_hook.h"
+#include "worker/hooks/summary_hook.h"
 
 #include <map>
 #include <string>

@@ -1,5 +1,5 @@
-#ifndef TESSERA_WORKER_EVALUATION_HOOK_H_
-#define TESSERA_WORKER_EVALUATION_HOOK_H_
+#ifndef TESSERA_WORKER_HOOKS_EVALUATION_HOOK_H_
+#define TESSERA_WORKER_HOOKS_EVALUATION_HOOK_H_
 
 // The chief's evaluation on the test set: every `eval_every_steps` global
 // steps (when set) and at the end, logging loss and accuracy; at the end it
@@ -34,4 +34,4 @@ class EvaluationHook final : public TrainingHook {
 
 }  // namespace tessera
 
-#endif  // TESSERA_WORKER_EVALUATION_HOOK_H_
+#endif  // TESSERA_WORKER_HOOKS_EVALUATION_HOOK_H_

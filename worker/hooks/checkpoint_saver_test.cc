@@ -1,4 +1,4 @@
-#include "worker/checkpoint_saver.h"
+#include "worker/hooks/checkpoint_saver.h"
 
 #include <cstdlib>
 #include <string>

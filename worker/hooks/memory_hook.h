@@ -1,5 +1,5 @@
-#ifndef TESSERA_WORKER_MEMORY_HOOK_H_
-#define TESSERA_WORKER_MEMORY_HOOK_H_
+#ifndef TESSERA_WORKER_HOOKS_MEMORY_HOOK_H_
+#define TESSERA_WORKER_HOOKS_MEMORY_HOOK_H_
 
 // Returns the heap's free memory to the system once per `interval` of
 // training (glibc's malloc_trim). Without it a worker's resident size creeps
@@ -34,4 +34,4 @@ class MemoryHook : public TrainingHook {
 
 }  // namespace tessera
 
-#endif  // TESSERA_WORKER_MEMORY_HOOK_H_
+#endif  // TESSERA_WORKER_HOOKS_MEMORY_HOOK_H_

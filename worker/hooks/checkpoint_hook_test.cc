@@ -1,4 +1,4 @@
-#include "worker/checkpoint_hook.h"
+#include "worker/hooks/checkpoint_hook.h"
 
 #include <cstdlib>
 #include <fstream>

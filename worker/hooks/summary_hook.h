@@ -1,5 +1,5 @@
-#ifndef TESSERA_WORKER_SUMMARY_HOOK_H_
-#define TESSERA_WORKER_SUMMARY_HOOK_H_
+#ifndef TESSERA_WORKER_HOOKS_SUMMARY_HOOK_H_
+#define TESSERA_WORKER_HOOKS_SUMMARY_HOOK_H_
 
 // TensorBoard summaries of training (docs/summaries.md). Every worker writes
 // to its own event file in <summary_dir>/worker_<task>/:
@@ -73,4 +73,4 @@ class SummaryHook final : public TrainingHook {
 
 }  // namespace tessera
 
-#endif  // TESSERA_WORKER_SUMMARY_HOOK_H_
+#endif  // TESSERA_WORKER_HOOKS_SUMMARY_HOOK_H_

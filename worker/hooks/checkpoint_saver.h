@@ -1,5 +1,5 @@
-#ifndef TESSERA_WORKER_CHECKPOINT_SAVER_H_
-#define TESSERA_WORKER_CHECKPOINT_SAVER_H_
+#ifndef TESSERA_WORKER_HOOKS_CHECKPOINT_SAVER_H_
+#define TESSERA_WORKER_HOOKS_CHECKPOINT_SAVER_H_
 
 // Writes the chief's checkpoints on a background thread, one at a time, so
 // that training stalls only for the snapshot, not for the disk.
@@ -70,4 +70,4 @@ class CheckpointSaver {
 
 }  // namespace tessera
 
-#endif  // TESSERA_WORKER_CHECKPOINT_SAVER_H_
+#endif  // TESSERA_WORKER_HOOKS_CHECKPOINT_SAVER_H_

@@ -1,4 +1,4 @@
-#include "worker/memory_hook.h"
+#include "worker/hooks/memory_hook.h"
 
 #include <cstdlib>
 #include <cstring>

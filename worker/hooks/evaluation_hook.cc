@@ -1,4 +1,4 @@
-#include "worker/evaluation_hook.h"
+#include "worker/hooks/evaluation_hook.h"
 
 #include "common/logging.h"
 #include "common/status_macros.h"
