@@ -90,8 +90,7 @@ class AdminClientTest : public ::testing::Test {
     closed_port_ = ClosedPort();
     worker_address_ = absl::StrCat("127.0.0.1:", port_);
     ps_address_ = absl::StrCat("127.0.0.1:", closed_port_);
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string path = absl::StrCat(tmp == nullptr ? "/tmp" : tmp, "/cluster.json");
+    std::string path = ::testing::TempDir() + "cluster.json";
     std::ofstream(path) << "{\"cluster\": {\"ps\": [\"" << ps_address_ << "\"], \"worker\": [\""
                         << worker_address_ << "\"]}}";
     auto cluster = ClusterSpec::FromFile(path);

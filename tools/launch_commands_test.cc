@@ -20,7 +20,7 @@ struct Result {
 };
 
 std::string TempFile(const std::string& name, const std::string& contents) {
-  std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << contents;
   return path;
 }

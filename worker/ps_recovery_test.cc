@@ -26,7 +26,7 @@ class PsRecoveryTest : public TwoPsTest {
     options_.model_fingerprint = *ModelFingerprint(variables_, config_.optimizer());
     options_.slot_names = {"momentum"};
     options_.wait_timeout = absl::Seconds(30);
-    dir_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
+    dir_ = ::testing::TempDir() +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
 

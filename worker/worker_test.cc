@@ -261,7 +261,7 @@ TEST_F(WorkerTest, SyncWorkersWaitForEachOtherEveryStep) {
 }
 
 TEST_F(WorkerTest, ChiefWritesCheckpointsUnderItsDirectory) {
-  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/checkpoints";
+  const std::string dir = ::testing::TempDir() + "checkpoints";
   config_.set_checkpoint_dir(dir);
   config_.set_save_checkpoint_steps(5);
   config_.set_max_steps(12);
@@ -287,7 +287,7 @@ TEST_F(WorkerTest, ChiefWritesCheckpointsUnderItsDirectory) {
 // A ps restarts (new incarnation, not initialized) during training: the chief
 // restores it from the latest checkpoint and training goes on from there.
 TEST_F(WorkerTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
-  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/recovery";
+  const std::string dir = ::testing::TempDir() + "recovery";
   config_.set_checkpoint_dir(dir);
   config_.set_save_checkpoint_steps(5);
   config_.set_max_steps(12);

@@ -23,7 +23,7 @@ class CheckpointHookTest : public TwoPsTest {
     config_.mutable_optimizer()->set_learning_rate(0.5f);
     config_.mutable_optimizer()->mutable_sgd();
     config_.set_max_to_keep(5);
-    config_.set_checkpoint_dir(std::string(std::getenv("TEST_TMPDIR")) + "/" +
+    config_.set_checkpoint_dir(::testing::TempDir() +
                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
     group_ = NewGroup();
     ASSERT_TRUE(group_->CreateAndInitialize(config_, Zeros()).ok());
@@ -124,7 +124,7 @@ TEST_F(CheckpointHookTest, SkipsTheSnapshotWhileAPsIsNotInitialized) {
 }
 
 TEST_F(CheckpointHookTest, BeginFailsForADirectoryThatCannotBeMade) {
-  const std::string file = std::string(std::getenv("TEST_TMPDIR")) + "/a_file";
+  const std::string file = ::testing::TempDir() + "a_file";
   std::ofstream(file) << "x";
   config_.set_checkpoint_dir(file + "/checkpoints");
   NewHook();

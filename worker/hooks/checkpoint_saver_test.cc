@@ -14,8 +14,7 @@ namespace {
 
 std::string FreshDir() {
   static int counter = 0;
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/saver_", getpid(), "_", ++counter);
+  return absl::StrCat(::testing::TempDir(), "saver_", getpid(), "_", ++counter);
 }
 
 CheckpointContents Contents(int64_t step) {
