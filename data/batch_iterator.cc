@@ -17,15 +17,6 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Uniform in [0, range) from whole 64-bit draws, rejecting the biased low end.
-uint64_t UniformBelow(std::mt19937_64& gen, uint64_t range) {
-  const uint64_t threshold = (0 - range) % range;  // 2^64 mod range
-  while (true) {
-    const uint64_t x = gen();
-    if (x >= threshold) return x % range;
-  }
-}
-
 // Sets *to to [n, from's example shape] (reusing its buffer when the shape
 // is unchanged) holding row picks[i] of `from` as row i.
 void GatherRows(const Tensor& from, const int64_t* picks, int64_t n, Tensor* to) {
@@ -39,6 +30,14 @@ void GatherRows(const Tensor& from, const int64_t* picks, int64_t n, Tensor* to)
 }
 
 }  // namespace
+
+uint64_t UniformBelow(std::mt19937_64& gen, uint64_t range) {
+  const uint64_t threshold = (0 - range) % range;  // 2^64 mod range
+  while (true) {
+    const uint64_t x = gen();
+    if (x >= threshold) return x % range;
+  }
+}
 
 uint64_t MixSeed(uint64_t seed, int64_t epoch, int part) {
   uint64_t h = SplitMix64(seed);

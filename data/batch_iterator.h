@@ -77,6 +77,11 @@ class BatchIterator {
 // Exposed for tests and for readers that shuffle the same way.
 uint64_t MixSeed(uint64_t seed, int64_t epoch, int part);
 
+// Uniform in [0, range) (range >= 1) from whole 64-bit draws of `gen`,
+// rejecting the biased low end: the same on every platform, unlike
+// std::uniform_int_distribution.
+uint64_t UniformBelow(std::mt19937_64& gen, uint64_t range);
+
 }  // namespace tessera
 
 #endif  // TESSERA_DATA_BATCH_ITERATOR_H_
