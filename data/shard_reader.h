@@ -41,6 +41,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/records/tfrecord.h"
+#include "data/record_source.h"
 
 namespace tessera {
 
@@ -54,14 +55,14 @@ struct ShardReaderOptions {
   bool skip_damaged_shards = false;
 };
 
-class ShardReader {
+class ShardReader final : public RecordSource {
  public:
   static absl::StatusOr<std::unique_ptr<ShardReader>> Open(const std::string& pattern,
                                                            const ShardReaderOptions& options);
 
   // The next record into *record; false once the only epoch is over
   // (repeat = false). Errors as above.
-  absl::StatusOr<bool> Next(std::string* record);
+  absl::StatusOr<bool> Next(std::string* record) override;
 
   // This part's shards, sorted by name.
   const std::vector<std::string>& shards() const { return shards_; }
