@@ -29,6 +29,7 @@ SignalWatcher::SignalWatcher(std::function<void(int)> on_signal, absl::Duration 
 SignalWatcher::~SignalWatcher() { Stop(); }
 
 void SignalWatcher::Stop() {
+  absl::MutexLock lock(&stop_mu_);
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (thread_.joinable()) thread_.join();
 }

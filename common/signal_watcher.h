@@ -16,6 +16,7 @@
 #include <functional>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
@@ -37,6 +38,7 @@ class SignalWatcher {
  private:
   const std::function<void(int)> on_signal_;
   const absl::Duration poll_;
+  absl::Mutex stop_mu_;  // serializes Stop()
   absl::Notification stop_;
   std::thread thread_;
 };

@@ -145,15 +145,14 @@ class StoreCore {
   int64_t initialized_blocks_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<TrainingProgress> progress_ ABSL_GUARDED_BY(mu_);
   absl::Duration sync_timeout_ ABSL_GUARDED_BY(mu_) = absl::Seconds(300);
-  // SYNC and STALE only; set once with the variables. Declared after what its
-  // conditions read, so it stops (joining its thread) before they go.
-  std::unique_ptr<PullWaiter> waiter_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<float>> idle_scratch_ ABSL_GUARDED_BY(mu_);
-
   // Lock-free for the hot path. ready_: created and every block initialized.
   std::atomic<bool> ready_{false};
   std::atomic<bool> holds_global_step_{false};
   std::atomic<int64_t> global_step_{0};
+  // SYNC and STALE only; set once with the variables. Declared after what its
+  // conditions read, so it stops (joining its thread) before they go.
+  std::unique_ptr<PullWaiter> waiter_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tessera

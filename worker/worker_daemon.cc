@@ -1,8 +1,9 @@
 #include "worker/worker_daemon.h"
 
-#include <atomic>
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/signal_watcher.h"
@@ -14,49 +15,66 @@
 namespace tessera {
 namespace {
 
-absl::Status Train(const WorkerDaemonOptions& options, WorkerStatus* status) {
-  const ResolvedTask& task = options.task;
-  // Admin Shutdown may come before the worker exists; it stops it once it does.
-  std::atomic<Worker*> running{nullptr};
-  std::atomic<bool> stop{false};
-  absl::StatusOr<std::unique_ptr<WorkerServer>> server = WorkerServer::Create(
-      task.task.index, task.listen_address, task.address, [status] { return status->Snapshot(); },
-      [&](const std::string&) {
-        stop = true;
-        if (Worker* w = running.load()) w->RequestStop();
-      });
-  if (!server.ok()) return server.status();
-  for (const std::string& line : options.setup_log_lines) LOG(INFO) << line;
-  LOG(INFO) << "serving Admin on " << task.address << "; OpenBLAS kernel " << BlasKernelName();
+// Passes Admin Shutdown on to the Worker, whether it comes before the Worker
+// exists, while it trains, or after it is gone. Thread-safe.
+class StopRelay {
+ public:
+  void RequestStop() {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    if (worker_ != nullptr) worker_->RequestStop();
+  }
+  // `worker` (borrowed; null to detach) gets a stop asked for before.
+  void Attach(Worker* worker) {
+    absl::MutexLock lock(&mu_);
+    worker_ = worker;
+    if (stop_ && worker_ != nullptr) worker_->RequestStop();
+  }
 
-  WorkerOptions worker_options{task.task.index};
+ private:
+  absl::Mutex mu_;
+  Worker* worker_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+absl::Status Train(const WorkerDaemonOptions& options, WorkerStatus* status, StopRelay* relay) {
+  WorkerOptions worker_options{options.task.task.index};
   worker_options.checkpoint_write_delay = options.checkpoint_write_delay;
   absl::StatusOr<std::unique_ptr<Worker>> worker =
-      Worker::Create(task.cluster, options.config, worker_options, status);
+      Worker::Create(options.task.cluster, options.config, worker_options, status);
   if (!worker.ok()) return worker.status();
-  running = worker->get();
-  if (stop) (*worker)->RequestStop();
+  relay->Attach(worker->get());
   SignalWatcher watcher([w = worker->get()](int signal) {
     LOG(INFO) << "signal " << signal << ": stopping after this step";
     w->RequestStop();
   });
   absl::Status result = (*worker)->Run();
   watcher.Stop();
+  relay->Attach(nullptr);  // before the Worker goes
   return result;
 }
 
 }  // namespace
 
 absl::Status RunWorkerDaemon(const WorkerDaemonOptions& options) {
+  const ResolvedTask& task = options.task;
   StatusResponse identity;
   identity.set_job(kWorkerJob);
-  identity.set_task(options.task.task.index);
-  identity.set_address(options.task.address);
+  identity.set_task(task.task.index);
+  identity.set_address(task.address);
   identity.set_version("dev");
   identity.set_blas_kernel(BlasKernelName());
+  // Both outlive the server, whose Admin handlers use them.
   WorkerStatus status(RealClock::Get(), identity);
-  absl::Status result = Train(options, &status);
-  if (!result.ok()) {
+  StopRelay relay;
+  absl::StatusOr<std::unique_ptr<WorkerServer>> server = WorkerServer::Create(
+      task.task.index, task.listen_address, task.address, [&status] { return status.Snapshot(); },
+      [&relay](const std::string&) { relay.RequestStop(); });
+  if (!server.ok()) return server.status();
+  for (const std::string& line : options.setup_log_lines) LOG(INFO) << line;
+  LOG(INFO) << "serving Admin on " << task.address << "; OpenBLAS kernel " << BlasKernelName();
+  absl::Status result = Train(options, &status, &relay);
+  if (!result.ok()) {  // while Admin still serves, so status can show it
     status.SetState("error");
     status.SetError(result.message());
   }
