@@ -11,8 +11,9 @@ export TESSERA_RECORDS_BIN="$runfiles/tools/tessera_records"
 pbs="$runfiles/scripts/records_pbs_array.pbs"
 slurm="$runfiles/scripts/records_slurm_array.sbatch"
 tmp="${TEST_TMPDIR}"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=tools/cli_test_lib.sh
+source "$runfiles/tools/cli_test_lib.sh"
+fail() { check_failed "$@"; }
 
 "$runfiles/tools/write_test_image_tree" "$tmp/in" || exit 1
 flags=(--train_directory="$tmp/in/train" --validation_directory="$tmp/in/val"
@@ -59,8 +60,4 @@ out=$(TESSERA_ARRAY_SIZE=3 TESSERA_RECORDS_FLAGS="${flags[*]}" "$pbs" 2>&1) &&
   fail "pbs outside an array was accepted"
 [[ "$out" == *"not a PBS array element"* ]] || fail "pbs message: $out"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "PASS"
+finish

@@ -5,25 +5,10 @@
 # (the conversion itself is tested in records_builder_test).
 set -uo pipefail
 
-records="${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/tessera_records"
+cli="${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/tessera_records"
 tmp="${TEST_TMPDIR}"
-failures=0
-
-# expect CODE SUBSTRING ARGS...: runs tessera_records ARGS (with the
-# environment of the caller), checks the exit code and the output.
-expect() {
-  local code="$1" want="$2"
-  shift 2
-  local output rc
-  output=$("$records" "$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ] || [[ "$output" != *"$want"* ]]; then
-    echo "FAIL: tessera_records $*: exit $rc (want $code), output:"
-    echo "$output"
-    echo "  (wanted it to contain: $want)"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=tools/cli_test_lib.sh
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/cli_test_lib.sh"
 
 # expect_shards DIR NAMES...: DIR holds exactly labels.txt and NAMES.
 expect_shards() {
@@ -32,10 +17,7 @@ expect_shards() {
   local got want
   got=$(cd "$dir" && ls | tr '\n' ' ')
   want=$(printf '%s\n' labels.txt "$@" | sort | tr '\n' ' ')
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $dir holds '$got', want '$want'"
-    failures=$((failures + 1))
-  fi
+  [ "$got" == "$want" ] || check_failed "$dir holds '$got', want '$want'"
 }
 
 mkdir -p "$tmp/train/n01" "$tmp/train/n02"
@@ -66,8 +48,4 @@ expect 1 "train directory $tmp/none is not a directory" --train_directory="$tmp/
   --output_directory="$tmp/x"
 expect 1 "--output_directory is required" --train_directory="$tmp/train"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "PASS"
+finish

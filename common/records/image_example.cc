@@ -62,34 +62,34 @@ absl::StatusOr<const Feature*> Find(const FeatureMap& map, const char* key,
   return &it->second;
 }
 
-absl::Status CheckSingle(const char* key, int size) {
-  if (size == 1) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(key, " has ", size, " values, expected exactly 1"));
-}
-
-// Reads a single bytes value into *out when present.
-absl::Status GetBytes(const FeatureMap& map, const char* key, bool required,
-                      std::string* out) {
-  ASSIGN_OR_RETURN(const Feature* f, Find(map, key, Feature::kBytesList));
+// The only value of the `kind` list `key` into *out when present. `values`
+// gives the list's repeated field of a Feature of that kind.
+template <typename T, typename Values>
+absl::Status GetSingle(const FeatureMap& map, const char* key, Feature::KindCase kind,
+                       bool required, Values values, T* out) {
+  ASSIGN_OR_RETURN(const Feature* f, Find(map, key, kind));
   if (f == nullptr) {
     return required ? absl::InvalidArgumentError(absl::StrCat("missing ", key))
                     : absl::OkStatus();
   }
-  RETURN_IF_ERROR(CheckSingle(key, f->bytes_list().value_size()));
-  *out = f->bytes_list().value(0);
+  const auto& list = values(*f);
+  if (list.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, " has ", list.size(), " values, expected exactly 1"));
+  }
+  *out = list.Get(0);
   return absl::OkStatus();
+}
+
+absl::Status GetBytes(const FeatureMap& map, const char* key, bool required,
+                      std::string* out) {
+  return GetSingle(map, key, Feature::kBytesList, required,
+                   [](const Feature& f) -> const auto& { return f.bytes_list().value(); }, out);
 }
 
 absl::Status GetInt64(const FeatureMap& map, const char* key, bool required, int64_t* out) {
-  ASSIGN_OR_RETURN(const Feature* f, Find(map, key, Feature::kInt64List));
-  if (f == nullptr) {
-    return required ? absl::InvalidArgumentError(absl::StrCat("missing ", key))
-                    : absl::OkStatus();
-  }
-  RETURN_IF_ERROR(CheckSingle(key, f->int64_list().value_size()));
-  *out = f->int64_list().value(0);
-  return absl::OkStatus();
+  return GetSingle(map, key, Feature::kInt64List, required,
+                   [](const Feature& f) -> const auto& { return f.int64_list().value(); }, out);
 }
 
 absl::Status GetFloats(const FeatureMap& map, const char* key, std::vector<float>* out) {

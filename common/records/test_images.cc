@@ -27,6 +27,17 @@ std::string Compress(const uint8_t* pixels, int width, int height, int pixel_for
   return out;
 }
 
+// The image's pixels with a fourth channel of `fourth` after each RGB triple.
+std::vector<uint8_t> WithFourthChannel(const RgbImage& image, uint8_t fourth) {
+  const size_t n = static_cast<size_t>(image.width) * image.height;
+  std::vector<uint8_t> out(n * 4);
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(&out[4 * i], &image.pixels[3 * i], 3);
+    out[4 * i + 3] = fourth;
+  }
+  return out;
+}
+
 }  // namespace
 
 RgbImage PatternImage(int width, int height, int seed) {
@@ -57,22 +68,12 @@ std::string GreyJpeg(const RgbImage& image) {
 }
 
 std::string CmykJpeg(const RgbImage& image) {
-  const size_t n = static_cast<size_t>(image.width) * image.height;
-  std::vector<uint8_t> cmyk(n * 4);
-  for (size_t i = 0; i < n; ++i) {
-    std::memcpy(&cmyk[4 * i], &image.pixels[3 * i], 3);
-    cmyk[4 * i + 3] = 255;
-  }
+  const std::vector<uint8_t> cmyk = WithFourthChannel(image, 255);
   return Compress(cmyk.data(), image.width, image.height, TJPF_CMYK, TJSAMP_444, 0);
 }
 
 std::string RgbaPng(const RgbImage& image) {
-  const size_t n = static_cast<size_t>(image.width) * image.height;
-  std::vector<uint8_t> rgba(n * 4);
-  for (size_t i = 0; i < n; ++i) {
-    std::memcpy(&rgba[4 * i], &image.pixels[3 * i], 3);
-    rgba[4 * i + 3] = 255;
-  }
+  const std::vector<uint8_t> rgba = WithFourthChannel(image, 255);
   png_image png;
   std::memset(&png, 0, sizeof(png));
   png.version = PNG_IMAGE_VERSION;
