@@ -1,15 +1,10 @@
 # Sourced by the shell tests of tools/' programs. Set `cli` to the program
-# first. Then:
+# first. Then, besides fail and finish (test/check_lib.sh):
 #   expect CODE SUBSTRING ARGS...  runs "$cli" ARGS, checks the exit code and
 #                                  that stdout+stderr contain SUBSTRING
-#   check_failed MESSAGE           records a failed check
-#   finish                         exits 1 if any check failed, else 0
-failures=0
-
-check_failed() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck shell=bash
+# shellcheck source=test/check_lib.sh
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/test/check_lib.sh"
 
 expect() {
   local code="$1" want="$2"
@@ -18,17 +13,8 @@ expect() {
   output=$("$cli" "$@" 2>&1)
   rc=$?
   if [ "$rc" -ne "$code" ] || [[ "$output" != *"$want"* ]]; then
-    check_failed "$(basename "$cli") $*: exit $rc (want $code), output:
+    fail "$(basename "$cli") $*: exit $rc (want $code), output:
 $output
   (wanted it to contain: $want)"
   fi
-}
-
-finish() {
-  if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-  fi
-  echo "all checks passed"
-  exit 0
 }

@@ -13,7 +13,6 @@ slurm="$runfiles/scripts/records_slurm_array.sbatch"
 tmp="${TEST_TMPDIR}"
 # shellcheck source=tools/cli_test_lib.sh
 source "$runfiles/tools/cli_test_lib.sh"
-fail() { check_failed "$@"; }
 
 "$runfiles/tools/write_test_image_tree" "$tmp/in" || exit 1
 flags=(--train_directory="$tmp/in/train" --validation_directory="$tmp/in/val"

@@ -17,7 +17,7 @@ expect_shards() {
   local got want
   got=$(cd "$dir" && ls | tr '\n' ' ')
   want=$(printf '%s\n' labels.txt "$@" | sort | tr '\n' ' ')
-  [ "$got" == "$want" ] || check_failed "$dir holds '$got', want '$want'"
+  [ "$got" == "$want" ] || fail "$dir holds '$got', want '$want'"
 }
 
 mkdir -p "$tmp/train/n01" "$tmp/train/n02"
