@@ -1,10 +1,10 @@
 #include "tools/bounding_boxes.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "tools/test_dir.h"
 
 namespace tessera {
 namespace {
@@ -63,7 +63,7 @@ TEST(BoundingBoxesTest, CsvOfProcessBoundingBoxes) {
 
 TEST(BoundingBoxesTest, DirectoryOfXmlIsSearchedRecursively) {
   namespace fs = std::filesystem;
-  const fs::path root = fs::path(std::getenv("TEST_TMPDIR")) / "boxes";
+  const fs::path root = FreshTestDir();
   fs::create_directories(root / "n01440764");
   std::ofstream(root / "n01440764" / "n01440764_10026.xml") << kXml;
   std::ofstream(root / "ILSVRC2012_val_00000001.xml") << kXml;

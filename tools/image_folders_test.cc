@@ -1,10 +1,10 @@
 #include "tools/image_folders.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "tools/test_dir.h"
 
 namespace tessera {
 namespace {
@@ -14,10 +14,7 @@ namespace fs = std::filesystem;
 class ImageFoldersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::path(std::getenv("TEST_TMPDIR")) /
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = FreshTestDir();
   }
   std::string Write(const std::string& relative, const std::string& contents) {
     const fs::path path = root_ / relative;

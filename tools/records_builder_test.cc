@@ -1,6 +1,5 @@
 #include "tools/records_builder.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +12,7 @@
 #include "common/records/tfrecord.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/test_dir.h"
 
 namespace tessera {
 namespace {
@@ -26,9 +26,7 @@ using ::testing::HasSubstr;
 class RecordsBuilderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::path(std::getenv("TEST_TMPDIR")) /
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(root_);
+    root_ = FreshTestDir();
     int seed = 0;
     for (const std::string synset : {"n01", "n02", "n03"}) {
       for (int i = 0; i < 4; ++i) {

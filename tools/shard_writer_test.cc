@@ -1,6 +1,5 @@
 #include "tools/shard_writer.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -11,6 +10,7 @@
 #include "common/records/tfrecord.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/test_dir.h"
 
 namespace tessera {
 namespace {
@@ -21,11 +21,7 @@ using ::testing::HasSubstr;
 class ShardWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::path(std::getenv("TEST_TMPDIR")) /
-            ::testing::UnitTest::GetInstance()->current_test_info()->name())
-               .string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = FreshTestDir().string();
     for (int i = 0; i < 3; ++i) {
       ImageFile file;
       file.filename = "n01_" + std::to_string(i) + ".JPEG";
