@@ -21,7 +21,7 @@ unset PBS_ARRAY_INDEX PBS_ARRAYID SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT
 
 "$TESSERA_RECORDS_BIN" "${flags[@]}" --output_directory="$tmp/one" > "$tmp/one.log" 2>&1 ||
   fail "plain run: $(cat "$tmp/one.log")"
-grep -q "images skipped: 1" "$tmp/one.log" || fail "plain run did not skip the truncated JPEG"
+grep -q "images skipped: 2" "$tmp/one.log" || fail "plain run did not skip the 2 bad files"
 
 for i in 0 1 2; do
   PBS_ARRAY_INDEX=$i TESSERA_ARRAY_SIZE=3 NCPUS=2 \

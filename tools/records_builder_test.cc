@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/test_dir.h"
+#include "tools/test_image_tree.h"
 
 namespace tessera {
 namespace {
@@ -20,37 +21,12 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// A tiny ImageNet tree: 3 synsets; train has 4 JPEGs each plus a PNG, a CMYK
-// and a grey JPEG (all named .JPEG), a truncated JPEG and a text file;
-// validation has 2 JPEGs each. Labels file order differs from sorted order.
+// On the tiny tree of tools/test_image_tree.h.
 class RecordsBuilderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = FreshTestDir();
-    int seed = 0;
-    for (const std::string synset : {"n01", "n02", "n03"}) {
-      for (int i = 0; i < 4; ++i) {
-        ++seed;
-        const RgbImage image = testing::PatternImage(24 + i, 16 + seed % 5, seed);
-        Write("train/" + synset + "/" + synset + "_" + std::to_string(i) + ".JPEG",
-              testing::RgbJpeg(image));
-      }
-      for (int i = 0; i < 2; ++i) {
-        Write("val/" + synset + "/val_" + synset + "_" + std::to_string(i) + ".JPEG",
-              testing::RgbJpeg(testing::PatternImage(20, 20, ++seed)));
-      }
-    }
-    const RgbImage odd = testing::PatternImage(30, 20, 99);
-    Write("train/n01/n01_png.JPEG", testing::RgbaPng(odd));
-    Write("train/n02/n02_cmyk.JPEG", testing::CmykJpeg(odd));
-    Write("train/n03/n03_grey.JPEG", testing::GreyJpeg(odd));
-    std::string cut = testing::RgbJpeg(testing::PatternImage(64, 64, 5));
-    cut.resize(cut.size() / 2);
-    Write("train/n01/n01_cut.JPEG", cut);
-    Write("train/n02/README.txt", "not an image\n");
-    Write("labels.txt", "n03\nn01\nn02\n");
-    Write("meta.txt", "n01\ttench\nn02\tgoldfish\nn03\tshark\nn04\tunused\n");
-    Write("boxes.csv", "n01_0.JPEG,0.1,0.2,0.3,0.4\nval_n02_1.JPEG,0,0,0.5,0.5\n");
+    ASSERT_TRUE(WriteTestImageTree(root_.string()).ok());
   }
 
   void Write(const std::string& relative, const std::string& contents) {
