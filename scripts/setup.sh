@@ -12,6 +12,7 @@ PACKAGES=(
   libabsl-dev
   libopenblas-dev          # sgemm for dense and conv layers
   libturbojpeg0-dev        # JPEG decode for image shards
+  libpng-dev               # PNG inputs of tessera_records
   libgtest-dev libgmock-dev
   zlib1g-dev
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist

@@ -11,12 +11,8 @@ export TESSERA_CTL_BIN="$RUNFILES/tools/tessera_ctl"
 export TESSERA_CONFIG="examples/linear_regression.pbtxt"
 export TESSERA_WORKER_FLAGS="--max_steps=40 --batch_size=2"
 export TESSERA_PS_WAIT=60 TESSERA_ARRAY_WAIT=60
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=test/check_lib.sh
+source "$RUNFILES/test/check_lib.sh"
 
 # Prints a port P such that P .. P+COUNT-1 are all free now.
 free_ports() {
@@ -76,13 +72,4 @@ check_training() {
     fail "$name: a task warned:"
     grep -h "WARNING" "$dir"/logs/*.log
   fi
-}
-
-finish() {
-  if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-  fi
-  echo "all checks passed"
-  exit 0
 }

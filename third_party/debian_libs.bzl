@@ -26,6 +26,7 @@ _LIBS = {
     ], "libabsl-dev"),
     "openblas": (["openblas"], "libopenblas-dev"),
     "turbojpeg": (["libturbojpeg"], "libturbojpeg0-dev"),
+    "png": (["libpng"], "libpng-dev"),
     "gtest": (["gtest", "gmock"], "libgtest-dev, libgmock-dev"),
     "gtest_main": (["gtest_main", "gmock"], "libgtest-dev, libgmock-dev"),
     "zlib": (["zlib"], "zlib1g-dev"),

@@ -3,25 +3,10 @@
 # for bad input, and the `tasks` listing. Needs no running daemon.
 set -uo pipefail
 
-ctl="${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/tessera_ctl"
+cli="${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/tessera_ctl"
 tmp="${TEST_TMPDIR}"
-failures=0
-
-# expect CODE SUBSTRING ARGS...: runs tessera_ctl ARGS, checks the exit code and
-# that stdout+stderr contain SUBSTRING.
-expect() {
-  local code="$1" want="$2"
-  shift 2
-  local output rc
-  output=$("$ctl" "$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ] || [[ "$output" != *"$want"* ]]; then
-    echo "FAIL: tessera_ctl $*: exit $rc (want $code), output:"
-    echo "$output"
-    echo "  (wanted it to contain: $want)"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=tools/cli_test_lib.sh
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/cli_test_lib.sh"
 
 echo '{"cluster": {"ps": ["localhost:2222"], "worker": ["localhost:2223", "127.0.0.1:2224"]}}' \
   > "$tmp/good.json"
@@ -44,8 +29,4 @@ worker 0 localhost:2223
 worker 1 127.0.0.1:2224" tasks --cluster="$tmp/good.json"
 expect 0 "worker 1 127.0.0.1:2224" tasks --job=worker --cluster="$tmp/good.json"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish
