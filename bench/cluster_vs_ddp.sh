@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Tessera's cluster against the peer a PyTorch user would pick for
+# data-parallel training on CPUs, in the same run: mnist_deep on
+# Fashion-MNIST, batch 50 per worker, Adam 1e-4, on this machine's two cores.
+#   Tessera: 1 ps + 2 workers (compute_threads 1 each), SYNC (every step
+#            averages both workers' gradients, as DDP does) and ASYNC;
+#   PyTorch: DistributedDataParallel, gloo, 2 ranks x 1 thread
+#            (bench/ddp_reference.py), with glibc malloc's default thresholds
+#            and with fixed ones; its best in each round is the reference.
+#   bazel run //bench:cluster_vs_ddp -- [--batches=600] [--rounds=2]
+# Each run trains `batches` batches in all (both workers together); the four
+# runs take turns, round after round. Prints job images/s (all workers
+# together) per run, then per mode the median and
+#   sync_vs_ddp=<median ratio> async_vs_ddp=<median ratio>
+set -euo pipefail
+if [ -n "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then cd "$BUILD_WORKSPACE_DIRECTORY"; fi
+batches=600 rounds=2
+for arg in "$@"; do
+  case "$arg" in
+    --batches=*) batches="${arg#*=}" ;;
+    --rounds=*) rounds="${arg#*=}" ;;
+    *) echo "unknown argument $arg (want --batches= --rounds=)" >&2; exit 2 ;;
+  esac
+done
+for v in batches rounds; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "--$v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+(( batches % 2 == 0 )) || { echo "--batches must be even (two workers)" >&2; exit 2; }
+bin=bazel-bin
+for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl; do
+  [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:cluster_vs_ddp" >&2; exit 2; }
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The example config with the model file's absolute path and one compute
+# thread per worker (two workers share the two cores, as DDP's two ranks do).
+sed "s|^model_file: \"models/|model_file: \"$PWD/examples/models/|" examples/mnist_deep_fashion.pbtxt \
+  > "$tmp/config.pbtxt"
+echo "compute_threads: 1" >> "$tmp/config.pbtxt"
+
+# tessera MODE MAX_STEPS: one run of a fresh 1 ps + 2 worker cluster; leaves
+# the job's images/s (the workers' training rates added) in $figure.
+tessera() {
+  local ports
+  ports=$(/usr/bin/python3 -c '
+import socket
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+  read -r ps w0 w1 <<< "$ports"
+  echo "{\"cluster\": {\"ps\": [\"localhost:$ps\"], \"worker\": [\"localhost:$w0\", \"localhost:$w1\"]}}" \
+    > "$tmp/cluster.json"
+  rm -rf "$tmp/run"
+  TESSERA_PS_BIN="$bin/ps/tessera_ps" TESSERA_WORKER_BIN="$bin/worker/tessera_worker" \
+  TESSERA_CTL_BIN="$bin/tools/tessera_ctl" TESSERA_NO_BUILD=1 RUN_DIR="$tmp/run" \
+    scripts/run_local.sh "$tmp/cluster.json" "$tmp/config.pbtxt" --update_mode="$1" \
+    --max_steps="$2" > "$tmp/run_local.out" 2>&1 || { cat "$tmp/run_local.out"; exit 1; }
+  figure=$(cat "$tmp"/run/worker_*.log |
+    sed -n 's/.*trained .* local steps in .* s (\([0-9.e+]*\) images\/s).*/\1/p' |
+    awk '{ s += $1; n += 1 } END { if (n == 2) printf "%.1f", s }')
+  [ -n "$figure" ] || { echo "a Tessera run printed no figure"; tail "$tmp"/run/*.log; exit 1; }
+}
+
+# ddp MALLOC(default|tuned): one DDP run; leaves the job's images/s in $figure.
+ddp() {
+  local envs=()
+  [ "$1" = tuned ] && envs=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
+  env "${envs[@]}" /usr/bin/python3 bench/ddp_reference.py --ranks=2 --threads=1 --batch_size=50 \
+    --steps=$((batches / 2)) > "$tmp/ddp.out" 2>&1 || { cat "$tmp/ddp.out"; exit 1; }
+  figure=$(sed -n 's/^ddp_images_per_sec=\([0-9.]*\).*/\1/p' "$tmp/ddp.out")
+  [ -n "$figure" ] || { echo "the DDP run printed no figure"; cat "$tmp/ddp.out"; exit 1; }
+}
+
+median() { printf '%s\n' "$@" | sort -g |
+  awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+sync_r=() async_r=() s_all=() a_all=() dd_all=() dt_all=()
+for ((r = 0; r < rounds; ++r)); do
+  tessera sync $((batches / 2)); s=$figure
+  tessera async "$batches"; a=$figure
+  ddp default; dd=$figure
+  ddp tuned; dt=$figure
+  best=$(awk -v x="$dd" -v y="$dt" 'BEGIN { print (x > y) ? x : y }')
+  s_all+=("$s") a_all+=("$a") dd_all+=("$dd") dt_all+=("$dt")
+  sync_r+=("$(ratio "$s" "$best")") async_r+=("$(ratio "$a" "$best")")
+  echo "round $r: tessera sync $s, async $a; ddp malloc default $dd, tuned $dt images/s;" \
+       "sync/ddp ${sync_r[-1]}, async/ddp ${async_r[-1]}"
+done
+echo "medians (images/s): tessera sync $(median "${s_all[@]}"), async $(median "${a_all[@]}");" \
+     "ddp malloc default $(median "${dd_all[@]}"), tuned $(median "${dt_all[@]}")"
+echo "sync_vs_ddp=$(median "${sync_r[@]}") async_vs_ddp=$(median "${async_r[@]}") (rounds=$rounds; each round against its faster DDP)"
