@@ -12,6 +12,7 @@ PACKAGES=(
   libabsl-dev
   libopenblas-dev          # sgemm for dense and conv layers
   libturbojpeg0-dev        # JPEG decode for image shards
+  libjpeg62-turbo-dev      # libjpeg API: DCT-scaled, cropped decode (data/jpeg_decoder)
   libgtest-dev libgmock-dev
   zlib1g-dev
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist
