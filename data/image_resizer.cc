@@ -1,0 +1,90 @@
+#include "data/image_resizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tessera {
+
+void ImageResizer::BuildTaps(double start, double extent, int size, int out,
+                             Taps* t) {
+  const double ratio = extent / out;  // source pixels per output pixel
+  const double radius = std::max(1.0, ratio);
+  // The whole pixels covering [start, start + extent): the only ones used.
+  const int lo = std::clamp(static_cast<int>(std::floor(start)), 0, size - 1);
+  const int hi = std::clamp(static_cast<int>(std::ceil(start + extent)), lo + 1, size);
+  t->taps = static_cast<int>(std::ceil(2 * radius)) + 1;
+  t->first.resize(out);
+  t->weights.assign(static_cast<size_t>(out) * t->taps, 0.0f);
+  for (int i = 0; i < out; ++i) {
+    const double center = start + (i + 0.5) * ratio;  // continuous coordinate
+    // Pixels s whose centre s + 0.5 lies within `radius` of the sample.
+    const int first = std::max(lo, static_cast<int>(std::ceil(center - radius - 0.5)));
+    const int last =
+        std::min(hi - 1, static_cast<int>(std::floor(center + radius - 0.5)));
+    float* w = &t->weights[static_cast<size_t>(i) * t->taps];
+    double sum = 0;
+    int n = 0;
+    for (int s = first; s <= last && n < t->taps; ++s, ++n) {
+      const double d = std::abs(s + 0.5 - center) / radius;
+      const double weight = d < 1.0 ? 1.0 - d : 0.0;
+      w[n] = static_cast<float>(weight);
+      sum += weight;
+    }
+    if (sum <= 0) {  // the centre is outside [lo, hi): nearest covering pixel
+      const int nearest = std::clamp(static_cast<int>(std::floor(center)), lo, hi - 1);
+      t->first[i] = nearest;
+      std::fill(w, w + t->taps, 0.0f);
+      w[0] = 1.0f;
+      continue;
+    }
+    t->first[i] = first;
+    for (int k = 0; k < n; ++k) w[k] = static_cast<float>(w[k] / sum);
+  }
+}
+
+void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
+                          int channels, const SourceRect& rect, int out_height,
+                          int out_width, bool flip, const float* scale,
+                          const float* bias, float* out) {
+  BuildTaps(rect.x, rect.width, src_width, out_width, &x_taps_);
+  BuildTaps(rect.y, rect.height, src_height, out_height, &y_taps_);
+  // Columns any x tap reads.
+  int col_lo = src_width, col_hi = 0;
+  for (int j = 0; j < out_width; ++j) {
+    col_lo = std::min(col_lo, x_taps_.first[j]);
+    col_hi = std::max(col_hi, std::min(src_width, x_taps_.first[j] + x_taps_.taps));
+  }
+  const int span = (col_hi - col_lo) * channels;
+  row_.resize(span);
+  const size_t src_stride = static_cast<size_t>(src_width) * channels;
+  for (int i = 0; i < out_height; ++i) {
+    // Vertical pass: row_ = weighted sum of the source rows of output row i.
+    std::fill(row_.begin(), row_.end(), 0.0f);
+    const float* wy = &y_taps_.weights[static_cast<size_t>(i) * y_taps_.taps];
+    for (int k = 0; k < y_taps_.taps; ++k) {
+      const int sy = y_taps_.first[i] + k;
+      if (wy[k] == 0.0f || sy >= src_height) continue;
+      const uint8_t* s = src + sy * src_stride + col_lo * channels;
+      const float w = wy[k];
+      for (int v = 0; v < span; ++v) row_[v] += w * s[v];
+    }
+    // Horizontal pass, normalization and flip.
+    float* o = out + static_cast<size_t>(i) * out_width * channels;
+    for (int j = 0; j < out_width; ++j) {
+      const float* wx = &x_taps_.weights[static_cast<size_t>(j) * x_taps_.taps];
+      const int base = x_taps_.first[j] - col_lo;
+      const int dest = flip ? out_width - 1 - j : j;
+      for (int c = 0; c < channels; ++c) {
+        float acc = 0.0f;
+        for (int k = 0; k < x_taps_.taps; ++k) {
+          const int col = base + k;
+          if (col * channels + c >= span) break;
+          acc += wx[k] * row_[col * channels + c];
+        }
+        o[dest * channels + c] = acc * scale[c] + bias[c];
+      }
+    }
+  }
+}
+
+}  // namespace tessera
