@@ -14,6 +14,7 @@ void ImageResizer::BuildTaps(double start, double extent, int size, int out,
   const int hi = std::clamp(static_cast<int>(std::ceil(start + extent)), lo + 1, size);
   t->taps = static_cast<int>(std::ceil(2 * radius)) + 1;
   t->first.resize(out);
+  t->count.resize(out);
   t->weights.assign(static_cast<size_t>(out) * t->taps, 0.0f);
   for (int i = 0; i < out; ++i) {
     const double center = start + (i + 0.5) * ratio;  // continuous coordinate
@@ -33,11 +34,13 @@ void ImageResizer::BuildTaps(double start, double extent, int size, int out,
     if (sum <= 0) {  // the centre is outside [lo, hi): nearest covering pixel
       const int nearest = std::clamp(static_cast<int>(std::floor(center)), lo, hi - 1);
       t->first[i] = nearest;
+      t->count[i] = 1;
       std::fill(w, w + t->taps, 0.0f);
       w[0] = 1.0f;
       continue;
     }
     t->first[i] = first;
+    t->count[i] = n;
     for (int k = 0; k < n; ++k) w[k] = static_cast<float>(w[k] / sum);
   }
 }
@@ -52,36 +55,56 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
   int col_lo = src_width, col_hi = 0;
   for (int j = 0; j < out_width; ++j) {
     col_lo = std::min(col_lo, x_taps_.first[j]);
-    col_hi = std::max(col_hi, std::min(src_width, x_taps_.first[j] + x_taps_.taps));
+    col_hi = std::max(col_hi, x_taps_.first[j] + x_taps_.count[j]);
   }
   const int span = (col_hi - col_lo) * channels;
   row_.resize(span);
+  float* __restrict row = row_.data();
   const size_t src_stride = static_cast<size_t>(src_width) * channels;
+  // Locals, so that stores to `out` (which might alias anything to the
+  // compiler) do not force reloads in the inner loops.
+  const int x_taps = x_taps_.taps, y_taps = y_taps_.taps;
+  const int* const x_first = x_taps_.first.data();
+  const int* const x_count = x_taps_.count.data();
+  const float* const x_weights = x_taps_.weights.data();
+  const float s0 = scale[0], s1 = channels > 1 ? scale[1] : 0,
+              s2 = channels > 2 ? scale[2] : 0;
+  const float b0 = bias[0], b1 = channels > 1 ? bias[1] : 0,
+              b2 = channels > 2 ? bias[2] : 0;
   for (int i = 0; i < out_height; ++i) {
-    // Vertical pass: row_ = weighted sum of the source rows of output row i.
-    std::fill(row_.begin(), row_.end(), 0.0f);
-    const float* wy = &y_taps_.weights[static_cast<size_t>(i) * y_taps_.taps];
-    for (int k = 0; k < y_taps_.taps; ++k) {
-      const int sy = y_taps_.first[i] + k;
-      if (wy[k] == 0.0f || sy >= src_height) continue;
-      const uint8_t* s = src + sy * src_stride + col_lo * channels;
+    // Vertical pass: row = weighted sum of the source rows of output row i.
+    const float* wy = &y_taps_.weights[static_cast<size_t>(i) * y_taps];
+    const uint8_t* src0 = src + y_taps_.first[i] * src_stride + col_lo * channels;
+    const int y_count = y_taps_.count[i];
+    for (int v = 0; v < span; ++v) row[v] = wy[0] * src0[v];
+    for (int k = 1; k < y_count; ++k) {
+      const uint8_t* __restrict s = src0 + k * src_stride;
       const float w = wy[k];
-      for (int v = 0; v < span; ++v) row_[v] += w * s[v];
+      for (int v = 0; v < span; ++v) row[v] += w * s[v];
     }
     // Horizontal pass, normalization and flip.
-    float* o = out + static_cast<size_t>(i) * out_width * channels;
+    float* __restrict o = out + static_cast<size_t>(i) * out_width * channels;
     for (int j = 0; j < out_width; ++j) {
-      const float* wx = &x_taps_.weights[static_cast<size_t>(j) * x_taps_.taps];
-      const int base = x_taps_.first[j] - col_lo;
-      const int dest = flip ? out_width - 1 - j : j;
+      const float* wx = x_weights + static_cast<size_t>(j) * x_taps;
+      const float* r = row + (x_first[j] - col_lo) * channels;
+      float* d = o + (flip ? out_width - 1 - j : j) * channels;
+      const int n = x_count[j];
+      if (channels == 3) {
+        float a0 = 0, a1 = 0, a2 = 0;
+        for (int k = 0; k < n; ++k) {
+          a0 += wx[k] * r[3 * k];
+          a1 += wx[k] * r[3 * k + 1];
+          a2 += wx[k] * r[3 * k + 2];
+        }
+        d[0] = a0 * s0 + b0;
+        d[1] = a1 * s1 + b1;
+        d[2] = a2 * s2 + b2;
+        continue;
+      }
       for (int c = 0; c < channels; ++c) {
         float acc = 0.0f;
-        for (int k = 0; k < x_taps_.taps; ++k) {
-          const int col = base + k;
-          if (col * channels + c >= span) break;
-          acc += wx[k] * row_[col * channels + c];
-        }
-        o[dest * channels + c] = acc * scale[c] + bias[c];
+        for (int k = 0; k < n; ++k) acc += wx[k] * r[k * channels + c];
+        d[c] = acc * scale[c] + bias[c];
       }
     }
   }

@@ -40,11 +40,12 @@ class ImageResizer {
               const float* scale, const float* bias, float* out);
 
  private:
-  // For each output index, `taps` weights starting at source index first[i]:
-  // weights[i * taps + k] applies to source first[i] + k.
+  // For each output index i, count[i] <= taps weights starting at source index
+  // first[i]: weights[i * taps + k] applies to source first[i] + k.
   struct Taps {
     int taps = 0;
     std::vector<int> first;
+    std::vector<int> count;
     std::vector<float> weights;
   };
   // Tap table for `out` samples over [start, start + extent) of a source axis of
