@@ -7,7 +7,8 @@
 // /usr/share/backgrounds, python3-skimage's data folder): each photo is resized so
 // its shorter side is 375-560 pixels, cut into 500 x 375 windows at random
 // places, re-encoded at quality 90 with 4:2:0 chroma (ImageNet's typical size and
-// quality). Every figure is measured in this run, one thread, in turn:
+// quality). Every figure is measured in this run, on one thread,
+// in interleaved rounds (see Measure):
 //   full decode       DecodeCrop of the whole image at 1/1 (the reference)
 //   augment           ImageAugmenter::Train: TF crop, DCT-scaled partial decode,
 //                     resize, flip, normalize (accurate DCT, fancy upsampling)
@@ -20,6 +21,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -137,20 +140,38 @@ int MakePhotoSet(const fs::path& dir, int count, std::vector<std::string>* jpegs
   return used;
 }
 
-// Images per second of `one(i)` over the set, repeated for at least `seconds`.
-template <typename Fn>
-double ImagesPerSecond(int n, double seconds, Fn one) {
-  int64_t done = 0;
-  const absl::Time start = absl::Now();
-  absl::Duration elapsed;
-  do {
-    for (int i = 0; i < n; ++i) {
-      if (!one(i)) return -1;
+// One way of turning a file into pixels, and its measured time.
+struct Variant {
+  const char* name;
+  std::function<bool(int)> one;  // processes image i; false on error
+};
+
+struct Timing {
+  int64_t images = 0;
+  absl::Duration time;
+};
+
+// Runs the variants in turn, one pass over the n images each, round after round
+// until each has run for about `seconds`, so that a change in the machine's
+// load (other builds share these cores) affects every variant alike.
+bool Measure(int n, double seconds, const std::vector<Variant>& variants,
+             std::vector<Timing>* timings) {
+  timings->assign(variants.size(), Timing());
+  while (timings->front().time < absl::Seconds(seconds)) {
+    for (size_t k = 0; k < variants.size(); ++k) {
+      const Variant& v = variants[k];
+      const absl::Time start = absl::Now();
+      for (int i = 0; i < n; ++i) {
+        if (!v.one(i)) {
+          std::fprintf(stderr, "jpeg_decode: %s failed on image %d\n", v.name, i);
+          return false;
+        }
+      }
+      (*timings)[k].time += absl::Now() - start;
+      (*timings)[k].images += n;
     }
-    done += n;
-    elapsed = absl::Now() - start;
-  } while (elapsed < absl::Seconds(seconds));
-  return done / absl::ToDoubleSeconds(elapsed);
+  }
+  return true;
 }
 
 int Run() {
@@ -196,27 +217,40 @@ int Run() {
   auto whole = [](const JpegInfo& i) -> absl::StatusOr<CropWindow> {
     return CropWindow{0, 0, i.height, i.width};
   };
-  const double reference = ImagesPerSecond(n, seconds, [&](int i) {
+  std::vector<Variant> variants;
+  variants.push_back({"full decode (reference)", [&](int i) {
     return full.DecodeCrop(jpegs[i], "bench", whole, size, size, &region).ok();
-  });
-  std::printf("  full decode (reference)         %8.0f images/s\n", reference);
-
+  }});
+  std::vector<std::unique_ptr<ImageAugmenter>> augmenters;
+  std::vector<float> out(static_cast<size_t>(size) * size * 3);
+  std::mt19937_64 rng(7);
   for (bool fast : {false, true}) {
     AugmentOptions options;
     options.out_height = options.out_width = size;
     options.decode.fast_dct = options.decode.fast_upsampling = fast;
-    auto augmenter = ImageAugmenter::Create(options);
+    absl::StatusOr<std::unique_ptr<ImageAugmenter>> augmenter =
+        ImageAugmenter::Create(options);
     if (!augmenter.ok()) {
       std::fprintf(stderr, "%s\n", augmenter.status().ToString().c_str());
       return 1;
     }
-    std::vector<float> out((*augmenter)->OutputSize());
-    std::mt19937_64 rng(7);
-    const double rate = ImagesPerSecond(n, seconds, [&](int i) {
-      return (*augmenter)->Train(jpegs[i], "bench", {}, &rng, out.data()).ok();
-    });
-    std::printf("  decode+crop+flip+resize%-7s  %8.0f images/s  %.2fx the full decode\n",
-                fast ? ", fast" : "", rate, rate / reference);
+    ImageAugmenter* a = augmenter->get();
+    augmenters.push_back(std::move(*augmenter));
+    variants.push_back({fast ? "decode+crop+flip+resize, fast" : "decode+crop+flip+resize",
+                        [&, a](int i) {
+                          return a->Train(jpegs[i], "bench", {}, &rng, out.data()).ok();
+                        }});
+  }
+  std::vector<Timing> timings;
+  if (!Measure(n, seconds, variants, &timings)) return 1;
+  auto rate_of = [](const Timing& t) {
+    return t.images / absl::ToDoubleSeconds(t.time);
+  };
+  const double reference = rate_of(timings[0]);
+  for (size_t k = 0; k < variants.size(); ++k) {
+    const double rate = rate_of(timings[k]);
+    std::printf("  %-31s %7.0f images/s  %.2fx the full decode\n", variants[k].name, rate,
+                rate / reference);
   }
   return 0;
 }
