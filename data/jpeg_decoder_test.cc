@@ -81,6 +81,10 @@ TEST(JpegDecoderTest, ChoosesTheSmallestScaleThatCoversTheOutput) {
   JpegDecoder decoder;
   EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 447, 1000}, 224, 224), 1);
   EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 448, 448}, 224, 224), 2);
+  EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 447, 2000}, 224, 224), 1);  // each side
+  EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 2000, 447}, 224, 224), 1);
+  EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 2000, 895}, 224, 224), 2);
+  EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 600, 900}, 100, 300), 2);  // non-square
   EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 900, 1000}, 224, 224), 4);
   EXPECT_EQ(decoder.ChooseScaleDenom({0, 0, 1792, 1800}, 224, 224), 8);
   JpegDecodeOptions no_scaling;
