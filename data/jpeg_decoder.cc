@@ -168,7 +168,11 @@ absl::Status JpegDecoder::DecodeWindow(const CropWindow& crop, int denom,
     if (width < c.output_width) jpeg_crop_scanline(&c, &x_offset, &width);
     first_row = static_cast<JDIMENSION>(std::floor(fy0));
     end_row = std::min(static_cast<JDIMENSION>(std::ceil(fy1)), c.output_height);
-    if (first_row > 0) jpeg_skip_scanlines(&c, first_row);
+    if (first_row > 0 && jpeg_skip_scanlines(&c, first_row) != first_row) {
+      jpeg_abort_decompress(&c);  // never expected: the crop is inside the image
+      return absl::InternalError(absl::StrCat(
+          "JPEG ", name, ": libjpeg did not skip to row ", first_row));
+    }
   }
   region->height = static_cast<int>(end_row - first_row);
   region->width = static_cast<int>(c.output_width);
