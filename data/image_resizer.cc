@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace tessera {
 
 void ImageResizer::BuildTaps(double start, double extent, int size, int out,
@@ -58,7 +62,8 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
     col_hi = std::max(col_hi, x_taps_.first[j] + x_taps_.count[j]);
   }
   const int span = (col_hi - col_lo) * channels;
-  row_.resize(span);
+  row_.resize(span + 1);  // + 1: the horizontal pass loads 4 floats per RGB pixel
+  row_[span] = 0.0f;
   float* __restrict row = row_.data();
   const size_t src_stride = static_cast<size_t>(src_width) * channels;
   // Locals, so that stores to `out` (which might alias anything to the
@@ -71,6 +76,10 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
               s2 = channels > 2 ? scale[2] : 0;
   const float b0 = bias[0], b1 = channels > 1 ? bias[1] : 0,
               b2 = channels > 2 ? bias[2] : 0;
+#if defined(__SSE2__)
+  const __m128 scale4 = _mm_setr_ps(s0, s1, s2, 0.0f);
+  const __m128 bias4 = _mm_setr_ps(b0, b1, b2, 0.0f);
+#endif
   for (int i = 0; i < out_height; ++i) {
     // Vertical pass: row = weighted sum of the source rows of output row i.
     const float* wy = &y_taps_.weights[static_cast<size_t>(i) * y_taps];
@@ -90,6 +99,19 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
       float* d = o + (flip ? out_width - 1 - j : j) * channels;
       const int n = x_count[j];
       if (channels == 3) {
+#if defined(__SSE2__)
+        // One unaligned 4-float load per tap (R, G, B and the next pixel's R,
+        // whose lane is dropped; row_ has a spare float at its end).
+        __m128 acc = _mm_setzero_ps();
+        for (int k = 0; k < n; ++k) {
+          acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(wx[k]), _mm_loadu_ps(r + 3 * k)));
+        }
+        alignas(16) float a[4];
+        _mm_store_ps(a, _mm_add_ps(_mm_mul_ps(acc, scale4), bias4));
+        d[0] = a[0];
+        d[1] = a[1];
+        d[2] = a[2];
+#else
         float a0 = 0, a1 = 0, a2 = 0;
         for (int k = 0; k < n; ++k) {
           a0 += wx[k] * r[3 * k];
@@ -99,6 +121,7 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
         d[0] = a0 * s0 + b0;
         d[1] = a1 * s1 + b1;
         d[2] = a2 * s2 + b2;
+#endif
         continue;
       }
       for (int c = 0; c < channels; ++c) {
