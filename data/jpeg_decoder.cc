@@ -42,7 +42,8 @@ void CmykToRgb(const uint8_t* cmyk, int pixels, uint8_t* rgb) {
 
 JpegDecoder::JpegDecoder(JpegDecodeOptions options)
     : options_(options), jpeg_(std::make_unique<Libjpeg>()) {
-  jpeg_->cinfo.err = InstallJpegErrorManager(&jpeg_->err, /*warnings_are_errors=*/true);
+  jpeg_->cinfo.err =
+      InstallJpegErrorManager(&jpeg_->err, options_.warnings_are_errors);
 }
 
 JpegDecoder::~JpegDecoder() {

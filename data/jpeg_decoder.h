@@ -14,7 +14,8 @@
 // convention that Photoshop writes (stored 255 = no ink): R = C * K / 255, etc.
 // Corrupt or truncated data (libjpeg's warnings included), unsupported colour
 // spaces and images over max_pixels are errors naming the image; libjpeg never
-// exits the process.
+// exits the process. A partial decode reads the file only up to the crop's last
+// row, so damage after it goes unnoticed (the pixels used are all intact).
 //
 // Thread safety: a JpegDecoder is not thread-safe; use one per thread. It keeps
 // libjpeg's decompressor and its row buffers between calls, so steady-state
@@ -39,6 +40,10 @@ struct JpegDecodeOptions {
   bool dct_scaling = true;       // false: always decode at 1/1
   bool partial_decode = true;    // false: decode every row and column
   int64_t max_pixels = int64_t{1} << 28;  // width * height above this is refused
+  // libjpeg's warnings ("Premature end of JPEG file", "Corrupt JPEG data: ...")
+  // as errors. A few real ImageNet files carry harmless extraneous bytes that warn;
+  // false accepts them (libjpeg fills what it could not decode with grey).
+  bool warnings_are_errors = true;
 };
 
 struct JpegInfo {

@@ -224,6 +224,14 @@ TEST(JpegDecoderTest, BadDataIsAnErrorNamingTheImage) {
   };
   ExpectErrorNaming(decoder.DecodeCrop(jpeg, "photo_17.jpg", failing, 32, 32, &region),
                     "chooser error");
+  // Warnings may be accepted instead: a truncated file decodes, grey filled in.
+  JpegDecodeOptions lenient;
+  lenient.warnings_are_errors = false;
+  JpegDecoder lenient_decoder(lenient);
+  EXPECT_TRUE(lenient_decoder
+                  .DecodeCrop(jpeg.substr(0, jpeg.size() / 2), "photo_17.jpg", Whole(),
+                              32, 32, &region)
+                  .ok());
   // After all that, the same decoder still decodes.
   ASSERT_TRUE(decode(jpeg).ok());
   EXPECT_EQ(region.scale_denom, 2);  // 120x160 covers 32x32 twice over
