@@ -197,8 +197,9 @@ int Run() {
       std::error_code ec;
       fs::remove_all(made_dir, ec);  // the bytes are in memory now
     }
-    source = absl::StrCat(dir_template, " (500x375 q90 4:2:0 from ", photos,
-                          " Debian photos)");
+    source = absl::StrCat(dir_template,
+                          absl::GetFlag(FLAGS_keep_images) ? "" : " (removed)",
+                          ": 500x375 q90 4:2:0 from ", photos, " Debian photos");
   }
   if (jpegs.empty()) {
     std::fprintf(stderr, "jpeg_decode: no JPEG files (install mate-backgrounds or "
