@@ -20,11 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,6 +31,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/file_system.h"
+#include "common/file_util.h"
 #include "data/image_augment.h"
 #include "data/image_resizer.h"
 #include "data/jpeg_decoder.h"
@@ -58,11 +58,20 @@ bool IsJpegName(const fs::path& p) {
 }
 
 bool ReadFile(const fs::path& path, std::string* bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  *bytes = s.str();
-  return static_cast<bool>(in);
+  absl::StatusOr<std::string> read = ReadFileToString(path.string(), "JPEG file");
+  if (!read.ok()) return false;
+  *bytes = std::move(*read);
+  return true;
+}
+
+// A scratch file: no fsync (the set is remade on every run).
+absl::Status WriteScratchFile(const std::string& path, absl::string_view bytes) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> file =
+      DefaultFileSystem()->NewWritableFile(path);
+  if (!file.ok()) return file.status();
+  absl::Status status = (*file)->Append(bytes);
+  absl::Status closed = (*file)->Close();
+  return status.ok() ? closed : status;
 }
 
 std::vector<fs::path> ListJpegs(const std::string& dir, bool recursive) {
@@ -132,8 +141,12 @@ int MakePhotoSet(const fs::path& dir, int count, std::vector<std::string>* jpegs
       }
       absl::StatusOr<std::string> jpeg = EncodeJpeg(window.data(), 375, 500, 3);
       if (!jpeg.ok()) continue;
-      std::ofstream(dir / absl::StrCat("photo_", jpegs->size(), ".jpg"),
-                    std::ios::binary) << *jpeg;
+      const absl::Status written = WriteScratchFile(
+          (dir / absl::StrCat("photo_", jpegs->size(), ".jpg")).string(), *jpeg);
+      if (!written.ok()) {
+        std::fprintf(stderr, "jpeg_decode: %s\n", written.ToString().c_str());
+        return used;
+      }
       jpegs->push_back(*jpeg);
     }
   }
