@@ -49,6 +49,10 @@ void ImageResizer::BuildTaps(double start, double extent, int size, int out,
   }
 }
 
+// Compiled twice, for AVX2 and for the build's baseline (x86-64-v2); the loader
+// picks the AVX2 copy on CPUs that have it (all of this project's machines), where
+// the vertical pass runs 8 floats at a time. About 10% of the training path.
+__attribute__((target_clones("avx2", "default")))
 void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
                           int channels, const SourceRect& rect, int out_height,
                           int out_width, bool flip, const float* scale,
