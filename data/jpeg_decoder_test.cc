@@ -19,7 +19,8 @@ using testing::TestJpegKind;
 using testing::TestJpegKindName;
 
 constexpr TestJpegKind kKinds[] = {TestJpegKind::kRgb420, TestJpegKind::kRgb444,
-                                   TestJpegKind::kGrey, TestJpegKind::kCmyk};
+                                   TestJpegKind::kGrey, TestJpegKind::kCmyk,
+                                   TestJpegKind::kProgressive};
 
 JpegDecoder::CropChooser Whole() {
   static auto whole = [](const JpegInfo& info) -> absl::StatusOr<CropWindow> {
@@ -49,6 +50,10 @@ TEST(JpegDecoderTest, DecodesEveryLayoutToRgb) {
   for (TestJpegKind kind : kKinds) {
     std::vector<uint8_t> expected;
     const std::string jpeg = MakeTestJpeg(kind, 75, 100, 100, 1, &expected);
+    // SOF2 marks progressive scans, SOF0 baseline.
+    EXPECT_NE(jpeg.find(kind == TestJpegKind::kProgressive ? "\xff\xc2" : "\xff\xc0"),
+              std::string::npos)
+        << TestJpegKindName(kind);
     JpegDecoder decoder;
     absl::StatusOr<JpegInfo> info = decoder.ReadInfo(jpeg, "a.jpg");
     ASSERT_TRUE(info.ok()) << info.status();
@@ -67,7 +72,9 @@ TEST(JpegDecoderTest, DecodesEveryLayoutToRgb) {
     }
     const double mae = sum / expected.size();
     // Quality 100; 4:2:0 loses chroma detail next to the discs' edges and the noise.
-    EXPECT_LT(mae, kind == TestJpegKind::kRgb420 ? 8.0 : 2.5) << TestJpegKindName(kind);
+    const bool chroma_420 =
+        kind == TestJpegKind::kRgb420 || kind == TestJpegKind::kProgressive;
+    EXPECT_LT(mae, chroma_420 ? 8.0 : 2.5) << TestJpegKindName(kind);
     if (kind == TestJpegKind::kGrey) {
       for (size_t i = 0; i < expected.size(); i += 3) {
         ASSERT_EQ(region.pixels[i], region.pixels[i + 1]);
@@ -100,7 +107,7 @@ TEST(JpegDecoderTest, PartialDecodeGivesTheFullDecodesPixels) {
   full.dct_scaling = false;
   full.partial_decode = false;
   for (TestJpegKind kind : {TestJpegKind::kRgb444, TestJpegKind::kGrey}) {
-    const std::string jpeg = MakeTestJpeg(kind, 300, 400, 90, 2);
+    const std::string jpeg = MakeTestJpeg(kind, 300, 400, 90, 2);  // baseline
     JpegDecoder a(partial_only), b(full);
     DecodedRegion ra, rb;
     std::mt19937_64 rng(5);

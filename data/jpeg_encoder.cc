@@ -39,6 +39,7 @@ bool CompressToMemory(const uint8_t* pixels, int height, int width, int componen
       cinfo.comp_info[c].v_samp_factor = 1;
     }
   }
+  if (options.progressive) jpeg_simple_progression(&cinfo);
   jpeg_start_compress(&cinfo, TRUE);
   const size_t stride = static_cast<size_t>(width) * components;
   while (cinfo.next_scanline < cinfo.image_height) {

@@ -1,7 +1,7 @@
 #ifndef TESSERA_DATA_JPEG_ENCODER_H_
 #define TESSERA_DATA_JPEG_ENCODER_H_
 
-// Encodes 8-bit pixels as a baseline JPEG with libjpeg-turbo's libjpeg API: test
+// Encodes 8-bit pixels as a baseline (or progressive) JPEG with libjpeg-turbo's libjpeg API: test
 // images and benchmark sets (grey, RGB with 4:2:0 or 4:4:4 chroma, CMYK).
 // Thread-safe (no shared state).
 
@@ -15,6 +15,7 @@ namespace tessera {
 struct JpegEncodeOptions {
   int quality = 90;          // 1..100
   bool subsample_420 = true;  // 4:2:0 chroma for RGB input; else 4:4:4
+  bool progressive = false;   // progressive scans (jpeg_simple_progression)
 };
 
 // `pixels` holds height x width x components bytes, row-major: 1 component is

@@ -62,6 +62,7 @@ const char* TestJpegKindName(TestJpegKind kind) {
     case TestJpegKind::kRgb444: return "rgb444";
     case TestJpegKind::kGrey: return "grey";
     case TestJpegKind::kCmyk: return "cmyk";
+    case TestJpegKind::kProgressive: return "progressive";
   }
   return "?";
 }
@@ -85,6 +86,7 @@ std::string MakeTestJpeg(TestJpegKind kind, int height, int width, int quality,
       break;
     }
     case TestJpegKind::kCmyk: pixels = RgbToAdobeCmyk(rgb); components = 4; break;
+    case TestJpegKind::kProgressive: pixels = rgb; options.progressive = true; break;
   }
   absl::StatusOr<std::string> jpeg =
       EncodeJpeg(pixels.data(), height, width, components, options);

@@ -23,7 +23,8 @@ std::vector<uint8_t> RgbToGrey(const std::vector<uint8_t>& rgb);
 // `rgb` to within rounding.
 std::vector<uint8_t> RgbToAdobeCmyk(const std::vector<uint8_t>& rgb);
 
-enum class TestJpegKind { kRgb420, kRgb444, kGrey, kCmyk };
+// kProgressive: 4:2:0 RGB in progressive scans.
+enum class TestJpegKind { kRgb420, kRgb444, kGrey, kCmyk, kProgressive };
 const char* TestJpegKindName(TestJpegKind kind);
 
 // The JPEG bytes of GradientNoiseRgb(...) in layout `kind` at `quality`; the RGB
