@@ -68,7 +68,8 @@ TEST(ImageResizerTest, FlipMirrorsAndAffineApplies) {
   const std::vector<float> a = ResizeToFloats(src, 6, 9, 3, {0.5, 1, 5, 7}, 4, 5);
   const std::vector<float> b = ResizeToFloats(src, 6, 9, 3, {0.5, 1, 5, 7}, 4, 5, true);
   const float scale[3] = {2, 3, 4}, bias[3] = {-1, 0, 1};
-  const std::vector<float> c = ResizeToFloats(src, 6, 9, 3, {0.5, 1, 5, 7}, 4, 5, false, scale, bias);
+  const std::vector<float> c =
+      ResizeToFloats(src, 6, 9, 3, {0.5, 1, 5, 7}, 4, 5, false, scale, bias);
   for (int y = 0; y < 4; ++y) {
     for (int x = 0; x < 5; ++x) {
       for (int k = 0; k < 3; ++k) {

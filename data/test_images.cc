@@ -49,7 +49,8 @@ std::vector<uint8_t> RgbToAdobeCmyk(const std::vector<uint8_t>& rgb) {
   for (size_t i = 0; i < rgb.size() / 3; ++i) {
     const int k = std::max({rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], uint8_t{1}});
     for (int c = 0; c < 3; ++c) {
-      cmyk[4 * i + c] = static_cast<uint8_t>(std::min(255L, std::lround(rgb[3 * i + c] * 255.0 / k)));
+      const long ink = std::lround(rgb[3 * i + c] * 255.0 / k);
+      cmyk[4 * i + c] = static_cast<uint8_t>(std::min(255L, ink));
     }
     cmyk[4 * i + 3] = static_cast<uint8_t>(k);
   }
