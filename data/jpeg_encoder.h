@@ -2,8 +2,8 @@
 #define TESSERA_DATA_JPEG_ENCODER_H_
 
 // Encodes 8-bit pixels as a baseline (or progressive) JPEG with libjpeg-turbo's
-// libjpeg API: test images and benchmark sets (grey, RGB with 4:2:0 or 4:4:4 chroma, CMYK).
-// Thread-safe (no shared state).
+// libjpeg API: test images and benchmark sets (grey, RGB with 4:2:0 or 4:4:4
+// chroma, CMYK). Thread-safe (no shared state).
 
 #include <cstdint>
 #include <string>
