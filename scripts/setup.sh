@@ -13,6 +13,7 @@ PACKAGES=(
   libopenblas-dev          # sgemm for dense and conv layers
   libturbojpeg0-dev        # JPEG decode for image shards
   libpng-dev               # PNG inputs of tessera_records
+  libjpeg62-turbo-dev      # libjpeg API: DCT-scaled, cropped decode (data/jpeg_decoder)
   libgtest-dev libgmock-dev
   zlib1g-dev
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist

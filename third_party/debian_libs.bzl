@@ -27,6 +27,8 @@ _LIBS = {
     "openblas": (["openblas"], "libopenblas-dev"),
     "turbojpeg": (["libturbojpeg"], "libturbojpeg0-dev"),
     "png": (["libpng"], "libpng-dev"),
+    # libjpeg-turbo's libjpeg API (jpeglib.h): DCT scaling and partial decode.
+    "jpeg": (["libjpeg"], "libjpeg62-turbo-dev"),
     "gtest": (["gtest", "gmock"], "libgtest-dev, libgmock-dev"),
     "gtest_main": (["gtest_main", "gmock"], "libgtest-dev, libgmock-dev"),
     "zlib": (["zlib"], "zlib1g-dev"),

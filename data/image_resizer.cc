@@ -1,0 +1,140 @@
+#include "data/image_resizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace tessera {
+
+void ImageResizer::BuildTaps(double start, double extent, int size, int out,
+                             Taps* t) {
+  const double ratio = extent / out;  // source pixels per output pixel
+  const double radius = std::max(1.0, ratio);
+  // The whole pixels covering [start, start + extent): the only ones used.
+  const int lo = std::clamp(static_cast<int>(std::floor(start)), 0, size - 1);
+  const int hi = std::clamp(static_cast<int>(std::ceil(start + extent)), lo + 1, size);
+  t->taps = static_cast<int>(std::ceil(2 * radius)) + 1;
+  t->first.resize(out);
+  t->count.resize(out);
+  t->weights.assign(static_cast<size_t>(out) * t->taps, 0.0f);
+  for (int i = 0; i < out; ++i) {
+    const double center = start + (i + 0.5) * ratio;  // continuous coordinate
+    // Pixels s whose centre s + 0.5 lies within `radius` of the sample.
+    const int first = std::max(lo, static_cast<int>(std::ceil(center - radius - 0.5)));
+    const int last =
+        std::min(hi - 1, static_cast<int>(std::floor(center + radius - 0.5)));
+    float* w = &t->weights[static_cast<size_t>(i) * t->taps];
+    double sum = 0;
+    int n = 0;
+    for (int s = first; s <= last && n < t->taps; ++s, ++n) {
+      const double d = std::abs(s + 0.5 - center) / radius;
+      const double weight = d < 1.0 ? 1.0 - d : 0.0;
+      w[n] = static_cast<float>(weight);
+      sum += weight;
+    }
+    if (sum <= 0) {  // the centre is outside [lo, hi): nearest covering pixel
+      const int nearest = std::clamp(static_cast<int>(std::floor(center)), lo, hi - 1);
+      t->first[i] = nearest;
+      t->count[i] = 1;
+      std::fill(w, w + t->taps, 0.0f);
+      w[0] = 1.0f;
+      continue;
+    }
+    t->first[i] = first;
+    t->count[i] = n;
+    for (int k = 0; k < n; ++k) w[k] = static_cast<float>(w[k] / sum);
+  }
+}
+
+// Compiled twice, for AVX2 and for the build's baseline (x86-64-v2); the loader
+// picks the AVX2 copy on CPUs that have it (all of this project's machines), where
+// the vertical pass runs 8 floats at a time. About 10% of the training path.
+__attribute__((target_clones("avx2", "default")))
+void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
+                          int channels, const SourceRect& rect, int out_height,
+                          int out_width, bool flip, const float* scale,
+                          const float* bias, float* out) {
+  BuildTaps(rect.x, rect.width, src_width, out_width, &x_taps_);
+  BuildTaps(rect.y, rect.height, src_height, out_height, &y_taps_);
+  // Columns any x tap reads.
+  int col_lo = src_width, col_hi = 0;
+  for (int j = 0; j < out_width; ++j) {
+    col_lo = std::min(col_lo, x_taps_.first[j]);
+    col_hi = std::max(col_hi, x_taps_.first[j] + x_taps_.count[j]);
+  }
+  const int span = (col_hi - col_lo) * channels;
+  row_.resize(span + 1);  // + 1: the horizontal pass loads 4 floats per RGB pixel
+  row_[span] = 0.0f;
+  float* __restrict row = row_.data();
+  const size_t src_stride = static_cast<size_t>(src_width) * channels;
+  // Locals, so that stores to `out` (which might alias anything to the
+  // compiler) do not force reloads in the inner loops.
+  const int x_taps = x_taps_.taps, y_taps = y_taps_.taps;
+  const int* const x_first = x_taps_.first.data();
+  const int* const x_count = x_taps_.count.data();
+  const float* const x_weights = x_taps_.weights.data();
+  const float s0 = scale[0], s1 = channels > 1 ? scale[1] : 0,
+              s2 = channels > 2 ? scale[2] : 0;
+  const float b0 = bias[0], b1 = channels > 1 ? bias[1] : 0,
+              b2 = channels > 2 ? bias[2] : 0;
+#if defined(__SSE2__)
+  const __m128 scale4 = _mm_setr_ps(s0, s1, s2, 0.0f);
+  const __m128 bias4 = _mm_setr_ps(b0, b1, b2, 0.0f);
+#endif
+  for (int i = 0; i < out_height; ++i) {
+    // Vertical pass: row = weighted sum of the source rows of output row i.
+    const float* wy = &y_taps_.weights[static_cast<size_t>(i) * y_taps];
+    const uint8_t* src0 = src + y_taps_.first[i] * src_stride + col_lo * channels;
+    const int y_count = y_taps_.count[i];
+    for (int v = 0; v < span; ++v) row[v] = wy[0] * src0[v];
+    for (int k = 1; k < y_count; ++k) {
+      const uint8_t* __restrict s = src0 + k * src_stride;
+      const float w = wy[k];
+      for (int v = 0; v < span; ++v) row[v] += w * s[v];
+    }
+    // Horizontal pass, normalization and flip.
+    float* __restrict o = out + static_cast<size_t>(i) * out_width * channels;
+    for (int j = 0; j < out_width; ++j) {
+      const float* wx = x_weights + static_cast<size_t>(j) * x_taps;
+      const float* r = row + (x_first[j] - col_lo) * channels;
+      float* d = o + (flip ? out_width - 1 - j : j) * channels;
+      const int n = x_count[j];
+      if (channels == 3) {
+#if defined(__SSE2__)
+        // One unaligned 4-float load per tap (R, G, B and the next pixel's R,
+        // whose lane is dropped; row_ has a spare float at its end).
+        __m128 acc = _mm_setzero_ps();
+        for (int k = 0; k < n; ++k) {
+          acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(wx[k]), _mm_loadu_ps(r + 3 * k)));
+        }
+        alignas(16) float a[4];
+        _mm_store_ps(a, _mm_add_ps(_mm_mul_ps(acc, scale4), bias4));
+        d[0] = a[0];
+        d[1] = a[1];
+        d[2] = a[2];
+#else
+        float a0 = 0, a1 = 0, a2 = 0;
+        for (int k = 0; k < n; ++k) {
+          a0 += wx[k] * r[3 * k];
+          a1 += wx[k] * r[3 * k + 1];
+          a2 += wx[k] * r[3 * k + 2];
+        }
+        d[0] = a0 * s0 + b0;
+        d[1] = a1 * s1 + b1;
+        d[2] = a2 * s2 + b2;
+#endif
+        continue;
+      }
+      for (int c = 0; c < channels; ++c) {
+        float acc = 0.0f;
+        for (int k = 0; k < n; ++k) acc += wx[k] * r[k * channels + c];
+        d[c] = acc * scale[c] + bias[c];
+      }
+    }
+  }
+}
+
+}  // namespace tessera
