@@ -17,8 +17,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   zlib1g-dev
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist
-  python3-numpy            # reads exported checkpoints (.npz) in tests
+  python3-numpy            # reads exported checkpoints (.npz) in tests; make_fashion_jpeg_tree.py
   python3-torch            # reference for bench/train_throughput
+  python3-pil              # scripts/make_fashion_jpeg_tree.py, make_photo_set.py write JPEG and PNG
+  python3-torchvision      # reference pipeline in bench/jpeg_references.py (ImageFolder, DataLoader)
+  libjpeg-turbo-progs      # tjbench: libjpeg-turbo's full-decode reference in bench/jpeg_references.py
+  mate-backgrounds         # photographs for scripts/make_photo_set.py (/usr/share/backgrounds/mate/nature)
+  python3-skimage          # more photographs for scripts/make_photo_set.py (skimage/data)
   openmpi-bin              # test/launch_mpirun_test, launch_pbs_test (mpirun)
   slurm-wlm munge          # test/launch_slurm_test starts a one-node Slurm
 )
