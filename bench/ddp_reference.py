@@ -40,21 +40,9 @@ def rank_main(rank, args, port, results):
         os.path.join(data, "train-images-idx3-ubyte.gz")))[rank::args.ranks]
     labels = torch.from_numpy(torch_reference.load_labels(
         os.path.join(data, "train-labels-idx1-ubyte.gz")))[rank::args.ranks]
-    model = nn.parallel.DistributedDataParallel(torch_reference.MnistDeep())
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    loss_fn = nn.CrossEntropyLoss()
-    order = torch.randperm(images.shape[0])
-    pos = 0
-
-    def step():
-        nonlocal pos
-        if pos + args.batch_size > images.shape[0]:
-            pos = 0
-        idx = order[pos:pos + args.batch_size]
-        pos += args.batch_size
-        opt.zero_grad()
-        loss_fn(model(images[idx]), labels[idx]).backward()
-        opt.step()
+    step = torch_reference.make_step(
+        nn.parallel.DistributedDataParallel(torch_reference.MnistDeep()), images, labels,
+        args.batch_size)
 
     for _ in range(args.warmup):
         step()

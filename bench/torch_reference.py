@@ -67,6 +67,27 @@ class MnistDeep(nn.Module):
         return self.fc2(x)
 
 
+def make_step(model, images, labels, batch_size):
+    """One training step of `model` (Adam 1e-4, cross-entropy) per call, on the
+    next batch of a random order of (images, labels), wrapping around."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(images.shape[0])
+    pos = 0
+
+    def step():
+        nonlocal pos
+        if pos + batch_size > images.shape[0]:
+            pos = 0
+        idx = order[pos:pos + batch_size]
+        pos += batch_size
+        opt.zero_grad()
+        loss_fn(model(images[idx]), labels[idx]).backward()
+        opt.step()
+
+    return step
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch_size", type=int, default=50)
@@ -82,22 +103,7 @@ def main():
     torch.manual_seed(1)
     images = torch.from_numpy(load_images(os.path.join(DATA, "train-images-idx3-ubyte.gz")))
     labels = torch.from_numpy(load_labels(os.path.join(DATA, "train-labels-idx1-ubyte.gz")))
-    model = MnistDeep()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    loss_fn = nn.CrossEntropyLoss()
-    order = torch.randperm(images.shape[0])
-    pos = 0
-
-    def step():
-        nonlocal pos
-        if pos + args.batch_size > images.shape[0]:
-            pos = 0
-        idx = order[pos:pos + args.batch_size]
-        pos += args.batch_size
-        opt.zero_grad()
-        loss = loss_fn(model(images[idx]), labels[idx])
-        loss.backward()
-        opt.step()
+    step = make_step(MnistDeep(), images, labels, args.batch_size)
 
     for _ in range(args.warmup):
         step()
