@@ -17,15 +17,10 @@ bin=bazel-bin
 for b in bench/train_throughput_tessera ps/tessera_ps worker/tessera_worker tools/tessera_ctl; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:cluster_throughput" >&2; exit 2; }
 done
+source scripts/local_cluster.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ports=$(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-read -r ps_port worker_port <<< "$ports"
-echo "{\"cluster\": {\"ps\": [\"localhost:$ps_port\"], \"worker\": [\"localhost:$worker_port\"]}}" > "$tmp/cluster.json"
+write_cluster "$tmp/cluster.json" 1 1
 
 echo "== in-process ($steps steps)"
 "$bin/bench/train_throughput_tessera" --steps="$steps" --repeats=1 > "$tmp/inproc.out" 2>&1

@@ -30,6 +30,7 @@ bin=bazel-bin
 for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:cluster_vs_ddp" >&2; exit 2; }
 done
+source scripts/local_cluster.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -42,15 +43,7 @@ echo "compute_threads: 1" >> "$tmp/config.pbtxt"
 # tessera MODE MAX_STEPS: one run of a fresh 1 ps + 2 worker cluster; leaves
 # the job's images/s (the workers' training rates added) in $figure.
 tessera() {
-  local ports
-  ports=$(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-  read -r ps w0 w1 <<< "$ports"
-  echo "{\"cluster\": {\"ps\": [\"localhost:$ps\"], \"worker\": [\"localhost:$w0\", \"localhost:$w1\"]}}" \
-    > "$tmp/cluster.json"
+  write_cluster "$tmp/cluster.json" 1 2
   rm -rf "$tmp/run"
   TESSERA_PS_BIN="$bin/ps/tessera_ps" TESSERA_WORKER_BIN="$bin/worker/tessera_worker" \
   TESSERA_CTL_BIN="$bin/tools/tessera_ctl" TESSERA_NO_BUILD=1 RUN_DIR="$tmp/run" \

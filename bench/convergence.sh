@@ -27,6 +27,7 @@ bin="${TESSERA_BENCH_BIN:-bazel-bin}"  # a copy of bazel-bin may be given
 for b in ps/tessera_ps worker/tessera_worker worker/tessera_train_local tools/tessera_ctl; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:convergence" >&2; exit 2; }
 done
+source scripts/local_cluster.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 model="$PWD/examples/models/mnist_deep.pbtxt"
@@ -47,13 +48,7 @@ config() {
   } > "$tmp/$name.pbtxt"
 }
 
-ports=$(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(5)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-read -r p0 p1 w0 w1 w2 <<< "$ports"
-echo "{\"cluster\": {\"ps\": [\"localhost:$p0\", \"localhost:$p1\"], \"worker\": [\"localhost:$w0\", \"localhost:$w1\", \"localhost:$w2\"]}}" > "$tmp/cluster.json"
+write_cluster "$tmp/cluster.json" 2 3
 
 config async ASYNC $((3 * sync_steps)) 50
 config sync3 SYNC "$sync_steps" 50 "replicas_to_aggregate: 3"

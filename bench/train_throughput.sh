@@ -115,6 +115,12 @@ turn() {
   figure=$(sed -E 's/^run [0-9]+: ([0-9.]+) images.*/\1/' <<< "$line")
 }
 
+# median_range X...: prints the median, the lowest and the highest of the X.
+median_range() {
+  printf '%s\n' "$@" | sort -g |
+    awk '{ v[NR] = $1 } END { printf "%s %s %s", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
+}
+
 ratios=()
 declare -A wins figures
 for ((r = 0; r < rounds; ++r)); do
@@ -141,16 +147,16 @@ for i in "${!torch_names[@]}"; do
   name=${torch_names[$i]}
   fd_var="${name}_in"
   eval "exec ${!fd_var}>&-"
-  median=$(printf '%s\n' ${figures[$name]} | sort -g |
-    awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  read -r median _ _ <<< "$(median_range ${figures[$name]})"
+  printf -v median '%.1f' "$median"
   echo "  ${torch_desc[$i]}: $median images/s, won ${wins[$name]:-0} of $rounds rounds"
   if awk -v a="$median" -v b="$p_best" 'BEGIN { exit !(a > b) }'; then
     p_best=$median p_best_desc=${torch_desc[$i]}
   fi
 done
-summary=$(printf '%s\n' "${ratios[@]}" | sort -g |
-  awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-        printf "ratio=%.2f (rounds=%d, range %.2f-%.2f; each round against its fastest PyTorch)", m, NR, v[1], v[NR] }')
+read -r r_median r_lo r_hi <<< "$(median_range "${ratios[@]}")"
+summary=$(printf 'ratio=%.2f (rounds=%d, range %.2f-%.2f; each round against its fastest PyTorch)' \
+  "$r_median" "${#ratios[@]}" "$r_lo" "$r_hi")
 echo "best PyTorch configuration: $p_best_desc ($p_best images/s, median)"
 echo "tessera_images_per_sec=$t_best torch_best_images_per_sec=$p_best"
 echo "$summary"

@@ -4,8 +4,8 @@
 // What a daemon's main() sets at its start, before it starts a thread or uses
 // gRPC:
 //  - glibc malloc (common/malloc_tuning.h);
-//  - gRPC's transport experiments (common/rpc/chunk_coding.h,
-//    ChooseGrpcExperiments);
+//  - gRPC's transport experiments (ChooseGrpcExperiments below), returned as
+//    environment for main to set;
 //  - Abseil's mutex deadlock detection, off. Debian builds Abseil without
 //    NDEBUG, so by default every absl::Mutex acquisition also records the
 //    lock order in a global graph to report possible deadlocks: about 3% of
@@ -14,7 +14,8 @@
 //    not call this), so a lock-order inversion still fails them.
 //
 //   int main(int argc, char** argv) {
-//     const tessera::DaemonSetup setup = tessera::SetUpDaemon(lookup_environment);
+//     // `lookup`: the C library's environment lookup, which only main names
+//     const tessera::DaemonSetup setup = tessera::SetUpDaemon(lookup);
 //     for (const auto& [name, value] : setup.environment)
 //       setenv(name.c_str(), value.c_str(), /*overwrite=*/0);
 //     absl::ParseCommandLine(argc, argv);
