@@ -23,8 +23,8 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
   response.set_incarnation(incarnation_);
   absl::MutexLock lock(&mu_);
   if (created_) {
+    const std::string difference = FirstDifference(request_, request);
     if (request.fingerprint() != request_.fingerprint()) {
-      const std::string difference = FirstDifference(request_, request);
       return WithErrorKind(
           absl::FailedPreconditionError(absl::StrCat(
               "this ps holds the variables of model fingerprint ", request_.fingerprint(),
@@ -33,7 +33,6 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
               " (every task must use the same model and cluster file)")),
           ErrorKind::kFingerprintMismatch);
     }
-    const std::string difference = FirstDifference(request_, request);
     if (!difference.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "CreateVariables with fingerprint ", request.fingerprint(),

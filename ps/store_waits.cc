@@ -103,8 +103,8 @@ std::string WaitingFor(const StoreCore& core) {
   TrainingProgress* tracker = core.progress();
   PullWaiter* waiter = core.waiter();
   const int waiting = waiter != nullptr ? waiter->size() : 0;
-  const std::vector<VariableBlock*> blocks = core.Blocks();
   if (tracker == nullptr || waiting == 0) return "";
+  const std::vector<VariableBlock*> blocks = core.Blocks();
   const std::string pulls = absl::StrCat(waiting, " waiting pull(s): ");
   if (tracker->options().mode == SYNC) {
     int64_t step = core.ReportedGlobalStep();

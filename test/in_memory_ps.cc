@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/rpc/chunk_sizes.h"
+#include "absl/functional/function_ref.h"
 #include "common/status_macros.h"
+#include "worker/answer_assembler.h"
 
 namespace tessera {
 
@@ -42,9 +44,9 @@ class InMemoryPsConnection final : public PsConnection {
           destinations.size(), " destinations (need one per block, >= 1)"));
     }
     ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("Pull"));
-    absl::Status status = PullFrom(store.get(), request, destinations);
-    if (!status.ok()) return Annotate(status, Context("Pull"));
-    return pulled_;
+    absl::StatusOr<PullResult> pulled = PullFrom(store.get(), request, destinations);
+    if (!pulled.ok()) return Annotate(pulled.status(), Context("Pull"));
+    return pulled;
   }
 
   absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
@@ -75,9 +77,8 @@ class InMemoryPsConnection final : public PsConnection {
     return absl::StrCat(rpc, " to ps ", ps_->task(), " at ", ps_->address());
   }
 
-  // Fills pulled_.
-  absl::Status PullFrom(VariableStore* store, const PullRequest& request,
-                        absl::Span<const absl::Span<float>> destinations) {
+  absl::StatusOr<PullResult> PullFrom(VariableStore* store, const PullRequest& request,
+                                      absl::Span<const absl::Span<float>> destinations) {
     ASSIGN_OR_RETURN(std::unique_ptr<PullSession> session, store->StartPull(request));
     if (!store->PullReady(request, *session)) {
       absl::Notification ready;
@@ -89,39 +90,23 @@ class InMemoryPsConnection final : public PsConnection {
       ready.WaitForNotification();
       RETURN_IF_ERROR(waited);
     }
-    pulled_ = PullResult();
-    pulled_.versions.assign(destinations.size(), -1);
-    size_t index = 0;    // block being received
-    int64_t offset = 0;  // elements of it received
+    PullAssembler answer(request, destinations);
+    RETURN_IF_ERROR(Drain(session.get(), [&](const ChunkHeader& header, const SharedFloats& chunk) {
+      return answer.Add(header, chunk.size() * 4, [&chunk](float* destination) {
+        std::copy(chunk.data(), chunk.data() + chunk.size(), destination);
+      });
+    }));
+    return answer.Finish();
+  }
+
+  // Hands every chunk of `session` to `add`, stopping at its first error.
+  static absl::Status Drain(
+      ChunkSource* session,
+      absl::FunctionRef<absl::Status(const ChunkHeader&, const SharedFloats&)> add) {
     while (!session->Done()) {
       ChunkHeader header;
       const SharedFloats chunk = session->NextChunk(kStreamChunkElements, &header);
-      if (index < destinations.size() &&
-          offset == static_cast<int64_t>(destinations[index].size())) {
-        ++index;
-        offset = 0;
-      }
-      if (index >= destinations.size() ||
-          header.block() != request.blocks(static_cast<int>(index)) ||
-          header.block_elements() != static_cast<int64_t>(destinations[index].size()) ||
-          header.offset() != offset ||
-          offset + chunk.size() > static_cast<int64_t>(destinations[index].size())) {
-        return absl::InternalError(absl::StrCat("Pull answer for block '", header.block(),
-                                                "' at element ", header.offset(),
-                                                " does not fit the request"));
-      }
-      std::copy(chunk.data(), chunk.data() + chunk.size(), destinations[index].data() + offset);
-      offset += chunk.size();
-      if (header.offset() == 0 || header.version() < pulled_.versions[index]) {
-        pulled_.versions[index] = header.version();
-      }
-      pulled_.global_step = header.global_step();
-      pulled_.incarnation = header.incarnation();
-    }
-    if (index + 1 < destinations.size() ||
-        offset != static_cast<int64_t>(destinations[index].size())) {
-      return absl::InternalError(absl::StrCat("Pull answer ended after ", offset,
-                                              " elements of block ", index));
+      RETURN_IF_ERROR(add(header, chunk));
     }
     return absl::OkStatus();
   }
@@ -154,37 +139,16 @@ class InMemoryPsConnection final : public PsConnection {
                                               const SnapshotRequest& request,
                                               const SnapshotSink& sink) {
     ASSIGN_OR_RETURN(std::unique_ptr<SnapshotSession> session, store->StartSnapshot(request));
-    SnapshotResult result;
-    absl::Span<float> destination;
-    int64_t offset = 0;
-    while (!session->Done()) {
-      ChunkHeader header;
-      const SharedFloats chunk = session->NextChunk(kStreamChunkElements, &header);
-      if (header.offset() == 0) {
-        if (result.tensors > 0 && offset != static_cast<int64_t>(destination.size())) {
-          return absl::InternalError("Snapshot answer: a tensor ended early");
-        }
-        ASSIGN_OR_RETURN(destination, sink(header.block(), header.slot()));
-        offset = 0;
-        ++result.tensors;
-      }
-      if (header.offset() != offset ||
-          header.block_elements() != static_cast<int64_t>(destination.size()) ||
-          offset + chunk.size() > static_cast<int64_t>(destination.size())) {
-        return absl::InternalError(absl::StrCat("Snapshot answer for block '", header.block(),
-                                                "' slot '", header.slot(),
-                                                "' does not fit the sink's span"));
-      }
-      std::copy(chunk.data(), chunk.data() + chunk.size(), destination.data() + offset);
-      offset += chunk.size();
-      result.global_step = header.global_step();
-      result.incarnation = header.incarnation();
-    }
-    return result;
+    SnapshotAssembler answer(sink);
+    RETURN_IF_ERROR(Drain(session.get(), [&](const ChunkHeader& header, const SharedFloats& chunk) {
+      return answer.Add(header, chunk.size() * 4, [&chunk](float* destination) {
+        std::copy(chunk.data(), chunk.data() + chunk.size(), destination);
+      });
+    }));
+    return answer.Finish();
   }
 
   InMemoryPs* const ps_;
-  PullResult pulled_;
 };
 
 InMemoryPs::InMemoryPs(int task, Clock* clock)

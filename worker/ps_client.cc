@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/chunk_coding.h"
+#include "worker/answer_assembler.h"
 #include "worker/chunk_stream_client.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -24,66 +25,6 @@ constexpr char kSnapshotMethod[] = "/tessera.ParameterServer/Snapshot";
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // Short, so a restarted ps is used within about a second of answering again.
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
-
-absl::Status AnswerError(const char* rpc, const std::string& block, absl::string_view what) {
-  return absl::InternalError(absl::StrCat(rpc, " answer for block '", block, "': ", what));
-}
-
-// Copies the chunks of a Pull or Snapshot answer into their tensors: a chunk
-// at offset 0 starts the next tensor (block, slot), whose destination `start`
-// gives (or an error ending the answer); every other chunk must continue the
-// tensor in progress and fit it. Errors are INTERNAL naming the block.
-class TensorReceiver {
- public:
-  using Start = std::function<absl::StatusOr<absl::Span<float>>(const ChunkHeader&)>;
-  TensorReceiver(const char* rpc, Start start) : rpc_(rpc), start_(std::move(start)) {}
-
-  absl::Status Add(const ChunkHeader& header, const ChunkView& view) {
-    if (header.offset() == 0) {
-      RETURN_IF_ERROR(Finish());
-      ASSIGN_OR_RETURN(destination_, start_(header));
-      block_ = header.block();
-      slot_ = header.slot();
-      offset_ = 0;
-      ++tensors_;
-    }
-    const int64_t size = static_cast<int64_t>(destination_.size());
-    if (tensors_ == 0 || header.block() != block_ || header.slot() != slot_ ||
-        header.offset() != offset_ || header.block_elements() != size ||
-        view.payload_bytes() % 4 != 0 ||
-        offset_ + static_cast<int64_t>(view.payload_bytes() / 4) > size) {
-      return AnswerError(rpc_, header.block(),
-                         absl::StrCat("chunk of slot '", header.slot(), "' at element ",
-                                      header.offset(), " of ", view.payload_bytes(),
-                                      " bytes for ", header.block_elements(),
-                                      " elements does not fit: expected block '", block_,
-                                      "' slot '", slot_, "' at element ", offset_, " of ", size));
-    }
-    view.CopyPayloadTo(destination_.data() + offset_);
-    offset_ += static_cast<int64_t>(view.payload_bytes() / 4);
-    return absl::OkStatus();
-  }
-
-  // OK when the tensor in progress (if any) is complete.
-  absl::Status Finish() const {
-    if (tensors_ == 0 || offset_ == static_cast<int64_t>(destination_.size())) {
-      return absl::OkStatus();
-    }
-    return AnswerError(rpc_, block_, absl::StrCat("slot '", slot_, "' ended after ", offset_,
-                                                  " of ", destination_.size(), " elements"));
-  }
-
-  int64_t tensors() const { return tensors_; }
-
- private:
-  const char* const rpc_;
-  const Start start_;
-  std::string block_;  // tensor in progress: block and slot
-  std::string slot_;
-  absl::Span<float> destination_;
-  int64_t offset_ = 0;  // elements of it received
-  int64_t tensors_ = 0;
-};
 
 }  // namespace
 
@@ -154,7 +95,6 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
   // Own TCP connection per client (so parallel clients do not share one);
   // a restarted ps is noticed within seconds.
   ChannelOptions channel;
-  channel.initial_reconnect_backoff = absl::Milliseconds(200);
   channel.min_reconnect_backoff = absl::Seconds(1);
   channel.max_reconnect_backoff = absl::Seconds(2);
   channel_ = NewChannel(address_, channel);
@@ -245,38 +185,15 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
 
 absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
-  PullResult result;
-  result.versions.assign(destinations.size(), -1);
-  TensorReceiver receiver("Pull", [&](const ChunkHeader& header)
-                                      -> absl::StatusOr<absl::Span<float>> {
-    const int index = static_cast<int>(receiver.tensors());
-    if (index >= request.blocks_size()) {
-      return AnswerError("Pull", header.block(), "more data than requested");
-    }
-    if (header.block() != request.blocks(index)) {
-      return AnswerError("Pull", header.block(),
-                         absl::StrCat("expected block '", request.blocks(index), "'"));
-    }
-    return destinations[index];
-  });
+  PullAssembler answer(request, destinations);
   RETURN_IF_ERROR(ReceiveChunks(
       generic_stub_.get(), kPullMethod,
       Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()),
       SerializeToByteBuffer(request), [&](const ChunkHeader& header, const ChunkView& view) {
-        RETURN_IF_ERROR(receiver.Add(header, view));
-        // The oldest version a chunk of the block came from.
-        int64_t& version = result.versions[receiver.tensors() - 1];
-        if (header.offset() == 0 || header.version() < version) version = header.version();
-        result.global_step = header.global_step();
-        result.incarnation = header.incarnation();
-        return absl::OkStatus();
+        return answer.Add(header, view.payload_bytes(),
+                          [&view](float* destination) { view.CopyPayloadTo(destination); });
       }));
-  RETURN_IF_ERROR(receiver.Finish());
-  if (receiver.tensors() < request.blocks_size()) {
-    return AnswerError("Pull", request.blocks(static_cast<int>(receiver.tensors())),
-                       "the stream ended before it");
-  }
-  return result;
+  return answer.Finish();
 }
 
 absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
@@ -339,21 +256,16 @@ absl::StatusOr<PsClient::SnapshotResult> PsClient::Snapshot(const SnapshotReques
 
 absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRequest& request,
                                                                const SnapshotSink& sink) {
-  SnapshotResult result;
-  TensorReceiver receiver("Snapshot", [&](const ChunkHeader& header) {
-    return sink(header.block(), header.slot());
-  });
+  SnapshotAssembler answer(sink);
   RETURN_IF_ERROR(ReceiveChunks(generic_stub_.get(), kSnapshotMethod, Deadline(),
                                 SerializeToByteBuffer(request),
                                 [&](const ChunkHeader& header, const ChunkView& view) {
-                                  RETURN_IF_ERROR(receiver.Add(header, view));
-                                  result.global_step = header.global_step();
-                                  result.incarnation = header.incarnation();
-                                  return absl::OkStatus();
+                                  return answer.Add(header, view.payload_bytes(),
+                                                    [&view](float* destination) {
+                                                      view.CopyPayloadTo(destination);
+                                                    });
                                 }));
-  RETURN_IF_ERROR(receiver.Finish());
-  result.tensors = receiver.tensors();
-  return result;
+  return answer.Finish();
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(

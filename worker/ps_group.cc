@@ -4,7 +4,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "common/error_kind.h"
 #include "common/logging.h"
 #include "common/parallel_runner.h"
@@ -40,39 +39,43 @@ absl::StatusOr<std::unique_ptr<PsGroup>> PsGroup::Create(
                                                    " ps, there are connections to ",
                                                    connections.size()));
   }
+  ASSIGN_OR_RETURN(std::vector<std::vector<BlockRef>> blocks_by_ps, LocateBlocks(variables, plan));
+  return std::unique_ptr<PsGroup>(
+      new PsGroup(variables, plan, options, std::move(connections), std::move(blocks_by_ps)));
+}
+
+absl::StatusOr<std::vector<std::vector<PsGroup::BlockRef>>> PsGroup::LocateBlocks(
+    const std::vector<VariableInfo>& variables, const PlacementPlan& plan) {
+  absl::flat_hash_map<std::string, int> index;
+  for (int v = 0; v < static_cast<int>(variables.size()); ++v) index[variables[v].name] = v;
+  std::vector<std::vector<BlockRef>> blocks_by_ps(plan.num_ps);
   for (const PlacedBlock& b : plan.blocks) {
-    bool known = false;
-    for (const VariableInfo& v : variables) known = known || v.name == b.variable;
-    if (!known) {
+    auto it = index.find(b.variable);
+    if (it == index.end()) {
       return absl::InvalidArgumentError(absl::StrCat("placement plan block '", b.name,
                                                      "' is of unknown variable '", b.variable,
                                                      "'"));
     }
+    const Shape& shape = variables[it->second].shape;
+    const int64_t row_elements =
+        shape.empty() || shape[0] == 0 ? 0 : NumElements(shape) / shape[0];
+    blocks_by_ps[b.ps_task].push_back(
+        BlockRef{it->second, b.row_offset * row_elements, NumElements(b.shape), b.name});
   }
-  return std::unique_ptr<PsGroup>(new PsGroup(variables, plan, options, std::move(connections)));
+  return blocks_by_ps;
 }
 
 PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGroupOptions options,
-                 std::vector<std::unique_ptr<PsConnection>> clients)
+                 std::vector<std::unique_ptr<PsConnection>> clients,
+                 std::vector<std::vector<BlockRef>> blocks_by_ps)
     : variables_(std::move(variables)),
       plan_(std::move(plan)),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
       clients_(std::move(clients)),
-      blocks_by_ps_(clients_.size()),
+      blocks_by_ps_(std::move(blocks_by_ps)),
       runner_(static_cast<int>(clients_.size())),
-      incarnations_(clients_.size(), 0) {
-  for (const PlacedBlock& b : plan_.blocks) {
-    int v = 0;
-    while (variables_[v].name != b.variable) ++v;
-    const int64_t row_elements =
-        variables_[v].shape.empty() || variables_[v].shape[0] == 0
-            ? 0
-            : NumElements(variables_[v].shape) / variables_[v].shape[0];
-    blocks_by_ps_[b.ps_task].push_back(
-        BlockRef{v, b.row_offset * row_elements, NumElements(b.shape), b.name});
-  }
-}
+      incarnations_(clients_.size(), 0) {}
 
 PsGroup::~PsGroup() = default;
 

@@ -115,8 +115,13 @@ class PsGroup {
     int64_t elements;
     std::string name;
   };
+  // Where each planned block lives in the variables' memory, per ps task;
+  // INVALID_ARGUMENT for a block of a variable not in `variables`.
+  static absl::StatusOr<std::vector<std::vector<BlockRef>>> LocateBlocks(
+      const std::vector<VariableInfo>& variables, const PlacementPlan& plan);
   PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGroupOptions options,
-          std::vector<std::unique_ptr<PsConnection>> clients);
+          std::vector<std::unique_ptr<PsConnection>> clients,
+          std::vector<std::vector<BlockRef>> blocks_by_ps);
 
   const std::vector<VariableInfo> variables_;
   const PlacementPlan plan_;

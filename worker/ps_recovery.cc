@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "common/checkpoint/checkpoint_manager.h"
 #include "common/logging.h"
 #include "common/status_macros.h"

@@ -1,0 +1,109 @@
+#include "worker/answer_assembler.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tessera {
+namespace {
+
+absl::Status AnswerError(const char* rpc, const std::string& block, absl::string_view what) {
+  return absl::InternalError(absl::StrCat(rpc, " answer for block '", block, "': ", what));
+}
+
+}  // namespace
+
+absl::Status TensorReceiver::Add(const ChunkHeader& header, int64_t payload_bytes,
+                                 ChunkCopy copy) {
+  if (header.offset() == 0) {
+    RETURN_IF_ERROR(Finish());
+    ASSIGN_OR_RETURN(destination_, start_(header));
+    block_ = header.block();
+    slot_ = header.slot();
+    offset_ = 0;
+    ++tensors_;
+  }
+  const int64_t size = static_cast<int64_t>(destination_.size());
+  if (tensors_ == 0 || header.block() != block_ || header.slot() != slot_ ||
+      header.offset() != offset_ || header.block_elements() != size || payload_bytes % 4 != 0 ||
+      offset_ + payload_bytes / 4 > size) {
+    return AnswerError(rpc_, header.block(),
+                       absl::StrCat("chunk of slot '", header.slot(), "' at element ",
+                                    header.offset(), " of ", payload_bytes, " bytes for ",
+                                    header.block_elements(),
+                                    " elements does not fit: expected block '", block_,
+                                    "' slot '", slot_, "' at element ", offset_, " of ", size));
+  }
+  copy(destination_.data() + offset_);
+  offset_ += payload_bytes / 4;
+  return absl::OkStatus();
+}
+
+absl::Status TensorReceiver::Finish() const {
+  if (tensors_ == 0 || offset_ == static_cast<int64_t>(destination_.size())) {
+    return absl::OkStatus();
+  }
+  return AnswerError(rpc_, block_, absl::StrCat("slot '", slot_, "' ended after ", offset_,
+                                                " of ", destination_.size(), " elements"));
+}
+
+PullAssembler::PullAssembler(const PullRequest& request,
+                             absl::Span<const absl::Span<float>> destinations)
+    : request_(request),
+      destinations_(destinations),
+      receiver_("Pull", [this](const ChunkHeader& header) -> absl::StatusOr<absl::Span<float>> {
+        const int index = static_cast<int>(receiver_.tensors());
+        if (index >= request_.blocks_size()) {
+          return AnswerError("Pull", header.block(), "more data than requested");
+        }
+        if (header.block() != request_.blocks(index)) {
+          return AnswerError("Pull", header.block(),
+                             absl::StrCat("expected block '", request_.blocks(index), "'"));
+        }
+        return destinations_[index];
+      }) {
+  result_.versions.assign(destinations.size(), -1);
+}
+
+absl::Status PullAssembler::Add(const ChunkHeader& header, int64_t payload_bytes,
+                                ChunkCopy copy) {
+  RETURN_IF_ERROR(receiver_.Add(header, payload_bytes, copy));
+  // The oldest version a chunk of the block came from.
+  int64_t& version = result_.versions[receiver_.tensors() - 1];
+  if (header.offset() == 0 || header.version() < version) version = header.version();
+  result_.global_step = header.global_step();
+  result_.incarnation = header.incarnation();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PsConnection::PullResult> PullAssembler::Finish() const {
+  RETURN_IF_ERROR(receiver_.Finish());
+  if (receiver_.tensors() < request_.blocks_size()) {
+    return AnswerError("Pull", request_.blocks(static_cast<int>(receiver_.tensors())),
+                       "the stream ended before it");
+  }
+  return result_;
+}
+
+SnapshotAssembler::SnapshotAssembler(const PsConnection::SnapshotSink& sink)
+    : receiver_("Snapshot", [&sink](const ChunkHeader& header) {
+        return sink(header.block(), header.slot());
+      }) {}
+
+absl::Status SnapshotAssembler::Add(const ChunkHeader& header, int64_t payload_bytes,
+                                    ChunkCopy copy) {
+  RETURN_IF_ERROR(receiver_.Add(header, payload_bytes, copy));
+  result_.global_step = header.global_step();
+  result_.incarnation = header.incarnation();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PsConnection::SnapshotResult> SnapshotAssembler::Finish() const {
+  RETURN_IF_ERROR(receiver_.Finish());
+  PsConnection::SnapshotResult result = result_;
+  result.tensors = receiver_.tensors();
+  return result;
+}
+
+}  // namespace tessera
