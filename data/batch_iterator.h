@@ -19,11 +19,11 @@
 // iterators may share one Dataset.
 
 #include <cstdint>
-#include <random>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/dataset.h"
+#include "data/random.h"
 
 namespace tessera {
 
@@ -72,15 +72,6 @@ class BatchIterator {
   int64_t epoch_ = 0;
   int64_t position_ = 0;  // next entry of order_
 };
-
-// The 64-bit seed of the shuffle for (seed, epoch, part): a splitmix64 mix.
-// Exposed for tests and for readers that shuffle the same way.
-uint64_t MixSeed(uint64_t seed, int64_t epoch, int part);
-
-// Uniform in [0, range) (range >= 1) from whole 64-bit draws of `gen`,
-// rejecting the biased low end: the same on every platform, unlike
-// std::uniform_int_distribution.
-uint64_t UniformBelow(std::mt19937_64& gen, uint64_t range);
 
 }  // namespace tessera
 

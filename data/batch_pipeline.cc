@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
-#include "data/batch_iterator.h"
+#include "data/random.h"
 
 namespace tessera {
 

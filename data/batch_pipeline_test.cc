@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "data/batch_iterator.h"
+#include "data/random.h"
 #include "gtest/gtest.h"
 
 namespace tessera {

@@ -1,4 +1,5 @@
 #include "data/crop_sampler.h"
+#include "data/random.h"
 
 #include <algorithm>
 #include <cmath>
@@ -55,7 +56,7 @@ bool TryCrop(int height, int width, float min_frac, float max_frac, float aspect
   }
   h_max = std::min(h_max, height);
   h = std::min(h, h_max);
-  if (h < h_max) h += static_cast<int>(UniformInt(rng, h_max - h + 1));
+  if (h < h_max) h += static_cast<int>(UniformBelow(*rng, h_max - h + 1));
   int w = RoundToInt(h * aspect);
   float area = static_cast<float>(w * h);
   if (area < min_area) {
@@ -72,13 +73,16 @@ bool TryCrop(int height, int width, float min_frac, float max_frac, float aspect
       h <= 0) {
     return false;
   }
-  const int y = h < height ? static_cast<int>(UniformInt(rng, height - h)) : 0;
-  const int x = w < width ? static_cast<int>(UniformInt(rng, width - w)) : 0;
+  const int y = h < height ? static_cast<int>(UniformBelow(*rng, height - h)) : 0;
+  const int x = w < width ? static_cast<int>(UniformBelow(*rng, width - w)) : 0;
   *crop = PixelRect{x, y, x + w, y + h};
   return true;
 }
 
-absl::Status CheckOptions(const CropSamplerOptions& o) {
+
+}  // namespace
+
+absl::Status ValidateCropSamplerOptions(const CropSamplerOptions& o) {
   if (!(o.min_area > 0 && o.max_area <= 1 && o.min_area <= o.max_area)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "crop area range must satisfy 0 < min <= max <= 1, got [", o.min_area, ", ",
@@ -100,18 +104,6 @@ absl::Status CheckOptions(const CropSamplerOptions& o) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-float UniformFloat(std::mt19937_64* rng) {
-  // The top 24 bits: every float in [0, 1) with a step of 2^-24.
-  return static_cast<float>((*rng)() >> 40) * (1.0f / 16777216.0f);
-}
-
-uint32_t UniformInt(std::mt19937_64* rng, uint32_t n) {
-  // Modulo of 64 random bits: the bias is below 2^-32 for any 32-bit n.
-  return static_cast<uint32_t>((*rng)() % n);
-}
-
 absl::StatusOr<CropWindow> SampleDistortedCrop(int height, int width,
                                                absl::Span<const NormalizedBox> boxes,
                                                const CropSamplerOptions& options,
@@ -120,7 +112,7 @@ absl::StatusOr<CropWindow> SampleDistortedCrop(int height, int width,
     return absl::InvalidArgumentError(
         absl::StrCat("image size must be positive, got ", height, "x", width));
   }
-  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  if (absl::Status s = ValidateCropSamplerOptions(options); !s.ok()) return s;
   std::vector<PixelRect> pixel_boxes;
   pixel_boxes.reserve(std::max<size_t>(boxes.size(), 1));
   for (size_t i = 0; i < boxes.size(); ++i) {

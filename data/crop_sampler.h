@@ -73,6 +73,10 @@ struct CropSamplerOptions {
 // non-positive size, a box coordinate outside [0, 1] (or NaN), or options TF
 // refuses (areas outside (0, 1] or min > max, aspect ratios <= 0, attempts <= 0,
 // negative coverage). `rng` is borrowed for the call.
+// INVALID_ARGUMENT unless 0 < min_area <= max_area <= 1, 0 < min_aspect_ratio <=
+// max_aspect_ratio, max_attempts > 0 and min_object_covered >= 0.
+absl::Status ValidateCropSamplerOptions(const CropSamplerOptions& options);
+
 absl::StatusOr<CropWindow> SampleDistortedCrop(int height, int width,
                                                absl::Span<const NormalizedBox> boxes,
                                                const CropSamplerOptions& options,
@@ -83,11 +87,6 @@ absl::StatusOr<CropWindow> SampleDistortedCrop(int height, int width,
 // (out_height or out_width > resize_min).
 absl::StatusOr<CropWindow> CentralCropForEval(int height, int width, int resize_min,
                                               int out_height, int out_width);
-
-// A float in [0, 1) and an integer in [0, n) (n > 0) from `rng`: the
-// conversions SampleDistortedCrop uses, exposed for tests and for the flip.
-float UniformFloat(std::mt19937_64* rng);
-uint32_t UniformInt(std::mt19937_64* rng, uint32_t n);
 
 }  // namespace tessera
 

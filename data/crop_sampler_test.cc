@@ -1,4 +1,5 @@
 #include "data/crop_sampler.h"
+#include "data/random.h"
 
 #include <algorithm>
 #include <cmath>
@@ -32,7 +33,7 @@ CropWindow NaiveCrop(int H, int W, const std::vector<NormalizedBox>& boxes,
     if (h_hi > H) h_hi = H;
     if (h_lo > h_hi) h_lo = h_hi;
     int h = h_lo;
-    if (h_lo < h_hi) h = h_lo + int(UniformInt(rng, h_hi - h_lo + 1));
+    if (h_lo < h_hi) h = h_lo + int(UniformBelow(*rng, h_hi - h_lo + 1));
     int w = int(lrintf(h * r));
     if (float(w * h) < lo_area) { ++h; w = int(lrintf(h * r)); }
     if (float(w * h) > hi_area) { --h; w = int(lrintf(h * r)); }
@@ -40,8 +41,8 @@ CropWindow NaiveCrop(int H, int W, const std::vector<NormalizedBox>& boxes,
     if (area < lo_area || area > hi_area || w > W || h > H || w <= 0 || h <= 0) {
       continue;
     }
-    const int y = h < H ? int(UniformInt(rng, H - h)) : 0;
-    const int x = w < W ? int(UniformInt(rng, W - w)) : 0;
+    const int y = h < H ? int(UniformBelow(*rng, H - h)) : 0;
+    const int x = w < W ? int(UniformBelow(*rng, W - w)) : 0;
     bool covered = false;
     for (const Box& b : px) {
       const float barea = float(std::max(0, b.x1 - b.x0)) * float(std::max(0, b.y1 - b.y0));

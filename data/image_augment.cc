@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "data/random.h"
 
 namespace tessera {
 
@@ -19,6 +20,10 @@ absl::StatusOr<std::unique_ptr<ImageAugmenter>> ImageAugmenter::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "augment: eval_resize_min ", options.eval_resize_min,
         " is smaller than the output ", options.out_height, "x", options.out_width));
+  }
+  // Once here, so a bad crop option is not found anew in every image.
+  if (absl::Status crop = ValidateCropSamplerOptions(options.crop); !crop.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("augment: ", crop.message()));
   }
   for (int c = 0; c < 3; ++c) {
     const float s = options.normalization.stddev[c];
@@ -64,7 +69,7 @@ absl::Status ImageAugmenter::Train(absl::string_view jpeg, absl::string_view nam
   };
   RETURN_IF_ERROR(decoder_.DecodeCrop(jpeg, name, choose, options_.out_height,
                                       options_.out_width, &region_));
-  const bool flip = options_.random_flip && UniformInt(rng, 2) == 1;
+  const bool flip = options_.random_flip && UniformBelow(*rng, 2) == 1;
   Finish(flip, out);
   if (record != nullptr) *record = AugmentRecord{crop, flip, region_.scale_denom};
   return absl::OkStatus();

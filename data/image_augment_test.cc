@@ -159,6 +159,13 @@ TEST(ImageAugmentTest, ErrorsNameTheImageAndBadOptionsAreRefused) {
   options = Small();
   options.out_width = 0;
   EXPECT_FALSE(ImageAugmenter::Create(options).ok());
+  // A crop option no image could satisfy is refused at setup, not per image.
+  options = Small();
+  options.crop.min_area = 0;
+  absl::StatusOr<std::unique_ptr<ImageAugmenter>> bad_crop = ImageAugmenter::Create(options);
+  EXPECT_EQ(bad_crop.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_crop.status().message(),
+            "augment: crop area range must satisfy 0 < min <= max <= 1, got [0, 1]");
 }
 
 }  // namespace

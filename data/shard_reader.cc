@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "data/batch_iterator.h"
+#include "data/random.h"
 
 namespace tessera {
 namespace {
@@ -130,7 +130,7 @@ absl::StatusOr<bool> ShardReader::NextInterleaved(std::string* record) {
 absl::StatusOr<bool> ShardReader::Next(std::string* record) {
   if (options_.shuffle_buffer == 0) return NextInterleaved(record);
   while (static_cast<int64_t>(buffer_.size()) < options_.shuffle_buffer) {
-    std::string incoming;
+    std::string incoming = std::move(*record);  // reuses the caller's buffer
     ASSIGN_OR_RETURN(bool more, NextInterleaved(&incoming));
     if (!more) break;
     buffer_.push_back(std::move(incoming));
