@@ -5,16 +5,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 
 namespace tessera {
-namespace {
-
-absl::Status Injected(int err, absl::string_view what, absl::string_view path) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, " ", path, ": ", std::strerror(err)));
-}
-
-}  // namespace
 
 // Forwards to the base file, asking the file system before appends and syncs.
 class FaultWritableFile final : public WritableFile {
@@ -85,20 +78,20 @@ absl::Status FaultFileSystem::BeforeAppend(const std::string& path, bool* torn) 
   ++appends_;
   *torn = false;
   const bool matches = absl::StrContains(path, append_part_);
-  if (disk_full_ && matches) return Injected(ENOSPC, "cannot write to", path);
+  if (disk_full_ && matches) return ErrnoError(ENOSPC, "cannot write to", path);
   if (append_countdown_ == 0 || !matches || --append_countdown_ > 0) return absl::OkStatus();
   if (append_fault_ == kNoSpace) {
     disk_full_ = true;
-    return Injected(ENOSPC, "cannot write to", path);
+    return ErrnoError(ENOSPC, "cannot write to", path);
   }
   *torn = true;
-  return Injected(EIO, "cannot write to", path);
+  return ErrnoError(EIO, "cannot write to", path);
 }
 
 absl::Status FaultFileSystem::BeforeSync(const std::string& path) {
   absl::MutexLock lock(&mu_);
   if (fail_sync_ && absl::StrContains(path, sync_part_)) {
-    return Injected(EIO, "cannot fsync", path);
+    return ErrnoError(EIO, "cannot fsync", path);
   }
   return absl::OkStatus();
 }
@@ -114,7 +107,7 @@ absl::Status FaultFileSystem::RenameFile(const std::string& from, const std::str
   {
     absl::MutexLock lock(&mu_);
     if (fail_rename_ && absl::StrContains(from, rename_part_)) {
-      return Injected(EIO, absl::StrCat("cannot rename ", from, " to"), to);
+      return ErrnoError(EIO, absl::StrCat("cannot rename ", from, " to"), to);
     }
   }
   return base_->RenameFile(from, to);

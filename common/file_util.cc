@@ -9,26 +9,22 @@
 #include "absl/strings/str_cat.h"
 
 namespace tessera {
-namespace {
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  const int err = errno;
+absl::Status ErrnoError(int err, absl::string_view what, absl::string_view path) {
   return absl::Status(absl::ErrnoToStatusCode(err),
                       absl::StrCat(what, " ", path, ": ", std::strerror(err)));
 }
 
-}  // namespace
-
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, absl::string_view what) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(absl::StrCat("cannot read ", what), path);
+  if (fd < 0) return ErrnoError(errno, absl::StrCat("cannot read ", what), path);
   std::string out;
   char buf[1 << 16];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
-      absl::Status s = ErrnoError(absl::StrCat("cannot read ", what), path);
+      absl::Status s = ErrnoError(errno, absl::StrCat("cannot read ", what), path);
       ::close(fd);
       return s;
     }

@@ -11,6 +11,10 @@
 
 namespace tessera {
 
+// The error of a failed system call on `path`: the code of `err` (an errno
+// value) and the message "<what> <path>: <strerror(err)>".
+absl::Status ErrnoError(int err, absl::string_view what, absl::string_view path);
+
 // The whole file. NOT_FOUND (or the errno's code) naming `what` and the path.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              absl::string_view what = "file");

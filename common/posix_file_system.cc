@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/file_system.h"
+#include "common/file_util.h"
 
 namespace tessera {
 namespace {
@@ -17,11 +18,6 @@ namespace {
 constexpr size_t kBufferBytes = 64 << 10;
 
 // "<what> <path>: <strerror(err)>" with err's status code.
-absl::Status ErrnoError(int err, absl::string_view what, absl::string_view path) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, " ", path, ": ", std::strerror(err)));
-}
-
 // Writes all of [data, data + n) to fd, retrying on EINTR.
 absl::Status WriteAll(int fd, const std::string& path, const char* data, size_t n) {
   while (n > 0) {

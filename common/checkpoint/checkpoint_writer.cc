@@ -11,25 +11,9 @@
 #include "common/checkpoint/checkpoint.h"
 #include "common/checkpoint/checkpoint_internal.h"
 #include "common/coding.h"
-#include "common/crc32c.h"
 #include "common/status_macros.h"
 
 namespace tessera {
-namespace {
-
-// Extends `crc` over the bytes TFRecordWriter writes for `record`.
-uint32_t ExtendOverFramedRecord(uint32_t crc, absl::string_view record) {
-  char header[12];
-  EncodeFixed64(header, record.size());
-  EncodeFixed32(header + 8, crc32c::Mask(crc32c::Value(header, 8)));
-  crc = crc32c::Extend(crc, header, sizeof(header));
-  crc = crc32c::Extend(crc, record.data(), record.size());
-  char footer[4];
-  EncodeFixed32(footer, crc32c::Mask(crc32c::Value(record.data(), record.size())));
-  return crc32c::Extend(crc, footer, sizeof(footer));
-}
-
-}  // namespace
 
 const CheckpointVariable* CheckpointContents::Find(absl::string_view name) const {
   for (const CheckpointVariable& v : variables) {
@@ -153,12 +137,11 @@ absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::strin
     CheckpointChunkLocation* chunk = entry->add_chunks();
     chunk->set_record_offset(data_->offset());
     chunk->set_num_elements(n);
-    absl::Status s = data_->Write(record);
+    absl::Status s = data_->Write(record, &data_crc_);
     if (!s.ok()) {
       failed_ = true;
       return s;
     }
-    data_crc_ = ExtendOverFramedRecord(data_crc_, record);
     offset += n;
   } while (offset < num_elements);
   return absl::OkStatus();

@@ -22,7 +22,7 @@ absl::Status TFRecordWriter::Closed() const {
   return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
 }
 
-absl::Status TFRecordWriter::Write(absl::string_view record) {
+absl::Status TFRecordWriter::Write(absl::string_view record, uint32_t* file_crc) {
   if (file_ == nullptr) return Closed();
   char header[12];
   EncodeFixed64(header, record.size());
@@ -34,6 +34,11 @@ absl::Status TFRecordWriter::Write(absl::string_view record) {
   if (s.ok()) s = file_->Append(absl::string_view(footer, sizeof(footer)));
   if (!s.ok()) return s;
   offset_ += sizeof(header) + record.size() + sizeof(footer);
+  if (file_crc != nullptr) {
+    *file_crc = crc32c::Extend(*file_crc, header, sizeof(header));
+    *file_crc = crc32c::Extend(*file_crc, record.data(), record.size());
+    *file_crc = crc32c::Extend(*file_crc, footer, sizeof(footer));
+  }
   return absl::OkStatus();
 }
 

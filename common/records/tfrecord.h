@@ -33,8 +33,11 @@ class TFRecordWriter {
   ~TFRecordWriter();  // closes without syncing; call Close() to see errors
 
   // Appends one framed record. An error names the file; after one the file
-  // may end in part of this record (offset() does not count it).
-  absl::Status Write(absl::string_view record);
+  // may end in part of this record (offset() does not count it). When
+  // `file_crc` is given and the write succeeds, *file_crc is extended (CRC-32C,
+  // unmasked) over the bytes written, so a caller can checksum the whole file
+  // as it is written.
+  absl::Status Write(absl::string_view record, uint32_t* file_crc = nullptr);
   // Flushes buffers and fsyncs the file, so what was written survives a crash.
   absl::Status Sync();
   // Flushes and closes; further calls fail. Does not fsync.
