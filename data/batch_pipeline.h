@@ -47,6 +47,7 @@
 #include "common/clock.h"
 #include "common/dataset.h"
 #include "common/tensor.h"
+#include "data/batch_stream.h"
 #include "data/record_source.h"
 
 namespace tessera {
@@ -61,7 +62,7 @@ struct BatchPipelineOptions {
   Clock* clock = nullptr;  // borrowed; RealClock::Get() when null (wait times)
 };
 
-class BatchPipeline {
+class BatchPipeline final : public BatchStream {
  public:
   using DecoderFactory = std::function<std::unique_ptr<ExampleDecoder>()>;
 
@@ -76,11 +77,11 @@ class BatchPipeline {
 
   // Replaces *batch with the next batch (inputs [n, example_shape...] and n
   // labels), waiting for it if needed; false when the source is used up.
-  absl::StatusOr<bool> Next(Dataset* batch);
+  absl::StatusOr<bool> Next(Dataset* batch) override;
 
   // Time Next() spent waiting for a batch, in total and in the last call.
   absl::Duration total_wait() const;
-  absl::Duration last_wait() const;
+  absl::Duration last_wait() const override;
   // Records the decoder refused and were skipped.
   int64_t bad_records() const;
 

@@ -15,8 +15,12 @@ absl::StatusOr<std::unique_ptr<ImageAugmenter>> ImageAugmenter::Create(
         "augment: output size must be positive, got ", options.out_height, "x",
         options.out_width));
   }
-  if (options.eval_resize_min < options.out_height ||
-      options.eval_resize_min < options.out_width) {
+  if (options.channels != 1 && options.channels != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "augment: channels must be 1 (grey) or 3 (RGB), got ", options.channels));
+  }
+  if (options.eval_central_crop && (options.eval_resize_min < options.out_height ||
+                                    options.eval_resize_min < options.out_width)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "augment: eval_resize_min ", options.eval_resize_min,
         " is smaller than the output ", options.out_height, "x", options.out_width));
@@ -46,13 +50,24 @@ ImageAugmenter::ImageAugmenter(const AugmentOptions& options)
 }
 
 int64_t ImageAugmenter::OutputSize() const {
-  return int64_t{options_.out_height} * options_.out_width * 3;
+  return int64_t{options_.out_height} * options_.out_width * options_.channels;
 }
 
 void ImageAugmenter::Finish(bool flip, float* out) {
   const SourceRect rect{region_.crop_y, region_.crop_x, region_.crop_height,
                         region_.crop_width};
-  resizer_.Resize(region_.pixels.data(), region_.height, region_.width, 3, rect,
+  const uint8_t* pixels = region_.pixels.data();
+  if (options_.channels == 1) {
+    // Luma in 16-bit fixed point, rounded: libjpeg's RGB -> grey weights.
+    const size_t n = static_cast<size_t>(region_.height) * region_.width;
+    grey_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t* p = pixels + 3 * i;
+      grey_[i] = static_cast<uint8_t>((19595 * p[0] + 38470 * p[1] + 7471 * p[2] + 32768) >> 16);
+    }
+    pixels = grey_.data();
+  }
+  resizer_.Resize(pixels, region_.height, region_.width, options_.channels, rect,
                   options_.out_height, options_.out_width, flip, scale_.data(),
                   bias_.data(), out);
 }
@@ -63,8 +78,12 @@ absl::Status ImageAugmenter::Train(absl::string_view jpeg, absl::string_view nam
                                    AugmentRecord* record) {
   CropWindow crop;
   auto choose = [&](const JpegInfo& info) -> absl::StatusOr<CropWindow> {
-    ASSIGN_OR_RETURN(crop, SampleDistortedCrop(info.height, info.width, boxes,
-                                               options_.crop, rng));
+    if (!options_.train_distorted_crop) {
+      crop = CropWindow{0, 0, info.height, info.width};
+    } else {
+      ASSIGN_OR_RETURN(crop, SampleDistortedCrop(info.height, info.width, boxes,
+                                                 options_.crop, rng));
+    }
     return crop;
   };
   RETURN_IF_ERROR(decoder_.DecodeCrop(jpeg, name, choose, options_.out_height,
@@ -79,9 +98,13 @@ absl::Status ImageAugmenter::Eval(absl::string_view jpeg, absl::string_view name
                                   float* out, AugmentRecord* record) {
   CropWindow crop;
   auto choose = [&](const JpegInfo& info) -> absl::StatusOr<CropWindow> {
-    ASSIGN_OR_RETURN(crop, CentralCropForEval(info.height, info.width,
-                                              options_.eval_resize_min,
-                                              options_.out_height, options_.out_width));
+    if (!options_.eval_central_crop) {
+      crop = CropWindow{0, 0, info.height, info.width};
+    } else {
+      ASSIGN_OR_RETURN(crop, CentralCropForEval(info.height, info.width,
+                                                options_.eval_resize_min,
+                                                options_.out_height, options_.out_width));
+    }
     return crop;
   };
   RETURN_IF_ERROR(decoder_.DecodeCrop(jpeg, name, choose, options_.out_height,

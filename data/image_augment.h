@@ -10,8 +10,13 @@
 // Evaluation (TF's official ResNet preprocessing): the central crop of the image
 // resized so its shorter side is eval_resize_min, decoded and resized the same way.
 //
-// Output: out_height x out_width x 3 floats, HWC (RGB), the NHWC layout of
-// nn/conv2d.h; value = (pixel / 255 - mean[c]) / stddev[c].
+// Small images (Fashion-MNIST's 28 x 28) may skip the crops: with
+// train_distorted_crop / eval_central_crop false the whole image is resized.
+//
+// Output: out_height x out_width x channels floats, HWC, the NHWC layout of
+// nn/conv2d.h; value = (pixel / 255 - mean[c]) / stddev[c]. channels 3 is RGB;
+// channels 1 is grey, the luma of the RGB pixels (ITU-R BT.601 weights, as
+// libjpeg converts), normalized with mean[0] and stddev[0].
 //
 // Thread safety: an ImageAugmenter is not thread-safe (it owns a JpegDecoder and
 // an ImageResizer whose buffers it reuses); use one per decode thread.
@@ -20,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +44,8 @@ struct Normalization {
 
   // [0, 255] -> [-1, 1] (TF's Inception preprocessing).
   static Normalization MinusOneToOne() { return Normalization(); }
+  // [0, 255] -> [0, 1] (the IDX reader's range; mnist_deep's input).
+  static Normalization ZeroToOne() { return Normalization{{0, 0, 0}, {1, 1, 1}}; }
   // The ImageNet channel means and deviations torchvision's models use.
   static Normalization ImageNetMeanStd() {
     return Normalization{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
@@ -47,7 +55,10 @@ struct Normalization {
 struct AugmentOptions {
   int out_height = 224;
   int out_width = 224;
+  int channels = 3;           // 3: RGB; 1: grey
   int eval_resize_min = 256;  // shorter side before the evaluation crop
+  bool train_distorted_crop = true;  // false: train on the whole image
+  bool eval_central_crop = true;     // false: evaluate the whole image
   bool random_flip = true;
   CropSamplerOptions crop;
   Normalization normalization;
@@ -63,12 +74,13 @@ struct AugmentRecord {
 
 class ImageAugmenter {
  public:
-  // INVALID_ARGUMENT for non-positive sizes, a zero or non-finite stddev, or
-  // eval_resize_min smaller than the output.
+  // INVALID_ARGUMENT for non-positive sizes, channels other than 1 or 3, a
+  // zero or non-finite stddev, or eval_resize_min smaller than the output
+  // (with the central crop).
   static absl::StatusOr<std::unique_ptr<ImageAugmenter>> Create(
       const AugmentOptions& options);
 
-  // Floats per example: out_height * out_width * 3.
+  // Floats per example: out_height * out_width * channels.
   int64_t OutputSize() const;
 
   // A training example from `jpeg` into `out` (OutputSize() floats), with the crop
@@ -93,6 +105,7 @@ class ImageAugmenter {
   JpegDecoder decoder_;
   ImageResizer resizer_;
   DecodedRegion region_;
+  std::vector<uint8_t> grey_;  // channels 1: the region's luma
 };
 
 }  // namespace tessera

@@ -138,6 +138,51 @@ TEST(ImageAugmentTest, EvalIsTheCentralCropOfTheShorterSideResize) {
   EXPECT_EQ(record.scale_denom, 4);
 }
 
+// Fashion-MNIST's way: a small grey image, whole (no crop), at its own size, in
+// [0, 1]: the pixels come back as they were encoded, for training and
+// evaluation alike.
+TEST(ImageAugmentTest, WholeImageGreyAtItsOwnSizeGivesThePixelsBack) {
+  std::vector<uint8_t> grey(28 * 28);
+  for (int i = 0; i < 28 * 28; ++i) grey[i] = static_cast<uint8_t>((i * 37) % 256 / 16 * 16);
+  JpegEncodeOptions encode;
+  encode.quality = 100;
+  const std::string jpeg = *EncodeJpeg(grey.data(), 28, 28, 1, encode);
+  AugmentOptions options;
+  options.out_height = options.out_width = 28;
+  options.channels = 1;
+  options.train_distorted_crop = false;
+  options.eval_central_crop = false;
+  options.random_flip = false;
+  options.normalization = Normalization::ZeroToOne();
+  auto augmenter = MakeAugmenter(options);
+  ASSERT_EQ(augmenter->OutputSize(), 28 * 28);
+  std::vector<float> train(augmenter->OutputSize()), eval(augmenter->OutputSize());
+  std::mt19937_64 rng(3);
+  AugmentRecord record;
+  ASSERT_TRUE(augmenter->Train(jpeg, "grey.jpg", {}, &rng, train.data(), &record).ok());
+  EXPECT_EQ(record.crop, (CropWindow{0, 0, 28, 28}));
+  ASSERT_TRUE(augmenter->Eval(jpeg, "grey.jpg", eval.data()).ok());
+  double error = 0;
+  for (int i = 0; i < 28 * 28; ++i) {
+    EXPECT_EQ(train[i], eval[i]) << i;
+    error += std::abs(train[i] * 255.0f - grey[i]);
+  }
+  // JPEG quality 100 of hard-edged stripes: a few units of 255 on average.
+  EXPECT_LT(error / (28 * 28), 4.0);
+}
+
+TEST(ImageAugmentTest, GreyOutputIsTheLumaOfColour) {
+  AugmentOptions options = Small();
+  options.channels = 1;
+  options.normalization = Normalization::ZeroToOne();
+  auto augmenter = MakeAugmenter(options);
+  std::vector<float> out(augmenter->OutputSize());
+  ASSERT_EQ(out.size(), 32u * 40u);
+  ASSERT_TRUE(augmenter->Eval(SolidJpeg(200, 100, 50), "solid.jpg", out.data()).ok());
+  const float luma = (0.299f * 200 + 0.587f * 100 + 0.114f * 50) / 255.0f;
+  for (float v : out) ASSERT_NEAR(v, luma, 2.0f / 255.0f);
+}
+
 TEST(ImageAugmentTest, ErrorsNameTheImageAndBadOptionsAreRefused) {
   auto augmenter = MakeAugmenter(Small());
   std::vector<float> out(augmenter->OutputSize());
@@ -159,6 +204,15 @@ TEST(ImageAugmentTest, ErrorsNameTheImageAndBadOptionsAreRefused) {
   options = Small();
   options.out_width = 0;
   EXPECT_FALSE(ImageAugmenter::Create(options).ok());
+  options = Small();
+  options.channels = 2;
+  EXPECT_EQ(ImageAugmenter::Create(options).status().message(),
+            "augment: channels must be 1 (grey) or 3 (RGB), got 2");
+  // Without the central crop eval_resize_min is unused.
+  options = Small();
+  options.eval_resize_min = 16;
+  options.eval_central_crop = false;
+  EXPECT_TRUE(ImageAugmenter::Create(options).ok());
   // A crop option no image could satisfy is refused at setup, not per image.
   options = Small();
   options.crop.min_area = 0;

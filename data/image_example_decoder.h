@@ -40,7 +40,7 @@ class ImageExampleDecoder final : public ExampleDecoder {
   static absl::StatusOr<std::unique_ptr<ImageExampleDecoder>> Create(
       const ImageExampleDecoderOptions& options);
 
-  // Floats per example: out_height * out_width * 3.
+  // Floats per example: out_height * out_width * channels.
   int64_t example_size() const { return augmenter_->OutputSize(); }
 
   // INVALID_ARGUMENT when input.size() != example_size().

@@ -48,10 +48,15 @@ absl::StatusOr<Dataset> LoadDataset(const DataConfig& config, DataSplit split) {
                                source.has_num_features() ? source.num_features() : 1,
                                "data.inline_data");
     }
+    case DataConfig::kImageShards:
+      return absl::InvalidArgumentError(
+          "data.image_shards are streamed while training, not loaded into memory: "
+          "train them with tessera_worker (data/input.h)");
     case DataConfig::SOURCE_NOT_SET:
       break;
   }
-  return absl::InvalidArgumentError("data: no source set; one of idx, csv, inline_data");
+  return absl::InvalidArgumentError(
+      "data: no source set; one of idx, csv, inline_data, image_shards");
 }
 
 }  // namespace tessera

@@ -81,7 +81,7 @@ TEST(LoadDatasetTest, IdxDefaultsToFashionMnist) {
 TEST(LoadDatasetTest, NoSource) {
   absl::Status status = LoadDataset(DataConfig()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "data: no source set; one of idx, csv, inline_data");
+  EXPECT_EQ(status.message(), "data: no source set; one of idx, csv, inline_data, image_shards");
 }
 
 }  // namespace

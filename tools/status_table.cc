@@ -62,18 +62,19 @@ std::vector<std::string> Row(const TaskStatus& task) {
   std::vector<std::string> row = {t.id.job, absl::StrCat(t.id.index), t.address};
   if (!task.reachable()) {
     row.insert(row.end(), {"unreachable", kNone, kNone, kNone, kNone, kNone, kNone, kNone,
-                           kNone, RpcError(task.rpc_status)});
+                           kNone, kNone, RpcError(task.rpc_status)});
     return row;
   }
   const StatusResponse& r = task.response;
   row.push_back(OrNone(r.state()));
   row.push_back(r.global_step() < 0 ? kNone : absl::StrCat(r.global_step()));
   if (IsPs(task)) {
-    row.insert(row.end(), {kNone, kNone, kNone, FormatBytesPerSec(r.push_bytes_per_sec()),
+    row.insert(row.end(), {kNone, kNone, kNone, kNone, FormatBytesPerSec(r.push_bytes_per_sec()),
                            FormatBytesPerSec(r.pull_bytes_per_sec())});
   } else {
     row.insert(row.end(), {absl::StrCat(r.local_steps()),
                            absl::StrFormat("%.1f", r.images_per_sec()),
+                           absl::StrFormat("%.1f%%", 100 * r.input_wait_fraction()),
                            absl::StrFormat("%.4g", r.loss()), kNone, kNone});
   }
   row.push_back(r.rss_bytes() > 0 ? FormatBytes(r.rss_bytes()) : kNone);
@@ -174,8 +175,8 @@ std::string DescribeTask(const TaskStatus& task) {
 
 std::string FormatStatusTable(const std::vector<TaskStatus>& tasks) {
   std::vector<std::vector<std::string>> rows = {
-      {"JOB", "TASK", "ADDRESS", "STATE", "STEP", "LOCAL", "IMG/S", "LOSS", "PUSH", "PULL", "RSS",
-       "WAITING_FOR", "LAST_ERROR"}};
+      {"JOB", "TASK", "ADDRESS", "STATE", "STEP", "LOCAL", "IMG/S", "INPUT", "LOSS", "PUSH", "PULL",
+       "RSS", "WAITING_FOR", "LAST_ERROR"}};
   for (const TaskStatus& task : tasks) rows.push_back(Row(task));
   return Align(rows) + WorkerProgressSection(tasks);
 }

@@ -33,6 +33,7 @@ TaskStatus Worker(int index) {
   t.response.set_global_step(-1);
   t.response.set_local_steps(30);
   t.response.set_images_per_sec(412.25);
+  t.response.set_input_wait_fraction(0.025);
   t.response.set_loss(0.5);
   t.response.set_waiting_for("variables from ps:1");
   return t;
@@ -77,16 +78,16 @@ TEST(StatusTableTest, RowsPerJob) {
   auto rows = Cells(table);
   ASSERT_EQ(rows.size(), 4u) << table;
   EXPECT_EQ(rows[0], (std::vector<std::string>{"JOB", "TASK", "ADDRESS", "STATE", "STEP", "LOCAL",
-                                               "IMG/S", "LOSS", "PUSH", "PULL", "RSS",
+                                               "IMG/S", "INPUT", "LOSS", "PUSH", "PULL", "RSS",
                                                "WAITING_FOR", "LAST_ERROR"}));
   EXPECT_EQ(rows[1], (std::vector<std::string>{"ps", "0", "n1:2222", "ready", "1200", "-", "-",
-                                               "-", "12.3 MB/s", "950 B/s", "220.0 MiB", "-",
+                                               "-", "-", "12.3 MB/s", "950 B/s", "220.0 MiB", "-",
                                                "-"}));
   EXPECT_EQ(rows[2], (std::vector<std::string>{"worker", "0", "n2:2223", "waiting", "-", "30",
-                                               "412.2", "0.5", "-", "-", "-",
+                                               "412.2", "2.5%", "0.5", "-", "-", "-",
                                                "variables from ps:1", "-"}));
   EXPECT_EQ(rows[3], (std::vector<std::string>{"ps", "1", "n3:2222", "unreachable", "-", "-",
-                                               "-", "-", "-", "-", "-", "-",
+                                               "-", "-", "-", "-", "-", "-", "-",
                                                "UNAVAILABLE: Connection refused"}));
   // Columns line up: every row has its ADDRESS at the same offset.
   std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());

@@ -1,54 +1,48 @@
 #include "worker/evaluation.h"
 
-#include <algorithm>
-#include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/dataset.h"
 #include "common/status_macros.h"
+#include "data/dataset_batches.h"
 
 namespace tessera {
+
+absl::StatusOr<EvalMetrics> EvaluateBatches(Model* model, absl::Span<const Tensor* const> params,
+                                            BatchStream* batches) {
+  Dataset batch;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  int64_t n = 0;
+  bool classification = true;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, batches->Next(&batch));
+    if (!more) break;
+    ASSIGN_OR_RETURN(Model::EvalResult r, model->Evaluate(params, batch));
+    loss_sum += r.loss_sum;
+    correct += r.correct;
+    n += batch.size();
+    classification = batch.is_classification();
+  }
+  EvalMetrics m;
+  m.count = n;
+  if (n > 0) {
+    m.mean_loss = loss_sum / static_cast<double>(n);
+    m.accuracy = classification ? static_cast<double>(correct) / n : 0.0;
+  }
+  return m;
+}
 
 absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tensor* const> params,
                                             const Dataset& dataset, int64_t batch_size) {
   if (batch_size <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("eval batch size must be > 0, got ", batch_size));
   }
-  const int64_t n = dataset.size();
-  const int64_t in_size = dataset.input_size();
-  const int64_t target_size = dataset.target_size();
-  Dataset batch;
-  double loss_sum = 0;
-  int64_t correct = 0;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t b = std::min(batch_size, n - start);
-    Shape in_shape = dataset.inputs.shape();
-    in_shape[0] = b;
-    if (batch.inputs.shape() != in_shape) batch.inputs = Tensor(in_shape);
-    std::memcpy(batch.inputs.data(), dataset.inputs.data() + start * in_size,
-                static_cast<size_t>(b * in_size) * sizeof(float));
-    if (dataset.is_classification()) {
-      batch.labels.assign(dataset.labels.begin() + start, dataset.labels.begin() + start + b);
-    } else {
-      Shape t_shape = dataset.targets.shape();
-      t_shape[0] = b;
-      if (batch.targets.shape() != t_shape) batch.targets = Tensor(t_shape);
-      std::memcpy(batch.targets.data(), dataset.targets.data() + start * target_size,
-                  static_cast<size_t>(b * target_size) * sizeof(float));
-    }
-    ASSIGN_OR_RETURN(Model::EvalResult r, model->Evaluate(params, batch));
-    loss_sum += r.loss_sum;
-    correct += r.correct;
-  }
-  EvalMetrics m;
-  m.count = n;
-  if (n > 0) {
-    m.mean_loss = loss_sum / static_cast<double>(n);
-    m.accuracy = dataset.is_classification() ? static_cast<double>(correct) / n : 0.0;
-  }
-  return m;
+  ASSIGN_OR_RETURN(std::unique_ptr<OnePass> pass, OnePass::Create(&dataset, batch_size));
+  return EvaluateBatches(model, params, pass.get());
 }
 
 std::vector<std::string> FormatSmallVariables(const std::vector<std::string>& names,

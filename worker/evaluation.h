@@ -11,6 +11,7 @@
 #include "absl/types/span.h"
 #include "common/dataset.h"
 #include "common/tensor.h"
+#include "data/batch_stream.h"
 #include "nn/model.h"
 
 namespace tessera {
@@ -21,9 +22,14 @@ struct EvalMetrics {
   int64_t count = 0;
 };
 
-// Runs `model` (borrowed; one thread at a time) in eval mode over every
-// example of `dataset` in order, `batch_size` at a time (the last batch may be
-// smaller). `params` are borrowed.
+// Runs `model` (borrowed; one thread at a time) in eval mode over every batch
+// `batches` (borrowed, a one-pass stream) gives until it ends. `params` are
+// borrowed. The stream's errors (a damaged shard) end the evaluation.
+absl::StatusOr<EvalMetrics> EvaluateBatches(Model* model, absl::Span<const Tensor* const> params,
+                                            BatchStream* batches);
+
+// EvaluateBatches over every example of `dataset` in order, `batch_size` at a
+// time (the last batch may be smaller).
 absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tensor* const> params,
                                             const Dataset& dataset, int64_t batch_size);
 

@@ -6,6 +6,7 @@
 #include "common/optim/optimizer.h"
 #include "common/status_macros.h"
 #include "common/text_proto.h"
+#include "data/image_shard_input.h"
 
 namespace tessera {
 namespace {
@@ -38,7 +39,7 @@ absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source)
     return Invalid(source, "no model: set model_file or model { ... }");
   }
   if (c.data().source_case() == DataConfig::SOURCE_NOT_SET) {
-    return Invalid(source, "no data source: set data { idx {...} }, csv or inline_data");
+    return Invalid(source, "no data source: set data { idx {...} }, csv, inline_data or image_shards");
   }
   if (c.batch_size() <= 0) {
     return Invalid(source, absl::StrCat("batch_size must be > 0, got ", c.batch_size()));
@@ -99,6 +100,10 @@ absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source)
     return Invalid(source, absl::StrCat("sync_timeout_secs (", c.sync_timeout_secs(),
                                         ") and worker_timeout_secs (", c.worker_timeout_secs(),
                                         ") must be > 0"));
+  }
+  if (c.data().has_image_shards()) {
+    const Shape input_shape(c.model().input_shape().begin(), c.model().input_shape().end());
+    RETURN_IF_ERROR(Annotate(ValidateImageShardSource(c.data().image_shards(), input_shape), source));
   }
   return Annotate(ValidateOptimizerConfig(c.optimizer()), absl::StrCat(source, ": optimizer"));
 }

@@ -26,7 +26,7 @@ const std::string kMinimal =
 TEST(TrainConfigTest, ExamplesLoadWithModelFileResolvedRelativeToConfig) {
   for (const char* path :
        {"examples/linear_regression.pbtxt", "examples/mnist_deep_fashion.pbtxt",
-        "examples/softmax_regression_fashion.pbtxt"}) {
+        "examples/softmax_regression_fashion.pbtxt", "examples/mnist_deep_fashion_jpeg.pbtxt"}) {
     auto config = LoadTrainConfig(path);
     ASSERT_TRUE(config.ok()) << path << ": " << config.status();
     EXPECT_GT(config->model().layer_size(), 0) << path;
@@ -93,6 +93,28 @@ TEST(TrainConfigTest, ErrorsNameFileLineAndField) {
       << status;
   EXPECT_EQ(LoadTrainConfig("/no/such.pbtxt").status().message(),
             "cannot read training config /no/such.pbtxt: No such file or directory");
+}
+
+TEST(TrainConfigTest, ImageShardsAreCheckedAgainstTheModel) {
+  const std::string shards = R"(
+model { name: "m" input_shape: [8, 8, 3]
+        layer { name: "dense" dense { units: 10 } }
+        loss { softmax_cross_entropy {} } }
+max_steps: 10
+optimizer { learning_rate: 0.1 sgd {} }
+)";
+  const std::string good = WriteConfig(
+      "shards.pbtxt",
+      absl::StrCat(shards, R"(data { image_shards { train_pattern: "/d/train-*" num_classes: 10 } })"));
+  EXPECT_TRUE(LoadTrainConfig(good).ok()) << LoadTrainConfig(good).status();
+  const std::string no_classes = WriteConfig(
+      "noclasses.pbtxt", absl::StrCat(shards, R"(data { image_shards { train_pattern: "x" } })"));
+  EXPECT_EQ(LoadTrainConfig(no_classes).status().message(),
+            absl::StrCat(no_classes, ": data.image_shards.num_classes must be >= 1, got 0"));
+  const std::string no_pattern = WriteConfig(
+      "nopattern.pbtxt", absl::StrCat(shards, R"(data { image_shards { num_classes: 3 } })"));
+  EXPECT_EQ(LoadTrainConfig(no_pattern).status().message(),
+            absl::StrCat(no_pattern, ": data.image_shards.train_pattern is not set"));
 }
 
 TEST(TrainConfigTest, SummaryFields) {

@@ -8,10 +8,13 @@
 // that error.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "common/dataset.h"
+#include "data/batch_stream.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/cluster/placement.h"
 #include "common/tensor.h"
@@ -34,7 +37,8 @@ struct HookContext {
   Model* model = nullptr;       // one thread at a time: only from hook calls
   PsGroup* ps = nullptr;        // likewise
   WorkerStatus* status = nullptr;
-  const Dataset* test = nullptr;  // the test set (chief with evaluation), else null
+  // A new pass over the test set (chief with evaluation), else null.
+  std::function<absl::StatusOr<std::unique_ptr<BatchStream>>()> open_test;
 };
 
 // One finished training step.
@@ -43,7 +47,8 @@ struct StepInfo {
   int64_t local_step = 0;   // steps this worker ran, this one included
   float loss = 0;
   int64_t batch_size = 0;
-  double step_seconds = 0;  // pull + compute + push
+  double step_seconds = 0;  // pull + input + compute + push
+  double input_wait_seconds = 0;  // of which waiting for the batch
   // Variable values this step computed its gradients from (model order).
   const std::vector<Tensor>* values = nullptr;
   // The batch this step trained on (e.g. for image summaries).

@@ -11,7 +11,8 @@
 #include "common/admin/cluster_admin.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "data/batch_iterator.h"
+#include "absl/strings/str_format.h"
+#include "data/input.h"
 #include "data/load_dataset.h"
 #include "worker/evaluation.h"
 #include "worker/hooks/checkpoint_hook.h"
@@ -54,21 +55,21 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
   if (options.task == 0 && parts.admin == nullptr) {
     return absl::InvalidArgumentError("WorkerParts: the chief needs a ClusterAdmin");
   }
-  if (!parts.load_data) {
-    parts.load_data = [](const DataConfig& data, DataSplit split) {
-      return LoadDataset(data, split);
-    };
-  }
   Clock* const clock = parts.clock != nullptr ? parts.clock : RealClock::Get();
   std::unique_ptr<Worker> w(
       new Worker(cluster, config, options, status, clock, std::move(parts.admin)));
   ASSIGN_OR_RETURN(w->model_, Model::FromModelDef(config.model()));
   w->model_->SetComputeThreads(config.compute_threads(), config.compute_split());
   for (const VariableSpec& v : w->model_->variables()) w->variables_.push_back({v.name, v.shape});
-  ASSIGN_OR_RETURN(w->train_, parts.load_data(config.data(), DataSplit::kTrain));
-  if (w->is_chief() && config.eval_at_end()) {
-    ASSIGN_OR_RETURN(w->test_, parts.load_data(config.data(), DataSplit::kTest));
-  }
+  InputOptions input;
+  input.input_shape = Shape(config.model().input_shape().begin(), config.model().input_shape().end());
+  input.batch_size = config.batch_size();
+  input.num_parts = cluster.num_workers();
+  input.part = options.task;
+  input.seed = config.seed();
+  input.with_test = w->is_chief() && config.eval_at_end();
+  input.clock = clock;
+  ASSIGN_OR_RETURN(w->input_, InputData::Open(config.data(), input, std::move(parts.load_data)));
   ASSIGN_OR_RETURN(PlacementPlan plan,
                    PlaceVariables(w->variables_, cluster.num_ps(), config.partition_bytes()));
   PsGroupOptions ps_options;
@@ -126,8 +127,7 @@ absl::Status Worker::Run() {
   LOG(INFO) << "model " << config_.model().name() << ": " << variables_.size()
             << " variables in " << ps_->plan().blocks.size() << " blocks on "
             << ps_->num_ps() << " ps (placement " << ps_->plan().fingerprint << "); "
-            << train_.size() << " training examples, part " << options_.task << " of "
-            << cluster_.num_workers();
+            << input_->Describe();
   RETURN_IF_ERROR(Initialize());
   const HookContext context = MakeHookContext();
   for (auto& hook : hooks_) RETURN_IF_ERROR(hook->Begin(context));
@@ -164,7 +164,7 @@ HookContext Worker::MakeHookContext() {
   c.model = model_.get();
   c.ps = ps_.get();
   c.status = status_;
-  c.test = test_.size() > 0 ? &test_ : nullptr;
+  if (input_->has_test()) c.open_test = [this] { return input_->Test(); };
   return c;
 }
 
@@ -179,12 +179,10 @@ absl::Status Worker::Initialize() {
 }
 
 absl::Status Worker::TrainLoop() {
-  BatchIteratorOptions batch_options;
-  batch_options.batch_size = config_.batch_size();
-  batch_options.num_parts = cluster_.num_workers();
-  batch_options.part = options_.task;
-  batch_options.seed = config_.seed();
-  ASSIGN_OR_RETURN(BatchIterator batches, BatchIterator::Create(&train_, batch_options));
+  // Resume the data order: this worker's share of the steps done so far
+  // (exact with one worker and in-memory data; docs/checkpoints.md).
+  ASSIGN_OR_RETURN(int64_t batch_index, BatchesDone());
+  ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> batches, input_->Training(batch_index));
   Dataset batch;
   std::vector<const Tensor*> params;
   for (const Tensor& t : values_) params.push_back(&t);
@@ -192,9 +190,7 @@ absl::Status Worker::TrainLoop() {
   absl::Time log_start = train_start;
   int64_t log_steps = 0;
   int64_t local_step = 0;
-  // Resume the data order: this worker's share of the steps done so far
-  // (exact with one worker; docs/checkpoints.md).
-  ASSIGN_OR_RETURN(int64_t batch_index, SkipBatchesDone(&batches, &batch));
+  absl::Duration log_input_wait;
   // SYNC and STALE (docs/update_modes.md): the min_version of the next Pull;
   // 0 after a (re)start or a ps restart: take the newest values at once.
   int64_t wait_version = 0;
@@ -220,7 +216,13 @@ absl::Status Worker::TrainLoop() {
     RETURN_IF_ERROR(pulled.status());
     global_step_ = pulled->global_step;
     if (global_step_ >= config_.max_steps()) break;
-    batches.Next(&batch);
+    status_->SetWaitingFor("the next input batch");
+    absl::StatusOr<bool> more = batches->Next(&batch);
+    status_->SetWaitingFor("");
+    RETURN_IF_ERROR(Annotate(more.status(), "training input"));
+    if (!*more) return absl::OutOfRangeError("training input: the data ran out");
+    const absl::Duration input_wait = batches->last_wait();
+    log_input_wait += input_wait;
     const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
     ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
     // SYNC: the step the values belong to; the ps drops it if it is stale.
@@ -244,22 +246,26 @@ absl::Status Worker::TrainLoop() {
     if (config_.update_mode() == SYNC) wait_version = push_step + 1;
     if (config_.update_mode() == STALE) wait_version = local_step;
     if (ps_->incarnations() != incarnations) wait_version = 0;
-    status_->RecordStep(global_step_, last_loss_, batch.size());
+    status_->RecordStep(global_step_, last_loss_, batch.size(), input_wait);
     StepInfo info;
     info.global_step = global_step_;
     info.local_step = local_step;
     info.loss = last_loss_;
     info.batch_size = batch.size();
     info.step_seconds = absl::ToDoubleSeconds(clock_->Now() - step_start);
+    info.input_wait_seconds = absl::ToDoubleSeconds(input_wait);
     info.values = &values_;
     info.batch = &batch;
     for (auto& hook : hooks_) RETURN_IF_ERROR(hook->AfterStep(info));
     if (config_.log_every_steps() > 0 && local_step % config_.log_every_steps() == 0) {
       const double secs = absl::ToDoubleSeconds(clock_->Now() - log_start);
       LOG(INFO) << "global step " << global_step_ << " (local " << local_step << ") loss "
-                << last_loss_ << ", " << log_steps * config_.batch_size() / secs << " images/s";
+                << last_loss_ << ", " << log_steps * config_.batch_size() / secs
+                << " images/s, input wait "
+                << absl::StrFormat("%.1f%%", secs > 0 ? 100 * absl::ToDoubleSeconds(log_input_wait) / secs : 0.0);
       log_start = clock_->Now();
       log_steps = 0;
+      log_input_wait = absl::ZeroDuration();
     }
   }
   const double train_secs = absl::ToDoubleSeconds(clock_->Now() - train_start);
@@ -274,17 +280,22 @@ absl::Status Worker::TrainLoop() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> Worker::SkipBatchesDone(BatchIterator* batches, Dataset* batch) {
+absl::StatusOr<int64_t> Worker::BatchesDone() {
   absl::StatusOr<int64_t> step = ps_->PullAll(&values_);
   if (IsNotInitializedError(step.status())) return 0;  // the loop recovers
   RETURN_IF_ERROR(step.status());
-  const int64_t skip = std::min(*step, config_.max_steps()) / cluster_.num_workers();
-  for (int64_t i = 0; i < skip; ++i) batches->Next(batch);
-  if (skip > 0) {
-    LOG(INFO) << "resuming at global step " << *step << ": skipped " << skip
-              << " batches of this worker's data";
+  const int64_t done = std::min(*step, config_.max_steps()) / cluster_.num_workers();
+  if (done > 0) {
+    if (config_.data().has_image_shards()) {
+      LOG(INFO) << "resuming at global step " << *step << ": " << done
+                << " batches of this worker's data done; the image shards start a new "
+                   "shuffled order";
+    } else {
+      LOG(INFO) << "resuming at global step " << *step << ": skipped " << done
+                << " batches of this worker's data";
+    }
   }
-  return skip;
+  return done;
 }
 
 void Worker::WaitForWorkers() {

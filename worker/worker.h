@@ -32,8 +32,8 @@
 #include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/tensor.h"
-#include "data/batch_iterator.h"
 #include "common/dataset.h"
+#include "data/input.h"
 #include "data/load_dataset.h"
 #include "nn/model.h"
 #include "protos/train_config.pb.h"
@@ -69,8 +69,10 @@ struct WorkerParts {
   // The chief's admin calls: ps 0's status (which workers are done) and
   // Shutdown of the ps tasks at the end. Required on the chief.
   std::unique_ptr<ClusterAdmin> admin;
-  // Loads a split of config.data(); LoadDataset (data/load_dataset.h) when null.
-  std::function<absl::StatusOr<Dataset>(const DataConfig&, DataSplit)> load_data;
+  // Loads a split of an in-memory config.data() (idx, csv, inline_data);
+  // LoadDataset (data/load_dataset.h) when null. Image shards are streamed
+  // (data/input.h) and do not use it.
+  DatasetLoader load_data;
 };
 
 class Worker {
@@ -109,10 +111,9 @@ class Worker {
          WorkerStatus* status, Clock* clock, std::unique_ptr<ClusterAdmin> admin);
   absl::Status Initialize();
   absl::Status TrainLoop();
-  // Advances `batches` past this worker's share of the global steps already
-  // done (global step / workers), so a resumed job continues the data order;
-  // returns the batches skipped.
-  absl::StatusOr<int64_t> SkipBatchesDone(BatchIterator* batches, Dataset* batch);
+  // This worker's share of the global steps already done (global step /
+  // workers): the batches of its part a resumed job has trained on.
+  absl::StatusOr<int64_t> BatchesDone();
   // Chief: waits (bounded) for every worker to report done.
   void WaitForWorkers();
   // Chief: asks every ps task to shut down.
@@ -128,8 +129,7 @@ class Worker {
   std::atomic<bool> stop_requested_{false};
 
   std::unique_ptr<Model> model_;
-  Dataset train_;
-  Dataset test_;  // chief only
+  std::unique_ptr<InputData> input_;  // test set on the chief only
   std::vector<VariableInfo> variables_;
   std::unique_ptr<PsGroup> ps_;
   std::unique_ptr<PsRecovery> recovery_;  // initialization, restore, ps recovery

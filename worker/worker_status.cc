@@ -31,18 +31,24 @@ void WorkerStatus::SetLastCheckpoint(absl::string_view path) {
   status_.set_last_checkpoint(std::string(path));
 }
 
-void WorkerStatus::RecordStep(int64_t global_step, float loss, int64_t batch_size) {
+void WorkerStatus::RecordStep(int64_t global_step, float loss, int64_t batch_size,
+                              absl::Duration input_wait) {
   absl::MutexLock lock(&mu_);
   status_.set_global_step(global_step);
   status_.set_loss(loss);
   status_.set_local_steps(status_.local_steps() + 1);
   window_images_ += batch_size;
+  window_input_wait_ += input_wait;
   const absl::Time now = clock_->Now();
   const double secs = absl::ToDoubleSeconds(now - window_start_);
-  if (secs >= 1.0) status_.set_images_per_sec(window_images_ / secs);
+  if (secs >= 1.0) {
+    status_.set_images_per_sec(window_images_ / secs);
+    status_.set_input_wait_fraction(absl::ToDoubleSeconds(window_input_wait_) / secs);
+  }
   if (secs >= 10.0) {
     window_start_ = now;
     window_images_ = 0;
+    window_input_wait_ = absl::ZeroDuration();
   }
 }
 

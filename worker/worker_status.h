@@ -26,8 +26,10 @@ class WorkerStatus {
   void SetWaitingFor(absl::string_view what);
   void SetError(absl::string_view error);
   void SetLastCheckpoint(absl::string_view path);
-  // One training step finished: its global step, loss and batch size.
-  void RecordStep(int64_t global_step, float loss, int64_t batch_size);
+  // One training step finished: its global step, loss, batch size and the
+  // time it waited for its input batch.
+  void RecordStep(int64_t global_step, float loss, int64_t batch_size,
+                  absl::Duration input_wait = absl::ZeroDuration());
 
   std::string state() const;
   StatusResponse Snapshot() const;
@@ -40,6 +42,7 @@ class WorkerStatus {
   // Throughput over a sliding window restarted every 10 s.
   absl::Time window_start_ ABSL_GUARDED_BY(mu_);
   int64_t window_images_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration window_input_wait_ ABSL_GUARDED_BY(mu_);
   absl::Time last_error_time_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -23,7 +23,7 @@ TEST(WorkerStatusTest, TracksStateStepsRateAndWaits) {
   status.SetState("training");
   for (int i = 0; i < 4; ++i) {
     clock.Advance(absl::Milliseconds(500));
-    status.RecordStep(10 + i, 0.5f - i * 0.1f, 50);
+    status.RecordStep(10 + i, 0.5f - i * 0.1f, 50, absl::Milliseconds(100));
   }
   s = status.Snapshot();
   EXPECT_EQ(s.waiting_for(), "");
@@ -31,6 +31,7 @@ TEST(WorkerStatusTest, TracksStateStepsRateAndWaits) {
   EXPECT_EQ(s.local_steps(), 4);
   EXPECT_FLOAT_EQ(s.loss(), 0.2f);
   EXPECT_DOUBLE_EQ(s.images_per_sec(), 100.0);  // 200 images in 2 s
+  EXPECT_DOUBLE_EQ(s.input_wait_fraction(), 0.2);  // 0.4 s of input wait in 2 s
   EXPECT_DOUBLE_EQ(s.uptime_seconds(), 2.0);
   EXPECT_EQ(s.last_error_age_secs(), 0.0);
   status.SetError("ps 0: DEADLINE_EXCEEDED");

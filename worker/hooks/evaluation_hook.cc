@@ -13,7 +13,7 @@ absl::Status EvaluationHook::Begin(const HookContext& context) {
 }
 
 absl::Status EvaluationHook::AfterStep(const StepInfo& step) {
-  if (next_eval_ < 0 || step.global_step < next_eval_ || context_.test == nullptr) {
+  if (next_eval_ < 0 || step.global_step < next_eval_ || !context_.open_test) {
     return absl::OkStatus();
   }
   const int64_t every = context_.config->eval_every_steps();
@@ -22,7 +22,7 @@ absl::Status EvaluationHook::AfterStep(const StepInfo& step) {
 }
 
 absl::Status EvaluationHook::End(const EndInfo& end) {
-  if (context_.test != nullptr && context_.config->eval_at_end()) {
+  if (context_.open_test && context_.config->eval_at_end()) {
     RETURN_IF_ERROR(Evaluate(end.global_step, *end.values));
   }
   std::vector<std::string> names;
@@ -34,10 +34,11 @@ absl::Status EvaluationHook::End(const EndInfo& end) {
 absl::Status EvaluationHook::Evaluate(int64_t global_step, const std::vector<Tensor>& values) {
   std::vector<const Tensor*> params;
   for (const Tensor& t : values) params.push_back(&t);
-  // In training-sized batches: the model's buffers keep one size, instead of
-  // growing tenfold for every evaluation (docs/operations.md, "Memory").
-  ASSIGN_OR_RETURN(EvalMetrics m, EvaluateDataset(context_.model, params, *context_.test,
-                                                  context_.config->batch_size()));
+  // In training-sized batches (the stream's): the model's buffers keep one
+  // size, instead of growing tenfold for every evaluation (docs/operations.md,
+  // "Memory").
+  ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> test, context_.open_test());
+  ASSIGN_OR_RETURN(EvalMetrics m, EvaluateBatches(context_.model, params, test.get()));
   if (context_.model->is_classifier()) {
     LOG(INFO) << "test at global step " << global_step << ": " << m.count << " examples, loss "
               << m.mean_loss << ", accuracy " << m.accuracy;

@@ -53,6 +53,7 @@ absl::Status SummaryHook::AfterStep(const StepInfo& step) {
   window_images_ += step.batch_size;
   window_loss_ += step.loss;
   window_step_seconds_ += step.step_seconds;
+  window_input_wait_seconds_ += step.input_wait_seconds;
 
   if (context_.is_chief && !images_written_ && step.batch != nullptr) {
     images_written_ = true;
@@ -103,6 +104,8 @@ absl::Status SummaryHook::WriteScalars(int64_t global_step) {
       {"images_per_sec", seconds > 0 ? window_images_ / seconds : 0},
       {"global_step/sec", seconds > 0 ? (global_step - window_start_step_) / seconds : 0},
       {"step_time_seconds", window_step_seconds_ / window_steps_},
+      {"input_wait_fraction",
+       window_step_seconds_ > 0 ? window_input_wait_seconds_ / window_step_seconds_ : 0},
       {"bytes_pulled", bytes},
       {"bytes_pushed", bytes},
   };
@@ -113,6 +116,7 @@ absl::Status SummaryHook::WriteScalars(int64_t global_step) {
   window_images_ = 0;
   window_loss_ = 0;
   window_step_seconds_ = 0;
+  window_input_wait_seconds_ = 0;
   return absl::OkStatus();
 }
 

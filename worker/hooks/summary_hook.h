@@ -6,7 +6,7 @@
 //
 //   every save_summaries_steps global steps (and at its first step):
 //     loss, learning_rate, images_per_sec, global_step/sec,
-//     step_time_seconds, bytes_pulled, bytes_pushed
+//     step_time_seconds, input_wait_fraction, bytes_pulled, bytes_pushed
 //   chief only: histograms of every variable every save_histograms_steps
 //     and at the end; three input images at the first step; eval/loss and
 //     eval/accuracy for each evaluation (AddEvalResult, e.g. from
@@ -69,6 +69,7 @@ class SummaryHook final : public TrainingHook {
   int64_t window_images_ = 0;
   double window_loss_ = 0;
   double window_step_seconds_ = 0;
+  double window_input_wait_seconds_ = 0;
 };
 
 }  // namespace tessera

@@ -66,6 +66,7 @@ class SummaryHookTest : public testing::Test {
       info.loss = static_cast<float>(step);
       info.batch_size = 4;
       info.step_seconds = 0.5;
+      info.input_wait_seconds = 0.05;
       info.values = &values_;
       info.batch = &batch_;
       EXPECT_TRUE(hook.AfterStep(info).ok());
@@ -92,7 +93,8 @@ TEST_F(SummaryHookTest, ChiefWritesScalarsHistogramsImagesAndEval) {
 
   const std::vector<int64_t> scalar_steps = {1, 10, 20, 25};  // first step, every 10, end
   for (const char* tag : {"loss", "learning_rate", "images_per_sec", "global_step/sec",
-                          "step_time_seconds", "bytes_pulled", "bytes_pushed"}) {
+                          "step_time_seconds", "input_wait_fraction", "bytes_pulled",
+                          "bytes_pushed"}) {
     EXPECT_EQ(steps_by_tag[tag], scalar_steps) << tag;
   }
   EXPECT_EQ(steps_by_tag["dense/weights"], std::vector<int64_t>({1, 20, 25}));
@@ -112,6 +114,7 @@ TEST_F(SummaryHookTest, ChiefWritesScalarsHistogramsImagesAndEval) {
   EXPECT_FLOAT_EQ(scalar("images_per_sec", 10), 4);
   EXPECT_FLOAT_EQ(scalar("global_step/sec", 10), 1);
   EXPECT_FLOAT_EQ(scalar("step_time_seconds", 10), 0.5f);
+  EXPECT_FLOAT_EQ(scalar("input_wait_fraction", 10), 0.1f);
   EXPECT_FLOAT_EQ(scalar("learning_rate", 10), 0.1f);
   EXPECT_FLOAT_EQ(scalar("bytes_pulled", 10), 10 * 9 * 4);  // 10 steps of 9 floats
   EXPECT_FLOAT_EQ(scalar("loss", 25), (21 + 25) / 2.0f);
