@@ -8,7 +8,7 @@
 namespace tessera {
 
 ReluLayer::ReluLayer(std::string name, const Shape& input_shape)
-    : Layer(std::move(name), input_shape, input_shape) {}
+    : SingleInputLayer(std::move(name), input_shape, input_shape) {}
 
 void ReluLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                         const ForwardOptions& options, Tensor* output) {
@@ -35,7 +35,7 @@ void ReluLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& i
 }
 
 DropoutLayer::DropoutLayer(std::string name, const Shape& input_shape, float rate)
-    : Layer(std::move(name), input_shape, input_shape), rate_(rate) {}
+    : SingleInputLayer(std::move(name), input_shape, input_shape), rate_(rate) {}
 
 void DropoutLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                            const ForwardOptions& options, Tensor* output) {

@@ -11,7 +11,7 @@
 namespace tessera {
 
 // y = max(x, 0); dx = dy where y > 0, else 0.
-class ReluLayer final : public Layer {
+class ReluLayer final : public SingleInputLayer {
  public:
   ReluLayer(std::string name, const Shape& input_shape);
 
@@ -25,7 +25,7 @@ class ReluLayer final : public Layer {
 // Training: each element is kept with probability 1 - rate and scaled by
 // 1 / (1 - rate), else zeroed; the mask is a function of options.seed and the
 // element index only, so one seed gives one mask. Evaluation: identity.
-class DropoutLayer final : public Layer {
+class DropoutLayer final : public SingleInputLayer {
  public:
   // 0 <= rate < 1 (checked by the caller).
   DropoutLayer(std::string name, const Shape& input_shape, float rate);

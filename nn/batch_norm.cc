@@ -7,7 +7,7 @@
 namespace tessera {
 
 BatchNormLayer::BatchNormLayer(std::string name, const Shape& input_shape, float epsilon)
-    : Layer(std::move(name), input_shape, input_shape),
+    : SingleInputLayer(std::move(name), input_shape, input_shape),
       channels_(input_shape.back()),
       epsilon_(epsilon),
       sum_(channels_),

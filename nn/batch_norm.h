@@ -14,7 +14,7 @@
 
 namespace tessera {
 
-class BatchNormLayer final : public Layer {
+class BatchNormLayer final : public SingleInputLayer {
  public:
   // `input_shape` has rank >= 1; epsilon > 0 (checked by the caller).
   BatchNormLayer(std::string name, const Shape& input_shape, float epsilon);

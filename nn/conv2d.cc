@@ -23,8 +23,9 @@ PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding paddin
 
 Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t filters,
                          int64_t kernel_size, int64_t stride, Padding padding,
-                         Initializer weights_initializer, Initializer biases_initializer)
-    : Layer(std::move(name), input_shape,
+                         Initializer weights_initializer, Initializer biases_initializer,
+                         bool use_bias)
+    : SingleInputLayer(std::move(name), input_shape,
             Shape{ComputePaddedDim(input_shape[0], kernel_size, stride, padding).out,
                   ComputePaddedDim(input_shape[1], kernel_size, stride, padding).out,
                   filters}),
@@ -37,11 +38,14 @@ Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t fil
       oh_(ComputePaddedDim(h_, k_, stride_, padding)),
       ow_(ComputePaddedDim(w_, k_, stride_, padding)),
       weights_initializer_(std::move(weights_initializer)),
-      biases_initializer_(std::move(biases_initializer)) {}
+      biases_initializer_(std::move(biases_initializer)),
+      use_bias_(use_bias) {}
 
 std::vector<VariableSpec> Conv2DLayer::Variables() const {
-  return {{name() + "/weights", {k_, k_, cin_, cout_}, weights_initializer_},
-          {name() + "/biases", {cout_}, biases_initializer_}};
+  std::vector<VariableSpec> vars = {
+      {name() + "/weights", {k_, k_, cin_, cout_}, weights_initializer_}};
+  if (use_bias_) vars.push_back({name() + "/biases", {cout_}, biases_initializer_});
+  return vars;
 }
 
 int64_t Conv2DLayer::ChunkImages(int64_t n) const {
@@ -128,7 +132,7 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
   EnsureBatchShape(n, output_shape(), output);
   const int64_t image_rows = oh_.out * ow_.out;
   const int64_t patch = k_ * k_ * cin_;
-  const float* bias = params[1]->data();
+  const float* bias = use_bias_ ? params[1]->data() : nullptr;
   float* y = output->data();
   if (n == 0) return;
   const int64_t chunk = ChunkImages(n);
@@ -137,14 +141,16 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t m = std::min(chunk, n - b);
     float* y_chunk = y + b * image_rows * cout_;
-    for (int64_t r = 0; r < m * image_rows; ++r) {
-      std::copy(bias, bias + cout_, y_chunk + r * cout_);
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < m * image_rows; ++r) {
+        std::copy(bias, bias + cout_, y_chunk + r * cout_);
+      }
     }
     ParallelOverImages(m, x + b * h_ * w_ * cin_, nullptr);
     columns_hold_batch_ = chunk >= n;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m * image_rows, cout_, patch,
-                1.0f, columns_.data(), patch, params[0]->data(), cout_, 1.0f, y_chunk,
-                cout_);
+                1.0f, columns_.data(), patch, params[0]->data(), cout_,
+                bias != nullptr ? 1.0f : 0.0f, y_chunk, cout_);
   }
 }
 
@@ -156,11 +162,13 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
   const int64_t rows = n * image_rows;
   const int64_t patch = k_ * k_ * cin_;
   const float* dy = grad_output.data();
-  float* db = grad_params[1]->data();
-  std::fill(db, db + cout_, 0.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = dy + r * cout_;
-    for (int64_t c = 0; c < cout_; ++c) db[c] += row[c];
+  if (use_bias_) {
+    float* db = grad_params[1]->data();
+    std::fill(db, db + cout_, 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = dy + r * cout_;
+      for (int64_t c = 0; c < cout_; ++c) db[c] += row[c];
+    }
   }
   float* dw = grad_params[0]->data();
   if (grad_input != nullptr) EnsureBatchShape(n, input_shape(), grad_input);

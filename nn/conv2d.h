@@ -5,7 +5,8 @@
 // layouts), computed as im2col + OpenBLAS sgemm over chunks of images small enough
 // for the column buffer to stay in cache. Backward recomputes each chunk's im2col
 // rather than keeping the whole batch's columns from Forward.
-// Variables: weights [KH, KW, Cin, Cout], biases [Cout].
+// Variables: weights [KH, KW, Cin, Cout], biases [Cout] (none without bias, as
+// before a batch norm, whose beta takes the bias's place).
 
 #include <memory>
 #include <string>
@@ -25,15 +26,20 @@ struct PaddedDim {
 };
 PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding padding);
 
-class Conv2DLayer final : public Layer {
+class Conv2DLayer final : public SingleInputLayer {
  public:
   // `input_shape` is [H, W, Cin]; filters, kernel_size, stride > 0 and the output
-  // non-empty (checked by the caller).
+  // non-empty (checked by the caller). Without `use_bias` the layer has no
+  // biases variable (and `biases_initializer` is unused).
   Conv2DLayer(std::string name, const Shape& input_shape, int64_t filters,
               int64_t kernel_size, int64_t stride, Padding padding,
-              Initializer weights_initializer, Initializer biases_initializer);
+              Initializer weights_initializer, Initializer biases_initializer,
+              bool use_bias = true);
 
   std::vector<VariableSpec> Variables() const override;
+  int64_t MultiplyAddsPerExample() const override {
+    return oh_.out * ow_.out * k_ * k_ * cin_ * cout_;
+  }
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                const ForwardOptions& options, Tensor* output) override;
   void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -69,6 +75,7 @@ class Conv2DLayer final : public Layer {
   const PaddedDim oh_, ow_;
   const Initializer weights_initializer_;
   const Initializer biases_initializer_;
+  const bool use_bias_;
   std::vector<float> columns_;  // im2col of one chunk; scratch
   // Whether columns_ holds the im2col of the whole batch of the last Forward
   // (which Backward, following that Forward, then reuses).

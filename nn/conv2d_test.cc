@@ -145,6 +145,55 @@ TEST(Conv2DChunkTest, MultiChunkBatchMatchesNaiveReference) {
   for (int64_t i = 0; i < db.size(); ++i) ASSERT_NEAR(db[i], want_db[i], 2e-3) << i;
 }
 
+// The convolutions of ResNet: its 7x7 stride 2 stem, 3x3 stride 2 and 1x1
+// stride 2 (projection shortcuts) downsampling, on odd and even sizes, with and
+// without biases (a convolution before batch norm has none).
+struct StridedCase {
+  int64_t h, k, stride;
+  Padding padding;
+  bool use_bias;
+};
+
+class StridedConv2DTest : public ::testing::TestWithParam<StridedCase> {};
+
+TEST_P(StridedConv2DTest, MatchesNaiveReferenceAndFiniteDifferences) {
+  const StridedCase c = GetParam();
+  const int64_t cin = 2, cout = 3;
+  Conv2DLayer layer("conv", {c.h, c.h, cin}, cout, c.k, c.stride, c.padding,
+                    ZerosInitializer(), ZerosInitializer(), c.use_bias);
+  ASSERT_EQ(layer.Variables().size(), c.use_bias ? 2u : 1u);
+  EXPECT_EQ(layer.Variables()[0].shape, Shape({c.k, c.k, cin, cout}));
+  const PaddedDim out = ComputePaddedDim(c.h, c.k, c.stride, c.padding);
+  EXPECT_EQ(layer.output_shape(), Shape({out.out, out.out, cout}));
+  EXPECT_EQ(layer.MultiplyAddsPerExample(), out.out * out.out * c.k * c.k * cin * cout);
+
+  const Tensor x = RandomTensor({2, c.h, c.h, cin}, 11);
+  const Tensor w = RandomTensor({c.k, c.k, cin, cout}, 12);
+  const Tensor b = c.use_bias ? RandomTensor({cout}, 13) : Tensor({cout});
+  std::vector<const Tensor*> params = {&w};
+  if (c.use_bias) params.push_back(&b);
+  Tensor y;
+  layer.Forward(params, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want = NaiveConv(x, w, b, c.stride, c.padding == SAME, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({2, oh, ow, cout}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-4) << i;
+
+  std::vector<Tensor> check_params = {RandomTensor({c.k, c.k, cin, cout}, 14)};
+  if (c.use_bias) check_params.push_back(RandomTensor({cout}, 15));
+  EXPECT_EQ(CheckLayerGradients(&layer, check_params, RandomTensor({2, c.h, c.h, cin}, 16)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ResNet, StridedConv2DTest,
+    ::testing::Values(StridedCase{11, 7, 2, SAME, false},   // stem, odd size
+                      StridedCase{12, 7, 2, SAME, true},    // stem, even size
+                      StridedCase{8, 3, 2, SAME, false},    // downsampling 3x3
+                      StridedCase{7, 3, 2, SAME, false},
+                      StridedCase{8, 1, 2, SAME, false},    // projection shortcut
+                      StridedCase{7, 1, 2, VALID, false},
+                      StridedCase{5, 1, 1, SAME, false}));  // bottleneck 1x1
+
 TEST(ComputePaddedDimTest, MatchesTensorFlow) {
   // SAME: 28 / 1 with k 5 -> 28 out, 4 padding, 2 before.
   EXPECT_EQ(ComputePaddedDim(28, 5, 1, SAME).out, 28);

@@ -9,7 +9,7 @@ namespace tessera {
 
 DenseLayer::DenseLayer(std::string name, const Shape& input_shape, int64_t units,
                        Initializer weights_initializer, Initializer biases_initializer)
-    : Layer(std::move(name), input_shape, Shape{units}),
+    : SingleInputLayer(std::move(name), input_shape, Shape{units}),
       in_(NumElements(input_shape)),
       units_(units),
       weights_initializer_(std::move(weights_initializer)),

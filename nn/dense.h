@@ -12,7 +12,7 @@
 
 namespace tessera {
 
-class DenseLayer final : public Layer {
+class DenseLayer final : public SingleInputLayer {
  public:
   // `input_shape` is one example's shape; units > 0 (checked by the caller).
   DenseLayer(std::string name, const Shape& input_shape, int64_t units,
@@ -24,6 +24,7 @@ class DenseLayer final : public Layer {
   void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
                 const Tensor& output, const Tensor& grad_output, Tensor* grad_input,
                 absl::Span<Tensor* const> grad_params) override;
+  int64_t MultiplyAddsPerExample() const override { return in_ * units_; }
   bool has_batch_product_weight_gradient() const override { return true; }
   void WeightGradientRows(const Tensor& input, const Tensor& grad_output, int64_t begin,
                           int64_t end, Tensor* grad) const override;

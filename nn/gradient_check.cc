@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -41,8 +42,16 @@ Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo, float hi) {
 
 int CheckLayerGradients(Layer* layer, std::vector<Tensor> params, Tensor input,
                         const GradientCheckOptions& options) {
+  std::vector<Tensor> inputs;
+  inputs.push_back(std::move(input));
+  return CheckMultiInputLayerGradients(layer, std::move(params), std::move(inputs), options);
+}
+
+int CheckMultiInputLayerGradients(Layer* layer, std::vector<Tensor> params,
+                                  std::vector<Tensor> inputs,
+                                  const GradientCheckOptions& options) {
   Tensor output;
-  layer->Forward(Pointers(params), input, options.forward, &output);
+  layer->ForwardInputs(Pointers(params), Pointers(inputs), options.forward, &output);
   const Tensor weights = RandomTensor(output.shape(), 12345, -1.0f, 1.0f);
 
   // Analytic gradients; dLoss/dOutput = weights.
@@ -50,13 +59,15 @@ int CheckLayerGradients(Layer* layer, std::vector<Tensor> params, Tensor input,
   std::vector<Tensor*> grad_ptrs;
   for (const Tensor& p : params) grad_params.emplace_back(p.shape());
   for (Tensor& g : grad_params) grad_ptrs.push_back(&g);
-  Tensor grad_input;
-  layer->Backward(Pointers(params), input, output, weights,
-                  options.check_input ? &grad_input : nullptr, absl::MakeSpan(grad_ptrs));
+  std::vector<Tensor> grad_inputs(inputs.size());
+  std::vector<Tensor*> grad_input_ptrs;
+  for (Tensor& g : grad_inputs) grad_input_ptrs.push_back(options.check_input ? &g : nullptr);
+  layer->BackwardInputs(Pointers(params), Pointers(inputs), output, weights,
+                        absl::MakeSpan(grad_input_ptrs), absl::MakeSpan(grad_ptrs));
 
   auto loss = [&]() {
     Tensor out;
-    layer->Forward(Pointers(params), input, options.forward, &out);
+    layer->ForwardInputs(Pointers(params), Pointers(inputs), options.forward, &out);
     return WeightedSum(out, weights);
   };
   int failures = 0;
@@ -85,7 +96,11 @@ int CheckLayerGradients(Layer* layer, std::vector<Tensor> params, Tensor input,
       }
     }
   };
-  if (options.check_input) check(&input, grad_input, "input");
+  if (options.check_input) {
+    for (size_t j = 0; j < inputs.size(); ++j) {
+      check(&inputs[j], grad_inputs[j], inputs.size() == 1 ? "input" : absl::StrCat("input", j));
+    }
+  }
   for (size_t p = 0; p < params.size(); ++p) {
     check(&params[p], grad_params[p], absl::StrCat("param", p));
   }

@@ -35,6 +35,12 @@ struct GradientCheckOptions {
 int CheckLayerGradients(Layer* layer, std::vector<Tensor> params, Tensor input,
                         const GradientCheckOptions& options = {});
 
+// The same for a layer of several inputs (one tensor per input_shapes()), each
+// checked when options.check_input.
+int CheckMultiInputLayerGradients(Layer* layer, std::vector<Tensor> params,
+                                  std::vector<Tensor> inputs,
+                                  const GradientCheckOptions& options = {});
+
 }  // namespace tessera
 
 #endif  // TESSERA_NN_GRADIENT_CHECK_H_

@@ -1,14 +1,14 @@
 #ifndef TESSERA_NN_LAYER_H_
 #define TESSERA_NN_LAYER_H_
 
-// The interface every layer of a sequential model implements, and the description
-// of the variables a layer reads.
+// The interface every layer of a model graph implements, and the description of
+// the variables a layer reads.
 //
-// Shapes: a layer is built for one example shape (without the batch dimension) and
-// runs on batches of any size N: input [N, input_shape...], output
-// [N, output_shape...]. Layers keep scratch state from Forward (masks, im2col
-// columns, batch statistics) that Backward reads, so Backward must follow the
-// Forward of the same input. A layer is used by one thread at a time.
+// Shapes: a layer is built for one example shape per input (without the batch
+// dimension) and runs on batches of any size N: inputs [N, input_shape...],
+// output [N, output_shape...]. Layers keep scratch state from Forward (masks,
+// im2col columns, batch statistics) that Backward reads, so Backward must follow
+// the Forward of the same inputs. A layer is used by one thread at a time.
 
 #include <cstdint>
 #include <string>
@@ -42,41 +42,54 @@ struct ForwardOptions {
 // shape differs (so repeated steps at one batch size never allocate).
 void EnsureBatchShape(int64_t batch, const Shape& example_shape, Tensor* tensor);
 
+// A layer of a model graph: it reads the outputs of one or more earlier layers
+// (or the model's input) and writes one output. Most layers read one input and
+// derive from SingleInputLayer; add and concat read several.
 class Layer {
  public:
-  Layer(std::string name, Shape input_shape, Shape output_shape)
+  Layer(std::string name, std::vector<Shape> input_shapes, Shape output_shape)
       : name_(std::move(name)),
-        input_shape_(std::move(input_shape)),
+        input_shapes_(std::move(input_shapes)),
         output_shape_(std::move(output_shape)) {}
   virtual ~Layer() = default;
   Layer(const Layer&) = delete;
   Layer& operator=(const Layer&) = delete;
 
   const std::string& name() const { return name_; }
-  const Shape& input_shape() const { return input_shape_; }
+  // One example's shape of each input, in the order ForwardInputs takes them.
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
   const Shape& output_shape() const { return output_shape_; }
 
   // The variables Forward reads, in order, named "<layer>/<variable>".
   virtual std::vector<VariableSpec> Variables() const { return {}; }
 
-  // Computes `output` (reshaped to [N, output_shape] if needed) from `input`
-  // ([N, input_shape]; any shape with that element count per example is accepted)
-  // and `params` (shapes as Variables()). Shapes are the caller's contract.
-  virtual void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
-                       const ForwardOptions& options, Tensor* output) = 0;
+  // Multiply-adds of one example's forward pass in matrix products (dense,
+  // conv2d); 0 for layers without them. For model summaries.
+  virtual int64_t MultiplyAddsPerExample() const { return 0; }
 
-  // Given dLoss/dOutput, writes dLoss/dInput into `grad_input` (skipped when null,
-  // e.g. for the first layer) and dLoss/dParam into `grad_params` (overwritten,
-  // pre-shaped as Variables()). `input` and `output` are those of the last Forward.
-  virtual void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
-                        const Tensor& output, const Tensor& grad_output,
-                        Tensor* grad_input, absl::Span<Tensor* const> grad_params) = 0;
+  // Computes `output` (reshaped to [N, output_shape] if needed) from `inputs`
+  // (one per input_shapes(), each [N, shape...]; any shape with that element
+  // count per example is accepted) and `params` (shapes as Variables()).
+  // Shapes are the caller's contract.
+  virtual void ForwardInputs(absl::Span<const Tensor* const> params,
+                             absl::Span<const Tensor* const> inputs,
+                             const ForwardOptions& options, Tensor* output) = 0;
 
-  // Weight gradients of a cut batch (Model, SPLIT_BATCH). A layer whose
-  // variable 0 has the gradient input^T grad_output (a matrix product over the
-  // examples, as dense's) returns true here; then Backward leaves that gradient
-  // out when grad_params[0] is null, and the model computes it once over the
-  // whole batch with WeightGradientRows instead of once per slice plus a sum.
+  // Given dLoss/dOutput, writes dLoss/dInput j into `grad_inputs[j]` (overwritten
+  // and shaped as input j; skipped when null, e.g. for the model's input) and
+  // dLoss/dParam into `grad_params` (overwritten, pre-shaped as Variables()).
+  // `inputs` and `output` are those of the last ForwardInputs.
+  virtual void BackwardInputs(absl::Span<const Tensor* const> params,
+                              absl::Span<const Tensor* const> inputs, const Tensor& output,
+                              const Tensor& grad_output, absl::Span<Tensor* const> grad_inputs,
+                              absl::Span<Tensor* const> grad_params) = 0;
+
+  // Weight gradients of a cut batch (Model, SPLIT_BATCH). A single-input layer
+  // whose variable 0 has the gradient input^T grad_output (a matrix product over
+  // the examples, as dense's) returns true here; then Backward leaves that
+  // gradient out when grad_params[0] is null, and the model computes it once
+  // over the whole batch with WeightGradientRows instead of once per slice plus
+  // a sum.
   virtual bool has_batch_product_weight_gradient() const { return false; }
   // Rows [begin, end) of variable 0's gradient, overwritten in `grad` (shaped as
   // the variable), from the whole batch's inputs ([n, input elements]) and
@@ -90,8 +103,40 @@ class Layer {
 
  private:
   const std::string name_;
-  const Shape input_shape_;
+  const std::vector<Shape> input_shapes_;
   const Shape output_shape_;
+};
+
+// A layer of one input (every kind but add and concat), with Forward and
+// Backward on that input alone.
+class SingleInputLayer : public Layer {
+ public:
+  SingleInputLayer(std::string name, Shape input_shape, Shape output_shape)
+      : Layer(std::move(name), {std::move(input_shape)}, std::move(output_shape)) {}
+
+  const Shape& input_shape() const { return input_shapes()[0]; }
+
+  // ForwardInputs of the one input.
+  virtual void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                       const ForwardOptions& options, Tensor* output) = 0;
+
+  // BackwardInputs of the one input: dLoss/dInput into `grad_input` (skipped
+  // when null).
+  virtual void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
+                        const Tensor& output, const Tensor& grad_output,
+                        Tensor* grad_input, absl::Span<Tensor* const> grad_params) = 0;
+
+  void ForwardInputs(absl::Span<const Tensor* const> params,
+                     absl::Span<const Tensor* const> inputs, const ForwardOptions& options,
+                     Tensor* output) final {
+    Forward(params, *inputs[0], options, output);
+  }
+  void BackwardInputs(absl::Span<const Tensor* const> params,
+                      absl::Span<const Tensor* const> inputs, const Tensor& output,
+                      const Tensor& grad_output, absl::Span<Tensor* const> grad_inputs,
+                      absl::Span<Tensor* const> grad_params) final {
+    Backward(params, *inputs[0], output, grad_output, grad_inputs[0], grad_params);
+  }
 };
 
 }  // namespace tessera

@@ -1,8 +1,10 @@
 #include "nn/layer_factory.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -10,7 +12,10 @@
 #include "nn/batch_norm.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
+#include "nn/global_pool.h"
 #include "nn/initializers.h"
+#include "nn/merge.h"
+#include "nn/model_def.h"
 #include "nn/pool.h"
 
 namespace tessera {
@@ -57,11 +62,49 @@ absl::Status CheckOutput(const Shape& output, const Shape& input,
   return absl::OkStatus();
 }
 
+// Checks the inputs of add (equal shapes) or concat (equal rank >= 1 and
+// dimensions but the last) and returns their shapes.
+absl::StatusOr<std::vector<Shape>> MergeInputShapes(absl::Span<const LayerInput> inputs,
+                                                    bool concat, const std::string& prefix) {
+  std::vector<Shape> shapes;
+  const Shape& first = inputs[0].shape;
+  for (const LayerInput& input : inputs) {
+    const Shape& shape = input.shape;
+    const bool fits = concat ? !shape.empty() && shape.size() == first.size() &&
+                                   std::equal(shape.begin(), shape.end() - 1, first.begin())
+                             : shape == first;
+    if (!fits) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          prefix,
+          concat ? "concat needs inputs whose dimensions but the last agree"
+                 : "add needs inputs of one shape",
+          ": input '", input.name, "' is ", ShapeString(shape), ", input '", inputs[0].name,
+          "' is ", ShapeString(first)));
+    }
+    shapes.push_back(shape);
+  }
+  return shapes;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Layer>> MakeLayer(const LayerDef& def, int index,
-                                                 const Shape& input_shape) {
+                                                 absl::Span<const LayerInput> inputs) {
   const std::string prefix = absl::StrCat("layer ", index, " '", def.name(), "': ");
+  if (def.kind_case() == LayerDef::KIND_NOT_SET) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "layer kind is not set"));
+  }
+  const bool merge = def.kind_case() == LayerDef::kAdd || def.kind_case() == LayerDef::kConcat;
+  if (merge && inputs.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, LayerKindName(def),
+                                                   " needs 2 or more inputs, got ",
+                                                   inputs.size()));
+  }
+  if (!merge && inputs.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, LayerKindName(def),
+                                                   " reads 1 input, got ", inputs.size()));
+  }
+  const Shape& input_shape = inputs[0].shape;
   Initializer glorot;
   glorot.mutable_glorot_uniform();
   Initializer zeros;
@@ -99,7 +142,8 @@ absl::StatusOr<std::unique_ptr<Layer>> MakeLayer(const LayerDef& def, int index,
                                                          prefix + "biases_initializer"));
       layer = std::make_unique<Conv2DLayer>(def.name(), input_shape, c.filters(),
                                             c.kernel_size(), stride, c.padding(),
-                                            std::move(w), std::move(b));
+                                            std::move(w), std::move(b),
+                                            !c.has_use_bias() || c.use_bias());
       break;
     }
     case LayerDef::kMaxPool:
@@ -145,8 +189,22 @@ absl::StatusOr<std::unique_ptr<Layer>> MakeLayer(const LayerDef& def, int index,
       layer = std::make_unique<BatchNormLayer>(def.name(), input_shape, eps);
       break;
     }
+    case LayerDef::kGlobalAvgPool:
+      RETURN_IF_ERROR(CheckImageInput(input_shape, prefix, "global_avg_pool"));
+      layer = std::make_unique<GlobalAvgPoolLayer>(def.name(), input_shape);
+      break;
+    case LayerDef::kAdd: {
+      ASSIGN_OR_RETURN(std::vector<Shape> shapes, MergeInputShapes(inputs, false, prefix));
+      layer = std::make_unique<AddLayer>(def.name(), std::move(shapes));
+      break;
+    }
+    case LayerDef::kConcat: {
+      ASSIGN_OR_RETURN(std::vector<Shape> shapes, MergeInputShapes(inputs, true, prefix));
+      layer = std::make_unique<ConcatLayer>(def.name(), std::move(shapes));
+      break;
+    }
     case LayerDef::KIND_NOT_SET:
-      return absl::InvalidArgumentError(absl::StrCat(prefix, "layer kind is not set"));
+      break;  // answered above
   }
   RETURN_IF_ERROR(CheckOutput(layer->output_shape(), input_shape, prefix));
   return layer;

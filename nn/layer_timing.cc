@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/logging.h"
@@ -16,6 +17,7 @@
 #include "nn/gradient_check.h"
 #include "nn/model.h"
 #include "nn/model_def.h"
+#include "nn/model_graph.h"
 
 namespace tessera {
 namespace {
@@ -47,8 +49,21 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   const Tensor input = RandomTensor(input_shape, 2, 0.0f, 1.0f);
 
   const auto& layers = model.layers();
+  const auto& sources = model.layer_inputs();
   const size_t n = layers.size();
-  std::vector<Tensor> acts(n), grad_acts(n);
+  std::vector<Tensor> acts(n);
+  // grad_ins[i][j]: dLoss/d(input j of layer i). A layer's output gradient is
+  // that of the last layer reading it (the gradient of one path through the
+  // graph: enough for timing).
+  std::vector<std::vector<Tensor>> grad_ins(n);
+  std::vector<std::pair<size_t, size_t>> last_reader(n);
+  for (size_t i = 0; i < n; ++i) {
+    grad_ins[i].resize(sources[i].size());
+    for (size_t j = 0; j < sources[i].size(); ++j) {
+      if (sources[i][j] != kModelInput) last_reader[sources[i][j]] = {i, j};
+    }
+  }
+  Tensor grad_last;
   std::vector<Tensor> grads;
   for (const auto& v : model.variables()) grads.emplace_back(v.shape);
   std::vector<Tensor*> grad_ptrs;
@@ -66,19 +81,31 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   auto layer_grads = [&](size_t i) {
     return absl::MakeSpan(grad_ptrs).subspan(first[i], layers[i]->Variables().size());
   };
+  auto layer_inputs = [&](size_t i) {
+    std::vector<const Tensor*> inputs;
+    for (int s : sources[i]) inputs.push_back(s == kModelInput ? &input : &acts[s]);
+    return inputs;
+  };
   for (int r = -1; r < repeats; ++r) {  // r = -1 warms up
     for (size_t i = 0; i < n; ++i) {
+      const std::vector<const Tensor*> inputs = layer_inputs(i);
       const double t0 = NowMs();
-      layers[i]->Forward(layer_params(i), i == 0 ? input : acts[i - 1],
-                         ForwardOptions{true, static_cast<uint64_t>(r + 2)}, &acts[i]);
+      layers[i]->ForwardInputs(layer_params(i), inputs,
+                               ForwardOptions{true, static_cast<uint64_t>(r + 2)}, &acts[i]);
       if (r >= 0) fwd_ms[i] += NowMs() - t0;
     }
-    grad_acts[n - 1] = RandomTensor(acts[n - 1].shape(), 3);
+    grad_last = RandomTensor(acts[n - 1].shape(), 3);
     for (size_t i = n; i-- > 0;) {
+      const std::vector<const Tensor*> inputs = layer_inputs(i);
+      std::vector<Tensor*> grad_inputs;
+      for (size_t j = 0; j < sources[i].size(); ++j) {
+        grad_inputs.push_back(sources[i][j] == kModelInput ? nullptr : &grad_ins[i][j]);
+      }
+      const Tensor& grad_output =
+          i == n - 1 ? grad_last : grad_ins[last_reader[i].first][last_reader[i].second];
       const double t0 = NowMs();
-      layers[i]->Backward(layer_params(i), i == 0 ? input : acts[i - 1], acts[i],
-                          grad_acts[i], i == 0 ? nullptr : &grad_acts[i - 1],
-                          layer_grads(i));
+      layers[i]->BackwardInputs(layer_params(i), inputs, acts[i], grad_output,
+                                absl::MakeSpan(grad_inputs), layer_grads(i));
       if (r >= 0) bwd_ms[i] += NowMs() - t0;
     }
   }

@@ -3,53 +3,47 @@
 // Model construction: FromModelDef, the constructor and initial values. The
 // compute (validation, forward, backward, batch slices) is in model_compute.cc.
 
+#include <algorithm>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "nn/initializers.h"
 #include "nn/layer_factory.h"
+#include "nn/model_graph.h"
 #include "nn/random.h"
 
 namespace tessera {
 
 absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) {
   const std::string model = absl::StrCat("model '", def.name(), "': ");
-  Shape shape(def.input_shape().begin(), def.input_shape().end());
-  if (shape.empty()) {
+  const Shape input_shape(def.input_shape().begin(), def.input_shape().end());
+  if (input_shape.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(model, "input_shape is empty"));
   }
-  for (int64_t d : shape) {
+  for (int64_t d : input_shape) {
     if (d <= 0 || d > (int64_t{1} << 24)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          model, "input_shape ", ShapeString(shape), " needs dimensions in [1, 2^24]"));
+          model, "input_shape ", ShapeString(input_shape), " needs dimensions in [1, 2^24]"));
     }
   }
-  const Shape input_shape = shape;
   if (def.layer_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(model, "no layers"));
   }
+  auto inputs = ResolveLayerInputs(def);
+  if (!inputs.ok()) return Annotate(inputs.status(), absl::StrCat("model '", def.name(), "'"));
   std::vector<std::unique_ptr<Layer>> layers;
-  absl::flat_hash_set<std::string> names;
   for (int i = 0; i < def.layer_size(); ++i) {
-    const LayerDef& layer_def = def.layer(i);
-    if (layer_def.name().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(model, "layer ", i, " has no name"));
+    std::vector<LayerInput> layer_inputs;
+    for (int source : (*inputs)[i]) {
+      layer_inputs.push_back({InputName(def, source),
+                              source == kModelInput ? input_shape : layers[source]->output_shape()});
     }
-    if (layer_def.name().find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          model, "layer ", i, " '", layer_def.name(), "': name must not contain '/'"));
-    }
-    if (!names.insert(layer_def.name()).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          model, "layer ", i, " '", layer_def.name(), "': duplicate layer name"));
-    }
-    auto layer = MakeLayer(layer_def, i, shape);
+    auto layer = MakeLayer(def.layer(i), i, layer_inputs);
     if (!layer.ok()) return Annotate(layer.status(), absl::StrCat("model '", def.name(), "'"));
-    shape = (*layer)->output_shape();
     layers.push_back(std::move(layer).value());
   }
+  const Shape& shape = layers.back()->output_shape();
   const std::string last = absl::StrCat("last layer '", layers.back()->name(), "' output ",
                                         ShapeString(shape));
   switch (def.loss().kind_case()) {
@@ -70,13 +64,16 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
     case LossDef::KIND_NOT_SET:
       return absl::InvalidArgumentError(absl::StrCat(model, "loss is not set"));
   }
-  return std::unique_ptr<Model>(new Model(def, input_shape, std::move(layers)));
+  return std::unique_ptr<Model>(
+      new Model(def, input_shape, std::move(inputs).value(), std::move(layers)));
 }
 
-Model::Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers)
+Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inputs,
+             std::vector<std::unique_ptr<Layer>> layers)
     : def_(std::move(def)),
       name_(def_.name()),
       input_shape_(std::move(input_shape)),
+      inputs_(std::move(inputs)),
       layers_(std::move(layers)),
       loss_(def_.loss()),
       activations_(layers_.size()),
@@ -91,6 +88,25 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>
     for (auto& v : vars) variables_.push_back(std::move(v));
   }
   grad_ptrs_.resize(variables_.size());
+  // Backward visits the layers in reverse: the first to reach an output writes
+  // its gradient, the later ones add to it.
+  std::vector<bool> written(layers_.size(), false);
+  accumulate_.resize(layers_.size());
+  size_t scratch = 0, max_inputs = 0;
+  for (size_t i = layers_.size(); i-- > 0;) {
+    size_t layer_scratch = 0;
+    for (int source : inputs_[i]) {
+      const bool add = source != kModelInput && written[source];
+      accumulate_[i].push_back(add);
+      if (add) ++layer_scratch;
+      if (source != kModelInput) written[source] = true;
+    }
+    scratch = std::max(scratch, layer_scratch);
+    max_inputs = std::max(max_inputs, inputs_[i].size());
+  }
+  grad_scratch_.resize(scratch);
+  input_ptrs_.resize(max_inputs);
+  grad_input_ptrs_.resize(max_inputs);
   is_batch_product_.assign(variables_.size(), false);
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i]->has_batch_product_weight_gradient() && param_count_[i] > 0) {

@@ -1,8 +1,11 @@
 #ifndef TESSERA_NN_MODEL_H_
 #define TESSERA_NN_MODEL_H_
 
-// A sequential model built from a ModelDef: layers, a loss, and the list of
-// variables the layers read. The Model holds no variable values: callers pass them
+// A model built from a ModelDef: a graph of layers (each reads the model's input
+// or earlier layers' outputs; protos/model.proto), a loss on the last layer's
+// output, and the list of variables the layers read. Forward runs the layers in
+// def order, backward in reverse, adding up the gradients of an output that
+// several layers read. The Model holds no variable values: callers pass them
 // in (params, in variables() order) and get gradients back, so the same Model serves
 // a worker that pulls values from parameter servers and an in-process trainer.
 //
@@ -36,8 +39,11 @@ class Model {
   };
 
   // INVALID_ARGUMENT naming the layer and the problem for a bad def: no layers,
-  // empty or duplicate names, bad input shape or parameters, missing loss, a final
-  // output that does not suit the loss.
+  // empty or duplicate names, inputs that name no layer or a later one, an
+  // unread output (ResolveLayerInputs, nn/model_graph.h), bad input shapes
+  // (add, concat: naming the input) or parameters (MakeLayer,
+  // nn/layer_factory.h), missing loss, a final output that does not suit the
+  // loss.
   static absl::StatusOr<std::unique_ptr<Model>> FromModelDef(const ModelDef& def);
 
   // How ComputeGradients and Evaluate use the process's cores
@@ -79,6 +85,11 @@ class Model {
   // All variables, layer by layer in def order ("conv1/weights", "conv1/biases").
   const std::vector<VariableSpec>& variables() const { return variables_; }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  // Per layer, the layers whose outputs it reads, in its input order
+  // (kModelInput, nn/model_graph.h, for the model's input); each below the
+  // layer's own index.
+  const std::vector<std::vector<int>>& layer_inputs() const { return inputs_; }
+  const ModelDef& def() const { return def_; }
   bool is_classifier() const { return loss_.kind_case() == LossDef::kSoftmaxCrossEntropy; }
 
   // Initial values of variables(), deterministic in `seed` (each variable draws
@@ -111,11 +122,21 @@ class Model {
     EvalResult eval;
   };
 
-  Model(ModelDef def, Shape input_shape, std::vector<std::unique_ptr<Layer>> layers);
+  Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inputs,
+        std::vector<std::unique_ptr<Layer>> layers);
 
   absl::Status Validate(absl::Span<const Tensor* const> params, const Dataset& batch) const;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                const ForwardOptions& options);
+  // Backward of every layer, in reverse, after a Forward of `input`, from
+  // grad_activations_.back(); weight gradients go to grad_ptrs_.
+  void Backward(absl::Span<const Tensor* const> params, const Tensor& input);
+  // Points input_ptrs_ at layer i's inputs (activations_, or `input`).
+  absl::Span<const Tensor* const> LayerInputs(size_t i, const Tensor& input);
+  // The output of source `source` (kModelInput: `input`).
+  const Tensor& Output(int source, const Tensor& input) const {
+    return source < 0 ? input : activations_[source];
+  }
   // The unsplit work on a validated batch (or slice of one). With
   // `batch_products`, the weight gradients of batch_products_' layers are left
   // out (and their tensors in `grads` untouched).
@@ -139,6 +160,7 @@ class Model {
   const ModelDef def_;  // to build the slices' Models
   const std::string name_;
   const Shape input_shape_;
+  const std::vector<std::vector<int>> inputs_;  // per layer, as layer_inputs()
   const std::vector<std::unique_ptr<Layer>> layers_;
   const LossDef loss_;
   std::vector<VariableSpec> variables_;
@@ -150,6 +172,14 @@ class Model {
   std::vector<Tensor> activations_;
   std::vector<Tensor> grad_activations_;
   std::vector<Tensor*> grad_ptrs_;
+  // Backward of an output several layers read: the first reader backward
+  // reaches (the last in def order) writes its gradient into grad_activations_;
+  // the others, marked in accumulate_[layer][input], write into grad_scratch_
+  // (one tensor per such input of a layer), which is then added.
+  std::vector<std::vector<bool>> accumulate_;
+  std::vector<Tensor> grad_scratch_;
+  std::vector<const Tensor*> input_ptrs_;  // one layer's inputs
+  std::vector<Tensor*> grad_input_ptrs_;   // one layer's input gradients
 
   int compute_threads_ = 0;  // 0: SetComputeThreads not called
   ComputeSplit split_ = BLAS_THREADS;

@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "nn/blas_kernel.h"
 #include "nn/loss.h"
+#include "nn/model_graph.h"
 #include "nn/random.h"
 
 namespace tessera {
@@ -75,15 +76,46 @@ absl::Status Model::Validate(absl::Span<const Tensor* const> params,
   return absl::OkStatus();
 }
 
+absl::Span<const Tensor* const> Model::LayerInputs(size_t i, const Tensor& input) {
+  const std::vector<int>& sources = inputs_[i];
+  for (size_t j = 0; j < sources.size(); ++j) input_ptrs_[j] = &Output(sources[j], input);
+  return absl::MakeConstSpan(input_ptrs_).subspan(0, sources.size());
+}
+
 void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                     const ForwardOptions& options) {
-  const Tensor* x = &input;
   for (size_t i = 0; i < layers_.size(); ++i) {
     ForwardOptions layer_options = options;
     layer_options.seed = MixSeeds(options.seed, i);
-    layers_[i]->Forward(params.subspan(first_param_[i], param_count_[i]), *x, layer_options,
-                        &activations_[i]);
-    x = &activations_[i];
+    layers_[i]->ForwardInputs(params.subspan(first_param_[i], param_count_[i]),
+                              LayerInputs(i, input), layer_options, &activations_[i]);
+  }
+}
+
+void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input) {
+  const absl::Span<Tensor* const> grad_span(grad_ptrs_);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const std::vector<int>& sources = inputs_[i];
+    size_t scratch = 0;
+    for (size_t j = 0; j < sources.size(); ++j) {
+      Tensor* grad = nullptr;  // the model's input needs none
+      if (sources[j] != kModelInput) {
+        grad = accumulate_[i][j] ? &grad_scratch_[scratch++] : &grad_activations_[sources[j]];
+      }
+      grad_input_ptrs_[j] = grad;
+    }
+    layers_[i]->BackwardInputs(params.subspan(first_param_[i], param_count_[i]),
+                               LayerInputs(i, input), activations_[i], grad_activations_[i],
+                               absl::MakeSpan(grad_input_ptrs_).subspan(0, sources.size()),
+                               grad_span.subspan(first_param_[i], param_count_[i]));
+    scratch = 0;
+    for (size_t j = 0; j < sources.size(); ++j) {
+      if (!accumulate_[i][j]) continue;
+      const Tensor& add = grad_scratch_[scratch++];
+      float* sum = grad_activations_[sources[j]].data();
+      const float* g = add.data();
+      for (int64_t e = 0; e < add.size(); ++e) sum[e] += g[e];
+    }
   }
 }
 
@@ -145,8 +177,7 @@ void Model::GatherBatchProducts(int i, const Model& model) {
   const int64_t rows = slice.batch.size();
   const float weight = static_cast<float>(weights_[i]);
   for (BatchProduct& product : batch_products_) {
-    const Tensor& input =
-        product.layer == 0 ? slice.batch.inputs : model.activations_[product.layer - 1];
+    const Tensor& input = model.Output(inputs_[product.layer][0], slice.batch.inputs);
     const Tensor& grad_output = model.grad_activations_[product.layer];
     const int64_t in = product.inputs.size() / product.inputs.dim(0);
     const int64_t out = product.grad_outputs.size() / product.grad_outputs.dim(0);
@@ -211,7 +242,7 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   grads->resize(variables_.size());
   for (BatchProduct& product : batch_products_) {
     const Layer& layer = *layers_[product.layer];
-    const Shape inputs{n, NumElements(layer.input_shape())};
+    const Shape inputs{n, NumElements(layer.input_shapes()[0])};
     const Shape grad_outputs{n, NumElements(layer.output_shape())};
     if (product.inputs.shape() != inputs) product.inputs.Resize(inputs);
     if (product.grad_outputs.shape() != grad_outputs) product.grad_outputs.Resize(grad_outputs);
@@ -260,14 +291,7 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
     if ((*grads)[i].shape() != variables_[i].shape) (*grads)[i] = Tensor(variables_[i].shape);
     grad_ptrs_[i] = &(*grads)[i];
   }
-  const absl::Span<Tensor* const> grad_span(grad_ptrs_);
-  for (size_t i = layers_.size(); i-- > 0;) {
-    const Tensor& input = i == 0 ? batch.inputs : activations_[i - 1];
-    Tensor* grad_input = i == 0 ? nullptr : &grad_activations_[i - 1];
-    layers_[i]->Backward(params.subspan(first_param_[i], param_count_[i]), input,
-                         activations_[i], grad_activations_[i], grad_input,
-                         grad_span.subspan(first_param_[i], param_count_[i]));
-  }
+  Backward(params, batch.inputs);
   return loss.loss;
 }
 

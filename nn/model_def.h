@@ -18,6 +18,10 @@ absl::StatusOr<ModelDef> ParseModelDef(absl::string_view text, absl::string_view
 // Reads and parses the file at `path`; NOT_FOUND when it cannot be read.
 absl::StatusOr<ModelDef> ReadModelDefFile(const std::string& path);
 
+// The name of the kind a layer sets ("conv2d", "add"), as in the text format;
+// "" when none is set.
+std::string LayerKindName(const LayerDef& layer);
+
 }  // namespace tessera
 
 #endif  // TESSERA_NN_MODEL_DEF_H_

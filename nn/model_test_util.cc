@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <cmath>
 #include <cstddef>
 #include <utility>
 
@@ -40,6 +41,38 @@ std::unique_ptr<Model> FromText(const std::string& text) {
   auto model = Model::FromModelDef(*def);
   EXPECT_TRUE(model.ok()) << model.status();
   return model.ok() ? std::move(model).value() : nullptr;
+}
+
+int CheckModelGradients(Model* model, std::vector<Tensor> params, const Dataset& batch,
+                        uint64_t seed, double epsilon) {
+  std::vector<Tensor> grads;
+  const auto status = model->ComputeGradients(Pointers(params), batch, seed, &grads);
+  EXPECT_TRUE(status.ok()) << status.status();
+  if (!status.ok()) return 1;
+  const std::vector<Tensor> analytic = grads;
+  auto loss = [&]() {
+    auto value = model->ComputeGradients(Pointers(params), batch, seed, &grads);
+    return value.ok() ? static_cast<double>(*value) : std::nan("");
+  };
+  int failures = 0;
+  for (size_t v = 0; v < params.size(); ++v) {
+    for (int64_t i = 0; i < params[v].size(); ++i) {
+      const float saved = params[v][i];
+      params[v][i] = static_cast<float>(saved + epsilon);
+      const double plus = loss();
+      params[v][i] = static_cast<float>(saved - epsilon);
+      const double minus = loss();
+      params[v][i] = saved;
+      const double numeric = (plus - minus) / (2 * epsilon);
+      if (!(std::fabs(numeric - analytic[v][i]) <= 2e-3 + 3e-2 * std::fabs(numeric))) {
+        if (failures++ < 5) {
+          ADD_FAILURE() << model->variables()[v].name << "[" << i << "]: analytic "
+                        << analytic[v][i] << " numeric " << numeric;
+        }
+      }
+    }
+  }
+  return failures;
 }
 
 int64_t HeapGrowthOverSteps(Model* model, const std::vector<Tensor>& params,

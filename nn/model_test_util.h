@@ -24,6 +24,13 @@ std::unique_ptr<Model> LoadExample(const std::string& name);
 // The model of the ModelDef text `text`, or null after a failed EXPECT.
 std::unique_ptr<Model> FromText(const std::string& text);
 
+// Checks `model`'s ComputeGradients on `batch` (step seed `seed`) against
+// central differences of its loss with step `epsilon`, for every element of
+// every variable; a mismatch beyond 2e-3 + 3e-2 * |numeric| is a failed EXPECT
+// (the first few are reported). Returns the number of mismatches.
+int CheckModelGradients(Model* model, std::vector<Tensor> params, const Dataset& batch,
+                        uint64_t seed, double epsilon = 3e-3);
+
 // Runs ComputeGradients and Evaluate on `batch` once (so the Model's buffers
 // exist), then `steps` more times, and returns how many bytes the heap grew
 // over those steps (0 when they allocated nothing for good): bytes malloc has

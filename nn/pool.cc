@@ -9,7 +9,7 @@ namespace tessera {
 
 PoolLayer::PoolLayer(std::string name, PoolKind kind, const Shape& input_shape,
                      int64_t size, int64_t stride, Padding padding)
-    : Layer(std::move(name), input_shape,
+    : SingleInputLayer(std::move(name), input_shape,
             Shape{ComputePaddedDim(input_shape[0], size, stride, padding).out,
                   ComputePaddedDim(input_shape[1], size, stride, padding).out,
                   input_shape[2]}),

@@ -16,7 +16,7 @@ namespace tessera {
 
 enum class PoolKind { kMax, kAverage };
 
-class PoolLayer final : public Layer {
+class PoolLayer final : public SingleInputLayer {
  public:
   // `input_shape` is [H, W, C]; size, stride > 0 and the output non-empty
   // (checked by the caller).

@@ -27,6 +27,9 @@ commands:
   ckpt list DIR | inspect DIR [--name=ckpt-N] | export DIR [--name=ckpt-N] --output=FILE.npz
             checkpoints: list with step, time, size and validity; show
             variables; export to NumPy (docs/checkpoints.md)
+  model summary MODEL.pbtxt
+            one line per layer: name, type, inputs, output shape, parameters,
+            multiply-adds per image; then the totals (docs/models.md)
   make-cluster (--nodes=FILE | --nodes_list=LIST) --ps=N [--workers=M] [--port=P]
                [--layout=cyclic|block|listed] [--tasks_per_node=T]
             cluster JSON on stdout for a batch job's nodes: FILE is a PBS

@@ -1,5 +1,5 @@
 // tessera_ctl: status, wait, shutdown and task listing for a Tessera cluster;
-// make-cluster and launch-role for batch systems.
+// make-cluster and launch-role for batch systems; checkpoints; model summaries.
 // See kCtlUsage in command_line.cc and docs/operations.md.
 
 #include <iostream>
@@ -14,6 +14,7 @@
 #include "common/admin/admin_client.h"
 #include "tools/ckpt_command.h"
 #include "tools/launch_commands.h"
+#include "tools/model_command.h"
 #include "tools/command_line.h"
 #include "tools/ctl_commands.h"
 
@@ -57,10 +58,13 @@ int main(int argc, char** argv) {
     std::cout << tessera::kCtlUsage;
     return 0;
   }
-  // ckpt, make-cluster and launch-role have flags of their own: they are
-  // dispatched before parsing.
+  // ckpt, model, make-cluster and launch-role have arguments of their own:
+  // they are dispatched before parsing.
   if (argc >= 2 && std::string(argv[1]) == "ckpt") {
     return tessera::RunCkptCommand({argv + 2, argv + argc}, std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::string(argv[1]) == "model") {
+    return tessera::RunModelCommand({argv + 2, argv + argc}, std::cout, std::cerr);
   }
   if (argc >= 2 && std::string(argv[1]) == "make-cluster") {
     return tessera::RunMakeCluster({argv + 2, argv + argc}, std::cout, std::cerr);

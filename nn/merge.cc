@@ -1,0 +1,92 @@
+#include "nn/merge.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace tessera {
+
+AddLayer::AddLayer(std::string name, std::vector<Shape> input_shapes)
+    : Layer(std::move(name), input_shapes, input_shapes[0]) {}
+
+void AddLayer::ForwardInputs(absl::Span<const Tensor* const> params,
+                             absl::Span<const Tensor* const> inputs,
+                             const ForwardOptions& options, Tensor* output) {
+  const int64_t n = BatchOf(*inputs[0]);
+  EnsureBatchShape(n, output_shape(), output);
+  const int64_t size = output->size();
+  float* y = output->data();
+  const float* a = inputs[0]->data();
+  const float* b = inputs[1]->data();
+  for (int64_t i = 0; i < size; ++i) y[i] = a[i] + b[i];
+  for (size_t j = 2; j < inputs.size(); ++j) {
+    const float* x = inputs[j]->data();
+    for (int64_t i = 0; i < size; ++i) y[i] += x[i];
+  }
+}
+
+void AddLayer::BackwardInputs(absl::Span<const Tensor* const> params,
+                              absl::Span<const Tensor* const> inputs, const Tensor& output,
+                              const Tensor& grad_output, absl::Span<Tensor* const> grad_inputs,
+                              absl::Span<Tensor* const> grad_params) {
+  const int64_t n = BatchOf(*inputs[0]);
+  for (size_t j = 0; j < grad_inputs.size(); ++j) {
+    Tensor* dx = grad_inputs[j];
+    if (dx == nullptr) continue;
+    EnsureBatchShape(n, input_shapes()[j], dx);
+    std::copy(grad_output.data(), grad_output.data() + grad_output.size(), dx->data());
+  }
+}
+
+Shape ConcatLayer::OutputShape(const std::vector<Shape>& input_shapes) {
+  Shape shape = input_shapes[0];
+  for (size_t j = 1; j < input_shapes.size(); ++j) shape.back() += input_shapes[j].back();
+  return shape;
+}
+
+ConcatLayer::ConcatLayer(std::string name, std::vector<Shape> input_shapes)
+    : Layer(std::move(name), input_shapes, OutputShape(input_shapes)),
+      out_channels_(output_shape().back()),
+      rows_(NumElements(output_shape()) / output_shape().back()) {
+  for (const Shape& shape : input_shapes) channels_.push_back(shape.back());
+}
+
+void ConcatLayer::ForwardInputs(absl::Span<const Tensor* const> params,
+                                absl::Span<const Tensor* const> inputs,
+                                const ForwardOptions& options, Tensor* output) {
+  const int64_t n = BatchOf(*inputs[0]);
+  EnsureBatchShape(n, output_shape(), output);
+  const int64_t rows = n * rows_;
+  int64_t offset = 0;  // of input j's channels in an output row
+  for (size_t j = 0; j < inputs.size(); ++j) {
+    const int64_t c = channels_[j];
+    const float* x = inputs[j]->data();
+    float* y = output->data() + offset;
+    for (int64_t r = 0; r < rows; ++r) std::copy(x + r * c, x + (r + 1) * c, y + r * out_channels_);
+    offset += c;
+  }
+}
+
+void ConcatLayer::BackwardInputs(absl::Span<const Tensor* const> params,
+                                 absl::Span<const Tensor* const> inputs, const Tensor& output,
+                                 const Tensor& grad_output,
+                                 absl::Span<Tensor* const> grad_inputs,
+                                 absl::Span<Tensor* const> grad_params) {
+  const int64_t n = BatchOf(*inputs[0]);
+  const int64_t rows = n * rows_;
+  int64_t offset = 0;
+  for (size_t j = 0; j < grad_inputs.size(); ++j) {
+    const int64_t c = channels_[j];
+    Tensor* dx = grad_inputs[j];
+    if (dx != nullptr) {
+      EnsureBatchShape(n, input_shapes()[j], dx);
+      const float* dy = grad_output.data() + offset;
+      float* d = dx->data();
+      for (int64_t r = 0; r < rows; ++r) {
+        std::copy(dy + r * out_channels_, dy + r * out_channels_ + c, d + r * c);
+      }
+    }
+    offset += c;
+  }
+}
+
+}  // namespace tessera
