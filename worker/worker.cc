@@ -191,6 +191,7 @@ absl::Status Worker::TrainLoop() {
   int64_t log_steps = 0;
   int64_t local_step = 0;
   absl::Duration log_input_wait;
+  absl::Duration total_input_wait;
   // SYNC and STALE (docs/update_modes.md): the min_version of the next Pull;
   // 0 after a (re)start or a ps restart: take the newest values at once.
   int64_t wait_version = 0;
@@ -223,6 +224,7 @@ absl::Status Worker::TrainLoop() {
     if (!*more) return absl::OutOfRangeError("training input: the data ran out");
     const absl::Duration input_wait = batches->last_wait();
     log_input_wait += input_wait;
+    total_input_wait += input_wait;
     const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
     ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
     // SYNC: the step the values belong to; the ps drops it if it is stale.
@@ -271,7 +273,12 @@ absl::Status Worker::TrainLoop() {
   const double train_secs = absl::ToDoubleSeconds(clock_->Now() - train_start);
   LOG(INFO) << "trained " << local_step << " local steps in " << train_secs << " s ("
             << (train_secs > 0 ? local_step * config_.batch_size() / train_secs : 0)
-            << " images/s)";
+            << " images/s), input wait "
+            << absl::StrFormat("%.2f%% (%.2f s)",
+                               train_secs > 0
+                                   ? 100 * absl::ToDoubleSeconds(total_input_wait) / train_secs
+                                   : 0.0,
+                               absl::ToDoubleSeconds(total_input_wait));
   if (config_.update_mode() == SYNC) {
     LOG(INFO) << "SYNC: " << pushes_dropped << " of " << local_step
               << " pushes had gradients dropped (stale or duplicate)";
