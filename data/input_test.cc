@@ -1,5 +1,7 @@
 #include "data/input.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -214,6 +216,34 @@ TEST_F(ImageShardInputTest, ALabelOutOfRangeIsSkippedOrStopsTraining) {
   EXPECT_EQ(error.code(), absl::StatusCode::kOutOfRange);
   EXPECT_NE(error.message().find("image/class/label"), std::string::npos) << error;
   EXPECT_NE(error.message().find(".JPEG"), std::string::npos) << error;
+}
+
+TEST_F(ImageShardInputTest, ADamagedShardStopsTrainingOrIsSkippedAsConfigured) {
+  // One worker reads both shards; the second is cut short.
+  const std::string cut = dir_ + "/train-00001-of-00002";
+  ASSERT_EQ(truncate(cut.c_str(), 700), 0);
+  config_.mutable_image_shards()->set_shuffle_buffer(0);
+  options_.num_parts = 1;
+  options_.batch_size = 4;
+  auto input = InputData::Open(config_, options_);
+  ASSERT_TRUE(input.ok());
+  auto train = (*input)->Training(0);
+  ASSERT_TRUE(train.ok());
+  Dataset batch;
+  absl::Status error;
+  for (int i = 0; i < 10 && error.ok(); ++i) error = (*train)->Next(&batch).status();
+  EXPECT_EQ(error.code(), absl::StatusCode::kDataLoss) << error;
+  EXPECT_NE(error.message().find(cut), std::string::npos) << error;
+  EXPECT_NE(error.message().find("offset"), std::string::npos) << error;
+
+  config_.mutable_image_shards()->set_skip_damaged_shards(true);
+  input = InputData::Open(config_, options_);
+  train = (*input)->Training(0);
+  ASSERT_TRUE(train.ok());
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<bool> more = (*train)->Next(&batch);
+    ASSERT_TRUE(more.ok() && *more) << more.status();
+  }
 }
 
 TEST(InMemoryInputTest, ResumingSkipsTheBatchesAlreadyTrainedOn) {
