@@ -12,8 +12,13 @@
 #  2. References (bench/jpeg_references.py): tjbench's full decode (1 core, all
 #     cores), and torchvision ImageFolder + RandomResizedCrop(224) + flip +
 #     ToTensor through a DataLoader in its best configurations: searched once
-#     (every configuration once), then the best on 1 core and the best on all
-#     cores are timed in every round.
+#     (each configuration of the search once), then the best on 1 core and the
+#     best on all cores are timed in every round. The search: batch 32, 0 or 1
+#     workers on 1 core, 0 or 2 workers x 1 or 2 threads on 2 cores, malloc
+#     default and tuned (jpeg_references.py --quick: 12 configurations);
+#     --full_search adds batch 64 and 1 worker on 2 cores (40, 5 more minutes);
+#     --quick tries the 4 that won before (1 core: 0 workers, malloc default
+#     or tuned; 2 cores: 0 workers x 2 threads, 2 workers x 1 thread, tuned).
 #  3. Ratios: ours / torchvision per core (target >= 3) and on all cores, ours /
 #     tjbench per core (target >= 1.0), ours / the full decode of the stream.
 #  4. tessera_records with 2 threads on the set as it is (JPEGs pass through
@@ -26,12 +31,12 @@
 # machine is shared and its speed drifts (docs/benchmarks.md): machine_check
 # runs first and last.
 #
-#   bazel run -c opt //bench:jpeg_pipeline -- [--quick] [--rounds=5]
+#   bazel run -c opt //bench:jpeg_pipeline -- [--quick | --full_search] [--rounds=5]
 #       [--photos=DIR] [--train_files=2000] [--images=1280] [--torch_images=640]
 #
 # --photos: an existing make_photo_set.py tree (its train/ and validation/);
-# otherwise one is made in a temporary directory. Default run about 9 minutes,
-# --quick about 3. Every temporary file is removed and every process started
+# otherwise one is made in a temporary directory. Default run about 7 minutes
+# on a quiet machine, --quick about 3 (a loaded machine takes far longer). Every temporary file is removed and every process started
 # is stopped on exit.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,26 +52,32 @@ machine_check_bin=$(built machine_check)
 records_bin=$(built ../tools/tessera_records)
 python=/usr/bin/python3
 
-quick=0 rounds="" photos="" train_files="" images="" torch_images=""
+ncores=$(nproc) quick=0 full_search=0 rounds="" photos="" train_files="" images="" torch_images=""
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
+    --full_search) full_search=1 ;;
     --rounds=*) rounds="${arg#*=}" ;;
     --photos=*) photos="${arg#*=}" ;;
     --train_files=*) train_files="${arg#*=}" ;;
     --images=*) images="${arg#*=}" ;;
     --torch_images=*) torch_images="${arg#*=}" ;;
-    *) echo "unknown argument $arg (want --quick --rounds= --photos= --train_files= --images= --torch_images=)" >&2
+    *) echo "unknown argument $arg (want --quick --full_search --rounds= --photos= --train_files= --images= --torch_images=)" >&2
        exit 2 ;;
   esac
 done
 if [ "$quick" = 1 ]; then
   : "${rounds:=3}" "${train_files:=1000}" "${images:=640}" "${torch_images:=320}"
-  validation_files=50 png_count=200 tjbench_files=4 check_seconds=1 search=(--quick)
+  validation_files=50 png_count=200 tjbench_files=4 check_seconds=1
+  search=(--torch_config=cores=1,workers=0,threads=1,malloc=default,batch=32
+          --torch_config=cores=1,workers=0,threads=1,malloc=tuned,batch=32
+          --torch_config=cores=$ncores,workers=0,threads=2,malloc=tuned,batch=32
+          --torch_config=cores=$ncores,workers=2,threads=1,malloc=tuned,batch=32)
 else
   : "${rounds:=5}" "${train_files:=2000}" "${images:=1280}" "${torch_images:=640}"
-  validation_files=100 png_count=500 tjbench_files=12 check_seconds=2 search=()
+  validation_files=100 png_count=500 tjbench_files=12 check_seconds=2 search=(--quick)
 fi
+[ "$full_search" = 1 ] && search=()
 for v in rounds train_files images torch_images; do
   if ! [[ "${!v}" =~ ^[1-9][0-9]*$ ]]; then
     echo "--$v must be a positive integer, got '${!v}'" >&2
@@ -135,7 +146,7 @@ jpeg_bytes=$(cat "${jpeg_files[@]}" | wc -c)
 train_count=$(find "$photos/train" -type f | wc -l)
 echo "   $photos: ${#jpeg_files[@]} files ($train_count under train/), $((jpeg_bytes / ${#jpeg_files[@]} / 1024)) KB on average"
 
-phase "$png_count of the photos as PNG (Pillow's defaults), for tessera_records' re-encoding path"
+phase "$png_count of the photos as PNG (zlib level 1), for tessera_records' re-encoding path"
 cat > "$tmp/to_png.py" <<'EOF'
 import os, sys
 from multiprocessing import Pool
@@ -152,7 +163,7 @@ jobs.sort()
 jobs = [jobs[i * len(jobs) // count] for i in range(min(count, len(jobs)))]  # spread evenly
 def convert(job):
     with Image.open(job[0]) as image:
-        image.save(job[1])
+        image.save(job[1], compress_level=1)  # quick to make; inflate costs alike
 with Pool(os.cpu_count()) as pool:
     pool.map(convert, jobs, chunksize=16)
 EOF
@@ -217,7 +228,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # -- torchvision's configurations, searched once.
-phase "torchvision: every configuration once (bench/jpeg_references.py ${search[*]} --repeats=1)"
+phase "torchvision: searching, each configuration once (bench/jpeg_references.py --repeats=1 ${search[*]:-(all 40)})"
 run "$tmp/search.txt" "$python" bench/jpeg_references.py "$photos" --skip_tjbench --repeats=1 \
   --torch_images="$torch_images" "${search[@]}"
 grep -E '^torchvision (cores|best)|^note' "$tmp/search.txt" | indent

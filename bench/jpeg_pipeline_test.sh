@@ -52,5 +52,5 @@ expect 1 "malloc must be one of default/tuned/tuned64, got 'fast'" /usr/bin/pyth
 script="$runfiles/bench/jpeg_pipeline.sh"
 bash -n "$script" || fail "jpeg_pipeline.sh does not parse"
 expect 2 "--rounds must be a positive integer, got 'x'" bash "$script" --rounds=x
-expect 2 "unknown argument --fast" bash "$script" --fast
+expect 2 "unknown argument --fast \(want --quick --full_search" bash "$script" --fast
 finish
