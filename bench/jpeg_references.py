@@ -27,7 +27,12 @@ on an ImageNet-style tree such as scripts/make_photo_set.py writes:
       are ranked by their median. Pillow-SIMD is not in Debian: Debian's Pillow.
 
   bench/jpeg_references.py DIR [--tjbench_files=40] [--torch_images=640] [--repeats=3]
-      [--max_files=N] [--quick] [--skip_torch]
+      [--max_files=N] [--quick] [--skip_torch] [--skip_tjbench]
+      [--torch_config=cores=1,workers=0,threads=1,malloc=tuned,batch=32 ...]
+
+--torch_config (repeatable; the form the *_config lines below print) runs only
+the configurations named instead of searching: bench/jpeg_pipeline.sh searches
+once, then times the two winners in each of its rounds.
 
 Prints one line per measurement and, at the end, key=value lines:
   tjbench_1core_images_per_sec, tjbench_1core_mpixel_per_sec, tjbench_all_cores_...,
@@ -154,7 +159,7 @@ def torch_child(args):
     print("%.1f" % (seen / (time.perf_counter() - start)))
 
 
-def run_torch(root, args, cores):
+def search_configs(args, cores):
     configs = []
     for batch in ((32,) if args.quick else (32, 64)):
         for malloc in ("default", "tuned") + (("tuned64",) if batch == 64 else ()):
@@ -163,6 +168,32 @@ def run_torch(root, args, cores):
             for workers in ((0, 2) if args.quick else (0, 1, 2)):
                 for threads in (1, 2):
                     configs.append((cores, workers, threads, malloc, batch))
+    return configs
+
+
+def parse_config(text):
+    """A configuration from its printed form, e.g.
+    cores=1,workers=0,threads=1,malloc=tuned,batch=32."""
+    fields = dict(f.split("=", 1) for f in text.replace(" ", ",").split(",") if "=" in f)
+    try:
+        config = (int(fields["cores"]), int(fields["workers"]), int(fields["threads"]),
+                  fields["malloc"], int(fields["batch"]))
+    except (KeyError, ValueError):
+        sys.exit("jpeg_references: --torch_config wants cores=,workers=,threads=,malloc=,batch=;"
+                 " got %r" % text)
+    if config[3] not in MALLOC_SETTINGS:
+        sys.exit("jpeg_references: --torch_config: malloc must be one of %s, got %r"
+                 % ("/".join(MALLOC_SETTINGS), config[3]))
+    return config
+
+
+def run_torch(root, args, cores):
+    """The best (cores, median, name) on 1 core and on all cores (None when
+    no configuration of that kind ran)."""
+    if args.torch_config:
+        configs = [parse_config(c) for c in args.torch_config]
+    else:
+        configs = search_configs(args, cores)
     # Rounds: every configuration once per round, so that a slow stretch of the
     # machine (docs/benchmarks.md) hits all of them alike; each is ranked by
     # its median over the rounds.
@@ -178,12 +209,16 @@ def run_torch(root, args, cores):
         print("torchvision %s: median %.0f images/s (runs %s)"
               % (config_name(config), median, " ".join("%.0f" % x for x in runs[config])))
         results.append((config[0], median, config_name(config)))
-    best1 = max((r for r in results if r[0] == 1), key=lambda r: r[1])
-    best_all = max((r for r in results if r[0] == cores), key=lambda r: r[1])
-    if best1[1] > best_all[1]:
+    best1 = max((r for r in results if r[0] == 1), key=lambda r: r[1], default=None)
+    best_all = max((r for r in results if r[0] == cores and cores > 1), key=lambda r: r[1],
+                   default=None)
+    if best1 and best_all and best1[1] > best_all[1]:
         print("note: the best 1-core configuration beat every unpinned one (a busy machine?)")
-    print("torchvision best on 1 core: %s: %.0f images/s" % (best1[2], best1[1]))
-    print("torchvision best on %d cores: %s: %.0f images/s" % (cores, best_all[2], best_all[1]))
+    if best1:
+        print("torchvision best on 1 core: %s: %.0f images/s" % (best1[2], best1[1]))
+    if best_all:
+        print("torchvision best on %d cores: %s: %.0f images/s"
+              % (cores, best_all[2], best_all[1]))
     return best1, best_all
 
 
@@ -225,6 +260,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds over the torchvision configurations (median ranks them)")
     parser.add_argument("--skip_torch", action="store_true")
+    parser.add_argument("--skip_tjbench", action="store_true")
+    parser.add_argument("--torch_config", action="append", default=[],
+                        help="time only this configuration (repeatable), e.g. "
+                             "cores=1,workers=0,threads=1,malloc=tuned,batch=32")
     # Internal: one measurement in a child process.
     parser.add_argument("--tjbench_child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--torch_child", action="store_true", help=argparse.SUPPRESS)
@@ -254,16 +293,21 @@ def main():
           % (args.root, len(files), cores, time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
              " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
 
-    one_ips, one_mpx, all_ips, all_mpx = run_tjbench(sample(files, args.tjbench_files), args, cores)
-    print("tjbench_1core_images_per_sec=%.0f\ntjbench_1core_mpixel_per_sec=%.0f\n"
-          "tjbench_all_cores_images_per_sec=%.0f\ntjbench_all_cores_mpixel_per_sec=%.0f"
-          % (one_ips, one_mpx, all_ips, all_mpx), flush=True)
+    if not args.skip_tjbench:
+        one_ips, one_mpx, all_ips, all_mpx = run_tjbench(sample(files, args.tjbench_files), args,
+                                                         cores)
+        print("tjbench_1core_images_per_sec=%.0f\ntjbench_1core_mpixel_per_sec=%.0f\n"
+              "tjbench_all_cores_images_per_sec=%.0f\ntjbench_all_cores_mpixel_per_sec=%.0f"
+              % (one_ips, one_mpx, all_ips, all_mpx), flush=True)
     if args.skip_torch:
         return
     best1, best_all = run_torch(train, args, cores)
-    print("torchvision_1core_images_per_sec=%.0f\ntorchvision_1core_config=%s\n"
-          "torchvision_all_cores_images_per_sec=%.0f\ntorchvision_all_cores_config=%s"
-          % (best1[1], best1[2].replace(" ", ","), best_all[1], best_all[2].replace(" ", ",")))
+    if best1:
+        print("torchvision_1core_images_per_sec=%.0f\ntorchvision_1core_config=%s"
+              % (best1[1], best1[2].replace(" ", ",")))
+    if best_all:
+        print("torchvision_all_cores_images_per_sec=%.0f\ntorchvision_all_cores_config=%s"
+              % (best_all[1], best_all[2].replace(" ", ",")))
 
 
 if __name__ == "__main__":
