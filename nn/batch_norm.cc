@@ -6,26 +6,30 @@
 
 namespace tessera {
 
-BatchNormLayer::BatchNormLayer(std::string name, const Shape& input_shape, float epsilon)
+BatchNormLayer::BatchNormLayer(std::string name, const Shape& input_shape, float epsilon,
+                               float decay)
     : SingleInputLayer(std::move(name), input_shape, input_shape),
       channels_(input_shape.back()),
       epsilon_(epsilon),
+      decay_(decay),
       sum_(channels_),
       sum_sq_(channels_),
       mean_(channels_),
-      inv_std_(channels_) {}
+      inv_std_(channels_),
+      batch_var_(channels_) {}
 
 std::vector<VariableSpec> BatchNormLayer::Variables() const {
   Initializer ones;
   ones.mutable_constant()->set_value(1.0f);
   Initializer zeros;
   zeros.mutable_zeros();
-  return {{name() + "/gamma", {channels_}, ones}, {name() + "/beta", {channels_}, zeros}};
+  return {{name() + "/gamma", {channels_}, ones, TRAINABLE},
+          {name() + "/beta", {channels_}, zeros, TRAINABLE},
+          {name() + "/moving_mean", {channels_}, zeros, MOVING_AVERAGE},
+          {name() + "/moving_variance", {channels_}, ones, MOVING_AVERAGE}};
 }
 
-void BatchNormLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
-                             const ForwardOptions& options, Tensor* output) {
-  EnsureBatchShape(BatchOf(input), output_shape(), output);
+void BatchNormLayer::BatchStatistics(const Tensor& input) {
   const int64_t c = channels_;
   const int64_t rows = input.size() / c;
   const float* x = input.data();
@@ -45,9 +49,35 @@ void BatchNormLayer::Forward(absl::Span<const Tensor* const> params, const Tenso
       sum_sq_[ch] += d * d;
     }
   }
+  // TensorFlow's Bessel correction: n / (n - 1), with n - 1 at least 1.
+  const double inv_rows_minus_one = rows > 1 ? 1.0 / static_cast<double>(rows - 1) : 1.0;
   for (int64_t ch = 0; ch < c; ++ch) {
     inv_std_[ch] = static_cast<float>(1.0 / std::sqrt(sum_sq_[ch] * inv_rows + epsilon_));
+    batch_var_[ch] = static_cast<float>(sum_sq_[ch] * inv_rows_minus_one);
   }
+}
+
+void BatchNormLayer::MovingStatistics(const Tensor& moving_mean,
+                                      const Tensor& moving_variance) {
+  for (int64_t ch = 0; ch < channels_; ++ch) {
+    mean_[ch] = moving_mean[ch];
+    inv_std_[ch] = static_cast<float>(
+        1.0 / std::sqrt(static_cast<double>(moving_variance[ch]) + epsilon_));
+  }
+}
+
+void BatchNormLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                             const ForwardOptions& options, Tensor* output) {
+  EnsureBatchShape(BatchOf(input), output_shape(), output);
+  training_ = options.training;
+  if (training_) {
+    BatchStatistics(input);
+  } else {
+    MovingStatistics(*params[2], *params[3]);
+  }
+  const int64_t c = channels_;
+  const int64_t rows = input.size() / c;
+  const float* x = input.data();
   const float* gamma = params[0]->data();
   const float* beta = params[1]->data();
   float* y = output->data();
@@ -67,6 +97,18 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
   const int64_t rows = input.size() / c;
   const float* x = input.data();
   const float* dy = grad_output.data();
+  // The moving averages' deltas (tf.train.assign_moving_average).
+  if (grad_params.size() > 3 && grad_params[2] != nullptr && grad_params[3] != nullptr) {
+    const float rate = 1.0f - decay_;
+    const float* moving_mean = params[2]->data();
+    const float* moving_variance = params[3]->data();
+    float* dmean = grad_params[2]->data();
+    float* dvar = grad_params[3]->data();
+    for (int64_t ch = 0; ch < c; ++ch) {
+      dmean[ch] = training_ ? rate * (moving_mean[ch] - mean_[ch]) : 0.0f;
+      dvar[ch] = training_ ? rate * (moving_variance[ch] - batch_var_[ch]) : 0.0f;
+    }
+  }
   // sum_ <- sum(dy), sum_sq_ <- sum(dy * xhat), per channel.
   std::fill(sum_.begin(), sum_.end(), 0.0);
   std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);
@@ -87,6 +129,15 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
   if (grad_input == nullptr) return;
   EnsureBatchShape(BatchOf(input), input_shape(), grad_input);
   if (rows == 0) return;
+  if (!training_) {
+    // Fixed statistics: y is affine in x.
+    float* dx = grad_input->data();
+    const float* gamma = params[0]->data();
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t ch = 0; ch < c; ++ch) dx[r * c + ch] = gamma[ch] * inv_std_[ch] * dy[r * c + ch];
+    }
+    return;
+  }
   // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)).
   const float* gamma = params[0]->data();
   const float inv_rows = 1.0f / static_cast<float>(rows);

@@ -101,7 +101,10 @@ int CheckMultiInputLayerGradients(Layer* layer, std::vector<Tensor> params,
       check(&inputs[j], grad_inputs[j], inputs.size() == 1 ? "input" : absl::StrCat("input", j));
     }
   }
+  // A moving average's "gradient" is its update's delta, not a derivative.
+  const std::vector<VariableSpec> specs = layer->Variables();
   for (size_t p = 0; p < params.size(); ++p) {
+    if (p < specs.size() && specs[p].kind != TRAINABLE) continue;
     check(&params[p], grad_params[p], absl::StrCat("param", p));
   }
   return failures;

@@ -29,7 +29,8 @@ struct GradientCheckOptions {
 
 // Checks `layer`'s Backward against central differences of
 // L = sum_i r_i * output_i (r fixed, random) with respect to every element of
-// `input` (when options.check_input) and of every tensor of `params`, reporting
+// `input` (when options.check_input) and of every TRAINABLE tensor of `params`
+// (a moving average's output is its update's delta, checked elsewhere), reporting
 // failures with gtest (EXPECT), at most a few per tensor. Returns the number of
 // mismatching elements.
 int CheckLayerGradients(Layer* layer, std::vector<Tensor> params, Tensor input,

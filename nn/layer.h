@@ -18,15 +18,20 @@
 #include "absl/types/span.h"
 #include "common/tensor.h"
 #include "protos/model.pb.h"
+#include "protos/variable.pb.h"
 
 namespace tessera {
 
-// One variable of a model: a full name ("conv1/weights"), its shape and how it is
-// initialized.
+// One variable of a model: a full name ("conv1/weights"), its shape, how it is
+// initialized, and its kind. A TRAINABLE variable's "gradient" is dLoss/dvar;
+// a MOVING_AVERAGE variable's (batch norm's moving statistics) is the delta
+// the update subtracts: (1 - decay) * (var - batch statistic)
+// (protos/variable.proto).
 struct VariableSpec {
   std::string name;
   Shape shape;
   Initializer initializer;
+  VariableKind kind = TRAINABLE;
 };
 
 struct ForwardOptions {

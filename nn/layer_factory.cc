@@ -42,6 +42,12 @@ absl::Status CheckRange(int64_t value, int64_t lo, const std::string& prefix,
   return absl::OkStatus();
 }
 
+absl::Status CheckWeightDecay(float value, const std::string& prefix, absl::string_view field) {
+  if (value >= 0.0f && std::isfinite(value)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(prefix, field, " must be finite and >= 0, got ", value));
+}
+
 absl::Status CheckImageInput(const Shape& input_shape, const std::string& prefix,
                              absl::string_view kind) {
   if (input_shape.size() != 3) {
@@ -118,6 +124,7 @@ absl::StatusOr<std::unique_ptr<Layer>> MakeLayer(const LayerDef& def, int index,
                                                          prefix + "weights_initializer"));
       ASSIGN_OR_RETURN(Initializer b, ResolveInitializer(d.biases_initializer(), zeros,
                                                          prefix + "biases_initializer"));
+      RETURN_IF_ERROR(CheckWeightDecay(d.weight_decay(), prefix, "dense.weight_decay"));
       if (NumElements(input_shape) == 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(prefix, "dense input ", ShapeString(input_shape), " is empty"));
@@ -136,6 +143,7 @@ absl::StatusOr<std::unique_ptr<Layer>> MakeLayer(const LayerDef& def, int index,
       if (c.padding() != SAME && c.padding() != VALID) {
         return absl::InvalidArgumentError(absl::StrCat(prefix, "unknown padding ", c.padding()));
       }
+      RETURN_IF_ERROR(CheckWeightDecay(c.weight_decay(), prefix, "conv2d.weight_decay"));
       ASSIGN_OR_RETURN(Initializer w, ResolveInitializer(c.weights_initializer(), glorot,
                                                          prefix + "weights_initializer"));
       ASSIGN_OR_RETURN(Initializer b, ResolveInitializer(c.biases_initializer(), zeros,
@@ -186,7 +194,13 @@ absl::StatusOr<std::unique_ptr<Layer>> MakeLayer(const LayerDef& def, int index,
         return absl::InvalidArgumentError(
             absl::StrCat(prefix, "batch_norm needs an input of rank >= 1"));
       }
-      layer = std::make_unique<BatchNormLayer>(def.name(), input_shape, eps);
+      const BatchNormDef& bn = def.batch_norm();
+      const float decay = bn.has_decay() ? bn.decay() : BatchNormLayer::kDefaultDecay;
+      if (!(decay >= 0.0f && decay <= 1.0f)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, "batch_norm.decay must be in [0, 1], got ", decay));
+      }
+      layer = std::make_unique<BatchNormLayer>(def.name(), input_shape, eps, decay);
       break;
     }
     case LayerDef::kGlobalAvgPool:

@@ -13,7 +13,7 @@ void EnsureSameShape(const Tensor& like, Tensor* t) {
 }  // namespace
 
 LossValue SoftmaxCrossEntropy(const Tensor& logits, absl::Span<const int32_t> labels,
-                              Tensor* grad_logits) {
+                              Tensor* grad_logits, float label_smoothing) {
   LossValue value;
   const int64_t n = logits.rank() == 0 ? 0 : logits.dim(0);
   if (n == 0) {
@@ -34,15 +34,29 @@ LossValue SoftmaxCrossEntropy(const Tensor& logits, absl::Span<const int32_t> la
     for (int64_t j = 0; j < classes; ++j) sum += std::exp(static_cast<double>(z[j] - max));
     const double log_sum = std::log(sum);
     const int32_t label = labels[i];
-    value.example_sum += log_sum - static_cast<double>(z[label] - max);
     if (best == label) ++value.correct;
+    if (label_smoothing == 0.0f) {
+      value.example_sum += log_sum - static_cast<double>(z[label] - max);
+    } else {
+      // -sum_j t_j (z_j - max - log_sum) with sum_j t_j = 1.
+      double z_sum = 0.0;
+      for (int64_t j = 0; j < classes; ++j) z_sum += static_cast<double>(z[j] - max);
+      value.example_sum += log_sum - (1.0 - label_smoothing) * static_cast<double>(z[label] - max) -
+                           label_smoothing * z_sum / static_cast<double>(classes);
+    }
     if (grad_logits != nullptr) {
       float* g = grad_logits->data() + i * classes;
       const double inv_sum = 1.0 / sum;
       for (int64_t j = 0; j < classes; ++j) {
         g[j] = static_cast<float>(std::exp(static_cast<double>(z[j] - max)) * inv_sum) * inv_n;
       }
-      g[label] -= inv_n;
+      if (label_smoothing == 0.0f) {
+        g[label] -= inv_n;
+      } else {
+        const float off = label_smoothing / static_cast<float>(classes) * inv_n;
+        for (int64_t j = 0; j < classes; ++j) g[j] -= off;
+        g[label] -= (1.0f - label_smoothing) * inv_n;
+      }
     }
   }
   value.loss = value.example_sum / static_cast<double>(n);

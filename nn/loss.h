@@ -19,11 +19,14 @@ struct LossValue {
 };
 
 // logits [N, classes]; labels N values in [0, classes). Loss: mean over the batch of
-// -log softmax(logits)[label], computed stably (log-sum-exp). When `grad_logits` is
-// not null it gets dLoss/dlogits = (softmax - onehot) / N, shaped like `logits`.
-// An argmax tie counts the first index.
+// -sum_j target_j * log softmax(logits)_j, computed stably (log-sum-exp), with
+// target = onehot(label) * (1 - label_smoothing) + label_smoothing / classes
+// (TensorFlow's label smoothing; 0: -log softmax(logits)[label]). When
+// `grad_logits` is not null it gets dLoss/dlogits = (softmax - target) / N,
+// shaped like `logits`. An argmax tie counts the first index. label_smoothing
+// in [0, 1) is the caller's contract.
 LossValue SoftmaxCrossEntropy(const Tensor& logits, absl::Span<const int32_t> labels,
-                              Tensor* grad_logits);
+                              Tensor* grad_logits, float label_smoothing = 0.0f);
 
 // predictions and targets [N, outputs] (equal element counts). MEAN: loss = mean of
 // the squared differences over all N * outputs elements, an example's loss the mean

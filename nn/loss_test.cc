@@ -59,6 +59,56 @@ TEST(SoftmaxCrossEntropyTest, GradientMatchesFiniteDifferences) {
   }
 }
 
+// Zero logits over 4 classes: softmax 1/4 each. Targets with label smoothing
+// 0.2: 0.05 off the label, 0.85 on it; every example's loss is log 4 whatever
+// the targets, and the gradient is (1/4 - target) / N.
+TEST(SoftmaxCrossEntropyTest, LabelSmoothingTargets) {
+  const Tensor logits({2, 4});
+  const std::vector<int32_t> labels = {1, 3};
+  Tensor grad;
+  const LossValue v = SoftmaxCrossEntropy(logits, labels, &grad, 0.2f);
+  EXPECT_NEAR(v.loss, std::log(4.0), 1e-7);
+  EXPECT_NEAR(v.example_sum, 2 * std::log(4.0), 1e-7);
+  const float on = (0.25f - 0.85f) / 2, off = (0.25f - 0.05f) / 2;
+  const std::vector<float> want = {off, on, off, off, off, off, off, on};
+  for (int i = 0; i < 8; ++i) EXPECT_NEAR(grad[i], want[i], 1e-7) << i;
+}
+
+// Unequal logits: loss = -sum_j t_j log p_j from the definition.
+TEST(SoftmaxCrossEntropyTest, LabelSmoothingMatchesNaiveReference) {
+  const Tensor logits = RandomTensor({3, 5}, 5, -3.0f, 3.0f);
+  const std::vector<int32_t> labels = {4, 0, 2};
+  const float ls = 0.1f;
+  double want = 0;
+  for (int i = 0; i < 3; ++i) {
+    const float* z = logits.data() + i * 5;
+    for (int j = 0; j < 5; ++j) {
+      const double t = (j == labels[i] ? 1.0 - ls : 0.0) + ls / 5.0;
+      want += t * NaiveXent(z, 5, j);
+    }
+  }
+  const LossValue v = SoftmaxCrossEntropy(logits, labels, nullptr, ls);
+  EXPECT_NEAR(v.example_sum, want, 1e-5);
+  EXPECT_NEAR(v.loss, want / 3, 1e-6);
+}
+
+TEST(SoftmaxCrossEntropyTest, LabelSmoothingGradientMatchesFiniteDifferences) {
+  Tensor logits = RandomTensor({3, 4}, 6, -2.0f, 2.0f);
+  const std::vector<int32_t> labels = {2, 2, 0};
+  Tensor grad;
+  SoftmaxCrossEntropy(logits, labels, &grad, 0.3f);
+  const double eps = 1e-2;
+  for (int64_t i = 0; i < logits.size(); ++i) {
+    const float saved = logits[i];
+    logits[i] = saved + eps;
+    const double plus = SoftmaxCrossEntropy(logits, labels, nullptr, 0.3f).loss;
+    logits[i] = saved - eps;
+    const double minus = SoftmaxCrossEntropy(logits, labels, nullptr, 0.3f).loss;
+    logits[i] = saved;
+    EXPECT_NEAR(grad[i], (plus - minus) / (2 * eps), 2e-4) << i;
+  }
+}
+
 TEST(MeanSquaredErrorTest, MeanAndSumMatchNaiveReference) {
   const Tensor p({2, 3}, {1, 2, 3, 4, 5, 6});
   const Tensor t({2, 3}, {1, 0, 3, 0, 5, 8});

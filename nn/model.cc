@@ -47,12 +47,18 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
   const std::string last = absl::StrCat("last layer '", layers.back()->name(), "' output ",
                                         ShapeString(shape));
   switch (def.loss().kind_case()) {
-    case LossDef::kSoftmaxCrossEntropy:
+    case LossDef::kSoftmaxCrossEntropy: {
       if (shape.size() != 1 || shape[0] < 1 || shape[0] > (int64_t{1} << 31) - 1) {
         return absl::InvalidArgumentError(absl::StrCat(
             model, "softmax_cross_entropy needs logits of shape [classes]; ", last));
       }
+      const float smoothing = def.loss().softmax_cross_entropy().label_smoothing();
+      if (!(smoothing >= 0.0f && smoothing < 1.0f)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            model, "softmax_cross_entropy.label_smoothing must be in [0, 1), got ", smoothing));
+      }
       break;
+    }
     case LossDef::kMeanSquaredError: {
       const auto reduction = def.loss().mean_squared_error().reduction();
       if (reduction != MeanSquaredErrorLoss::MEAN && reduction != MeanSquaredErrorLoss::SUM) {
@@ -79,13 +85,20 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inpu
       activations_(layers_.size()),
       grad_activations_(layers_.size()) {
   for (const LayerDef& layer : def_.layer()) {
-    if (layer.has_batch_norm()) splittable_ = false;
+    if (layer.has_batch_norm()) training_splittable_ = false;
   }
   for (const auto& layer : layers_) {
     first_param_.push_back(variables_.size());
     std::vector<VariableSpec> vars = layer->Variables();
     param_count_.push_back(vars.size());
     for (auto& v : vars) variables_.push_back(std::move(v));
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const LayerDef& layer = def_.layer(static_cast<int>(i));
+    const float decay = layer.has_dense()    ? layer.dense().weight_decay()
+                        : layer.has_conv2d() ? layer.conv2d().weight_decay()
+                                             : 0.0f;
+    if (decay > 0.0f) weight_decays_.push_back({first_param_[i], decay});  // weights: variable 0
   }
   grad_ptrs_.resize(variables_.size());
   // Backward visits the layers in reverse: the first to reach an output writes
@@ -121,11 +134,15 @@ Model::~Model() = default;
 const Shape& Model::output_shape() const { return layers_.back()->output_shape(); }
 
 std::vector<Tensor> Model::InitialValues(uint64_t seed) const {
+  // Trainable variables draw from streams numbered in their own order, so
+  // batch norm's moving averages (constants) changed no other initial value.
   std::vector<Tensor> values;
   values.reserve(variables_.size());
-  for (size_t i = 0; i < variables_.size(); ++i) {
-    values.push_back(
-        InitialTensor(variables_[i].initializer, variables_[i].shape, MixSeeds(seed, i)));
+  uint64_t trainable = 0, other = 0;
+  for (const VariableSpec& v : variables_) {
+    const uint64_t stream =
+        v.kind == TRAINABLE ? trainable++ : (uint64_t{1} << 32) + other++;
+    values.push_back(InitialTensor(v.initializer, v.shape, MixSeeds(seed, stream)));
   }
   return values;
 }

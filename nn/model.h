@@ -30,6 +30,8 @@
 
 namespace tessera {
 
+struct LossValue;  // nn/loss.h
+
 class Model {
  public:
   struct EvalResult {
@@ -56,9 +58,10 @@ class Model {
   //   once over the whole batch (by rows) from the slices' gathered inputs
   //   and output gradients. The result is the whole batch's up to float
   //   rounding (dropout draws the same mask).
-  //   Batches of fewer than 2 * kMinSliceExamples examples, and models with
-  //   batch_norm (statistics over the whole batch), are not cut: they run as
-  //   BLAS_THREADS.
+  //   Batches of fewer than 2 * kMinSliceExamples examples are not cut, nor
+  //   are the training steps of models with batch_norm (its statistics span
+  //   the whole batch): they run as BLAS_THREADS. Evaluation of such models
+  //   is cut (it normalizes with the moving averages, example by example).
   // BLAS_THREADS: one thread walks the layers; OpenBLAS's `threads` threads
   //   share each matrix product.
   static constexpr int64_t kMinSliceExamples = 8;
@@ -97,8 +100,11 @@ class Model {
   std::vector<Tensor> InitialValues(uint64_t seed) const;
 
   // Training-mode forward and backward on `batch` with `params` (one per
-  // variable, borrowed); `step_seed` drives dropout. Returns the loss and sets
-  // `*grads` to one gradient per variable (resized only when shapes change).
+  // variable, borrowed); `step_seed` drives dropout. Returns the loss (with
+  // the layers' L2 weight decay, weight_decay / 2 * sum(w^2)) and sets
+  // `*grads` to one gradient per variable (resized only when shapes change):
+  // dLoss/dvar for a TRAINABLE variable (weight decay's weight_decay * w
+  // included), the update's delta for a MOVING_AVERAGE one (nn/batch_norm.h).
   // INVALID_ARGUMENT for a wrong number or shape of params, a batch whose inputs
   // are not [N, input_shape] with N > 0, labels missing or out of range
   // (classification), or targets not [N, output_shape] (regression).
@@ -106,7 +112,8 @@ class Model {
                                          const Dataset& batch, uint64_t step_seed,
                                          std::vector<Tensor>* grads);
 
-  // Evaluation-mode forward (dropout off) and the loss; errors as ComputeGradients.
+  // Evaluation-mode forward (dropout off, batch norm with its moving
+  // averages) and the loss (without weight decay); errors as ComputeGradients.
   absl::StatusOr<EvalResult> Evaluate(absl::Span<const Tensor* const> params,
                                       const Dataset& batch);
 
@@ -144,9 +151,13 @@ class Model {
                               uint64_t step_seed, int64_t example_offset,
                               bool batch_products, std::vector<Tensor>* grads);
   EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Dataset& batch);
-  // How many slices a batch of `n` examples is cut into (1 = not cut), with
-  // OpenBLAS's thread count set for that.
-  absl::StatusOr<int> PrepareSlices(int64_t n);
+  // How many slices a batch of `n` examples is cut into (1 = not cut) for a
+  // training step or an evaluation, with OpenBLAS's thread count set for that.
+  absl::StatusOr<int> PrepareSlices(int64_t n, bool training);
+  // Adds the L2 weight decay of weight_decays_ to `grads`; returns its loss.
+  double AddWeightDecay(absl::Span<const Tensor* const> params, std::vector<Tensor>* grads) const;
+  // The loss of `output` against `batch` (dLoss/doutput into `grad` unless null).
+  LossValue ComputeLoss(const Tensor& output, const Dataset& batch, Tensor* grad) const;
   // Cuts `batch` into the first `count` slices_.
   void CutBatch(const Dataset& batch, int count);
   // Copies slice `i`'s (run by `model`) rows of each batch product's inputs
@@ -183,7 +194,13 @@ class Model {
 
   int compute_threads_ = 0;  // 0: SetComputeThreads not called
   ComputeSplit split_ = BLAS_THREADS;
-  bool splittable_ = true;  // no batch_norm
+  bool training_splittable_ = true;  // no batch_norm
+  // Layers with L2 weight decay: their weights' variable index and the decay.
+  struct WeightDecay {
+    size_t var;
+    float decay;
+  };
+  std::vector<WeightDecay> weight_decays_;
   std::vector<Slice> slices_;
   std::vector<double> weights_;  // per slice: its share of the loss
   std::unique_ptr<ParallelRunner> runner_;

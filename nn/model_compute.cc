@@ -126,10 +126,10 @@ void Model::SetComputeThreads(int threads, ComputeSplit split) {
   split_ = split;
 }
 
-absl::StatusOr<int> Model::PrepareSlices(int64_t n) {
+absl::StatusOr<int> Model::PrepareSlices(int64_t n, bool training) {
   if (compute_threads_ == 0) return 1;  // OpenBLAS as the caller set it
   int count = 1;
-  if (split_ == SPLIT_BATCH && splittable_) {
+  if (split_ == SPLIT_BATCH && (training_splittable_ || !training)) {
     count = static_cast<int>(std::min<int64_t>(compute_threads_, n / kMinSliceExamples));
   }
   if (count < 2) {
@@ -222,10 +222,11 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
                                               const Dataset& batch, uint64_t step_seed,
                                               std::vector<Tensor>* grads) {
   RETURN_IF_ERROR(Validate(params, batch));
-  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
+  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size(), /*training=*/true));
   if (count == 1) {
-    return static_cast<float>(
-        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads));
+    const double loss =
+        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads);
+    return static_cast<float>(loss + AddWeightDecay(params, grads));
   }
   CutBatch(batch, count);
   // Softmax cross-entropy and MEAN squared error average over the examples, so
@@ -262,7 +263,32 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   double loss = 0.0;
   for (int i = 0; i < count; ++i) loss += weights_[i] * slices_[i].loss;
   CombineGradients(count, grads);
-  return static_cast<float>(loss);
+  return static_cast<float>(loss + AddWeightDecay(params, grads));
+}
+
+double Model::AddWeightDecay(absl::Span<const Tensor* const> params,
+                             std::vector<Tensor>* grads) const {
+  double loss = 0.0;
+  for (const WeightDecay& wd : weight_decays_) {
+    const float* w = params[wd.var]->data();
+    float* g = (*grads)[wd.var].data();
+    const int64_t n = params[wd.var]->size();
+    double sum_sq = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      sum_sq += static_cast<double>(w[i]) * w[i];
+      g[i] += wd.decay * w[i];
+    }
+    loss += 0.5 * wd.decay * sum_sq;
+  }
+  return loss;
+}
+
+LossValue Model::ComputeLoss(const Tensor& output, const Dataset& batch, Tensor* grad) const {
+  if (is_classifier()) {
+    return SoftmaxCrossEntropy(output, batch.labels, grad,
+                               loss_.softmax_cross_entropy().label_smoothing());
+  }
+  return MeanSquaredError(output, batch.targets, loss_.mean_squared_error().reduction(), grad);
 }
 
 double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
@@ -274,13 +300,7 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
   options.example_offset = example_offset;
   Forward(params, batch.inputs, options);
 
-  const Tensor& output = activations_.back();
-  Tensor* grad_output = &grad_activations_.back();
-  LossValue loss =
-      is_classifier()
-          ? SoftmaxCrossEntropy(output, batch.labels, grad_output)
-          : MeanSquaredError(output, batch.targets, loss_.mean_squared_error().reduction(),
-                             grad_output);
+  const LossValue loss = ComputeLoss(activations_.back(), batch, &grad_activations_.back());
 
   grads->resize(variables_.size());
   for (size_t i = 0; i < variables_.size(); ++i) {
@@ -298,7 +318,7 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
 absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const> params,
                                                   const Dataset& batch) {
   RETURN_IF_ERROR(Validate(params, batch));
-  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size()));
+  ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size(), /*training=*/false));
   if (count == 1) return EvaluateOnce(params, batch);
   CutBatch(batch, count);
   auto slice = [&](int i) {
@@ -318,12 +338,7 @@ absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const
 Model::EvalResult Model::EvaluateOnce(absl::Span<const Tensor* const> params,
                                       const Dataset& batch) {
   Forward(params, batch.inputs, ForwardOptions{});
-  const Tensor& output = activations_.back();
-  LossValue loss =
-      is_classifier()
-          ? SoftmaxCrossEntropy(output, batch.labels, nullptr)
-          : MeanSquaredError(output, batch.targets, loss_.mean_squared_error().reduction(),
-                             nullptr);
+  const LossValue loss = ComputeLoss(activations_.back(), batch, nullptr);
   EvalResult result;
   result.loss_sum = loss.example_sum;
   result.correct = loss.correct;

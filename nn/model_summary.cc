@@ -16,9 +16,12 @@ ModelSummary SummarizeModel(const Model& model) {
     row.kind = LayerKindName(model.def().layer(static_cast<int>(i)));
     for (int source : model.layer_inputs()[i]) row.inputs.push_back(InputName(model.def(), source));
     row.output_shape = layer.output_shape();
-    for (const VariableSpec& v : layer.Variables()) row.parameters += NumElements(v.shape);
+    for (const VariableSpec& v : layer.Variables()) {
+      (v.kind == TRAINABLE ? row.parameters : row.non_trainable) += NumElements(v.shape);
+    }
     row.multiply_adds = layer.MultiplyAddsPerExample();
     summary.parameters += row.parameters;
+    summary.non_trainable += row.non_trainable;
     summary.multiply_adds += row.multiply_adds;
     summary.layers.push_back(std::move(row));
   }

@@ -17,6 +17,7 @@ TEST(ModelSummaryTest, ResNet50HasItsKnownCounts) {
   ASSERT_NE(model, nullptr);
   const ModelSummary summary = SummarizeModel(*model);
   EXPECT_EQ(summary.parameters, 25557032);
+  EXPECT_EQ(summary.non_trainable, 53120);  // Keras' ResNet50: 2 x 26,560 channels
   // 4.09 G, as ptflops and fvcore count torchvision's resnet50.
   EXPECT_EQ(summary.multiply_adds, 4089184256);
   EXPECT_EQ(model->output_shape(), Shape({1000}));
@@ -36,6 +37,7 @@ TEST(ModelSummaryTest, ResNet18HasItsKnownCounts) {
   ASSERT_NE(model, nullptr);
   const ModelSummary summary = SummarizeModel(*model);
   EXPECT_EQ(summary.parameters, 11689512);
+  EXPECT_EQ(summary.non_trainable, 9600);  // torchvision's running_mean and running_var
   EXPECT_EQ(summary.multiply_adds, 1814073344);  // 1.81 G
   EXPECT_EQ(model->layers()[model->layers().size() - 2]->output_shape(), Shape({512}));
 }
@@ -48,6 +50,7 @@ TEST(ModelSummaryTest, AddsUpEveryLayer) {
   EXPECT_EQ(summary.layers[1].kind, "relu");
   EXPECT_EQ(summary.layers[1].inputs, std::vector<std::string>({"conv1"}));
   EXPECT_EQ(summary.layers[1].parameters, 0);
+  EXPECT_EQ(summary.non_trainable, 0);
   EXPECT_EQ(summary.parameters, 5 * 5 * 32 + 32 + 5 * 5 * 32 * 64 + 64 + 3136 * 1024 + 1024 +
                                     1024 * 10 + 10);
   EXPECT_EQ(summary.multiply_adds,

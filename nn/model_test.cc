@@ -114,6 +114,7 @@ TEST(ModelTest, GradientsMatchFiniteDifferences) {
   const double eps = 3e-3;
   int failures = 0;
   for (size_t v = 0; v < params.size(); ++v) {
+    if (model->variables()[v].kind != TRAINABLE) continue;  // moving averages: deltas
     for (int64_t i = 0; i < params[v].size(); ++i) {
       const float saved = params[v][i];
       params[v][i] = saved + eps;
@@ -203,6 +204,17 @@ TEST(ModelTest, RejectsBadDefsNamingTheLayer) {
   expect("name: 'm' input_shape: [2, 2, 1] layer { name: 'p' max_pool { size: 3 padding: VALID } }" +
              ok_loss,
          "model 'm': layer 0 'p': output shape [0, 0, 1] for input [2, 2, 1] is empty");
+  expect("name: 'm' input_shape: [4] layer { name: 'bn' batch_norm { decay: 1.5 } }" + ok_loss,
+         "model 'm': layer 0 'bn': batch_norm.decay must be in [0, 1], got 1.5");
+  expect("name: 'm' input_shape: [4] layer { name: 'fc' dense { units: 3 weight_decay: -1 } }" +
+             ok_loss,
+         "model 'm': layer 0 'fc': dense.weight_decay must be finite and >= 0, got -1");
+  expect("name: 'm' input_shape: [4, 4, 1] layer { name: 'c' conv2d { filters: 1 kernel_size: 1 "
+         "weight_decay: -0.5 } }" + ok_loss,
+         "model 'm': layer 0 'c': conv2d.weight_decay must be finite and >= 0, got -0.5");
+  expect("name: 'm' input_shape: [4] layer { name: 'fc' dense { units: 3 } } "
+         "loss { softmax_cross_entropy { label_smoothing: 1 } }",
+         "model 'm': softmax_cross_entropy.label_smoothing must be in [0, 1), got 1");
 }
 
 TEST(ModelDefTest, ParseErrorsHaveLineNumbers) {

@@ -56,6 +56,7 @@ int CheckModelGradients(Model* model, std::vector<Tensor> params, const Dataset&
   };
   int failures = 0;
   for (size_t v = 0; v < params.size(); ++v) {
+    if (model->variables()[v].kind != TRAINABLE) continue;  // a delta, not a derivative
     for (int64_t i = 0; i < params[v].size(); ++i) {
       const float saved = params[v][i];
       params[v][i] = static_cast<float>(saved + epsilon);

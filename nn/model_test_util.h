@@ -26,7 +26,7 @@ std::unique_ptr<Model> FromText(const std::string& text);
 
 // Checks `model`'s ComputeGradients on `batch` (step seed `seed`) against
 // central differences of its loss with step `epsilon`, for every element of
-// every variable; a mismatch beyond 2e-3 + 3e-2 * |numeric| is a failed EXPECT
+// every TRAINABLE variable; a mismatch beyond 2e-3 + 3e-2 * |numeric| is a failed EXPECT
 // (the first few are reported). Returns the number of mismatches.
 int CheckModelGradients(Model* model, std::vector<Tensor> params, const Dataset& batch,
                         uint64_t seed, double epsilon = 3e-3);

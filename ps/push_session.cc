@@ -54,6 +54,11 @@ absl::Status PushSession::StartTensor(const ChunkHeader& header) {
           "block '", block_->name, "': slot '", slot_, "' in a ", ChunkKind_Name(first_.kind()),
           " push (slots are pushed only with ASSIGN)"));
     }
+    if (block_->kind != TRAINABLE) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "block '", block_->name, "': slot '", slot_, "' pushed for a ",
+          VariableKind_Name(block_->kind), " block, which has no optimizer slots"));
+    }
     const std::vector<std::string>& names = context_.optimizer->SlotNames();
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] == slot_) slot_index_ = static_cast<int>(i);

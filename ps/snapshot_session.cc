@@ -18,12 +18,14 @@ SharedFloats SnapshotSession::NextChunk(int64_t max_elements, ChunkHeader* heade
   VariableBlock* block = blocks_[index_];
   if (tensor_ == 0 && offset_ == 0) {  // a consistent copy of the whole block
     ReleaseCopy();  // chunks still being sent hold their own references
-    for (size_t i = 0; i <= slot_names_.size(); ++i) {
+    // A MOVING_AVERAGE block has no slots: its value alone.
+    const size_t slots = block->kind == TRAINABLE ? slot_names_.size() : 0;
+    for (size_t i = 0; i <= slots; ++i) {
       copy_.push_back(FloatBuffer::Create(block->elements));
     }
     absl::ReaderMutexLock lock(&block->mu);
     block->values.CopyTo(0, absl::MakeSpan(copy_[0]->data(), block->elements));
-    for (size_t i = 0; i < slot_names_.size(); ++i) {  // the store's optimizer's slots
+    for (size_t i = 0; i < slots; ++i) {  // the store's optimizer's slots
       if (i < block->slots.size()) {
         std::copy(block->slots[i].begin(), block->slots[i].end(), copy_[1 + i]->data());
       } else {

@@ -2,7 +2,7 @@
 #define TESSERA_PS_SNAPSHOT_SESSION_H_
 
 // One Snapshot stream (protos/ps_service.proto): for each block, its values
-// then each optimizer slot, all copied together under the block's lock when
+// then each optimizer slot (none for a MOVING_AVERAGE block), all copied together under the block's lock when
 // the block's first chunk is produced (consistent per block). Holds one
 // block's copy (values and slots) at a time, plus the previous one while its
 // last chunks are still being sent. Started by VariableStore::StartSnapshot

@@ -48,11 +48,12 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
                    CreateUpdatePolicy(request.update_mode(), optimizer.get()));
   const int replicas = request.update_mode() == SYNC ? ReplicasToAggregate(request) : 0;
   for (const BlockSpec& spec : request.blocks()) {
-    auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec),
-                                                 optimizer->NumSlots(), replicas);
+    const int slots = spec.kind() == TRAINABLE ? optimizer->NumSlots() : 0;
+    auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec), slots, replicas,
+                                                 spec.kind());
     {
       absl::MutexLock block_lock(&block->mu);
-      for (int i = 0; i < optimizer->NumSlots(); ++i) {
+      for (int i = 0; i < slots; ++i) {
         std::fill(block->slots[i].begin(), block->slots[i].end(), optimizer->SlotInitialValue(i));
       }
     }

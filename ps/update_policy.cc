@@ -4,15 +4,27 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/optim/moving_average.h"
 #include "common/status_macros.h"
 
 namespace tessera {
 namespace {
 
-// Applies `grad` at `offset` of `block` with `optimizer`.
+// Applies `grad` at `offset` of `block`: with `optimizer` for a TRAINABLE
+// block, as a moving average's delta (value -= grad; no learning rate, no
+// slots) for a MOVING_AVERAGE one.
 absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block, int64_t offset,
                                 absl::Span<const float> grad, float learning_rate,
                                 int64_t update_count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) {
+  if (block->kind == MOVING_AVERAGE) {
+    absl::Status status;
+    block->values.Write(offset, static_cast<int64_t>(grad.size()),
+                        [&](int64_t at, absl::Span<float> var) {
+      if (!status.ok()) return;
+      status = ApplyMovingAverageDelta(var, grad.subspan(static_cast<size_t>(at), var.size()));
+    });
+    return Annotate(status, absl::StrCat("applying a delta to moving average block ", block->name));
+  }
   if (block->slots.size() > 8) return absl::InternalError("more than 8 optimizer slots");
   // Piece by piece of the values (a piece may be copied first: block_values.h);
   // the slots' matching ranges beside them.

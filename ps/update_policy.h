@@ -5,7 +5,9 @@
 // docs/update_modes.md). ASYNC and STALE apply every chunk at once with the ps
 // optimizer (STALE's waiting happens in Pull, ps/training_progress.h). SYNC
 // sums the pushes of the block's current step in its SyncAccumulator and
-// applies their average once replicas_to_aggregate are complete. The store
+// applies their average once replicas_to_aggregate are complete. "Apply" to
+// a MOVING_AVERAGE block means value -= chunk (common/optim/moving_average.h)
+// instead of the optimizer, in every mode. The store
 // calls only this interface for gradients and assignments.
 
 #include <cstdint>

@@ -15,18 +15,21 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tensor.h"
+#include "protos/variable.pb.h"
 #include "ps/block_values.h"
 #include "ps/sync_accumulator.h"
 
 namespace tessera {
 
 struct VariableBlock {
-  // `replicas_to_aggregate` > 0 gives the block a SYNC accumulator.
+  // `replicas_to_aggregate` > 0 gives the block a SYNC accumulator. A
+  // MOVING_AVERAGE block has no slots (num_slots is then 0).
   VariableBlock(std::string block_name, Shape block_shape, int num_slots,
-                int replicas_to_aggregate = 0)
+                int replicas_to_aggregate = 0, VariableKind variable_kind = TRAINABLE)
       : name(std::move(block_name)),
         shape(std::move(block_shape)),
         elements(NumElements(shape)),
+        kind(variable_kind),
         sync(replicas_to_aggregate > 0
                  ? std::make_unique<SyncAccumulator>(elements, replicas_to_aggregate)
                  : nullptr),
@@ -36,6 +39,9 @@ struct VariableBlock {
   const std::string name;
   const Shape shape;
   const int64_t elements;
+  // TRAINABLE: updated by the optimizer; MOVING_AVERAGE: value -= delta
+  // (protos/variable.proto).
+  const VariableKind kind;
 
   // Readers (Pull) take it shared; writers (pushes) exclusive.
   mutable absl::Mutex mu;
@@ -43,7 +49,8 @@ struct VariableBlock {
   // buffer). The pointer never changes; the accumulator is guarded by mu.
   const std::unique_ptr<SyncAccumulator> sync ABSL_PT_GUARDED_BY(mu);
   BlockValues values ABSL_GUARDED_BY(mu);
-  // In the optimizer's SlotNames() order, each `elements` long.
+  // In the optimizer's SlotNames() order, each `elements` long; none for a
+  // MOVING_AVERAGE block.
   std::vector<std::vector<float>> slots ABSL_GUARDED_BY(mu);
   // ASYNC and STALE: gradient pushes of the whole block applied since
   // initialization. SYNC: the step the block is at (the global step of its

@@ -25,6 +25,10 @@ std::string FirstDifference(const CreateVariablesRequest& a, const CreateVariabl
                           " at row ", x.row_offset(), " here, ", ShapeString(ShapeOf(y)),
                           " at row ", y.row_offset(), " in the request");
     }
+    if (x.kind() != y.kind()) {
+      return absl::StrCat("block '", x.name(), "' is ", VariableKind_Name(x.kind()), " here, ",
+                          VariableKind_Name(y.kind()), " in the request");
+    }
   }
   if (a.blocks_size() != b.blocks_size()) {
     const auto& longer = a.blocks_size() > b.blocks_size() ? a : b;
@@ -110,6 +114,11 @@ absl::Status ValidateCreateRequest(const CreateVariablesRequest& request) {
     if (NumElements(shape) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "block '", spec.name(), "' has shape ", ShapeString(shape), " with no elements"));
+    }
+    if (!VariableKind_IsValid(spec.kind())) {
+      return absl::InvalidArgumentError(absl::StrCat("block '", spec.name(),
+                                                     "' has unknown kind ",
+                                                     static_cast<int>(spec.kind())));
     }
     if (spec.row_offset() < 0) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -21,7 +21,7 @@ int ReplicasToAggregate(const CreateVariablesRequest& request);
 // OK, or INVALID_ARGUMENT "CreateVariables: ..." / "block '<name>' ..." naming
 // the first problem: empty fingerprint, num_workers < 1, bad update mode or
 // SYNC/STALE settings, unnamed or duplicate blocks, bad or empty shapes,
-// negative row offsets.
+// unknown kinds, negative row offsets.
 absl::Status ValidateCreateRequest(const CreateVariablesRequest& request);
 
 // "" when `held` and `request` describe the same blocks, optimizer and

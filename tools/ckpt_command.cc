@@ -176,7 +176,9 @@ int RunInspect(const CkptArgs& args, std::ostream& out, std::ostream& err) {
       << "variables: " << c.variables.size() << " (" << values << " values), slots: " << slots
       << "\n";
   for (const CheckpointVariable& v : c.variables) {
-    out << "  " << v.name << "  " << Summarize(v.value) << "\n";
+    out << "  " << v.name
+        << (v.kind == TRAINABLE ? "" : absl::StrCat(" (", VariableKind_Name(v.kind), ")")) << "  "
+        << Summarize(v.value) << "\n";
     for (const auto& [slot, tensor] : v.slots) {
       out << "    slot " << slot << "  " << Summarize(tensor) << "\n";
     }

@@ -121,5 +121,27 @@ TEST_F(CkptCommandTest, ExportWritesVariablesAndSlots) {
       << err_.str();
 }
 
+// Batch norm's moving averages are variables of their own kind, without slots:
+// inspect names the kind and export writes them beside the trainable ones.
+TEST_F(CkptCommandTest, MovingAveragesAreInspectedAndExported) {
+  CheckpointContents c = SampleContents(30);
+  c.variables.push_back({"bn/moving_mean", Tensor({2}, {0.5f, -1}), {}, MOVING_AVERAGE});
+  c.variables.push_back({"bn/moving_variance", Tensor({2}, {2, 3}), {}, MOVING_AVERAGE});
+  ASSERT_TRUE(SaveCheckpoint(dir_, c).ok());
+  ASSERT_EQ(Run({"inspect", dir_, "--name=ckpt-30"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("variables: 4 (20 values), slots: 2\n"), std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("\n  bn/moving_mean (MOVING_AVERAGE)  [2]  l2="), std::string::npos)
+      << out_.str();
+  const std::string npz = dir_ + "/bn.npz";
+  ASSERT_EQ(Run({"export", dir_, "--name=ckpt-30", "--output=" + npz}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "wrote 6 arrays of ckpt-30 (step 30) to " + npz + "\n");
+  const std::string bytes = ReadBytes(npz);
+  for (const char* entry : {"bn/moving_mean.npy", "bn/moving_variance.npy"}) {
+    EXPECT_NE(bytes.find(entry), std::string::npos) << entry;
+  }
+  EXPECT_EQ(bytes.find("bn/moving_mean/m.npy"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera

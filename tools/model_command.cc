@@ -57,6 +57,10 @@ void PrintSummary(const ModelSummary& summary, std::ostream& out) {
   }
   out << "parameters: " << summary.parameters << " (" << Approximate(summary.parameters)
       << ")\n";
+  if (summary.non_trainable > 0) {
+    out << "non-trainable (moving averages): " << summary.non_trainable << " ("
+        << Approximate(summary.non_trainable) << ")\n";
+  }
   out << "multiply-adds per image: " << summary.multiply_adds << " ("
       << Approximate(summary.multiply_adds) << ")\n";
 }

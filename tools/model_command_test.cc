@@ -25,7 +25,9 @@ TEST(ModelCommandTest, SummarizesResNet50) {
   const Result r = RunModel({"summary", "examples/models/resnet50.pbtxt"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, "model resnet50, input [224, 224, 3]\n")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "\nparameters: 25557032 (25.6 M)\n")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\nparameters: 25557032 (25.6 M)\n"
+                                        "non-trainable (moving averages): 53120 (53.1 k)\n"))
+      << r.out;
   EXPECT_TRUE(absl::EndsWith(r.out, "\nmultiply-adds per image: 4089184256 (4.09 G)\n"))
       << r.out;
   // A projection shortcut: kind, input, output, parameters, multiply-adds.

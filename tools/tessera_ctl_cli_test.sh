@@ -30,6 +30,7 @@ worker 1 127.0.0.1:2224" tasks --cluster="$tmp/good.json"
 expect 0 "worker 1 127.0.0.1:2224" tasks --job=worker --cluster="$tmp/good.json"
 models="${TEST_SRCDIR}/${TEST_WORKSPACE}/examples/models"
 expect 0 "parameters: 11689512 (11.7 M)
+non-trainable (moving averages): 9600 (9.60 k)
 multiply-adds per image: 1814073344 (1.81 G)" model summary "$models/resnet18.pbtxt"
 expect 2 "usage: tessera_ctl model summary MODEL.pbtxt" model summary
 expect 1 "cannot" model summary "$tmp/missing.pbtxt"

@@ -5,20 +5,24 @@
 #include "absl/strings/str_cat.h"
 
 #include "common/optim/learning_rate.h"
+#include "common/optim/moving_average.h"
 #include "common/status_macros.h"
 
 namespace tessera {
 
 absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
                           std::vector<Tensor>* values, const std::vector<Tensor>& grads,
-                          std::vector<std::vector<Tensor>>* slots, float lr, int64_t step) {
+                          std::vector<std::vector<Tensor>>* slots, float lr, int64_t step,
+                          absl::Span<const VariableKind> kinds) {
   constexpr int kMaxSlots = 8;  // every rule has at most 3
   const int parts = runner->width();
-  if (grads.size() != values->size() || slots->size() != values->size()) {
+  if (grads.size() != values->size() || slots->size() != values->size() ||
+      (!kinds.empty() && kinds.size() != values->size())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ApplyUpdates: ", values->size(), " values, ", grads.size(), " gradients, ",
-        slots->size(), " slot lists"));
+        slots->size(), " slot lists, ", kinds.size(), " kinds"));
   }
+  auto trainable = [&](size_t v) { return kinds.empty() || kinds[v] == TRAINABLE; };
   if (parts > kMaxParts) {
     return absl::InvalidArgumentError(
         absl::StrCat("ApplyUpdates: ", parts, " threads, at most ", kMaxParts));
@@ -31,12 +35,11 @@ absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
           "ApplyUpdates: variable ", v, " has ", size, " elements, its gradient ",
           grads[v].size()));
     }
-    if (static_cast<int>((*slots)[v].size()) != optimizer.NumSlots() ||
-        optimizer.NumSlots() > kMaxSlots) {
-      return absl::InvalidArgumentError(absl::StrCat("ApplyUpdates: variable ", v, " has ",
-                                                     (*slots)[v].size(), " slots, ",
-                                                     optimizer.Name(), " needs ",
-                                                     optimizer.NumSlots()));
+    const int want_slots = trainable(v) ? optimizer.NumSlots() : 0;
+    if (static_cast<int>((*slots)[v].size()) != want_slots || optimizer.NumSlots() > kMaxSlots) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ApplyUpdates: variable ", v, " has ", (*slots)[v].size(), " slots, ",
+          trainable(v) ? optimizer.Name() : "a moving average", " needs ", want_slots));
     }
     for (const Tensor& slot : (*slots)[v]) {
       if (slot.size() != size) {
@@ -53,6 +56,11 @@ absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
         values->size(), [&](size_t v) { return (*values)[v].size(); }, t, parts,
         [&](size_t v, int64_t lo, int64_t hi) {
           if (!status[t].ok()) return;
+          if (!trainable(v)) {
+            status[t] = ApplyMovingAverageDelta((*values)[v].span().subspan(lo, hi - lo),
+                                                grads[v].span().subspan(lo, hi - lo));
+            return;
+          }
           std::vector<Tensor>& var_slots = (*slots)[v];
           for (size_t i = 0; i < var_slots.size(); ++i) {
             slot_spans[i] = var_slots[i].span().subspan(lo, hi - lo);
@@ -90,6 +98,8 @@ LocalTrainer::LocalTrainer(const TrainConfig& config, std::unique_ptr<Model> mod
   values_ = model_->InitialValues(config_.seed());
   slots_.resize(values_.size());
   for (size_t v = 0; v < values_.size(); ++v) {
+    kinds_.push_back(model_->variables()[v].kind);
+    if (kinds_[v] != TRAINABLE) continue;  // a moving average has no slots
     for (int s = 0; s < optimizer_->NumSlots(); ++s) {
       Tensor slot(values_[v].shape());
       slot.Fill(optimizer_->SlotInitialValue(s));
@@ -112,7 +122,7 @@ absl::StatusOr<float> LocalTrainer::Step() {
   const float lr = LearningRate(config_.optimizer().schedule(),
                                 BaseLearningRate(config_.optimizer()), step_);
   RETURN_IF_ERROR(
-      ApplyUpdates(*optimizer_, runner_.get(), &values_, grads_, &slots_, lr, step_ + 1));
+      ApplyUpdates(*optimizer_, runner_.get(), &values_, grads_, &slots_, lr, step_ + 1, kinds_));
   ++step_;
   return loss;
 }

@@ -23,7 +23,10 @@
 namespace tessera {
 
 // One optimizer update of every variable: values[v] from grads[v] with
-// slots[v] (NumSlots() tensors shaped as values[v]). The variables' elements,
+// slots[v] (NumSlots() tensors shaped as values[v]), except that a variable
+// whose kinds[v] is MOVING_AVERAGE has no slots and gets values[v] -= grads[v]
+// (common/optim/moving_average.h; `kinds` empty: every variable TRAINABLE).
+// The variables' elements,
 // laid end to end, are cut into `runner->width()` equal parts updated at once
 // (the update rules are elementwise, so the result is the same as one pass).
 // INVALID_ARGUMENT, before anything changes, for counts or sizes that disagree
@@ -32,7 +35,8 @@ namespace tessera {
 inline constexpr int kMaxParts = 64;
 absl::Status ApplyUpdates(const Optimizer& optimizer, ParallelRunner* runner,
                           std::vector<Tensor>* values, const std::vector<Tensor>& grads,
-                          std::vector<std::vector<Tensor>>* slots, float lr, int64_t step);
+                          std::vector<std::vector<Tensor>>* slots, float lr, int64_t step,
+                          absl::Span<const VariableKind> kinds = {});
 
 class LocalTrainer {
  public:
@@ -62,7 +66,8 @@ class LocalTrainer {
   Dataset batch_;
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
-  std::vector<std::vector<Tensor>> slots_;  // [variable][slot]
+  std::vector<std::vector<Tensor>> slots_;  // [variable][slot]; none for moving averages
+  std::vector<VariableKind> kinds_;         // [variable]
   std::unique_ptr<ParallelRunner> runner_;  // for the updates, one thread per core used
   int64_t step_ = 0;
 };

@@ -80,6 +80,28 @@ TEST(ApplyUpdatesTest, PartsGiveTheWholeUpdate) {
   }
 }
 
+// A MOVING_AVERAGE variable has no slots and gets value -= delta, whatever
+// the optimizer and learning rate; the trainable one beside it gets Adam.
+TEST(ApplyUpdatesTest, MovingAveragesSubtractTheirDeltaWithoutSlots) {
+  OptimizerConfig config;
+  config.mutable_adam();
+  auto adam = CreateOptimizer(config);
+  ASSERT_TRUE(adam.ok()) << adam.status();
+  ParallelRunner runner(2);
+  std::vector<Tensor> values = {Tensor({3}, {1, 2, 3}), Tensor({3}, {1, 2, 3})};
+  const std::vector<Tensor> grads = {Tensor({3}, {1, 1, 1}), Tensor({3}, {0.5f, -1, 2})};
+  std::vector<std::vector<Tensor>> slots = {{Tensor({3}), Tensor({3})}, {}};
+  const std::vector<VariableKind> kinds = {TRAINABLE, MOVING_AVERAGE};
+  ASSERT_TRUE(ApplyUpdates(**adam, &runner, &values, grads, &slots, 0.25f, 1, kinds).ok());
+  EXPECT_EQ(values[1].span(), Tensor({3}, {0.5f, 3, 1}).span());
+  EXPECT_NEAR(values[0][0], 0.75f, 1e-6);  // Adam's first step: lr against the sign
+  // Slots for a moving average are refused.
+  slots[1] = {Tensor({3}), Tensor({3})};
+  const absl::Status s = ApplyUpdates(**adam, &runner, &values, grads, &slots, 0.25f, 2, kinds);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "ApplyUpdates: variable 1 has 2 slots, a moving average needs 0");
+}
+
 // The seeds' TensorFlow lab 4, from examples/linear_regression.pbtxt: TF printed
 // W = -0.9999969, b = 0.99999082, loss = 5.69997e-11 after 1000 steps.
 TEST(LocalTrainerTest, ReproducesTensorFlowLinearRegressionLab) {

@@ -44,6 +44,9 @@ absl::StatusOr<std::string> ModelFingerprint(const std::vector<VariableInfo>& va
   for (const VariableInfo& v : variables) {
     fnv.Add(v.name);
     fnv.Add(ShapeString(v.shape));
+    // Named only when not TRAINABLE: models without moving averages keep
+    // the fingerprints their checkpoints have.
+    if (v.kind != TRAINABLE) fnv.Add(VariableKind_Name(v.kind));
   }
   return absl::StrCat(created->Name(), ":", absl::StrFormat("%016x", fnv.hash()));
 }

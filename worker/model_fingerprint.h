@@ -2,8 +2,10 @@
 #define TESSERA_WORKER_MODEL_FINGERPRINT_H_
 
 // The model fingerprint stored in checkpoints: what must match for a
-// checkpoint to restore onto a model. It covers the variables' names and
-// shapes (model order) and the optimizer's kind and slot names, but not the
+// checkpoint to restore onto a model. It covers the variables' names, shapes
+// and kinds (model order; a kind only when not TRAINABLE, so models without
+// moving averages keep their fingerprints) and the optimizer's kind and slot
+// names, but not the
 // placement, so a checkpoint restores onto any number of ps tasks, and not
 // hyperparameters such as the learning rate, which may change between jobs.
 // Pure functions; thread-safe.

@@ -37,6 +37,11 @@ TEST(ModelFingerprintTest, ChangesWithShapesNamesAndOptimizer) {
   EXPECT_NE(*ModelFingerprint({{"dense/v", {784, 10}}, {"dense/b", {10}}}, Sgd()), base);
   EXPECT_NE(*ModelFingerprint({{"dense/b", {10}}, {"dense/w", {784, 10}}}, Sgd()), base);
   EXPECT_NE(*ModelFingerprint(kModel, Adam(0.1f)), base);
+  // A moving average (batch norm) is another kind of variable.
+  EXPECT_NE(*ModelFingerprint({{"dense/w", {784, 10}}, {"dense/b", {10}, MOVING_AVERAGE}}, Sgd()),
+            base);
+  EXPECT_EQ(*ModelFingerprint({{"dense/w", {784, 10}, TRAINABLE}, {"dense/b", {10}}}, Sgd()),
+            base);
   // A name/shape boundary cannot be moved without changing the fingerprint.
   EXPECT_NE(*ModelFingerprint({{"a", {1}}, {"b", {2}}}, Sgd()),
             *ModelFingerprint({{"a", {1, 2}}, {"b", {}}}, Sgd()));

@@ -105,6 +105,7 @@ absl::StatusOr<std::vector<int>> PsGroup::CreateVariables(const TrainConfig& con
       spec->set_variable(b.variable);
       for (int64_t d : b.shape) spec->mutable_shape()->add_dim(d);
       spec->set_row_offset(b.row_offset);
+      spec->set_kind(b.kind);
     }
     *request.mutable_optimizer() = config.optimizer();
     request.set_update_mode(config.update_mode());
@@ -277,10 +278,16 @@ absl::Status PsGroup::RestoreFromCheckpoint(int ps, const CheckpointContents& ch
       return absl::InvalidArgumentError(
           absl::StrCat("checkpoint ", source, " has no variable '", v.name, "'"));
     }
+    if (saved->kind != v.kind) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint ", source, ": variable '", v.name, "' is ", VariableKind_Name(saved->kind),
+          ", the model's is ", VariableKind_Name(v.kind)));
+    }
     RETURN_IF_ERROR(check(v.name, "", saved->value, v.shape));
     names.push_back(b.name);
     values.push_back(saved->value.span().subspan(b.offset, b.elements));
     slots.push_back("");
+    if (v.kind != TRAINABLE) continue;  // a moving average has no slots
     for (const std::string& slot : slot_names) {
       auto it = saved->slots.find(slot);
       if (it == saved->slots.end()) {
@@ -301,8 +308,10 @@ absl::StatusOr<CheckpointContents> PsGroup::Snapshot(const std::vector<std::stri
   CheckpointContents contents;
   contents.metadata.global_step = -1;
   for (const VariableInfo& v : variables_) {
-    CheckpointVariable variable{v.name, Tensor(v.shape), {}};
-    for (const std::string& slot : slot_names) variable.slots.emplace(slot, Tensor(v.shape));
+    CheckpointVariable variable{v.name, Tensor(v.shape), {}, v.kind};
+    if (v.kind == TRAINABLE) {  // a moving average has no slots
+      for (const std::string& slot : slot_names) variable.slots.emplace(slot, Tensor(v.shape));
+    }
     contents.variables.push_back(std::move(variable));
   }
   std::vector<int64_t> tensors(num_ps(), 0);
@@ -339,12 +348,16 @@ absl::StatusOr<CheckpointContents> PsGroup::Snapshot(const std::vector<std::stri
     ObserveIncarnation(ps, result.incarnation);
     if (ps == 0) contents.metadata.global_step = result.global_step;
     tensors[ps] = result.tensors;
-    const int64_t expected =
-        static_cast<int64_t>(blocks_by_ps_[ps].size() * (1 + slot_names.size()));
+    int64_t expected = 0;
+    for (const BlockRef& b : blocks_by_ps_[ps]) {
+      expected += 1 + (variables_[b.variable].kind == TRAINABLE
+                           ? static_cast<int64_t>(slot_names.size())
+                           : 0);
+    }
     if (result.tensors != expected) {
-      return absl::InternalError(absl::StrCat("Snapshot of ps ", ps, ": received ",
-                                              result.tensors, " tensors, expected ", expected,
-                                              " (blocks times 1 + slots)"));
+      return absl::InternalError(absl::StrCat(
+          "Snapshot of ps ", ps, ": received ", result.tensors, " tensors, expected ", expected,
+          " (each block's value, and the trainable blocks' slots)"));
     }
     return absl::OkStatus();
   }));

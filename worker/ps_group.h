@@ -59,16 +59,17 @@ class PsGroup {
   // Chief: assigns `initial` (model order) to ps `ps`: its blocks' values,
   // fresh optimizer slots, global step 0 (ps 0).
   absl::Status AssignInitialValues(int ps, const std::vector<Tensor>& initial);
-  // Chief: assigns a checkpoint's values and optimizer slots to the blocks of
-  // ps `ps`, and its global step (ps 0 takes it; every block's update count
-  // too). INVALID_ARGUMENT naming the checkpoint, variable and slot when the
-  // checkpoint lacks one of the model's variables or slots `slot_names`, or
-  // its shape differs.
+  // Chief: assigns a checkpoint's values and optimizer slots (TRAINABLE
+  // variables only) to the blocks of ps `ps`, and its global step (ps 0
+  // takes it; every block's update count too). INVALID_ARGUMENT naming the
+  // checkpoint, variable and slot when the checkpoint lacks one of the
+  // model's variables or slots `slot_names`, or its shape or kind differs.
   absl::Status RestoreFromCheckpoint(int ps, const CheckpointContents& checkpoint,
                                      const std::vector<std::string>& slot_names);
   // Chief: a snapshot of every ps (Snapshot RPCs in parallel) assembled into
-  // whole variables (model order) with their slots `slot_names`; the global
-  // step is ps 0's. Only metadata.global_step is set in the metadata.
+  // whole variables (model order, with their kinds) with their slots
+  // `slot_names` (none for a MOVING_AVERAGE variable); the global step is
+  // ps 0's. Only metadata.global_step is set in the metadata.
   absl::StatusOr<CheckpointContents> Snapshot(const std::vector<std::string>& slot_names);
 
   // Blocks until a Pull succeeds on every ps, i.e. the chief has initialized

@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
       new Worker(cluster, config, options, status, clock, std::move(parts.admin)));
   ASSIGN_OR_RETURN(w->model_, Model::FromModelDef(config.model()));
   w->model_->SetComputeThreads(config.compute_threads(), config.compute_split());
-  for (const VariableSpec& v : w->model_->variables()) w->variables_.push_back({v.name, v.shape});
+  for (const VariableSpec& v : w->model_->variables()) w->variables_.push_back({v.name, v.shape, v.kind});
   InputOptions input;
   input.input_shape = Shape(config.model().input_shape().begin(), config.model().input_shape().end());
   input.batch_size = config.batch_size();

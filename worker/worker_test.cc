@@ -284,6 +284,70 @@ TEST_F(WorkerTest, ChiefWritesCheckpointsUnderItsDirectory) {
   EXPECT_EQ(latest->contents.variables.size(), 2u);
 }
 
+// Batch norm's moving averages live on the ps as MOVING_AVERAGE variables:
+// with decay 0 each step sets them to the step's batch statistics (the mean
+// and unbiased variance of the dense layer's outputs under the pulled
+// weights, the batch being the whole data set), Adam's slots exist only for
+// the trainable variables, and the final checkpoint holds them with their kind.
+TEST_F(WorkerTest, BatchNormMovingAveragesAreUpdatedOnThePsWithoutTheOptimizer) {
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    name: "bn"
+    input_shape: [ 1 ]
+    layer { name: "h" dense { units: 2 } }
+    layer { name: "bn" batch_norm { decay: 0 } }
+    layer { name: "out" dense { units: 1 } }
+    loss { mean_squared_error { reduction: SUM } }
+  )pb", config_.mutable_model()));
+  config_.mutable_optimizer()->Clear();
+  config_.mutable_optimizer()->mutable_adam();
+  config_.set_max_steps(4);
+  const std::string dir = ::testing::TempDir() + "batch_norm";
+  config_.set_checkpoint_dir(dir);
+  // Per step, from the values it pulled: dense outputs' mean and unbiased
+  // variance over the 4 examples x = 1..4.
+  std::vector<std::vector<double>> stats;
+  auto hook = std::make_unique<RecordingHook>([&](const StepInfo& step) {
+    const std::vector<Tensor>& v = *step.values;
+    std::vector<double> step_stats;
+    for (int c = 0; c < 2; ++c) {
+      double sum = 0, sum_sq = 0;
+      for (int x = 1; x <= 4; ++x) sum += double{v[0][c]} * x + v[1][c];
+      const double mean = sum / 4;
+      for (int x = 1; x <= 4; ++x) {
+        const double d = double{v[0][c]} * x + v[1][c] - mean;
+        sum_sq += d * d;
+      }
+      step_stats.push_back(mean);
+      step_stats.push_back(sum_sq / 3);
+    }
+    stats.push_back(step_stats);
+  });
+  std::unique_ptr<Worker> worker = NewWorker(0, 1, &status0_, std::move(hook));
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(worker->Run().ok());
+  ASSERT_EQ(stats.size(), 4u);
+  absl::StatusOr<RestoredCheckpoint> latest = RestoreLatest(dir, "");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  const CheckpointContents& c = latest->contents;
+  ASSERT_EQ(c.variables.size(), 8u);
+  const CheckpointVariable& mean = c.variables[4];
+  const CheckpointVariable& variance = c.variables[5];
+  EXPECT_EQ(mean.name, "bn/moving_mean");
+  EXPECT_EQ(variance.name, "bn/moving_variance");
+  EXPECT_EQ(mean.kind, MOVING_AVERAGE);
+  EXPECT_TRUE(mean.slots.empty());
+  EXPECT_TRUE(variance.slots.empty());
+  for (int ch = 0; ch < 2; ++ch) {
+    EXPECT_NEAR(mean.value[ch], stats.back()[2 * ch], 1e-5) << ch;
+    EXPECT_NEAR(variance.value[ch], stats.back()[2 * ch + 1], 1e-4) << ch;
+    EXPECT_NE(mean.value[ch], 0.0f);
+  }
+  for (int v : {0, 1, 2, 3, 6, 7}) {
+    EXPECT_EQ(c.variables[v].kind, TRAINABLE) << c.variables[v].name;
+    EXPECT_EQ(c.variables[v].slots.size(), 2u) << c.variables[v].name;  // Adam's m and v
+  }
+}
+
 // A ps restarts (new incarnation, not initialized) during training: the chief
 // restores it from the latest checkpoint and training goes on from there.
 TEST_F(WorkerTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {

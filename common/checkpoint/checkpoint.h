@@ -33,6 +33,7 @@
 #include "common/tensor.h"
 #include "common/records/tfrecord.h"
 #include "protos/checkpoint.pb.h"
+#include "protos/variable.pb.h"
 
 namespace tessera {
 
@@ -48,6 +49,8 @@ struct CheckpointVariable {
   std::string name;
   Tensor value;
   std::map<std::string, Tensor> slots;  // slot name ("m", "v", ...) -> value
+  // MOVING_AVERAGE variables (batch norm's moving statistics) have no slots.
+  VariableKind kind = TRAINABLE;
 };
 
 struct CheckpointContents {
@@ -95,13 +98,16 @@ class CheckpointWriter {
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
 
-  // Appends a tensor: the value of `variable` when `slot` is empty, else one of
-  // its slots. INVALID_ARGUMENT naming the tensor for an empty variable name, a
-  // (variable, slot) already added, an invalid shape, or values.size() that
-  // does not match the shape. I/O errors name the file.
+  // Appends a tensor: the value of `variable` (of kind `kind`) when `slot` is
+  // empty, else one of its slots (`kind` ignored). INVALID_ARGUMENT naming the
+  // tensor for an empty variable name, a (variable, slot) already added, an
+  // invalid shape, or values.size() that does not match the shape. I/O errors
+  // name the file.
   absl::Status AddTensor(absl::string_view variable, absl::string_view slot,
-                         const Shape& shape, absl::Span<const float> values);
-  // Adds the value and every slot of `variable`.
+                         const Shape& shape, absl::Span<const float> values,
+                         VariableKind kind = TRAINABLE);
+  // Adds the value (with its kind) and every slot of `variable`;
+  // INVALID_ARGUMENT for slots of a MOVING_AVERAGE variable.
   absl::Status AddVariable(const CheckpointVariable& variable);
 
   // Makes the checkpoint durable and visible. FAILED_PRECONDITION when a

@@ -58,6 +58,9 @@ absl::Status ValidateIndex(const CheckpointIndex& index, const std::string& path
     const std::string what = CheckpointTensorName(e.variable(), e.slot());
     if (e.variable().empty()) return bad("a tensor has an empty variable name");
     if (!seen.emplace(e.variable(), e.slot()).second) return bad(what, " is listed twice");
+    if (!VariableKind_IsValid(e.kind())) {
+      return bad(what, " has unknown variable kind ", static_cast<int>(e.kind()));
+    }
     const Shape shape = ShapeFromProto(e.shape());
     absl::Status shape_ok = ValidateShape(shape, what);
     if (!shape_ok.ok()) return bad(shape_ok.message());
@@ -136,6 +139,7 @@ absl::Status ReadData(const CheckpointIndex& index, const std::string& path,
       }
       CheckpointVariable& v = out->variables[it->second];
       tensor = e.slot().empty() ? &v.value : &v.slots[e.slot()];
+      if (e.slot().empty()) v.kind = e.kind();
       *tensor = Tensor(ShapeFromProto(e.shape()));
     }
     int64_t element = 0;

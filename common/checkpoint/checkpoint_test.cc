@@ -29,6 +29,7 @@ void ExpectSameContents(const CheckpointContents& a, const CheckpointContents& b
     const CheckpointVariable& x = a.variables[i];
     const CheckpointVariable& y = b.variables[i];
     EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.kind, y.kind) << x.name;
     ExpectSameTensor(x.value, y.value, x.name);
     ASSERT_EQ(x.slots.size(), y.slots.size()) << x.name;
     for (const auto& [slot, tensor] : x.slots) {
@@ -55,6 +56,7 @@ TEST(CheckpointTest, RoundTripKeepsValuesSlotsAndMetadataExactly) {
   contents.metadata.train_config = "optimizer { adam { beta1: 0.9 } }\n# \"quoted\" \\ \x01\n";
   contents.variables.push_back({"scalar", Tensor({}, {7.5f}), {{"momentum", Tensor({}, {0.5f})}}});
   contents.variables.push_back({"empty", Tensor({0, 3}), {}});
+  contents.variables.push_back({"bn/moving_variance", Tensor({2}, {1.5f, 2}), {}, MOVING_AVERAGE});
   absl::StatusOr<std::string> name = SaveCheckpoint(dir, contents);
   ASSERT_TRUE(name.ok()) << name.status();
   EXPECT_EQ(*name, "ckpt-1200");
@@ -70,6 +72,17 @@ TEST(CheckpointTest, RoundTripKeepsValuesSlotsAndMetadataExactly) {
   absl::StatusOr<CheckpointMetadata> meta = VerifyCheckpoint(dir, "ckpt-1200");
   ASSERT_TRUE(meta.ok()) << meta.status();
   EXPECT_EQ(meta->train_config, contents.metadata.train_config);
+}
+
+TEST(CheckpointWriterTest, MovingAveragesHaveNoSlots) {
+  const std::string dir = FreshTestDir();
+  CheckpointContents contents = SampleContents(5);
+  contents.variables.push_back(
+      {"bn/moving_mean", Tensor({2}), {{"m", Tensor({2})}}, MOVING_AVERAGE});
+  const absl::Status s = SaveCheckpoint(dir, contents).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "ckpt-5: variable \"bn/moving_mean\" is MOVING_AVERAGE and cannot have slots");
 }
 
 TEST(CheckpointTest, LargeTensorsAreSplitIntoChunks) {

@@ -92,7 +92,8 @@ void CheckpointWriter::RemoveTemporaryFiles() {
 }
 
 absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::string_view slot,
-                                         const Shape& shape, absl::Span<const float> values) {
+                                         const Shape& shape, absl::Span<const float> values,
+                                         VariableKind kind) {
   if (finished_ || failed_) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint writer for ", name_, " is finished or failed"));
@@ -117,6 +118,7 @@ absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::strin
   entry->set_variable(std::string(variable));
   entry->set_slot(std::string(slot));
   for (int64_t d : shape) entry->mutable_shape()->add_dim(d);
+  if (slot.empty()) entry->set_kind(kind);
 
   const int64_t per_chunk = options_.max_chunk_bytes / static_cast<int64_t>(sizeof(float));
   int64_t offset = 0;
@@ -148,8 +150,13 @@ absl::Status CheckpointWriter::AddTensor(absl::string_view variable, absl::strin
 }
 
 absl::Status CheckpointWriter::AddVariable(const CheckpointVariable& variable) {
-  RETURN_IF_ERROR(
-      AddTensor(variable.name, "", variable.value.shape(), variable.value.span()));
+  if (variable.kind != TRAINABLE && !variable.slots.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name_, ": variable \"", variable.name, "\" is ",
+                     VariableKind_Name(variable.kind), " and cannot have slots"));
+  }
+  RETURN_IF_ERROR(AddTensor(variable.name, "", variable.value.shape(), variable.value.span(),
+                            variable.kind));
   for (const auto& [slot, tensor] : variable.slots) {
     if (slot.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -64,7 +64,7 @@ absl::StatusOr<PlacementPlan> PlaceVariables(const std::vector<VariableInfo>& va
       parts = std::min(parts, rows);
     }
     if (parts == 1) {
-      plan.blocks.push_back(PlacedBlock{v.name, v.name, v.shape, 0, 0});
+      plan.blocks.push_back(PlacedBlock{v.name, v.name, v.shape, 0, 0, v.kind});
       continue;
     }
     int64_t row = 0;
@@ -73,8 +73,8 @@ absl::StatusOr<PlacementPlan> PlaceVariables(const std::vector<VariableInfo>& va
       const int64_t n = rows / parts + (p < rows % parts ? 1 : 0);
       Shape shape = v.shape;
       shape[0] = n;
-      plan.blocks.push_back(
-          PlacedBlock{absl::StrCat(v.name, "/part_", p), v.name, std::move(shape), row, 0});
+      plan.blocks.push_back(PlacedBlock{absl::StrCat(v.name, "/part_", p), v.name,
+                                        std::move(shape), row, 0, v.kind});
       row += n;
     }
   }
@@ -100,7 +100,11 @@ absl::StatusOr<PlacementPlan> PlaceVariables(const std::vector<VariableInfo>& va
   std::string canonical = absl::StrCat("ps=", num_ps, ";partition_bytes=", partition_bytes, ";");
   for (const PlacedBlock& b : plan.blocks) {
     absl::StrAppend(&canonical, b.name, "|", b.variable, "|", ShapeString(b.shape), "|",
-                    b.row_offset, "|", b.ps_task, ";");
+                    b.row_offset, "|", b.ps_task);
+    // Only other kinds are named, so plans of TRAINABLE variables keep their
+    // fingerprints.
+    if (b.kind != TRAINABLE) absl::StrAppend(&canonical, "|", VariableKind_Name(b.kind));
+    absl::StrAppend(&canonical, ";");
   }
   plan.fingerprint = absl::StrFormat("%016x", Fnv1a64(canonical));
   return plan;

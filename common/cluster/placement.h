@@ -13,8 +13,9 @@
 //      (ties by name), each to the ps with the fewest bytes so far (ties to the
 //      lower task).
 //
-// The plan's fingerprint is a stable 64-bit FNV-1a hash of the plan, printed as
-// 16 hex digits; a ps refuses a worker whose fingerprint differs.
+// The plan's fingerprint is a stable 64-bit FNV-1a hash of the plan (with each
+// non-TRAINABLE block's kind), printed as 16 hex digits; a ps refuses a worker
+// whose fingerprint differs.
 
 #include <cstdint>
 #include <string>
@@ -22,12 +23,16 @@
 
 #include "absl/status/statusor.h"
 #include "common/tensor.h"
+#include "protos/variable.pb.h"
 
 namespace tessera {
 
 struct VariableInfo {
   std::string name;
   Shape shape;
+  // MOVING_AVERAGE: updated on the ps by value -= delta, without slots
+  // (protos/variable.proto).
+  VariableKind kind = TRAINABLE;
 };
 
 struct PlacedBlock {
@@ -36,6 +41,7 @@ struct PlacedBlock {
   Shape shape;           // the block's shape
   int64_t row_offset = 0;
   int ps_task = 0;
+  VariableKind kind = TRAINABLE;  // the variable's
   int64_t bytes() const { return NumElements(shape) * 4; }
 };
 

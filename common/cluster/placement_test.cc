@@ -88,5 +88,16 @@ TEST(PlacementTest, BadInputIsNamed) {
   EXPECT_EQ(PlaceVariables({{"", {2}}}, 1, 64).status().message(), "a variable has an empty name");
 }
 
+TEST(PlacementKindTest, KindsReachTheBlocksAndOnlyNonTrainableOnesChangeTheFingerprint) {
+  const std::vector<VariableInfo> plain = {{"w", {4, 3}}, {"m", {3}}};
+  const std::vector<VariableInfo> with_kind = {{"w", {4, 3}}, {"m", {3}, MOVING_AVERAGE}};
+  absl::StatusOr<PlacementPlan> a = PlaceVariables(plain, 2, 24);
+  absl::StatusOr<PlacementPlan> b = PlaceVariables(with_kind, 2, 24);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->fingerprint, b->fingerprint);
+  EXPECT_EQ(b->blocks[b->BlocksOf("m")[0]].kind, MOVING_AVERAGE);
+  EXPECT_EQ(b->blocks[b->BlocksOf("w")[0]].kind, TRAINABLE);
+}
+
 }  // namespace
 }  // namespace tessera
