@@ -195,7 +195,7 @@ report() {
   return "$failed"
 }
 
-# Prints the chief's closing lines (final step, test results, small variables).
+# Prints the chief's closing lines (final step, test results, the variables of a small model).
 chief_summary() {
   local log="$run_dir/worker_0.log"
   [ -f "$log" ] || return 0

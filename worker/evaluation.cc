@@ -49,9 +49,11 @@ std::vector<std::string> FormatSmallVariables(const std::vector<std::string>& na
                                               const std::vector<Tensor>& values,
                                               int64_t max_elements) {
   std::vector<std::string> lines;
+  for (const Tensor& t : values) {
+    if (t.size() > max_elements) return lines;
+  }
   for (size_t i = 0; i < values.size() && i < names.size(); ++i) {
     const Tensor& t = values[i];
-    if (t.size() > max_elements) continue;
     std::vector<std::string> parts;
     for (int64_t j = 0; j < t.size(); ++j) parts.push_back(absl::StrFormat("%.8g", t[j]));
     lines.push_back(

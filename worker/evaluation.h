@@ -33,8 +33,11 @@ absl::StatusOr<EvalMetrics> EvaluateBatches(Model* model, absl::Span<const Tenso
 absl::StatusOr<EvalMetrics> EvaluateDataset(Model* model, absl::Span<const Tensor* const> params,
                                             const Dataset& dataset, int64_t batch_size);
 
-// One line per variable of at most `max_elements` elements:
+// For a small model (the regression labs), whose every variable has at most
+// `max_elements` elements, one line per variable:
 // "linear/weights [1, 1] = [-0.9999969]" (values to 8 significant digits).
+// Nothing for a larger model: its biases and batch-norm vectors would bury
+// the lines that matter.
 std::vector<std::string> FormatSmallVariables(const std::vector<std::string>& names,
                                               const std::vector<Tensor>& values,
                                               int64_t max_elements = 16);
