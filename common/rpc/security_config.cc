@@ -53,6 +53,18 @@ std::string SecurityConfig::Mode() const {
   return mode.empty() ? "insecure" : mode;
 }
 
+std::string SecurityStatus(const SecurityConfig& config) {
+  const std::string mode = config.Mode();
+  return config.insecure && mode == "insecure" ? "insecure (--insecure)" : mode;
+}
+
+std::string DescribeSecurity(const SecurityConfig& config) {
+  const std::string status = SecurityStatus(config);
+  if (status != "insecure (--insecure)") return absl::StrCat("security: ", status);
+  return "security: insecure (--insecure): no TLS and no job token; anyone who can reach this "
+         "port can call it";
+}
+
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return ErrnoError(errno, "cannot read token file", path);

@@ -62,6 +62,14 @@ struct SecurityConfig {
   std::string Mode() const;
 };
 
+// Mode(), with " (--insecure)" when config.insecure and the mode is
+// "insecure": what status shows.
+std::string SecurityStatus(const SecurityConfig& config);
+
+// The daemon's log line: "security: mtls+token", or for --insecure
+// "security: insecure (--insecure): no TLS and no job token; ...".
+std::string DescribeSecurity(const SecurityConfig& config);
+
 // Reads the files `files` names. Errors name the file and what is wrong:
 // unreadable, not PEM, a cert without its key (or the reverse), a token file
 // that is empty or that others can read (its mode, e.g. 0644).
