@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/rpc/security_config.h"
 #include "grpcpp/server.h"
 
 namespace tessera {
@@ -23,15 +22,12 @@ struct StartedServer {
 
 // Builds and starts a server on `listen_address` ("host:port" or
 // "[v6]:port", port 0 = any free port) serving `services` (borrowed; they must
-// outlive the server), with Tessera's transport arguments and SO_REUSEPORT off,
-// secured as `security` says (credentials.h: TLS, mutual TLS, the job token
-// checked on every call; plaintext when it is empty).
+// outlive the server), with Tessera's transport arguments and SO_REUSEPORT off.
 // `task` ("ps:1") and `cluster_address` (may be empty) name it in errors.
 absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
                                               const std::string& listen_address,
                                               absl::string_view cluster_address,
-                                              const std::vector<grpc::Service*>& services,
-                                              const SecurityConfig& security = {});
+                                              const std::vector<grpc::Service*>& services);
 
 }  // namespace tessera
 
