@@ -9,6 +9,68 @@ namespace {
 
 constexpr int kPoints = 16;  // 4x4 points of a tile in the transformed domain
 
+// Point (i, j) of a kernel turned 180 degrees is point (P(i), P(j)) of the
+// kernel's transform, P swapping 0 and 3: G's rows with their columns reversed
+// are its rows 3, 1, 2, 0.
+constexpr int kTurned[4] = {3, 1, 2, 0};
+
+// The 1-D transforms, each over `n` channels (or channel pairs) at once, so
+// that the loops vectorize: B^T (4 -> 4), A^T (4 -> 2), A (2 -> 4), G (3 -> 4)
+// and G^T (4 -> 3).
+void TransformBT(const float* __restrict a0, const float* __restrict a1,
+                 const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
+                 float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    o0[i] = a0[i] - a2[i];
+    o1[i] = a1[i] + a2[i];
+    o2[i] = a2[i] - a1[i];
+    o3[i] = a1[i] - a3[i];
+  }
+}
+
+void TransformAT(const float* __restrict a0, const float* __restrict a1,
+                 const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
+                 float* __restrict o1, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    o0[i] = a0[i] + a1[i] + a2[i];
+    o1[i] = a1[i] - a2[i] - a3[i];
+  }
+}
+
+void TransformA(const float* __restrict a0, const float* __restrict a1, float* __restrict o0,
+                float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    o0[i] = a0[i];
+    o1[i] = a0[i] + a1[i];
+    o2[i] = a0[i] - a1[i];
+    o3[i] = -a1[i];
+  }
+}
+
+void TransformG(const float* __restrict a0, const float* __restrict a1,
+                const float* __restrict a2, float* __restrict o0, float* __restrict o1,
+                float* __restrict o2, float* __restrict o3, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    o0[i] = a0[i];
+    o1[i] = 0.5f * (a0[i] + a1[i] + a2[i]);
+    o2[i] = 0.5f * (a0[i] - a1[i] + a2[i]);
+    o3[i] = a2[i];
+  }
+}
+
+void TransformGT(const float* __restrict a0, const float* __restrict a1,
+                 const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
+                 float* __restrict o1, float* __restrict o2, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    o0[i] = a0[i] + 0.5f * (a1[i] + a2[i]);
+    o1[i] = 0.5f * (a1[i] - a2[i]);
+    o2[i] = 0.5f * (a1[i] + a2[i]) + a3[i];
+  }
+}
+
+// Channels per block of a transform: its 16 intermediate rows stay in L1.
+constexpr int64_t kBlock = 64;
+
 }  // namespace
 
 Winograd3x3::Winograd3x3(int64_t h, int64_t w, int64_t cin, int64_t cout)
@@ -40,37 +102,24 @@ void Winograd3x3::ParallelFor(int64_t count, Fn fn) {
   runner_->Run(parts, [&](int i) { fn(count * i / parts, count * (i + 1) / parts); });
 }
 
-void Winograd3x3::TransformWeights(const float* weights, bool flip, std::vector<float>* u) {
-  // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+void Winograd3x3::TransformWeights(const float* weights) {
+  // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], over the
+  // (ci, co) pairs laid end to end.
   const int64_t pairs = cin_ * cout_;
-  u->resize(static_cast<size_t>(kPoints * pairs));
-  float* out = u->data();
-  ParallelFor(cin_, [&](int64_t ci_begin, int64_t ci_end) {
-    for (int64_t ci = ci_begin; ci < ci_end; ++ci) {
-      for (int64_t co = 0; co < cout_; ++co) {
-        float g[3][3];
-        for (int ky = 0; ky < 3; ++ky) {
-          for (int kx = 0; kx < 3; ++kx) {
-            g[ky][kx] = flip ? weights[((2 - ky) * 3 + (2 - kx)) * pairs + ci * cout_ + co]
-                             : weights[(ky * 3 + kx) * pairs + ci * cout_ + co];
-          }
-        }
-        float q[4][3];
-        for (int kx = 0; kx < 3; ++kx) {
-          q[0][kx] = g[0][kx];
-          q[1][kx] = 0.5f * (g[0][kx] + g[1][kx] + g[2][kx]);
-          q[2][kx] = 0.5f * (g[0][kx] - g[1][kx] + g[2][kx]);
-          q[3][kx] = g[2][kx];
-        }
-        // Flipped, u is [16][co][ci]: the kernel of dx = conv(dy, g').
-        const int64_t at = flip ? co * cin_ + ci : ci * cout_ + co;
-        for (int i = 0; i < 4; ++i) {
-          float* row = out + i * 4 * pairs + at;
-          row[0 * pairs] = q[i][0];
-          row[1 * pairs] = 0.5f * (q[i][0] + q[i][1] + q[i][2]);
-          row[2 * pairs] = 0.5f * (q[i][0] - q[i][1] + q[i][2]);
-          row[3 * pairs] = q[i][2];
-        }
+  u_.resize(static_cast<size_t>(kPoints * pairs));
+  float* u = u_.data();
+  ParallelFor(pairs, [&](int64_t begin, int64_t end) {
+    float q[4][3][kBlock];
+    for (int64_t e = begin; e < end; e += kBlock) {
+      const int64_t n = std::min(kBlock, end - e);
+      for (int kx = 0; kx < 3; ++kx) {
+        TransformG(weights + (0 * 3 + kx) * pairs + e, weights + (1 * 3 + kx) * pairs + e,
+                   weights + (2 * 3 + kx) * pairs + e, q[0][kx], q[1][kx], q[2][kx], q[3][kx], n);
+      }
+      for (int i = 0; i < 4; ++i) {
+        float* row = u + i * 4 * pairs + e;
+        TransformG(q[i][0], q[i][1], q[i][2], row, row + pairs, row + 2 * pairs, row + 3 * pairs,
+                   n);
       }
     }
   });
@@ -82,7 +131,8 @@ void Winograd3x3::InputTransform(const float* in, int64_t n, int64_t c, float* v
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   ParallelFor(tiles, [&](int64_t begin, int64_t end) {
-    const float* d[16];
+    const float* d[4][4];
+    float r[4][4][kBlock];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
       const int64_t ty = (t % tiles_per_image) / tiles_x_;
@@ -91,28 +141,20 @@ void Winograd3x3::InputTransform(const float* in, int64_t n, int64_t c, float* v
         const int64_t y = 2 * ty - 1 + i;
         for (int j = 0; j < 4; ++j) {
           const int64_t x = 2 * tx - 1 + j;
-          d[i * 4 + j] = (y < 0 || y >= h_ || x < 0 || x >= w_)
-                             ? zeros_.data()
-                             : in + ((b * h_ + y) * w_ + x) * c;
+          d[i][j] = (y < 0 || y >= h_ || x < 0 || x >= w_) ? zeros_.data()
+                                                           : in + ((b * h_ + y) * w_ + x) * c;
         }
       }
-      float* dst = v + t * c;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        float r[4][4];
+      for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
+        const int64_t cb = std::min(kBlock, c - c0);
         for (int j = 0; j < 4; ++j) {
-          const float d0 = d[0 * 4 + j][ch], d1 = d[1 * 4 + j][ch];
-          const float d2 = d[2 * 4 + j][ch], d3 = d[3 * 4 + j][ch];
-          r[0][j] = d0 - d2;
-          r[1][j] = d1 + d2;
-          r[2][j] = d2 - d1;
-          r[3][j] = d1 - d3;
+          TransformBT(d[0][j] + c0, d[1][j] + c0, d[2][j] + c0, d[3][j] + c0, r[0][j], r[1][j],
+                      r[2][j], r[3][j], cb);
         }
         for (int i = 0; i < 4; ++i) {
-          float* row = dst + i * 4 * plane + ch;
-          row[0 * plane] = r[i][0] - r[i][2];
-          row[1 * plane] = r[i][1] + r[i][2];
-          row[2 * plane] = r[i][2] - r[i][1];
-          row[3 * plane] = r[i][1] - r[i][3];
+          float* row = v + i * 4 * plane + t * c + c0;
+          TransformBT(r[i][0], r[i][1], r[i][2], r[i][3], row, row + plane, row + 2 * plane,
+                      row + 3 * plane, cb);
         }
       }
     }
@@ -125,35 +167,33 @@ void Winograd3x3::OutputTransform(const float* m, int64_t n, int64_t c, float* o
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   ParallelFor(tiles, [&](int64_t begin, int64_t end) {
-    std::vector<float> spill;  // outputs beyond the image's edge
+    float s[2][4][kBlock];
+    float spill[kBlock];  // outputs beyond the image's edge
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
       const int64_t ty = (t % tiles_per_image) / tiles_x_;
       const int64_t tx = t % tiles_x_;
       float* y[2][2];
+      bool inside[2][2];
       for (int a = 0; a < 2; ++a) {
         for (int e = 0; e < 2; ++e) {
           const int64_t oy = 2 * ty + a, ox = 2 * tx + e;
-          if (oy < h_ && ox < w_) {
-            y[a][e] = out + ((b * h_ + oy) * w_ + ox) * c;
-          } else {
-            spill.resize(static_cast<size_t>(c));
-            y[a][e] = spill.data();
-          }
+          inside[a][e] = oy < h_ && ox < w_;
+          y[a][e] = inside[a][e] ? out + ((b * h_ + oy) * w_ + ox) * c : nullptr;
         }
       }
       const float* src = m + t * c;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        float s[2][4];
+      for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
+        const int64_t cb = std::min(kBlock, c - c0);
         for (int j = 0; j < 4; ++j) {
-          const float m0 = src[(0 * 4 + j) * plane + ch], m1 = src[(1 * 4 + j) * plane + ch];
-          const float m2 = src[(2 * 4 + j) * plane + ch], m3 = src[(3 * 4 + j) * plane + ch];
-          s[0][j] = m0 + m1 + m2;
-          s[1][j] = m1 - m2 - m3;
+          TransformAT(src + j * plane + c0, src + (4 + j) * plane + c0,
+                      src + (8 + j) * plane + c0, src + (12 + j) * plane + c0, s[0][j], s[1][j],
+                      cb);
         }
         for (int a = 0; a < 2; ++a) {
-          y[a][0][ch] = s[a][0] + s[a][1] + s[a][2];
-          y[a][1][ch] = s[a][1] - s[a][2] - s[a][3];
+          TransformAT(s[a][0], s[a][1], s[a][2], s[a][3],
+                      inside[a][0] ? y[a][0] + c0 : spill, inside[a][1] ? y[a][1] + c0 : spill,
+                      cb);
         }
       }
     }
@@ -161,11 +201,12 @@ void Winograd3x3::OutputTransform(const float* m, int64_t n, int64_t c, float* o
 }
 
 void Winograd3x3::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm) {
-  // dM = A dY A^T (dY zero beyond the edge).
+  // dM = A dY A^T (dY zero beyond the edge), A = [1 0; 1 1; 1 -1; 0 -1].
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   ParallelFor(tiles, [&](int64_t begin, int64_t end) {
+    float r[4][2][kBlock];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
       const int64_t ty = (t % tiles_per_image) / tiles_x_;
@@ -177,28 +218,25 @@ void Winograd3x3::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm
           g[a][e] = oy < h_ && ox < w_ ? dy + ((b * h_ + oy) * w_ + ox) * c : zeros_.data();
         }
       }
-      float* dst = dm + t * c;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const float g00 = g[0][0][ch], g01 = g[0][1][ch], g10 = g[1][0][ch], g11 = g[1][1][ch];
-        // r = A dY (4x2), A = [1 0; 1 1; 1 -1; 0 -1]; dM = r A^T.
-        const float r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11},
-                               {-g10, -g11}};
+      for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
+        const int64_t cb = std::min(kBlock, c - c0);
+        for (int e = 0; e < 2; ++e) {
+          TransformA(g[0][e] + c0, g[1][e] + c0, r[0][e], r[1][e], r[2][e], r[3][e], cb);
+        }
         for (int i = 0; i < 4; ++i) {
-          float* row = dst + i * 4 * plane + ch;
-          row[0 * plane] = r[i][0];
-          row[1 * plane] = r[i][0] + r[i][1];
-          row[2 * plane] = r[i][0] - r[i][1];
-          row[3 * plane] = -r[i][1];
+          float* row = dm + i * 4 * plane + t * c + c0;
+          TransformA(r[i][0], r[i][1], row, row + plane, row + 2 * plane, row + 3 * plane, cb);
         }
       }
     }
   });
 }
 
-void Winograd3x3::Convolve(const float* in, const std::vector<float>& u, int64_t n,
-                           int64_t c_in, int64_t c_out, float* out) {
+void Winograd3x3::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned,
+                           float* out) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
+  const int64_t pairs = cin_ * cout_;
   v_.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_in));
   m_.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_out));
   for (int64_t b = 0; b < n; b += chunk) {
@@ -206,9 +244,11 @@ void Winograd3x3::Convolve(const float* in, const std::vector<float>& u, int64_t
     const int64_t tiles = images * tiles_per_image;
     InputTransform(in + b * h_ * w_ * c_in, images, c_in, v_.data());
     for (int k = 0; k < kPoints; ++k) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, c_out, c_in, 1.0f,
-                  v_.data() + k * tiles * c_in, c_in, u.data() + k * c_in * c_out, c_out, 0.0f,
-                  m_.data() + k * tiles * c_out, c_out);
+      // Turned, point k's kernel is u_'s point (P(i), P(j)), [c_out][c_in].
+      const float* u = u_.data() + (turned ? kTurned[k / 4] * 4 + kTurned[k % 4] : k) * pairs;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, turned ? CblasTrans : CblasNoTrans, tiles, c_out,
+                  c_in, 1.0f, v_.data() + k * tiles * c_in, c_in, u, turned ? c_in : c_out,
+                  0.0f, m_.data() + k * tiles * c_out, c_out);
     }
     OutputTransform(m_.data(), images, c_out, out + b * h_ * w_ * c_out);
   }
@@ -216,12 +256,12 @@ void Winograd3x3::Convolve(const float* in, const std::vector<float>& u, int64_t
 
 void Winograd3x3::Forward(const float* x, const float* weights, int64_t n, float* y) {
   if (n == 0) return;
-  TransformWeights(weights, /*flip=*/false, &u_);
-  Convolve(x, u_, n, cin_, cout_, y);
+  TransformWeights(weights);
+  Convolve(x, n, cin_, cout_, /*turned=*/false, y);
 }
 
-void Winograd3x3::Backward(const float* x, const float* weights, const float* dy, int64_t n,
-                           float* dx, float* dweights) {
+void Winograd3x3::Backward(const float* x, const float* dy, int64_t n, float* dx,
+                           float* dweights) {
   const int64_t pairs = cin_ * cout_;
   if (n == 0) {
     std::fill(dweights, dweights + 9 * pairs, 0.0f);
@@ -244,29 +284,25 @@ void Winograd3x3::Backward(const float* x, const float* weights, const float* dy
                   b == 0 ? 0.0f : 1.0f, du_.data() + k * pairs, cout_);
     }
   }
-  // dg = G^T dU G.
+  // dg = G^T dU G, over the (ci, co) pairs laid end to end.
   const float* du = du_.data();
   ParallelFor(pairs, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      float p[3][4];
+    float p[3][4][kBlock];
+    for (int64_t e = begin; e < end; e += kBlock) {
+      const int64_t cb = std::min(kBlock, end - e);
       for (int j = 0; j < 4; ++j) {
-        const float u0 = du[(0 * 4 + j) * pairs + e], u1 = du[(1 * 4 + j) * pairs + e];
-        const float u2 = du[(2 * 4 + j) * pairs + e], u3 = du[(3 * 4 + j) * pairs + e];
-        p[0][j] = u0 + 0.5f * (u1 + u2);
-        p[1][j] = 0.5f * (u1 - u2);
-        p[2][j] = 0.5f * (u1 + u2) + u3;
+        TransformGT(du + j * pairs + e, du + (4 + j) * pairs + e, du + (8 + j) * pairs + e,
+                    du + (12 + j) * pairs + e, p[0][j], p[1][j], p[2][j], cb);
       }
       for (int ky = 0; ky < 3; ++ky) {
-        dweights[(ky * 3 + 0) * pairs + e] = p[ky][0] + 0.5f * (p[ky][1] + p[ky][2]);
-        dweights[(ky * 3 + 1) * pairs + e] = 0.5f * (p[ky][1] - p[ky][2]);
-        dweights[(ky * 3 + 2) * pairs + e] = 0.5f * (p[ky][1] + p[ky][2]) + p[ky][3];
+        float* row = dweights + ky * 3 * pairs + e;
+        TransformGT(p[ky][0], p[ky][1], p[ky][2], p[ky][3], row, row + pairs, row + 2 * pairs,
+                    cb);
       }
     }
   });
-  if (dx == nullptr) return;
   // dx = conv(dy, g turned 180 degrees, channels swapped).
-  TransformWeights(weights, /*flip=*/true, &u_);
-  Convolve(dy, u_, n, cout_, cin_, dx);
+  if (dx != nullptr) Convolve(dy, n, cout_, cin_, /*turned=*/true, dx);
 }
 
 }  // namespace tessera

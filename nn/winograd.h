@@ -35,13 +35,12 @@ class Winograd3x3 {
   Winograd3x3(int64_t h, int64_t w, int64_t cin, int64_t cout);
 
   // y [n, H, W, Cout] = conv(x [n, H, W, Cin], weights [3, 3, Cin, Cout]),
-  // overwritten.
+  // overwritten. Keeps the weights' transform for Backward.
   void Forward(const float* x, const float* weights, int64_t n, float* y);
-  // From dy [n, H, W, Cout] and the x and weights of Forward: dweights
-  // [3, 3, Cin, Cout] (overwritten) and, when non-null, dx [n, H, W, Cin]
-  // (overwritten).
-  void Backward(const float* x, const float* weights, const float* dy, int64_t n,
-                float* dx, float* dweights);
+  // From dy [n, H, W, Cout], the x of the last Forward and its weights (whose
+  // transform it kept): dweights [3, 3, Cin, Cout] (overwritten) and, when
+  // non-null, dx [n, H, W, Cin] (overwritten).
+  void Backward(const float* x, const float* dy, int64_t n, float* dx, float* dweights);
 
   // Images per chunk (transform + products unit) for a batch of `n`.
   int64_t ChunkImages(int64_t n) const;
@@ -50,10 +49,8 @@ class Winograd3x3 {
   // Target size of one chunk's transformed inputs and products.
   static constexpr int64_t kChunkBytes = int64_t{6} << 20;
 
-  // u [16][ci][co] = G g G^T of weights [3, 3, ci, co]; with `flip`, of the
-  // kernel turned 180 degrees with its channels swapped (g'[ky][kx][co][ci] =
-  // g[2 - ky][2 - kx][ci][co]), so u is [16][co][ci].
-  void TransformWeights(const float* weights, bool flip, std::vector<float>* u);
+  // u_ [16][Cin][Cout] = G g G^T of weights [3, 3, Cin, Cout].
+  void TransformWeights(const float* weights);
   // v [16][tiles][c] = B^T d B of the tiles of `n` images [H, W, c] at `in`.
   void InputTransform(const float* in, int64_t n, int64_t c, float* v);
   // The images [n, H, W, c] at `out` from the products m [16][tiles][c]:
@@ -62,10 +59,12 @@ class Winograd3x3 {
   // dm [16][tiles][c] = A dy A^T of the output gradient tiles of `n` images
   // [H, W, c] at `dy` (zero beyond the edge): OutputTransform's adjoint.
   void OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm);
-  // conv of n images [H, W, c_in] at `in` with transformed kernel u
-  // [16][c_in][c_out] into [n, H, W, c_out] at `out`, chunk by chunk.
-  void Convolve(const float* in, const std::vector<float>& u, int64_t n, int64_t c_in,
-                int64_t c_out, float* out);
+  // conv of n images [H, W, c_in] at `in` into [n, H, W, c_out] at `out`,
+  // chunk by chunk, with the kernel of u_ (c_in = Cin, c_out = Cout) or, when
+  // `turned`, with that kernel turned 180 degrees and its channels swapped
+  // (c_in = Cout, c_out = Cin), which is dx's convolution of dy.
+  void Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned,
+                float* out);
   // Runs fn(begin, end) over [0, count) split across OpenBLAS's thread count.
   template <typename Fn>
   void ParallelFor(int64_t count, Fn fn);
