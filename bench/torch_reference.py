@@ -1,15 +1,20 @@
 #!/usr/bin/python3
 """PyTorch reference for bench/train_throughput: the same mnist_deep network,
 batch, optimizer (Adam 1e-4) and data (Fashion-MNIST from Debian's package),
-trained on this machine with Debian's python3-torch. Prints one line per timed
-run and images_per_sec=X (the best). With --paced it prints "ready" after the
+trained on this machine with Debian's python3-torch. With --model=resnet18 it
+is the reference of bench/resnet_throughput: torchvision's ResNet-18 (1000
+classes) in training mode on random --image_size images with random labels,
+SGD with momentum 0.9, optionally in channels_last memory format. Prints one
+line per timed run, then peak_rss_mb=X (the process's peak resident memory)
+and images_per_sec=X (the best). With --paced it prints "ready" after the
 warm-up, then waits for a line on stdin before each run and stops at end of
-input (bench/train_throughput.sh takes turns with the C++ side that way).
+input (the benchmark scripts take turns with the C++ side that way).
 """
 import argparse
 import ctypes
 import gzip
 import os
+import resource
 import sys
 import time
 
@@ -67,13 +72,18 @@ class MnistDeep(nn.Module):
         return self.fc2(x)
 
 
-def make_step(model, images, labels, batch_size):
-    """One training step of `model` (Adam 1e-4, cross-entropy) per call, on the
-    next batch of a random order of (images, labels), wrapping around."""
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+def make_step(model, images, labels, batch_size, opt=None):
+    """One training step of `model` (with `opt`, default Adam 1e-4;
+    cross-entropy) per call, on the next batch of a random order of (images,
+    labels), wrapping around."""
+    if opt is None:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     loss_fn = nn.CrossEntropyLoss()
     order = torch.randperm(images.shape[0])
     pos = 0
+    # A batch keeps the images' memory format (indexing makes it contiguous).
+    channels_last = images.dim() == 4 and not images.is_contiguous() and \
+        images.is_contiguous(memory_format=torch.channels_last)
 
     def step():
         nonlocal pos
@@ -82,7 +92,10 @@ def make_step(model, images, labels, batch_size):
         idx = order[pos:pos + batch_size]
         pos += batch_size
         opt.zero_grad()
-        loss_fn(model(images[idx]), labels[idx]).backward()
+        x = images[idx]
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        loss_fn(model(x), labels[idx]).backward()
         opt.step()
 
     return step
@@ -95,15 +108,33 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", choices=["mnist_deep", "resnet18"], default="mnist_deep")
+    parser.add_argument("--image_size", type=int, default=224, help="resnet18's input size")
+    parser.add_argument("--examples", type=int, default=256,
+                        help="resnet18: random examples to cycle through")
+    parser.add_argument("--channels_last", action="store_true",
+                        help="resnet18: model and inputs in channels_last memory format")
     parser.add_argument("--paced", action="store_true",
                         help="wait for a line on stdin before each run; stop at end of input")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    images = torch.from_numpy(load_images(os.path.join(DATA, "train-images-idx3-ubyte.gz")))
-    labels = torch.from_numpy(load_labels(os.path.join(DATA, "train-labels-idx1-ubyte.gz")))
-    step = make_step(MnistDeep(), images, labels, args.batch_size)
+    if args.model == "resnet18":
+        import torchvision  # only here: mnist_deep runs without it
+        model = torchvision.models.resnet18(num_classes=1000)
+        model.train()
+        images = torch.rand(args.examples, 3, args.image_size, args.image_size)
+        labels = torch.randint(0, 1000, (args.examples,))
+        if args.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            images = images.contiguous(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        step = make_step(model, images, labels, args.batch_size, opt)
+    else:
+        images = torch.from_numpy(load_images(os.path.join(DATA, "train-images-idx3-ubyte.gz")))
+        labels = torch.from_numpy(load_labels(os.path.join(DATA, "train-labels-idx1-ubyte.gz")))
+        step = make_step(MnistDeep(), images, labels, args.batch_size)
 
     for _ in range(args.warmup):
         step()
@@ -124,7 +155,9 @@ def main():
         r += 1
     print(f"torch={torch.__version__} blas_core={blas_core()} "
           f"mkldnn={torch.backends.mkldnn.is_available()} threads={args.threads} "
-          f"batch_size={args.batch_size}")
+          f"batch_size={args.batch_size} model={args.model} channels_last={args.channels_last}")
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak_rss_mb={peak_kb / 1024:.0f}")
     print(f"images_per_sec={best:.1f}")
     return 0
 

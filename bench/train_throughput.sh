@@ -38,48 +38,7 @@ for v in batch threads steps rounds; do
   fi
 done
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD with stdin and stdout on pipes; fds go to
-# ${NAME}_in / ${NAME}_out.
-open_fds=()  # the pipe ends this script holds; a child must not inherit them
-start() {
-  local name=$1; shift
-  mkfifo "$tmp/$name.in" "$tmp/$name.out"
-  (
-    for fd in "${open_fds[@]}"; do exec {fd}>&-; done
-    exec "$@"
-  ) < "$tmp/$name.in" > "$tmp/$name.out" 2> "$tmp/$name.log" &
-  pids+=($!)
-  local in out
-  exec {in}> "$tmp/$name.in"
-  exec {out}< "$tmp/$name.out"
-  open_fds+=("$in" "$out")
-  printf -v "${name}_in" '%s' "$in"
-  printf -v "${name}_out" '%s' "$out"
-}
-
-# expect NAME PATTERN: reads NAME's output until a line matches PATTERN (10
-# minutes at most) and leaves it in $line; echoes every line read.
-expect() {
-  local fd_var="${1}_out"
-  while true; do
-    if ! IFS= read -r -t 600 line <&"${!fd_var}"; then
-      echo "$1 stopped or hung waiting for '$2'; its log:" >&2
-      cat "$tmp/$1.log" >&2
-      exit 1
-    fi
-    echo "  $1: $line"
-    [[ "$line" =~ $2 ]] && return 0
-  done
-}
+source bench/turns.sh  # start, expect, turn, median_range; cleanup on exit
 
 # PyTorch's configurations, all tried in every round (docs/benchmarks.md):
 # 1 and 2 threads, each with glibc malloc's default thresholds and with fixed
@@ -106,20 +65,6 @@ add_torch torch_t1_default 1 default
 add_torch torch_t1_tuned 1 tuned
 add_torch torch_t2_default 2 default
 add_torch torch_t2_tuned 2 tuned
-
-# turn NAME: lets NAME run its steps; leaves its images/s in $figure.
-turn() {
-  local fd_var="${1}_in"
-  echo go >&"${!fd_var}"
-  expect "$1" '^run '
-  figure=$(sed -E 's/^run [0-9]+: ([0-9.]+) images.*/\1/' <<< "$line")
-}
-
-# median_range X...: prints the median, the lowest and the highest of the X.
-median_range() {
-  printf '%s\n' "$@" | sort -g |
-    awk '{ v[NR] = $1 } END { printf "%s %s %s", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
-}
 
 ratios=()
 declare -A wins figures

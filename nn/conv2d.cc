@@ -21,10 +21,35 @@ PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding paddin
   return d;
 }
 
+namespace {
+
+ConvAlgorithm ChooseAlgorithm(ConvAlgorithm asked, int64_t cin, int64_t cout, int64_t k,
+                              int64_t stride, Padding padding) {
+  const bool fits_1x1 = k == 1 && stride == 1;
+  const bool fits_winograd = k == 3 && stride == 1 && padding == SAME;
+  switch (asked) {
+    case ConvAlgorithm::kAuto:
+      if (fits_1x1) return ConvAlgorithm::kGemm1x1;
+      if (fits_winograd && cin >= kWinogradMinChannels && cout >= kWinogradMinChannels) {
+        return ConvAlgorithm::kWinograd;
+      }
+      return ConvAlgorithm::kIm2Col;
+    case ConvAlgorithm::kGemm1x1:
+      return fits_1x1 ? asked : ConvAlgorithm::kIm2Col;
+    case ConvAlgorithm::kWinograd:
+      return fits_winograd ? asked : ConvAlgorithm::kIm2Col;
+    case ConvAlgorithm::kIm2Col:
+      break;
+  }
+  return ConvAlgorithm::kIm2Col;
+}
+
+}  // namespace
+
 Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t filters,
                          int64_t kernel_size, int64_t stride, Padding padding,
                          Initializer weights_initializer, Initializer biases_initializer,
-                         bool use_bias)
+                         bool use_bias, ConvAlgorithm algorithm)
     : SingleInputLayer(std::move(name), input_shape,
             Shape{ComputePaddedDim(input_shape[0], kernel_size, stride, padding).out,
                   ComputePaddedDim(input_shape[1], kernel_size, stride, padding).out,
@@ -39,7 +64,14 @@ Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t fil
       ow_(ComputePaddedDim(w_, k_, stride_, padding)),
       weights_initializer_(std::move(weights_initializer)),
       biases_initializer_(std::move(biases_initializer)),
-      use_bias_(use_bias) {}
+      use_bias_(use_bias),
+      algorithm_(ChooseAlgorithm(algorithm, cin_, cout_, k_, stride_, padding)) {
+  if (algorithm_ == ConvAlgorithm::kWinograd) {
+    winograd_ = std::make_unique<Winograd3x3>(h_, w_, cin_, cout_);
+  }
+}
+
+Conv2DLayer::~Conv2DLayer() = default;
 
 std::vector<VariableSpec> Conv2DLayer::Variables() const {
   std::vector<VariableSpec> vars = {
@@ -135,6 +167,23 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
   const float* bias = use_bias_ ? params[1]->data() : nullptr;
   float* y = output->data();
   if (n == 0) return;
+  if (algorithm_ != ConvAlgorithm::kIm2Col) {
+    // The whole batch at once: Winograd chunks itself; a 1x1 kernel's columns
+    // are the input.
+    if (algorithm_ == ConvAlgorithm::kWinograd) {
+      winograd_->Forward(input.data(), params[0]->data(), n, y);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * image_rows, cout_, cin_, 1.0f,
+                  input.data(), cin_, params[0]->data(), cout_, 0.0f, y, cout_);
+    }
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < n * image_rows; ++r) {
+        float* row = y + r * cout_;
+        for (int64_t c = 0; c < cout_; ++c) row[c] += bias[c];
+      }
+    }
+    return;
+  }
   const int64_t chunk = ChunkImages(n);
   columns_.resize(static_cast<size_t>(chunk * image_rows * patch));
   const float* x = input.data();
@@ -175,6 +224,20 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
   if (rows == 0) {
     grad_params[0]->Fill(0.0f);
     if (grad_input != nullptr) grad_input->Fill(0.0f);
+    return;
+  }
+  if (algorithm_ == ConvAlgorithm::kWinograd) {
+    winograd_->Backward(input.data(), dy, n, grad_input != nullptr ? grad_input->data() : nullptr,
+                        dw);
+    return;
+  }
+  if (algorithm_ == ConvAlgorithm::kGemm1x1) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, rows, 1.0f, input.data(),
+                cin_, dy, cout_, 0.0f, dw, cout_);
+    if (grad_input != nullptr) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cin_, cout_, 1.0f, dy, cout_,
+                  params[0]->data(), cout_, 0.0f, grad_input->data(), cin_);
+    }
     return;
   }
   const int64_t chunk = ChunkImages(n);

@@ -2,9 +2,14 @@
 #define TESSERA_NN_CONV2D_H_
 
 // 2-D convolution over NHWC inputs with a [KH, KW, Cin, Cout] kernel (TensorFlow's
-// layouts), computed as im2col + OpenBLAS sgemm over chunks of images small enough
-// for the column buffer to stay in cache. Backward recomputes each chunk's im2col
-// rather than keeping the whole batch's columns from Forward.
+// layouts). Algorithms (ConvAlgorithm; docs/models.md):
+// - im2col + OpenBLAS sgemm over chunks of images small enough for the column
+//   buffer to stay in cache. Backward recomputes each chunk's im2col rather than
+//   keeping the whole batch's columns from Forward.
+// - 1x1 kernels at stride 1: the NHWC input already is the column matrix, so one
+//   sgemm over the whole batch, with no im2col (and no col2im in Backward).
+// - 3x3 kernels at stride 1 with SAME padding: Winograd F(2x2, 3x3)
+//   (nn/winograd.h), 2.25x fewer multiplies than im2col.
 // Variables: weights [KH, KW, Cin, Cout], biases [Cout] (none without bias, as
 // before a batch norm, whose beta takes the bias's place).
 
@@ -14,6 +19,7 @@
 
 #include "common/parallel_runner.h"
 #include "nn/layer.h"
+#include "nn/winograd.h"
 
 namespace tessera {
 
@@ -26,6 +32,13 @@ struct PaddedDim {
 };
 PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding padding);
 
+// How a Conv2DLayer computes. kAuto: kGemm1x1 for 1x1 stride 1 kernels,
+// kWinograd for 3x3 stride 1 SAME kernels with at least kWinogradMinChannels
+// input and output channels, else kIm2Col. Asking for an algorithm that does
+// not fit the layer's shape (kWinograd or kGemm1x1) falls back to kIm2Col.
+enum class ConvAlgorithm { kAuto, kIm2Col, kGemm1x1, kWinograd };
+inline constexpr int64_t kWinogradMinChannels = 16;
+
 class Conv2DLayer final : public SingleInputLayer {
  public:
   // `input_shape` is [H, W, Cin]; filters, kernel_size, stride > 0 and the output
@@ -34,7 +47,11 @@ class Conv2DLayer final : public SingleInputLayer {
   Conv2DLayer(std::string name, const Shape& input_shape, int64_t filters,
               int64_t kernel_size, int64_t stride, Padding padding,
               Initializer weights_initializer, Initializer biases_initializer,
-              bool use_bias = true);
+              bool use_bias = true, ConvAlgorithm algorithm = ConvAlgorithm::kAuto);
+  ~Conv2DLayer() override;
+
+  // The algorithm in use (never kAuto).
+  ConvAlgorithm algorithm() const { return algorithm_; }
 
   std::vector<VariableSpec> Variables() const override;
   int64_t MultiplyAddsPerExample() const override {
@@ -76,11 +93,13 @@ class Conv2DLayer final : public SingleInputLayer {
   const Initializer weights_initializer_;
   const Initializer biases_initializer_;
   const bool use_bias_;
+  const ConvAlgorithm algorithm_;
   std::vector<float> columns_;  // im2col of one chunk; scratch
   // Whether columns_ holds the im2col of the whole batch of the last Forward
   // (which Backward, following that Forward, then reuses).
   bool columns_hold_batch_ = false;
   std::unique_ptr<ParallelRunner> runner_;  // made on first use with > 1 thread
+  std::unique_ptr<Winograd3x3> winograd_;  // with kWinograd
 };
 
 }  // namespace tessera

@@ -7,6 +7,7 @@ protos/model.proto), which are too long and regular to write by hand.
 
 Files:
   resnet18.pbtxt      224x224x3, 1000 classes, basic blocks [2, 2, 2, 2]
+  resnet18_64.pbtxt   the same network for 64x64x3 images (bench/resnet_throughput)
   resnet50.pbtxt      224x224x3, 1000 classes, bottleneck blocks [3, 4, 6, 3]
   resnet_small.pbtxt  28x28x1 (Fashion-MNIST), 10 classes: a 3x3 16-filter stem
                       and one basic block of 16, 32 and 64 filters
@@ -121,6 +122,13 @@ def models():
             ["ResNet-18 for 224x224 RGB images and 1000 classes (ImageNet): basic blocks",
              "[2, 2, 2, 2] of 64, 128, 256 and 512 filters. 11,689,512 parameters."],
             [224, 224, 3], 1000, (64, 7, 2, True), basic_block,
+            [(2, 64), (2, 128), (2, 256), (2, 512)]),
+        "resnet18_64.pbtxt": resnet(
+            "resnet18_64",
+            ["ResNet-18 as resnet18.pbtxt, for 64x64 RGB images and 1000 classes (the",
+             "small-image case of bench/resnet_throughput); global average pooling",
+             "reads a 2x2 map. 11,689,512 parameters."],
+            [64, 64, 3], 1000, (64, 7, 2, True), basic_block,
             [(2, 64), (2, 128), (2, 256), (2, 512)]),
         "resnet50.pbtxt": resnet(
             "resnet50",

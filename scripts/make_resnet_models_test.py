@@ -10,7 +10,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "make_resnet_models.py")
 MODELS = os.path.join(HERE, "..", "examples", "models")
-FILES = ["resnet18.pbtxt", "resnet50.pbtxt", "resnet_small.pbtxt"]
+FILES = ["resnet18.pbtxt", "resnet18_64.pbtxt", "resnet50.pbtxt", "resnet_small.pbtxt"]
 
 
 class CheckedInFilesTest(unittest.TestCase):

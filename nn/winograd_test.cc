@@ -1,0 +1,163 @@
+#include "nn/winograd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nn/conv2d.h"
+#include "nn/conv_reference.h"
+#include "nn/gradient_check.h"
+
+namespace tessera {
+namespace {
+
+struct WinogradCase {
+  int64_t n, h, w, cin, cout;
+};
+
+// Largest |got - want| over the largest |want|: the error relative to the
+// output's scale.
+double RelativeError(const float* got, const std::vector<double>& want) {
+  double err = 0, scale = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::fabs(got[i] - want[i]));
+    scale = std::max(scale, std::fabs(want[i]));
+  }
+  return err / std::max(scale, 1e-30);
+}
+
+class WinogradTest : public ::testing::TestWithParam<WinogradCase> {};
+
+// Forward, dx and dw against the direct sum in double. F(2x2, 3x3)'s
+// transforms only add, subtract and halve, so the error stays at float
+// rounding: a few 1e-7 of the output's scale (docs/models.md).
+TEST_P(WinogradTest, MatchesDirectConvolution) {
+  const WinogradCase c = GetParam();
+  Winograd3x3 wino(c.h, c.w, c.cin, c.cout);
+  const Tensor x = RandomTensor({c.n, c.h, c.w, c.cin}, 21);
+  const Tensor w = RandomTensor({3, 3, c.cin, c.cout}, 22);
+  const Tensor no_bias({c.cout});
+  Tensor y({c.n, c.h, c.w, c.cout});
+  wino.Forward(x.data(), w.data(), c.n, y.data());
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want_y = NaiveConv(x, w, no_bias, 1, true, &oh, &ow);
+  const double fwd = RelativeError(y.data(), want_y);
+
+  const Tensor dy = RandomTensor(y.shape(), 23);
+  Tensor dx(x.shape()), dw(w.shape());
+  wino.Backward(x.data(), dy.data(), c.n, dx.data(), dw.data());
+  std::vector<double> want_dx, want_dw, want_db;
+  NaiveConvBackward(x, w, dy, &want_dx, &want_dw, &want_db);
+  const double bwd_x = RelativeError(dx.data(), want_dx);
+  const double bwd_w = RelativeError(dw.data(), want_dw);
+  std::printf("n=%lld %lldx%lld %lld->%lld: relative error y %.2e dx %.2e dw %.2e\n",
+              static_cast<long long>(c.n), static_cast<long long>(c.h),
+              static_cast<long long>(c.w), static_cast<long long>(c.cin),
+              static_cast<long long>(c.cout), fwd, bwd_x, bwd_w);
+  EXPECT_LT(fwd, 2e-6);
+  EXPECT_LT(bwd_x, 2e-6);
+  EXPECT_LT(bwd_w, 2e-6);
+
+  // Without dx, dw is the same.
+  Tensor dw_only(w.shape());
+  wino.Backward(x.data(), dy.data(), c.n, nullptr, dw_only.data());
+  for (int64_t i = 0; i < dw.size(); ++i) ASSERT_EQ(dw_only[i], dw[i]) << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, WinogradTest,
+    ::testing::Values(WinogradCase{2, 6, 6, 4, 5},      // even size: whole tiles
+                      WinogradCase{2, 7, 5, 3, 2},      // odd sizes: clipped last tiles
+                      WinogradCase{3, 1, 1, 2, 3},      // one pixel
+                      WinogradCase{1, 2, 9, 5, 1},      // one output channel
+                      WinogradCase{3, 40, 40, 64, 64},  // several chunks of one image
+                      WinogradCase{9, 7, 7, 64, 32}));  // ResNet's last stage size
+
+TEST(WinogradTest, ChunksBoundTheScratch) {
+  Winograd3x3 big(56, 56, 64, 64);  // ResNet-18 stage 2 at 224x224
+  EXPECT_EQ(big.ChunkImages(32), 1);
+  Winograd3x3 small(4, 4, 256, 256);
+  EXPECT_GT(small.ChunkImages(64), 1);
+  EXPECT_LE(small.ChunkImages(64), 64);
+  EXPECT_EQ(small.ChunkImages(0), 1);
+}
+
+// The layer picks its algorithm from its shape.
+TEST(ConvAlgorithmTest, AutoPicksByShape) {
+  auto make = [](int64_t cin, int64_t k, int64_t stride, Padding padding, int64_t cout,
+                 ConvAlgorithm asked) {
+    return Conv2DLayer("c", {8, 8, cin}, cout, k, stride, padding, ZerosInitializer(),
+                       ZerosInitializer(), false, asked)
+        .algorithm();
+  };
+  const ConvAlgorithm kAuto = ConvAlgorithm::kAuto;
+  EXPECT_EQ(make(16, 3, 1, SAME, 16, kAuto), ConvAlgorithm::kWinograd);
+  EXPECT_EQ(make(8, 3, 1, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);  // too few channels
+  EXPECT_EQ(make(16, 3, 2, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(16, 3, 1, VALID, 16, kAuto), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(16, 5, 1, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(4, 1, 1, SAME, 4, kAuto), ConvAlgorithm::kGemm1x1);
+  EXPECT_EQ(make(4, 1, 1, VALID, 4, kAuto), ConvAlgorithm::kGemm1x1);
+  EXPECT_EQ(make(4, 1, 2, SAME, 4, kAuto), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(2, 3, 1, SAME, 2, ConvAlgorithm::kWinograd), ConvAlgorithm::kWinograd);
+  EXPECT_EQ(make(2, 3, 2, SAME, 2, ConvAlgorithm::kWinograd), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(2, 3, 1, SAME, 2, ConvAlgorithm::kGemm1x1), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(16, 3, 1, SAME, 16, ConvAlgorithm::kIm2Col), ConvAlgorithm::kIm2Col);
+}
+
+// Through the layer, with a bias, against the direct sum and finite
+// differences.
+TEST(ConvAlgorithmTest, WinogradLayerMatchesReferenceAndFiniteDifferences) {
+  const int64_t h = 5, cin = 3, cout = 4;
+  Conv2DLayer layer("conv", {h, h, cin}, cout, 3, 1, SAME, ZerosInitializer(),
+                    ZerosInitializer(), true, ConvAlgorithm::kWinograd);
+  ASSERT_EQ(layer.algorithm(), ConvAlgorithm::kWinograd);
+  const Tensor x = RandomTensor({2, h, h, cin}, 31);
+  const Tensor w = RandomTensor({3, 3, cin, cout}, 32);
+  const Tensor b = RandomTensor({cout}, 33);
+  const Tensor* params[] = {&w, &b};
+  Tensor y;
+  layer.Forward(params, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want = NaiveConv(x, w, b, 1, true, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({2, h, h, cout}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-5) << i;
+  EXPECT_EQ(CheckLayerGradients(&layer, {RandomTensor({3, 3, cin, cout}, 34),
+                                         RandomTensor({cout}, 35)},
+                                RandomTensor({2, h, h, cin}, 36)),
+            0);
+}
+
+// The 1x1 stride 1 path (one sgemm, no im2col) against im2col, with a bias.
+TEST(ConvAlgorithmTest, Gemm1x1MatchesIm2Col) {
+  const int64_t n = 3, h = 5, cin = 6, cout = 7;
+  Conv2DLayer direct("a", {h, h, cin}, cout, 1, 1, SAME, ZerosInitializer(), ZerosInitializer(),
+                     true, ConvAlgorithm::kGemm1x1);
+  Conv2DLayer im2col("b", {h, h, cin}, cout, 1, 1, SAME, ZerosInitializer(), ZerosInitializer(),
+                     true, ConvAlgorithm::kIm2Col);
+  ASSERT_EQ(direct.algorithm(), ConvAlgorithm::kGemm1x1);
+  ASSERT_EQ(im2col.algorithm(), ConvAlgorithm::kIm2Col);
+  const Tensor x = RandomTensor({n, h, h, cin}, 41);
+  const Tensor w = RandomTensor({1, 1, cin, cout}, 42);
+  const Tensor b = RandomTensor({cout}, 43);
+  const Tensor* params[] = {&w, &b};
+  Tensor y1, y2;
+  direct.Forward(params, x, {}, &y1);
+  im2col.Forward(params, x, {}, &y2);
+  ASSERT_EQ(y1.shape(), y2.shape());
+  for (int64_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], y2[i], 1e-5) << i;
+  const Tensor dy = RandomTensor(y1.shape(), 44);
+  Tensor dx1, dx2, dw1(w.shape()), dw2(w.shape()), db1(b.shape()), db2(b.shape());
+  Tensor* g1[] = {&dw1, &db1};
+  Tensor* g2[] = {&dw2, &db2};
+  direct.Backward(params, x, y1, dy, &dx1, g1);
+  im2col.Backward(params, x, y2, dy, &dx2, g2);
+  for (int64_t i = 0; i < dx1.size(); ++i) ASSERT_NEAR(dx1[i], dx2[i], 1e-5) << i;
+  for (int64_t i = 0; i < dw1.size(); ++i) ASSERT_NEAR(dw1[i], dw2[i], 1e-4) << i;
+  for (int64_t i = 0; i < db1.size(); ++i) ASSERT_NEAR(db1[i], db2[i], 1e-4) << i;
+}
+
+}  // namespace
+}  // namespace tessera
