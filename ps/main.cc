@@ -1,4 +1,9 @@
-// tessera_ps --cluster=FILE --task=N
+// tessera_ps --cluster=FILE --task=N [--security_dir=DIR | --tls_cert= --tls_key=
+//            --tls_ca= --token_file=] [--insecure]
+//
+// Security (docs/security.md): TLS with the given certificate (mutual when a
+// CA is given) and the job token required on every call. Off loopback the ps
+// refuses to start without TLS and a token, unless --insecure.
 //
 // Serves parameter-server task N of the cluster file (or of TF_CONFIG when
 // --cluster is not given) until Admin.Shutdown, then exits 0. Bad flags or a
@@ -15,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -24,6 +30,7 @@
 #include "common/logging.h"
 #include "common/daemon_setup.h"
 #include "common/signal_watcher.h"
+#include "common/rpc/security_config.h"
 #include "common/status_macros.h"
 #include "ps/ps_server.h"
 
@@ -33,6 +40,17 @@ ABSL_FLAG(double, term_grace_secs, 30,
           "after SIGTERM/SIGINT, serve at most this long before exiting");
 ABSL_FLAG(double, quiet_secs, 2,
           "after SIGTERM/SIGINT, exit once no request has begun for this long");
+ABSL_FLAG(std::string, security_dir, "",
+          "directory with ca.pem, cert.pem, key.pem and token (docs/security.md)");
+ABSL_FLAG(std::string, tls_cert, "", "TLS certificate (PEM); default: SECURITY_DIR/cert.pem");
+ABSL_FLAG(std::string, tls_key, "", "TLS private key (PEM); default: SECURITY_DIR/key.pem");
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA (PEM) that clients' certificates must be signed by (mutual TLS); "
+          "default: SECURITY_DIR/ca.pem");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the job token (mode 0600), required on every call; default: SECURITY_DIR/token");
+ABSL_FLAG(bool, insecure, false,
+          "serve without TLS and a token although the cluster is not all loopback");
 
 namespace tessera {
 namespace {
@@ -44,6 +62,14 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags(std::optional<std::string> tf_c
   options.task = task.task.index;
   options.address = task.address;
   options.listen_address = task.listen_address;
+  ASSIGN_OR_RETURN(options.security,
+                   LoadSecurityConfig({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                       absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_token_file),
+                                       absl::GetFlag(FLAGS_security_dir),
+                                       absl::GetFlag(FLAGS_insecure)}));
+  std::vector<std::string> addresses;
+  for (const auto& [id, address] : task.cluster.AllTasks()) addresses.push_back(address);
+  RETURN_IF_ERROR(CheckSecurityPolicy(options.security, addresses, task.task.ToString()));
   return options;
 }
 
@@ -60,6 +86,7 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
     return 1;
   }
   for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
+  LOG(INFO) << DescribeSecurity(options->security);
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();

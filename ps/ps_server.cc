@@ -24,7 +24,8 @@ absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(absl::StrCat("ps:", options.task), options.listen_address,
                                    options.address,
-                                   {&server->ps_service_, &server->admin_service_}));
+                                   {&server->ps_service_, &server->admin_service_},
+                                   options.security));
   server->server_ = std::move(started.server);
   server->port_ = started.port;
   const std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
@@ -93,6 +94,7 @@ StatusResponse PsServer::Status() {
                                         : "waiting_for_chief");
   status.set_uptime_seconds(absl::ToDoubleSeconds(now - start_time_));
   status.set_version(options_.version);
+  status.set_security(SecurityStatus(options_.security));
   status.set_global_step(summary.global_step);
   status.set_num_blocks(summary.num_blocks);
   status.set_bytes_held(summary.bytes_held);

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "common/admin/admin_service.h"
 #include "common/clock.h"
+#include "common/rpc/security_config.h"
 #include "grpcpp/grpcpp.h"
 #include "ps/ps_metrics.h"
 #include "ps/ps_service.h"
@@ -42,6 +43,8 @@ struct PsServerOptions {
   std::string version = "dev";
   Clock* clock = nullptr;    // borrowed; RealClock::Get() when null
   uint64_t incarnation = 0;  // 0: random
+  // TLS, mutual TLS, the job token (common/rpc/credentials.h); default plaintext.
+  SecurityConfig security;
 };
 
 class PsServer {

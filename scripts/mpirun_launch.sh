@@ -37,6 +37,8 @@ cluster="$JOB_DIR/cluster.json"
 "$CTL" make-cluster --nodes="$nodefile" "${MAKE_CLUSTER_FLAGS[@]}" > "$cluster" ||
   fail "make-cluster failed for $nodefile"
 
+secure_job "$cluster"
+
 # The hosts in use, in node order, with how many tasks each runs.
 hostfile="$JOB_DIR/mpi_hosts.txt"
 "$CTL" tasks --cluster="$cluster" |
@@ -55,6 +57,7 @@ else  # MPICH / Intel MPI (Hydra)
   placement=(-f "$hostfile" -ppn 1)
 fi
 echo "tessera: $num_tasks tasks on $(wc -l < "$hostfile") node(s); cluster $cluster; logs $JOB_DIR/logs"
+echo "tessera: watch with: $CTL status --cluster=$cluster $CTL_SECURITY"
 "$mpirun" -np "$num_tasks" "${placement[@]}" "${extra[@]}" \
   "$LAUNCH" "$cluster" "$CONFIG" "${WORKER_FLAGS[@]}"
 rc=$?

@@ -19,6 +19,12 @@
 # Every task must be on this host: localhost, ::1, 127.x.x.x, this host's
 # name, or one of its addresses. Evaluator tasks are not started (refused).
 #
+# Security (docs/security.md): the script makes the job's CA, certificate and
+# token in <run dir>/security (scripts/tessera_security.sh, mode 0600) and
+# gives every task --security_dir=<run dir>/security: mutual TLS and the job
+# token on every call, even on loopback. The tessera_ctl command it prints
+# carries the same flag.
+#
 # Environment (all optional):
 #   RUN_DIR             log directory (default: runs/<UTC date-time>/ under the repository)
 #   TESSERA_PS_BIN      ps binary (default: bazel-bin/ps/tessera_ps)
@@ -27,6 +33,10 @@
 #   TESSERA_PS_GRACE    seconds the ps tasks get to exit after the last worker (default: 30)
 #   TESSERA_STOP_GRACE  seconds the workers get after Ctrl-C before the ps tasks stop (default: 30)
 #   TESSERA_NO_BUILD=1  do not run `bazel build` for the default binaries
+#   TESSERA_SECURITY_DIR  use this security directory (made there when it does
+#                       not exist yet; docs/security.md) instead of <run dir>/security
+#   TESSERA_SECURITY=off  no TLS and no token (the daemons allow that only when
+#                       every address of CLUSTER is loopback)
 # When any binary is left at its default, the script first runs
 #   bazel build //ps:tessera_ps //worker:tessera_worker //tools:tessera_ctl
 # in the repository (a no-op when they are up to date).
@@ -108,6 +118,18 @@ done <<< "$tasks_text"
 run_dir="${RUN_DIR:-$ROOT/runs/$(date -u +%Y%m%d-%H%M%S)}"
 if [ -z "${RUN_DIR:-}" ] && [ -e "$run_dir" ]; then run_dir="$run_dir-$$"; fi
 mkdir -p "$run_dir" || die 2 "cannot create run directory $run_dir"
+
+security_flags=()
+case "${TESSERA_SECURITY:-on}" in
+  on)
+    security_dir="${TESSERA_SECURITY_DIR:-$run_dir/security}"
+    out="$(TESSERA_CTL_BIN="$ctl_bin" "$ROOT/scripts/tessera_security.sh" "$security_dir" "$cluster" 2>&1)" ||
+      die 2 "cannot make the job's certificates and token: $out"
+    security_flags=(--security_dir="$security_dir")
+    ;;
+  off) ;;
+  *) die 2 "TESSERA_SECURITY=${TESSERA_SECURITY}: want on or off" ;;
+esac
 
 # Per task i: pids[i] ("" before start), status[i] (exit code once reaped),
 # note[i] (how it ended, when the script stopped it).
@@ -251,14 +273,15 @@ start_task() {  # start_task I BINARY ARGS...
 for i in "${!jobs_[@]}"; do pids[i]="" status[i]="" note[i]=""; done
 echo "$ME: starting ${#jobs_[@]} task(s) of $cluster"
 for i in "${!jobs_[@]}"; do
-  [ "${jobs_[$i]}" = ps ] && start_task "$i" "$ps_bin" --cluster="$cluster" --task="${indexes[$i]}"
+  [ "${jobs_[$i]}" = ps ] && start_task "$i" "$ps_bin" --cluster="$cluster" --task="${indexes[$i]}" \
+    "${security_flags[@]}"
 done
 for i in "${!jobs_[@]}"; do
   [ "${jobs_[$i]}" = worker ] && start_task "$i" "$worker_bin" --cluster="$cluster" \
-    --task="${indexes[$i]}" --config="$config" "${worker_flags[@]}"
+    --task="${indexes[$i]}" --config="$config" "${security_flags[@]}" "${worker_flags[@]}"
 done
 echo "$ME: logs in $run_dir"
-echo "$ME: watch with: $ctl_bin status --cluster=$cluster"
+echo "$ME: watch with: $ctl_bin status --cluster=$cluster ${security_flags[*]}"
 
 for i in "${!jobs_[@]}"; do
   [ "${jobs_[$i]}" = worker ] && reap "$i"

@@ -21,6 +21,15 @@
 #
 # and exports TESSERA_LOG_DIR, TESSERA_CHECKPOINT_DIR and TESSERA_SUMMARY_DIR
 # for tessera_launch.sh. `fail MESSAGE` prints MESSAGE and exits 1.
+#
+# Once the script has written the cluster file it calls
+#   secure_job CLUSTER
+# which makes the job's CA, certificate and token in JOB_DIR/security
+# (scripts/tessera_security.sh; every array element may call it, the first
+# to finish wins) and exports TESSERA_SECURITY_DIR for tessera_launch.sh, and
+# sets CTL_SECURITY, the flag tessera_ctl needs (docs/security.md).
+# TESSERA_SECURITY=off skips it (the daemons then refuse to start unless
+# every address is loopback or TESSERA_WORKER_FLAGS and the ps get --insecure).
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables are for the scripts that source this
 
@@ -52,6 +61,16 @@ export TESSERA_HOME
 export TESSERA_LOG_DIR="$JOB_DIR/logs"
 export TESSERA_CHECKPOINT_DIR="$JOB_DIR/checkpoints"
 export TESSERA_SUMMARY_DIR="$JOB_DIR/summaries"
+
+secure_job() {  # secure_job CLUSTER
+  CTL_SECURITY=""
+  [ "${TESSERA_SECURITY:-on}" = off ] && return 0
+  local out
+  out="$(TESSERA_CTL_BIN="$CTL" "$TESSERA_HOME/scripts/tessera_security.sh" "$JOB_DIR/security" "$1" 2>&1)" ||
+    fail "cannot make the job's certificates and token: $out"
+  export TESSERA_SECURITY_DIR="$JOB_DIR/security"
+  CTL_SECURITY="--security_dir=$TESSERA_SECURITY_DIR"
+}
 
 # make-cluster's flags for the counts and port chosen above.
 MAKE_CLUSTER_FLAGS=(--ps="$NUM_PS" --port="$PORT")

@@ -27,6 +27,9 @@
 #   TESSERA_CHECKPOINT_DIR  passed to workers as --checkpoint_dir
 #   TESSERA_SUMMARY_DIR     passed to workers as --summary_dir
 #   TESSERA_PS_WAIT         seconds a worker waits for the ps (default: 600)
+#   TESSERA_SECURITY_DIR    the job's certificates and token, passed to the
+#                           daemons and tessera_ctl as --security_dir
+#                           (scripts/tessera_job_common.sh sets it; docs/security.md)
 # shellcheck disable=SC2317
 set -uo pipefail
 
@@ -59,6 +62,8 @@ ps_wait="${TESSERA_PS_WAIT:-600}"
 for bin in "$ps_bin" "$worker_bin" "$ctl_bin"; do
   [ -x "$bin" ] || die 2 "$bin is missing; build it in $home with: bazel build //ps:tessera_ps //worker:tessera_worker //tools:tessera_ctl"
 done
+security=()
+if [ -n "${TESSERA_SECURITY_DIR:-}" ]; then security=(--security_dir="$TESSERA_SECURITY_DIR"); fi
 log_dir="${TESSERA_LOG_DIR:-$(dirname "$cluster")/logs}"
 mkdir -p "$log_dir" || die 1 "cannot create log directory $log_dir"
 
@@ -80,8 +85,8 @@ echo "$ME: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname), pid $$"
 echo "$notes"
 
 if [ "$job" = ps ]; then
-  echo "$ME: exec $ps_bin --cluster=$cluster --task=$task"
-  exec "$ps_bin" --cluster="$cluster" --task="$task"
+  echo "$ME: exec $ps_bin --cluster=$cluster --task=$task ${security[*]}"
+  exec "$ps_bin" --cluster="$cluster" --task="$task" "${security[@]}"
 fi
 [ "$job" = worker ] || die 1 "launch-role gave job \"$job\"; only ps and worker tasks are launched"
 
@@ -100,10 +105,10 @@ for pair in "checkpoint_dir:${TESSERA_CHECKPOINT_DIR:-}" "summary_dir:${TESSERA_
 done
 
 echo "$ME: waiting up to ${ps_wait} s for every ps to answer"
-if ! "$ctl_bin" wait --cluster="$cluster" --for=ready --job=ps --timeout="$ps_wait"; then
-  why="worker $task: the ps tasks did not all answer within ${ps_wait} s (see the ps logs in $log_dir and: $ctl_bin status --cluster=$cluster)"
+if ! "$ctl_bin" wait --cluster="$cluster" --for=ready --job=ps --timeout="$ps_wait" "${security[@]}"; then
+  why="worker $task: the ps tasks did not all answer within ${ps_wait} s (see the ps logs in $log_dir and: $ctl_bin status --cluster=$cluster ${security[*]})"
   echo "$ME: $why" >&3
   die 1 "$why"
 fi
-echo "$ME: exec $worker_bin --cluster=$cluster --task=$task --config=$config ${extra[*]} $*"
-exec "$worker_bin" --cluster="$cluster" --task="$task" --config="$config" "${extra[@]}" "$@"
+echo "$ME: exec $worker_bin --cluster=$cluster --task=$task --config=$config ${security[*]} ${extra[*]} $*"
+exec "$worker_bin" --cluster="$cluster" --task="$task" --config="$config" "${security[@]}" "${extra[@]}" "$@"

@@ -130,10 +130,16 @@ for log in ps_0 worker_0 worker_1; do
   [ -s "$RUN_DIR/$log.log" ] || fail "ok: no $log.log"
 done
 expect_contains ok "$RUN_DIR/worker_1.log" \
-  "--cluster=$tmp/cluster.json --task=1 --config=$tmp/train.pbtxt --max_steps=5"
+  "--cluster=$tmp/cluster.json --task=1 --config=$tmp/train.pbtxt --security_dir=$RUN_DIR/security --max_steps=5"
+expect_contains ok "$RUN_DIR/ps_0.log" "--task=0 --security_dir=$RUN_DIR/security"
+# The job's CA, certificate and token, readable by their owner only.
+modes="$(cd "$RUN_DIR/security" && stat -c '%n %a' ca.pem cert.pem key.pem token | tr '\n' ' ')"
+[ "$modes" = "ca.pem 600 cert.pem 600 key.pem 600 token 600 " ] ||
+  fail "ok: security files: $modes"
+[ "$(stat -c %a "$RUN_DIR/security")" = 700 ] || fail "ok: security directory is not 0700"
 expect_contains ok "$RUN_DIR/ps_0.log" "shut down by the chief"
 expect_contains ok "$case_dir/out" "logs in $RUN_DIR"
-expect_contains ok "$case_dir/out" "status --cluster=$tmp/cluster.json"
+expect_contains ok "$case_dir/out" "status --cluster=$tmp/cluster.json --security_dir=$RUN_DIR/security"
 expect_contains ok "$case_dir/out" "worker:1"
 expect_contains ok "$case_dir/out" "exit 0"
 expect_no_survivors ok

@@ -130,7 +130,7 @@ TEST_F(AdminClientTest, StatusReachableAndUnreachable) {
   EXPECT_THAT(table, HasSubstr("unreachable"));
   EXPECT_THAT(table, HasSubstr("UNAVAILABLE: "));
   EXPECT_THAT(table, HasSubstr(absl::StrCat("worker  0     ", worker_address_)));
-  EXPECT_THAT(table, HasSubstr("training     42    40     123.4"));
+  EXPECT_THAT(table, HasSubstr("training     -         42    40     123.4"));
 }
 
 TEST_F(AdminClientTest, DeadlineBoundsASlowTask) {

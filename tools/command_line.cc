@@ -47,6 +47,12 @@ commands:
             SLURM_PROCID, SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX, PBS_ARRAYID:
             first set wins); warns when the task's host is not this host
 
+security (status, wait, shutdown; docs/security.md):
+  --security_dir=DIR    the job's ca.pem, cert.pem, key.pem and token, as
+                        scripts/run_local.sh and the job scripts make them
+  --tls_ca=FILE --tls_cert=FILE --tls_key=FILE --token_file=FILE
+                        the same, one file each (a flag wins over DIR's file)
+
 JOB is ps, worker or evaluator (default: every job).
 exit status: 0 success; 1 failure (a task did not answer, timeout, bad cluster
 file); 2 usage error.

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/admin/admin_client.h"
+#include "common/rpc/security_config.h"
 #include "tools/ckpt_command.h"
 #include "tools/launch_commands.h"
 #include "tools/model_command.h"
@@ -26,6 +27,13 @@ ABSL_FLAG(double, timeout, tessera::kTimeoutNotGiven,
           "status, shutdown: seconds per task (default 2); wait: seconds in all");
 ABSL_FLAG(std::string, for, "", "wait: ready or done");
 ABSL_FLAG(std::string, job, "", "only the tasks of this job: ps, worker or evaluator");
+ABSL_FLAG(std::string, security_dir, "",
+          "status, wait, shutdown: directory with ca.pem, cert.pem, key.pem and token");
+ABSL_FLAG(std::string, tls_cert, "", "client certificate (PEM); default: SECURITY_DIR/cert.pem");
+ABSL_FLAG(std::string, tls_key, "", "client key (PEM); default: SECURITY_DIR/key.pem");
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA (PEM) the tasks are verified against (TLS); default: SECURITY_DIR/ca.pem");
+ABSL_FLAG(std::string, token_file, "", "job token file (mode 0600); default: SECURITY_DIR/token");
 
 namespace {
 
@@ -87,8 +95,13 @@ int main(int argc, char** argv) {
   auto tasks = tessera::SelectTasks(*cluster, options->job);
   if (!tasks.ok()) return Failure(tasks.status());
 
+  auto security = tessera::LoadSecurityConfig(
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca),
+       absl::GetFlag(FLAGS_token_file), absl::GetFlag(FLAGS_security_dir), false});
+  if (!security.ok()) return Failure(security.status());
+
   absl::Status result;
-  std::unique_ptr<tessera::ClusterAdmin> admin = tessera::NewGrpcClusterAdmin();
+  std::unique_ptr<tessera::ClusterAdmin> admin = tessera::NewGrpcClusterAdmin(*security);
   switch (options->command) {
     case tessera::Command::kTasks:
       tessera::RunTasks(*tasks, std::cout);

@@ -61,12 +61,13 @@ std::vector<std::string> Row(const TaskStatus& task) {
   const TaskTarget& t = task.target;
   std::vector<std::string> row = {t.id.job, absl::StrCat(t.id.index), t.address};
   if (!task.reachable()) {
-    row.insert(row.end(), {"unreachable", kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+    row.insert(row.end(), {"unreachable", kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
                            kNone, kNone, RpcError(task.rpc_status)});
     return row;
   }
   const StatusResponse& r = task.response;
   row.push_back(OrNone(r.state()));
+  row.push_back(OrNone(r.security()));
   row.push_back(r.global_step() < 0 ? kNone : absl::StrCat(r.global_step()));
   if (IsPs(task)) {
     row.insert(row.end(), {kNone, kNone, kNone, kNone, FormatBytesPerSec(r.push_bytes_per_sec()),
@@ -175,7 +176,7 @@ std::string DescribeTask(const TaskStatus& task) {
 
 std::string FormatStatusTable(const std::vector<TaskStatus>& tasks) {
   std::vector<std::vector<std::string>> rows = {
-      {"JOB", "TASK", "ADDRESS", "STATE", "STEP", "LOCAL", "IMG/S", "INPUT", "LOSS", "PUSH", "PULL",
+      {"JOB", "TASK", "ADDRESS", "STATE", "SECURITY", "STEP", "LOCAL", "IMG/S", "INPUT", "LOSS", "PUSH", "PULL",
        "RSS", "WAITING_FOR", "LAST_ERROR"}};
   for (const TaskStatus& task : tasks) rows.push_back(Row(task));
   return Align(rows) + WorkerProgressSection(tasks);

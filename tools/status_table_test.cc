@@ -18,6 +18,7 @@ TaskStatus Ps(int index) {
   t.response.set_job("ps");
   t.response.set_task(index);
   t.response.set_state("ready");
+  t.response.set_security("mtls+token");
   t.response.set_global_step(1200);
   t.response.set_push_bytes_per_sec(12.34e6);
   t.response.set_pull_bytes_per_sec(950);
@@ -30,6 +31,7 @@ TaskStatus Worker(int index) {
   t.response.set_job("worker");
   t.response.set_task(index);
   t.response.set_state("waiting");
+  t.response.set_security("insecure");
   t.response.set_global_step(-1);
   t.response.set_local_steps(30);
   t.response.set_images_per_sec(412.25);
@@ -77,16 +79,16 @@ TEST(StatusTableTest, RowsPerJob) {
   std::string table = FormatStatusTable({Ps(0), Worker(0), Unreachable()});
   auto rows = Cells(table);
   ASSERT_EQ(rows.size(), 4u) << table;
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"JOB", "TASK", "ADDRESS", "STATE", "STEP", "LOCAL",
-                                               "IMG/S", "INPUT", "LOSS", "PUSH", "PULL", "RSS",
-                                               "WAITING_FOR", "LAST_ERROR"}));
-  EXPECT_EQ(rows[1], (std::vector<std::string>{"ps", "0", "n1:2222", "ready", "1200", "-", "-",
-                                               "-", "-", "12.3 MB/s", "950 B/s", "220.0 MiB", "-",
-                                               "-"}));
-  EXPECT_EQ(rows[2], (std::vector<std::string>{"worker", "0", "n2:2223", "waiting", "-", "30",
-                                               "412.2", "2.5%", "0.5", "-", "-", "-",
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"JOB", "TASK", "ADDRESS", "STATE", "SECURITY",
+                                               "STEP", "LOCAL", "IMG/S", "INPUT", "LOSS", "PUSH",
+                                               "PULL", "RSS", "WAITING_FOR", "LAST_ERROR"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"ps", "0", "n1:2222", "ready", "mtls+token", "1200",
+                                               "-", "-", "-", "-", "12.3 MB/s", "950 B/s",
+                                               "220.0 MiB", "-", "-"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"worker", "0", "n2:2223", "waiting", "insecure",
+                                               "-", "30", "412.2", "2.5%", "0.5", "-", "-", "-",
                                                "variables from ps:1", "-"}));
-  EXPECT_EQ(rows[3], (std::vector<std::string>{"ps", "1", "n3:2222", "unreachable", "-", "-",
+  EXPECT_EQ(rows[3], (std::vector<std::string>{"ps", "1", "n3:2222", "unreachable", "-", "-", "-",
                                                "-", "-", "-", "-", "-", "-", "-",
                                                "UNAVAILABLE: Connection refused"}));
   // Columns line up: every row has its ADDRESS at the same offset.

@@ -4,17 +4,23 @@
 // (or of TF_CONFIG) until the global step reaches max_steps; worker 0 is the
 // chief. Serves Admin on its own address. Exit 0 when training finished or was
 // stopped (Admin Shutdown, SIGTERM, SIGINT); 1 with a message on error.
+//
+// Security (docs/security.md): --security_dir (or --tls_cert, --tls_key,
+// --tls_ca, --token_file) secures its Admin server and its calls to the ps;
+// off loopback it refuses to start without TLS and a token unless --insecure.
 
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "common/cluster/task_resolution.h"
 #include "common/daemon_setup.h"
 #include "common/logging.h"
+#include "common/rpc/security_config.h"
 #include "common/status_macros.h"
 #include "nn/blas_kernel.h"
 #include "worker/train_config.h"
@@ -32,6 +38,18 @@ ABSL_FLAG(std::optional<std::string>, summary_dir, std::nullopt,
           "override summary_dir: TensorBoard event files go to DIR/worker_<task>/");
 ABSL_FLAG(std::optional<std::string>, checkpoint_dir, std::nullopt,
           "override checkpoint_dir: the chief saves checkpoints there and restores from it");
+ABSL_FLAG(std::string, security_dir, "",
+          "directory with ca.pem, cert.pem, key.pem and token (docs/security.md)");
+ABSL_FLAG(std::string, tls_cert, "", "TLS certificate (PEM); default: SECURITY_DIR/cert.pem");
+ABSL_FLAG(std::string, tls_key, "", "TLS private key (PEM); default: SECURITY_DIR/key.pem");
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA (PEM) the ps and clients are verified against (mutual TLS); "
+          "default: SECURITY_DIR/ca.pem");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the job token (mode 0600), sent and required on every call; "
+          "default: SECURITY_DIR/token");
+ABSL_FLAG(bool, insecure, false,
+          "run without TLS and a token although the cluster is not all loopback");
 ABSL_FLAG(int, testonly_checkpoint_write_delay_ms, 0,
           "tests only: pause this long before committing each checkpoint (a window to kill the "
           "chief in mid-write)");
@@ -54,9 +72,18 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
                              absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_summary_dir),
                              absl::GetFlag(FLAGS_checkpoint_dir)};
     ASSIGN_OR_RETURN(TrainConfig config, LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides));
+    ASSIGN_OR_RETURN(SecurityConfig security,
+                     LoadSecurityConfig({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                         absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_token_file),
+                                         absl::GetFlag(FLAGS_security_dir),
+                                         absl::GetFlag(FLAGS_insecure)}));
+    std::vector<std::string> addresses;
+    for (const auto& [id, address] : task->cluster.AllTasks()) addresses.push_back(address);
+    RETURN_IF_ERROR(CheckSecurityPolicy(security, addresses, task->task.ToString()));
     return RunWorkerDaemon(
         {*std::move(task), std::move(config), setup.LogLines(),
-         absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms))});
+         absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms)),
+         std::move(security)});
   }();
   if (!result.ok()) {
     LOG(ERROR) << result.message();

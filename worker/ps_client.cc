@@ -97,6 +97,7 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
   ChannelOptions channel;
   channel.min_reconnect_backoff = absl::Seconds(1);
   channel.max_reconnect_backoff = absl::Seconds(2);
+  channel.security = options.security;
   channel_ = NewChannel(address_, channel);
   stub_ = ParameterServer::NewStub(channel_);
   generic_stub_ = std::make_unique<grpc::GenericStub>(channel_);

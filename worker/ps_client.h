@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/rpc/chunk_sizes.h"
+#include "common/rpc/security_config.h"
 #include "worker/ps_connection.h"
 
 namespace tessera {
@@ -58,6 +59,8 @@ struct PsClientOptions {
   // Optional, borrowed: once it is true, UNAVAILABLE is no longer retried
   // (the worker was asked to stop, and a ps that is gone must not hold it).
   const std::atomic<bool>* cancelled = nullptr;
+  // TLS and the job token of the channel (common/rpc/channel.h).
+  SecurityConfig security;
 };
 
 // A PsClient for the ps at `address` ("host:port"): creates the channel;

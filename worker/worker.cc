@@ -29,8 +29,9 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
                                                        const WorkerOptions& options,
                                                        WorkerStatus* status) {
   WorkerParts parts;  // clock and data loader: CreateFromParts's defaults
-  parts.connect_ps = [&cluster, &config, status](const std::atomic<bool>* cancelled) {
+  parts.connect_ps = [&cluster, &config, &options, status](const std::atomic<bool>* cancelled) {
     PsClientOptions client;
+    client.security = options.security;
     client.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
     client.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
     // The ps ends a waiting Pull after sync_timeout_secs; its error must arrive first.
@@ -41,7 +42,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
     }
     return ConnectToAllPs(cluster, client);
   };
-  parts.admin = NewGrpcClusterAdmin();
+  parts.admin = NewGrpcClusterAdmin(options.security);
   return CreateFromParts(cluster, config, options, status, std::move(parts));
 }
 

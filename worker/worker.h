@@ -31,6 +31,7 @@
 #include "common/admin/cluster_admin.h"
 #include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
+#include "common/rpc/security_config.h"
 #include "common/tensor.h"
 #include "common/dataset.h"
 #include "data/input.h"
@@ -52,6 +53,8 @@ struct WorkerOptions {
   absl::Duration wait_for_workers = absl::Minutes(10);
   // Tests only: CheckpointSaverOptions::write_delay of the chief's checkpoints.
   absl::Duration checkpoint_write_delay = absl::ZeroDuration();
+  // TLS and the job token of Create()'s ps and admin channels.
+  SecurityConfig security;
 };
 
 // What a worker works with besides its configuration.

@@ -40,6 +40,7 @@ class StopRelay {
 absl::Status Train(const WorkerDaemonOptions& options, WorkerStatus* status, StopRelay* relay) {
   WorkerOptions worker_options{options.task.task.index};
   worker_options.checkpoint_write_delay = options.checkpoint_write_delay;
+  worker_options.security = options.security;
   absl::StatusOr<std::unique_ptr<Worker>> worker =
       Worker::Create(options.task.cluster, options.config, worker_options, status);
   if (!worker.ok()) return worker.status();
@@ -64,14 +65,16 @@ absl::Status RunWorkerDaemon(const WorkerDaemonOptions& options) {
   identity.set_address(task.address);
   identity.set_version("dev");
   identity.set_blas_kernel(BlasKernelName());
+  identity.set_security(SecurityStatus(options.security));
   // Both outlive the server, whose Admin handlers use them.
   WorkerStatus status(RealClock::Get(), identity);
   StopRelay relay;
   absl::StatusOr<std::unique_ptr<WorkerServer>> server = WorkerServer::Create(
       task.task.index, task.listen_address, task.address, [&status] { return status.Snapshot(); },
-      [&relay](const std::string&) { relay.RequestStop(); });
+      [&relay](const std::string&) { relay.RequestStop(); }, options.security);
   if (!server.ok()) return server.status();
   for (const std::string& line : options.setup_log_lines) LOG(INFO) << line;
+  LOG(INFO) << DescribeSecurity(options.security);
   LOG(INFO) << "serving Admin on " << task.address << "; OpenBLAS kernel " << BlasKernelName();
   absl::Status result = Train(options, &status, &relay);
   if (!result.ok()) {  // while Admin still serves, so status can show it

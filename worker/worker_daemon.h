@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/cluster/task_resolution.h"
+#include "common/rpc/security_config.h"
 #include "protos/train_config.pb.h"
 
 namespace tessera {
@@ -30,6 +31,8 @@ struct WorkerDaemonOptions {
   std::vector<std::string> setup_log_lines;
   // Tests only: CheckpointSaverOptions::write_delay of the chief's checkpoints.
   absl::Duration checkpoint_write_delay = absl::ZeroDuration();
+  // The Admin server's and the ps and admin clients' TLS and job token.
+  SecurityConfig security;
 };
 
 // OK when training finished or was stopped on request; otherwise the error

@@ -11,11 +11,12 @@ namespace tessera {
 
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
     int task, const std::string& listen_address, const std::string& cluster_address,
-    AdminService::StatusProvider status, AdminService::ShutdownCallback on_shutdown) {
+    AdminService::StatusProvider status, AdminService::ShutdownCallback on_shutdown,
+    const SecurityConfig& security) {
   std::unique_ptr<WorkerServer> server(new WorkerServer(std::move(status), std::move(on_shutdown)));
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(absl::StrCat("worker:", task), listen_address, cluster_address,
-                                   {&server->admin_service_}));
+                                   {&server->admin_service_}, security));
   server->server_ = std::move(started.server);
   server->port_ = started.port;
   return server;

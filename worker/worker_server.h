@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/admin/admin_service.h"
+#include "common/rpc/security_config.h"
 #include "grpcpp/server.h"
 
 namespace tessera {
@@ -19,10 +20,12 @@ namespace tessera {
 class WorkerServer {
  public:
   // `status` answers GetStatus; `on_shutdown` is called (and must return at
-  // once) when Admin.Shutdown arrives.
+  // once) when Admin.Shutdown arrives. `security`: TLS and the job token
+  // (common/rpc/credentials.h).
   static absl::StatusOr<std::unique_ptr<WorkerServer>> Create(
       int task, const std::string& listen_address, const std::string& cluster_address,
-      AdminService::StatusProvider status, AdminService::ShutdownCallback on_shutdown);
+      AdminService::StatusProvider status, AdminService::ShutdownCallback on_shutdown,
+      const SecurityConfig& security = {});
   ~WorkerServer();
 
   int port() const { return port_; }

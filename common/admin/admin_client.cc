@@ -29,6 +29,8 @@ using StartFn = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Re
 
 class GrpcClusterAdmin final : public ClusterAdmin {
  public:
+  explicit GrpcClusterAdmin(const SecurityConfig& security) : security_(security) {}
+
   std::vector<TaskStatus> GetStatuses(const std::vector<TaskTarget>& tasks,
                                       absl::Duration timeout) override {
     StartFn<StatusRequest, StatusResponse> start =
@@ -65,7 +67,9 @@ class GrpcClusterAdmin final : public ClusterAdmin {
     auto it = stubs_.find(address);
     if (it != stubs_.end()) return it->second.get();
     // Reconnect within 200 ms - 1 s (ChannelOptions' defaults).
-    auto stub = Admin::NewStub(NewChannel(address, ChannelOptions()));
+    ChannelOptions options;
+    options.security = security_;
+    auto stub = Admin::NewStub(NewChannel(address, options));
     Admin::Stub* raw = stub.get();
     stubs_.emplace(address, std::move(stub));
     return raw;
@@ -101,13 +105,14 @@ class GrpcClusterAdmin final : public ClusterAdmin {
     return calls;
   }
 
+  const SecurityConfig security_;
   absl::flat_hash_map<std::string, std::unique_ptr<Admin::Stub>> stubs_;
 };
 
 }  // namespace
 
-std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin() {
-  return std::make_unique<GrpcClusterAdmin>();
+std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin(const SecurityConfig& security) {
+  return std::make_unique<GrpcClusterAdmin>(security);
 }
 
 }  // namespace tessera

@@ -6,15 +6,16 @@
 #include <memory>
 
 #include "common/admin/cluster_admin.h"
+#include "common/rpc/security_config.h"
 
 namespace tessera {
 
-// Returns a ClusterAdmin that keeps one insecure channel per address, created
-// on first use. Channels retry a refused connection after at most one second,
+// Returns a ClusterAdmin that keeps one channel per address, created on first
+// use, secured as `security` says (common/rpc/channel.h: TLS, the job token). Channels retry a refused connection after at most one second,
 // so a task that comes up is seen by the next poll. Every call is issued
 // without waiting for the channel to be ready: a task that is not listening
 // fails fast with UNAVAILABLE, whose message names the connection error.
-std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin();
+std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin(const SecurityConfig& security = {});
 
 }  // namespace tessera
 

@@ -1,6 +1,7 @@
 #include "common/rpc/channel.h"
 
 #include "common/rpc/chunk_coding.h"
+#include "common/rpc/credentials.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -18,7 +19,7 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
               static_cast<int>(absl::ToInt64Milliseconds(options.min_reconnect_backoff)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, NewChannelCredentials(options.security), args);
 }
 
 }  // namespace tessera

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc/chunk_coding.h"
+#include "common/rpc/credentials.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/security/server_credentials.h"
 
@@ -60,14 +61,15 @@ absl::StatusOr<std::pair<std::string, int>> SplitListenAddress(const std::string
 absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
                                               const std::string& listen_address,
                                               absl::string_view cluster_address,
-                                              const std::vector<grpc::Service*>& services) {
+                                              const std::vector<grpc::Service*>& services,
+                                              const SecurityConfig& security) {
   absl::StatusOr<std::pair<std::string, int>> host_port = SplitListenAddress(listen_address);
   if (!host_port.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(task, ": ", host_port.status().message()));
   }
   StartedServer started;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &started.port);
+  builder.AddListeningPort(listen_address, NewServerCredentials(security), &started.port);
   // Without this a second server could share the port (SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   SetTransportServerArgs(&builder);

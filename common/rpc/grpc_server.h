@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/rpc/security_config.h"
 #include "grpcpp/server.h"
 
 namespace tessera {
@@ -22,12 +23,15 @@ struct StartedServer {
 
 // Builds and starts a server on `listen_address` ("host:port" or
 // "[v6]:port", port 0 = any free port) serving `services` (borrowed; they must
-// outlive the server), with Tessera's transport arguments and SO_REUSEPORT off.
+// outlive the server), with Tessera's transport arguments and SO_REUSEPORT off,
+// secured as `security` says (credentials.h: TLS, mutual TLS, the job token
+// checked on every call; plaintext when it is empty).
 // `task` ("ps:1") and `cluster_address` (may be empty) name it in errors.
 absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
                                               const std::string& listen_address,
                                               absl::string_view cluster_address,
-                                              const std::vector<grpc::Service*>& services);
+                                              const std::vector<grpc::Service*>& services,
+                                              const SecurityConfig& security = {});
 
 }  // namespace tessera
 
