@@ -1,10 +1,11 @@
 #include "common/admin/admin_client.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/grpc_status.h"
 #include "grpcpp/grpcpp.h"
@@ -63,39 +64,100 @@ class GrpcClusterAdmin final : public ClusterAdmin {
 
  private:
 
-  Admin::Stub* StubFor(const std::string& address) {
-    auto it = stubs_.find(address);
-    if (it != stubs_.end()) return it->second.get();
+  struct Peer {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<Admin::Stub> stub;
+  };
+
+  Peer& PeerFor(const std::string& address) {
+    auto it = peers_.find(address);
+    if (it != peers_.end()) return it->second;
     // Reconnect within 200 ms - 1 s (ChannelOptions' defaults).
     ChannelOptions options;
     options.security = security_;
-    auto stub = Admin::NewStub(NewChannel(address, options));
-    Admin::Stub* raw = stub.get();
-    stubs_.emplace(address, std::move(stub));
-    return raw;
+    Peer peer;
+    peer.channel = NewChannel(address, options);
+    peer.stub = Admin::NewStub(peer.channel);
+    return peers_.emplace(address, std::move(peer)).first->second;
   }
 
   // Starts one call per task on one completion queue and returns when every
   // call has finished (each is bounded by `timeout`).
+  //
+  // gRPC makes progress on a connection (TCP connect, TLS handshake) only
+  // while some thread polls, and between this admin's calls none does: a
+  // reconnection attempt that the channel's backoff starts then (e.g. during
+  // `wait`'s sleep between polls) starves and ends at its connect deadline as
+  // "tcp handshaker shutdown", and a fail-fast call that finds the channel in
+  // TRANSIENT_FAILURE fails at once with that error. A TLS handshake needs
+  // several round trips, so with TLS every poll of a task that came up after
+  // the first one could fail that way. So a call to a task whose channel is
+  // not READY is started only once a connection attempt that began while
+  // this queue was polled has ended (READY, or TRANSIENT_FAILURE with its own
+  // error), or at the deadline. The call itself stays fail-fast: a task that
+  // is not listening is reported with the connection error.
   template <typename Request, typename Response>
   std::vector<std::unique_ptr<Call<Request, Response>>> RunAll(
       const std::vector<TaskTarget>& tasks, const Request& request, absl::Duration timeout,
       const StartFn<Request, Response>& start) {
     grpc::CompletionQueue cq;
     const absl::Time deadline = absl::Now() + timeout;
-    std::vector<std::unique_ptr<Call<Request, Response>>> calls;
-    for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto chrono_deadline = absl::ToChronoTime(deadline);
+    // Watching ends a little before the calls' deadline, so that a call
+    // started then still ends with its own error, not DEADLINE_EXCEEDED.
+    const auto watch_deadline =
+        absl::ToChronoTime(deadline - std::min(timeout / 5, absl::Milliseconds(200)));
+    const size_t n = tasks.size();
+    std::vector<std::unique_ptr<Call<Request, Response>>> calls(n);
+    std::vector<Peer*> peers(n);
+    // Per task while its connection is watched: the state last seen, and
+    // whether an attempt began (CONNECTING) while we watched.
+    std::vector<grpc_connectivity_state> seen(n);
+    std::vector<bool> attempt_seen(n, false);
+    auto start_call = [&](size_t i) {
       auto call = std::make_unique<Call<Request, Response>>();
       call->request = request;
-      call->context.set_deadline(absl::ToChronoTime(deadline));
-      call->reader = start(StubFor(tasks[i].address), &call->context, call->request, &cq);
+      call->context.set_deadline(chrono_deadline);
+      call->reader = start(peers[i]->stub.get(), &call->context, call->request, &cq);
       call->reader->Finish(&call->response, &call->status, reinterpret_cast<void*>(i));
-      calls.push_back(std::move(call));
+      calls[i] = std::move(call);
+    };
+    // Tags: i for task i's call, n + i for a state change of its channel.
+    auto watch = [&](size_t i, grpc_connectivity_state state) {
+      seen[i] = state;
+      peers[i]->channel->NotifyOnStateChange(state, watch_deadline, &cq,
+                                             reinterpret_cast<void*>(n + i));
+    };
+    size_t pending = 0;  // calls and watches not yet delivered
+    for (size_t i = 0; i < n; ++i) {
+      peers[i] = &PeerFor(tasks[i].address);
+      const grpc_connectivity_state state = peers[i]->channel->GetState(/*try_to_connect=*/true);
+      if (state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_SHUTDOWN) {
+        start_call(i);
+      } else {
+        watch(i, state);
+      }
+      ++pending;
     }
-    for (size_t done = 0; done < tasks.size(); ++done) {
+    while (pending > 0) {
       void* tag;
       bool ok;
       if (!cq.Next(&tag, &ok)) break;
+      const size_t t = reinterpret_cast<size_t>(tag);
+      if (t < n) {  // a call finished
+        --pending;
+        continue;
+      }
+      const size_t i = t - n;
+      const grpc_connectivity_state state = peers[i]->channel->GetState(/*try_to_connect=*/true);
+      if (state == GRPC_CHANNEL_CONNECTING) attempt_seen[i] = true;
+      const bool settled = state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_SHUTDOWN ||
+                           (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempt_seen[i]);
+      if (!ok || settled) {  // !ok: watch_deadline passed first
+        start_call(i);  // replaces the watch in `pending`
+      } else {
+        watch(i, state);
+      }
     }
     cq.Shutdown();
     void* tag;
@@ -106,7 +168,7 @@ class GrpcClusterAdmin final : public ClusterAdmin {
   }
 
   const SecurityConfig security_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Admin::Stub>> stubs_;
+  absl::node_hash_map<std::string, Peer> peers_;  // node: RunAll keeps pointers
 };
 
 }  // namespace

@@ -11,10 +11,14 @@
 namespace tessera {
 
 // Returns a ClusterAdmin that keeps one channel per address, created on first
-// use, secured as `security` says (common/rpc/channel.h: TLS, the job token). Channels retry a refused connection after at most one second,
-// so a task that comes up is seen by the next poll. Every call is issued
-// without waiting for the channel to be ready: a task that is not listening
-// fails fast with UNAVAILABLE, whose message names the connection error.
+// use, secured as `security` says (common/rpc/channel.h: TLS, the job
+// token). Channels retry a refused connection after at most one second, so a
+// task that comes up is seen by the next poll. A call to a task whose
+// channel is not connected waits (within its timeout) for one connection
+// attempt made while this client polls, so that the attempt (a TLS handshake
+// takes several round trips) is not starved; the call itself does not wait
+// for the channel to be ready: a task that is not listening fails with
+// UNAVAILABLE, whose message names the connection error.
 std::unique_ptr<ClusterAdmin> NewGrpcClusterAdmin(const SecurityConfig& security = {});
 
 }  // namespace tessera
