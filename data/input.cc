@@ -1,7 +1,5 @@
 #include "data/input.h"
 
-#include <glob.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,21 +7,14 @@
 #include "data/dataset_batches.h"
 #include "data/image_shard_input.h"
 #include "data/random.h"
+#include "data/shard_reader.h"
 
 namespace tessera {
 namespace {
 
-// NOT_FOUND unless `pattern` (the config field `field`) matches a file.
+// MatchShards's error for the config field `field`, if any.
 absl::Status CheckMatches(const std::string& pattern, absl::string_view field) {
-  glob_t g;
-  const int rc = glob(pattern.c_str(), 0, nullptr, &g);
-  const size_t n = rc == 0 ? g.gl_pathc : 0;
-  globfree(&g);
-  if (n == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("data.image_shards.", field, ": no file matches \"", pattern, "\""));
-  }
-  return absl::OkStatus();
+  return Annotate(MatchShards(pattern).status(), absl::StrCat("data.image_shards.", field));
 }
 
 }  // namespace

@@ -152,8 +152,8 @@ TEST_F(ImageShardInputTest, BadConfigurationsAreClearErrors) {
   bad.mutable_image_shards()->set_train_pattern(dir_ + "/nothing-*");
   absl::Status s = InputData::Open(bad, options_).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(s.message(), absl::StrCat("data.image_shards.train_pattern: no file matches \"",
-                                      dir_, "/nothing-*\""));
+  EXPECT_EQ(s.message(), absl::StrCat("data.image_shards.train_pattern: no shard matches '",
+                                      dir_, "/nothing-*'"));
 
   InputOptions colour = options_;
   colour.input_shape = {28, 28, 2};

@@ -11,7 +11,6 @@
 #include "data/random.h"
 
 namespace tessera {
-namespace {
 
 absl::StatusOr<std::vector<std::string>> MatchShards(const std::string& pattern) {
   if (pattern.empty()) return absl::InvalidArgumentError("empty shard file pattern");
@@ -32,8 +31,6 @@ absl::StatusOr<std::vector<std::string>> MatchShards(const std::string& pattern)
   std::sort(files.begin(), files.end());
   return files;
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<ShardReader>> ShardReader::Open(const std::string& pattern,
                                                                const ShardReaderOptions& options) {

@@ -45,6 +45,11 @@
 
 namespace tessera {
 
+// The files matching glob(3) `pattern`, sorted by name. INVALID_ARGUMENT for an
+// empty pattern, NOT_FOUND naming it when nothing matches, UNAVAILABLE when the
+// directory cannot be listed.
+absl::StatusOr<std::vector<std::string>> MatchShards(const std::string& pattern);
+
 struct ShardReaderOptions {
   int num_parts = 1;  // >= 1: the job's workers
   int part = 0;       // in [0, num_parts): this worker's task
