@@ -52,14 +52,10 @@ absl::StatusOr<std::unique_ptr<InputData>> InputData::Open(const DataConfig& con
 
 absl::StatusOr<std::unique_ptr<BatchStream>> InputData::Training(int64_t start_batch) {
   if (config_.has_image_shards()) {
-    ImageShardInputOptions o;
-    o.input_shape = options_.input_shape;
-    o.batch_size = options_.batch_size;
-    o.training = true;
+    ImageShardInputOptions o = ShardOptions(/*training=*/true);
     o.num_parts = options_.num_parts;
     o.part = options_.part;
     o.seed = start_batch == 0 ? options_.seed : MixSeed(options_.seed, start_batch, -1);
-    o.clock = options_.clock;
     ASSIGN_OR_RETURN(std::unique_ptr<BatchPipeline> pipeline,
                      OpenImageShards(config_.image_shards(), o));
     return std::unique_ptr<BatchStream>(std::move(pipeline));
@@ -79,17 +75,21 @@ absl::StatusOr<std::unique_ptr<BatchStream>> InputData::Training(int64_t start_b
 absl::StatusOr<std::unique_ptr<BatchStream>> InputData::Test() {
   if (!has_test_) return absl::FailedPreconditionError("input: no test set");
   if (config_.has_image_shards()) {
-    ImageShardInputOptions o;
-    o.input_shape = options_.input_shape;
-    o.batch_size = options_.batch_size;
-    o.training = false;
-    o.clock = options_.clock;
     ASSIGN_OR_RETURN(std::unique_ptr<BatchPipeline> pipeline,
-                     OpenImageShards(config_.image_shards(), o));
+                     OpenImageShards(config_.image_shards(), ShardOptions(/*training=*/false)));
     return std::unique_ptr<BatchStream>(std::move(pipeline));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<OnePass> pass, OnePass::Create(&test_, options_.batch_size));
   return std::unique_ptr<BatchStream>(std::move(pass));
+}
+
+ImageShardInputOptions InputData::ShardOptions(bool training) const {
+  ImageShardInputOptions o;
+  o.input_shape = options_.input_shape;
+  o.batch_size = options_.batch_size;
+  o.training = training;
+  o.clock = options_.clock;
+  return o;
 }
 
 std::string InputData::Describe() const {

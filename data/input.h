@@ -31,6 +31,7 @@
 #include "common/dataset.h"
 #include "common/tensor.h"
 #include "data/batch_stream.h"
+#include "data/image_shard_input.h"
 #include "data/load_dataset.h"
 #include "protos/data_config.pb.h"
 
@@ -71,6 +72,8 @@ class InputData {
  private:
   InputData(const DataConfig& config, const InputOptions& options)
       : config_(config), options_(options) {}
+  // The image-shard options both passes share (shape, batch, clock).
+  ImageShardInputOptions ShardOptions(bool training) const;
 
   const DataConfig config_;
   const InputOptions options_;
