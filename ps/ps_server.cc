@@ -13,7 +13,7 @@ PsServer::PsServer(const PsServerOptions& options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
       start_time_(clock_->Now()),
-      store_({clock_, options.incarnation}),
+      store_({clock_, options.incarnation, {}}),
       metrics_(clock_),
       ps_service_(&store_, &metrics_),
       admin_service_([this] { return Status(); },
