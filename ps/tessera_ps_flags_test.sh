@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tessera_ps's limit flags (docs/security.md, "Limits"): a bad value is exit 1
 # with a message naming the flag, before any cluster file is read; good
-# values are logged at start, --max_bytes_held=0 as 80% of MemTotal.
+# values are logged at start (--max_bytes_held=0 as 80% of MemTotal) and
+# shown by tessera_ctl status.
 set -uo pipefail
 RUNFILES="${TEST_SRCDIR}/${TEST_WORKSPACE}"
 # shellcheck source=test/check_lib.sh
@@ -45,4 +46,10 @@ done
 mem_kib="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 want="limits: --max_bytes_held=$((mem_kib * 1024 / 100 * 80)) --max_blocks=77 --max_block_bytes=4294967296 --max_streams_per_peer=5 (docs/security.md, Limits)"
 grep -qF "$want" "$tmp/ps.log" || fail "start log lacks '$want': $(cat "$tmp/ps.log")"
+# tessera_ctl status shows the caps and their use.
+status="$("$RUNFILES/tools/tessera_ctl" status --cluster="$tmp/cluster.json" --job=ps 2>&1)"
+case "$status" in
+  *"ps limits (docs/security.md):"*"ps:0  holds 0 B of "*"0 of 77 blocks  blocks up to 4.0 GiB  0 streams open, 5 per host  0 refused"*) ;;
+  *) fail "tessera_ctl status lacks the limits line: $status" ;;
+esac
 finish
