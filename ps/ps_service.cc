@@ -76,7 +76,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
         slot_(std::move(slot)) {
     metrics_->CountPull();
     if (!session.ok()) {
-      Finish(replier_->Reply(session.status(), method_, context_));
+      FinishStream(replier_->Reply(session.status(), method_, context_));
       return;
     }
     session_ = std::move(*session);
@@ -103,7 +103,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
       if (status.ok()) {
         WriteNext();
       } else {
-        Finish(replier_->Reply(status, method_, context_));
+        FinishStream(replier_->Reply(status, method_, context_));
       }
     });
     absl::MutexLock lock(&mu_);
@@ -119,13 +119,13 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     // Only a withdrawn wait finishes here; else the wait's callback did or
     // will (CancelPullWait is false once it started).
     if (id != 0 && store_->CancelPullWait(id)) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
+      FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
     }
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {  // the client went away or the deadline passed
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
+      FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
       return;
     }
     WriteNext();
@@ -134,9 +134,16 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   void OnDone() override { delete this; }
 
  private:
+  // Ends the stream. Its slot is free from here on, before the client sees
+  // the end: a client that starts its next stream at once must find it free.
+  void FinishStream(grpc::Status status) {
+    slot_.Release();
+    Finish(std::move(status));
+  }
+
   void WriteNext() {
     if (session_->Done()) {  // nothing requested (a ps without blocks)
-      Finish(grpc::Status::OK);
+      FinishStream(grpc::Status::OK);
       return;
     }
     ChunkHeader header;
@@ -145,6 +152,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     out_ = EncodeChunk(header, chunk.data(), bytes, chunk.owner());  // takes its own reference
     metrics_->AddPulledBytes(static_cast<int64_t>(bytes));
     if (session_->Done()) {
+      slot_.Release();  // before the client can see the end (FinishStream)
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
     } else {
       StartWrite(&out_);
@@ -156,7 +164,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   PsReplier* const replier_;
   PsMetrics* const metrics_;
   VariableStore* const store_ = nullptr;  // Pull only
-  const StreamLimiter::Slot slot_;        // released with the reactor
+  StreamLimiter::Slot slot_;  // released when finishing, else with the reactor
   std::unique_ptr<ChunkSource> session_;
   grpc::ByteBuffer out_;
   absl::Mutex mu_;
@@ -175,7 +183,7 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
         metrics_(replier->metrics()) {
     metrics_->CountPush();
     if (!slot.ok()) {
-      Finish(replier_->Reply(slot.status(), "Push", context_));
+      FinishStream(replier_->Reply(slot.status(), "Push", context_));
       return;
     }
     slot_ = std::move(*slot);
@@ -186,18 +194,18 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   void OnReadDone(bool ok) override {
     if (!ok) {  // end of the request stream
       if (context_->IsCancelled()) {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Push cancelled"));
+        FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, "Push cancelled"));
         return;
       }
       absl::StatusOr<PushResponse> response = session_->Finish();
       if (response.ok()) *response_ = SerializeToByteBuffer(*response);
-      Finish(replier_->Reply(response.status(), "Push", context_));
+      FinishStream(replier_->Reply(response.status(), "Push", context_));
       return;
     }
     absl::Status status = ApplyChunk();
     in_.Clear();
     if (!status.ok()) {
-      Finish(replier_->Reply(status, "Push", context_));
+      FinishStream(replier_->Reply(status, "Push", context_));
       return;
     }
     StartRead(&in_);
@@ -206,6 +214,12 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   void OnDone() override { delete this; }
 
  private:
+  // Ends the stream, its slot free first (as ChunkStreamReactor's).
+  void FinishStream(grpc::Status status) {
+    slot_.Release();
+    Finish(std::move(status));
+  }
+
   absl::Status ApplyChunk() {
     ChunkHeader header;
     ChunkView view;
@@ -223,7 +237,7 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   grpc::ByteBuffer* const response_;
   PsReplier* const replier_;
   PsMetrics* const metrics_;
-  StreamLimiter::Slot slot_;               // released with the reactor
+  StreamLimiter::Slot slot_;               // released when finishing, else with the reactor
   std::unique_ptr<PushSession> session_;  // null when refused
   grpc::ByteBuffer in_;
 };

@@ -10,8 +10,10 @@
 // ("ipv4:10.0.0.5"): every process on one host shares the budget (the job's
 // tasks all present the same TLS certificate, so the certificate would not
 // tell them apart either). A stream holds a Slot from Acquire until the Slot
-// is destroyed; the service's reactors own theirs, so a stream that ends in
-// any way (finished, cancelled, failed) gives its slot back.
+// is released or destroyed. The service's reactors own theirs: they release
+// it just before they finish the stream, so that a client starting its next
+// stream as soon as it sees the end finds the slot free, and the reactor's
+// destruction releases it in every other case (cancelled, failed).
 //
 // Thread-safe. The limiter must outlive every Slot it handed out.
 
@@ -35,7 +37,8 @@ std::string PeerHost(absl::string_view peer);
 
 class StreamLimiter {
  public:
-  // One open stream of a peer; move-only, released when destroyed.
+  // One open stream of a peer; move-only, released when destroyed. Not
+  // thread-safe: one owner at a time.
   class Slot {
    public:
     Slot() = default;
@@ -43,10 +46,12 @@ class StreamLimiter {
     Slot& operator=(Slot&& other) noexcept;
     ~Slot() { Release(); }
 
+    // Gives the slot back now; later calls (and the destructor) do nothing.
+    void Release();
+
    private:
     friend class StreamLimiter;
     Slot(StreamLimiter* limiter, std::string peer) : limiter_(limiter), peer_(std::move(peer)) {}
-    void Release();
 
     StreamLimiter* limiter_ = nullptr;  // borrowed; null when empty
     std::string peer_;
