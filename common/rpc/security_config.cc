@@ -134,8 +134,10 @@ std::string HandshakeHint(absl::string_view error_message, const SecurityConfig&
     return "(hint: the server's certificate is not signed by this client's CA (ca.pem), "
            "has expired, or does not name the host dialled: use the job's --security_dir)";
   }
+  // Not "tcp handshaker shutdown": that is a connection attempt cut short by
+  // the call's deadline (a slow or overloaded peer), not a refusal.
   if (absl::StrContains(error_message, "Socket closed") ||
-      absl::StrContains(error_message, "handshake")) {
+      absl::StrContains(error_message, "Ssl handshake failed")) {
     return client.client_tls()
                ? "(hint: if this persists, the server is closing the TLS handshake: under "
                  "mutual TLS it refuses a client certificate that is missing, expired or of "

@@ -115,6 +115,10 @@ TEST(SecurityConfigTest, HandshakeFailuresGetAHintNamingTheLikelyCause) {
                           tls),
             "");
   EXPECT_EQ(HandshakeHint("Deadline Exceeded", plain), "");
+  EXPECT_EQ(HandshakeHint("failed to connect to all addresses; last error: UNKNOWN: "
+                          "ipv4:127.0.0.1:2222: tcp handshaker shutdown",
+                          tls),
+            "");
 }
 
 TEST(SecurityConfigTest, PolicyAllowsPlainOnLoopbackOnly) {
