@@ -72,7 +72,14 @@ void ImageResizer::BuildTaps(double start, double extent, int size, int out,
 // Compiled twice, for AVX2 and for the build's baseline (x86-64-v2); the loader
 // picks the AVX2 copy on CPUs that have it (all of this project's machines), where
 // the vertical pass runs 8 floats at a time. About 10% of the training path.
-__attribute__((target_clones("avx2", "default")))
+// (clang 14, used only by --config=fuzz, emits no resolver for a member
+// function's clones: there it is compiled once.)
+#if defined(__clang__)
+#define TESSERA_RESIZE_CLONES
+#else
+#define TESSERA_RESIZE_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+TESSERA_RESIZE_CLONES
 void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
                           int channels, const SourceRect& rect, int out_height,
                           int out_width, bool flip, const float* scale,
