@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "nn/layer_threads.h"
 #include "nn/random.h"
 
 namespace tessera {
@@ -16,7 +17,9 @@ void ReluLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
   const float* x = input.data();
   float* y = output->data();
   const int64_t count = input.size();
-  for (int64_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  LayerParallelFor(count, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  });
 }
 
 void ReluLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -28,10 +31,12 @@ void ReluLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& i
   const float* dy = grad_output.data();
   float* dx = grad_input->data();
   const int64_t count = output.size();
-  for (int64_t i = 0; i < count; ++i) {
-    const float g = dy[i];  // loaded unconditionally, so the loop vectorizes
-    dx[i] = y[i] > 0.0f ? g : 0.0f;
-  }
+  LayerParallelFor(count, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float g = dy[i];  // loaded unconditionally, so the loop vectorizes
+      dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
+  });
 }
 
 DropoutLayer::DropoutLayer(std::string name, const Shape& input_shape, float rate)

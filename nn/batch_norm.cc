@@ -4,6 +4,8 @@
 #include <cmath>
 #include <utility>
 
+#include "nn/layer_threads.h"
+
 namespace tessera {
 
 BatchNormLayer::BatchNormLayer(std::string name, const Shape& input_shape, float epsilon,
@@ -29,26 +31,50 @@ std::vector<VariableSpec> BatchNormLayer::Variables() const {
           {name() + "/moving_variance", {channels_}, ones, MOVING_AVERAGE}};
 }
 
+void BatchNormLayer::SumRows(int64_t rows, int parts,
+                             absl::FunctionRef<void(int64_t, int64_t, double*, double*)> add_rows) {
+  // Each part adds its rows into sums of its own; the parts' sums are added in
+  // part order, so a thread count always gives the same result.
+  const int64_t c = channels_;
+  part_sums_.assign(static_cast<size_t>(2 * c * parts), 0.0);
+  RunLayerParts(parts, rows, [&](int part, int64_t begin, int64_t end) {
+    double* a = part_sums_.data() + 2 * c * part;
+    add_rows(begin, end, a, a + c);
+  });
+  std::fill(sum_.begin(), sum_.end(), 0.0);
+  std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);
+  for (int part = 0; part < parts; ++part) {
+    const double* a = part_sums_.data() + 2 * c * part;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      sum_[ch] += a[ch];
+      sum_sq_[ch] += a[c + ch];
+    }
+  }
+}
+
 void BatchNormLayer::BatchStatistics(const Tensor& input) {
   const int64_t c = channels_;
   const int64_t rows = input.size() / c;
   const float* x = input.data();
-  std::fill(sum_.begin(), sum_.end(), 0.0);
-  std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * c;
-    for (int64_t ch = 0; ch < c; ++ch) sum_[ch] += row[ch];
-  }
+  const int parts = LayerParts(rows, RowsPerPart());
+  SumRows(rows, parts, [&](int64_t begin, int64_t end, double* sum, double*) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = x + r * c;
+      for (int64_t ch = 0; ch < c; ++ch) sum[ch] += row[ch];
+    }
+  });
   const double inv_rows = rows > 0 ? 1.0 / static_cast<double>(rows) : 0.0;
   for (int64_t ch = 0; ch < c; ++ch) mean_[ch] = static_cast<float>(sum_[ch] * inv_rows);
   // Two passes (mean, then squared deviations) for accuracy.
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const double d = row[ch] - mean_[ch];
-      sum_sq_[ch] += d * d;
+  SumRows(rows, parts, [&](int64_t begin, int64_t end, double*, double* sum_sq) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = x + r * c;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const double d = row[ch] - mean_[ch];
+        sum_sq[ch] += d * d;
+      }
     }
-  }
+  });
   // TensorFlow's Bessel correction: n / (n - 1), with n - 1 at least 1.
   const double inv_rows_minus_one = rows > 1 ? 1.0 / static_cast<double>(rows - 1) : 1.0;
   for (int64_t ch = 0; ch < c; ++ch) {
@@ -81,13 +107,15 @@ void BatchNormLayer::Forward(absl::Span<const Tensor* const> params, const Tenso
   const float* gamma = params[0]->data();
   const float* beta = params[1]->data();
   float* y = output->data();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * c;
-    float* out = y + r * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      out[ch] = gamma[ch] * (in[ch] - mean_[ch]) * inv_std_[ch] + beta[ch];
+  LayerParallelFor(rows, RowsPerPart(), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* in = x + r * c;
+      float* out = y + r * c;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        out[ch] = gamma[ch] * (in[ch] - mean_[ch]) * inv_std_[ch] + beta[ch];
+      }
     }
-  }
+  });
 }
 
 void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -110,16 +138,17 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
     }
   }
   // sum_ <- sum(dy), sum_sq_ <- sum(dy * xhat), per channel.
-  std::fill(sum_.begin(), sum_.end(), 0.0);
-  std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * c;
-    const float* g = dy + r * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      sum_[ch] += g[ch];
-      sum_sq_[ch] += g[ch] * (in[ch] - mean_[ch]) * inv_std_[ch];
-    }
-  }
+  SumRows(rows, LayerParts(rows, RowsPerPart()),
+          [&](int64_t begin, int64_t end, double* sum, double* sum_xhat) {
+            for (int64_t r = begin; r < end; ++r) {
+              const float* in = x + r * c;
+              const float* g = dy + r * c;
+              for (int64_t ch = 0; ch < c; ++ch) {
+                sum[ch] += g[ch];
+                sum_xhat[ch] += g[ch] * (in[ch] - mean_[ch]) * inv_std_[ch];
+              }
+            }
+          });
   float* dgamma = grad_params[0]->data();
   float* dbeta = grad_params[1]->data();
   for (int64_t ch = 0; ch < c; ++ch) {
@@ -133,25 +162,31 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
     // Fixed statistics: y is affine in x.
     float* dx = grad_input->data();
     const float* gamma = params[0]->data();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t ch = 0; ch < c; ++ch) dx[r * c + ch] = gamma[ch] * inv_std_[ch] * dy[r * c + ch];
-    }
+    LayerParallelFor(rows, RowsPerPart(), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        for (int64_t ch = 0; ch < c; ++ch) {
+          dx[r * c + ch] = gamma[ch] * inv_std_[ch] * dy[r * c + ch];
+        }
+      }
+    });
     return;
   }
   // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)).
   const float* gamma = params[0]->data();
   const float inv_rows = 1.0f / static_cast<float>(rows);
   float* dx = grad_input->data();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * c;
-    const float* g = dy + r * c;
-    float* out = dx + r * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float xhat = (in[ch] - mean_[ch]) * inv_std_[ch];
-      out[ch] = gamma[ch] * inv_std_[ch] *
-                (g[ch] - dbeta[ch] * inv_rows - xhat * dgamma[ch] * inv_rows);
+  LayerParallelFor(rows, RowsPerPart(), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* in = x + r * c;
+      const float* g = dy + r * c;
+      float* out = dx + r * c;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float xhat = (in[ch] - mean_[ch]) * inv_std_[ch];
+        out[ch] = gamma[ch] * inv_std_[ch] *
+                  (g[ch] - dbeta[ch] * inv_rows - xhat * dgamma[ch] * inv_rows);
+      }
     }
-  }
+  });
 }
 
 }  // namespace tessera

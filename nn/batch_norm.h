@@ -19,10 +19,14 @@
 // with n the positions per channel (the unbiased variance, as TensorFlow's
 // FusedBatchNorm gives for the moving average; n = 1: the biased one, 0).
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "nn/layer.h"
+#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -53,12 +57,19 @@ class BatchNormLayer final : public SingleInputLayer {
   void BatchStatistics(const Tensor& input);
   // mean_ and inv_std_ from the moving averages.
   void MovingStatistics(const Tensor& moving_mean, const Tensor& moving_variance);
+  // sum_ and sum_sq_ <- the sums add_rows(begin, end, sum, sum_sq) adds, over
+  // `parts` ranges of [0, rows) on the layer threads (nn/layer_threads.h).
+  void SumRows(int64_t rows, int parts,
+               absl::FunctionRef<void(int64_t, int64_t, double*, double*)> add_rows);
+  // Rows per part of the layer threads: kMinElementsPerPart elements.
+  int64_t RowsPerPart() const { return std::max<int64_t>(kMinElementsPerPart / channels_, 1); }
 
   const int64_t channels_;
   const float epsilon_;
   const float decay_;
   // Per channel, from the last Forward (double sums, float results).
   std::vector<double> sum_, sum_sq_;
+  std::vector<double> part_sums_;  // SumRows' per-part sums
   std::vector<float> mean_, inv_std_;
   std::vector<float> batch_var_;  // unbiased; valid when training_
   bool training_ = false;         // the last Forward's mode

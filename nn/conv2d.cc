@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "nn/layer_threads.h"
+
 namespace tessera {
 
 PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding padding) {
@@ -134,28 +136,16 @@ void Conv2DLayer::Col2Im(const float* col, int64_t n, float* grad_input) const {
 }
 
 void Conv2DLayer::ParallelOverImages(int64_t n, const float* input, float* grad_input) {
-  const int threads = openblas_get_num_threads();
-  if (threads > 1 && n > 1 && (runner_ == nullptr || runner_->width() != threads)) {
-    runner_ = std::make_unique<ParallelRunner>(threads);
-  }
-  const int parts =
-      threads > 1 && n > 1 ? static_cast<int>(std::min<int64_t>(threads, n)) : 1;
   const int64_t image_size = h_ * w_ * cin_;
   const int64_t columns_size = oh_.out * ow_.out * k_ * k_ * cin_;
-  auto part = [&](int i) {
-    const int64_t begin = n * i / parts, end = n * (i + 1) / parts;
+  LayerParallelFor(n, 1, [&](int64_t begin, int64_t end) {
     float* col = columns_.data() + begin * columns_size;
     if (input != nullptr) {
       Im2Col(input + begin * image_size, end - begin, col);
     } else {
       Col2Im(col, end - begin, grad_input + begin * image_size);
     }
-  };
-  if (parts == 1) {
-    part(0);
-    return;
-  }
-  runner_->Run(parts, part);
+  });
 }
 
 void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,

@@ -17,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "common/parallel_runner.h"
 #include "nn/layer.h"
 #include "nn/winograd.h"
 
@@ -98,7 +97,6 @@ class Conv2DLayer final : public SingleInputLayer {
   // Whether columns_ holds the im2col of the whole batch of the last Forward
   // (which Backward, following that Forward, then reuses).
   bool columns_hold_batch_ = false;
-  std::unique_ptr<ParallelRunner> runner_;  // made on first use with > 1 thread
   std::unique_ptr<Winograd3x3> winograd_;  // with kWinograd
 };
 

@@ -1,7 +1,9 @@
 #include "nn/global_pool.h"
 
-#include <utility>
 #include <algorithm>
+#include <utility>
+
+#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -15,16 +17,18 @@ void GlobalAvgPoolLayer::Forward(absl::Span<const Tensor* const> params, const T
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, output_shape(), output);
   const float scale = 1.0f / static_cast<float>(positions_);
-  for (int64_t b = 0; b < n; ++b) {
-    float* y = output->data() + b * channels_;
-    const float* x = input.data() + b * positions_ * channels_;
-    std::fill(y, y + channels_, 0.0f);
-    for (int64_t p = 0; p < positions_; ++p) {
-      const float* row = x + p * channels_;
-      for (int64_t c = 0; c < channels_; ++c) y[c] += row[c];
+  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      float* y = output->data() + b * channels_;
+      const float* x = input.data() + b * positions_ * channels_;
+      std::fill(y, y + channels_, 0.0f);
+      for (int64_t p = 0; p < positions_; ++p) {
+        const float* row = x + p * channels_;
+        for (int64_t c = 0; c < channels_; ++c) y[c] += row[c];
+      }
+      for (int64_t c = 0; c < channels_; ++c) y[c] *= scale;
     }
-    for (int64_t c = 0; c < channels_; ++c) y[c] *= scale;
-  }
+  });
 }
 
 void GlobalAvgPoolLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -34,14 +38,16 @@ void GlobalAvgPoolLayer::Backward(absl::Span<const Tensor* const> params, const 
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, input_shape(), grad_input);
   const float scale = 1.0f / static_cast<float>(positions_);
-  for (int64_t b = 0; b < n; ++b) {
-    const float* dy = grad_output.data() + b * channels_;
-    float* dx = grad_input->data() + b * positions_ * channels_;
-    for (int64_t p = 0; p < positions_; ++p) {
-      float* row = dx + p * channels_;
-      for (int64_t c = 0; c < channels_; ++c) row[c] = dy[c] * scale;
+  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const float* dy = grad_output.data() + b * channels_;
+      float* dx = grad_input->data() + b * positions_ * channels_;
+      for (int64_t p = 0; p < positions_; ++p) {
+        float* row = dx + p * channels_;
+        for (int64_t c = 0; c < channels_; ++c) row[c] = dy[c] * scale;
+      }
     }
-  }
+  });
 }
 
 }  // namespace tessera

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "nn/layer_threads.h"
+
 namespace tessera {
 
 AddLayer::AddLayer(std::string name, std::vector<Shape> input_shapes)
@@ -17,11 +19,13 @@ void AddLayer::ForwardInputs(absl::Span<const Tensor* const> params,
   float* y = output->data();
   const float* a = inputs[0]->data();
   const float* b = inputs[1]->data();
-  for (int64_t i = 0; i < size; ++i) y[i] = a[i] + b[i];
-  for (size_t j = 2; j < inputs.size(); ++j) {
-    const float* x = inputs[j]->data();
-    for (int64_t i = 0; i < size; ++i) y[i] += x[i];
-  }
+  LayerParallelFor(size, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) y[i] = a[i] + b[i];
+    for (size_t j = 2; j < inputs.size(); ++j) {
+      const float* x = inputs[j]->data();
+      for (int64_t i = begin; i < end; ++i) y[i] += x[i];
+    }
+  });
 }
 
 void AddLayer::BackwardInputs(absl::Span<const Tensor* const> params,
@@ -33,7 +37,11 @@ void AddLayer::BackwardInputs(absl::Span<const Tensor* const> params,
     Tensor* dx = grad_inputs[j];
     if (dx == nullptr) continue;
     EnsureBatchShape(n, input_shapes()[j], dx);
-    std::copy(grad_output.data(), grad_output.data() + grad_output.size(), dx->data());
+    const float* dy = grad_output.data();
+    float* d = dx->data();
+    LayerParallelFor(grad_output.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+      std::copy(dy + begin, dy + end, d + begin);
+    });
   }
 }
 

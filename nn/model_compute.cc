@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "nn/blas_kernel.h"
+#include "nn/layer_threads.h"
 #include "nn/loss.h"
 #include "nn/model_graph.h"
 #include "nn/random.h"
@@ -114,7 +115,9 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
       const Tensor& add = grad_scratch_[scratch++];
       float* sum = grad_activations_[sources[j]].data();
       const float* g = add.data();
-      for (int64_t e = 0; e < add.size(); ++e) sum[e] += g[e];
+      LayerParallelFor(add.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+        for (int64_t e = begin; e < end; ++e) sum[e] += g[e];
+      });
     }
   }
 }

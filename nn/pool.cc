@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "nn/conv2d.h"
+#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -25,8 +26,8 @@ PoolLayer::PoolLayer(std::string name, PoolKind kind, const Shape& input_shape,
       pad_x_(ComputePaddedDim(w_, size, stride, padding).pad_before) {}
 
 template <typename Visit>
-void PoolLayer::ForEachWindow(int64_t n, Visit visit) const {
-  for (int64_t b = 0; b < n; ++b) {
+void PoolLayer::ForEachWindow(int64_t begin, int64_t end, Visit visit) const {
+  for (int64_t b = begin; b < end; ++b) {
     for (int64_t oy = 0; oy < oh_; ++oy) {
       const int64_t y_lo = std::max<int64_t>(oy * stride_ - pad_y_, 0);
       const int64_t y_hi = std::min<int64_t>(oy * stride_ - pad_y_ + size_, h_);
@@ -45,28 +46,30 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
   EnsureBatchShape(n, output_shape(), output);
   const float* x = input.data();
   float* y = output->data();
-  ForEachWindow(n, [&](int64_t b, int64_t out, const Window& window) {
-    float* dst = y + out;
-    if (kind_ == PoolKind::kMax) {
-      const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
-      std::copy(first, first + c_, dst);
-      for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
-        for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
-          const float* src = x + InputOffset(b, iy, ix);
-          for (int64_t ch = 0; ch < c_; ++ch) dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
+  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+    ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
+      float* dst = y + out;
+      if (kind_ == PoolKind::kMax) {
+        const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
+        std::copy(first, first + c_, dst);
+        for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+          for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+            const float* src = x + InputOffset(b, iy, ix);
+            for (int64_t ch = 0; ch < c_; ++ch) dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
+          }
         }
-      }
-    } else {
-      std::fill(dst, dst + c_, 0.0f);
-      for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
-        for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
-          const float* src = x + InputOffset(b, iy, ix);
-          for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch];
+      } else {
+        std::fill(dst, dst + c_, 0.0f);
+        for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+          for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+            const float* src = x + InputOffset(b, iy, ix);
+            for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch];
+          }
         }
+        const float scale = 1.0f / static_cast<float>(window.count());
+        for (int64_t ch = 0; ch < c_; ++ch) dst[ch] *= scale;
       }
-      const float scale = 1.0f / static_cast<float>(window.count());
-      for (int64_t ch = 0; ch < c_; ++ch) dst[ch] *= scale;
-    }
+    });
   });
 }
 
@@ -77,26 +80,35 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
   const float* y = output.data();
   const float* dy = grad_output.data();
   float* dx = grad_input->data();
-  pending_.resize(static_cast<size_t>(c_));
-  float* pending = pending_.data();
-  ForEachWindow(n, [&](int64_t b, int64_t out, const Window& window) {
-    const float* max = y + out;
-    std::copy(dy + out, dy + out + c_, pending);
-    // Scan the window in order; the first input equal to the maximum takes the
-    // pending gradient (branch-free so the channel loop vectorizes).
-    for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
-      for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
-        const int64_t in = InputOffset(b, iy, ix);
-        const float* src = x + in;
-        float* dst = dx + in;
-        for (int64_t ch = 0; ch < c_; ++ch) {
-          const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
-          dst[ch] += taken;
-          pending[ch] -= taken;
+  const int parts = LayerParts(n, ImagesPerPart());
+  pending_.resize(static_cast<size_t>(c_ * parts));
+  RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
+    float* pending = pending_.data() + c_ * part;
+    ZeroImages(begin, end, dx);
+    ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
+      const float* max = y + out;
+      std::copy(dy + out, dy + out + c_, pending);
+      // Scan the window in order; the first input equal to the maximum takes the
+      // pending gradient (branch-free so the channel loop vectorizes).
+      for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+        for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+          const int64_t in = InputOffset(b, iy, ix);
+          const float* src = x + in;
+          float* dst = dx + in;
+          for (int64_t ch = 0; ch < c_; ++ch) {
+            const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
+            dst[ch] += taken;
+            pending[ch] -= taken;
+          }
         }
       }
-    }
+    });
   });
+}
+
+void PoolLayer::ZeroImages(int64_t begin, int64_t end, float* dx) const {
+  const int64_t image = h_ * w_ * c_;
+  std::fill(dx + begin * image, dx + end * image, 0.0f);
 }
 
 void PoolLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -105,22 +117,24 @@ void PoolLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& i
   if (grad_input == nullptr) return;
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, input_shape(), grad_input);
-  grad_input->Fill(0.0f);
   float* dx = grad_input->data();
   const float* dy = grad_output.data();
   if (kind_ == PoolKind::kMax) {
     MaxBackward(input, output, grad_output, grad_input);
     return;
   }
-  ForEachWindow(n, [&](int64_t b, int64_t out, const Window& window) {
-    const float scale = 1.0f / static_cast<float>(window.count());
-    const float* src = dy + out;
-    for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
-      for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
-        float* dst = dx + InputOffset(b, iy, ix);
-        for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch] * scale;
+  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+    ZeroImages(begin, end, dx);
+    ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
+      const float scale = 1.0f / static_cast<float>(window.count());
+      const float* src = dy + out;
+      for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+        for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
+          float* dst = dx + InputOffset(b, iy, ix);
+          for (int64_t ch = 0; ch < c_; ++ch) dst[ch] += src[ch] * scale;
+        }
       }
-    }
+    });
   });
 }
 

@@ -6,11 +6,13 @@
 // input inside the image; average divides by the number of inputs inside it.
 // No variables.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "nn/layer.h"
+#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -45,7 +47,13 @@ class PoolLayer final : public SingleInputLayer {
   // in order; `out` is the offset of the position's first channel in the
   // output ([n, oh, ow, c]).
   template <typename Visit>
-  void ForEachWindow(int64_t n, Visit visit) const;
+  void ForEachWindow(int64_t begin, int64_t end, Visit visit) const;
+  // Zeroes images [begin, end) of an input-shaped gradient.
+  void ZeroImages(int64_t begin, int64_t end, float* dx) const;
+  // Images per part of the layer threads (nn/layer_threads.h).
+  int64_t ImagesPerPart() const {
+    return std::max<int64_t>(kMinElementsPerPart / std::max<int64_t>(h_ * w_ * c_, 1), 1);
+  }
   // Offset of input position (iy, ix) of example b: its first channel.
   int64_t InputOffset(int64_t b, int64_t iy, int64_t ix) const {
     return ((b * h_ + iy) * w_ + ix) * c_;
@@ -54,7 +62,7 @@ class PoolLayer final : public SingleInputLayer {
   const PoolKind kind_;
   const int64_t h_, w_, c_, size_, stride_;
   const int64_t oh_, ow_, pad_y_, pad_x_;
-  std::vector<float> pending_;  // MaxBackward scratch: [C]
+  std::vector<float> pending_;  // MaxBackward scratch: [parts, C]
 };
 
 }  // namespace tessera

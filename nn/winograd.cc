@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "nn/layer_threads.h"
+
 namespace tessera {
 namespace {
 
@@ -88,27 +90,13 @@ int64_t Winograd3x3::ChunkImages(int64_t n) const {
                              std::max<int64_t>(n, 1));
 }
 
-template <typename Fn>
-void Winograd3x3::ParallelFor(int64_t count, Fn fn) {
-  const int threads = openblas_get_num_threads();
-  const int parts = static_cast<int>(std::min<int64_t>(std::max(threads, 1), count));
-  if (parts <= 1) {
-    if (count > 0) fn(int64_t{0}, count);
-    return;
-  }
-  if (runner_ == nullptr || runner_->width() < parts) {
-    runner_ = std::make_unique<ParallelRunner>(parts);
-  }
-  runner_->Run(parts, [&](int i) { fn(count * i / parts, count * (i + 1) / parts); });
-}
-
 void Winograd3x3::TransformWeights(const float* weights) {
   // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], over the
   // (ci, co) pairs laid end to end.
   const int64_t pairs = cin_ * cout_;
   u_.resize(static_cast<size_t>(kPoints * pairs));
   float* u = u_.data();
-  ParallelFor(pairs, [&](int64_t begin, int64_t end) {
+  LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
     float q[4][3][kBlock];
     for (int64_t e = begin; e < end; e += kBlock) {
       const int64_t n = std::min(kBlock, end - e);
@@ -130,7 +118,7 @@ void Winograd3x3::InputTransform(const float* in, int64_t n, int64_t c, float* v
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
-  ParallelFor(tiles, [&](int64_t begin, int64_t end) {
+  LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
     const float* d[4][4];
     float r[4][4][kBlock];
     for (int64_t t = begin; t < end; ++t) {
@@ -166,7 +154,7 @@ void Winograd3x3::OutputTransform(const float* m, int64_t n, int64_t c, float* o
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
-  ParallelFor(tiles, [&](int64_t begin, int64_t end) {
+  LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
     float s[2][4][kBlock];
     float spill[kBlock];  // outputs beyond the image's edge
     for (int64_t t = begin; t < end; ++t) {
@@ -205,7 +193,7 @@ void Winograd3x3::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
-  ParallelFor(tiles, [&](int64_t begin, int64_t end) {
+  LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
     float r[4][2][kBlock];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
@@ -286,7 +274,7 @@ void Winograd3x3::Backward(const float* x, const float* dy, int64_t n, float* dx
   }
   // dg = G^T dU G, over the (ci, co) pairs laid end to end.
   const float* du = du_.data();
-  ParallelFor(pairs, [&](int64_t begin, int64_t end) {
+  LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
     float p[3][4][kBlock];
     for (int64_t e = begin; e < end; e += kBlock) {
       const int64_t cb = std::min(kBlock, end - e);

@@ -25,8 +25,6 @@
 #include <memory>
 #include <vector>
 
-#include "common/parallel_runner.h"
-
 namespace tessera {
 
 class Winograd3x3 {
@@ -63,17 +61,12 @@ class Winograd3x3 {
   // chunk by chunk, with the kernel of u_ (c_in = Cin, c_out = Cout) or, when
   // `turned`, with that kernel turned 180 degrees and its channels swapped
   // (c_in = Cout, c_out = Cin), which is dx's convolution of dy.
-  void Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned,
-                float* out);
-  // Runs fn(begin, end) over [0, count) split across OpenBLAS's thread count.
-  template <typename Fn>
-  void ParallelFor(int64_t count, Fn fn);
+  void Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned, float* out);
 
   const int64_t h_, w_, cin_, cout_;
   const int64_t tiles_y_, tiles_x_;  // 2x2 output tiles per image, down and across
   const std::vector<float> zeros_;  // max(Cin, Cout): the tiles' points beyond the edge
   std::vector<float> u_, v_, m_, dm_, du_;  // scratch, see above
-  std::unique_ptr<ParallelRunner> runner_;  // made on first use with > 1 thread
 };
 
 }  // namespace tessera
