@@ -23,6 +23,7 @@
 //   bazel-bin/bench/jpeg_pipeline_tessera --shards='/tmp/shards/train-*'
 //       [--decoder=augment --decode_threads=1 --batch_size=32 --images=1280]
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,6 +32,7 @@
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
+#include "common/daemon_setup.h"
 #include "common/dataset.h"
 #include "common/records/image_example.h"
 #include "data/batch_pipeline.h"
@@ -172,6 +174,11 @@ int Run() {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
+  // The worker's settings (common/daemon_setup.h): the pipeline runs in the
+  // worker, with its malloc arena and thresholds.
+  const tessera::DaemonSetup setup = tessera::SetUpDaemon(std::getenv);
+  for (const auto& [name, value] : setup.environment) setenv(name.c_str(), value.c_str(), 0);
   absl::ParseCommandLine(argc, argv);
+  for (const std::string& line : setup.LogLines()) std::printf("%s\n", line.c_str());
   return tessera::Run();
 }
