@@ -308,8 +308,8 @@ net_sample() {
     [ "$i" = lo ] || [ "$i" = br0 ] ||
       echo "$i=$(cat "$i/statistics/rx_bytes"):$(cat "$i/statistics/tx_bytes")"; done' | tr '\n' ' '
 }
-status_json() {
-  netns_exec sw "$ctl_bin" status --cluster="$cluster" --json --timeout=5 "${ctl_security[@]}" \
+status_json() {  # status_json [TIMEOUT]: every task's status, one line
+  netns_exec sw "$ctl_bin" status --cluster="$cluster" --json --timeout="${1:-5}" "${ctl_security[@]}" \
     2> /dev/null | tr -d '\n'
 }
 every_worker_training() {  # every worker has logged a training step
@@ -345,7 +345,12 @@ while any_worker_running; do
   if [ "$train_seconds" != 0 ] && [ -n "$training_since" ] && [ "$stop_sent" = 0 ] &&
      [ $((SECONDS - training_since)) -ge "$train_seconds" ]; then
     echo "$ME: trained --train_seconds=$train_seconds s: stopping the workers (SIGTERM)"
-    status_json > "$run_dir/status_end.json"
+    # Tried three times: on a saturated link a status call can time out.
+    for _ in 1 2 3; do
+      status="$(status_json 10)"
+      [[ "$status" == *'"all_reachable":true'* ]] && break
+    done
+    echo "$status" > "$run_dir/status_end.json"
     for i in "${!task_pids[@]}"; do
       [ "${task_jobs[$i]}" = worker ] && kill -TERM "${task_pids[$i]}" 2> /dev/null
     done

@@ -17,11 +17,15 @@ last step of the first worker to stop. In it:
                          each host's link in the window, bytes on the wire
                          (net.txt, from emulate.sh --sample_every)
   wire_bytes_per_worker_step  all ps hosts' wire bytes / worker steps
-  ps<i>_bytes_moved, ps<i>_share, ps_share_max_over_mean
+  ps<i>_bytes_moved, ps<i>_share, ps_share_max_over_mean, ps<i>_bytes_per_push
                          Tessera's count of the bytes each ps sent in pulls and
                          received in pushes over the whole job (status_end.json,
                          from --train_seconds): how even placement by bytes is
   cpu_<task>             cores each task used in the window (cpu.txt), cpu_total
+  test_accuracy, final_global_step, pushes_dropped, pushes   (when logged)
+                         the chief's test at the end; SYNC pushes with
+                         gradients dropped, all workers
+  train_wall_s           from the first worker's first step to the last step
 Prints one `key=value` line per figure; --json writes them as a JSON object.
 Needs the per-step log lines (log_every_steps: 1); the rest where present.
 """
@@ -78,6 +82,31 @@ def samples(path, parse):
 
 def parse_cpu(rest):
     return {k: float(v) for k, v in (item.split("=") for item in rest.split())}
+
+
+def job_results(run_dir):
+    """The chief's test accuracy and final step; SYNC's dropped pushes."""
+    out = {}
+    dropped = pushes = 0
+    seen_sync = False
+    for name in sorted(os.listdir(run_dir)):
+        if not re.match(r"worker_\d+\.log$", name):
+            continue
+        with open(os.path.join(run_dir, name), errors="replace") as f:
+            for line in f:
+                m = re.search(r"test at global step (\d+): .*accuracy ([0-9.eE+-]+)", line)
+                if m and name == "worker_0.log":
+                    out["final_global_step"] = int(m.group(1))
+                    out["test_accuracy"] = float(m.group(2))
+                m = re.search(r"SYNC: (\d+) of (\d+) pushes had gradients dropped", line)
+                if m:
+                    seen_sync = True
+                    dropped += int(m.group(1))
+                    pushes += int(m.group(2))
+    if seen_sync:
+        out["pushes_dropped"] = dropped
+        out["pushes"] = pushes
+    return out
 
 
 def parse_net(rest):
@@ -159,12 +188,19 @@ def figures(run_dir, batch, skip, replicas):
                 st = task["status"]
                 moved[task["task"]] = int(st["bytes_pulled"]) + int(st["bytes_pushed"])
                 fig[f"ps{task['task']}_bytes_held"] = int(st["bytes_held"])
+                if int(st["pushes"]) > 0:
+                    fig[f"ps{task['task']}_bytes_per_push"] = int(st["bytes_pushed"]) / int(st["pushes"])
         total = sum(moved.values())
         for p in sorted(moved):
             fig[f"ps{p}_bytes_moved"] = moved[p]
             fig[f"ps{p}_share"] = moved[p] / total if total else 0.0
         if moved and total:
             fig["ps_share_max_over_mean"] = max(moved.values()) * len(moved) / total
+
+    fig.update(job_results(run_dir))
+    first = min(rows[0][0] for rows in steps.values())
+    last = max(rows[-1][0] for rows in steps.values())
+    fig["train_wall_s"] = last - first
 
     cpu = samples(os.path.join(run_dir, "cpu.txt"), parse_cpu)
     ct = in_window(cpu, t0, t1)
