@@ -1,0 +1,51 @@
+# Helpers of the emulated benchmarks (ps_scaling.sh, straggler.sh); sourced
+# after `set -euo pipefail` with ROOT set to the repository.
+
+bench_bin="${TESSERA_BIN:-$ROOT/bazel-bin}"
+bench_py=/usr/bin/python3
+
+bench_die() { echo "$(basename "$0"): $*" >&2; exit 2; }
+
+# bench_check_binaries: the daemons, tessera_ctl and tessera_train_local.
+bench_check_binaries() {
+  local b
+  for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl worker/tessera_train_local; do
+    [ -x "$bench_bin/$b" ] ||
+      bench_die "missing $bench_bin/$b: bazel build //ps:tessera_ps //worker:tessera_worker //tools:tessera_ctl //worker:tessera_train_local"
+  done
+  [ "$(id -u)" -eq 0 ] || bench_die "needs root (network namespaces); run as root"
+}
+
+# bench_load: "load 1.23 2.34 3.45" (1, 5 and 15 minutes).
+bench_load() { awk '{ print "load " $1 " " $2 " " $3 }' /proc/loadavg; }
+
+# bench_compute_s CONFIG STEPS: seconds per training step in one process
+# (tessera_train_local: forward, backward and the optimizer's update).
+bench_compute_s() {
+  local out secs steps
+  out="$("$bench_bin/worker/tessera_train_local" --config="$1" --max_steps="$2" 2>&1)" ||
+    { echo "$out" | tail -n 5 >&2; bench_die "tessera_train_local failed on $1"; }
+  read -r steps secs <<< "$(sed -n 's/.*trained \([0-9]*\) steps in \([0-9.e+-]*\) s.*/\1 \2/p' <<< "$out" | tail -n 1)"
+  [ -n "$secs" ] || bench_die "tessera_train_local printed no 'trained N steps in T s'"
+  awk -v s="$secs" -v n="$steps" 'BEGIN { printf "%.6f\n", s / n }'
+}
+
+# bench_emulate OUT NAME BATCH REPLICAS [emulate.sh args...]: one emulated
+# job in OUT/NAME, then its figures in OUT/NAME/figures.json (job_figures.py).
+bench_emulate() {
+  local out="$1" name="$2" batch="$3" replicas="$4"
+  shift 4
+  echo "== $name ($(bench_load))"
+  if ! "$ROOT/bench/netns/emulate.sh" --run_dir="$out/$name" --sample_every=1 "$@" \
+       > "$out/$name.out" 2>&1; then
+    cat "$out/$name.out" >&2
+    tail -n 5 "$out/$name"/*.log >&2 2> /dev/null
+    bench_die "run $name failed (logs in $out/$name)"
+  fi
+  "$bench_py" "$ROOT/bench/netns/job_figures.py" "$out/$name" --batch="$batch" \
+    --replicas="$replicas" --skip="${BENCH_SKIP:-2}" --json="$out/$name/figures.json" > "$out/$name/figures.txt" ||
+    bench_die "no figures for run $name (logs in $out/$name)"
+  grep -E '^(images_per_sec|worker_steps_per_sec|cpu_total|test_accuracy)=' "$out/$name/figures.txt" |
+    tr '\n' ' ' | sed 's/^/  /'
+  echo
+}
