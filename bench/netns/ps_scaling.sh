@@ -12,13 +12,14 @@
 # measured and the error.
 #
 #   bench/netns/ps_scaling.sh [--rate=1gbit] [--workers=2,4] [--ps=1,2,4]
-#       [--modes=sync,async] [--train_seconds=30] [--batch=8]
+#       [--modes=sync,async] [--train_seconds=40] [--batch=8]
 #       [--out=DIR] [--prefix=tsn] [--insecure]
 #   bazel run //bench/netns:ps_scaling -- [options]
 #
-# Default run: 13 jobs, about 12 minutes. Results: OUT/results.json (default
-# runs/ps_scaling-<UTC date-time>), OUT/validation.json, each job's logs and
-# figures under OUT/<mode>_w<W>_p<P>/. docs/scaling.md.
+# Default run: 13 jobs, about 13 minutes on a quiet machine. Results:
+# OUT/results.json (default runs/ps_scaling-<UTC date-time>),
+# OUT/validation.json, each job's logs and figures under OUT/<mode>_w<W>_p<P>/.
+# docs/scaling.md.
 set -euo pipefail
 if [ -n "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then
   cd "$BUILD_WORKSPACE_DIRECTORY"
@@ -29,7 +30,7 @@ fi
 # shellcheck source=bench/netns/bench_lib.sh
 source "$ROOT/bench/netns/bench_lib.sh"
 
-rate=1gbit workers_list=2,4 ps_list=1,2,4 modes=sync,async train_seconds=30 batch=8
+rate=1gbit workers_list=2,4 ps_list=1,2,4 modes=sync,async train_seconds=40 batch=8
 out="" prefix=tsn security=()
 for arg in "$@"; do
   case "$arg" in
