@@ -143,20 +143,24 @@ def plot_predictions(pred, out):
     rows = pred["rows"]
     for model in sorted({r["model"] for r in rows}):
         gbits = sorted({r["gbit"] for r in rows})
-        fig, axes = plt.subplots(1, len(gbits), figsize=(4 * len(gbits), 3.8), sharey=True)
+        fig, axes = plt.subplots(1, len(gbits), figsize=(4 * len(gbits), 4.4), sharey=True)
         for ax, gbit in zip(axes, gbits):
             sel = [r for r in rows if r["model"] == model and r["gbit"] == gbit]
             schemes = []
             for r in sel:
-                if r["scheme"] not in schemes and (r["scheme"].startswith("ps sync ") or
-                                                   r["scheme"] in ("allreduce", "ps sync_overlap P=W")):
-                    schemes.append(r["scheme"])
+                sc = r["scheme"]
+                if sc not in schemes and "async" not in sc and "W/8" not in sc:
+                    schemes.append(sc)
             for scheme in schemes:
                 pts = sorted((r["workers"], r["efficiency"]) for r in sel if r["scheme"] == scheme)
-                style = {"allreduce": "k-o", "ps sync_overlap P=W": "k:"}.get(scheme, "--")
-                label = {"allreduce": "ring all-reduce",
-                         "ps sync_overlap P=W": "PS sync, P=W, push || pull (BytePS; not Tessera)"}.get(
-                    scheme, scheme.replace("ps sync ", "PS sync, "))
+                if scheme == "allreduce":
+                    style, label = "k-o", "ring all-reduce (reduce on the workers)"
+                elif "overlap" in scheme:
+                    style, label = "k:", scheme.replace("ps sync_overlap", "PS sync, push || pull (BytePS; not Tessera),")
+                elif "core" in scheme:
+                    style, label = "-", scheme.replace("ps sync", "PS sync,")
+                else:
+                    style, label = "--", scheme.replace("ps sync", "PS sync,") + ", ps CPU as measured"
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], style, ms=3, label=label)
             ax.set_xscale("log", base=2)
             ax.set_title(f"{gbit} Gbit/s", fontsize=9)
@@ -164,9 +168,10 @@ def plot_predictions(pred, out):
             ax.grid(alpha=0.3)
             ax.set_ylim(0, 1.05)
         axes[0].set_ylabel("efficiency (images/s / W x alone)")
-        axes[-1].legend(fontsize=7)
+        handles, labels = axes[-1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7)
         fig.suptitle(f"{model}: predicted (bench/scaling_model.py predict)", fontsize=9)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
         fig.savefig(os.path.join(out, f"predict_{model}.png"), dpi=110)
         plt.close(fig)
 

@@ -26,7 +26,8 @@ Commands:
       RESULTS.json from bench/netns/ps_scaling.sh or straggler.sh: the
       calibration (costs measured in the same run) and every emulated
       configuration; prints predicted vs measured images/s and the error.
-  scaling_model.py predict [--calibration=RESULTS.json] [--ps_cores=2] [--json=OUT]
+  scaling_model.py predict [--calibration=RESULTS.json] [--ps_cores=2] [--big_ps_cores=16]
+                           [--json=OUT]
       mnist_deep and ResNet-50 at 16-1024 workers on 10, 25 and 100 Gbit/s:
       PS with P = W/8, W/4, W/2, W ps on hosts of their own, and all-reduce;
       latency and CPU per byte from ps_scaling.sh's calibration.
@@ -457,9 +458,10 @@ WORKERS = (16, 32, 64, 128, 256, 512, 1024)
 PS_FRACTIONS = ((8, "W/8"), (4, "W/4"), (2, "W/2"), (1, "W"))
 
 
-def predict(base, sum_s_per_byte):
+def predict(base, sum_s_per_byte, big_ps_cores=16.0):
     """Rows for every model, link speed, worker count and scheme; ps on hosts
-    of their own (the "spare CPU nodes"), with base's ps_cores."""
+    of their own (the "spare CPU nodes") with base.ps_cores, and with
+    big_ps_cores for P = W."""
     rows = []
     for model, m in MODELS.items():
         for gbit in GBITS:
@@ -467,24 +469,21 @@ def predict(base, sum_s_per_byte):
                 c = dataclasses.replace(base, bytes=m["bytes"], batch=m["batch"],
                                         compute_s=m["compute_s"], link_bytes_per_s=gbit * 1e9 / 8,
                                         cpu_pool=0.0, worker_cores=1.0, overhead_s=0.0)
+                big = dataclasses.replace(c, ps_cores=big_ps_cores)
                 ideal = workers * c.batch / c.compute_s
+
+                def add(scheme, ps, r):
+                    rows.append({"model": model, "gbit": gbit, "workers": workers, "scheme": scheme,
+                                 "ps": ps, "images_per_sec": r["images_per_sec"],
+                                 "efficiency": r["images_per_sec"] / ideal})
                 for frac, label in PS_FRACTIONS:
                     ps = max(1, workers // frac)
                     for mode in ("sync", "async"):
-                        r = analytic(c, workers, ps, mode)
-                        rows.append({"model": model, "gbit": gbit, "workers": workers,
-                                     "scheme": f"ps {mode} P={label}", "ps": ps,
-                                     "images_per_sec": r["images_per_sec"],
-                                     "efficiency": r["images_per_sec"] / ideal})
-                r = analytic(c, workers, workers, "sync_overlap")
-                rows.append({"model": model, "gbit": gbit, "workers": workers,
-                             "scheme": "ps sync_overlap P=W", "ps": workers,
-                             "images_per_sec": r["images_per_sec"],
-                             "efficiency": r["images_per_sec"] / ideal})
-                r = allreduce(c, workers, sum_s_per_byte)
-                rows.append({"model": model, "gbit": gbit, "workers": workers, "scheme": "allreduce",
-                             "ps": 0, "images_per_sec": r["images_per_sec"],
-                             "efficiency": r["images_per_sec"] / ideal})
+                        add(f"ps {mode} P={label}", ps, analytic(c, workers, ps, mode))
+                cores = f"{big_ps_cores:g}-core ps"
+                add(f"ps sync P=W, {cores}", workers, analytic(big, workers, workers, "sync"))
+                add(f"ps sync_overlap P=W, {cores}", workers, analytic(big, workers, workers, "sync_overlap"))
+                add("allreduce", 0, allreduce(c, workers, sum_s_per_byte))
     return rows
 
 
@@ -513,10 +512,11 @@ def print_predictions(rows):
                 if r["scheme"] not in schemes:
                     schemes.append(r["scheme"])
             print(f"\n{model}, {gbit} Gbit/s links: efficiency (images/s over W x one worker's compute)")
-            print(f"{'workers':>8} " + " ".join(f"{s:>16}" for s in schemes))
+            print("  " + "; ".join(f"{chr(97 + i)}: {s}" for i, s in enumerate(schemes)))
+            print(f"{'workers':>8} " + " ".join(f"{chr(97 + i):>6}" for i in range(len(schemes))))
             for workers in sorted({r["workers"] for r in sel}):
                 vals = {r["scheme"]: r["efficiency"] for r in sel if r["workers"] == workers}
-                print(f"{workers:>8} " + " ".join(f"{vals[s]:>16.3f}" for s in schemes))
+                print(f"{workers:>8} " + " ".join(f"{vals[s]:>6.3f}" for s in schemes))
 
 
 def advise(c, workers):
@@ -544,6 +544,8 @@ def main():
                    "latency and transport CPU costs (default: 50 us, no CPU cost)")
     p.add_argument("--ps_cores", type=float, default=2.0,
                    help="cores of each ps host (default 2, this machine kind)")
+    p.add_argument("--big_ps_cores", type=float, default=16.0,
+                   help="cores of the big ps hosts of the P = W rows (default 16)")
     a = sub.add_parser("advise")
     a.add_argument("--bytes", type=float, required=True)
     a.add_argument("--compute_s", type=float, required=True)
@@ -590,7 +592,7 @@ def main():
               f"{1e9 * base.worker_cpu_s_per_byte:.2f} ns/byte, ps transport + apply "
               f"{1e9 * base.ps_cpu_s_per_byte:.2f} ns/byte on each of {base.ps_cores:g} ps cores, "
               f"all-reduce sum {1e9 * sum_s:.2f} ns/byte (numpy, measured now)")
-        rows = predict(base, sum_s)
+        rows = predict(base, sum_s, args.big_ps_cores)
         print_predictions(rows)
         if args.json:
             with open(args.json, "w") as f:

@@ -19,6 +19,17 @@ bench_check_binaries() {
 # bench_load: "load 1.23 2.34 3.45" (1, 5 and 15 minutes).
 bench_load() { awk '{ print "load " $1 " " $2 " " $3 }' /proc/loadavg; }
 
+# bench_machine_check: is the machine quiet? bench/machine_check's summary
+# (sgemm GFLOPS on all cores, about 220 when quiet; docs/benchmarks.md), or a
+# note that it is not built.
+bench_machine_check() {
+  if [ -x "$bench_bin/bench/machine_check" ]; then
+    "$bench_bin/bench/machine_check" 2>&1 | grep -o 'all_cores_gflops=.*' || echo "machine_check failed"
+  else
+    echo "machine_check not built (bazel build //bench:machine_check)"
+  fi
+}
+
 # bench_compute_s CONFIG STEPS: seconds per training step in one process
 # (tessera_train_local: forward, backward and the optimizer's update).
 bench_compute_s() {

@@ -67,6 +67,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 results="$out/results.json"
 load_before="$(bench_load)"
+machine_before="$(bench_machine_check)"
 echo "ps_scaling: rate $rate, workers $workers_list, ps $ps_list, modes $modes, batch $batch," \
   "${train_seconds} s per job; $load_before; results in $out"
 
@@ -87,7 +88,7 @@ config "$out/async.pbtxt" ASYNC
 config "$out/sync.pbtxt" SYNC
 
 "$bench_py" "$ROOT/bench/netns/results.py" init "$results" --kind=scaling \
-  --meta="{\"rate\": \"$rate\", \"batch\": $batch, \"train_seconds\": $train_seconds, \"load_before\": \"$load_before\", \"start\": \"$(date -u +%FT%TZ)\", \"security\": \"${security[*]:-mtls+token}\"}"
+  --meta="{\"rate\": \"$rate\", \"batch\": $batch, \"train_seconds\": $train_seconds, \"load_before\": \"$load_before\", \"machine_check_before\": \"$machine_before\", \"start\": \"$(date -u +%FT%TZ)\", \"security\": \"${security[*]:-mtls+token}\"}"
 
 echo "== calibration: one step in one process, 1 thread ($(bench_load))"
 compute_s="$(bench_compute_s "$out/async.pbtxt" 40)"
@@ -114,10 +115,12 @@ for mode in "${mode_values[@]}"; do
   done
 done
 load_after="$(bench_load)"
-"$bench_py" "$ROOT/bench/netns/results.py" meta "$results" load_after="$load_after"
+machine_after="$(bench_machine_check)"
+"$bench_py" "$ROOT/bench/netns/results.py" meta "$results" load_after="$load_after" \
+  machine_check_after="$machine_after"
 
 echo
-echo "== results ($load_before before, $load_after after; rate $rate each way per host)"
+echo "== results ($load_before, $machine_before before; $load_after, $machine_after after; rate $rate each way per host)"
 "$bench_py" "$ROOT/bench/netns/results.py" table "$results"
 echo
 echo "== the scaling model against every run (bench/scaling_model.py)"

@@ -73,6 +73,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 results="$out/results.json"
 load_before="$(bench_load)"
+machine_before="$(bench_machine_check)"
 echo "straggler: 1 ps + 3 workers, worker 2 slowed ($straggler), rate $rate, $examples examples" \
   "per run; $load_before; results in $out"
 
@@ -96,7 +97,7 @@ config "$out/sync2.pbtxt" SYNC "replicas_to_aggregate: 2" "total_replicas: 3"
 config "$out/stale2.pbtxt" STALE "staleness: 2"
 
 "$bench_py" "$ROOT/bench/netns/results.py" init "$results" --kind=straggler \
-  --meta="{\"rate\": \"$rate\", \"straggler\": \"$straggler\", \"examples\": $examples, \"batch\": $batch, \"load_before\": \"$load_before\", \"start\": \"$(date -u +%FT%TZ)\", \"security\": \"${security[*]:-mtls+token}\"}"
+  --meta="{\"rate\": \"$rate\", \"straggler\": \"$straggler\", \"examples\": $examples, \"batch\": $batch, \"load_before\": \"$load_before\", \"machine_check_before\": \"$machine_before\", \"start\": \"$(date -u +%FT%TZ)\", \"security\": \"${security[*]:-mtls+token}\"}"
 
 echo "== calibration: one step in one process, 1 thread ($(bench_load))"
 compute_s="$(bench_compute_s "$out/async.pbtxt" 200)"
@@ -144,10 +145,12 @@ run sync_2of3_backup "$out/sync2.pbtxt" $((examples / 100)) 2 "${slow_flags[@]}"
 run async "$out/async.pbtxt" $((examples / 50)) 1 "${slow_flags[@]}"
 run stale_s2 "$out/stale2.pbtxt" $((examples / 50)) 1 "${slow_flags[@]}"
 load_after="$(bench_load)"
-"$bench_py" "$ROOT/bench/netns/results.py" meta "$results" load_after="$load_after"
+machine_after="$(bench_machine_check)"
+"$bench_py" "$ROOT/bench/netns/results.py" meta "$results" load_after="$load_after" \
+  machine_check_after="$machine_after"
 
 echo
-echo "== results ($load_before before, $load_after after; worker 2 slowed: $straggler; $examples examples applied per run)"
+echo "== results ($load_before, $machine_before before; $load_after, $machine_after after; worker 2 slowed: $straggler; $examples examples applied per run)"
 "$bench_py" "$ROOT/bench/netns/results.py" table "$results"
 echo
 echo "== the scaling model against every run (bench/scaling_model.py)"
