@@ -60,3 +60,11 @@ bench_emulate() {
     tr '\n' ' ' | sed 's/^/  /'
   echo
 }
+
+# bench_model_bytes MODEL.pbtxt: 4 bytes per parameter (tessera_ctl model summary).
+bench_model_bytes() {
+  local params
+  params="$("$bench_bin/tools/tessera_ctl" model summary "$1" | sed -n 's/^parameters: \([0-9]*\).*/\1/p')"
+  [ -n "$params" ] || bench_die "tessera_ctl model summary $1 printed no parameter count"
+  echo $((params * 4))
+}

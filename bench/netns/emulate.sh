@@ -41,7 +41,8 @@
 #                         link they are slow: prefer --sample_every
 #   --train_seconds=SECS  once every worker has logged a training step, let
 #                         the job train SECS seconds, then write RUN_DIR/
-#                         status_end.json (tessera_ctl status --json) and end
+#                         status_end.json (the ps tasks' tessera_ctl status
+#                         --json) and end
 #                         the job: SIGTERM to the workers (they stop after
 #                         their current step and exit 0), then to the ps tasks
 #   --timeout=SECS        stop the job when it runs longer (default 1800)
@@ -285,12 +286,22 @@ any_worker_running() {
   done
   return 1
 }
-cpu_seconds() {  # cpu_seconds PID: user + system seconds of PID so far
-  local stat
-  stat="$(cat "/proc/$1/stat" 2> /dev/null)" || { echo 0; return; }
-  stat="${stat##*) }"
-  # Fields after "(comm) ": state is 1, utime 12, stime 13 (clock ticks).
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / hz }' <<< "$stat"
+# cpu_sample: "ps:0=S worker:0=S ..." (user + system seconds so far) for the
+# tasks still running, read from /proc in one process.
+clk_tck="$(getconf CLK_TCK)"
+cpu_sample() {
+  local i args=()
+  for i in "${!task_pids[@]}"; do args+=("${task_names[$i]}" "/proc/${task_pids[$i]}/stat"); done
+  awk -v hz="$clk_tck" 'BEGIN {
+    for (i = 1; i < ARGC; i += 2) {
+      if ((getline line < ARGV[i + 1]) > 0) {
+        sub(/^.*\) /, "", line)  # after "PID (COMM) ": state is field 1, utime 12, stime 13
+        split(line, f, " ")
+        if (f[1] != "Z") printf "%s=%.2f ", ARGV[i], (f[12] + f[13]) / hz
+      }
+      close(ARGV[i + 1])
+    }
+  }' "${args[@]}"
 }
 # due NAME PERIOD: true (and schedules the next) when NAME's next sample is due.
 declare -A next_due=()
@@ -328,9 +339,7 @@ while any_worker_running; do
   fi
   if due sample "$sample_every"; then
     now="$(date +%s.%N)"
-    line="$now"
-    for i in "${!task_pids[@]}"; do line+=" ${task_names[$i]}=$(cpu_seconds "${task_pids[$i]}")"; done
-    echo "$line" >> "$run_dir/cpu.txt"
+    echo "$now $(cpu_sample)" >> "$run_dir/cpu.txt"
     echo "$now $(net_sample)" >> "$run_dir/net.txt"
   fi
   if due status "$status_every"; then
@@ -345,9 +354,11 @@ while any_worker_running; do
   if [ "$train_seconds" != 0 ] && [ -n "$training_since" ] && [ "$stop_sent" = 0 ] &&
      [ $((SECONDS - training_since)) -ge "$train_seconds" ]; then
     echo "$ME: trained --train_seconds=$train_seconds s: stopping the workers (SIGTERM)"
-    # Tried three times: on a saturated link a status call can time out.
-    for _ in 1 2 3; do
-      status="$(status_json 10)"
+    # The ps tasks' counters; tried up to five times, as on a saturated link
+    # (or a busy machine) a status call can time out.
+    for _ in 1 2 3 4 5; do
+      status="$(netns_exec sw "$ctl_bin" status --cluster="$cluster" --job=ps --json --timeout=10 \
+                "${ctl_security[@]}" 2> /dev/null | tr -d '\n')"
       [[ "$status" == *'"all_reachable":true'* ]] && break
     done
     echo "$status" > "$run_dir/status_end.json"

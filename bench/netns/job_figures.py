@@ -193,8 +193,11 @@ def figures(run_dir, batch, skip, replicas):
         total = sum(moved.values())
         for p in sorted(moved):
             fig[f"ps{p}_bytes_moved"] = moved[p]
-            fig[f"ps{p}_share"] = moved[p] / total if total else 0.0
-        if moved and total:
+        # Shares only when every ps answered.
+        num_ps = sum(1 for task in end["tasks"] if task["job"] == "ps")
+        if moved and total and len(moved) == num_ps:
+            for p in sorted(moved):
+                fig[f"ps{p}_share"] = moved[p] / total
             fig["ps_share_max_over_mean"] = max(moved.values()) * len(moved) / total
 
     fig.update(job_results(run_dir))
@@ -208,7 +211,9 @@ def figures(run_dir, batch, skip, replicas):
         (ta, a), (tb, b) = ct
         total = 0.0
         for task in b:
-            cores = (b[task] - a.get(task, 0.0)) / (tb - ta)
+            if task not in a:
+                continue  # started within the window: no figure
+            cores = (b[task] - a[task]) / (tb - ta)
             fig["cpu_" + task.replace(":", "")] = cores
             total += cores
         fig["cpu_total"] = total

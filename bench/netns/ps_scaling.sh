@@ -98,7 +98,8 @@ bench_emulate "$out" calibration_w1_p1 "$batch" 1 --ps=1 --workers=1 --config="$
 cat "$out/calibration_w1_p1/link.txt"
 "$bench_py" "$ROOT/bench/netns/results.py" calibrate "$results" \
   --figures="$out/calibration_w1_p1/figures.json" --link="$out/calibration_w1_p1/link.txt" \
-  --compute_s="$compute_s" --cores="$(nproc)" --batch="$batch"
+  --compute_s="$compute_s" --cores="$(nproc)" --batch="$batch" \
+  --model_bytes="$(bench_model_bytes "$ROOT/examples/models/wide_mlp.pbtxt")"
 
 for mode in "${mode_values[@]}"; do
   for w in "${workers_values[@]}"; do

@@ -3,9 +3,12 @@
 
   results.py init FILE --kind=scaling|straggler --meta=JSON
   results.py calibrate FILE --figures=F.json --link=link.txt --compute_s=T --cores=N --batch=B
+                        [--model_bytes=BYTES]
       derives the scaling model's costs (bench/scaling_model.py) from the
       calibration run (1 ps + 1 worker, ASYNC) measured in the same benchmark:
-        bytes                   Tessera's bytes per push (ps status), = per pull
+        bytes                   the model's variables (--model_bytes: 4 x the
+                                parameters of `tessera_ctl model summary`), or
+                                Tessera's bytes per push (ps status); = per pull
         link_bytes_per_s        TCP goodput worker -> ps (link_check.py); both
                                 payload figures, so the headers cancel
         latency_s               the round-trip time of a 1-byte ping
@@ -51,12 +54,13 @@ def parse_link(path):
     return float(m.group(1)) / 1000, float(m.group(2))
 
 
-def calibrate(fig, link_path, compute_s, cores, batch):
+def calibrate(fig, link_path, compute_s, cores, batch, model_bytes=None):
     latency, goodput = parse_link(link_path)
     steps = fig["worker_steps_per_sec"]
-    nbytes = fig.get("ps0_bytes_per_push")
+    nbytes = model_bytes or fig.get("ps0_bytes_per_push")
     if not nbytes:
-        sys.exit("results: the calibration run has no ps0_bytes_per_push (status_end.json missing?)")
+        sys.exit("results: no --model_bytes and the calibration run has no ps0_bytes_per_push "
+                 "(status_end.json missing?)")
     moved = 2 * nbytes * steps  # bytes per second through the worker (and the ps)
     worker_extra = max(0.0, fig.get("cpu_worker0", 0.0) - compute_s * steps)
     costs = scaling_model.Costs(
@@ -83,11 +87,12 @@ def table_scaling(data):
         c, m = r["config"], r["measured"]
         b = base.get((c["mode"], c["workers"]))
         ratio = f"{m['images_per_sec'] / b:.2f}x" if b else "-"
+        share = f"{m['ps_share_max_over_mean']:.3f}" if "ps_share_max_over_mean" in m else "-"
         ps_rates = [(m.get(f"ps{p}_sent_bytes_per_sec", 0) + m.get(f"ps{p}_received_bytes_per_sec", 0)) / 1e6
                     for p in range(c["ps"])]
         print(f"{c['mode']:<6} {c['workers']:>2} {c['ps']:>2} {m['images_per_sec']:>9.2f} "
               f"{m['worker_steps_per_sec']:>8.3f} {ratio:>8} {' '.join(f'{x:.0f}' for x in ps_rates):>34} "
-              f"{m.get('ps_share_max_over_mean', 0):>8.3f} {m.get('cpu_total', 0):>9.2f}  {limit(m, c, link, data)}")
+              f"{share:>8} {m.get('cpu_total', 0):>9.2f}  {limit(m, c, link, data)}")
 
 
 def limit(m, c, link, data):
@@ -141,6 +146,7 @@ def main():
     c.add_argument("--compute_s", type=float, required=True)
     c.add_argument("--cores", type=int, required=True)
     c.add_argument("--batch", type=int, required=True)
+    c.add_argument("--model_bytes", type=float, help="bytes of the model's variables")
     a = sub.add_parser("add")
     a.add_argument("file")
     a.add_argument("--name", required=True)
@@ -161,7 +167,7 @@ def main():
         if args.compute_s <= 0 or args.cores < 1 or args.batch < 1:
             parser.error("--compute_s must be > 0, --cores and --batch >= 1")
         fig = load(args.figures)
-        costs = calibrate(fig, args.link, args.compute_s, args.cores, args.batch)
+        costs = calibrate(fig, args.link, args.compute_s, args.cores, args.batch, args.model_bytes)
         data["calibration"] = {"costs": dataclasses.asdict(costs), "measured": fig}
         save(args.file, data)
         for k, v in dataclasses.asdict(costs).items():

@@ -108,7 +108,8 @@ BENCH_SKIP=5 bench_emulate "$out" calibration_w1_p1 "$batch" 1 --ps=1 --workers=
 cat "$out/calibration_w1_p1/link.txt"
 "$bench_py" "$ROOT/bench/netns/results.py" calibrate "$results" \
   --figures="$out/calibration_w1_p1/figures.json" --link="$out/calibration_w1_p1/link.txt" \
-  --compute_s="$compute_s" --cores="$(nproc)" --batch="$batch"
+  --compute_s="$compute_s" --cores="$(nproc)" --batch="$batch" \
+  --model_bytes="$(bench_model_bytes "$ROOT/examples/models/mnist_small.pbtxt")"
 if [ -n "${slow_rate:-}" ]; then
   # The straggler's link in the model: the measured goodput, scaled by its rate.
   slow_bytes="$("$bench_py" - "$results" <<PY
