@@ -61,7 +61,9 @@ class Costs:
     ps_cores: float = 1.0        # cores of a ps host (dedicated hosts)
     worker_cores: float = 1.0    # compute threads of a worker (dedicated hosts)
     cpu_pool: float = 0.0        # > 0: every task shares this many cores (one machine)
-    jitter: float = 0.05         # relative spread of compute time (lognormal sigma)
+    # Relative spread (lognormal sigma, mean 1) of each pull's, compute's and
+    # push's duration: from the measured spread of step times.
+    jitter: float = 0.05
 
     @staticmethod
     def from_dict(d):
@@ -193,6 +195,10 @@ class Simulation:
         self.timers.append((self.t + dt, done))
 
     # One worker's loop: pull, compute, push (worker/worker.cc).
+    def _jitter(self):
+        s = self.c.jitter
+        return math.exp(self.rng.gauss(-s * s / 2, s)) if s > 0 else 1.0
+
     def _pull(self, w):
         v = self.version
 
@@ -203,14 +209,14 @@ class Simulation:
                 left[0] -= 1
                 if left[0] == 0:
                     self._computation(w)
+            j = self._jitter()
             for p in range(self.P):
-                self._flow(f"ps{p}", f"w{w}", self.c.bytes / self.P, one_done)
+                self._flow(f"ps{p}", f"w{w}", j * self.c.bytes / self.P, one_done)
         self.pulled_version[w] = v
         self._after(self.c.latency_s, flows)
 
     def _computation(self, w):
-        jitter = math.exp(self.rng.gauss(0.0, self.c.jitter)) if self.c.jitter > 0 else 1.0
-        self._compute(f"w{w}", self.c.compute_s * jitter,
+        self._compute(f"w{w}", self.c.compute_s * self._jitter(),
                       lambda: self._after(self.c.overhead_s + self.c.latency_s, lambda: self._push(w)))
 
     def _push(self, w):
@@ -220,8 +226,9 @@ class Simulation:
             left[0] -= 1
             if left[0] == 0:
                 self._pushed(w)
+        j = self._jitter()
         for p in range(self.P):
-            self._flow(f"w{w}", f"ps{p}", self.c.bytes / self.P, one_done)
+            self._flow(f"w{w}", f"ps{p}", j * self.c.bytes / self.P, one_done)
 
     def _pushed(self, w):
         self.pushes[w] += 1

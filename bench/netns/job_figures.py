@@ -9,6 +9,7 @@ last step of the first worker to stop. In it:
                          rate is (its steps in the window - 1) over the time
                          between its first and last step there, summed
   images_per_sec         worker_steps_per_sec * B: images the workers computed
+  w<j>_step_cv           the spread of worker j's step times (std / mean)
   global_steps_per_sec   the chief's global step over the window
   applied_images_per_sec global_steps_per_sec * B * R (R = 1 for ASYNC and
                          STALE, where every push is a global step; the SYNC
@@ -146,6 +147,11 @@ def figures(run_dir, batch, skip, replicas):
             inside[-1][0] > inside[0][0] else 0.0
         fig[f"w{w}_steps_per_sec"] = rate
         total_rate += rate
+        gaps = [b[0] - a[0] for a, b in zip(inside, inside[1:])]
+        if len(gaps) >= 2:
+            mean = sum(gaps) / len(gaps)
+            var = sum((g - mean) ** 2 for g in gaps) / len(gaps)
+            fig[f"w{w}_step_cv"] = var ** 0.5 / mean
     fig["worker_steps_per_sec"] = total_rate
     fig["images_per_sec"] = total_rate * batch
     # The global step: the highest any worker saw, over the window.

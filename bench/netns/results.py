@@ -18,6 +18,7 @@
         overhead_s              the rest of the measured step time: what the
                                 model without it would leave unexplained
         cpu_pool                the machine's cores, shared by every task
+        jitter                  the spread of the step times (std / mean)
   results.py add FILE --name=N --config=JSON --figures=F.json
   results.py meta FILE KEY=VALUE...   adds notes (e.g. the load after the runs)
   results.py table FILE     prints the benchmark's table: figures and ratios
@@ -66,7 +67,8 @@ def calibrate(fig, link_path, compute_s, cores, batch, model_bytes=None):
     costs = scaling_model.Costs(
         bytes=nbytes, compute_s=compute_s, link_bytes_per_s=goodput, batch=batch,
         latency_s=latency, worker_cpu_s_per_byte=worker_extra / moved,
-        ps_cpu_s_per_byte=fig.get("cpu_ps0", 0.0) / moved, cpu_pool=float(cores))
+        ps_cpu_s_per_byte=fig.get("cpu_ps0", 0.0) / moved, cpu_pool=float(cores),
+        jitter=min(0.5, max(0.01, fig.get("w0_step_cv", 0.05))))
     # The overhead: measured step time minus the model's without overhead.
     bare = scaling_model.simulate(dataclasses.replace(costs, jitter=0.0), 1, 1, "async", seeds=1)
     costs.overhead_s = max(0.0, 1.0 / steps - 1.0 / bare["worker_steps_per_sec"])
