@@ -26,6 +26,8 @@ Commands:
       RESULTS.json from bench/netns/ps_scaling.sh or straggler.sh: the
       calibration (costs measured in the same run) and every emulated
       configuration; prints predicted vs measured images/s and the error.
+      "cores": what the tasks had, the machine's cores less what other
+      programs took in that run's window (cpu_others, /proc/stat).
   scaling_model.py predict [--calibration=RESULTS.json] [--ps_cores=2] [--big_ps_cores=16]
                            [--json=OUT]
       mnist_deep and ResNet-50 at 16-1024 workers on 10, 25 and 100 Gbit/s:
@@ -407,11 +409,17 @@ def validate(results):
     for run in results["runs"]:
         cfg = run["config"]
         costs = dataclasses.replace(base, **cfg.get("costs", {}))
+        others = run["measured"].get("cpu_others", 0.0)
+        if costs.cpu_pool > 0:
+            # The cores the job had: the machine's, less what other programs
+            # took in the same window (measured, /proc/stat).
+            costs = dataclasses.replace(costs, cpu_pool=max(0.25, costs.cpu_pool - others))
         quotas = {h: v for h, v in cfg.get("host_cpu", {}).items()}
         links = {h: v for h, v in cfg.get("host_link_bytes_per_s", {}).items()}
         sim = simulate(costs, cfg["workers"], cfg["ps"], cfg["mode"], cfg.get("replicas"),
                        cfg.get("staleness", 0), quotas, links)
-        row = {"name": run["name"], "mode": cfg["mode"], "workers": cfg["workers"], "ps": cfg["ps"]}
+        row = {"name": run["name"], "mode": cfg["mode"], "workers": cfg["workers"], "ps": cfg["ps"],
+               "cpu_others": others, "cpu_pool": costs.cpu_pool}
         measured = run["measured"]["images_per_sec"]
         row["measured_images_per_sec"] = measured
         row["simulated_images_per_sec"] = sim["images_per_sec"]
@@ -429,10 +437,12 @@ def validate(results):
 
 
 def print_validation(rows):
-    print(f"{'configuration':<24} {'measured':>10} {'simulated':>10} {'error':>8} {'closed form':>12} {'error':>8}")
+    print(f"{'configuration':<24} {'cores':>6} {'measured':>10} {'simulated':>10} {'error':>8} "
+          f"{'closed form':>12} {'error':>8}")
     for r in rows:
         an = r.get("analytic_images_per_sec")
-        print(f"{r['name']:<24} {r['measured_images_per_sec']:>10.2f} {r['simulated_images_per_sec']:>10.2f} "
+        print(f"{r['name']:<24} {r.get('cpu_pool', 0):>6.2f} {r['measured_images_per_sec']:>10.2f} "
+              f"{r['simulated_images_per_sec']:>10.2f} "
               f"{100 * r['simulated_error']:>+7.1f}% " +
               (f"{an:>12.2f} {100 * r['analytic_error']:>+7.1f}%" if an is not None else f"{'-':>12} {'-':>8}"))
     errs = [abs(r["simulated_error"]) for r in rows if not math.isnan(r["simulated_error"])]

@@ -30,7 +30,8 @@
 #                         scripts/tessera_security.sh, as run_local.sh does
 #   --sample_every=SECS   every SECS seconds append each task's CPU seconds so
 #                         far (user + system, /proc) to RUN_DIR/cpu.txt
-#                         ("UNIX_TIME ps:0=S worker:0=S ..." lines) and each
+#                         ("UNIX_TIME ps:0=S worker:0=S ... machine=S" lines;
+#                         machine: all cores' busy seconds, every program) and each
 #                         host's link byte counters to RUN_DIR/net.txt
 #                         ("UNIX_TIME ps0=SENT:RECEIVED w0=..."; bytes on
 #                         the wire, headers included); default 0 = never
@@ -303,6 +304,12 @@ cpu_sample() {
     }
   }' "${args[@]}"
 }
+# machine_busy: "machine=S", the seconds every core of the machine spent
+# busy so far (user, nice, system, irq, softirq, steal: /proc/stat), so that
+# what other programs took can be told from what the tasks took.
+machine_busy() {
+  awk -v hz="$clk_tck" '/^cpu / { printf "machine=%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+}
 # due NAME PERIOD: true (and schedules the next) when NAME's next sample is due.
 declare -A next_due=()
 due() {
@@ -339,7 +346,7 @@ while any_worker_running; do
   fi
   if due sample "$sample_every"; then
     now="$(date +%s.%N)"
-    echo "$now $(cpu_sample)" >> "$run_dir/cpu.txt"
+    echo "$now $(cpu_sample)$(machine_busy)" >> "$run_dir/cpu.txt"
     echo "$now $(net_sample)" >> "$run_dir/net.txt"
   fi
   if due status "$status_every"; then

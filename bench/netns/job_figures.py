@@ -22,7 +22,8 @@ last step of the first worker to stop. In it:
                          Tessera's count of the bytes each ps sent in pulls and
                          received in pushes over the whole job (status_end.json,
                          from --train_seconds): how even placement by bytes is
-  cpu_<task>             cores each task used in the window (cpu.txt), cpu_total
+  cpu_<task>             cores each task used in the window (cpu.txt), cpu_total;
+  cpu_machine_busy, cpu_others   all cores busy, and busy with other programs
   test_accuracy, final_global_step, pushes_dropped, pushes   (when logged)
                          the chief's test at the end; SYNC pushes with
                          gradients dropped, all workers
@@ -217,12 +218,16 @@ def figures(run_dir, batch, skip, replicas):
         (ta, a), (tb, b) = ct
         total = 0.0
         for task in b:
-            if task not in a:
+            if task not in a or task == "machine":
                 continue  # started within the window: no figure
             cores = (b[task] - a[task]) / (tb - ta)
             fig["cpu_" + task.replace(":", "")] = cores
             total += cores
         fig["cpu_total"] = total
+        if "machine" in a and "machine" in b:
+            busy = (b["machine"] - a["machine"]) / (tb - ta)
+            fig["cpu_machine_busy"] = busy
+            fig["cpu_others"] = max(0.0, busy - total)
         if total_rate > 0:
             fig["cpu_seconds_per_worker_step"] = total / total_rate
     return fig

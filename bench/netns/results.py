@@ -69,8 +69,11 @@ def calibrate(fig, link_path, compute_s, cores, batch, model_bytes=None):
         latency_s=latency, worker_cpu_s_per_byte=worker_extra / moved,
         ps_cpu_s_per_byte=fig.get("cpu_ps0", 0.0) / moved, cpu_pool=float(cores),
         jitter=min(0.5, max(0.01, fig.get("w0_step_cv", 0.05))))
-    # The overhead: measured step time minus the model's without overhead.
-    bare = scaling_model.simulate(dataclasses.replace(costs, jitter=0.0), 1, 1, "async", seeds=1)
+    # The overhead: measured step time minus the model's without overhead
+    # (with the cores the run had: other programs' share taken out).
+    had = max(0.25, cores - fig.get("cpu_others", 0.0))
+    bare = scaling_model.simulate(dataclasses.replace(costs, jitter=0.0, cpu_pool=had), 1, 1, "async",
+                                  seeds=1)
     costs.overhead_s = max(0.0, 1.0 / steps - 1.0 / bare["worker_steps_per_sec"])
     return costs
 
