@@ -30,15 +30,28 @@ bench_machine_check() {
   fi
 }
 
-# bench_compute_s CONFIG STEPS: seconds per training step in one process
-# (tessera_train_local: forward, backward and the optimizer's update).
+# bench_compute_s CONFIG STEPS: CPU seconds of one training step in one
+# process (tessera_train_local: forward, backward and the optimizer's update):
+# the CPU time of a run of 2 x STEPS steps less that of a run of STEPS, over
+# STEPS, so that loading the data and evaluating cancel out. CPU time rather
+# than wall time: what other programs take of the cores does not count.
 bench_compute_s() {
-  local out secs steps
-  out="$("$bench_bin/worker/tessera_train_local" --config="$1" --max_steps="$2" 2>&1)" ||
-    { echo "$out" | tail -n 5 >&2; bench_die "tessera_train_local failed on $1"; }
-  read -r steps secs <<< "$(sed -n 's/.*trained \([0-9]*\) steps in \([0-9.e+-]*\) s.*/\1 \2/p' <<< "$out" | tail -n 1)"
-  [ -n "$secs" ] || bench_die "tessera_train_local printed no 'trained N steps in T s'"
-  awk -v s="$secs" -v n="$steps" 'BEGIN { printf "%.6f\n", s / n }'
+  "$bench_py" - "$bench_bin/worker/tessera_train_local" "$1" "$2" <<'PY' ||
+import resource, subprocess, sys
+binary, config, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def cpu(n):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = subprocess.run([binary, "--config=" + config, f"--max_steps={n}"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"tessera_train_local failed on {config}: {r.stderr[-500:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+short, long_ = cpu(steps), cpu(2 * steps)
+if long_ <= short:
+    sys.exit(f"tessera_train_local: {2 * steps} steps took no more CPU than {steps}")
+print(f"{(long_ - short) / steps:.6f}")
+PY
+    bench_die "could not measure a step of $1 in one process"
 }
 
 # bench_emulate OUT NAME BATCH REPLICAS [emulate.sh args...]: one emulated

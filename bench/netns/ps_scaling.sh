@@ -90,8 +90,8 @@ config "$out/sync.pbtxt" SYNC
 "$bench_py" "$ROOT/bench/netns/results.py" init "$results" --kind=scaling \
   --meta="{\"rate\": \"$rate\", \"batch\": $batch, \"train_seconds\": $train_seconds, \"load_before\": \"$load_before\", \"machine_check_before\": \"$machine_before\", \"start\": \"$(date -u +%FT%TZ)\", \"security\": \"${security[*]:-mtls+token}\"}"
 
-echo "== calibration: one step in one process, 1 thread ($(bench_load))"
-compute_s="$(bench_compute_s "$out/async.pbtxt" 40)"
+echo "== calibration: CPU seconds of one step in one process, 1 thread ($(bench_load))"
+compute_s="$(bench_compute_s "$out/async.pbtxt" 30)"
 echo "  compute_s=$compute_s"
 bench_emulate "$out" calibration_w1_p1 "$batch" 1 --ps=1 --workers=1 --config="$out/async.pbtxt" \
   --rate="$rate" --prefix="$prefix" --link_check --train_seconds="$train_seconds" "${security[@]}"

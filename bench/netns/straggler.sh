@@ -18,7 +18,7 @@
 # time. Then the scaling model (bench/scaling_model.py), calibrated on a 1 ps
 # + 1 worker run of the same job, predicts each run: predicted vs measured.
 #
-#   bench/netns/straggler.sh [--straggler=cpu:0.25] [--rate=1gbit]
+#   bench/netns/straggler.sh [--straggler=cpu:0.1] [--rate=1gbit]
 #       [--examples=30000] [--out=DIR] [--prefix=tsn] [--insecure]
 #   bazel run //bench/netns:straggler -- [options]
 #
@@ -34,7 +34,7 @@ fi
 # shellcheck source=bench/netns/bench_lib.sh
 source "$ROOT/bench/netns/bench_lib.sh"
 
-straggler=cpu:0.25 rate=1gbit examples=30000 out="" prefix=tsn security=()
+straggler=cpu:0.1 rate=1gbit examples=30000 out="" prefix=tsn security=()
 for arg in "$@"; do
   case "$arg" in
     --straggler=*) straggler="${arg#*=}" ;;
@@ -52,7 +52,7 @@ case "$straggler" in
   cpu:*)
     quota="${straggler#cpu:}"
     [[ "$quota" =~ ^[0-9]*\.?[0-9]+$ ]] && [ "$(awk -v q="$quota" 'BEGIN { print (q > 0) }')" = 1 ] ||
-      bench_die "--straggler=$straggler: want cpu:CORES with CORES > 0, e.g. cpu:0.25"
+      bench_die "--straggler=$straggler: want cpu:CORES with CORES > 0, e.g. cpu:0.1"
     slow_flags=(--host_cpu=w2="$quota")
     slow_config="\"host_cpu\": {\"w2\": $quota}" ;;
   rate:*)
@@ -99,8 +99,8 @@ config "$out/stale2.pbtxt" STALE "staleness: 2"
 "$bench_py" "$ROOT/bench/netns/results.py" init "$results" --kind=straggler \
   --meta="{\"rate\": \"$rate\", \"straggler\": \"$straggler\", \"examples\": $examples, \"batch\": $batch, \"load_before\": \"$load_before\", \"machine_check_before\": \"$machine_before\", \"start\": \"$(date -u +%FT%TZ)\", \"security\": \"${security[*]:-mtls+token}\"}"
 
-echo "== calibration: one step in one process, 1 thread ($(bench_load))"
-compute_s="$(bench_compute_s "$out/async.pbtxt" 200)"
+echo "== calibration: CPU seconds of one step in one process, 1 thread ($(bench_load))"
+compute_s="$(bench_compute_s "$out/async.pbtxt" 100)"
 echo "  compute_s=$compute_s"
 BENCH_SKIP=5 bench_emulate "$out" calibration_w1_p1 "$batch" 1 --ps=1 --workers=1 \
   --config="$out/async.pbtxt" --rate="$rate" --prefix="$prefix" --link_check --train_seconds=15 \
