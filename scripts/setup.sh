@@ -28,6 +28,9 @@ PACKAGES=(
   python3-skimage          # more photographs for scripts/make_photo_set.py (skimage/data)
   openmpi-bin              # test/launch_mpirun_test, launch_pbs_test (mpirun)
   slurm-wlm munge          # test/launch_slurm_test starts a one-node Slurm
+  libgcc-12-dev            # libasan, libubsan, libtsan: scripts/sanitizers.sh (--config=asan, tsan)
+  clang libclang-rt-14-dev # libFuzzer and clang's sanitizers: scripts/fuzz.sh (--config=fuzz)
+  llvm                     # llvm-symbolizer: source lines in sanitizer and fuzzer reports
 )
 
 missing=()

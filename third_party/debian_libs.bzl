@@ -58,6 +58,15 @@ def _debian_libs_impl(ctx):
         lines.append("cc_library(")
         lines.append('    name = "%s",' % name)
         lines.append("    linkopts = %s," % repr(flags + extra))
+        if name == "absl":
+            # In the sanitizer configs, the runtimes' suppressions and (TSan)
+            # the annotations of Abseil's uninstrumented synchronization
+            # classes: third_party/sanitizers/BUILD.
+            lines.append('    deps = select({')
+            lines.append('        "@//third_party/sanitizers:asan": ["@//third_party/sanitizers:asan_runtime_defaults"],')
+            lines.append('        "@//third_party/sanitizers:tsan": ["@//third_party/sanitizers:tsan_runtime_defaults"],')
+            lines.append('        "//conditions:default": [],')
+            lines.append('    }),')
         lines.append(")")
         lines.append("")
     ctx.file("WORKSPACE", 'workspace(name = "%s")\n' % ctx.name)

@@ -1,6 +1,7 @@
 #include "tools/bounding_boxes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -52,7 +53,9 @@ absl::StatusOr<float> NumberIn(absl::string_view text, absl::string_view tag,
   if (!NextElement(text, tag, &pos, &content)) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": no <", tag, ">"));
   }
-  if (!absl::SimpleAtof(absl::StripAsciiWhitespace(content), &value)) {
+  // SimpleAtof also reads "nan" and "inf": a NaN coordinate would survive
+  // Normalized() and stop training on the record (the crop sampler refuses it).
+  if (!absl::SimpleAtof(absl::StripAsciiWhitespace(content), &value) || !std::isfinite(value)) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ": <", tag, "> \"", content, "\" is not a number"));
   }
@@ -90,8 +93,9 @@ absl::StatusOr<BoxIndex> ParseBoxCsv(absl::string_view text, absl::string_view n
     }
     float v[4];
     for (int i = 0; i < 4; ++i) {
-      if (!absl::SimpleAtof(absl::StripAsciiWhitespace(fields[i + 1]), &v[i]) || v[i] < 0 ||
-          v[i] > 1) {
+      // !(0 <= v <= 1) refuses NaN too ("nan" parses).
+      if (!absl::SimpleAtof(absl::StripAsciiWhitespace(fields[i + 1]), &v[i]) ||
+          !(v[i] >= 0 && v[i] <= 1)) {
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": \"", fields[i + 1], "\" is not a number in [0, 1] (the CSV holds ",
             "normalized coordinates)"));

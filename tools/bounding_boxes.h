@@ -34,11 +34,12 @@ using BoxIndex = std::map<std::string, std::vector<BoundingBox>>;
 std::string ImageStem(absl::string_view filename);
 
 // The CSV form. INVALID_ARGUMENT naming `name` and the line for a line that is
-// not five fields, a number that does not parse, or a value outside [0, 1].
+// not five fields, a number that does not parse, or a value outside [0, 1]
+// (NaN included).
 absl::StatusOr<BoxIndex> ParseBoxCsv(absl::string_view text, absl::string_view name);
 
 // One XML annotation: its boxes. INVALID_ARGUMENT naming `name` when the size
-// or a box coordinate is missing or not a number.
+// or a box coordinate is missing or not a finite number.
 absl::StatusOr<std::vector<BoundingBox>> ParseBoxXml(absl::string_view text,
                                                      absl::string_view name);
 

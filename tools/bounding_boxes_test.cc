@@ -61,6 +61,34 @@ TEST(BoundingBoxesTest, CsvOfProcessBoundingBoxes) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Found by fuzz/bounding_boxes_fuzzer (fuzz/regressions/bounding_boxes_fuzzer/):
+// SimpleAtof reads "nan", and NaN passed both range checks, so a NaN box went
+// into the shards, where the crop sampler refuses it at training time.
+TEST(BoundingBoxesTest, NanAndInfinityAreNotCoordinates) {
+  EXPECT_EQ(ParseBoxCsv("n01443d37_2^JPEG,nan,0.2,0.9,0.8\n", "b.csv").status().message(),
+            "b.csv line 1: \"nan\" is not a number in [0, 1] (the CSV holds normalized "
+            "coordinates)");
+  EXPECT_EQ(ParseBoxCsv("a.JPEG,0.1,0.2,0.3,-nan\n", "b.csv").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::string size = "<size><width>500</width><height>400</height></size>";
+  EXPECT_EQ(ParseBoxXml(size + "<bndbox><xmin>nan</xmin><ymin>1</ymin><xmax>2</xmax>"
+                               "<ymax>3</ymax></bndbox>",
+                        "c.xml")
+                .status()
+                .message(),
+            "c.xml: <xmin> \"nan\" is not a number");
+  EXPECT_EQ(ParseBoxXml(size + "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>inf</xmax>"
+                               "<ymax>3</ymax></bndbox>",
+                        "c.xml")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseBoxXml("<size><width>nan</width><height>400</height></size>", "d.xml")
+                .status()
+                .message(),
+            "d.xml: <width> \"nan\" is not a number");
+}
+
 TEST(BoundingBoxesTest, DirectoryOfXmlIsSearchedRecursively) {
   namespace fs = std::filesystem;
   const fs::path root = FreshTestDir();

@@ -65,9 +65,8 @@ absl::Status AddSynset(SynsetLabels& labels, std::string synset, absl::string_vi
 
 }  // namespace
 
-absl::StatusOr<SynsetLabels> ReadLabelsFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, "labels file"));
-  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+absl::StatusOr<SynsetLabels> ParseLabelsFile(absl::string_view text, absl::string_view path) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   while (!lines.empty() && absl::StripAsciiWhitespace(lines.back()).empty()) lines.pop_back();
   SynsetLabels labels;
   labels.source = absl::StrCat("labels file ", path);
@@ -81,6 +80,11 @@ absl::StatusOr<SynsetLabels> ReadLabelsFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat("labels file ", path, " lists no synset"));
   }
   return labels;
+}
+
+absl::StatusOr<SynsetLabels> ReadLabelsFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, "labels file"));
+  return ParseLabelsFile(text, path);
 }
 
 absl::StatusOr<SynsetLabels> LabelsFromSubfolders(const std::string& dir) {
@@ -104,8 +108,8 @@ std::string LabelsFileContents(const SynsetLabels& labels) {
   return out;
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ReadSynsetTexts(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, "imagenet metadata file"));
+absl::StatusOr<std::map<std::string, std::string>> ParseSynsetTexts(absl::string_view text,
+                                                                    absl::string_view path) {
   std::map<std::string, std::string> texts;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
@@ -121,6 +125,11 @@ absl::StatusOr<std::map<std::string, std::string>> ReadSynsetTexts(const std::st
         std::string(absl::StripAsciiWhitespace(line.substr(tab + 1)));
   }
   return texts;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadSynsetTexts(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, "imagenet metadata file"));
+  return ParseSynsetTexts(text, path);
 }
 
 absl::StatusOr<std::vector<ImageFile>> ListImages(const std::string& dir,

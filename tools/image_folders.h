@@ -29,6 +29,8 @@ struct SynsetLabels {
 // file and line for a blank line inside the list, a name with a '/' or
 // whitespace inside, or a duplicate; NOT_FOUND when the file is missing.
 absl::StatusOr<SynsetLabels> ReadLabelsFile(const std::string& path);
+// The same checks on the file's contents `text`; `path` names it in messages.
+absl::StatusOr<SynsetLabels> ParseLabelsFile(absl::string_view text, absl::string_view path);
 
 // The sorted names of the subfolders of `dir` (byte order). NOT_FOUND when
 // `dir` is not a directory; INVALID_ARGUMENT when it has no subfolder.
@@ -40,6 +42,9 @@ std::string LabelsFileContents(const SynsetLabels& labels);
 // TF's imagenet_metadata.txt: "<synset>\t<text>" per line. INVALID_ARGUMENT
 // naming the file and line for a line without a tab.
 absl::StatusOr<std::map<std::string, std::string>> ReadSynsetTexts(const std::string& path);
+// The same on the file's contents `text`; `path` names it in messages.
+absl::StatusOr<std::map<std::string, std::string>> ParseSynsetTexts(absl::string_view text,
+                                                                    absl::string_view path);
 
 struct ImageFile {
   std::string path;      // <dir>/<synset>/<filename>

@@ -32,7 +32,7 @@ class Sgd final : public Optimizer {
   }
 
  private:
-  const std::vector<std::string> names_;
+  const std::vector<std::string> names_{};  // no slots
 };
 
 class Momentum final : public Optimizer {

@@ -1,6 +1,8 @@
 #include "common/records/tfrecord.h"
 
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -60,7 +62,10 @@ absl::StatusOr<std::unique_ptr<TFRecordReader>> TFRecordReader::Open(const std::
     return absl::Status(absl::ErrnoToStatusCode(errno),
                         absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
-  return std::unique_ptr<TFRecordReader>(new TFRecordReader(path, f, options));
+  struct stat st;
+  const int64_t size_at_open =
+      fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? static_cast<int64_t>(st.st_size) : -1;
+  return std::unique_ptr<TFRecordReader>(new TFRecordReader(path, f, options, size_at_open));
 }
 
 TFRecordReader::~TFRecordReader() { std::fclose(file_); }
@@ -72,6 +77,32 @@ absl::StatusOr<size_t> TFRecordReader::ReadFully(char* buf, size_t n) {
                         absl::StrCat("cannot read ", path_, ": ", std::strerror(errno)));
   }
   return got;
+}
+
+absl::StatusOr<size_t> TFRecordReader::ReadData(uint64_t offset, uint64_t length,
+                                                std::string* record) {
+  // The length is not trusted: memory grows with the bytes actually read, so a
+  // corrupt length costs at most one piece more than the file holds. The size
+  // at open (when known) only saves the string's reallocations.
+  constexpr uint64_t kPiece = uint64_t{1} << 20;
+  record->clear();
+  if (size_at_open_ >= 0) {
+    const uint64_t size = static_cast<uint64_t>(size_at_open_);
+    const uint64_t left = size - std::min(offset, size);
+    record->reserve(std::min(length, left));
+  }
+  while (record->size() < length) {
+    const size_t done = record->size();
+    const size_t piece = static_cast<size_t>(std::min(length - done, kPiece));
+    record->resize(done + piece);
+    absl::StatusOr<size_t> n = ReadFully(record->data() + done, piece);
+    if (!n.ok()) return n.status();
+    if (*n < piece) {
+      record->resize(done + *n);
+      break;
+    }
+  }
+  return record->size();
 }
 
 absl::StatusOr<bool> TFRecordReader::Truncated(uint64_t record_offset, absl::string_view part) {
@@ -103,9 +134,8 @@ absl::StatusOr<bool> TFRecordReader::ReadRecord(std::string* record) {
                                             length, " bytes, more than the limit of ",
                                             options_.max_record_bytes));
   }
-  record->resize(length);
   {
-    absl::StatusOr<size_t> n = ReadFully(record->data(), length);
+    absl::StatusOr<size_t> n = ReadData(start + sizeof(header), length, record);
     if (!n.ok()) return n.status();
     if (*n < length) return Truncated(start, "data");
   }

@@ -61,8 +61,9 @@ class TFRecordReader {
     // A record cut short at the end of the file (a writer that died mid-write)
     // ends reading quietly instead of being DATA_LOSS; truncated_tail() tells.
     bool allow_truncated_tail = false;
-    // Records longer than this are DATA_LOSS (a corrupt length would otherwise
-    // ask for an absurd allocation).
+    // Records longer than this are DATA_LOSS. (A corrupt length below it
+    // costs no memory beyond what the file holds: the data is read piece by
+    // piece.)
     uint64_t max_record_bytes = uint64_t{1} << 32;
   };
 
@@ -83,15 +84,19 @@ class TFRecordReader {
   uint64_t offset() const { return offset_; }
 
  private:
-  TFRecordReader(std::string path, FILE* file, Options options)
-      : path_(std::move(path)), file_(file), options_(options) {}
+  TFRecordReader(std::string path, FILE* file, Options options, int64_t size_at_open)
+      : path_(std::move(path)), file_(file), options_(options), size_at_open_(size_at_open) {}
   // Reads exactly n bytes; returns how many were read before EOF.
   absl::StatusOr<size_t> ReadFully(char* buf, size_t n);
+  // A record's `length` bytes at file offset `offset` into *record, with
+  // memory in proportion to what is read; returns how many were read.
+  absl::StatusOr<size_t> ReadData(uint64_t offset, uint64_t length, std::string* record);
   absl::StatusOr<bool> Truncated(uint64_t record_offset, absl::string_view part);
 
   const std::string path_;
   FILE* file_;
   const Options options_;
+  const int64_t size_at_open_;  // bytes of a regular file when opened; -1 otherwise
   uint64_t offset_ = 0;
   bool truncated_tail_ = false;
 };

@@ -130,6 +130,37 @@ TEST(TFRecordTest, EveryTruncationIsReportedOrToleratedAtTail) {
   }
 }
 
+// Found by fuzz/tfrecord_fuzzer (fuzz/regressions/tfrecord_fuzzer/): a header
+// whose length (here 2^32 - 1) has a valid CRC made the reader allocate and
+// zero that many bytes before finding the file too short. Memory now follows
+// the bytes actually read.
+TEST(TFRecordTest, CorruptLengthDoesNotAllocateIt) {
+  const std::string path = TempPath("huge_length.tfrecord");
+  std::string bytes(12, '\0');
+  for (int i = 0; i < 4; ++i) bytes[i] = '\xff';  // length 0x00000000ffffffff
+  const uint32_t crc = crc32c::Mask(crc32c::Value(bytes.data(), 8));
+  for (int i = 0; i < 4; ++i) bytes[8 + i] = static_cast<char>(crc >> (8 * i));
+  bytes += "short data";
+  WriteAll(path, bytes);
+  for (bool allow : {false, true}) {
+    TFRecordReader::Options options;
+    options.allow_truncated_tail = allow;
+    auto reader = TFRecordReader::Open(path, options);
+    ASSERT_TRUE(reader.ok());
+    std::string record;
+    absl::StatusOr<bool> more = (*reader)->ReadRecord(&record);
+    if (allow) {
+      ASSERT_TRUE(more.ok()) << more.status();
+      EXPECT_FALSE(*more);
+      EXPECT_TRUE((*reader)->truncated_tail());
+    } else {
+      EXPECT_EQ(more.status().message(),
+                absl::StrCat(path, ": record at byte offset 0 is truncated (data cut short)"));
+    }
+    EXPECT_LE(record.capacity(), size_t{1} << 20);
+  }
+}
+
 TEST(TFRecordTest, EveryBitFlipIsDataLoss) {
   const std::string path = TempPath("flip_src.tfrecord");
   WriteRecords(path);
