@@ -2,7 +2,8 @@
 # Emulated hosts (bench/netns/emulate.sh): 1 ps + 2 workers, each in a network
 # namespace of its own on a 100 Mbit/s link, train softmax regression a few
 # steps with TLS and the job token; the link check sees the rate limit; then
-# nothing of the run is left (namespaces, processes, cgroups). Also: SIGTERM
+# nothing of the run is left (namespaces, processes, cgroups); the CPU samples
+# give the share of a core the job's threads got. Also: SIGTERM
 # in mid-job cleans up and exits 143, leftovers of the prefix are refused
 # until --cleanup removes them. Skips (passes, saying why) unless root with
 # network namespaces, veth, bridges and tbf.
@@ -60,6 +61,14 @@ fi
 last="$(tail -n 1 "$tmp/run1/net.txt")"
 [[ "$last" =~ ps0=([0-9]+):([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 100000 ] &&
   [ "${BASH_REMATCH[2]}" -gt 100000 ] || fail "net.txt: the ps moved too few bytes: $last"
+# The CPU samples carry each task's run and run-queue seconds (schedstat), and
+# job_figures.py makes the share of a core the job's runnable threads got.
+grep -q 'oncpu:worker:1=[0-9.]* runq:worker:1=[0-9.]*' "$tmp/run1/cpu.txt" ||
+  fail "cpu.txt has no oncpu:/runq: figures for worker 1: $(tail -n 1 "$tmp/run1/cpu.txt")"
+share="$(/usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import job_figures as j
+print(j.runnable_share(j.samples(sys.argv[2], j.parse_cpu)))' "$runfiles/bench/netns" "$tmp/run1/cpu.txt")"
+[ "$(awk -v s="$share" 'BEGIN { print (s + 0 > 0 && s + 0 <= 1) }')" = 1 ] ||
+  fail "the share of a core the job's runnable threads got: '$share' (want 0-1) from $(cat "$tmp/run1/cpu.txt")"
 [ -z "$(leftovers)" ] || fail "left behind after a finished job: $(leftovers)"
 pids="$(cat "$tmp/run1/pids" 2> /dev/null)"
 [ -z "$pids" ] || fail "pid file still lists $pids"

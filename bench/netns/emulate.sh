@@ -30,8 +30,11 @@
 #                         scripts/tessera_security.sh, as run_local.sh does
 #   --sample_every=SECS   every SECS seconds append each task's CPU seconds so
 #                         far (user + system, /proc) to RUN_DIR/cpu.txt
-#                         ("UNIX_TIME ps:0=S worker:0=S ... machine=S" lines;
-#                         machine: all cores' busy seconds, every program) and each
+#                         ("UNIX_TIME ps:0=S worker:0=S ... oncpu:ps:0=S
+#                         runq:ps:0=S ... machine=S" lines; oncpu, runq: the
+#                         seconds the task's threads ran and waited for a
+#                         core, /proc/PID/task/*/schedstat; machine: all
+#                         cores' busy seconds, every program) and each
 #                         host's link byte counters to RUN_DIR/net.txt
 #                         ("UNIX_TIME ps0=SENT:RECEIVED w0=..."; bytes on
 #                         the wire, headers included); default 0 = never
@@ -304,6 +307,31 @@ cpu_sample() {
     }
   }' "${args[@]}"
 }
+# sched_sample: "oncpu:ps:0=S runq:ps:0=S ..." for the tasks still running:
+# the seconds their threads ran and the seconds they waited, runnable, for a
+# core (summed over each task's threads, /proc/PID/task/*/schedstat), so that
+# the share of a core a runnable thread of the job got can be told.
+sched_sample() {
+  local i files=() names=()
+  for i in "${!task_pids[@]}"; do
+    files+=(/proc/"${task_pids[$i]}"/task/*/schedstat)
+    names+=("${task_pids[$i]}=${task_names[$i]}")
+  done
+  # A thread or task that ended since the glob is skipped (grep -s).
+  grep -sH . "${files[@]}" |
+    awk -v names="${names[*]}" 'BEGIN {
+      n = split(names, m, " ")
+      for (i = 1; i <= n; i++) { split(m[i], kv, "="); name[kv[1]] = kv[2] }
+    }
+    {  # /proc/PID/task/TID/schedstat:RUN_NS WAIT_NS SLICES
+      split($1, p, "/"); split($0, f, ":"); split(f[2], v, " ")
+      run[p[3]] += v[1]; wait[p[3]] += v[2]
+    }
+    END {
+      for (pid in run) if (pid in name)
+        printf "oncpu:%s=%.3f runq:%s=%.3f ", name[pid], run[pid] / 1e9, name[pid], wait[pid] / 1e9
+    }'
+}
 # machine_busy: "machine=S", the seconds every core of the machine spent
 # busy so far (user, nice, system, irq, softirq, steal: /proc/stat), so that
 # what other programs took can be told from what the tasks took.
@@ -346,7 +374,7 @@ while any_worker_running; do
   fi
   if due sample "$sample_every"; then
     now="$(date +%s.%N)"
-    echo "$now $(cpu_sample)$(machine_busy)" >> "$run_dir/cpu.txt"
+    echo "$now $(cpu_sample)$(sched_sample)$(machine_busy)" >> "$run_dir/cpu.txt"
     echo "$now $(net_sample)" >> "$run_dir/net.txt"
   fi
   if due status "$status_every"; then

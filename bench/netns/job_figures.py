@@ -24,6 +24,9 @@ last step of the first worker to stop. In it:
                          from --train_seconds): how even placement by bytes is
   cpu_<task>             cores each task used in the window (cpu.txt), cpu_total;
   cpu_machine_busy, cpu_others   all cores busy, and busy with other programs
+  cpu_share_runnable     the share of a core a runnable thread of the job got:
+                         its threads' run time over run time plus run-queue
+                         wait (schedstat); 1 when nothing else wants the cores
   test_accuracy, final_global_step, pushes_dropped, pushes   (when logged)
                          the chief's test at the end; SYNC pushes with
                          gradients dropped, all workers
@@ -218,7 +221,7 @@ def figures(run_dir, batch, skip, replicas):
         (ta, a), (tb, b) = ct
         total = 0.0
         for task in b:
-            if task not in a or task == "machine":
+            if task not in a or task == "machine" or task.startswith(("oncpu:", "runq:")):
                 continue  # started within the window: no figure
             cores = (b[task] - a[task]) / (tb - ta)
             fig["cpu_" + task.replace(":", "")] = cores
@@ -230,7 +233,32 @@ def figures(run_dir, batch, skip, replicas):
             fig["cpu_others"] = max(0.0, busy - total)
         if total_rate > 0:
             fig["cpu_seconds_per_worker_step"] = total / total_rate
+        share = runnable_share([row for row in cpu if t0 <= row[0] <= t1])
+        if share is not None:
+            fig["cpu_share_runnable"] = share
     return fig
+
+
+def runnable_share(rows):
+    """The share of a core a runnable thread of the job got in the window:
+    the seconds the tasks' threads ran over the seconds they ran or waited
+    for a core (oncpu: and runq: of cpu.txt). Summed interval by interval,
+    counting a task only where both its counters grew, so that a thread
+    ending (its counts leave the sum) does not count; None without samples."""
+    ran = waited = 0.0
+    for (_, a), (_, b) in zip(rows, rows[1:]):
+        for key in b:
+            if not key.startswith("oncpu:"):
+                continue
+            task = key[len("oncpu:"):]
+            q = "runq:" + task
+            if key not in a or q not in a or q not in b:
+                continue
+            d_run, d_wait = b[key] - a[key], b[q] - a[q]
+            if d_run >= 0 and d_wait >= 0:
+                ran += d_run
+                waited += d_wait
+    return ran / (ran + waited) if ran > 0 else None
 
 
 def main():
