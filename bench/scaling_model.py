@@ -26,8 +26,9 @@ Commands:
       RESULTS.json from bench/netns/ps_scaling.sh or straggler.sh: the
       calibration (costs measured in the same run) and every emulated
       configuration; prints predicted vs measured images/s and the error.
-      "cores": what the tasks had, the machine's cores less what other
-      programs took in that run's window (cpu_others, /proc/stat).
+      "others": other programs as threads always wanting a core (the cores
+      they took in the run's window over "share", the share of a core a
+      runnable thread of the job got; see with_others).
   scaling_model.py predict [--calibration=RESULTS.json] [--ps_cores=2] [--big_ps_cores=16]
                            [--json=OUT]
       mnist_deep and ResNet-50 at 16-1024 workers on 10, 25 and 100 Gbit/s:
@@ -63,6 +64,20 @@ class Costs:
     ps_cores: float = 1.0        # cores of a ps host (dedicated hosts)
     worker_cores: float = 1.0    # compute threads of a worker (dedicated hosts)
     cpu_pool: float = 0.0        # > 0: every task shares this many cores (one machine)
+    # With cpu_pool: the threads a task moves its bytes on, whatever the number
+    # of its flows; in the scheduler's equal shares a task's flows count as
+    # this many threads, not one each. Measured (schedstat, every thread of
+    # every task): a ps is never more than about one runnable thread, even
+    # serving 4 workers at once; a worker pulling from 4 ps is up to 2 (its
+    # main thread and gRPC's poller).
+    ps_transport_threads: float = 1.0
+    worker_transport_threads: float = 2.0
+    # With cpu_pool: other programs on the machine, as threads that always want
+    # a core. The scheduler (CFS) gives every runnable thread an equal share,
+    # theirs and the job's alike, so what they leave the job depends on how
+    # many threads the job runs at the moment. Measured in each run: the cores
+    # they took over the share of a core a runnable thread of the job got.
+    others_threads: float = 0.0
     # Relative spread (lognormal sigma, mean 1) of each pull's, compute's and
     # push's duration: from the measured spread of step times.
     jitter: float = 0.05
@@ -84,20 +99,22 @@ class Costs:
 
 class _Activity:
     """A flow (bytes between two hosts) or a computation (CPU seconds on a host)."""
-    __slots__ = ("left", "uses", "cap", "scale", "done", "x")
+    __slots__ = ("left", "uses", "cap", "scale", "done", "x", "pace", "ends")
 
-    def __init__(self, left, uses, cap, scale, done):
+    def __init__(self, left, uses, cap, scale, done, ends=()):
         self.left = left      # bytes or CPU seconds still to go
         self.uses = uses      # [(resource, weight per unit of x)]
         self.cap = cap        # largest x
         self.scale = scale    # left per unit of x per second
         self.done = done      # callback
+        self.ends = ends      # a flow's two hosts (their transport threads)
+        self.pace = 1.0       # how fast x rises in the filling, relative to others
         self.x = 0.0
 
 
 def _max_min(acts, capacity):
-    """Progressive filling: raises every activity's x at the same pace until a
-    resource it uses is full or it reaches its cap."""
+    """Progressive filling: raises every activity's x, each at its pace, until
+    a resource it uses is full or it reaches its cap."""
     remaining = dict(capacity)
     live = [a for a in acts]
     for a in live:
@@ -106,14 +123,14 @@ def _max_min(acts, capacity):
         load = {}
         for a in live:
             for r, w in a.uses:
-                load[r] = load.get(r, 0.0) + w
+                load[r] = load.get(r, 0.0) + w * a.pace
         dx = min((remaining[r] / l for r, l in load.items() if l > 0), default=math.inf)
-        dx = min(dx, min(a.cap - a.x for a in live))
+        dx = min(dx, min((a.cap - a.x) / a.pace for a in live))
         if not math.isfinite(dx):
             raise RuntimeError("an activity uses no resource and has no cap")
         dx = max(dx, 0.0)
         for a in live:
-            a.x += dx
+            a.x += dx * a.pace
         for r, l in load.items():
             remaining[r] -= l * dx
         full = {r for r in load if remaining[r] <= 1e-9 * max(capacity[r], 1.0)}
@@ -154,6 +171,12 @@ class Simulation:
                 self.capacity["quota:" + h] = self.quotas[h]
         if costs.cpu_pool > 0:
             self.capacity["cpu:pool"] = costs.cpu_pool
+            if costs.others_threads > 0:
+                # Other programs' threads: each takes at most a core, and
+                # shares the pool equally with the job's (see _flow). They
+                # never finish.
+                self.acts.append(_Activity(math.inf, [("cpu:pool", costs.others_threads)], 1.0, 1.0,
+                                           None))
         # Training state.
         self.version = 0          # SYNC: the step the variables are at
         self.accepted = 0         # SYNC: pushes counted for this version
@@ -175,15 +198,22 @@ class Simulation:
         b = self.c.link_bytes_per_s
         k_src = self.c.ps_cpu_s_per_byte if src.startswith("ps") else self.c.worker_cpu_s_per_byte
         k_dst = self.c.ps_cpu_s_per_byte if dst.startswith("ps") else self.c.worker_cpu_s_per_byte
-        uses = [("out:" + src, b), ("in:" + dst, b)]
+        # u: bytes per second per unit of the flow's x. On dedicated hosts x is
+        # the share of the link (u = b). On a shared pool x is the CPU rate of
+        # the busier of the flow's two threads (u = 1 / k), so that max-min
+        # filling shares the cores between threads as the scheduler does:
+        # a thread moving bytes and a computing one get equal shares.
+        k_max = max(k_src, k_dst)
+        u = 1.0 / k_max if self.c.cpu_pool > 0 and k_max > 0 else b
+        uses = [("out:" + src, u), ("in:" + dst, u)]
         cpu = {}
         for host, k in ((src, k_src), (dst, k_dst)):
             if k > 0:
-                cpu[self._cpu(host)] = cpu.get(self._cpu(host), 0.0) + k * b
+                cpu[self._cpu(host)] = cpu.get(self._cpu(host), 0.0) + k * u
                 if host in self.quotas:
-                    cpu["quota:" + host] = cpu.get("quota:" + host, 0.0) + k * b
+                    cpu["quota:" + host] = cpu.get("quota:" + host, 0.0) + k * u
         uses += list(cpu.items())
-        self.acts.append(_Activity(nbytes, uses, 1.0, b, done))
+        self.acts.append(_Activity(nbytes, uses, b / u, u, done, ends=(src, dst)))
 
     def _compute(self, host, seconds, done):
         uses = [(self._cpu(host), 1.0)]
@@ -192,6 +222,23 @@ class Simulation:
         cap = 1.0 if self.c.cpu_pool > 0 else self.c.worker_cores
         # With its own cores, a worker's step uses them all (compute_s is for one).
         self.acts.append(_Activity(seconds, uses, cap, 1.0, done))
+
+    def _set_paces(self):
+        """On a shared pool, a host's flows share its transport threads: with
+        n flows on T threads, each rises at T / n of the pace of a thread of
+        its own (the slower of its two ends)."""
+        if self.c.cpu_pool <= 0:
+            return
+        flows = {}
+        for a in self.acts:
+            for h in a.ends:
+                flows[h] = flows.get(h, 0) + 1
+        for a in self.acts:
+            if a.ends:
+                a.pace = min([1.0] + [self._threads(h) / flows[h] for h in a.ends])
+
+    def _threads(self, host):
+        return self.c.ps_transport_threads if host.startswith("ps") else self.c.worker_transport_threads
 
     def _after(self, dt, done):
         self.timers.append((self.t + dt, done))
@@ -273,6 +320,7 @@ class Simulation:
             # Workers start a little apart, as real ones do.
             self._after(self.rng.uniform(0, 0.01 + self.c.compute_s), lambda w=w: self._pull(w))
         while self.t < seconds:
+            self._set_paces()
             _max_min(self.acts, self.capacity)
             dt = math.inf
             for a in self.acts:
@@ -290,6 +338,7 @@ class Simulation:
                 if a.left <= 1e-9 * max(a.scale, 1.0):
                     done.append(a)
             self.acts = [a for a in self.acts if a not in done]
+            done = [a for a in done if a.done is not None]
             fired = [cb for when, cb in self.timers if when <= self.t + EPS]
             self.timers = [(when, cb) for when, cb in self.timers if when > self.t + EPS]
             for a in done:
@@ -315,9 +364,16 @@ class Simulation:
 
 
 def simulate(costs, workers, ps, mode, replicas=None, staleness=0, quotas=None, slow_links=None,
-             seconds=None, seeds=3):
-    """The mean of a few seeds of Simulation.run; seconds default: about 60 worker steps."""
-    if seconds is None:
+             seconds=None, seeds=3, window_s=None):
+    """The mean of a few seeds of Simulation.run; seconds default: about 60
+    worker steps. window_s: measure over a window this long after a warm-up of
+    a fifth of it, as a benchmark's run of that length measured (the phase
+    between ASYNC workers sharing a ps link wanders from seed to seed, and a
+    short window sees one stretch of it). "images_per_sec_low" and "_high":
+    the 10th and 90th percentile over the seeds."""
+    if window_s is not None:
+        seconds = 1.25 * window_s
+    elif seconds is None:
         alone = 2 * costs.latency_s + costs.compute_s + costs.overhead_s + \
             2 * costs.bytes / costs.link_bytes_per_s * max(1.0, workers / ps)
         seconds = 60 * alone
@@ -327,6 +383,9 @@ def simulate(costs, workers, ps, mode, replicas=None, staleness=0, quotas=None, 
     for k in ("worker_steps_per_sec", "images_per_sec", "global_steps_per_sec",
               "applied_images_per_sec"):
         out[k] = sum(r[k] for r in runs) / len(runs)
+    each = sorted(r["images_per_sec"] for r in runs)
+    out["images_per_sec_low"] = each[int(0.1 * (len(each) - 1) + 0.5)]
+    out["images_per_sec_high"] = each[int(0.9 * (len(each) - 1) + 0.5)]
     return out
 
 
@@ -402,6 +461,26 @@ def _costs_of(calibration):
     return Costs.from_dict(calibration["costs"])
 
 
+def with_others(costs, measured):
+    """The costs of a run on the shared machine (cpu_pool > 0) with the other
+    programs of its window: others_threads = the cores they took (cpu_others,
+    /proc/stat) over the share of a core a runnable thread of the job got
+    (cpu_share_runnable, schedstat): under the scheduler's equal shares, that
+    many threads always wanting a core. Runs recorded without schedstat fall
+    back to the cores left over (nproc less cpu_others), which understates what
+    a job that leaves cores idle could have had."""
+    if costs.cpu_pool <= 0:
+        return costs
+    others = measured.get("cpu_others", 0.0)
+    share = measured.get("cpu_share_runnable")
+    if share:
+        return dataclasses.replace(costs, others_threads=others / max(share, 0.05))
+    return dataclasses.replace(costs, cpu_pool=max(0.25, costs.cpu_pool - others))
+
+
+VALIDATION_SEEDS = 12
+
+
 def validate(results):
     """Predicted vs measured for every emulated configuration of RESULTS."""
     base = _costs_of(results["calibration"])
@@ -410,20 +489,22 @@ def validate(results):
         cfg = run["config"]
         costs = dataclasses.replace(base, **cfg.get("costs", {}))
         others = run["measured"].get("cpu_others", 0.0)
-        if costs.cpu_pool > 0:
-            # The cores the job had: the machine's, less what other programs
-            # took in the same window (measured, /proc/stat).
-            costs = dataclasses.replace(costs, cpu_pool=max(0.25, costs.cpu_pool - others))
+        costs = with_others(costs, run["measured"])
         quotas = {h: v for h, v in cfg.get("host_cpu", {}).items()}
         links = {h: v for h, v in cfg.get("host_link_bytes_per_s", {}).items()}
         sim = simulate(costs, cfg["workers"], cfg["ps"], cfg["mode"], cfg.get("replicas"),
-                       cfg.get("staleness", 0), quotas, links)
+                       cfg.get("staleness", 0), quotas, links, seeds=VALIDATION_SEEDS,
+                       window_s=run["measured"].get("window_s"))
         row = {"name": run["name"], "mode": cfg["mode"], "workers": cfg["workers"], "ps": cfg["ps"],
-               "cpu_others": others, "cpu_pool": costs.cpu_pool}
+               "cpu_others": others, "cpu_pool": costs.cpu_pool,
+               "cpu_share_runnable": run["measured"].get("cpu_share_runnable"),
+               "others_threads": costs.others_threads}
         measured = run["measured"]["images_per_sec"]
         row["measured_images_per_sec"] = measured
         row["simulated_images_per_sec"] = sim["images_per_sec"]
         row["simulated_error"] = sim["images_per_sec"] / measured - 1 if measured > 0 else math.nan
+        row["simulated_low"] = sim["images_per_sec_low"]
+        row["simulated_high"] = sim["images_per_sec_high"]
         if cfg["mode"] in ("async", "sync") and not quotas and not links and \
                 cfg.get("replicas", cfg["workers"]) == cfg["workers"] and base.cpu_pool > 0:
             # The closed forms assume dedicated hosts; on one machine's CPU
@@ -437,14 +518,19 @@ def validate(results):
 
 
 def print_validation(rows):
-    print(f"{'configuration':<24} {'cores':>6} {'measured':>10} {'simulated':>10} {'error':>8} "
-          f"{'closed form':>12} {'error':>8}")
+    """The table: measured vs the simulation's mean over its seeds, the error,
+    the seeds' 10-90% range, and the closed form where it applies."""
+    print(f"{'configuration':<22} {'others':>6} {'share':>5} {'measured':>9} {'simulated':>9} "
+          f"{'error':>7} {'seeds 10-90%':>13} {'closed form':>11} {'error':>7}")
     for r in rows:
         an = r.get("analytic_images_per_sec")
-        print(f"{r['name']:<24} {r.get('cpu_pool', 0):>6.2f} {r['measured_images_per_sec']:>10.2f} "
-              f"{r['simulated_images_per_sec']:>10.2f} "
-              f"{100 * r['simulated_error']:>+7.1f}% " +
-              (f"{an:>12.2f} {100 * r['analytic_error']:>+7.1f}%" if an is not None else f"{'-':>12} {'-':>8}"))
+        share = r.get("cpu_share_runnable")
+        spread = f"{r['simulated_low']:.2f}-{r['simulated_high']:.2f}" if "simulated_low" in r else "-"
+        print(f"{r['name']:<22} {r.get('others_threads', 0):>6.2f} "
+              f"{(f'{share:.2f}' if share else '-'):>5} {r['measured_images_per_sec']:>9.2f} "
+              f"{r['simulated_images_per_sec']:>9.2f} {100 * r['simulated_error']:>+6.1f}% "
+              f"{spread:>13} " +
+              (f"{an:>11.2f} {100 * r['analytic_error']:>+6.1f}%" if an is not None else f"{'-':>11} {'-':>7}"))
     errs = [abs(r["simulated_error"]) for r in rows if not math.isnan(r["simulated_error"])]
     if errs:
         within = sum(1 for e in errs if e <= 0.15)

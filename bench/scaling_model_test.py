@@ -76,6 +76,51 @@ class SimulationTest(unittest.TestCase):
         self.assertAlmostEqual(own, 40, delta=1)
         self.assertAlmostEqual(pooled, 20, delta=1)
 
+    def test_other_programs_threads_take_equal_shares_of_the_pool(self):
+        # One computing worker thread against N always-runnable threads of
+        # other programs on 2 cores: it gets 2 / (N + 1) of a core, at most 1.
+        c = m.Costs(bytes=1e3, compute_s=0.1, link_bytes_per_s=1e9, batch=1, jitter=0.0, cpu_pool=2.0)
+        for others, share in ((0.0, 1.0), (1.0, 1.0), (3.0, 0.5), (7.0, 0.25)):
+            steps = m.simulate(dataclass_replace(c, others_threads=others), 1, 1, "async",
+                               seeds=1)["worker_steps_per_sec"]
+            self.assertAlmostEqual(steps, share / 0.1, delta=0.03 * share / 0.1, msg=f"others={others}")
+
+    def test_a_link_bound_job_keeps_its_speed_while_its_threads_need_less_than_a_share(self):
+        # Moving 100 MB/s at 1 ns per byte takes a tenth of a core on each side:
+        # below the 2 / 4 of a core each thread gets against 3 other threads.
+        c = dataclass_replace(COSTS, cpu_pool=2.0, worker_cpu_s_per_byte=1e-9, ps_cpu_s_per_byte=1e-9,
+                              compute_s=1e-3)
+        alone = m.simulate(c, 1, 1, "async", seeds=1)["worker_steps_per_sec"]
+        shared = m.simulate(dataclass_replace(c, others_threads=3.0), 1, 1, "async",
+                            seeds=1)["worker_steps_per_sec"]
+        self.assertAlmostEqual(shared, alone, delta=0.01 * alone)
+        # Against 39 threads (a twentieth of a core each) the transport is CPU-bound.
+        crowded = m.simulate(dataclass_replace(c, others_threads=39.0), 1, 1, "async",
+                             seeds=1)["worker_steps_per_sec"]
+        self.assertLess(crowded, 0.7 * alone)
+
+    def test_a_ps_serving_many_flows_counts_as_its_transport_threads(self):
+        # SYNC, 4 workers, 1 ps whose transport is CPU-bound (10 ns per byte):
+        # a step moves 8 MB through it, 0.08 CPU seconds. On one thread against
+        # 3 other programs' threads it gets half a core: 0.16 s a step, 25
+        # worker steps/s. Counted as 4 threads it would get 8/7 of a core.
+        c = m.Costs(bytes=1e6, compute_s=1e-3, link_bytes_per_s=1e9, batch=1, jitter=0.0, cpu_pool=2.0,
+                    ps_cpu_s_per_byte=1e-8, worker_cpu_s_per_byte=1e-9, others_threads=3.0)
+        one = m.simulate(c, 4, 1, "sync", seeds=1)["worker_steps_per_sec"]
+        four = m.simulate(dataclass_replace(c, ps_transport_threads=4.0), 4, 1, "sync",
+                          seeds=1)["worker_steps_per_sec"]
+        self.assertAlmostEqual(one, 25.0, delta=2.5)
+        self.assertGreater(four, 2 * one)
+
+    def test_with_others_counts_threads_from_the_share_a_runnable_thread_got(self):
+        c = m.Costs(bytes=1e3, compute_s=0.1, link_bytes_per_s=1e9, batch=1, cpu_pool=2.0)
+        self.assertAlmostEqual(m.with_others(c, {"cpu_others": 1.5, "cpu_share_runnable": 0.3}).others_threads, 5.0)
+        # Without schedstat: the cores other programs left.
+        old = m.with_others(c, {"cpu_others": 1.5})
+        self.assertEqual((old.others_threads, old.cpu_pool), (0.0, 0.5))
+        # Dedicated hosts: nothing to share.
+        self.assertEqual(m.with_others(dataclass_replace(c, cpu_pool=0.0), {"cpu_others": 1.5}).cpu_pool, 0.0)
+
 
 class ClosedFormTest(unittest.TestCase):
     def test_ring_allreduce_moves_two_n_minus_one_over_n(self):

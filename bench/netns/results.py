@@ -17,7 +17,9 @@
         ps_cpu_s_per_byte       the ps's CPU per byte moved (transport + apply)
         overhead_s              the rest of the measured step time: what the
                                 model without it would leave unexplained
-        cpu_pool                the machine's cores, shared by every task
+        cpu_pool                the machine's cores, shared by every task (and
+                                by other programs: each run's others_threads,
+                                scaling_model.with_others)
         jitter                  the spread of the step times (std / mean)
   results.py add FILE --name=N --config=JSON --figures=F.json
   results.py meta FILE KEY=VALUE...   adds notes (e.g. the load after the runs)
@@ -70,10 +72,9 @@ def calibrate(fig, link_path, compute_s, cores, batch, model_bytes=None):
         ps_cpu_s_per_byte=fig.get("cpu_ps0", 0.0) / moved, cpu_pool=float(cores),
         jitter=min(0.5, max(0.01, fig.get("w0_step_cv", 0.05))))
     # The overhead: measured step time minus the model's without overhead
-    # (with the cores the run had: other programs' share taken out).
-    had = max(0.25, cores - fig.get("cpu_others", 0.0))
-    bare = scaling_model.simulate(dataclasses.replace(costs, jitter=0.0, cpu_pool=had), 1, 1, "async",
-                                  seeds=1)
+    # (with the other programs of the run's window: scaling_model.with_others).
+    bare = scaling_model.simulate(scaling_model.with_others(dataclasses.replace(costs, jitter=0.0), fig),
+                                  1, 1, "async", seeds=1)
     costs.overhead_s = max(0.0, 1.0 / steps - 1.0 / bare["worker_steps_per_sec"])
     return costs
 
