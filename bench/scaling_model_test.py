@@ -112,6 +112,19 @@ class SimulationTest(unittest.TestCase):
         self.assertAlmostEqual(one, 25.0, delta=2.5)
         self.assertGreater(four, 2 * one)
 
+    def test_first_come_links_let_async_workers_on_one_ps_fall_out_of_step(self):
+        # 2 ASYNC workers, 1 ps, compute negligible: shared evenly, pulls that
+        # start together end together and the workers stay in step (each
+        # step: both pulls then both pushes, 4 transfer times per 2 steps).
+        # First come, first served, one pulls while the other pushes: 2.
+        c = dataclass_replace(COSTS, compute_s=1e-3, latency_s=0.0, jitter=0.0)
+        fair = m.simulate(c, 2, 1, "async", seeds=1)["worker_steps_per_sec"]
+        first = m.simulate(dataclass_replace(c, links_first_come=True), 2, 1, "async",
+                           seeds=1)["worker_steps_per_sec"]
+        transfer = 0.8
+        self.assertAlmostEqual(fair, 2 / (4 * transfer), delta=0.1 * 2 / (4 * transfer))
+        self.assertAlmostEqual(first, 2 / (2 * transfer), delta=0.1 * 2 / (2 * transfer))
+
     def test_with_others_counts_threads_from_the_share_a_runnable_thread_got(self):
         c = m.Costs(bytes=1e3, compute_s=0.1, link_bytes_per_s=1e9, batch=1, cpu_pool=2.0)
         self.assertAlmostEqual(m.with_others(c, {"cpu_others": 1.5, "cpu_share_runnable": 0.3}).others_threads, 5.0)
