@@ -34,8 +34,9 @@ Commands:
       mnist_deep and ResNet-50 at 16-1024 workers on 10, 25 and 100 Gbit/s:
       PS with P = W/8, W/4, W/2, W ps on hosts of their own, and all-reduce;
       latency and CPU per byte from ps_scaling.sh's calibration.
-  scaling_model.py advise --bytes=B --compute_s=T --workers=W --gbit=G
-                          [--ps_cpu_s_per_byte=K --ps_cores=C --latency_s=L]
+  scaling_model.py advise (--model=NAME | --bytes=B --compute_s=T [--batch=N]) --workers=W
+                          --gbit=G [--calibration=RESULTS.json | --latency_s=L
+                          --ps_cpu_s_per_byte=K --worker_cpu_s_per_byte=K] [--ps_cores=C]
       how many ps keep SYNC within 90% and 95% of its best, and the all-reduce
       figure on the same links.
 """
@@ -712,13 +713,18 @@ def main():
     p.add_argument("--big_ps_cores", type=float, default=16.0,
                    help="cores of the big ps hosts of the P = W rows (default 16)")
     a = sub.add_parser("advise")
-    a.add_argument("--bytes", type=float, required=True)
-    a.add_argument("--compute_s", type=float, required=True)
+    a.add_argument("--model", choices=sorted(MODELS),
+                   help="bytes, compute_s and batch of one of predict's models")
+    a.add_argument("--bytes", type=float)
+    a.add_argument("--compute_s", type=float)
     a.add_argument("--workers", type=int, required=True)
     a.add_argument("--gbit", type=float, required=True)
     a.add_argument("--batch", type=int, default=32)
+    a.add_argument("--calibration", help="results.json of bench/netns/ps_scaling.sh: its latency "
+                   "and transport CPU costs (instead of --latency_s and the CPU flags)")
     a.add_argument("--latency_s", type=float, default=50e-6)
     a.add_argument("--ps_cpu_s_per_byte", type=float, default=0.0)
+    a.add_argument("--worker_cpu_s_per_byte", type=float, default=0.0)
     a.add_argument("--ps_cores", type=float, default=1.0)
     args = parser.parse_args()
 
@@ -764,15 +770,33 @@ def main():
                 json.dump({"base": dataclasses.asdict(base), "sum_s_per_byte": sum_s,
                            "models": MODELS, "rows": rows}, f, indent=1)
     else:
-        if args.bytes <= 0 or args.compute_s <= 0 or args.workers < 1 or args.gbit <= 0:
-            parser.error("--bytes, --compute_s, --gbit must be > 0 and --workers >= 1")
+        if args.model:
+            m = MODELS[args.model]
+            args.bytes = args.bytes or m["bytes"]
+            args.compute_s = args.compute_s or m["compute_s"]
+            args.batch = m["batch"]
+        if args.calibration:
+            try:
+                with open(args.calibration) as f:
+                    cal = json.load(f)["calibration"]["costs"]
+            except (OSError, KeyError, json.JSONDecodeError) as e:
+                sys.exit(f"scaling_model: cannot read the calibration of {args.calibration}: {e}")
+            args.latency_s = cal["latency_s"]
+            args.ps_cpu_s_per_byte = cal["ps_cpu_s_per_byte"]
+            args.worker_cpu_s_per_byte = cal["worker_cpu_s_per_byte"]
+        if not args.bytes or args.bytes <= 0 or not args.compute_s or args.compute_s <= 0 or \
+                args.workers < 1 or args.gbit <= 0:
+            parser.error("--bytes, --compute_s (or --model), --gbit must be > 0 and --workers >= 1")
         c = Costs(bytes=args.bytes, compute_s=args.compute_s, link_bytes_per_s=args.gbit * 1e9 / 8,
                   batch=args.batch, latency_s=args.latency_s,
-                  ps_cpu_s_per_byte=args.ps_cpu_s_per_byte, ps_cores=args.ps_cores)
+                  ps_cpu_s_per_byte=args.ps_cpu_s_per_byte,
+                  worker_cpu_s_per_byte=args.worker_cpu_s_per_byte, ps_cores=args.ps_cores)
         best, need = advise(c, args.workers)
         ar = allreduce(c, args.workers, measure_sum_s_per_byte())["images_per_sec"]
-        print(f"SYNC with {args.workers} ps: {best:.1f} images/s; within 90%: {need[0.90]} ps, "
-              f"within 95%: {need[0.95]} ps; ring all-reduce: {ar:.1f} images/s")
+        ideal = args.workers * c.batch / c.compute_s
+        print(f"SYNC with {args.workers} ps: {best:.1f} images/s (efficiency {best / ideal:.3f}); "
+              f"within 90%: {need[0.90]} ps, within 95%: {need[0.95]} ps; "
+              f"ring all-reduce: {ar:.1f} images/s (efficiency {ar / ideal:.3f})")
 
 
 if __name__ == "__main__":
