@@ -26,7 +26,8 @@ last step of the first worker to stop. In it:
   cpu_machine_busy, cpu_others   all cores busy, and busy with other programs
   cpu_share_runnable     the share of a core a runnable thread of the job got:
                          its threads' run time over run time plus run-queue
-                         wait (schedstat); 1 when nothing else wants the cores
+                         wait (schedstat); 1 when nothing else wants the cores;
+                         tasks with a CPU quota (hosts.txt) do not count
   test_accuracy, final_global_step, pushes_dropped, pushes   (when logged)
                          the chief's test at the end; SYNC pushes with
                          gradients dropped, all workers
@@ -233,24 +234,43 @@ def figures(run_dir, batch, skip, replicas):
             fig["cpu_others"] = max(0.0, busy - total)
         if total_rate > 0:
             fig["cpu_seconds_per_worker_step"] = total / total_rate
-        share = runnable_share([row for row in cpu if t0 <= row[0] <= t1])
+        share = runnable_share([row for row in cpu if t0 <= row[0] <= t1], quota_tasks(run_dir))
         if share is not None:
             fig["cpu_share_runnable"] = share
     return fig
 
 
-def runnable_share(rows):
+def quota_tasks(run_dir):
+    """Tasks whose host has a CPU quota (emulate.sh --host_cpu, as hosts.txt
+    says): "w2" -> "worker:2", "ps0" -> "ps:0"."""
+    out = set()
+    path = os.path.join(run_dir, "hosts.txt")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"\s*(ps|w)(\d+) .*CPU quota", line)
+                if m:
+                    out.add(("ps:" if m.group(1) == "ps" else "worker:") + m.group(2))
+    return out
+
+
+def runnable_share(rows, skip=()):
     """The share of a core a runnable thread of the job got in the window:
     the seconds the tasks' threads ran over the seconds they ran or waited
     for a core (oncpu: and runq: of cpu.txt). Summed interval by interval,
     counting a task only where both its counters grew, so that a thread
-    ending (its counts leave the sum) does not count; None without samples."""
+    ending (its counts leave the sum) does not count; None without samples.
+    Tasks in `skip` do not count: a task held back by a CPU quota waits
+    "runnable" while its cgroup is throttled, which is not the scheduler's
+    share."""
     ran = waited = 0.0
     for (_, a), (_, b) in zip(rows, rows[1:]):
         for key in b:
             if not key.startswith("oncpu:"):
                 continue
             task = key[len("oncpu:"):]
+            if task in skip:
+                continue
             q = "runq:" + task
             if key not in a or q not in a or q not in b:
                 continue
