@@ -404,6 +404,13 @@ while any_worker_running; do
   fi
   sleep 0.2
 done
+if [ "$sample_every" != 0 ]; then
+  # A last sample once the workers are done: the counters cover the whole job
+  # even when it was shorter than a sampling period.
+  now="$(date +%s.%N)"
+  echo "$now $(cpu_sample)$(sched_sample)$(machine_busy)" >> "$run_dir/cpu.txt"
+  echo "$now $(net_sample)" >> "$run_dir/net.txt"
+fi
 if [ "$stop_sent" = 1 ]; then
   # Stopped workers leave the ps tasks running (the chief shuts them down only
   # at max_steps).
