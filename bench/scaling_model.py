@@ -11,7 +11,11 @@ Two engines:
               push is one flow per ps; flows share each host's link in each
               direction (full duplex) and CPU max-min fairly; compute runs on
               CPU (a host's own cores, or one pool shared by every task, as on
-              the emulation's one machine); SYNC, backup workers and STALE
+              the emulation's one machine, where the cores go in equal shares
+              to runnable threads: a computing worker, each task's transport
+              threads, and other programs' threads, others_threads; links
+              shared evenly or, links_first_come, first come first served);
+              SYNC, backup workers and STALE
               follow Tessera's rules (docs/update_modes.md). Used where W and
               P are small: the emulated runs, stragglers.
   analytic()  closed forms for identical workers on dedicated hosts: exact for
