@@ -77,12 +77,12 @@ class Costs:
     # main thread and gRPC's poller).
     ps_transport_threads: float = 1.0
     # How a link is shared between flows. False (the model): evenly at every
-    # instant, as TCP flows converge to. True: first come, first served, flows
-    # that start at the same moment sharing evenly: what TCP does within one
-    # transfer when a newcomer starts from a small window while an established
-    # flow holds the bottleneck's queue. Real links lie between the two; for
-    # ASYNC workers sharing a ps link the difference is large (even sharing
-    # keeps them in step), validate prints both.
+    # instant, as plain TCP flows on the emulated links do (two 80 MB flows
+    # through one 1 Gbit/s link converge to even shares within 0.2 s). True:
+    # first come, first served, flows that start at the same moment sharing
+    # evenly: the other extreme. ASYNC workers sharing one ps link measured
+    # between the two (even sharing keeps them in step, and they were not),
+    # so validate prints both; docs/scaling.md.
     links_first_come: bool = False
     worker_transport_threads: float = 2.0
     # With cpu_pool: other programs on the machine, as threads that always want
