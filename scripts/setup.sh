@@ -18,7 +18,10 @@ PACKAGES=(
   zlib1g-dev
   openssl                  # scripts/tessera_security.sh: the job's CA, certificate and token (docs/security.md)
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist
-  python3-numpy            # reads exported checkpoints (.npz) in tests; make_fashion_jpeg_tree.py
+  python3-numpy            # reads exported checkpoints (.npz) in tests; make_fashion_jpeg_tree.py; bench/scaling_model.py
+  python3-matplotlib       # bench/plot_scaling.py: the plots of docs/scaling.md
+  iproute2                 # ip, tc: bench/netns/ emulated hosts, test/netns_cluster_test
+  util-linux               # setsid: bench/netns/emulate.sh starts each task in a session of its own
   python3-torch            # reference for bench/train_throughput
   python3-pil              # scripts/make_fashion_jpeg_tree.py, make_photo_set.py write JPEG and PNG
   python3-torchvision      # reference pipeline in bench/jpeg_references.py (ImageFolder, DataLoader)
