@@ -59,6 +59,19 @@ import sys
 import time
 
 FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+ALL_PROCS = []  # every process started, so a signal can kill them all by PID
+
+
+def on_signal(signum, frame):
+    for p in ALL_PROCS:
+        if p.poll() is None:
+            p.kill()
+    for p in ALL_PROCS:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    os._exit(128 + signum)
 
 
 def log(msg):
@@ -133,6 +146,7 @@ class Job:
         with open(self.log_path(task), "ab") as logf:
             self.procs[task] = subprocess.Popen(self.task_cmd(task), stdout=logf,
                                                 stderr=subprocess.STDOUT)
+        ALL_PROCS.append(self.procs[task])
         self.started[task] = time.time()
 
     def start_all(self):
@@ -449,7 +463,8 @@ def main():
     out = args.out or os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"),
                                    "chaos-%s-%d" % (args.mode, os.getpid()))
     os.makedirs(out, exist_ok=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
     failures = []
     rng = random.Random(args.seed)
