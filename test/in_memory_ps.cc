@@ -202,8 +202,14 @@ absl::StatusOr<std::shared_ptr<VariableStore>> InMemoryPs::StoreFor(const char* 
     return absl::UnavailableError(
         absl::StrCat(rpc, " to ps ", task_, " at ", address_, ": ps is down (simulated)"));
   }
+  if (restart_after_calls_ > 0 && --restart_after_calls_ == 0) store_ = NewStore();
   ++calls_;
   return store_;
+}
+
+void InMemoryPs::RestartBeforeCall(int64_t n) {
+  absl::MutexLock lock(&mu_);
+  restart_after_calls_ = n;
 }
 
 std::vector<std::unique_ptr<PsConnection>> ConnectAll(const std::vector<InMemoryPs*>& ps) {

@@ -53,6 +53,9 @@ class InMemoryPs {
   // Simulates a restart of the ps process: the store is replaced by a fresh
   // one (no variables, a new incarnation), so calls answer "not initialized".
   void Restart();
+  // Restart() just before the n-th call from now (n >= 1) reaches the store:
+  // a ps that restarts between two calls of the code under test.
+  void RestartBeforeCall(int64_t n);
   // While true, every call fails with UNAVAILABLE (a ps that is down).
   void SetUnavailable(bool unavailable);
 
@@ -77,6 +80,7 @@ class InMemoryPs {
   int generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
   int64_t calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t restart_after_calls_ ABSL_GUARDED_BY(mu_) = 0;  // RestartBeforeCall's countdown
 };
 
 // One connection to each of `ps` (borrowed), in the given order (ps task order).

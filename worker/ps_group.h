@@ -77,6 +77,10 @@ class PsGroup {
   // every few seconds. DEADLINE_EXCEEDED naming the ps that never got ready.
   // `what` describes the wait (default: the chief's first initialization).
   absl::Status WaitUntilInitialized(absl::Time deadline, absl::string_view what = "");
+  // One Pull of every variable from every ps: OK when every ps holds
+  // initialized variables, else the first error (IsNotInitializedError for a
+  // ps that restarted and lost them).
+  absl::Status CheckInitialized();
 
   // The incarnation each ps last answered with (0 before any answer).
   // PullAll and PushAll log a change ("ps 1 restarted").

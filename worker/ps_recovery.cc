@@ -66,6 +66,22 @@ absl::Status PsRecovery::InitializeOrRestore(
   return absl::OkStatus();
 }
 
+absl::Status PsRecovery::InitializeUntilReady(
+    const std::function<std::vector<Tensor>()>& initial, absl::Time deadline) {
+  while (true) {
+    absl::Status s = InitializeOrRestore(initial);
+    if (s.ok()) s = ps_->CheckInitialized();
+    if (s.ok() || !IsNotInitializedError(s)) return s;
+    if (ps_->clock()->Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "gave up initializing the ps tasks: a ps kept losing its variables (", s.message(),
+          ")"));
+    }
+    LOG(WARNING) << "a ps lost its variables while the chief started (" << s.message()
+                 << "); initializing or restoring it again";
+  }
+}
+
 absl::Status PsRecovery::Recover(const absl::Status& cause) {
   LOG(WARNING) << "a ps lost its variables (" << cause.message() << ")";
   if (!options_.is_chief) {

@@ -48,6 +48,16 @@ class PsRecovery {
   // (model order); it is called only when some ps needs them.
   absl::Status InitializeOrRestore(const std::function<std::vector<Tensor>()>& initial);
 
+  // Chief, at start: InitializeOrRestore, then one pull of every variable
+  // (PsGroup::CheckInitialized). A ps that restarted in between, or during
+  // the initialization, answers "not initialized": it is initialized or
+  // restored again, until the pull succeeds or `deadline` passes
+  // (DEADLINE_EXCEEDED with the last error). Without this the chief went on to
+  // wait for "the chief" to initialize that ps, that is for itself (found by
+  // test/chaos.py: a ps killed while the chief was starting).
+  absl::Status InitializeUntilReady(const std::function<std::vector<Tensor>()>& initial,
+                                    absl::Time deadline);
+
   // After a Pull or Push failed with IsNotInitializedError(`cause`): the
   // chief restores every ps that lost its variables; another worker waits
   // until every ps is ready again. Errors name the ps and the cause.

@@ -140,6 +140,73 @@ TEST_F(PsRecoveryTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
   EXPECT_EQ(status_.Snapshot().waiting_for(), "");
 }
 
+// Found by test/chaos.py: a ps killed while the (restarted) chief started,
+// after the chief found every ps initialized and before its first pull. The
+// chief restores that ps instead of waiting for "the chief", itself.
+TEST_F(PsRecoveryTest, ChiefStartingRestoresAPsThatRestartsBeforeItsFirstPull) {
+  config_.set_checkpoint_dir(dir_);
+  CheckpointContents saved;
+  {
+    std::unique_ptr<PsGroup> first = NewGroup(0, 2);
+    ASSERT_TRUE(first->CreateAndInitialize(config_, Initial()).ok());
+    saved = TrainOneStepAndSave(first.get());
+  }
+  // The restarted chief: CreateVariables finds both ps initialized (live
+  // state kept); ps 1 restarts just before the next call, the first pull.
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  const uint64_t before = ps1_.incarnation();
+  ps1_.RestartBeforeCall(2);
+  int calls = 0;
+  absl::Status started = recovery.InitializeUntilReady(
+      [&calls] {
+        ++calls;
+        return Initial();
+      },
+      clock_.Now() + absl::Seconds(30));
+  ASSERT_TRUE(started.ok()) << started;
+  EXPECT_NE(ps1_.incarnation(), before);  // it did restart
+  EXPECT_EQ(calls, 0);                    // restored from the checkpoint, not initialized
+  std::vector<Tensor> values = Zeros();
+  absl::StatusOr<int64_t> step = group->PullAll(&values);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 1);
+  EXPECT_EQ(Flat(values[0]), Flat(saved.variables[0].value));
+  EXPECT_EQ(Flat(values[1]), Flat(saved.variables[1].value));
+}
+
+TEST_F(PsRecoveryTest, ChiefStartingInitializesAgainAPsThatRestartsDuringInitialization) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  int calls = 0;
+  absl::Status started = recovery.InitializeUntilReady(
+      [&] {
+        if (++calls == 1) ps0_.Restart();  // after CreateVariables, before the assign
+        return Initial();
+      },
+      clock_.Now() + absl::Seconds(30));
+  ASSERT_TRUE(started.ok()) << started;
+  EXPECT_EQ(calls, 2);
+  std::vector<Tensor> values = Zeros();
+  ASSERT_TRUE(group->PullAll(&values).ok());
+  EXPECT_EQ(Flat(values[0]), Flat(Initial()[0]));
+  EXPECT_EQ(Flat(values[1]), Flat(Initial()[1]));
+}
+
+TEST_F(PsRecoveryTest, ChiefStartingGivesUpAtTheDeadline) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 2);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  absl::Status started = recovery.InitializeUntilReady(
+      [&] {
+        ps0_.Restart();  // every time: it never holds its variables
+        return Initial();
+      },
+      clock_.Now());  // no time to try again
+  EXPECT_EQ(started.code(), absl::StatusCode::kDeadlineExceeded) << started;
+  EXPECT_NE(started.message().find("a ps kept losing its variables"), absl::string_view::npos)
+      << started;
+}
+
 TEST_F(PsRecoveryTest, ChiefCannotRecoverWithoutACheckpointDir) {
   std::unique_ptr<PsGroup> group = NewGroup(0, 2);
   PsRecovery recovery(group.get(), &config_, &status_, options_);

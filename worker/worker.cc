@@ -172,8 +172,8 @@ HookContext Worker::MakeHookContext() {
 absl::Status Worker::Initialize() {
   const absl::Time deadline = clock_->Now() + absl::Seconds(config_.startup_timeout_secs());
   if (is_chief()) {
-    RETURN_IF_ERROR(recovery_->InitializeOrRestore(
-        [this] { return model_->InitialValues(config_.seed()); }));
+    return recovery_->InitializeUntilReady(
+        [this] { return model_->InitialValues(config_.seed()); }, deadline);
   }
   status_->SetState("waiting");
   return ps_->WaitUntilInitialized(deadline);
