@@ -16,9 +16,18 @@
 // is the median of the turns' ratios, the GB/s figures are means over the
 // turns.
 //
+// With --security_dir=DIR (a folder as scripts/tessera_security.sh makes:
+// ca.pem, cert.pem, key.pem, token), a second ps serves with mutual TLS and
+// the job token, as every launched job does, and a third side takes its
+// turn: push + pull to that ps over TLS. The line then also has
+//
+//   tls_GBps=Z tls_ratio=Z/X
+//
+// the cost of security on this path (issue 16's target: tls_ratio >= 0.7).
+//
 // Usage: bazel run //bench:ps_transport [-- --seconds=2 --turns=4
 //            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp
-//            --ps_in=process|thread]
+//            --ps_in=process|thread --security_dir=DIR]
 // (--only measures one side alone, for profiling; it prints no ratio).
 
 #include <sys/wait.h>
@@ -32,6 +41,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +52,7 @@
 #include "absl/time/clock.h"
 #include "bench/tcp_echo.h"
 #include "common/daemon_setup.h"
+#include "common/rpc/security_config.h"
 #include "ps/ps_server.h"
 #include "worker/ps_client.h"
 
@@ -52,6 +63,9 @@ ABSL_FLAG(std::vector<std::string>, bytes, std::vector<std::string>({"4194304", 
 ABSL_FLAG(std::vector<std::string>, workers, std::vector<std::string>({"1", "2"}),
           "worker counts (1 or 2)");
 ABSL_FLAG(std::string, only, "", "grpc or tcp: measure only that side (profiling)");
+ABSL_FLAG(std::string, security_dir, "",
+          "also measure push + pull against a ps with mutual TLS and the job token "
+          "from this folder (ca.pem, cert.pem, key.pem, token: scripts/tessera_security.sh)");
 ABSL_FLAG(std::string, ps_in, "process",
           "where the ps runs: 'process' (a child process, as in a cluster) or 'thread' "
           "(in this process, sharing gRPC's poller with the workers)");
@@ -89,6 +103,9 @@ double Measure(int workers, int64_t bytes, absl::Duration budget, Round round) {
 // pipe or exits) or in this process.
 class Servers {
  public:
+  // `secure`: a second ps with these settings (mutual TLS and token), or none.
+  explicit Servers(const SecurityConfig* secure) : secure_(secure) {}
+
   // False (with a message) when a server could not start.
   bool StartInThisProcess() {
     PsServerOptions options;
@@ -102,6 +119,15 @@ class Servers {
     ports_[0] = ps_->port();
     if (!echo_.Start()) return false;
     ports_[1] = echo_.port();
+    if (secure_ == nullptr) return true;
+    options.security = *secure_;
+    created = PsServer::Create(options);
+    if (!created.ok()) {
+      std::fprintf(stderr, "secure ps: %s\n", std::string(created.status().message()).c_str());
+      return false;
+    }
+    secure_ps_ = std::move(*created);
+    ports_[2] = secure_ps_->port();
     return true;
   }
 
@@ -126,13 +152,14 @@ class Servers {
     if (pid_ == 0) {
       close(to_child[1]);
       close(from_child[0]);
-      int ports[2] = {-1, -1};
-      if (StartInThisProcess()) std::copy(ports_, ports_ + 2, ports);
+      int ports[3] = {-1, -1, -1};
+      if (StartInThisProcess()) std::copy(ports_, ports_ + 3, ports);
       if (write(from_child[1], ports, sizeof(ports)) != sizeof(ports) || ports[0] < 0) _exit(1);
       char byte;
       while (read(to_child[0], &byte, 1) < 0 && errno == EINTR) {
       }  // end of file: the parent is done, or gone
       ps_->Stop(absl::Seconds(1));
+      if (secure_ps_ != nullptr) secure_ps_->Stop(absl::Seconds(1));
       _exit(0);
     }
     close(to_child[0]);
@@ -142,7 +169,8 @@ class Servers {
     while ((got = read(from_child[0], ports_, sizeof(ports_))) < 0 && errno == EINTR) {
     }
     close(from_child[0]);
-    if (got != sizeof(ports_) || ports_[0] <= 0 || ports_[1] <= 0) {
+    if (got != sizeof(ports_) || ports_[0] <= 0 || ports_[1] <= 0 ||
+        (secure_ != nullptr && ports_[2] <= 0)) {
       std::fprintf(stderr, "the servers' child process did not start\n");
       return false;
     }
@@ -153,6 +181,7 @@ class Servers {
   // killed) and reports how it ended.
   ~Servers() {
     if (ps_ != nullptr) ps_->Stop(absl::Seconds(1));
+    if (secure_ps_ != nullptr) secure_ps_->Stop(absl::Seconds(1));
     if (to_child_ >= 0) close(to_child_);
     if (pid_ <= 0) return;
     int status = 0;
@@ -173,13 +202,16 @@ class Servers {
 
   int ps_port() const { return ports_[0]; }
   int echo_port() const { return ports_[1]; }
+  int secure_ps_port() const { return ports_[2]; }
 
  private:
+  const SecurityConfig* secure_;
   std::unique_ptr<PsServer> ps_;  // in this process only
+  std::unique_ptr<PsServer> secure_ps_;
   EchoServer echo_;
   pid_t pid_ = -1;
   int to_child_ = -1;
-  int ports_[2] = {-1, -1};  // ps, echo
+  int ports_[3] = {-1, -1, -1};  // ps, echo, secure ps
 };
 
 // Parses a list flag of positive integers; false (with a message) when bad.
@@ -236,11 +268,29 @@ int Run() {
     std::fprintf(stderr, "--ps_in must be process or thread, got '%s'\n", ps_in.c_str());
     return 2;
   }
-  Servers servers;
+  std::optional<SecurityConfig> secure;
+  if (const std::string dir = absl::GetFlag(FLAGS_security_dir); !dir.empty()) {
+    SecurityFiles files;
+    files.security_dir = dir;
+    auto loaded = LoadSecurityConfig(files);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "--security_dir: %s\n", std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    if (!loaded->mutual_tls() || !loaded->has_token()) {
+      std::fprintf(stderr, "--security_dir=%s: want ca.pem, cert.pem, key.pem and token (%s)\n",
+                   dir.c_str(), loaded->Mode().c_str());
+      return 2;
+    }
+    secure = *loaded;
+  }
+  Servers servers(secure ? &*secure : nullptr);
   if (!(ps_in == "process" ? servers.StartInChildProcess() : servers.StartInThisProcess())) {
     return 1;
   }
   const std::string address = "127.0.0.1:" + std::to_string(servers.ps_port());
+  // The certificate names localhost and 127.0.0.1 (scripts/tessera_security.sh).
+  const std::string secure_address = "localhost:" + std::to_string(servers.secure_ps_port());
 
   CreateVariablesRequest create;
   create.set_fingerprint(kFingerprint);
@@ -253,23 +303,33 @@ int Run() {
     block->set_name("g" + std::to_string(bytes));
     block->mutable_shape()->add_dim(bytes / 4);
   }
-  std::vector<std::unique_ptr<PsConnection>> clients;
+  // clients[w]: plaintext; secure_clients[w]: mutual TLS and token.
+  std::vector<std::unique_ptr<PsConnection>> clients, secure_clients;
   for (int w = 0; w < 2; ++w) clients.push_back(*NewPsClient(address, {}));
+  if (secure) {
+    PsClientOptions options;
+    options.security = *secure;
+    for (int w = 0; w < 2; ++w) secure_clients.push_back(*NewPsClient(secure_address, options));
+  }
   ChunkHeader assign;
   assign.set_kind(ASSIGN);
   assign.set_fingerprint(kFingerprint);
   ChunkHeader gradient = assign;
   gradient.set_kind(GRADIENT);
-  if (auto created = clients[0]->CreateVariables(create); !created.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(created.status().message()).c_str());
-    return 1;
-  }
-  for (int64_t bytes : sizes) {
-    std::vector<float> zeros(bytes / 4, 0.0f);
-    std::vector<std::string> name = {"g" + std::to_string(bytes)};
-    if (auto pushed = clients[0]->Push(assign, name, {zeros}); !pushed.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(pushed.status().message()).c_str());
+  for (auto* side : {&clients, &secure_clients}) {
+    if (side->empty()) continue;
+    PsConnection& client = *(*side)[0];
+    if (auto created = client.CreateVariables(create); !created.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(created.status().message()).c_str());
       return 1;
+    }
+    for (int64_t bytes : sizes) {
+      std::vector<float> zeros(bytes / 4, 0.0f);
+      std::vector<std::string> name = {"g" + std::to_string(bytes)};
+      if (auto pushed = client.Push(assign, name, {zeros}); !pushed.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(pushed.status().message()).c_str());
+        return 1;
+      }
     }
   }
 
@@ -283,24 +343,35 @@ int Run() {
       pull.set_fingerprint(kFingerprint);
       pull.add_blocks(name[0]);
       std::atomic<bool> failed{false};
-      auto grpc_round = [&](int w) {
+      auto round_on = [&](std::vector<std::unique_ptr<PsConnection>>& side, int w) {
         ChunkHeader fields = gradient;
         fields.set_worker_task(w);
-        auto pushed = clients[w]->Push(fields, name, {grads[w]});
-        auto pulled = clients[w]->Pull(pull, {absl::MakeSpan(values[w])});
-        if (!pushed.ok() || !pulled.ok()) failed = true;
+        auto pushed = side[w]->Push(fields, name, {grads[w]});
+        auto pulled = side[w]->Pull(pull, {absl::MakeSpan(values[w])});
+        if (!pushed.ok() || !pulled.ok()) {
+          if (!failed.exchange(true)) {
+            std::fprintf(stderr, "%s\n",
+                         std::string((pushed.ok() ? pulled.status() : pushed.status()).message())
+                             .c_str());
+          }
+        }
       };
+      auto grpc_round = [&](int w) { round_on(clients, w); };
+      auto tls_round = [&](int w) { round_on(secure_clients, w); };
       TcpEcho echo(servers.echo_port(), workers, bytes);
       if (!echo.ok()) return 1;
       auto tcp_round = [&](int w) { echo.Round(w); };
-      double grpc_sum = 0, tcp_sum = 0;
-      std::vector<double> ratios;
+      double grpc_sum = 0, tcp_sum = 0, tls_sum = 0;
+      std::vector<double> ratios, tls_ratios;
       for (int t = 0; t < turns; ++t) {
         const double grpc = only == "tcp" ? 0 : Measure(workers, bytes, slice, grpc_round);
         const double tcp = only == "grpc" ? 0 : Measure(workers, bytes, slice, tcp_round);
+        const double tls = secure && only != "tcp" ? Measure(workers, bytes, slice, tls_round) : 0;
         grpc_sum += grpc;
         tcp_sum += tcp;
+        tls_sum += tls;
         if (only.empty()) ratios.push_back(grpc / tcp);
+        if (secure && only != "tcp") tls_ratios.push_back(tls / grpc);
       }
       if (failed || !echo.ok()) {
         std::fprintf(stderr, "a push or pull or a TCP round failed\n");
@@ -312,6 +383,12 @@ int Run() {
         std::printf(" ratio=%.2f (median of %d turns, range %.2f-%.2f)", Median(ratios), turns,
                     *std::min_element(ratios.begin(), ratios.end()),
                     *std::max_element(ratios.begin(), ratios.end()));
+      }
+      if (!tls_ratios.empty()) {
+        std::printf(" tls_GBps=%.3f tls_ratio=%.2f (median of %d turns, range %.2f-%.2f)",
+                    tls_sum / turns, Median(tls_ratios), turns,
+                    *std::min_element(tls_ratios.begin(), tls_ratios.end()),
+                    *std::max_element(tls_ratios.begin(), tls_ratios.end()));
       }
       std::printf("\n");
       std::fflush(stdout);

@@ -54,6 +54,7 @@ class ImageResizer {
 
   Taps x_taps_, y_taps_;
   std::vector<float> row_;  // one output row's vertical pass, src columns x channels
+  std::vector<float> out_row_;  // one output row, made here before it is streamed out
 };
 
 }  // namespace tessera

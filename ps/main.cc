@@ -9,6 +9,10 @@
 // --cluster is not given) until Admin.Shutdown, then exits 0. Bad flags or a
 // bad cluster: a message on stderr and exit 1.
 //
+// Limits (docs/security.md): --max_bytes_held, --max_blocks,
+// --max_block_bytes and --max_streams_per_peer cap what clients may make the
+// ps hold and open; a request over one is RESOURCE_EXHAUSTED naming the flag.
+//
 // SIGTERM or SIGINT: the ps keeps serving while the job winds down (the
 // chief's final checkpoint needs it), then exits 0: once no Pull, Snapshot
 // or Push has begun for --quiet_secs, on Admin.Shutdown, or after
@@ -27,11 +31,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/cluster/task_resolution.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/daemon_setup.h"
 #include "common/signal_watcher.h"
 #include "common/rpc/security_config.h"
 #include "common/status_macros.h"
+#include "ps/ps_limits.h"
 #include "ps/ps_server.h"
 
 ABSL_FLAG(std::string, cluster, "", "cluster file (JSON); default: the TF_CONFIG variable");
@@ -51,14 +57,51 @@ ABSL_FLAG(std::string, token_file, "",
           "file holding the job token (mode 0600), required on every call; default: SECURITY_DIR/token");
 ABSL_FLAG(bool, insecure, false,
           "serve without TLS and a token although the cluster is not all loopback");
+ABSL_FLAG(int64_t, max_bytes_held, 0,
+          "bytes of variables, optimizer slots and SYNC sums this ps may hold; "
+          "0: 80% of physical memory (MemTotal of /proc/meminfo)");
+ABSL_FLAG(int64_t, max_blocks, tessera::kDefaultMaxBlocks, "variable blocks this ps may hold");
+ABSL_FLAG(int64_t, max_block_bytes, tessera::kDefaultMaxBlockBytes,
+          "bytes of one block's values (elements x 4)");
+ABSL_FLAG(int32_t, max_streams_per_peer, tessera::kDefaultMaxStreamsPerPeer,
+          "Pull, Push and Snapshot streams one client host may have open at once");
 
 namespace tessera {
 namespace {
 
+// The limit flags; --max_bytes_held=0 is kDefaultMaxBytesHeldPercent of
+// `meminfo`'s MemTotal (/proc/meminfo, read only then).
+absl::StatusOr<PsLimits> LimitsFromFlags(const std::string& meminfo_path) {
+  PsLimits limits;
+  limits.max_bytes_held = absl::GetFlag(FLAGS_max_bytes_held);
+  limits.max_blocks = absl::GetFlag(FLAGS_max_blocks);
+  limits.max_block_bytes = absl::GetFlag(FLAGS_max_block_bytes);
+  limits.max_streams_per_peer = absl::GetFlag(FLAGS_max_streams_per_peer);
+  if (limits.max_bytes_held < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_bytes_held must be >= 0 (0: ", kDefaultMaxBytesHeldPercent,
+        "% of physical memory), got ", limits.max_bytes_held));
+  }
+  if (limits.max_bytes_held == 0) {
+    absl::StatusOr<std::string> meminfo = ReadFileToString(meminfo_path);
+    absl::StatusOr<int64_t> mem_total =
+        meminfo.ok() ? ParseMemTotal(*meminfo) : absl::StatusOr<int64_t>(meminfo.status());
+    if (!mem_total.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--max_bytes_held=0 takes ", kDefaultMaxBytesHeldPercent, "% of MemTotal, but ",
+          meminfo_path, ": ", mem_total.status().message(), "; give --max_bytes_held in bytes"));
+    }
+    limits.max_bytes_held = DefaultMaxBytesHeld(*mem_total);
+  }
+  RETURN_IF_ERROR(ValidatePsLimits(limits));
+  return limits;
+}
+
 absl::StatusOr<PsServerOptions> OptionsFromFlags(std::optional<std::string> tf_config) {
+  PsServerOptions options;
+  ASSIGN_OR_RETURN(options.limits, LimitsFromFlags("/proc/meminfo"));
   ASSIGN_OR_RETURN(ResolvedTask task, ResolveTask(kPsJob, absl::GetFlag(FLAGS_cluster),
                                                   absl::GetFlag(FLAGS_task), tf_config));
-  PsServerOptions options;
   options.task = task.task.index;
   options.address = task.address;
   options.listen_address = task.listen_address;
@@ -87,6 +130,7 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
   }
   for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
   LOG(INFO) << DescribeSecurity(options->security);
+  LOG(INFO) << "limits: " << DescribePsLimits(options->limits) << " (docs/security.md, Limits)";
   LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
             << options->listen_address << "), incarnation " << std::hex
             << (*server)->store()->incarnation();

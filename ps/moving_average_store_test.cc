@@ -88,7 +88,7 @@ TEST(MovingAverageStoreTest, DeltasFollowAssignMovingAverageInEveryMode) {
   for (UpdateMode mode : {ASYNC, STALE, SYNC}) {
     SCOPED_TRACE(UpdateMode_Name(mode));
     FakeClock clock;
-    VariableStore store({&clock, 7});
+    VariableStore store({&clock, 7, {}});
     ASSERT_TRUE(store.CreateVariables(TwoBlocks(mode, 1)).ok());
     ASSERT_TRUE(Push(&store, ASSIGN, 0, 0, {1, 1}, {1, 7}).ok());
     const float decay = 0.5f, b = 3.0f;
@@ -112,7 +112,7 @@ TEST(MovingAverageStoreTest, DeltasFollowAssignMovingAverageInEveryMode) {
 // i.e. towards the mean of the replicas' batch statistics.
 TEST(MovingAverageStoreTest, SyncAveragesTheReplicasDeltas) {
   FakeClock clock;
-  VariableStore store({&clock, 7});
+  VariableStore store({&clock, 7, {}});
   ASSERT_TRUE(store.CreateVariables(TwoBlocks(SYNC, 2)).ok());
   ASSERT_TRUE(Push(&store, ASSIGN, 0, 0, {0, 0}, {1, 1}).ok());
   // decay 0.5, var 1; batch means 3 and 5 (deltas -1 and -2): var = 2.5,
@@ -125,7 +125,7 @@ TEST(MovingAverageStoreTest, SyncAveragesTheReplicasDeltas) {
 
 TEST(MovingAverageStoreTest, SnapshotsCarryNoSlotsAndSlotsCannotBeAssigned) {
   FakeClock clock;
-  VariableStore store({&clock, 7});
+  VariableStore store({&clock, 7, {}});
   ASSERT_TRUE(store.CreateVariables(TwoBlocks(ASYNC, 1)).ok());
   ASSERT_TRUE(Push(&store, ASSIGN, 0, 0, {1, 2}, {3, 4}).ok());
   std::vector<std::string> names;
@@ -145,7 +145,7 @@ TEST(MovingAverageStoreTest, SnapshotsCarryNoSlotsAndSlotsCannotBeAssigned) {
 
 TEST(MovingAverageStoreTest, AnotherKindForTheSameBlockIsRefused) {
   FakeClock clock;
-  VariableStore store({&clock, 7});
+  VariableStore store({&clock, 7, {}});
   ASSERT_TRUE(store.CreateVariables(TwoBlocks(ASYNC, 1)).ok());
   CreateVariablesRequest other = TwoBlocks(ASYNC, 1);
   other.mutable_blocks(1)->set_kind(TRAINABLE);

@@ -16,6 +16,7 @@ PsMetricsSnapshot PsMetrics::TakeSnapshot() {
   snapshot.pushes = pushes_.load();
   snapshot.bytes_pulled = bytes_pulled_.load();
   snapshot.bytes_pushed = bytes_pushed_.load();
+  snapshot.refused = refused_.load();
   absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   const double seconds = absl::ToDoubleSeconds(now - last_snapshot_);

@@ -23,6 +23,7 @@ struct PsMetricsSnapshot {
   int64_t bytes_pushed = 0;
   double pull_bytes_per_sec = 0;  // since the previous snapshot
   double push_bytes_per_sec = 0;
+  int64_t refused = 0;  // requests refused over a cap (ps/ps_limits.h)
   std::string last_error;
   double last_error_age_secs = 0;  // 0 when there is no error
 };
@@ -34,6 +35,7 @@ class PsMetrics {
   void CountPush() { pushes_.fetch_add(1, std::memory_order_relaxed); }
   void AddPulledBytes(int64_t n) { bytes_pulled_.fetch_add(n, std::memory_order_relaxed); }
   void AddPushedBytes(int64_t n) { bytes_pushed_.fetch_add(n, std::memory_order_relaxed); }
+  void CountRefusal() { refused_.fetch_add(1, std::memory_order_relaxed); }
   void RecordError(absl::string_view message);
   // Pull, Snapshot and Push calls begun so far.
   int64_t requests() const {
@@ -48,6 +50,7 @@ class PsMetrics {
   std::atomic<int64_t> pushes_{0};
   std::atomic<int64_t> bytes_pulled_{0};
   std::atomic<int64_t> bytes_pushed_{0};
+  std::atomic<int64_t> refused_{0};
   absl::Mutex mu_;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_error_time_ ABSL_GUARDED_BY(mu_);

@@ -13,13 +13,14 @@ PsServer::PsServer(const PsServerOptions& options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
       start_time_(clock_->Now()),
-      store_({clock_, options.incarnation}),
+      store_({clock_, options.incarnation, options.limits}),
       metrics_(clock_),
-      ps_service_(&store_, &metrics_),
+      ps_service_(&store_, &metrics_, clock_, options.limits.max_streams_per_peer),
       admin_service_([this] { return Status(); },
                      [this](const std::string& reason) { RequestShutdown(reason); }) {}
 
 absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions& options) {
+  RETURN_IF_ERROR(ValidatePsLimits(options.limits));
   std::unique_ptr<PsServer> server(new PsServer(options));
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(absl::StrCat("ps:", options.task), options.listen_address,
@@ -126,6 +127,16 @@ StatusResponse PsServer::Status() {
   } else {
     status.set_waiting_for(summary.waiting_for);
   }
+  LimitsStatus* limits = status.mutable_limits();
+  limits->set_max_bytes_held(options_.limits.max_bytes_held);
+  limits->set_max_blocks(options_.limits.max_blocks);
+  limits->set_max_block_bytes(options_.limits.max_block_bytes);
+  limits->set_max_streams_per_peer(options_.limits.max_streams_per_peer);
+  const StreamLimiter::Usage streams = ps_service_.stream_usage();
+  limits->set_open_streams(streams.open);
+  limits->set_busiest_peer(streams.busiest_peer);
+  limits->set_busiest_peer_streams(streams.busiest);
+  limits->set_refused(metrics.refused);
   status.set_last_error(metrics.last_error);
   status.set_last_error_age_secs(metrics.last_error_age_secs);
   return status;

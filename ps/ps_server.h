@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/rpc/security_config.h"
 #include "grpcpp/grpcpp.h"
+#include "ps/ps_limits.h"
 #include "ps/ps_metrics.h"
 #include "ps/ps_service.h"
 #include "ps/variable_store.h"
@@ -45,6 +46,9 @@ struct PsServerOptions {
   uint64_t incarnation = 0;  // 0: random
   // TLS, mutual TLS, the job token (common/rpc/credentials.h); default plaintext.
   SecurityConfig security;
+  // Caps on what clients may make this ps hold and open (ps/ps_limits.h);
+  // Create() refuses invalid ones (INVALID_ARGUMENT naming the flag).
+  PsLimits limits;
 };
 
 class PsServer {

@@ -1,27 +1,56 @@
 #include "ps/ps_service.h"
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/rpc/grpc_status.h"
 #include "common/status_macros.h"
 #include "common/logging.h"
+#include "common/refusal_log.h"
 
 namespace tessera {
-namespace {
 
+// Errors to grpc::Status: each is recorded as the ps's last error; refusals
+// over a cap (RESOURCE_EXHAUSTED) are counted and logged at most once per
+// kRefusalLogInterval, other errors every time. Thread-safe.
+class PsReplier {
+ public:
+  static constexpr absl::Duration kRefusalLogInterval = absl::Seconds(10);
 
-grpc::Status Reply(const absl::Status& status, const char* method,
-                   grpc::CallbackServerContext* context, PsMetrics* metrics) {
-  if (!status.ok()) {
-    const std::string text = absl::StrCat(method, " from ", context->peer(), ": ", status.ToString());
-    LOG(WARNING) << text;
-    metrics->RecordError(text);
+  PsReplier(PsMetrics* metrics, Clock* clock)
+      : metrics_(metrics), refusals_(clock, kRefusalLogInterval) {}
+
+  grpc::Status Reply(const absl::Status& status, const char* method,
+                     grpc::CallbackServerContext* context) {
+    if (!status.ok()) {
+      const std::string text =
+          absl::StrCat(method, " from ", context->peer(), ": ", status.ToString());
+      metrics_->RecordError(text);
+      if (status.code() == absl::StatusCode::kResourceExhausted) {
+        metrics_->CountRefusal();
+        if (std::optional<std::string> line = refusals_.Record(text); line.has_value()) {
+          LOG(WARNING) << *line;
+        }
+      } else {
+        LOG(WARNING) << text;
+      }
+    }
+    return ToGrpcStatus(status);
   }
-  return ToGrpcStatus(status);
-}
+
+  PsMetrics* metrics() const { return metrics_; }
+
+ private:
+  PsMetrics* const metrics_;
+  RefusalLog refusals_;
+};
+
+namespace {
 
 // Starts the session of a Pull or Snapshot whose request is in `request`.
 template <typename Request, typename Start>
@@ -38,13 +67,16 @@ absl::StatusOr<std::unique_ptr<ChunkSource>> StartSource(const grpc::ByteBuffer&
 // thread, holding no gRPC thread; its first write starts from there.
 class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  // Streams `session` at once (or finishes with its error).
+  // Streams `session` at once (or finishes with its error). `slot` is the
+  // stream's (ps/stream_limiter.h), held until the reactor is done.
   ChunkStreamReactor(grpc::CallbackServerContext* context, const char* method,
-                     absl::StatusOr<std::unique_ptr<ChunkSource>> session, PsMetrics* metrics)
-      : context_(context), method_(method), metrics_(metrics) {
+                     absl::StatusOr<std::unique_ptr<ChunkSource>> session,
+                     StreamLimiter::Slot slot, PsReplier* replier)
+      : context_(context), method_(method), replier_(replier), metrics_(replier->metrics()),
+        slot_(std::move(slot)) {
     metrics_->CountPull();
     if (!session.ok()) {
-      Finish(Reply(session.status(), method_, context_, metrics_));
+      FinishStream(replier_->Reply(session.status(), method_, context_));
       return;
     }
     session_ = std::move(*session);
@@ -54,8 +86,9 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   // A Pull: streams once the store says `request` may proceed.
   ChunkStreamReactor(grpc::CallbackServerContext* context, const PullRequest& request,
                      std::unique_ptr<PullSession> session, VariableStore* store,
-                     PsMetrics* metrics)
-      : context_(context), method_("Pull"), metrics_(metrics), store_(store) {
+                     StreamLimiter::Slot slot, PsReplier* replier)
+      : context_(context), method_("Pull"), replier_(replier), metrics_(replier->metrics()),
+        store_(store), slot_(std::move(slot)) {
     metrics_->CountPull();
     const PullSession* pull = session.get();
     session_ = std::move(session);
@@ -70,7 +103,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
       if (status.ok()) {
         WriteNext();
       } else {
-        Finish(Reply(status, method_, context_, metrics_));
+        FinishStream(replier_->Reply(status, method_, context_));
       }
     });
     absl::MutexLock lock(&mu_);
@@ -86,13 +119,13 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     // Only a withdrawn wait finishes here; else the wait's callback did or
     // will (CancelPullWait is false once it started).
     if (id != 0 && store_->CancelPullWait(id)) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
+      FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
     }
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {  // the client went away or the deadline passed
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
+      FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
       return;
     }
     WriteNext();
@@ -101,9 +134,16 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   void OnDone() override { delete this; }
 
  private:
+  // Ends the stream. Its slot is free from here on, before the client sees
+  // the end: a client that starts its next stream at once must find it free.
+  void FinishStream(grpc::Status status) {
+    slot_.Release();
+    Finish(std::move(status));
+  }
+
   void WriteNext() {
     if (session_->Done()) {  // nothing requested (a ps without blocks)
-      Finish(grpc::Status::OK);
+      FinishStream(grpc::Status::OK);
       return;
     }
     ChunkHeader header;
@@ -112,6 +152,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     out_ = EncodeChunk(header, chunk.data(), bytes, chunk.owner());  // takes its own reference
     metrics_->AddPulledBytes(static_cast<int64_t>(bytes));
     if (session_->Done()) {
+      slot_.Release();  // before the client can see the end (FinishStream)
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
     } else {
       StartWrite(&out_);
@@ -120,8 +161,10 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
 
   grpc::CallbackServerContext* const context_;
   const char* const method_;
+  PsReplier* const replier_;
   PsMetrics* const metrics_;
   VariableStore* const store_ = nullptr;  // Pull only
+  StreamLimiter::Slot slot_;  // released when finishing, else with the reactor
   std::unique_ptr<ChunkSource> session_;
   grpc::ByteBuffer out_;
   absl::Mutex mu_;
@@ -131,28 +174,38 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
 // Receives the chunks of one Push and applies each as it arrives.
 class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
+  // `slot` is the stream's (ps/stream_limiter.h), held until the reactor is
+  // done; a refused one finishes the call with its error before any read.
   PushReactor(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
-              VariableStore* store, PsMetrics* metrics)
-      : context_(context), response_(response), metrics_(metrics), session_(store->StartPush()) {
+              VariableStore* store, absl::StatusOr<StreamLimiter::Slot> slot,
+              PsReplier* replier)
+      : context_(context), response_(response), replier_(replier),
+        metrics_(replier->metrics()) {
     metrics_->CountPush();
+    if (!slot.ok()) {
+      FinishStream(replier_->Reply(slot.status(), "Push", context_));
+      return;
+    }
+    slot_ = std::move(*slot);
+    session_ = store->StartPush();
     StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // end of the request stream
       if (context_->IsCancelled()) {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "Push cancelled"));
+        FinishStream(grpc::Status(grpc::StatusCode::CANCELLED, "Push cancelled"));
         return;
       }
       absl::StatusOr<PushResponse> response = session_->Finish();
       if (response.ok()) *response_ = SerializeToByteBuffer(*response);
-      Finish(Reply(response.status(), "Push", context_, metrics_));
+      FinishStream(replier_->Reply(response.status(), "Push", context_));
       return;
     }
     absl::Status status = ApplyChunk();
     in_.Clear();
     if (!status.ok()) {
-      Finish(Reply(status, "Push", context_, metrics_));
+      FinishStream(replier_->Reply(status, "Push", context_));
       return;
     }
     StartRead(&in_);
@@ -161,6 +214,12 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   void OnDone() override { delete this; }
 
  private:
+  // Ends the stream, its slot free first (as ChunkStreamReactor's).
+  void FinishStream(grpc::Status status) {
+    slot_.Release();
+    Finish(std::move(status));
+  }
+
   absl::Status ApplyChunk() {
     ChunkHeader header;
     ChunkView view;
@@ -176,15 +235,22 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_;
+  PsReplier* const replier_;
   PsMetrics* const metrics_;
-  const std::unique_ptr<PushSession> session_;
+  StreamLimiter::Slot slot_;               // released when finishing, else with the reactor
+  std::unique_ptr<PushSession> session_;  // null when refused
   grpc::ByteBuffer in_;
 };
 
 }  // namespace
 
-PsService::PsService(VariableStore* store, PsMetrics* metrics)
-    : store_(store), metrics_(metrics) {}
+PsService::PsService(VariableStore* store, PsMetrics* metrics, Clock* clock,
+                     int max_streams_per_peer)
+    : store_(store),
+      replier_(std::make_unique<PsReplier>(metrics, clock)),
+      streams_(max_streams_per_peer) {}
+
+PsService::~PsService() = default;
 
 grpc::ServerUnaryReactor* PsService::CreateVariables(grpc::CallbackServerContext* context,
                                                      const CreateVariablesRequest* request,
@@ -197,7 +263,7 @@ grpc::ServerUnaryReactor* PsService::CreateVariables(grpc::CallbackServerContext
               << ")";
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Reply(result.status(), "CreateVariables", context, metrics_));
+  reactor->Finish(replier_->Reply(result.status(), "CreateVariables", context));
   return reactor;
 }
 
@@ -211,35 +277,49 @@ grpc::ServerUnaryReactor* PsService::WorkerDone(grpc::CallbackServerContext* con
               << request->last_step() << " (" << response->workers_done() << " done)";
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Reply(result.status(), "WorkerDone", context, metrics_));
+  reactor->Finish(replier_->Reply(result.status(), "WorkerDone", context));
   return reactor;
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request) {
+  absl::StatusOr<StreamLimiter::Slot> slot = streams_.Acquire(PeerHost(context->peer()), "Pull");
+  if (!slot.ok()) {
+    return new ChunkStreamReactor(context, "Pull", slot.status(), StreamLimiter::Slot(),
+                                  replier_.get());
+  }
   PullRequest parsed;
   absl::Status status = ParseFromByteBuffer(*request, &parsed, "PullRequest");
   absl::StatusOr<std::unique_ptr<PullSession>> session =
       status.ok() ? store_->StartPull(parsed) : status;
   if (!session.ok()) {
-    return new ChunkStreamReactor(context, "Pull", session.status(), metrics_);
+    return new ChunkStreamReactor(context, "Pull", session.status(), std::move(*slot),
+                                  replier_.get());
   }
-  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, metrics_);
+  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, std::move(*slot),
+                                replier_.get());
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  absl::StatusOr<StreamLimiter::Slot> slot =
+      streams_.Acquire(PeerHost(context->peer()), "Snapshot");
+  if (!slot.ok()) {
+    return new ChunkStreamReactor(context, "Snapshot", slot.status(), StreamLimiter::Slot(),
+                                  replier_.get());
+  }
   return new ChunkStreamReactor(
       context, "Snapshot",
       StartSource<SnapshotRequest>(
           *request, "SnapshotRequest",
           [this](const SnapshotRequest& r) { return store_->StartSnapshot(r); }),
-      metrics_);
+      std::move(*slot), replier_.get());
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* PsService::Push(grpc::CallbackServerContext* context,
                                                            grpc::ByteBuffer* response) {
-  return new PushReactor(context, response, store_, metrics_);
+  return new PushReactor(context, response, store_,
+                         streams_.Acquire(PeerHost(context->peer()), "Push"), replier_.get());
 }
 
 }  // namespace tessera

@@ -5,17 +5,28 @@
 // messages, calls the VariableStore, converts Status. Nothing else happens
 // here. Pull, Snapshot and Push use the raw ByteBuffer fast path of common/rpc/chunk_coding.h
 // with gRPC's callback API; CreateVariables and WorkerDone are ordinary typed
-// callback methods. Thread-safe; borrows the store and metrics, which must
-// outlive the server the service is registered with.
+// callback methods. Thread-safe; borrows the store, metrics and clock, which
+// must outlive the server the service is registered with.
+//
+// Limits (docs/security.md): each client host may have at most
+// max_streams_per_peer Pull, Push and Snapshot streams open at once
+// (ps/stream_limiter.h); one more is refused RESOURCE_EXHAUSTED before it
+// starts. Every refusal over a cap (that one and the store's CreateVariables
+// caps) is counted in the metrics, shown as the last error, and logged as a
+// warning at most once per 10 s with a count of the ones not logged.
 
 #include <memory>
 
+#include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/ps_service.grpc.pb.h"
 #include "ps/ps_metrics.h"
+#include "ps/stream_limiter.h"
 #include "ps/variable_store.h"
 
 namespace tessera {
+
+class PsReplier;  // ps_service.cc: errors to grpc::Status, recorded and logged
 
 using PsServiceBase = ParameterServer::WithCallbackMethod_CreateVariables<
     ParameterServer::WithCallbackMethod_WorkerDone<ParameterServer::WithRawCallbackMethod_Pull<
@@ -24,7 +35,8 @@ using PsServiceBase = ParameterServer::WithCallbackMethod_CreateVariables<
 
 class PsService final : public PsServiceBase {
  public:
-  PsService(VariableStore* store, PsMetrics* metrics);
+  PsService(VariableStore* store, PsMetrics* metrics, Clock* clock, int max_streams_per_peer);
+  ~PsService() override;
 
   grpc::ServerUnaryReactor* CreateVariables(grpc::CallbackServerContext* context,
                                             const CreateVariablesRequest* request,
@@ -42,9 +54,13 @@ class PsService final : public PsServiceBase {
   grpc::ServerReadReactor<grpc::ByteBuffer>* Push(grpc::CallbackServerContext* context,
                                                   grpc::ByteBuffer* response) override;
 
+  // Streams open now, per client host.
+  StreamLimiter::Usage stream_usage() const { return streams_.usage(); }
+
  private:
   VariableStore* const store_;
-  PsMetrics* const metrics_;
+  const std::unique_ptr<PsReplier> replier_;  // never null
+  StreamLimiter streams_;
 };
 
 }  // namespace tessera

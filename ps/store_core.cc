@@ -12,8 +12,8 @@
 
 namespace tessera {
 
-StoreCore::StoreCore(Clock* clock, uint64_t incarnation)
-    : clock_(clock), incarnation_(incarnation) {}
+StoreCore::StoreCore(Clock* clock, uint64_t incarnation, const PsLimits& limits)
+    : clock_(clock), incarnation_(incarnation), limits_(limits) {}
 
 StoreCore::~StoreCore() = default;
 
@@ -47,6 +47,11 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
   ASSIGN_OR_RETURN(std::unique_ptr<UpdatePolicy> policy,
                    CreateUpdatePolicy(request.update_mode(), optimizer.get()));
   const int replicas = request.update_mode() == SYNC ? ReplicasToAggregate(request) : 0;
+  // Before any allocation: a request over a cap allocates nothing.
+  int64_t held_bytes = 0;
+  for (const auto& block : blocks_) held_bytes += block->bytes_held();
+  RETURN_IF_ERROR(CheckCreateWithinLimits(request, optimizer->NumSlots(), replicas > 0, limits_,
+                                          static_cast<int64_t>(blocks_.size()), held_bytes));
   for (const BlockSpec& spec : request.blocks()) {
     const int slots = spec.kind() == TRAINABLE ? optimizer->NumSlots() : 0;
     auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec), slots, replicas,

@@ -32,6 +32,7 @@
 #include "common/clock.h"
 #include "common/optim/optimizer.h"
 #include "protos/ps_service.pb.h"
+#include "ps/ps_limits.h"
 #include "ps/pull_waiter.h"
 #include "ps/store_summary.h"
 #include "ps/training_progress.h"
@@ -49,14 +50,16 @@ struct PushContext {
 
 class StoreCore {
  public:
-  // `clock` is borrowed and must outlive the core.
-  StoreCore(Clock* clock, uint64_t incarnation);
+  // `clock` is borrowed and must outlive the core. CreateVariables refuses
+  // what would take the store over `limits` (ps/ps_limits.h).
+  StoreCore(Clock* clock, uint64_t incarnation, const PsLimits& limits = PsLimits());
   StoreCore(const StoreCore&) = delete;
   StoreCore& operator=(const StoreCore&) = delete;
   ~StoreCore();
 
   Clock* clock() const { return clock_; }
   uint64_t incarnation() const { return incarnation_; }
+  const PsLimits& limits() const { return limits_; }
 
   // VariableStore::CreateVariables (same contract).
   absl::StatusOr<CreateVariablesResponse> CreateVariables(const CreateVariablesRequest& request);
@@ -133,6 +136,7 @@ class StoreCore {
 
   Clock* const clock_;
   const uint64_t incarnation_;
+  const PsLimits limits_;
 
   mutable absl::Mutex mu_;
   // Set once by the first successful CreateVariables, then never changed.

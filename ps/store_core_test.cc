@@ -176,5 +176,51 @@ TEST_F(StoreCoreTest, KeepsAtMostFourIdleScratchBuffers) {
   EXPECT_EQ(kept, static_cast<int>(StoreCore::kMaxIdleScratch));
 }
 
+// Momentum holds one slot per element and SYNC one sum, so each 3-float
+// block holds 12 bytes of values, 12 of slot and 12 of sum: 72 for both.
+TEST(StoreCoreLimitsTest, ARequestOverACapCreatesNothingAndAFittingOneThenSucceeds) {
+  FakeClock clock;
+  PsLimits limits;
+  limits.max_bytes_held = 71;
+  StoreCore core(&clock, 1, limits);
+  auto refused = core.CreateVariables(TwoBlocks(SYNC));
+  EXPECT_EQ(refused.status(),
+            absl::ResourceExhaustedError(
+                "CreateVariables needs 72 bytes (values, optimizer slots and SYNC sums of 2 "
+                "blocks; the largest, 'w' of shape [3], 36 bytes); --max_bytes_held is 71 and 0 "
+                "bytes are held"));
+  StoreSummary summary;
+  core.FillCounts(&summary);
+  EXPECT_FALSE(summary.created);
+  EXPECT_EQ(summary.num_blocks, 0);
+  EXPECT_EQ(summary.bytes_held, 0);
+  EXPECT_EQ(core.progress(), nullptr);
+  // Without the SYNC sums the same blocks fit (48 bytes), and are held as counted.
+  auto created = core.CreateVariables(TwoBlocks(ASYNC));
+  ASSERT_TRUE(created.ok()) << created.status();
+  core.FillCounts(&summary);
+  EXPECT_EQ(summary.num_blocks, 2);
+  EXPECT_EQ(summary.bytes_held, 48);
+}
+
+TEST(StoreCoreLimitsTest, BlockCountAndBlockSizeCaps) {
+  FakeClock clock;
+  PsLimits limits;
+  limits.max_blocks = 1;
+  StoreCore few(&clock, 1, limits);
+  EXPECT_EQ(few.CreateVariables(TwoBlocks()).status(),
+            absl::ResourceExhaustedError(
+                "CreateVariables asks for 2 blocks; --max_blocks is 1 and 0 blocks are held"));
+  limits = PsLimits();
+  limits.max_block_bytes = 8;
+  StoreCore small(&clock, 1, limits);
+  EXPECT_EQ(small.CreateVariables(TwoBlocks()).status(),
+            absl::ResourceExhaustedError("CreateVariables: block 'w' of shape [3] has 12 bytes of "
+                                         "values; --max_block_bytes is 8"));
+  limits.max_block_bytes = 12;
+  StoreCore fits(&clock, 1, limits);
+  EXPECT_TRUE(fits.CreateVariables(TwoBlocks()).ok());
+}
+
 }  // namespace
 }  // namespace tessera

@@ -61,7 +61,7 @@ std::map<std::string, std::vector<float>> SnapshotAll(VariableStore* store, int6
 
 class StoreSnapshotTest : public ::testing::Test {
  protected:
-  StoreSnapshotTest() : store_({&clock_, 5}) {}
+  StoreSnapshotTest() : store_({&clock_, 5, {}}) {}
   void SetUp() override { ASSERT_TRUE(store_.CreateVariables(AdamBlock()).ok()); }
   FakeClock clock_;
   VariableStore store_;

@@ -69,7 +69,7 @@ std::vector<float> Values(VariableStore* store, int64_t* version) {
 
 class SyncStoreTest : public ::testing::Test {
  protected:
-  SyncStoreTest() : store_({&clock_, 7}) {}
+  SyncStoreTest() : store_({&clock_, 7, {}}) {}
   void Create(UpdateMode mode, int workers, int replicas) {
     ASSERT_TRUE(store_.CreateVariables(OneBlock(mode, workers, replicas)).ok());
     ASSERT_TRUE(Push(&store_, ASSIGN, 0, 0, {10, 20}).ok());

@@ -61,9 +61,15 @@ struct VariableBlock {
   // Every element was assigned by the chief (ASSIGN).
   bool initialized ABSL_GUARDED_BY(mu) = false;
 
-  int64_t bytes_held() const {
-    const int64_t tensors = 1 + static_cast<int64_t>(slots.size()) + (sync != nullptr ? 1 : 0);
+  // Bytes a block of `elements` holds with `num_slots` optimizer slots and,
+  // when `with_sync`, a SYNC accumulator: what bytes_held() will say, known
+  // before the block is made (the ps's --max_bytes_held check).
+  static int64_t BytesFor(int64_t elements, int num_slots, bool with_sync) {
+    const int64_t tensors = 1 + num_slots + (with_sync ? 1 : 0);
     return elements * static_cast<int64_t>(sizeof(float)) * tensors;
+  }
+  int64_t bytes_held() const {
+    return BytesFor(elements, static_cast<int>(slots.size()), sync != nullptr);
   }
 };
 

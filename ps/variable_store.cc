@@ -23,7 +23,8 @@ uint64_t RandomIncarnation() {
 VariableStore::VariableStore(const VariableStoreOptions& options)
     : core_(std::make_unique<StoreCore>(
           options.clock != nullptr ? options.clock : RealClock::Get(),
-          options.incarnation != 0 ? options.incarnation : RandomIncarnation())) {}
+          options.incarnation != 0 ? options.incarnation : RandomIncarnation(),
+          options.limits)) {}
 
 VariableStore::~VariableStore() = default;
 

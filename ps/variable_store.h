@@ -13,6 +13,10 @@
 //                        order, payload over 4 MiB, empty push, an unknown
 //                        slot or a slot chunk outside an ASSIGN, bad SYNC or
 //                        STALE settings in CreateVariables
+//   RESOURCE_EXHAUSTED   CreateVariables over a cap of VariableStoreOptions::limits
+//                        (bytes held, block count, one block's size), checked
+//                        before anything is allocated; the message names the
+//                        flag, the value asked and the limit
 //   DEADLINE_EXCEEDED    a waiting Pull (SYNC, STALE) not satisfied within
 //                        sync_timeout_secs; the message names the workers
 //                        waited for
@@ -27,7 +31,8 @@
 // internal core (ps/store_core.h), which the store owns and lends them.
 //
 // Memory: the blocks and their slots (SYNC: plus one accumulator per block,
-// as large as the block), plus up to StoreCore::kMaxIdleScratch (4) reusable piece buffers
+// as large as the block): Summary().bytes_held, capped by
+// limits.max_bytes_held; plus up to StoreCore::kMaxIdleScratch (4) reusable piece buffers
 // (64 KiB each) shared by all pushes, plus the 1 MiB value pieces that Pull
 // streams still send after a push replaced them (ps/block_values.h: one or two
 // per stream in flight); a Snapshot stream holds a copy of one block (and of
@@ -46,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "protos/ps_service.pb.h"
+#include "ps/ps_limits.h"
 #include "ps/pull_session.h"
 #include "ps/push_session.h"
 #include "ps/snapshot_session.h"
@@ -59,6 +65,9 @@ class StoreCore;
 struct VariableStoreOptions {
   Clock* clock = nullptr;    // borrowed; RealClock::Get() when null
   uint64_t incarnation = 0;  // 0: a random one
+  // Caps on what CreateVariables may make the store hold (the stream cap is
+  // the service's); a request over one is RESOURCE_EXHAUSTED.
+  PsLimits limits;
 };
 
 class VariableStore {

@@ -76,7 +76,7 @@ std::vector<float> ReadBlock(VariableStore* store, const std::string& name, int6
 
 class VariableStoreTest : public ::testing::Test {
  protected:
-  VariableStoreTest() : store_({&clock_, 77}) {}
+  VariableStoreTest() : store_({&clock_, 77, {}}) {}
   void CreateAndAssign() {
     ASSERT_TRUE(store_.CreateVariables(TwoBlocks()).ok());
     ASSERT_TRUE(PushBlocks(&store_, ASSIGN, {{"w", {1, 2, 3, 4, 5, 6}}, {"b", {0.5, 0.25, 0}}}).ok());
@@ -262,7 +262,7 @@ CreateVariablesRequest OneSgdBlock(const std::string& name, int64_t n, float lea
 // exactly once, and the block's version moves once, after the last piece.
 TEST(VariableStorePiecesTest, ChunkLongerThanAPieceIsAppliedOnce) {
   FakeClock clock;
-  VariableStore store({&clock, 5});
+  VariableStore store({&clock, 5, {}});
   const int64_t n = 2 * PushSession::kPieceElements + 123;
   ASSERT_TRUE(store.CreateVariables(OneSgdBlock("big", n, 0.5f)).ok());
   std::vector<float> values(n), grads(n);
@@ -289,7 +289,7 @@ TEST(VariableStorePiecesTest, ChunkLongerThanAPieceIsAppliedOnce) {
 // ASSIGN and the gradient cross the boundary between two pieces.
 TEST(VariableStorePiecesTest, PullChunkHeldDuringAPushKeepsItsValues) {
   FakeClock clock;
-  VariableStore store({&clock, 5});
+  VariableStore store({&clock, 5, {}});
   const int64_t n = kValuePieceElements + 1000;
   ASSERT_TRUE(store.CreateVariables(OneSgdBlock("big", n, 1.0f)).ok());
   std::vector<float> values(n), grads(n, 0.25f);

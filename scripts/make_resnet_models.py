@@ -40,8 +40,10 @@ BN_EPSILON = "1e-05"  # torchvision's and Keras' (1.001e-5) rather than TensorFl
 class ModelWriter:
     """Collects the layers of one model as text-format lines."""
 
-    def __init__(self):
+    def __init__(self, weight_decay=0.0):
         self.lines = []
+        # L2 weight decay of every convolution's and the classifier's weights.
+        self.decay = " weight_decay: %g" % weight_decay if weight_decay else ""
 
     def layer(self, name, kind, inputs=None):
         text = 'layer { name: "%s" ' % name
@@ -57,8 +59,8 @@ class ModelWriter:
         """Convolution without bias, batch norm and (with `relu`) ReLU."""
         stride_text = " stride: %d" % stride if stride != 1 else ""
         self.layer(prefix + "_conv",
-                   "conv2d { filters: %d kernel_size: %d%s use_bias: false }"
-                   % (filters, kernel, stride_text), inputs)
+                   "conv2d { filters: %d kernel_size: %d%s use_bias: false%s }"
+                   % (filters, kernel, stride_text, self.decay), inputs)
         last = self.layer(prefix + "_bn", "batch_norm { epsilon: %s }" % BN_EPSILON)
         if relu:
             last = self.layer(prefix + "_relu", "relu {}")
@@ -89,10 +91,10 @@ def bottleneck_block(m, prefix, block_input, in_channels, filters, stride):
     return m.layer(prefix + "_out", "relu {}"), 4 * filters
 
 
-def resnet(name, comment, input_shape, classes, stem, block, stages):
+def resnet(name, comment, input_shape, classes, stem, block, stages, weight_decay=0.0):
     """`stem` is (filters, kernel, stride, max pool); `stages` a list of
     (blocks, filters); stage s > 0 starts with a stride 2 block."""
-    m = ModelWriter()
+    m = ModelWriter(weight_decay)
     filters, kernel, stride, pool = stem
     last = m.conv_bn("conv1", filters, kernel, stride)
     if pool:
@@ -104,7 +106,7 @@ def resnet(name, comment, input_shape, classes, stem, block, stages):
             block_stride = 2 if s > 0 and b == 0 else 1
             last, channels = block(m, prefix, last, channels, stage_filters, block_stride)
     m.layer("avg_pool", "global_avg_pool {}")
-    m.layer("predictions", "dense { units: %d }" % classes)
+    m.layer("predictions", "dense { units: %d%s }" % (classes, m.decay))
     return "".join([
         HEADER,
         "".join("# %s\n" % line for line in comment),
@@ -141,9 +143,10 @@ def models():
             "resnet_small",
             ["A small ResNet for 28x28 greyscale images and 10 classes (Fashion-MNIST):",
              "a 3x3 stem of 16 filters (no max pool), one basic block each of 16, 32",
-             "(stride 2) and 64 (stride 2) filters."],
+             "(stride 2) and 64 (stride 2) filters; L2 weight decay 5e-4 on every",
+             "convolution and the classifier (the CIFAR ResNets' setting)."],
             [28, 28, 1], 10, (16, 3, 1, False), basic_block,
-            [(1, 16), (1, 32), (1, 64)]),
+            [(1, 16), (1, 32), (1, 64)], weight_decay=5e-4),
     }
 
 

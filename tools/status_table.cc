@@ -133,6 +133,32 @@ std::string WorkerProgressSection(const std::vector<TaskStatus>& tasks) {
   return out;
 }
 
+// One line per ps that reports its limits: what it holds and has open
+// against each cap (docs/security.md, "Limits").
+std::string LimitsSection(const std::vector<TaskStatus>& tasks) {
+  std::vector<std::vector<std::string>> rows;
+  for (const TaskStatus& task : tasks) {
+    if (!task.reachable() || !IsPs(task) || !task.response.has_limits()) continue;
+    const StatusResponse& r = task.response;
+    const LimitsStatus& l = r.limits();
+    std::string streams = absl::StrCat(l.open_streams(), " streams open");
+    if (l.busiest_peer_streams() > 0) {
+      absl::StrAppend(&streams, ", most from ", l.busiest_peer(), ": ", l.busiest_peer_streams(),
+                      " of ", l.max_streams_per_peer());
+    } else {
+      absl::StrAppend(&streams, ", ", l.max_streams_per_peer(), " per host");
+    }
+    rows.push_back({absl::StrCat("  ", task.target.id.ToString()),
+                    absl::StrCat("holds ", FormatBytes(r.bytes_held()), " of ",
+                                 FormatBytes(l.max_bytes_held())),
+                    absl::StrCat(r.num_blocks(), " of ", l.max_blocks(), " blocks"),
+                    absl::StrCat("blocks up to ", FormatBytes(l.max_block_bytes())), streams,
+                    absl::StrCat(l.refused(), " refused")});
+  }
+  if (rows.empty()) return "";
+  return absl::StrCat("\nps limits (docs/security.md):\n", Align(rows));
+}
+
 }  // namespace
 
 std::string FormatBytesPerSec(double bytes_per_sec) {
@@ -179,7 +205,7 @@ std::string FormatStatusTable(const std::vector<TaskStatus>& tasks) {
       {"JOB", "TASK", "ADDRESS", "STATE", "SECURITY", "STEP", "LOCAL", "IMG/S", "INPUT", "LOSS", "PUSH", "PULL",
        "RSS", "WAITING_FOR", "LAST_ERROR"}};
   for (const TaskStatus& task : tasks) rows.push_back(Row(task));
-  return Align(rows) + WorkerProgressSection(tasks);
+  return Align(rows) + WorkerProgressSection(tasks) + LimitsSection(tasks);
 }
 
 std::string FormatStatusJson(const std::vector<TaskStatus>& tasks) {

@@ -34,7 +34,9 @@ std::string DescribeTask(const TaskStatus& task);
 // unreachable task shows state "unreachable" and the RPC error as its error; a
 // task whose answer names another job or index than the cluster file shows
 // that mismatch as its error. When a ps reports worker progress, a section
-// listing each worker's last step follows the table. Ends with a newline.
+// listing each worker's last step follows the table, then one line per ps
+// with its limits and their use (bytes held, blocks, streams open, requests
+// refused; docs/security.md). Ends with a newline.
 std::string FormatStatusTable(const std::vector<TaskStatus>& tasks);
 
 // One JSON object, on one line ending with a newline:

@@ -171,5 +171,36 @@ TEST(StatusTableTest, JsonHasEveryTaskAndParses) {
   EXPECT_EQ(down.at("status").kind_case(), google::protobuf::Value::kNullValue);
 }
 
+TEST(StatusTableTest, LimitsSectionFromPs) {
+  TaskStatus ps = Ps(0);
+  ps.response.set_bytes_held(int64_t{3} << 29);
+  ps.response.set_num_blocks(12);
+  LimitsStatus* limits = ps.response.mutable_limits();
+  limits->set_max_bytes_held(int64_t{18} << 30);
+  limits->set_max_blocks(1000000);
+  limits->set_max_block_bytes(int64_t{4} << 30);
+  limits->set_max_streams_per_peer(64);
+  limits->set_open_streams(3);
+  limits->set_busiest_peer("ipv4:10.0.0.5");
+  limits->set_busiest_peer_streams(2);
+  limits->set_refused(1992);
+  TaskStatus idle = Ps(1);
+  idle.target.id.index = 1;
+  idle.response.mutable_limits()->set_max_bytes_held(1 << 20);
+  idle.response.mutable_limits()->set_max_blocks(5);
+  idle.response.mutable_limits()->set_max_block_bytes(1024);
+  idle.response.mutable_limits()->set_max_streams_per_peer(8);
+  std::string table = FormatStatusTable({ps, idle, Worker(0)});
+  EXPECT_NE(table.find("\nps limits (docs/security.md):\n"
+                       "  ps:0  holds 1.5 GiB of 18.0 GiB  12 of 1000000 blocks  blocks up to "
+                       "4.0 GiB  3 streams open, most from ipv4:10.0.0.5: 2 of 64  1992 refused\n"
+                       "  ps:1  holds 0 B of 1.0 MiB       0 of 5 blocks         blocks up to "
+                       "1.0 KiB  0 streams open, 8 per host                        0 refused\n"),
+            std::string::npos)
+      << table;
+  // Nothing when no ps reports limits (older ps builds).
+  EXPECT_EQ(FormatStatusTable({Ps(0)}).find("ps limits"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera

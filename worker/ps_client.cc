@@ -136,14 +136,15 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, Attempt attempt) {
     if (options_.cancelled != nullptr && options_.cancelled->load()) {
       return Annotate(result.status(), absl::StrCat(context, ": not retried (stopping)"));
     }
+    const std::string hint = HandshakeHint(result.status().message(), options_.security);
     if (now - start >= options_.unavailable_timeout) {
       return Annotate(result.status(),
-                      absl::StrCat(context, ": gave up after ",
-                                   absl::FormatDuration(now - start), " of UNAVAILABLE"));
+                      absl::StrCat(context, ": gave up after ", absl::FormatDuration(now - start),
+                                   " of UNAVAILABLE", hint.empty() ? "" : " ", hint));
     }
     if (now - last_log >= options_.log_interval) {
       LOG(INFO) << "waiting for ps " << options_.ps_task << " at " << address_ << " ("
-                << result.status().ToString() << ")";
+                << result.status().ToString() << ")" << (hint.empty() ? "" : " ") << hint;
       last_log = now;
     }
     const absl::Duration sleep = std::min(backoff * absl::Uniform(jitter, 0.8, 1.2),

@@ -40,7 +40,7 @@ class GrpcClusterAdmin final : public ClusterAdmin {
     auto calls = RunAll(tasks, StatusRequest(), timeout, start);
     std::vector<TaskStatus> out;
     for (size_t i = 0; i < tasks.size(); ++i) {
-      TaskStatus status{tasks[i], FromGrpcStatus(calls[i]->status), {}};
+      TaskStatus status{tasks[i], Hinted(FromGrpcStatus(calls[i]->status)), {}};
       if (status.reachable()) status.response = std::move(calls[i]->response);
       out.push_back(std::move(status));
     }
@@ -57,12 +57,18 @@ class GrpcClusterAdmin final : public ClusterAdmin {
     auto calls = RunAll(tasks, request, timeout, start);
     std::vector<absl::Status> out;
     for (size_t i = 0; i < tasks.size(); ++i) {
-      out.push_back(FromGrpcStatus(calls[i]->status));
+      out.push_back(Hinted(FromGrpcStatus(calls[i]->status)));
     }
     return out;
   }
 
  private:
+  // `status` with what a failed handshake probably means appended.
+  absl::Status Hinted(const absl::Status& status) const {
+    const std::string hint = HandshakeHint(status.message(), security_);
+    if (status.ok() || hint.empty()) return status;
+    return absl::Status(status.code(), absl::StrCat(status.message(), " ", hint));
+  }
 
   struct Peer {
     std::shared_ptr<grpc::Channel> channel;

@@ -123,6 +123,31 @@ bool IsLoopbackHost(absl::string_view host) {
          absl::StartsWith(host, "127.");
 }
 
+std::string HandshakeHint(absl::string_view error_message, const SecurityConfig& client) {
+  if (absl::StrContains(error_message, "wrong version number")) {
+    return client.client_tls()
+               ? "(hint: the server at this address does not speak TLS: a daemon started "
+                 "without --security_dir, or not a Tessera daemon)"
+               : "(hint: TLS and plaintext met: give both sides the job's --security_dir)";
+  }
+  if (absl::StrContains(error_message, "certificate verify failed")) {
+    return "(hint: the server's certificate is not signed by this client's CA (ca.pem), "
+           "has expired, or does not name the host dialled: use the job's --security_dir)";
+  }
+  // Not "tcp handshaker shutdown": that is a connection attempt cut short by
+  // the call's deadline (a slow or overloaded peer), not a refusal.
+  if (absl::StrContains(error_message, "Socket closed") ||
+      absl::StrContains(error_message, "Ssl handshake failed")) {
+    return client.client_tls()
+               ? "(hint: if this persists, the server is closing the TLS handshake: under "
+                 "mutual TLS it refuses a client certificate that is missing, expired or of "
+                 "another CA; its log says which: use the job's --security_dir)"
+               : "(hint: if this persists, the server may require TLS: give this client the "
+                 "job's --security_dir)";
+  }
+  return "";
+}
+
 absl::Status CheckSecurityPolicy(const SecurityConfig& config,
                                  const std::vector<std::string>& addresses,
                                  absl::string_view who) {

@@ -80,6 +80,14 @@ absl::StatusOr<SecurityConfig> LoadSecurityConfig(const SecurityFiles& files);
 // (FAILED_PRECONDITION naming the file and its mode otherwise).
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
+// What a failed connection's error probably means for security, as a
+// sentence to append to it, or "" when `error_message` does not look like a
+// handshake failure. gRPC reports a failed TLS handshake to the client only
+// as "Socket closed" or an OpenSSL reason ("wrong version number",
+// "certificate verify failed"), and the server's reason stays in the
+// server's log; `client` is the settings the client connected with.
+std::string HandshakeHint(absl::string_view error_message, const SecurityConfig& client);
+
 // True for "localhost", "127.x.y.z", "::1" and "[::1]".
 bool IsLoopbackHost(absl::string_view host);
 

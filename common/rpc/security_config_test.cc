@@ -5,10 +5,13 @@
 #include <fstream>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
 namespace {
+
+using ::testing::HasSubstr;
 
 std::string WriteFile(const std::string& name, const std::string& text, mode_t mode) {
   const std::string path = testing::TempDir() + "/" + name;
@@ -89,6 +92,33 @@ TEST(SecurityConfigTest, LoopbackHosts) {
   EXPECT_FALSE(IsLoopbackHost("n1"));
   EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
   EXPECT_FALSE(IsLoopbackHost("localhost.example.com"));
+}
+
+TEST(SecurityConfigTest, HandshakeFailuresGetAHintNamingTheLikelyCause) {
+  SecurityConfig plain, tls;
+  tls.ca_pem = tls.cert_pem = tls.key_pem = kPem;
+  // The client-side messages gRPC 1.51 gives (docs/security.md, "What each side sees").
+  const std::string closed = "failed to connect to all addresses; last error: UNKNOWN: "
+                             "ipv4:127.0.0.1:2222: Socket closed";
+  const std::string version = "Ssl handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL "
+                              "routines::wrong version number";
+  const std::string verify = "Ssl handshake failed: SSL_ERROR_SSL: error:0A000086:SSL "
+                             "routines::certificate verify failed";
+  EXPECT_THAT(HandshakeHint(closed, plain), HasSubstr("may require TLS"));
+  EXPECT_THAT(HandshakeHint(closed, tls), HasSubstr("refuses a client certificate"));
+  EXPECT_THAT(HandshakeHint(version, tls), HasSubstr("does not speak TLS"));
+  EXPECT_THAT(HandshakeHint(verify, tls), HasSubstr("not signed by this client's CA"));
+  // Anything else (a ps that is down, a deadline) gets none.
+  EXPECT_EQ(HandshakeHint("failed to connect to all addresses; last error: UNKNOWN: "
+                          "ipv4:127.0.0.1:2222: Failed to connect to remote host: "
+                          "Connection refused",
+                          tls),
+            "");
+  EXPECT_EQ(HandshakeHint("Deadline Exceeded", plain), "");
+  EXPECT_EQ(HandshakeHint("failed to connect to all addresses; last error: UNKNOWN: "
+                          "ipv4:127.0.0.1:2222: tcp handshaker shutdown",
+                          tls),
+            "");
 }
 
 TEST(SecurityConfigTest, PolicyAllowsPlainOnLoopbackOnly) {

@@ -187,19 +187,6 @@ TEST_F(SecurityTest, TokenWithoutTlsIsCheckedOnLoopback) {
   EXPECT_EQ(Call(wrong).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
-TEST(RefusalLogTest, LogsTheFirstThenOncePerIntervalWithTheCountSuppressed) {
-  FakeClock clock;
-  RefusalLog log(&clock, absl::Seconds(10));
-  EXPECT_EQ(log.Record("a"), "a");
-  EXPECT_EQ(log.Record("b"), std::nullopt);
-  clock.Advance(absl::Seconds(9));
-  EXPECT_EQ(log.Record("c"), std::nullopt);
-  clock.Advance(absl::Seconds(1));
-  EXPECT_EQ(log.Record("d"), "d (and 2 more refused call(s) not logged in the last 10s)");
-  clock.Advance(absl::Seconds(10));
-  EXPECT_EQ(log.Record("e"), "e");
-}
-
 TEST(TokensEqualTest, ComparesWholeTokens) {
   EXPECT_TRUE(TokensEqual("abc", "abc"));
   EXPECT_FALSE(TokensEqual("abc", "abd"));

@@ -14,39 +14,20 @@
 // auth context (TLS identity), not the peer's socket address; the log line
 // of a refused call names the method, the client's TLS identity and user
 // agent. Refusals are logged at most once per interval, with a count of the
-// ones not logged.
+// ones not logged (common/refusal_log.h).
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/refusal_log.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/security/credentials.h"
 
 namespace tessera {
 
 inline constexpr char kTokenMetadataKey[] = "tessera-job-token";
-
-// Decides which refusals are logged: the first, then at most one per
-// `interval`, carrying the number suppressed since. Thread-safe.
-class RefusalLog {
- public:
-  RefusalLog(Clock* clock, absl::Duration interval);  // clock borrowed
-  // The line to log for a refusal described by `what`, or nullopt to stay quiet.
-  std::optional<std::string> Record(const std::string& what);
-
- private:
-  Clock* const clock_;
-  const absl::Duration interval_;
-  absl::Mutex mu_;
-  absl::Time last_logged_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  int64_t suppressed_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 // Requires kTokenMetadataKey == `token` on every call; consumes it (handlers
 // do not see it). A missing or wrong token: UNAUTHENTICATED "missing job

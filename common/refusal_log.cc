@@ -1,0 +1,27 @@
+#include "common/refusal_log.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace tessera {
+
+RefusalLog::RefusalLog(Clock* clock, absl::Duration interval)
+    : clock_(clock), interval_(interval) {}
+
+std::optional<std::string> RefusalLog::Record(const std::string& what) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  if (now - last_logged_ < interval_) {
+    ++suppressed_;
+    return std::nullopt;
+  }
+  std::string line = what;
+  if (suppressed_ > 0) {
+    absl::StrAppend(&line, " (and ", suppressed_, " more refused call(s) not logged in the last ",
+                    absl::FormatDuration(interval_), ")");
+  }
+  last_logged_ = now;
+  suppressed_ = 0;
+  return line;
+}
+
+}  // namespace tessera
