@@ -34,6 +34,7 @@ TSAN_TARGETS=(
   //nn:model_split_test
   //common/checkpoint:all
   //ps:all
+  -//ps:tessera_ps_flags_test  # starts tessera_ps, whose gRPC server TSan cannot see
   //data:batch_prefetcher_test
   //data:batch_pipeline_test
   //data:input_test
