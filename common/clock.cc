@@ -1,6 +1,7 @@
 #include "common/clock.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace tessera {
 
@@ -29,14 +30,25 @@ void FakeClock::SleepFor(absl::Duration d) {
   absl::MutexLock lock(&mu_);
   const absl::Time until = now_ + d;
   auto reached = [this, until]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return now_ >= until; };
-  ++sleepers_;
+  const auto wake_time = wake_times_.insert(until);
   mu_.Await(absl::Condition(&reached));
-  --sleepers_;
+  wake_times_.erase(wake_time);
+}
+
+int FakeClock::BlockedSleepersLocked() const {
+  return static_cast<int>(std::distance(wake_times_.upper_bound(now_), wake_times_.end()));
+}
+
+int FakeClock::blocked_sleepers() const {
+  absl::MutexLock lock(&mu_);
+  return BlockedSleepersLocked();
 }
 
 void FakeClock::BlockUntilSleepers(int n) {
   absl::MutexLock lock(&mu_);
-  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sleepers_ >= n; };
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return BlockedSleepersLocked() >= n;
+  };
   mu_.Await(absl::Condition(&enough));
 }
 

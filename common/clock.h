@@ -4,6 +4,8 @@
 // Time as an injected dependency, so logic with timeouts and rates is tested
 // without sleeping. Both implementations are thread-safe.
 
+#include <set>
+
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -43,14 +45,19 @@ class FakeClock final : public Clock {
   bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
                          absl::Time deadline) override;
   void Advance(absl::Duration d);
-  // For tests: blocks until `n` threads are inside SleepFor, so that Advance()
-  // is known to happen after they computed their deadlines.
+  // For tests: blocks until `n` threads are asleep in SleepFor, so that
+  // Advance() is known to happen after they computed their deadlines. A thread
+  // that Advance() has woken counts no more, even before it has run again.
   void BlockUntilSleepers(int n);
+  // Threads in SleepFor whose wake-up time is still ahead.
+  int blocked_sleepers() const;
 
  private:
+  int BlockedSleepersLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
-  int sleepers_ ABSL_GUARDED_BY(mu_) = 0;
+  std::multiset<absl::Time> wake_times_ ABSL_GUARDED_BY(mu_);  // one per sleeper
 };
 
 }  // namespace tessera

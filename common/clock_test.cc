@@ -31,6 +31,30 @@ TEST(FakeClockTest, SleepForReturnsAfterAdvance) {
   sleeper.join();
 }
 
+// A sleeper that Advance() woke no longer counts, even before it runs: a test
+// that advances in steps (BlockUntilSleepers, Advance, repeat) used to take
+// it for asleep and advance twice for one sleep, or wait forever once it had
+// left (worker/ps_group_test's deadline test hung under ThreadSanitizer).
+TEST(FakeClockTest, WokenSleeperIsNoLongerBlocked) {
+  FakeClock clock;
+  absl::Notification gate, slept_twice;
+  std::thread sleeper([&] {
+    clock.SleepFor(absl::Seconds(1));
+    gate.WaitForNotification();
+    clock.SleepFor(absl::Seconds(1));
+    slept_twice.Notify();
+  });
+  clock.BlockUntilSleepers(1);
+  EXPECT_EQ(clock.blocked_sleepers(), 1);
+  clock.Advance(absl::Seconds(1));
+  EXPECT_EQ(clock.blocked_sleepers(), 0);  // woken, whether or not it has run yet
+  gate.Notify();
+  clock.BlockUntilSleepers(1);  // its second sleep, whose deadline is 1 s ahead
+  clock.Advance(absl::Seconds(1));
+  slept_twice.WaitForNotification();
+  sleeper.join();
+}
+
 TEST(FakeClockTest, AwaitWithDeadlineTimesOutOnAdvanceAndSucceedsOnCondition) {
   FakeClock clock;
   absl::Mutex mu;

@@ -28,6 +28,10 @@ class FakeEnv {
 };
 
 TEST(MallocTuningTest, LeavesWhatTheUserSetAlone) {
+#if defined(__SANITIZE_ADDRESS__) || defined(TESSERA_THREAD_SANITIZER)  // .bazelrc
+  GTEST_SKIP() << "the sanitizer's allocator replaces glibc's, and its mallopt refuses every "
+                  "setting";
+#endif
   using S = MallocSetting;
   MallocTuning t = TuneMalloc(FakeEnv{{"MALLOC_ARENA_MAX", "8"}});
   EXPECT_EQ(t.arenas, S::kByUser);
@@ -71,6 +75,10 @@ TEST(MallocTuningTest, DescribesARefusedSetting) {
 // reused from the heap, not mapped afresh. With glibc's defaults the first one
 // is mmapped (over the initial 128 KiB threshold).
 TEST(MallocTuningTest, FourMiBBuffersComeFromTheHeap) {
+#if defined(__SANITIZE_ADDRESS__) || defined(TESSERA_THREAD_SANITIZER)  // .bazelrc
+  GTEST_SKIP() << "the sanitizer's allocator replaces glibc's, and its mallopt refuses every "
+                  "setting";
+#endif
   const MallocTuning t = TuneMalloc(FakeEnv{});
   ASSERT_EQ(t.mmap_threshold, MallocSetting::kSet) << t.Describe();
   ASSERT_EQ(t.trim_threshold, MallocSetting::kSet) << t.Describe();

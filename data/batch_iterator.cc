@@ -10,12 +10,13 @@
 namespace tessera {
 namespace {
 
-// Sets *to to [n, from's example shape] (reusing its buffer when the shape
-// is unchanged) holding row picks[i] of `from` as row i.
+// Sets *to to [n, from's example shape] holding row picks[i] of `from` as
+// row i. Its buffer is kept when large enough, so that a full batch after a
+// partial one (the end of an epoch) needs no new allocation.
 void GatherRows(const Tensor& from, const int64_t* picks, int64_t n, Tensor* to) {
   Shape shape = from.shape();
   shape[0] = n;
-  if (to->shape() != shape) *to = Tensor(shape);
+  if (to->shape() != shape) to->Resize(shape);
   const int64_t row = from.dim(0) == 0 ? 0 : from.size() / from.dim(0);
   for (int64_t i = 0; i < n; ++i) {
     std::memcpy(to->data() + i * row, from.data() + picks[i] * row, row * sizeof(float));

@@ -133,6 +133,32 @@ TEST(BatchIteratorTest, BatchesCarryTargetsAndReuseBuffers) {
   EXPECT_EQ(it->epoch(), 2);  // 5 batches per epoch, 13 taken
 }
 
+// Found under ASan: a full batch after the partial one was a fresh
+// allocation, reused only where malloc happened to hand the freed block back
+// (never under ASan's quarantine).
+TEST(BatchIteratorTest, PartialBatchKeepsTheFullBatchsBuffer) {
+  const Dataset d = Numbered(10);
+  BatchIteratorOptions o = Options(4, 1, 0, 3);
+  o.drop_remainder = false;  // batches of 4, 4, 2 per epoch
+  auto it = BatchIterator::Create(&d, o);
+  ASSERT_TRUE(it.ok());
+  Dataset batch;
+  it->Next(&batch);
+  const float* inputs = batch.inputs.data();
+  const float* targets = batch.targets.data();
+  for (int step = 1; step < 9; ++step) {
+    it->Next(&batch);
+    ASSERT_EQ(batch.size(), step % 3 == 2 ? 2 : 4) << step;
+    EXPECT_EQ(batch.inputs.shape(), (Shape{batch.size(), 2})) << step;
+    EXPECT_EQ(batch.inputs.data(), inputs) << step;
+    EXPECT_EQ(batch.targets.data(), targets) << step;
+    for (int64_t i = 0; i < batch.size(); ++i) {
+      EXPECT_EQ(batch.inputs[2 * i + 1], -batch.inputs[2 * i]) << step;
+      EXPECT_EQ(batch.targets[i], 10 * batch.inputs[2 * i]) << step;
+    }
+  }
+}
+
 TEST(BatchIteratorTest, DropRemainderSkipsThePartialBatch) {
   const Dataset d = Numbered(10);
   BatchIteratorOptions o = Options(4, 1, 0, 0);

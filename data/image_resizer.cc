@@ -72,9 +72,10 @@ void ImageResizer::BuildTaps(double start, double extent, int size, int out,
 // Compiled twice, for AVX2 and for the build's baseline (x86-64-v2); the loader
 // picks the AVX2 copy on CPUs that have it (all of this project's machines), where
 // the vertical pass runs 8 floats at a time. About 10% of the training path.
-// (clang 14, used only by --config=fuzz, emits no resolver for a member
-// function's clones: there it is compiled once.)
-#if defined(__clang__)
+// Compiled once with clang 14 (--config=fuzz), which emits no resolver for a
+// member function's clones, and under ThreadSanitizer, whose instrumented
+// resolver would run before the TSan runtime is up (the loader crashes).
+#if defined(__clang__) || defined(TESSERA_THREAD_SANITIZER)
 #define TESSERA_RESIZE_CLONES
 #else
 #define TESSERA_RESIZE_CLONES __attribute__((target_clones("avx2", "default")))

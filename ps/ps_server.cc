@@ -30,15 +30,20 @@ absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions
   server->server_ = std::move(started.server);
   server->port_ = started.port;
   const std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
+  absl::MutexLock lock(&server->mu_);
   server->address_ = options.address.empty()
                          ? absl::StrCat(host, ":", server->port_)
                          : options.address;
-  absl::MutexLock lock(&server->mu_);
   server->state_ = State::kStarted;
   return server;
 }
 
 PsServer::~PsServer() { Stop(absl::ZeroDuration()); }
+
+std::string PsServer::address() const {
+  absl::MutexLock lock(&mu_);
+  return address_;
+}
 
 PsServer::State PsServer::state() const {
   absl::MutexLock lock(&mu_);
@@ -88,7 +93,7 @@ StatusResponse PsServer::Status() {
   const absl::Time now = clock_->Now();
   status.set_job("ps");
   status.set_task(options_.task);
-  status.set_address(address_);
+  status.set_address(address());
   status.set_incarnation(store_.incarnation());
   status.set_state(shutdown_requested() ? "shutting_down"
                    : summary.ready      ? "ready"

@@ -61,7 +61,9 @@ class PsServer {
   ~PsServer();  // Stop(0) if still started
 
   int port() const { return port_; }
-  const std::string& address() const { return address_; }
+  // The address the ps gives in its status (--address, or the listening host
+  // with the bound port).
+  std::string address() const;
   State state() const;
   VariableStore* store() { return &store_; }
   // Data-plane calls (Pull, Snapshot, Push) begun so far; rises while
@@ -97,10 +99,12 @@ class PsServer {
   AdminService admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  std::string address_;
   absl::Notification shutdown_requested_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kNew;
+  // Set once the port is bound, which is after the server started serving:
+  // a Status RPC may already be reading it.
+  std::string address_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tessera

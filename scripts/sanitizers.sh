@@ -16,9 +16,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # ThreadSanitizer: tests of the code that runs threads of its own (ps store,
-# sessions and waits, the sync accumulator, ParallelRunner, the batch
-# prefetcher and JPEG decode threads, the checkpoint saver, the summary
-# writer, the worker's parallel pulls and pushes, the in-process trainer).
+# sessions and waits, the sync accumulator, ParallelRunner and the model's
+# split batches, the batch prefetcher and JPEG decode threads, the checkpoint
+# saver, the summary writer, the signal watcher, the worker's parallel pulls
+# and pushes, the in-process trainer, tessera_records' writer threads).
 # None of them starts gRPC: Debian's gRPC is not instrumented, so tests that
 # run a gRPC server or channel stay out (its threads' synchronization would be
 # invisible to TSan). Abseil's mutexes are annotated
@@ -30,8 +31,10 @@ TSAN_TARGETS=(
   //common:signal_watcher_test
   //common:fault_file_system_test
   //common/records:summary_writer_test
+  //nn:model_split_test
   //common/checkpoint:all
   //ps:all
+  -//ps:tessera_ps_flags_test  # starts tessera_ps, whose gRPC server TSan cannot see
   //data:batch_prefetcher_test
   //data:batch_pipeline_test
   //data:input_test

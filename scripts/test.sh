@@ -2,6 +2,12 @@
 # Sets up the machine, builds everything and runs every test, then prints one
 # plain summary line, "N passed, N failed", counted from Bazel's per-test results.
 # Extra arguments are passed to `bazel test` (e.g. a target pattern).
+#
+# With CI=true and no arguments it also runs, after the suite (docs/reliability.md):
+# the ThreadSanitizer set (scripts/sanitizers.sh tsan; each test counts) and a
+# short fuzz pass of every target (scripts/fuzz.sh $CI_FUZZ_SECONDS, default
+# 20 s each; each target counts, a crash as a failure). The full ASan suite takes
+# too long for CI on 2 cores: run scripts/sanitizers.sh asan by hand.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +31,23 @@ failed=$(grep -cE "^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|
 if [ "$build_rc" -ne 0 ] || { [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
   echo "bazel exited with build=$build_rc test=$test_rc"
   failed=$((failed + 1))
+fi
+
+if [ "${CI:-}" = "true" ] && [ $# -eq 0 ]; then
+  tsan_line="$(scripts/sanitizers.sh tsan 2>&1 | tee /dev/stderr | tail -n 1)"
+  if [[ "$tsan_line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+  else
+    echo "sanitizers.sh tsan gave no summary"; failed=$((failed + 1))
+  fi
+  fuzz_line="$(nice -n 10 scripts/fuzz.sh "${CI_FUZZ_SECONDS:-20}" 2>&1 | tee /dev/stderr | tail -n 1)"
+  if [[ "$fuzz_line" =~ ^([0-9]+)\ targets,\ ([0-9]+)\ crashed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1] - BASH_REMATCH[2]))
+    failed=$((failed + BASH_REMATCH[2]))
+  else
+    echo "fuzz.sh gave no summary"; failed=$((failed + 1))
+  fi
 fi
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

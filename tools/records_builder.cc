@@ -97,7 +97,9 @@ absl::Status RunJobs(const std::vector<ShardJob>& jobs, const ShardContext& cont
                      int threads, const RecordsOptions& o, RecordsProgress& progress,
                      RecordsSummary& summary) {
   std::vector<ShardResult> results(jobs.size());
-  std::vector<bool> written(jobs.size(), false);
+  // One byte per job, not std::vector<bool>: threads set the flags of
+  // different jobs at once, and a bool vector packs 64 jobs into one word.
+  std::vector<char> written(jobs.size(), 0);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   absl::Mutex mu;
@@ -125,7 +127,7 @@ absl::Status RunJobs(const std::vector<ShardJob>& jobs, const ShardContext& cont
         return;
       }
       results[j] = *std::move(result);
-      written[j] = true;
+      written[j] = 1;
       progress.ShardDone(0);
     }
   };

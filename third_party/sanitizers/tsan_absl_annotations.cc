@@ -1,9 +1,10 @@
 // ThreadSanitizer annotations for Debian's (uninstrumented) Abseil.
 //
-// absl::Mutex, CondVar, Notification and BlockingCounter are implemented in
+// absl::Mutex, CondVar and Notification are implemented in
 // libabsl_synchronization.so, which Debian builds without -fsanitize=thread:
 // TSan sees none of their synchronization and would report every access to
-// ABSL_GUARDED_BY state as a race. Abseil's own TSan build annotates these
+// ABSL_GUARDED_BY state as a race. (Likewise absl::Status's reference count,
+// in libabsl_status.so.) Abseil's own TSan build annotates these
 // classes with TSan's mutex API; this file does the same from the outside.
 //
 // It defines the library's functions once more, under their own (mangled)
@@ -24,11 +25,12 @@
 // Built only in --config=tsan.
 
 #include <dlfcn.h>
-#include <cstdio>
-#include <cstdlib>
 #include <sanitizer/tsan_interface.h>
 
-#include "absl/synchronization/blocking_counter.h"
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -42,23 +44,35 @@ void AnnotateIgnoreWritesEnd(const char* file, int line);
 
 namespace {
 
-using absl::BlockingCounter;
-using absl::CondVar;
 using absl::Condition;
+using absl::CondVar;
 using absl::Mutex;
 using absl::Notification;
 
-// Ignores this thread's memory accesses while the library call runs.
-class IgnoreAccesses {
+// How many of the functions below this thread is inside. The library's
+// functions call one another (Notification::Notify locks its mutex,
+// LockWhenWithTimeout calls LockWhenWithDeadline), and those calls reach these
+// definitions too; only the outermost call is annotated, nested ones go
+// straight to the library.
+thread_local int t_depth = 0;
+bool Nested() { return t_depth > 0; }
+
+// While the library's function runs: this thread's memory accesses are
+// ignored, and calls back into these functions are nested.
+class InLibrary {
  public:
-  IgnoreAccesses() {
+  InLibrary() {
+    ++t_depth;
     AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
     AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
   }
-  ~IgnoreAccesses() {
+  ~InLibrary() {
     AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
     AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    --t_depth;
   }
+  InLibrary(const InLibrary&) = delete;
+  InLibrary& operator=(const InLibrary&) = delete;
 };
 
 // The mutex `mu` is (re)acquired with `flags` (0 or __tsan_mutex_read_lock)
@@ -71,7 +85,7 @@ auto Locked(Mutex* mu, unsigned flags, F lock) {
     unsigned flags;
     ~PostLock() { __tsan_mutex_post_lock(mu, flags, 0); }
   } post{mu, flags};
-  IgnoreAccesses ignore;
+  InLibrary in_library;
   return lock();
 }
 
@@ -87,9 +101,11 @@ auto ReleasedWhile(Mutex* mu, F wait) {
   return Locked(mu, 0, wait);
 }
 
-// Happens-before edges for Notification: its flag is read by the inline (so
-// instrumented) HasBeenNotified() as an acquire load of `notified_yet_`, the
-// atomic right after the mutex in the object.
+// Happens-before edges for Notification, on its flag `notified_yet_` (the
+// atomic right after its mutex): Notify releases it, a wait that saw the
+// notification acquires it, as does the inline (so instrumented)
+// HasBeenNotified(), an acquire load of the flag. (Not on the object's own
+// address: that is its mutex's.)
 void* NotifiedFlag(const Notification* n) {
   return const_cast<char*>(reinterpret_cast<const char*>(n) + sizeof(Mutex));
 }
@@ -117,19 +133,23 @@ Fn* Real(const char* symbol) {
 // The library's functions, by their mangled names: Mutex::Lock, Unlock,
 // TryLock and their reader forms; Mutex::LockWhen* (they return with the mutex
 // held, whatever they return); Mutex::Await* (held before and after);
-// Mutex::~Mutex; CondVar::Wait*; Notification and BlockingCounter.
+// Mutex::~Mutex; CondVar::Wait*; Notification; Status's reference count.
+// (Tessera uses no BlockingCounter or Barrier; annotate them here before it
+// does.)
 extern "C" {
 
 void _ZN4absl7debian35Mutex4LockEv(Mutex* mu) {
   DECLARE_REAL(void(Mutex*), _ZN4absl7debian35Mutex4LockEv);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex4LockEv)(mu);
   Locked(mu, 0, [&] { REAL(_ZN4absl7debian35Mutex4LockEv)(mu); });
 }
 
 void _ZN4absl7debian35Mutex6UnlockEv(Mutex* mu) {
   DECLARE_REAL(void(Mutex*), _ZN4absl7debian35Mutex6UnlockEv);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex6UnlockEv)(mu);
   __tsan_mutex_pre_unlock(mu, 0);
   {
-    IgnoreAccesses ignore;
+    InLibrary in_library;
     REAL(_ZN4absl7debian35Mutex6UnlockEv)(mu);
   }
   __tsan_mutex_post_unlock(mu, 0);
@@ -137,10 +157,11 @@ void _ZN4absl7debian35Mutex6UnlockEv(Mutex* mu) {
 
 bool _ZN4absl7debian35Mutex7TryLockEv(Mutex* mu) {
   DECLARE_REAL(bool(Mutex*), _ZN4absl7debian35Mutex7TryLockEv);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex7TryLockEv)(mu);
   __tsan_mutex_pre_lock(mu, __tsan_mutex_try_lock);
   bool locked;
   {
-    IgnoreAccesses ignore;
+    InLibrary in_library;
     locked = REAL(_ZN4absl7debian35Mutex7TryLockEv)(mu);
   }
   __tsan_mutex_post_lock(mu, locked ? __tsan_mutex_try_lock : __tsan_mutex_try_lock_failed, 0);
@@ -149,14 +170,16 @@ bool _ZN4absl7debian35Mutex7TryLockEv(Mutex* mu) {
 
 void _ZN4absl7debian35Mutex10ReaderLockEv(Mutex* mu) {
   DECLARE_REAL(void(Mutex*), _ZN4absl7debian35Mutex10ReaderLockEv);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex10ReaderLockEv)(mu);
   Locked(mu, __tsan_mutex_read_lock, [&] { REAL(_ZN4absl7debian35Mutex10ReaderLockEv)(mu); });
 }
 
 void _ZN4absl7debian35Mutex12ReaderUnlockEv(Mutex* mu) {
   DECLARE_REAL(void(Mutex*), _ZN4absl7debian35Mutex12ReaderUnlockEv);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex12ReaderUnlockEv)(mu);
   __tsan_mutex_pre_unlock(mu, __tsan_mutex_read_lock);
   {
-    IgnoreAccesses ignore;
+    InLibrary in_library;
     REAL(_ZN4absl7debian35Mutex12ReaderUnlockEv)(mu);
   }
   __tsan_mutex_post_unlock(mu, __tsan_mutex_read_lock);
@@ -164,10 +187,11 @@ void _ZN4absl7debian35Mutex12ReaderUnlockEv(Mutex* mu) {
 
 bool _ZN4absl7debian35Mutex13ReaderTryLockEv(Mutex* mu) {
   DECLARE_REAL(bool(Mutex*), _ZN4absl7debian35Mutex13ReaderTryLockEv);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex13ReaderTryLockEv)(mu);
   __tsan_mutex_pre_lock(mu, __tsan_mutex_try_read_lock);
   bool locked;
   {
-    IgnoreAccesses ignore;
+    InLibrary in_library;
     locked = REAL(_ZN4absl7debian35Mutex13ReaderTryLockEv)(mu);
   }
   __tsan_mutex_post_lock(
@@ -177,47 +201,65 @@ bool _ZN4absl7debian35Mutex13ReaderTryLockEv(Mutex* mu) {
 
 void _ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(Mutex* mu, const Condition& c) {
   DECLARE_REAL(void(Mutex*, const Condition&), _ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE)(mu, c);
   Locked(mu, 0, [&] { REAL(_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE)(mu, c); });
 }
 
-bool _ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-    Mutex* mu, const Condition& c, absl::Duration d) {
-  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Duration), _ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE);
+bool _ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(Mutex* mu,
+                                                                                 const Condition& c,
+                                                                                 absl::Duration d) {
+  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Duration),
+               _ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE);
+  if (Nested())
+    return REAL(_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE)(mu, c,
+                                                                                             d);
   return Locked(mu, 0, [&] {
-    return REAL(_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE)(
-        mu, c, d);
+    return REAL(_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE)(mu, c,
+                                                                                             d);
   });
 }
 
-bool _ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-    Mutex* mu, const Condition& c, absl::Time t) {
-  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Time), _ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE);
+bool _ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(Mutex* mu,
+                                                                              const Condition& c,
+                                                                              absl::Time t) {
+  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Time),
+               _ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE);
+  if (Nested())
+    return REAL(_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE)(mu, c, t);
   return Locked(mu, 0, [&] {
-    return REAL(_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE)(mu, c,
-                                                                                         t);
+    return REAL(_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE)(mu, c, t);
   });
 }
 
-void _ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(Mutex* mu,
-                                                                   const Condition& c) {
-  DECLARE_REAL(void(Mutex*, const Condition&), _ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE);
-  Locked(mu, __tsan_mutex_read_lock,
-         [&] { REAL(_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE)(mu, c); });
+void _ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(Mutex* mu, const Condition& c) {
+  DECLARE_REAL(void(Mutex*, const Condition&),
+               _ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE)(mu, c);
+  Locked(mu, __tsan_mutex_read_lock, [&] {
+    REAL(_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE)(mu, c);
+  });
 }
 
 bool _ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     Mutex* mu, const Condition& c, absl::Duration d) {
-  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Duration), _ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE);
+  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Duration),
+               _ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE);
+  if (Nested())
+    return REAL(_ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE)(
+        mu, c, d);
   return Locked(mu, __tsan_mutex_read_lock, [&] {
-    return REAL(
-        _ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE)(mu, c,
-                                                                                           d);
+    return REAL(_ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE)(
+        mu, c, d);
   });
 }
 
 bool _ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     Mutex* mu, const Condition& c, absl::Time t) {
-  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Time), _ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE);
+  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Time),
+               _ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE);
+  if (Nested())
+    return REAL(_ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE)(
+        mu, c, t);
   return Locked(mu, __tsan_mutex_read_lock, [&] {
     return REAL(_ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE)(
         mu, c, t);
@@ -226,21 +268,29 @@ bool _ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4Ti
 
 void _ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex* mu, const Condition& c) {
   DECLARE_REAL(void(Mutex*, const Condition&), _ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE);
+  if (Nested()) return REAL(_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE)(mu, c);
   ReleasedWhile(mu, [&] { REAL(_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE)(mu, c); });
 }
 
-bool _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-    Mutex* mu, const Condition& c, absl::Duration d) {
-  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Duration), _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE);
+bool _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(Mutex* mu,
+                                                                              const Condition& c,
+                                                                              absl::Duration d) {
+  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Duration),
+               _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE);
+  if (Nested())
+    return REAL(_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE)(mu, c, d);
   return ReleasedWhile(mu, [&] {
-    return REAL(_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE)(mu, c,
-                                                                                         d);
+    return REAL(_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE)(mu, c, d);
   });
 }
 
-bool _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-    Mutex* mu, const Condition& c, absl::Time t) {
-  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Time), _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE);
+bool _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(Mutex* mu,
+                                                                           const Condition& c,
+                                                                           absl::Time t) {
+  DECLARE_REAL(bool(Mutex*, const Condition&, absl::Time),
+               _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE);
+  if (Nested())
+    return REAL(_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE)(mu, c, t);
   return ReleasedWhile(mu, [&] {
     return REAL(_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE)(mu, c, t);
   });
@@ -248,27 +298,35 @@ bool _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
 
 void _ZN4absl7debian35MutexD1Ev(Mutex* mu) {
   DECLARE_REAL(void(Mutex*), _ZN4absl7debian35MutexD1Ev);
+  if (Nested()) return REAL(_ZN4absl7debian35MutexD1Ev)(mu);
   __tsan_mutex_destroy(mu, 0);
+  InLibrary in_library;
   REAL(_ZN4absl7debian35MutexD1Ev)(mu);
 }
 
 void _ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(CondVar* cv, Mutex* mu) {
   DECLARE_REAL(void(CondVar*, Mutex*), _ZN4absl7debian37CondVar4WaitEPNS0_5MutexE);
+  if (Nested()) return REAL(_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE)(cv, mu);
   ReleasedWhile(mu, [&] { REAL(_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE)(cv, mu); });
 }
 
-bool _ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE(
-    CondVar* cv, Mutex* mu, absl::Duration d) {
-  DECLARE_REAL(bool(CondVar*, Mutex*, absl::Duration), _ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE);
+bool _ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE(CondVar* cv, Mutex* mu,
+                                                                          absl::Duration d) {
+  DECLARE_REAL(bool(CondVar*, Mutex*, absl::Duration),
+               _ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE);
+  if (Nested())
+    return REAL(_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE)(cv, mu, d);
   return ReleasedWhile(mu, [&] {
     return REAL(_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE)(cv, mu, d);
   });
 }
 
-bool _ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE(CondVar* cv,
-                                                                              Mutex* mu,
-                                                                              absl::Time t) {
-  DECLARE_REAL(bool(CondVar*, Mutex*, absl::Time), _ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE);
+bool _ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE(CondVar* cv, Mutex* mu,
+                                                                       absl::Time t) {
+  DECLARE_REAL(bool(CondVar*, Mutex*, absl::Time),
+               _ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE);
+  if (Nested())
+    return REAL(_ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE)(cv, mu, t);
   return ReleasedWhile(mu, [&] {
     return REAL(_ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE)(cv, mu, t);
   });
@@ -276,45 +334,69 @@ bool _ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE(CondVar* 
 
 void _ZN4absl7debian312Notification6NotifyEv(Notification* n) {
   DECLARE_REAL(void(Notification*), _ZN4absl7debian312Notification6NotifyEv);
-  __tsan_release(n);
+  if (Nested()) return REAL(_ZN4absl7debian312Notification6NotifyEv)(n);
   __tsan_release(NotifiedFlag(n));
+  InLibrary in_library;
   REAL(_ZN4absl7debian312Notification6NotifyEv)(n);
 }
 
 void _ZNK4absl7debian312Notification19WaitForNotificationEv(const Notification* n) {
   DECLARE_REAL(void(const Notification*), _ZNK4absl7debian312Notification19WaitForNotificationEv);
-  REAL(_ZNK4absl7debian312Notification19WaitForNotificationEv)(n);
-  __tsan_acquire(const_cast<Notification*>(n));
+  if (Nested()) return REAL(_ZNK4absl7debian312Notification19WaitForNotificationEv)(n);
+  {
+    InLibrary in_library;
+    REAL(_ZNK4absl7debian312Notification19WaitForNotificationEv)(n);
+  }
+  __tsan_acquire(NotifiedFlag(n));
 }
 
 bool _ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE(
     const Notification* n, absl::Duration d) {
-  DECLARE_REAL(bool(const Notification*, absl::Duration), _ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE);
-  const bool notified =
-      REAL(_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE)(n, d);
-  if (notified) __tsan_acquire(const_cast<Notification*>(n));
+  DECLARE_REAL(bool(const Notification*, absl::Duration),
+               _ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE);
+  if (Nested()) {
+    return REAL(_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE)(n,
+                                                                                                d);
+  }
+  bool notified;
+  {
+    InLibrary in_library;
+    notified =
+        REAL(_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE)(n, d);
+  }
+  if (notified) __tsan_acquire(NotifiedFlag(n));
   return notified;
 }
 
 bool _ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE(
     const Notification* n, absl::Time t) {
-  DECLARE_REAL(bool(const Notification*, absl::Time), _ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE);
-  const bool notified =
-      REAL(_ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE)(n, t);
-  if (notified) __tsan_acquire(const_cast<Notification*>(n));
+  DECLARE_REAL(bool(const Notification*, absl::Time),
+               _ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE);
+  if (Nested()) {
+    return REAL(_ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE)(n, t);
+  }
+  bool notified;
+  {
+    InLibrary in_library;
+    notified =
+        REAL(_ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE)(n, t);
+  }
+  if (notified) __tsan_acquire(NotifiedFlag(n));
   return notified;
 }
 
-bool _ZN4absl7debian315BlockingCounter14DecrementCountEv(BlockingCounter* b) {
-  DECLARE_REAL(bool(BlockingCounter*), _ZN4absl7debian315BlockingCounter14DecrementCountEv);
-  __tsan_release(b);
-  return REAL(_ZN4absl7debian315BlockingCounter14DecrementCountEv)(b);
-}
-
-void _ZN4absl7debian315BlockingCounter4WaitEv(BlockingCounter* b) {
-  DECLARE_REAL(void(BlockingCounter*), _ZN4absl7debian315BlockingCounter4WaitEv);
-  REAL(_ZN4absl7debian315BlockingCounter4WaitEv)(b);
-  __tsan_acquire(b);
+// absl::Status shares its representation between copies, with a reference
+// count that libabsl_status decrements (acquire-release) and frees at zero:
+// the thread that frees it must be seen to come after every other holder's
+// reads. The same edges, on the representation's address. (Not InLibrary:
+// the free stays checked.)
+void _ZN4absl7debian36Status15UnrefNonInlinedEm(uintptr_t rep) {
+  DECLARE_REAL(void(uintptr_t), _ZN4absl7debian36Status15UnrefNonInlinedEm);
+  if (Nested()) return REAL(_ZN4absl7debian36Status15UnrefNonInlinedEm)(rep);
+  void* const shared = reinterpret_cast<void*>(rep);
+  __tsan_release(shared);
+  __tsan_acquire(shared);
+  REAL(_ZN4absl7debian36Status15UnrefNonInlinedEm)(rep);
 }
 
 }  // extern "C"

@@ -1,10 +1,12 @@
-// Correct uses of absl::Mutex and absl::Notification from several threads.
+// Correct uses of absl::Mutex, absl::Notification and absl::Status from
+// several threads.
 // Meaningful under --config=tsan: without the annotations of
 // tsan_absl_annotations.cc, TSan reports each of these as a data race.
 
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -49,6 +51,25 @@ TEST(TsanAbslAnnotationsTest, NotificationPublishesData) {
   EXPECT_EQ(data, 42);
   producer.join();
   poller.join();
+}
+
+// The pattern of a callback on another thread: it copies an error into the
+// caller's variable and drops its own copy after notifying; whichever copy
+// goes last frees the shared representation.
+TEST(TsanAbslAnnotationsTest, StatusSharedAcrossThreads) {
+  for (int i = 0; i < 20; ++i) {
+    absl::Status result;
+    absl::Notification done;
+    std::thread callback([&] {
+      absl::Status status = absl::DeadlineExceededError("waited too long for worker 2");
+      result = status;
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_EQ(result.message(), "waited too long for worker 2");
+    result = absl::OkStatus();
+    callback.join();
+  }
 }
 
 }  // namespace
