@@ -140,14 +140,19 @@ pids=() status=() note=()
 # and the process state, because inside a signal handler that interrupted
 # `wait` bash does not update its job table (an exited task stays listed, as
 # a zombie, until the handler returns).
+# Whether task I runs: our child (its parent is this script: a reused PID is
+# not), not a zombie. No command substitution here: bash 5.2 garbles a trap
+# that runs while it parses one ("unexpected EOF while looking for matching
+# `)'"), and a second Ctrl-C arrives while stop_tasks polls this.
 is_running() {
   [ -n "${pids[$1]}" ] && [ -z "${status[$1]}" ] || return 1
-  local unfinished state
-  unfinished=" $(jobs -p | tr '\n' ' ') "
-  [[ "$unfinished" == *" ${pids[$1]} "* ]] || return 1
-  state="$(cat "/proc/${pids[$1]}/stat" 2>/dev/null)"  # "PID (COMM) STATE ..."
-  state="${state##*) }"
-  [ -n "$state" ] && [ "${state%% *}" != Z ]
+  local line rest state ppid
+  { read -r line < "/proc/${pids[$1]}/stat"; } 2>/dev/null || return 1  # "PID (COMM) STATE PPID ..."
+  rest="${line##*) }"
+  state="${rest%% *}"
+  rest="${rest#* }"
+  ppid="${rest%% *}"
+  [ "$state" != Z ] && [ "$ppid" = "$$" ]
 }
 
 reap() {  # reap I: records the exit status of task I (it must have exited or be exiting)
