@@ -56,7 +56,7 @@ void BatchNormLayer::BatchStatistics(const Tensor& input) {
   const int64_t c = channels_;
   const int64_t rows = input.size() / c;
   const float* x = input.data();
-  const int parts = LayerParts(rows, RowsPerPart());
+  const int parts = LayerParts(rows, ItemsPerPart(c));
   SumRows(rows, parts, [&](int64_t begin, int64_t end, double* sum, double*) {
     for (int64_t r = begin; r < end; ++r) {
       const float* row = x + r * c;
@@ -107,7 +107,7 @@ void BatchNormLayer::Forward(absl::Span<const Tensor* const> params, const Tenso
   const float* gamma = params[0]->data();
   const float* beta = params[1]->data();
   float* y = output->data();
-  LayerParallelFor(rows, RowsPerPart(), [&](int64_t begin, int64_t end) {
+  LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* in = x + r * c;
       float* out = y + r * c;
@@ -138,7 +138,7 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
     }
   }
   // sum_ <- sum(dy), sum_sq_ <- sum(dy * xhat), per channel.
-  SumRows(rows, LayerParts(rows, RowsPerPart()),
+  SumRows(rows, LayerParts(rows, ItemsPerPart(c)),
           [&](int64_t begin, int64_t end, double* sum, double* sum_xhat) {
             for (int64_t r = begin; r < end; ++r) {
               const float* in = x + r * c;
@@ -162,7 +162,7 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
     // Fixed statistics: y is affine in x.
     float* dx = grad_input->data();
     const float* gamma = params[0]->data();
-    LayerParallelFor(rows, RowsPerPart(), [&](int64_t begin, int64_t end) {
+    LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         for (int64_t ch = 0; ch < c; ++ch) {
           dx[r * c + ch] = gamma[ch] * inv_std_[ch] * dy[r * c + ch];
@@ -175,7 +175,7 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
   const float* gamma = params[0]->data();
   const float inv_rows = 1.0f / static_cast<float>(rows);
   float* dx = grad_input->data();
-  LayerParallelFor(rows, RowsPerPart(), [&](int64_t begin, int64_t end) {
+  LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* in = x + r * c;
       const float* g = dy + r * c;

@@ -19,14 +19,12 @@
 // with n the positions per channel (the unbiased variance, as TensorFlow's
 // FusedBatchNorm gives for the moving average; n = 1: the biased one, 0).
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "nn/layer.h"
-#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -61,8 +59,6 @@ class BatchNormLayer final : public SingleInputLayer {
   // `parts` ranges of [0, rows) on the layer threads (nn/layer_threads.h).
   void SumRows(int64_t rows, int parts,
                absl::FunctionRef<void(int64_t, int64_t, double*, double*)> add_rows);
-  // Rows per part of the layer threads: kMinElementsPerPart elements.
-  int64_t RowsPerPart() const { return std::max<int64_t>(kMinElementsPerPart / channels_, 1); }
 
   const int64_t channels_;
   const float epsilon_;

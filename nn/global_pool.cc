@@ -17,7 +17,7 @@ void GlobalAvgPoolLayer::Forward(absl::Span<const Tensor* const> params, const T
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, output_shape(), output);
   const float scale = 1.0f / static_cast<float>(positions_);
-  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+  LayerParallelFor(n, ItemsPerPart(positions_ * channels_), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       float* y = output->data() + b * channels_;
       const float* x = input.data() + b * positions_ * channels_;
@@ -38,7 +38,7 @@ void GlobalAvgPoolLayer::Backward(absl::Span<const Tensor* const> params, const 
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, input_shape(), grad_input);
   const float scale = 1.0f / static_cast<float>(positions_);
-  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+  LayerParallelFor(n, ItemsPerPart(positions_ * channels_), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const float* dy = grad_output.data() + b * channels_;
       float* dx = grad_input->data() + b * positions_ * channels_;

@@ -5,12 +5,10 @@
 // H * W positions, giving [C] (as Keras' GlobalAveragePooling2D, and ResNet's
 // pooling before its classifier). No variables.
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
 #include "nn/layer.h"
-#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -26,11 +24,6 @@ class GlobalAvgPoolLayer final : public SingleInputLayer {
                 absl::Span<Tensor* const> grad_params) override;
 
  private:
-  // Images per part of the layer threads (nn/layer_threads.h).
-  int64_t ImagesPerPart() const {
-    return std::max<int64_t>(kMinElementsPerPart / std::max<int64_t>(positions_ * channels_, 1), 1);
-  }
-
   const int64_t positions_;  // H * W
   const int64_t channels_;
 };

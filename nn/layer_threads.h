@@ -12,6 +12,7 @@
 // joined when that thread exits), shared by every layer of every model the
 // thread runs. A call made from inside a part runs serially.
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/functional/function_ref.h"
@@ -36,6 +37,12 @@ void LayerParallelFor(int64_t count, int64_t min_per_part,
 // Elementwise loops get a part when they have at least this many floats
 // (128 KB): below it, waking a thread costs more than it saves.
 inline constexpr int64_t kMinElementsPerPart = 32 * 1024;
+
+// The min_per_part for loops over items (rows, images) of `elements` floats
+// each: enough items for kMinElementsPerPart floats, at least 1.
+inline int64_t ItemsPerPart(int64_t elements) {
+  return std::max<int64_t>(kMinElementsPerPart / std::max<int64_t>(elements, 1), 1);
+}
 
 }  // namespace tessera
 

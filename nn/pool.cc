@@ -46,7 +46,7 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
   EnsureBatchShape(n, output_shape(), output);
   const float* x = input.data();
   float* y = output->data();
-  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+  LayerParallelFor(n, ItemsPerPart(h_ * w_ * c_), [&](int64_t begin, int64_t end) {
     ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
       float* dst = y + out;
       if (kind_ == PoolKind::kMax) {
@@ -80,7 +80,7 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
   const float* y = output.data();
   const float* dy = grad_output.data();
   float* dx = grad_input->data();
-  const int parts = LayerParts(n, ImagesPerPart());
+  const int parts = LayerParts(n, ItemsPerPart(h_ * w_ * c_));
   pending_.resize(static_cast<size_t>(c_ * parts));
   RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
     float* pending = pending_.data() + c_ * part;
@@ -123,7 +123,7 @@ void PoolLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& i
     MaxBackward(input, output, grad_output, grad_input);
     return;
   }
-  LayerParallelFor(n, ImagesPerPart(), [&](int64_t begin, int64_t end) {
+  LayerParallelFor(n, ItemsPerPart(h_ * w_ * c_), [&](int64_t begin, int64_t end) {
     ZeroImages(begin, end, dx);
     ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
       const float scale = 1.0f / static_cast<float>(window.count());

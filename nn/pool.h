@@ -6,13 +6,11 @@
 // input inside the image; average divides by the number of inputs inside it.
 // No variables.
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "nn/layer.h"
-#include "nn/layer_threads.h"
 
 namespace tessera {
 
@@ -50,10 +48,6 @@ class PoolLayer final : public SingleInputLayer {
   void ForEachWindow(int64_t begin, int64_t end, Visit visit) const;
   // Zeroes images [begin, end) of an input-shaped gradient.
   void ZeroImages(int64_t begin, int64_t end, float* dx) const;
-  // Images per part of the layer threads (nn/layer_threads.h).
-  int64_t ImagesPerPart() const {
-    return std::max<int64_t>(kMinElementsPerPart / std::max<int64_t>(h_ * w_ * c_, 1), 1);
-  }
   // Offset of input position (iy, ix) of example b: its first channel.
   int64_t InputOffset(int64_t b, int64_t iy, int64_t ix) const {
     return ((b * h_ + iy) * w_ + ix) * c_;
