@@ -165,16 +165,18 @@ void PsGroup::ObserveIncarnation(int ps, uint64_t incarnation) {
   incarnations_[ps] = incarnation;
 }
 
-absl::Status PsGroup::CheckInitialized() {
-  std::vector<Tensor> scratch;
-  for (const VariableInfo& v : variables_) scratch.emplace_back(v.shape);
-  return PullAll(&scratch).status();
+absl::Status PsGroup::CheckInitialized(std::vector<Tensor>* scratch) {
+  if (scratch->empty()) {
+    for (const VariableInfo& v : variables_) scratch->emplace_back(v.shape);
+  }
+  return PullAll(scratch).status();
 }
 
 absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_view what_arg) {
+  std::vector<Tensor> scratch;
   absl::Time next_log = clock_->Now();
   while (true) {
-    absl::Status s = CheckInitialized();
+    absl::Status s = CheckInitialized(&scratch);
     if (s.ok()) break;
     if (!IsNotInitializedError(s)) return s;
     const std::string what =

@@ -77,10 +77,11 @@ class PsGroup {
   // every few seconds. DEADLINE_EXCEEDED naming the ps that never got ready.
   // `what` describes the wait (default: the chief's first initialization).
   absl::Status WaitUntilInitialized(absl::Time deadline, absl::string_view what = "");
-  // One Pull of every variable from every ps: OK when every ps holds
+  // One Pull of every variable from every ps into `scratch` (tensors of the
+  // variables' shapes, made when it is empty): OK when every ps holds
   // initialized variables, else the first error (IsNotInitializedError for a
   // ps that restarted and lost them).
-  absl::Status CheckInitialized();
+  absl::Status CheckInitialized(std::vector<Tensor>* scratch);
 
   // The incarnation each ps last answered with (0 before any answer).
   // PullAll and PushAll log a change ("ps 1 restarted").

@@ -68,9 +68,10 @@ absl::Status PsRecovery::InitializeOrRestore(
 
 absl::Status PsRecovery::InitializeUntilReady(
     const std::function<std::vector<Tensor>()>& initial, absl::Time deadline) {
+  std::vector<Tensor> scratch;
   while (true) {
     absl::Status s = InitializeOrRestore(initial);
-    if (s.ok()) s = ps_->CheckInitialized();
+    if (s.ok()) s = ps_->CheckInitialized(&scratch);
     if (s.ok() || !IsNotInitializedError(s)) return s;
     if (ps_->clock()->Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
