@@ -16,14 +16,6 @@
 #include "data/image_example_decoder.h"
 #include "fuzz/fuzz_support.h"
 
-namespace {
-
-// Images up to 4 Mpixel (the default limit is 256 Mpixel): a header claiming
-// a huge image makes libjpeg pad out every row it lacks, which takes seconds.
-constexpr int64_t kMaxPixels = int64_t{1} << 22;
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tessera;
   fuzz::FuzzInput input(data, size);
@@ -37,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.augment.train_distorted_crop = setup & 0x10;
   options.augment.eval_central_crop = setup & 0x20;
   options.augment.decode.warnings_are_errors = !(setup & 0x40);
-  options.augment.decode.max_pixels = kMaxPixels;
+  options.augment.decode.max_pixels = fuzz::kMaxPixels;
   absl::StatusOr<std::unique_ptr<ImageExampleDecoder>> decoder =
       ImageExampleDecoder::Create(options);
   FUZZ_CHECK(decoder.ok(), decoder.status().ToString());

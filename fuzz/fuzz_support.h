@@ -27,6 +27,11 @@
 namespace tessera {
 namespace fuzz {
 
+// The decoders' pixel limit in the image fuzzers: 4 Mpixel (the default limit
+// is 256 Mpixel): a header claiming a huge image makes libjpeg pad out every
+// row it lacks, which takes seconds.
+inline constexpr int64_t kMaxPixels = int64_t{1} << 22;
+
 // Takes values off the front of a fuzz input; past its end every value is 0
 // and every byte string empty, so any input is valid.
 class FuzzInput {

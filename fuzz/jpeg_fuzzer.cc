@@ -15,13 +15,6 @@
 #include "data/jpeg_decoder.h"
 #include "fuzz/fuzz_support.h"
 
-namespace {
-
-// See example_fuzzer.cc.
-constexpr int64_t kMaxPixels = int64_t{1} << 22;
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tessera;
   fuzz::FuzzInput input(data, size);
@@ -32,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.dct_scaling = flags & 4;
   options.partial_decode = flags & 8;
   options.warnings_are_errors = flags & 16;
-  options.max_pixels = kMaxPixels;
+  options.max_pixels = fuzz::kMaxPixels;
   const bool raw_crop = flags & 32;
   const uint16_t crop_bytes[4] = {input.U16(), input.U16(), input.U16(), input.U16()};
   const int out_height = input.Small(1, 64), out_width = input.Small(1, 64);
@@ -42,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<JpegInfo> info = decoder.ReadInfo(jpeg, "fuzz.jpg");
   if (info.ok()) {
     FUZZ_CHECK(info->height > 0 && info->width > 0 &&
-                   static_cast<int64_t>(info->height) * info->width <= kMaxPixels,
+                   static_cast<int64_t>(info->height) * info->width <= fuzz::kMaxPixels,
                absl::StrCat(info->height, "x", info->width));
   }
   CropWindow crop;
