@@ -307,19 +307,25 @@ class Simulation:
         s = self.c.jitter
         return math.exp(self.rng.gauss(-s * s / 2, s)) if s > 0 else 1.0
 
+    def _flows_then(self, ends, size, done):
+        """One flow of `size` bytes per (source, destination) in `ends`;
+        done() when the last one ends."""
+        left = [len(ends)]
+
+        def one_done():
+            left[0] -= 1
+            if left[0] == 0:
+                done()
+        for src, dst in ends:
+            self._flow(src, dst, size, one_done)
+
     def _pull(self, w):
         v = self.version
 
         def flows():
-            left = [self.P]
-
-            def one_done():
-                left[0] -= 1
-                if left[0] == 0:
-                    self._computation(w)
             j = self._jitter()
-            for p in range(self.P):
-                self._flow(f"ps{p}", f"w{w}", j * self.c.bytes / self.P, one_done)
+            self._flows_then([(f"ps{p}", f"w{w}") for p in range(self.P)],
+                             j * self.c.bytes / self.P, lambda: self._computation(w))
         self.pulled_version[w] = v
         self._after(self.c.latency_s, flows)
 
@@ -328,15 +334,9 @@ class Simulation:
                       lambda: self._after(self.c.overhead_s + self.c.latency_s, lambda: self._push(w)))
 
     def _push(self, w):
-        left = [self.P]
-
-        def one_done():
-            left[0] -= 1
-            if left[0] == 0:
-                self._pushed(w)
         j = self._jitter()
-        for p in range(self.P):
-            self._flow(f"w{w}", f"ps{p}", j * self.c.bytes / self.P, one_done)
+        self._flows_then([(f"w{w}", f"ps{p}") for p in range(self.P)],
+                         j * self.c.bytes / self.P, lambda: self._pushed(w))
 
     def _pushed(self, w):
         self.pushes[w] += 1
