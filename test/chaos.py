@@ -191,14 +191,28 @@ class Job:
         return None
 
 
+# A log line's time ("I1205 14:20:28.213323 worker:0] ..."): groups 1-3.
+LOG_TIME = r"^I\d{4} (\d\d):(\d\d):([\d.]+) "
+
+
+def log_seconds(m):
+    """Seconds since midnight of a match of LOG_TIME."""
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+
+
 def written_checkpoints(chief_log):
     """[(seconds since midnight, step)] of every checkpoint the chief wrote."""
-    out = []
-    for m in re.finditer(r"^I\d{4} (\d\d):(\d\d):([\d.]+) .*wrote checkpoint \S*/ckpt-(\d+) ",
-                         chief_log, re.M):
-        out.append((int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)),
-                    int(m.group(4))))
-    return out
+    return [(log_seconds(m), int(m.group(4))) for m in re.finditer(
+        LOG_TIME + r".*wrote checkpoint \S*/ckpt-(\d+) ", chief_log, re.M)]
+
+
+def restores(chief_log):
+    """[(seconds since midnight, ps tasks, checkpoint's global step)] of every
+    restore of ps tasks the chief made."""
+    return [(log_seconds(m), {int(x) for x in m.group(4).replace(" ", "").split(",") if x},
+             int(m.group(5))) for m in re.finditer(
+        LOG_TIME + r".*restored ps (?:tasks )?([\d, ]+) from \S*/ckpt-\d+ \(global step (\d+)",
+        chief_log, re.M)]
 
 
 def seconds_since_midnight(t):
@@ -350,15 +364,10 @@ def run_chaos(args, out, rng, failures):
         failures.append("chaos: the chief logged no final global step >= %d (got %s)" % (
             args.max_steps, final[-1] if final else "none"))
     written = written_checkpoints(chief_log)
-    restores = []  # (seconds since midnight, ps tasks, checkpoint's global step)
-    for m in re.finditer(r"^I\d{4} (\d\d):(\d\d):([\d.]+) .*restored ps (?:tasks )?([\d, ]+) "
-                         r"from \S*/ckpt-\d+ \(global step (\d+)", chief_log, re.M):
-        restores.append((int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)),
-                         {int(x) for x in m.group(4).replace(" ", "").split(",") if x},
-                         int(m.group(5))))
+    restored = restores(chief_log)
     polled = [(seconds_since_midnight(t), g) for t, g in steps]
     # Every restore takes the latest checkpoint written before it.
-    for at, tasks, g in restores:
+    for at, tasks, g in restored:
         before = [step for ts, step in written if ts <= at]
         if before and g != max(before):
             failures.append("ps %s restored to global step %d, not the latest checkpoint "
@@ -368,7 +377,7 @@ def run_chaos(args, out, rng, failures):
     for (t0, g0), (t1, g1) in zip(polled, polled[1:]):
         if g1 >= g0:
             continue
-        match = [g for at, tasks, g in restores if 0 in tasks and t0 - 1 <= at <= t1 + 1]
+        match = [g for at, tasks, g in restored if 0 in tasks and t0 - 1 <= at <= t1 + 1]
         if not match:
             failures.append("ps 0's global step went back %d -> %d with no restore of ps 0 "
                             "logged by the chief" % (g0, g1))
@@ -379,7 +388,7 @@ def run_chaos(args, out, rng, failures):
     # checkpoint's. For ps 0 the global step goes back; for ps 1 alone its
     # blocks do (the global step stays).
     drops, ps1_lost = [], []
-    for at, tasks, g in restores:
+    for at, tasks, g in restored:
         before = [step for ts, step in polled if ts <= at]
         if not before:
             continue
