@@ -40,6 +40,16 @@ def meta_line(results):
     return f"{m.get('start', '')}, {m.get('load_before', '')} before / {m.get('load_after', '')} after"
 
 
+def save(fig, out, name, rect=None):
+    """Lays out `fig`, writes it to out/name (110 dpi) and frees it."""
+    if rect is None:
+        fig.tight_layout()
+    else:
+        fig.tight_layout(rect=rect)
+    fig.savefig(os.path.join(out, name), dpi=110)
+    plt.close(fig)
+
+
 def plot_scaling(results, validation, out):
     rows = {r["name"]: r for r in validation["rows"]}
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -63,9 +73,7 @@ def plot_scaling(results, validation, out):
                  f"{meta_line(results)}", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "ps_scaling.png"), dpi=110)
-    plt.close(fig)
+    save(fig, out, "ps_scaling.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
     labels, x = [], 0
@@ -84,9 +92,7 @@ def plot_scaling(results, validation, out):
     ax.set_ylabel("MB/s on each ps host's link")
     ax.set_title("each ps's link: placement by bytes loads them evenly", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "ps_links.png"), dpi=110)
-    plt.close(fig)
+    save(fig, out, "ps_links.png")
 
 
 def plot_straggler(results, out):
@@ -111,9 +117,7 @@ def plot_straggler(results, out):
     a2.set_ylabel(f"test accuracy after {results['meta'].get('examples')} examples")
     fig.suptitle(f"1 ps + 3 workers, worker 2 slowed ({results['meta'].get('straggler')}); "
                  f"{meta_line(results)}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "straggler.png"), dpi=110)
-    plt.close(fig)
+    save(fig, out, "straggler.png")
 
 
 def plot_validation(validations, out):
@@ -134,9 +138,7 @@ def plot_validation(validations, out):
     ax.set_ylabel("model images/s")
     ax.set_title("the scaling model against every emulated run", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "validation.png"), dpi=110)
-    plt.close(fig)
+    save(fig, out, "validation.png")
 
 
 def plot_predictions(pred, out):
@@ -171,9 +173,7 @@ def plot_predictions(pred, out):
         handles, labels = axes[-1].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7)
         fig.suptitle(f"{model}: predicted (bench/scaling_model.py predict)", fontsize=9)
-        fig.tight_layout(rect=(0, 0.12, 1, 1))
-        fig.savefig(os.path.join(out, f"predict_{model}.png"), dpi=110)
-        plt.close(fig)
+        save(fig, out, f"predict_{model}.png", rect=(0, 0.12, 1, 1))
 
 
 def main():

@@ -700,6 +700,16 @@ def advise(c, workers):
     return best, out
 
 
+def read_calibration_costs(path):
+    """The measured costs of a ps_scaling run's results.json ("calibration"),
+    or exit naming the file and the problem."""
+    try:
+        with open(path) as f:
+            return json.load(f)["calibration"]["costs"]
+    except (OSError, KeyError, json.JSONDecodeError) as e:
+        sys.exit(f"scaling_model: cannot read the calibration of {path}: {e}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -751,11 +761,7 @@ def main():
         # calibration (TLS + token, as users run); the host sizes: stated.
         costs = {"bytes": 1, "compute_s": 1, "link_bytes_per_s": 1, "batch": 1}
         if args.calibration:
-            try:
-                with open(args.calibration) as f:
-                    cal = json.load(f)["calibration"]["costs"]
-            except (OSError, KeyError, json.JSONDecodeError) as e:
-                sys.exit(f"scaling_model: cannot read the calibration of {args.calibration}: {e}")
+            cal = read_calibration_costs(args.calibration)
             for k in ("latency_s", "worker_cpu_s_per_byte", "ps_cpu_s_per_byte"):
                 costs[k] = cal[k]
         else:
@@ -780,11 +786,7 @@ def main():
             args.compute_s = args.compute_s or m["compute_s"]
             args.batch = m["batch"]
         if args.calibration:
-            try:
-                with open(args.calibration) as f:
-                    cal = json.load(f)["calibration"]["costs"]
-            except (OSError, KeyError, json.JSONDecodeError) as e:
-                sys.exit(f"scaling_model: cannot read the calibration of {args.calibration}: {e}")
+            cal = read_calibration_costs(args.calibration)
             args.latency_s = cal["latency_s"]
             args.ps_cpu_s_per_byte = cal["ps_cpu_s_per_byte"]
             args.worker_cpu_s_per_byte = cal["worker_cpu_s_per_byte"]
