@@ -60,6 +60,17 @@ class PsRecoveryTest : public TwoPsTest {
     return *contents;
   }
 
+  // Every ps answers a pull with global step `step` and the variables of
+  // `saved`.
+  static void ExpectHolds(PsGroup* group, int64_t step, const CheckpointContents& saved) {
+    std::vector<Tensor> values = Zeros();
+    absl::StatusOr<int64_t> pulled = group->PullAll(&values);
+    ASSERT_TRUE(pulled.ok()) << pulled.status();
+    EXPECT_EQ(*pulled, step);
+    EXPECT_EQ(Flat(values[0]), Flat(saved.variables[0].value));
+    EXPECT_EQ(Flat(values[1]), Flat(saved.variables[1].value));
+  }
+
   PsRecoveryOptions options_;
   WorkerStatus status_{&clock_, StatusResponse()};
   std::string dir_;
@@ -95,12 +106,7 @@ TEST_F(PsRecoveryTest, ChiefRestoresFreshPsFromTheLatestCheckpoint) {
   int calls = 0;
   ASSERT_TRUE(InitializeCounting(&recovery, &calls).ok());
   EXPECT_EQ(calls, 0);  // the checkpoint, not the initial values
-  std::vector<Tensor> values = Zeros();
-  absl::StatusOr<int64_t> step = group->PullAll(&values);
-  ASSERT_TRUE(step.ok()) << step.status();
-  EXPECT_EQ(*step, 1);
-  EXPECT_EQ(Flat(values[0]), Flat(saved.variables[0].value));
-  EXPECT_EQ(Flat(values[1]), Flat(saved.variables[1].value));
+  ExpectHolds(group.get(), 1, saved);
 }
 
 TEST_F(PsRecoveryTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
@@ -167,12 +173,7 @@ TEST_F(PsRecoveryTest, ChiefStartingRestoresAPsThatRestartsBeforeItsFirstPull) {
   ASSERT_TRUE(started.ok()) << started;
   EXPECT_NE(ps1_.incarnation(), before);  // it did restart
   EXPECT_EQ(calls, 0);                    // restored from the checkpoint, not initialized
-  std::vector<Tensor> values = Zeros();
-  absl::StatusOr<int64_t> step = group->PullAll(&values);
-  ASSERT_TRUE(step.ok()) << step.status();
-  EXPECT_EQ(*step, 1);
-  EXPECT_EQ(Flat(values[0]), Flat(saved.variables[0].value));
-  EXPECT_EQ(Flat(values[1]), Flat(saved.variables[1].value));
+  ExpectHolds(group.get(), 1, saved);
 }
 
 TEST_F(PsRecoveryTest, ChiefStartingInitializesAgainAPsThatRestartsDuringInitialization) {
