@@ -63,9 +63,10 @@ class BatchNormLayer final : public SingleInputLayer {
   const int64_t channels_;
   const float epsilon_;
   const float decay_;
-  // Per channel, from the last Forward (double sums, float results).
+  // Per channel: SumRows' results (scratch of each pass), its per-part sums,
+  // and the last Forward's statistics.
   std::vector<double> sum_, sum_sq_;
-  std::vector<double> part_sums_;  // SumRows' per-part sums
+  std::vector<double> part_sums_;
   std::vector<float> mean_, inv_std_;
   std::vector<float> batch_var_;  // unbiased; valid when training_
   bool training_ = false;         // the last Forward's mode
