@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "common/fault_file_system.h"
 #include "common/file_util.h"
 #include "common/records/image_codec.h"
 #include "common/records/image_example.h"
@@ -177,6 +178,39 @@ TEST_F(RecordsBuilderTest, ResumeAfterAKilledTaskWritesOnlyWhatIsMissing) {
   EXPECT_EQ(summary->shards_written, 2);
   EXPECT_EQ(summary->shards_already_complete, 4);
   EXPECT_EQ(Files(Path("out")), complete);  // and no .tmp left
+}
+
+// A full disk part-way through a run (docs/reliability.md): the run stops with
+// an error naming the shard, the shards finished before it stay, none is left
+// half-written, and the rerun on a healthy disk writes only what is missing,
+// ending with the bytes of a run without faults.
+TEST_F(RecordsBuilderTest, FullDiskStopsTheRunAndTheRerunCompletesIt) {
+  RecordsOptions clean = Options("clean");
+  clean.num_threads = 1;
+  ASSERT_TRUE(BuildRecords(clean).ok());
+  FaultFileSystem faults(DefaultFileSystem());
+  RecordsOptions o = Options("out");
+  o.num_threads = 1;
+  o.fs = &faults;
+  faults.FailAppend(1, FaultFileSystem::kNoSpace, "train-00002-of-00004");
+  absl::StatusOr<RecordsSummary> summary = BuildRecords(o);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(summary.status().message(),
+              HasSubstr("cannot write to " + Path("out/train-00002-of-00004.tmp") +
+                        ": No space left on device"));
+  const auto partial = Files(Path("out"));
+  for (const auto& [name, bytes] : partial) {
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
+    EXPECT_NE(name, "train-00002-of-00004");
+    if (Files(Path("clean")).count(name)) EXPECT_EQ(bytes, Files(Path("clean")).at(name)) << name;
+  }
+
+  faults.Clear();
+  summary = BuildRecords(o);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_GE(summary->shards_already_complete, 2);  // train-00000 and 00001 came first
+  EXPECT_EQ(Files(Path("out")), Files(Path("clean")));
 }
 
 TEST_F(RecordsBuilderTest, ShardsOfAnotherSeedAreNotTrustedByName) {

@@ -2,8 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 
+#include "common/fault_file_system.h"
 #include "common/file_util.h"
 #include "common/records/image_example.h"
 #include "common/records/test_images.h"
@@ -122,6 +124,60 @@ TEST_F(ShardWriterTest, RecordsOutOfOrderAreAForeignShard) {
                                   ": image n01_0.JPEG (label 2) is not the next image this "
                                   "shard should hold");
 }
+
+// Disk faults (docs/reliability.md): every one is an error naming the file, and
+// leaves neither the shard nor its .tmp file; a rerun on a healthy disk writes
+// the very bytes a run without faults writes.
+struct DiskFault {
+  const char* name;
+  std::function<void(FaultFileSystem&)> arm;
+  absl::StatusCode code;  // EIO is UNKNOWN (absl::ErrnoToStatusCode)
+  const char* message;  // <tmp> and <path> stand for the .tmp file's and the shard's paths
+};
+void PrintTo(const DiskFault& fault, std::ostream* os) { *os << fault.name; }
+
+class ShardWriterFaultTest : public ShardWriterTest,
+                             public ::testing::WithParamInterface<DiskFault> {};
+
+TEST_P(ShardWriterFaultTest, FailsNamingTheFileAndLeavesNothing) {
+  ASSERT_TRUE(WriteShard(job_, context_, nullptr).ok());
+  const std::string clean = *ReadFileToString(job_.path);
+  fs::remove(job_.path);
+
+  FaultFileSystem faults(DefaultFileSystem());
+  context_.fs = &faults;
+  GetParam().arm(faults);
+  absl::StatusOr<ShardResult> result = WriteShard(job_, context_, nullptr);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), GetParam().code);
+  std::string expected = GetParam().message;
+  expected.replace(expected.find("<tmp>"), 5, job_.path + ".tmp");
+  const size_t to = expected.find("<path>");
+  if (to != std::string::npos) expected.replace(to, 6, job_.path);
+  EXPECT_EQ(result.status().message(), expected);
+  EXPECT_FALSE(fs::exists(job_.path));
+  EXPECT_FALSE(fs::exists(job_.path + ".tmp"));
+  EXPECT_EQ(CheckExistingShard(job_, context_).code(), absl::StatusCode::kNotFound);
+
+  faults.Clear();
+  ASSERT_TRUE(WriteShard(job_, context_, nullptr).ok());
+  EXPECT_EQ(*ReadFileToString(job_.path), clean);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, ShardWriterFaultTest,
+    ::testing::Values(
+        DiskFault{"FullDisk", [](FaultFileSystem& f) { f.FailAppend(2, FaultFileSystem::kNoSpace); },
+                  absl::StatusCode::kResourceExhausted,
+                  "cannot write to <tmp>: No space left on device"},
+        DiskFault{"TornWrite", [](FaultFileSystem& f) { f.FailAppend(3, FaultFileSystem::kTorn); },
+                  absl::StatusCode::kUnknown, "cannot write to <tmp>: Input/output error"},
+        DiskFault{"FailedFsync", [](FaultFileSystem& f) { f.FailSync(); },
+                  absl::StatusCode::kUnknown, "cannot fsync <tmp>: Input/output error"},
+        DiskFault{"FailedRename", [](FaultFileSystem& f) { f.FailRename(); },
+                  absl::StatusCode::kUnknown,
+                  "cannot rename <tmp> to <path>: Input/output error"}),
+    [](const ::testing::TestParamInfo<DiskFault>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace tessera
