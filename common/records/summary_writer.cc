@@ -7,6 +7,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -116,34 +117,63 @@ absl::StatusOr<std::unique_ptr<SummaryWriter>> SummaryWriter::Create(const std::
   Clock* clock = options.clock != nullptr ? options.clock : RealClock::Get();
   FileSystem* fs = options.file_system != nullptr ? options.file_system : DefaultFileSystem();
   RETURN_IF_ERROR(fs->CreateDir(dir, "summary directory"));
-  const std::string host = options.hostname.empty() ? Hostname() : options.hostname;
-  const std::string base =
-      absl::StrCat(dir, "/events.out.tfevents.", absl::ToUnixSeconds(clock->Now()), ".", host);
-  std::string path = base;
-  for (int n = 1; fs->FileExists(path); ++n) path = absl::StrCat(base, ".", n);
-  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> file, TFRecordWriter::Create(path, fs));
-  std::unique_ptr<SummaryWriter> writer(
-      new SummaryWriter(path, clock, options.flush_interval, std::move(file)));
-  tensorflow::Event version;
-  version.set_file_version(kFileVersion);
-  RETURN_IF_ERROR(writer->WriteEvent(std::move(version)));
-  RETURN_IF_ERROR(writer->Flush());
+  std::unique_ptr<SummaryWriter> writer(new SummaryWriter(
+      dir, options.hostname.empty() ? Hostname() : options.hostname, clock, fs,
+      options.flush_interval));
+  {
+    absl::MutexLock lock(&writer->mu_);
+    RETURN_IF_ERROR(writer->OpenFileLocked());
+    RETURN_IF_ERROR(writer->FlushLocked());
+  }
   return writer;
 }
 
-SummaryWriter::SummaryWriter(std::string path, Clock* clock, absl::Duration flush_interval,
-                             std::unique_ptr<TFRecordWriter> file)
-    : path_(std::move(path)),
+SummaryWriter::SummaryWriter(std::string dir, std::string hostname, Clock* clock, FileSystem* fs,
+                             absl::Duration flush_interval)
+    : dir_(std::move(dir)),
+      hostname_(std::move(hostname)),
       clock_(clock),
+      fs_(fs),
       flush_interval_(flush_interval),
-      file_(std::move(file)),
       next_flush_(clock->Now() + flush_interval) {}
 
 SummaryWriter::~SummaryWriter() {
   absl::MutexLock lock(&mu_);
-  if (file_ == nullptr) return;
+  if (closed_) return;
   const absl::Status status = CloseLocked();
   if (!status.ok()) LOG(WARNING) << "summaries: " << status.message();
+}
+
+std::string SummaryWriter::path() const {
+  absl::MutexLock lock(&mu_);
+  return path_;
+}
+
+absl::Status SummaryWriter::OpenFileLocked() {
+  const std::string base = absl::StrCat(dir_, "/events.out.tfevents.",
+                                        absl::ToUnixSeconds(clock_->Now()), ".", hostname_);
+  std::string path = base;
+  for (int n = 1; fs_->FileExists(path); ++n) path = absl::StrCat(base, ".", n);
+  ASSIGN_OR_RETURN(std::unique_ptr<TFRecordWriter> file, TFRecordWriter::Create(path, fs_));
+  tensorflow::Event version;
+  version.set_wall_time(absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
+  version.set_file_version(kFileVersion);
+  const absl::Status status = file->Write(version.SerializeAsString());
+  if (!status.ok()) {
+    // A disk still full: no empty file left behind for every try.
+    file->Close().IgnoreError();
+    fs_->DeleteFile(path).IgnoreError();
+    return Damaged(status);
+  }
+  file_ = std::move(file);
+  path_ = std::move(path);
+  damaged_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status SummaryWriter::Damaged(absl::Status status) {
+  damaged_ = true;
+  return status;
 }
 
 absl::Status SummaryWriter::AddScalar(absl::string_view tag, double value, int64_t step) {
@@ -200,31 +230,50 @@ absl::Status SummaryWriter::WriteEvent(tensorflow::Event event) {
   if (event.wall_time() == 0) event.set_wall_time(absl::ToDoubleSeconds(now - absl::UnixEpoch()));
   const std::string record = event.SerializeAsString();
   absl::MutexLock lock(&mu_);
-  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
-  RETURN_IF_ERROR(file_->Write(record));
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  if (damaged_) {
+    const std::string damaged = path_;
+    if (file_ != nullptr) {
+      // What reached the damaged file stays readable up to the fault.
+      file_->Close().IgnoreError();
+      file_ = nullptr;
+    }
+    RETURN_IF_ERROR(OpenFileLocked());
+    LOG(WARNING) << "summaries: writing on in " << path_ << " after a failed write to "
+                 << damaged;
+  }
+  const absl::Status status = file_->Write(record);
+  if (!status.ok()) return Damaged(status);
   if (now >= next_flush_) return FlushLocked();
   return absl::OkStatus();
 }
 
 absl::Status SummaryWriter::Flush() {
   absl::MutexLock lock(&mu_);
-  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  if (damaged_) return absl::OkStatus();  // the next write starts a new file
   return FlushLocked();
 }
 
 absl::Status SummaryWriter::FlushLocked() {
   next_flush_ = clock_->Now() + flush_interval_;
-  return file_->Sync();
+  // After a failed fsync the kernel may have dropped the file's unwritten
+  // pages and forgotten the error: only a new file is safe to write on.
+  const absl::Status status = file_->Sync();
+  return status.ok() ? status : Damaged(status);
 }
 
 absl::Status SummaryWriter::Close() {
   absl::MutexLock lock(&mu_);
-  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat(path_, " is closed"));
   return CloseLocked();
 }
 
 absl::Status SummaryWriter::CloseLocked() {
+  closed_ = true;
   std::unique_ptr<TFRecordWriter> file = std::move(file_);
+  if (file == nullptr) return absl::OkStatus();
+  if (damaged_) return file->Close();  // its error was returned already
   RETURN_IF_ERROR(file->Sync());
   return file->Close();
 }

@@ -67,10 +67,12 @@ class SummaryWriter {
   // Closes the file (flushing and fsyncing it); errors are logged.
   ~SummaryWriter();
 
-  // Writes fail with an error naming the event file (e.g. a full disk); the
-  // writer stays open, so the caller may go on and later writes are tried
-  // again. A write torn part-way leaves part of its event in the file, and
-  // readers stop there (DATA_LOSS at that offset).
+  // Writes fail with an error naming the event file (e.g. a full disk, a
+  // failed fsync); the writer stays open, so the caller may go on. A failed
+  // write or fsync may leave part of an event in the file, where readers stop
+  // (DATA_LOSS at that offset), so the next write starts a new event file in
+  // the same directory (named as by Create), which TensorBoard reads after the
+  // damaged one: every event written after the fault is readable.
 
   // A scalar `tag` (e.g. "loss") at global step `step`.
   absl::Status AddScalar(absl::string_view tag, double value, int64_t step);
@@ -90,21 +92,30 @@ class SummaryWriter {
   // Flushes, fsyncs and closes; later writes are FAILED_PRECONDITION.
   absl::Status Close();
 
-  // The event file's path.
-  const std::string& path() const { return path_; }
+  // The path of the event file written now.
+  std::string path() const;
 
  private:
-  SummaryWriter(std::string path, Clock* clock, absl::Duration flush_interval,
-                std::unique_ptr<TFRecordWriter> file);
+  SummaryWriter(std::string dir, std::string hostname, Clock* clock, FileSystem* fs,
+                absl::Duration flush_interval);
   absl::Status WriteSummary(tensorflow::Summary summary, int64_t step);
+  // A new event file (its name as Create says) with the file-version event.
+  absl::Status OpenFileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A write or fsync failed: `status`, and the next write starts a new file.
+  absl::Status Damaged(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::string path_;
+  const std::string dir_;
+  const std::string hostname_;
   Clock* const clock_;
+  FileSystem* const fs_;
   const absl::Duration flush_interval_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
+  std::string path_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TFRecordWriter> file_ ABSL_GUARDED_BY(mu_);  // null once closed
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool damaged_ ABSL_GUARDED_BY(mu_) = false;  // the next write opens a new file
   absl::Time next_flush_ ABSL_GUARDED_BY(mu_);
 };
 

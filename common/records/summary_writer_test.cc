@@ -5,6 +5,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -296,45 +297,72 @@ TEST_F(SummaryWriterTest, ConcurrentWritersLoseNothing) {
 
 // Disk faults: a failed write or fsync is an error naming the event file, and
 // the writer stays usable, so training (which logs and goes on, or stops, as
-// its caller decides) can write later summaries once the disk recovers.
-TEST_F(SummaryWriterTest, FullDiskAndFailedFsyncNameTheFileAndWritingGoesOn) {
+// its config says) writes later summaries once the disk recovers, in a new
+// event file: the damaged one may end in part of an event.
+TEST_F(SummaryWriterTest, FullDiskAndFailedFsyncNameTheFileAndWritingGoesOnInANewFile) {
   FaultFileSystem fs(DefaultFileSystem());
-  std::unique_ptr<SummaryWriter> writer = MakeWriter(TempDir("faults"), &fs);
+  const std::string dir = TempDir("faults");
+  std::unique_ptr<SummaryWriter> writer = MakeWriter(dir, &fs);
   ASSERT_NE(writer, nullptr);
-  const std::string path = writer->path();
+  const std::string first = writer->path();
   ASSERT_TRUE(writer->AddScalar("loss", 1.0, 1).ok());
 
   fs.FailAppend(1, FaultFileSystem::kNoSpace);
   absl::Status s = writer->AddScalar("loss", 2.0, 2);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", path, ": No space left on device"));
-  EXPECT_EQ(writer->AddScalar("loss", 3.0, 3).code(), absl::StatusCode::kResourceExhausted)
-      << "the disk is still full";
-  fs.Clear();
-  fs.FailSync();
-  s = writer->Flush();
-  EXPECT_EQ(s.message(), absl::StrCat("cannot fsync ", path, ": Input/output error"));
-
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", first, ": No space left on device"));
+  s = writer->AddScalar("loss", 3.0, 3);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << "the disk is still full";
+  EXPECT_EQ(s.message(),
+            absl::StrCat("cannot write to ", first, ".1: No space left on device"));
+  EXPECT_FALSE(std::filesystem::exists(first + ".1")) << "no empty file left by the try";
   fs.Clear();
   ASSERT_TRUE(writer->AddScalar("loss", 4.0, 4).ok());
+  const std::string second = writer->path();
+  EXPECT_EQ(second, first + ".1");
+  fs.FailSync();
+  s = writer->Flush();
+  EXPECT_EQ(s.message(), absl::StrCat("cannot fsync ", second, ": Input/output error"));
+
+  fs.Clear();
+  ASSERT_TRUE(writer->AddScalar("loss", 5.0, 5).ok());
+  const std::string third = writer->path();
+  EXPECT_EQ(third, first + ".2");
   ASSERT_TRUE(writer->Close().ok());
-  const std::vector<Event> events = ReadEvents(path);
-  ASSERT_EQ(events.size(), 3u) << "version, step 1, step 4";
-  EXPECT_EQ(events[1].step(), 1);
-  EXPECT_EQ(events[2].step(), 4);
-  EXPECT_FLOAT_EQ(events[2].summary().value(0).simple_value(), 4.0f);
+  const std::vector<Event> before = ReadEvents(first);
+  ASSERT_EQ(before.size(), 2u) << "version, step 1";
+  EXPECT_EQ(before[1].step(), 1);
+  const std::vector<Event> between = ReadEvents(second);
+  ASSERT_EQ(between.size(), 2u) << "version, step 4 (its fsync failed, but the page cache kept it)";
+  EXPECT_EQ(between[1].step(), 4);
+  const std::vector<Event> after = ReadEvents(third);
+  ASSERT_EQ(after.size(), 2u) << "version, step 5";
+  EXPECT_TRUE(after[0].has_file_version());
+  EXPECT_EQ(after[1].step(), 5);
+  EXPECT_FLOAT_EQ(after[1].summary().value(0).simple_value(), 5.0f);
 }
 
-TEST_F(SummaryWriterTest, TornWriteNamesTheFileAndLaterWritesAreAccepted) {
+TEST_F(SummaryWriterTest, TornWriteNamesTheFileAndLaterEventsAreReadableInTheNext) {
   FaultFileSystem fs(DefaultFileSystem());
   std::unique_ptr<SummaryWriter> writer = MakeWriter(TempDir("torn"), &fs);
   ASSERT_NE(writer, nullptr);
+  const std::string torn = writer->path();
+  ASSERT_TRUE(writer->AddScalar("loss", 1.0, 1).ok());
   fs.FailAppend(2, FaultFileSystem::kTorn);  // the event itself, after its header
   absl::Status s = writer->AddScalar("loss", 2.0, 2);
-  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", writer->path(),
-                                      ": Input/output error"));
+  EXPECT_EQ(s.message(), absl::StrCat("cannot write to ", torn, ": Input/output error"));
   EXPECT_TRUE(writer->AddScalar("loss", 3.0, 3).ok());
   EXPECT_TRUE(writer->Close().ok());
+
+  // The torn file: its events up to the fault, then DATA_LOSS.
+  std::unique_ptr<TFRecordReader> reader = *TFRecordReader::Open(torn);
+  std::string record;
+  ASSERT_TRUE(*reader->ReadRecord(&record));  // version
+  ASSERT_TRUE(*reader->ReadRecord(&record));  // step 1
+  EXPECT_EQ(reader->ReadRecord(&record).status().code(), absl::StatusCode::kDataLoss);
+  const std::vector<Event> next = ReadEvents(torn + ".1");
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[1].step(), 3);
 }
 
 TEST(SummaryWriterFaultTest, UncreatableEventFileIsNamed) {
