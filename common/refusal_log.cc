@@ -1,11 +1,13 @@
 #include "common/refusal_log.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 
 namespace tessera {
 
-RefusalLog::RefusalLog(Clock* clock, absl::Duration interval)
-    : clock_(clock), interval_(interval) {}
+RefusalLog::RefusalLog(Clock* clock, absl::Duration interval, std::string events)
+    : clock_(clock), interval_(interval), events_(std::move(events)) {}
 
 std::optional<std::string> RefusalLog::Record(const std::string& what) {
   absl::MutexLock lock(&mu_);
@@ -16,7 +18,7 @@ std::optional<std::string> RefusalLog::Record(const std::string& what) {
   }
   std::string line = what;
   if (suppressed_ > 0) {
-    absl::StrAppend(&line, " (and ", suppressed_, " more refused call(s) not logged in the last ",
+    absl::StrAppend(&line, " (and ", suppressed_, " more ", events_, " not logged in the last ",
                     absl::FormatDuration(interval_), ")");
   }
   last_logged_ = now;

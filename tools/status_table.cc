@@ -43,6 +43,11 @@ std::string LastError(const StatusResponse& r) {
   return absl::StrCat("[", FormatAge(r.last_error_age_secs()), " ago] ", r.last_error());
 }
 
+// "1 failed write" / "3 failed writes" (checkpoints and summaries).
+std::string WriteErrors(const StatusResponse& r) {
+  return absl::StrCat(r.write_errors(), r.write_errors() == 1 ? " failed write" : " failed writes");
+}
+
 std::string RpcError(const absl::Status& status) {
   return absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
 }
@@ -81,6 +86,9 @@ std::vector<std::string> Row(const TaskStatus& task) {
   row.push_back(r.rss_bytes() > 0 ? FormatBytes(r.rss_bytes()) : kNone);
   row.push_back(OrNone(r.waiting_for()));
   std::string error = IdentityMismatch(task);
+  if (r.write_errors() > 0) {
+    error = error.empty() ? WriteErrors(r) : absl::StrCat(error, "; ", WriteErrors(r));
+  }
   if (!r.last_error().empty()) {
     const std::string last = LastError(r);
     error = error.empty() ? last : absl::StrCat(error, "; ", last);
@@ -196,6 +204,7 @@ std::string DescribeTask(const TaskStatus& task) {
   std::vector<std::string> parts = {absl::StrCat("state ", OrNone(r.state()))};
   if (r.global_step() >= 0) parts.push_back(absl::StrCat("step ", r.global_step()));
   if (!r.waiting_for().empty()) parts.push_back(absl::StrCat("waiting for ", r.waiting_for()));
+  if (r.write_errors() > 0) parts.push_back(WriteErrors(r));
   if (!r.last_error().empty()) parts.push_back(absl::StrCat("last error: ", LastError(r)));
   return absl::StrJoin(parts, ", ");
 }

@@ -114,6 +114,22 @@ TEST(StatusTableTest, MismatchedIdentityAndLastErrorShown) {
             "answers as worker:0, cluster file says worker:1; [2h03m ago] pull timed out");
 }
 
+TEST(StatusTableTest, FailedWritesCountedBeforeTheLastError) {
+  TaskStatus t = Worker(0);
+  t.response.set_write_errors(3);
+  t.response.set_last_error(
+      "checkpoint at global step 200 not written: cannot write to "
+      "/ckpt/ckpt-200.data.tmp: No space left on device");
+  EXPECT_EQ(Cells(FormatStatusTable({t}))[1].back(),
+            "3 failed writes; checkpoint at global step 200 not written: cannot write to "
+            "/ckpt/ckpt-200.data.tmp: No space left on device");
+  t.response.set_write_errors(1);
+  EXPECT_EQ(DescribeTask(t),
+            "state waiting, waiting for variables from ps:1, 1 failed write, last error: "
+            "checkpoint at global step 200 not "
+            "written: cannot write to /ckpt/ckpt-200.data.tmp: No space left on device");
+}
+
 TEST(StatusTableTest, WorkerProgressSectionFromPs) {
   TaskStatus ps = Ps(0);
   WorkerProgress* w = ps.response.add_workers();

@@ -39,6 +39,12 @@ struct HookContext {
   WorkerStatus* status = nullptr;
   // A new pass over the test set (chief with evaluation), else null.
   std::function<absl::StatusOr<std::unique_ptr<BatchStream>>()> open_test;
+  // Stops the job because of `error` (a write failed under STOP_JOB,
+  // worker/hooks/write_errors.h): the worker ends training after this step,
+  // runs every hook's End, asks every other task to shut down and returns
+  // `error` from Run. Thread-safe; the first call's error wins. Null in tests
+  // that do not need it.
+  std::function<void(const absl::Status& error)> stop_job;
 };
 
 // One finished training step.

@@ -91,14 +91,16 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
   recovery.wait_timeout = absl::Seconds(config.startup_timeout_secs());
   w->recovery_ = std::make_unique<PsRecovery>(w->ps_.get(), &w->config_, status, recovery);
   if (w->is_chief() && !config.checkpoint_dir().empty()) {
-    w->AddHook(std::make_unique<CheckpointHook>(CheckpointHookOptions{
-        recovery.model_fingerprint, recovery.slot_names, options.checkpoint_write_delay, clock}));
+    w->AddHook(std::make_unique<CheckpointHook>(
+        CheckpointHookOptions{recovery.model_fingerprint, recovery.slot_names,
+                              options.checkpoint_write_delay, clock, parts.file_system}));
   }
   // Summaries after evaluation, so that its results at the end are written
   // before the summary hook's End flushes; both hooks live as long as `w`.
   std::unique_ptr<SummaryHook> summaries;
   if (!config.summary_dir().empty()) {
-    ASSIGN_OR_RETURN(summaries, SummaryHook::Create(config, options.task, clock));
+    ASSIGN_OR_RETURN(summaries,
+                     SummaryHook::Create(config, options.task, clock, parts.file_system));
   }
   if (w->is_chief()) {
     EvaluationHook::ResultCallback on_result;
@@ -150,9 +152,35 @@ absl::Status Worker::Run() {
   }
   end.global_step = global_step_;
   end.values = &values_;
-  for (auto& hook : hooks_) RETURN_IF_ERROR(hook->End(end));
-  if (is_chief() && !stop_requested_) ShutDownPs();
-  return absl::OkStatus();
+  absl::Status job_error;
+  {
+    absl::MutexLock lock(&job_error_mu_);
+    job_error = job_error_;
+  }
+  if (job_error.ok()) {
+    for (auto& hook : hooks_) RETURN_IF_ERROR(hook->End(end));
+    if (is_chief() && !stop_requested_) ShutDownPs();
+    return absl::OkStatus();
+  }
+  // A hook stopped the job: every hook still ends (the chief's final
+  // checkpoint is tried), then the whole cluster is shut down.
+  for (auto& hook : hooks_) {
+    const absl::Status ended = hook->End(end);
+    if (!ended.ok()) LOG(ERROR) << "while stopping the job: " << ended.message();
+  }
+  status_->SetState("error");
+  status_->SetError(job_error.message());
+  ShutDownOthers(absl::StrCat("worker ", options_.task, " stopped the job: ", job_error.message()));
+  return job_error;
+}
+
+void Worker::StopJob(const absl::Status& error) {
+  {
+    absl::MutexLock lock(&job_error_mu_);
+    if (!job_error_.ok()) return;
+    job_error_ = error;
+  }
+  stop_requested_ = true;
 }
 
 HookContext Worker::MakeHookContext() {
@@ -165,6 +193,7 @@ HookContext Worker::MakeHookContext() {
   c.model = model_.get();
   c.ps = ps_.get();
   c.status = status_;
+  c.stop_job = [this](const absl::Status& error) { StopJob(error); };
   if (input_->has_test()) c.open_test = [this] { return input_->Test(); };
   return c;
 }
@@ -352,6 +381,25 @@ void Worker::WaitForWorkers() {
     clock_->SleepFor(absl::Milliseconds(200));
   }
   status_->SetWaitingFor("");
+}
+
+void Worker::ShutDownOthers(const std::string& reason) {
+  std::vector<TaskTarget> tasks;
+  for (const auto& [id, address] : cluster_.AllTasks()) {
+    if (id.job == kWorkerJob && id.index == options_.task) continue;
+    tasks.push_back(TaskTarget{id, address});
+  }
+  if (admin_ == nullptr) {
+    LOG(ERROR) << "cannot ask the other " << tasks.size() << " tasks to shut down: no admin client";
+    return;
+  }
+  LOG(INFO) << "asking the other " << tasks.size() << " tasks to shut down";
+  const std::vector<absl::Status> results = admin_->Shutdown(tasks, reason, absl::Seconds(10));
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (!results[i].ok()) {
+      LOG(WARNING) << "could not shut down " << tasks[i].ToString() << ": " << results[i].message();
+    }
+  }
 }
 
 void Worker::ShutDownPs() {

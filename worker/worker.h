@@ -25,15 +25,19 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "common/admin/cluster_admin.h"
 #include "common/clock.h"
 #include "common/cluster/cluster_spec.h"
+#include "common/dataset.h"
+#include "common/file_system.h"
 #include "common/rpc/security_config.h"
 #include "common/tensor.h"
-#include "common/dataset.h"
 #include "data/input.h"
 #include "data/load_dataset.h"
 #include "nn/model.h"
@@ -76,6 +80,9 @@ struct WorkerParts {
   // LoadDataset (data/load_dataset.h) when null. Image shards are streamed
   // (data/input.h) and do not use it.
   DatasetLoader load_data;
+  // Where checkpoints and summaries are written (tests inject disk faults,
+  // common/fault_file_system.h). Borrowed; DefaultFileSystem() when null.
+  FileSystem* file_system = nullptr;
 };
 
 class Worker {
@@ -104,6 +111,8 @@ class Worker {
   void AddHook(std::unique_ptr<TrainingHook> hook) { hooks_.push_back(std::move(hook)); }
 
   // Runs to the end. OK when training finished (or was stopped on request).
+  // When a hook stopped the job (HookContext::stop_job: a failed write under
+  // STOP_JOB), the hook's error, after every other task was asked to shut down.
   absl::Status Run();
   void RequestStop() { stop_requested_ = true; }
 
@@ -121,6 +130,11 @@ class Worker {
   void WaitForWorkers();
   // Chief: asks every ps task to shut down.
   void ShutDownPs();
+  // Asks every other task of the cluster (ps and workers) to shut down, giving
+  // `reason`.
+  void ShutDownOthers(const std::string& reason);
+  // HookContext::stop_job.
+  void StopJob(const absl::Status& error);
   HookContext MakeHookContext();
 
   const ClusterSpec cluster_;
@@ -130,6 +144,8 @@ class Worker {
   Clock* const clock_;
   const std::unique_ptr<ClusterAdmin> admin_;  // null on a non-chief worker's test parts
   std::atomic<bool> stop_requested_{false};
+  absl::Mutex job_error_mu_;
+  absl::Status job_error_ ABSL_GUARDED_BY(job_error_mu_);  // StopJob's
 
   std::unique_ptr<Model> model_;
   std::unique_ptr<InputData> input_;  // test set on the chief only

@@ -26,6 +26,13 @@ void WorkerStatus::SetError(absl::string_view error) {
   last_error_time_ = clock_->Now();
 }
 
+void WorkerStatus::RecordWriteError(absl::string_view error) {
+  absl::MutexLock lock(&mu_);
+  status_.set_last_error(std::string(error));
+  status_.set_write_errors(status_.write_errors() + 1);
+  last_error_time_ = clock_->Now();
+}
+
 void WorkerStatus::SetLastCheckpoint(absl::string_view path) {
   absl::MutexLock lock(&mu_);
   status_.set_last_checkpoint(std::string(path));

@@ -25,6 +25,9 @@ class WorkerStatus {
   // "" clears it. Also logged by the caller; here it is only shown.
   void SetWaitingFor(absl::string_view what);
   void SetError(absl::string_view error);
+  // A checkpoint or summary write failed: `error` becomes the last error, and
+  // write_errors counts it.
+  void RecordWriteError(absl::string_view error);
   void SetLastCheckpoint(absl::string_view path);
   // One training step finished: its global step, loss, batch size and the
   // time it waited for its input batch.

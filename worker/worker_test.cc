@@ -11,10 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/checkpoint/checkpoint_manager.h"
 #include "common/clock.h"
+#include "common/fault_file_system.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "test/in_memory_ps.h"
@@ -141,6 +143,7 @@ class WorkerTest : public ::testing::Test {
           ConnectAll({&ps0_, &ps1_}));
     };
     if (task == 0) parts.admin = std::make_unique<FakeClusterAdmin>(&ps0_, &admin_);
+    parts.file_system = &faults_;
     WorkerOptions options;
     options.task = task;
     absl::StatusOr<std::unique_ptr<Worker>> worker =
@@ -166,6 +169,7 @@ class WorkerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  FaultFileSystem faults_{DefaultFileSystem()};  // checkpoints and summaries
   InMemoryPs ps0_{0, &clock_};
   InMemoryPs ps1_{1, &clock_};
   AdminLog admin_;
@@ -282,6 +286,72 @@ TEST_F(WorkerTest, ChiefWritesCheckpointsUnderItsDirectory) {
   ASSERT_TRUE(latest.ok()) << latest.status();
   EXPECT_EQ(latest->contents.metadata.global_step, 12);
   EXPECT_EQ(latest->contents.variables.size(), 2u);
+}
+
+// Disk faults (docs/reliability.md). A full checkpoint disk under the default
+// TRAIN_ON: every checkpoint fails, training reaches max_steps, each failure
+// is counted in the status, and the failed final checkpoint is Run's error
+// with the ps left running (a restarted chief saves their values).
+TEST_F(WorkerTest, FullCheckpointDiskTrainOnTrainsToTheEnd) {
+  const std::string dir = ::testing::TempDir() + "full_disk_train_on";
+  config_.set_checkpoint_dir(dir);
+  config_.set_save_checkpoint_steps(5);
+  config_.set_max_steps(12);
+  faults_.FailAppend(1, FaultFileSystem::kNoSpace, "/ckpt-");
+  auto hook = std::make_unique<RecordingHook>();
+  RecordingHook* steps = hook.get();
+  std::unique_ptr<Worker> worker = NewWorker(0, 1, &status0_, std::move(hook));
+  ASSERT_NE(worker, nullptr);
+  const absl::Status run = worker->Run();
+  EXPECT_EQ(run.code(), absl::StatusCode::kResourceExhausted) << run;
+  EXPECT_NE(run.message().find("checkpoint at global step 12 not written: cannot write to " + dir +
+                               "/ckpt-12."),
+            std::string::npos)
+      << run;
+  EXPECT_EQ(steps->global_steps.back(), 12);
+  EXPECT_GE(status0_.Snapshot().write_errors(), 2);  // step 5 or 10's, and step 12's
+  EXPECT_TRUE(Shutdowns().empty()) << "the trained values stay on the ps";
+}
+
+// The same under STOP_JOB: the chief stops at the first failed checkpoint,
+// still tries its final one, asks every other task to shut down and returns
+// the error; the first checkpoint (written before the disk filled) stays the
+// latest.
+TEST_F(WorkerTest, FailedCheckpointUnderStopJobStopsTheWholeJob) {
+  const std::string dir = ::testing::TempDir() + "full_disk_stop_job";
+  config_.set_checkpoint_dir(dir);
+  config_.set_save_checkpoint_steps(5);
+  config_.set_max_steps(1000);
+  config_.set_batch_size(2);  // two workers' parts of 4 examples
+  config_.set_on_checkpoint_error(STOP_JOB);
+  auto hook = std::make_unique<RecordingHook>([this](const StepInfo& step) {
+    // After the step-5 checkpoint is committed, the disk fills.
+    if (step.global_step == 6) {
+      for (int i = 0; i < 10000 && status0_.Snapshot().last_checkpoint().empty(); ++i) {
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+      faults_.FailSync("/ckpt-");
+    }
+  });
+  RecordingHook* steps = hook.get();
+  std::unique_ptr<Worker> worker = NewWorker(0, 2, &status0_, std::move(hook));
+  ASSERT_NE(worker, nullptr);
+  const absl::Status run = worker->Run();
+  EXPECT_EQ(run.code(), absl::StatusCode::kUnknown) << run;
+  EXPECT_TRUE(absl::StartsWith(run.message(),
+                               "checkpoint at global step 10 not written: "
+                               "cannot fsync " +
+                                   dir + "/ckpt-10."))
+      << run;
+  EXPECT_LT(steps->global_steps.back(), 20) << "stopped soon after the failure";
+  const std::string reason = absl::StrCat("worker 0 stopped the job: ", run.message());
+  EXPECT_EQ(Shutdowns(), (std::vector<std::string>{"ps:0 at p0:1 (" + reason + ")",
+                                                   "ps:1 at p1:1 (" + reason + ")",
+                                                   "worker:1 at w1:1 (" + reason + ")"}));
+  EXPECT_EQ(status0_.Snapshot().state(), "error");
+  absl::StatusOr<RestoredCheckpoint> latest = RestoreLatest(dir, "");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->contents.metadata.global_step, 5);
 }
 
 // Batch norm's moving averages live on the ps as MOVING_AVERAGE variables:

@@ -25,14 +25,20 @@ absl::Status CheckpointHook::Begin(const HookContext& context) {
   if (config.keep_checkpoint_every_n_hours() > 0) {
     manager_options.keep_checkpoint_every_n_hours = config.keep_checkpoint_every_n_hours();
   }
+  manager_options.write_options.file_system = options_.fs;
   ASSIGN_OR_RETURN(manager_,
                    CheckpointManager::Create(config.checkpoint_dir(), manager_options, clock_));
+  errors_ =
+      std::make_unique<WriteErrors>("checkpoint", config.on_checkpoint_error(), context, clock_);
   CheckpointSaverOptions saver_options;
   saver_options.write_delay = options_.write_delay;
   WorkerStatus* status = context.status;
-  saver_options.on_saved = [status](const std::string& path) {
+  WriteErrors* errors = errors_.get();
+  saver_options.on_saved = [status, errors](const std::string& path) {
     if (status != nullptr) status->SetLastCheckpoint(path);
+    errors->Succeeded();
   };
+  saver_options.on_failed = [errors](const absl::Status& error) { errors->Failed(error); };
   saver_ = std::make_unique<CheckpointSaver>(manager_.get(), std::move(saver_options));
   // Where training starts (a restored step, or live state kept).
   std::vector<Tensor> scratch;

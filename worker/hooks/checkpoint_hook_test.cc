@@ -2,11 +2,14 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/fault_file_system.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "worker/model_fingerprint.h"
 #include "worker/ps_group.h"
@@ -32,13 +35,14 @@ class CheckpointHookTest : public TwoPsTest {
 
   std::unique_ptr<CheckpointHook> NewHook() {
     auto hook = std::make_unique<CheckpointHook>(
-        CheckpointHookOptions{fingerprint_, {}, absl::ZeroDuration(), &clock_});
+        CheckpointHookOptions{fingerprint_, {}, absl::ZeroDuration(), &clock_, &faults_});
     HookContext context;
     context.config = &config_;
     context.variables = &variables_;
     context.ps = group_.get();
     context.status = &status_;
     context.is_chief = true;
+    context.stop_job = [this](const absl::Status& error) { stops_.push_back(error); };
     begun_ = hook->Begin(context);
     return hook;
   }
@@ -65,6 +69,8 @@ class CheckpointHookTest : public TwoPsTest {
     return steps;
   }
 
+  FaultFileSystem faults_{DefaultFileSystem()};
+  std::vector<absl::Status> stops_;  // HookContext::stop_job's calls
   std::unique_ptr<PsGroup> group_;
   std::string fingerprint_;
   WorkerStatus status_{&clock_, StatusResponse()};
@@ -131,6 +137,105 @@ TEST_F(CheckpointHookTest, BeginFailsForADirectoryThatCannotBeMade) {
   EXPECT_FALSE(begun_.ok());
   EXPECT_NE(begun_.message().find(file), absl::string_view::npos) << begun_;
 }
+
+// Disk faults (docs/reliability.md): a checkpoint whose write fails is never
+// committed, the previous one stays the latest valid one, the error names the
+// file, and training goes on (TRAIN_ON) or the job is asked to stop (STOP_JOB).
+struct CheckpointFault {
+  const char* name;
+  std::function<void(FaultFileSystem&)> arm;
+  const char* error;  // the start of the file system's error
+};
+void PrintTo(const CheckpointFault& fault, std::ostream* os) { *os << fault.name; }
+
+class CheckpointHookFaultTest : public CheckpointHookTest,
+                                public ::testing::WithParamInterface<CheckpointFault> {
+ protected:
+  // Saves step 2, then fails to save step 4 under the fault; returns that error.
+  absl::Status SaveTwoThenFailFour(CheckpointHook& hook) {
+    Step();
+    hook.AfterStep(After(Step())).IgnoreError();  // 2: due
+    hook.WaitForBackgroundWrite();
+    GetParam().arm(faults_);
+    Step();
+    const absl::Status after = hook.AfterStep(After(Step()));  // 4: due, fails
+    EXPECT_TRUE(after.ok()) << "the write runs in the background; the step goes on: " << after;
+    hook.WaitForBackgroundWrite();
+    EXPECT_EQ(status_.Snapshot().write_errors(), 1);
+    EXPECT_EQ(Saved(), std::vector<int64_t>{2});
+    absl::StatusOr<RestoredCheckpoint> latest =
+        RestoreLatest(config_.checkpoint_dir(), fingerprint_);
+    EXPECT_TRUE(latest.ok()) << latest.status();
+    if (latest.ok()) EXPECT_EQ(latest->contents.metadata.global_step, 2);
+    const std::string error = status_.Snapshot().last_error();
+    EXPECT_THAT(error, ::testing::StartsWith(absl::StrCat(
+                           "checkpoint at global step 4 not written: ", GetParam().error, " ",
+                           config_.checkpoint_dir(), "/ckpt-4.")));
+    return absl::UnknownError(error);
+  }
+};
+
+TEST_P(CheckpointHookFaultTest, TrainOnKeepsThePreviousCheckpointAndTriesTheNext) {
+  config_.set_save_checkpoint_steps(2);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  SaveTwoThenFailFour(*hook);
+  EXPECT_TRUE(stops_.empty());
+  faults_.Clear();
+  Step();
+  const int64_t last = Step();
+  ASSERT_TRUE(hook->AfterStep(After(last)).ok());  // 6: due, and the disk works again
+  EndInfo end;
+  end.global_step = last;
+  ASSERT_TRUE(hook->End(end).ok());
+  EXPECT_EQ(Saved(), (std::vector<int64_t>{2, 6}));
+  EXPECT_EQ(status_.Snapshot().write_errors(), 1);
+}
+
+TEST_P(CheckpointHookFaultTest, StopJobAsksTheWorkerToStopWithTheError) {
+  config_.set_save_checkpoint_steps(2);
+  config_.set_on_checkpoint_error(STOP_JOB);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  const absl::Status error = SaveTwoThenFailFour(*hook);
+  ASSERT_EQ(stops_.size(), 1u);
+  EXPECT_EQ(stops_[0].message(), error.message());
+}
+
+TEST_P(CheckpointHookFaultTest, FailedFinalCheckpointIsEndsErrorAndThePreviousStaysLatest) {
+  config_.set_save_checkpoint_steps(2);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  SaveTwoThenFailFour(*hook);
+  GetParam().arm(faults_);  // again: a torn write is a fault of one append
+  EndInfo end;
+  end.global_step = Step();  // 5: the final checkpoint, under the same fault
+  const absl::Status ended = hook->End(end);
+  EXPECT_FALSE(ended.ok());
+  EXPECT_THAT(std::string(ended.message()),
+              ::testing::StartsWith(
+                  absl::StrCat("checkpoint at global step 5 not written: ", GetParam().error)));
+  EXPECT_EQ(Saved(), std::vector<int64_t>{2});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, CheckpointHookFaultTest,
+    ::testing::Values(
+        CheckpointFault{
+            "FullDisk",
+            [](FaultFileSystem& f) { f.FailAppend(1, FaultFileSystem::kNoSpace, "ckpt-"); },
+            "cannot write to"},
+        CheckpointFault{
+            "TornWrite",
+            [](FaultFileSystem& f) { f.FailAppend(1, FaultFileSystem::kTorn, "ckpt-"); },
+            "cannot write to"},
+        CheckpointFault{"FailedFsync", [](FaultFileSystem& f) { f.FailSync("ckpt-"); },
+                        "cannot fsync"},
+        CheckpointFault{"FailedRename", [](FaultFileSystem& f) { f.FailRename("ckpt-"); },
+                        "cannot rename"}),
+    [](const ::testing::TestParamInfo<CheckpointFault>& info) {
+      return std::string(info.param.name);
+    });
 
 }  // namespace
 }  // namespace tessera

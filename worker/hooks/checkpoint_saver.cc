@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -80,9 +81,12 @@ absl::StatusOr<std::string> CheckpointSaver::Write(const CheckpointContents& con
     return manager_->Commit(std::move(writer));
   }();
   if (!name.ok()) {
-    LOG(ERROR) << "checkpoint at global step " << contents.metadata.global_step
-               << " failed: " << name.status().message();
-    return name;
+    const absl::Status error = Annotate(
+        name.status(),
+        absl::StrCat("checkpoint at global step ", contents.metadata.global_step, " not written"));
+    LOG(ERROR) << error.message();
+    if (options_.on_failed) options_.on_failed(error);
+    return error;
   }
   const std::string path = manager_->dir() + "/" + *name;
   LOG(INFO) << "wrote checkpoint " << path << " in "

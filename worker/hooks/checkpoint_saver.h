@@ -34,6 +34,10 @@ struct CheckpointSaverOptions {
   // Called on the writer thread after each successful write with the
   // checkpoint's path (e.g. for the Admin status). Optional.
   std::function<void(const std::string&)> on_saved;
+  // Called on the writing thread after each failed write with the error:
+  // "checkpoint at global step N not written: <the error, naming the file>".
+  // Optional.
+  std::function<void(const absl::Status&)> on_failed;
 };
 
 class CheckpointSaver {

@@ -22,10 +22,12 @@ int64_t NextMultiple(int64_t step, int64_t every) { return (step / every + 1) * 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SummaryHook>> SummaryHook::Create(const TrainConfig& config,
-                                                                 int task, Clock* clock) {
+                                                                 int task, Clock* clock,
+                                                                 FileSystem* fs) {
   const std::string dir = JoinPath(config.summary_dir(), absl::StrCat(kWorkerJob, "_", task));
   SummaryWriterOptions options;
   options.clock = clock;
+  options.file_system = fs;
   ASSIGN_OR_RETURN(std::unique_ptr<SummaryWriter> writer, SummaryWriter::Create(dir, options));
   LOG(INFO) << "writing summaries to " << writer->path();
   return std::make_unique<SummaryHook>(std::move(writer), clock);
@@ -36,6 +38,8 @@ SummaryHook::SummaryHook(std::unique_ptr<SummaryWriter> writer, Clock* clock)
 
 absl::Status SummaryHook::Begin(const HookContext& context) {
   context_ = context;
+  errors_ =
+      std::make_unique<WriteErrors>("summary", context.config->on_summary_error(), context, clock_);
   variable_bytes_ = 0;
   for (const VariableInfo& v : *context.variables) {
     variable_bytes_ += NumElements(v.shape) * static_cast<int64_t>(sizeof(float));
@@ -59,26 +63,37 @@ absl::Status SummaryHook::AfterStep(const StepInfo& step) {
     images_written_ = true;
     const Tensor& inputs = step.batch->inputs;
     if (inputs.rank() == 4 && (inputs.dim(3) == 1 || inputs.dim(3) == 3)) {
-      RETURN_IF_ERROR(writer_->AddImages("input", inputs, kMaxImages, step.global_step));
+      RETURN_IF_ERROR(Written(writer_->AddImages("input", inputs, kMaxImages, step.global_step)));
     }
   }
   if (step.global_step >= next_summary_) {
-    RETURN_IF_ERROR(WriteScalars(step.global_step));
+    RETURN_IF_ERROR(Written(WriteScalars(step.global_step)));
     next_summary_ = NextMultiple(step.global_step, context_.config->save_summaries_steps());
   }
   if (next_histograms_ >= 0 && step.global_step >= next_histograms_ && step.values != nullptr) {
-    RETURN_IF_ERROR(WriteHistograms(step.global_step, *step.values));
+    RETURN_IF_ERROR(WriteHistograms(step.global_step, *step.values));  // write errors: Written
     next_histograms_ = NextMultiple(step.global_step, context_.config->save_histograms_steps());
   }
   return absl::OkStatus();
 }
 
 absl::Status SummaryHook::End(const EndInfo& end) {
-  if (window_steps_ > 0) RETURN_IF_ERROR(WriteScalars(end.global_step));
+  if (window_steps_ > 0) RETURN_IF_ERROR(Written(WriteScalars(end.global_step)));
   if (next_histograms_ >= 0 && end.values != nullptr) {
     RETURN_IF_ERROR(WriteHistograms(end.global_step, *end.values));
   }
-  return writer_->Flush();
+  return Written(writer_->Flush());
+}
+
+absl::Status SummaryHook::Written(absl::Status status) {
+  if (status.code() == absl::StatusCode::kInvalidArgument) return status;
+  if (errors_ == nullptr) return status;  // before Begin
+  if (status.ok()) {
+    errors_->Succeeded();
+  } else {
+    errors_->Failed(status);
+  }
+  return absl::OkStatus();
 }
 
 void SummaryHook::AddEvalResult(int64_t global_step, const EvalMetrics& metrics) {
@@ -88,6 +103,7 @@ void SummaryHook::AddEvalResult(int64_t global_step, const EvalMetrics& metrics)
   }
   absl::Status status = writer_->AddScalars(scalars, global_step);
   if (status.ok()) status = writer_->Flush();
+  status = Written(status);
   if (!status.ok()) LOG(WARNING) << "eval summary: " << status.message();
 }
 
@@ -109,7 +125,9 @@ absl::Status SummaryHook::WriteScalars(int64_t global_step) {
       {"bytes_pulled", bytes},
       {"bytes_pushed", bytes},
   };
-  RETURN_IF_ERROR(writer_->AddScalars(scalars, global_step));
+  // The window restarts even when the write fails: the next summary covers
+  // the steps after this one, as it would have.
+  const absl::Status written = writer_->AddScalars(scalars, global_step);
   window_start_ = now;
   window_start_step_ = global_step;
   window_steps_ = 0;
@@ -117,7 +135,7 @@ absl::Status SummaryHook::WriteScalars(int64_t global_step) {
   window_loss_ = 0;
   window_step_seconds_ = 0;
   window_input_wait_seconds_ = 0;
-  return absl::OkStatus();
+  return written;
 }
 
 absl::Status SummaryHook::WriteHistograms(int64_t global_step, const std::vector<Tensor>& values) {
@@ -130,9 +148,10 @@ absl::Status SummaryHook::WriteHistograms(int64_t global_step, const std::vector
       LOG(WARNING) << "no histogram at global step " << global_step << ": " << status.message();
       continue;
     }
-    RETURN_IF_ERROR(status);
+    // A failed write ends this round: one failure counted, not one per variable.
+    if (!status.ok()) return Written(status);
   }
-  return absl::OkStatus();
+  return Written(absl::OkStatus());
 }
 
 }  // namespace tessera

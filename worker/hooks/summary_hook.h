@@ -16,6 +16,10 @@
 // means over this worker's steps in it, rates divide by its wall time.
 // The hook methods are called from the training thread; AddEvalResult may be
 // called from any thread (the writer is thread-safe).
+//
+// A failed write (a full disk, a failed fsync, a torn write) is handled as
+// TrainConfig.on_summary_error says (write_errors.h): by default training goes
+// on and later summaries go to a new event file (summary_writer.h).
 
 #include <cstdint>
 #include <memory>
@@ -23,8 +27,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/file_system.h"
 #include "common/records/summary_writer.h"
 #include "worker/evaluation.h"
+#include "worker/hooks/write_errors.h"
 #include "worker/training_hook.h"
 
 namespace tessera {
@@ -32,9 +38,11 @@ namespace tessera {
 class SummaryHook final : public TrainingHook {
  public:
   // Opens an event file in <config.summary_dir()>/worker_<task>/ (created if
-  // missing). `clock` is borrowed. Errors name the directory or file.
+  // missing). `clock` and `fs` (DefaultFileSystem() when null) are borrowed.
+  // Errors name the directory or file.
   static absl::StatusOr<std::unique_ptr<SummaryHook>> Create(const TrainConfig& config, int task,
-                                                             Clock* clock);
+                                                             Clock* clock,
+                                                             FileSystem* fs = nullptr);
   // Writes to `writer` (for tests). `clock` is borrowed.
   SummaryHook(std::unique_ptr<SummaryWriter> writer, Clock* clock);
 
@@ -44,7 +52,7 @@ class SummaryHook final : public TrainingHook {
   absl::Status End(const EndInfo& end) override;
 
   // eval/loss and (for a classifier) eval/accuracy at `global_step`. A write
-  // error is logged: evaluation goes on.
+  // error is handled as any other (on_summary_error); evaluation goes on.
   void AddEvalResult(int64_t global_step, const EvalMetrics& metrics);
 
   const SummaryWriter& writer() const { return *writer_; }
@@ -52,10 +60,14 @@ class SummaryHook final : public TrainingHook {
  private:
   absl::Status WriteScalars(int64_t global_step);
   absl::Status WriteHistograms(int64_t global_step, const std::vector<Tensor>& values);
+  // The result of a write: a failure goes to errors_ (and is not an error of
+  // the hook), except INVALID_ARGUMENT (bad data, not a bad disk).
+  absl::Status Written(absl::Status status);
 
   const std::unique_ptr<SummaryWriter> writer_;
   Clock* const clock_;
   HookContext context_;
+  std::unique_ptr<WriteErrors> errors_;  // from Begin
   int64_t variable_bytes_ = 0;    // payload of one pull (and of one push)
   int64_t next_summary_ = 0;      // global step of the next scalar summary
   int64_t next_histograms_ = -1;  // likewise for histograms; -1 = never

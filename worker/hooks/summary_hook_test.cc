@@ -1,14 +1,17 @@
 #include "worker/hooks/summary_hook.h"
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/fault_file_system.h"
 #include "common/records/tfrecord.h"
 #include "gtest/gtest.h"
 #include "protos/event.pb.h"
+#include "worker/worker_status.h"
 
 namespace tessera {
 namespace {
@@ -146,6 +149,80 @@ TEST_F(SummaryHookTest, CreateUsesOneDirectoryPerWorker) {
                 absl::StrCat(config_.summary_dir(), "/worker_3/events.out.tfevents."), 0),
             0u)
       << (*hook)->writer().path();
+}
+
+// Disk faults (docs/reliability.md): a full disk from step 5 to step 14 fails
+// the scalar summary of step 10; the hook's steps go on, the failure is
+// counted in the worker's status, and the summaries after the disk recovers
+// are readable in a new event file.
+class SummaryHookFaultTest : public SummaryHookTest {
+ protected:
+  // Runs 25 steps as Run does, with the disk full from step 5 to 14; returns
+  // every value of every event file of the directory.
+  std::map<std::pair<std::string, int64_t>, tensorflow::Summary::Value> RunWithFullDisk(
+      const std::string& name) {
+    FaultFileSystem faults(DefaultFileSystem());
+    const std::string dir = absl::StrCat(testing::TempDir(), "/", name);
+    SummaryWriterOptions options;
+    options.clock = &clock_;
+    options.file_system = &faults;
+    auto writer = SummaryWriter::Create(dir, options);
+    EXPECT_TRUE(writer.ok()) << writer.status();
+    SummaryHook hook(std::move(*writer), &clock_);
+    HookContext context;
+    context.config = &config_;
+    context.variables = &variables_;
+    context.is_chief = true;
+    context.status = &status_;
+    context.stop_job = [this](const absl::Status& error) { stops_.push_back(error); };
+    EXPECT_TRUE(hook.Begin(context).ok());
+    for (int64_t step = 1; step <= 25; ++step) {
+      if (step == 5) faults.FailAppend(1, FaultFileSystem::kNoSpace, "events.out");
+      if (step == 15) faults.Clear();
+      clock_.Advance(absl::Seconds(1));
+      StepInfo info;
+      info.global_step = step;
+      info.local_step = step;
+      info.loss = static_cast<float>(step);
+      info.batch_size = 4;
+      info.values = &values_;
+      info.batch = &batch_;
+      EXPECT_TRUE(hook.AfterStep(info).ok()) << "step " << step;
+    }
+    EndInfo end;
+    end.global_step = 25;
+    end.values = &values_;
+    EXPECT_TRUE(hook.End(end).ok());
+    std::map<std::pair<std::string, int64_t>, tensorflow::Summary::Value> values;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      values.merge(ReadValues(entry.path().string()));
+    }
+    return values;
+  }
+
+  WorkerStatus status_{&clock_, StatusResponse()};
+  std::vector<absl::Status> stops_;
+};
+
+TEST_F(SummaryHookFaultTest, TrainOnCountsTheFailureAndLaterSummariesAreReadable) {
+  const auto values = RunWithFullDisk("full_disk_train_on");
+  EXPECT_TRUE(stops_.empty());
+  EXPECT_GE(status_.Snapshot().write_errors(), 1);
+  EXPECT_NE(status_.Snapshot().last_error().find("No space left on device"), std::string::npos);
+  EXPECT_EQ(values.count({"loss", 1}), 1u);
+  EXPECT_EQ(values.count({"loss", 10}), 0u) << "written while the disk was full";
+  EXPECT_EQ(values.count({"loss", 20}), 1u);
+  EXPECT_EQ(values.count({"loss", 25}), 1u);
+  EXPECT_EQ(values.count({"dense/weights", 25}), 1u);
+}
+
+TEST_F(SummaryHookFaultTest, StopJobAsksTheWorkerToStopOnce) {
+  config_.set_on_summary_error(STOP_JOB);
+  RunWithFullDisk("full_disk_stop_job");
+  ASSERT_EQ(stops_.size(), 1u);
+  EXPECT_NE(stops_[0].message().find("/full_disk_stop_job/events.out.tfevents."),
+            absl::string_view::npos)
+      << stops_[0];
 }
 
 }  // namespace
