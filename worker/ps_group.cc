@@ -184,6 +184,9 @@ absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_vie
             ? std::string("the chief (worker 0) to create and initialize the variables on every ps")
             : std::string(what_arg);
     if (options_.status != nullptr) options_.status->SetWaitingFor(what);
+    if (options_.cancelled != nullptr && options_.cancelled->load()) {
+      return absl::CancelledError(absl::StrCat("stopped while waiting for ", what));
+    }
     if (clock_->Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat("gave up waiting for ", what, ": ",
                                                       s.message()));

@@ -9,6 +9,7 @@
 // worker side.
 // Not thread-safe: one thread at a time drives it (the training thread).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,8 +19,8 @@
 #include "absl/time/time.h"
 #include "common/checkpoint/checkpoint.h"
 #include "common/clock.h"
-#include "common/parallel_runner.h"
 #include "common/cluster/placement.h"
+#include "common/parallel_runner.h"
 #include "common/tensor.h"
 #include "protos/train_config.pb.h"
 #include "worker/ps_connection.h"
@@ -33,6 +34,9 @@ struct PsGroupOptions {
   int num_workers = 1;
   WorkerStatus* status = nullptr;  // borrowed, optional: shows what we wait for
   Clock* clock = nullptr;          // borrowed; RealClock::Get() when null
+  // Borrowed, optional: when it turns true, WaitUntilInitialized ends with
+  // CANCELLED (the worker was asked to stop while waiting).
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 class PsGroup {
@@ -74,8 +78,9 @@ class PsGroup {
 
   // Blocks until a Pull succeeds on every ps, i.e. the chief has initialized
   // them, or until `deadline`; says what it waits for in the log and status
-  // every few seconds. DEADLINE_EXCEEDED naming the ps that never got ready.
-  // `what` describes the wait (default: the chief's first initialization).
+  // every few seconds. DEADLINE_EXCEEDED naming the ps that never got ready;
+  // CANCELLED when options' `cancelled` turns true. `what` describes the wait
+  // (default: the chief's first initialization).
   absl::Status WaitUntilInitialized(absl::Time deadline, absl::string_view what = "");
   // One Pull of every variable from every ps into `scratch` (tensors of the
   // variables' shapes, made when it is empty): OK when every ps holds

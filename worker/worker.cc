@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
   ps_options.num_workers = cluster.num_workers();
   ps_options.status = status;
   ps_options.clock = clock;
+  ps_options.cancelled = &w->stop_requested_;
   RETURN_IF_ERROR(ValidateUpdateMode(config, cluster.num_workers()));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<PsConnection>> connections,
                    parts.connect_ps(&w->stop_requested_));
@@ -131,7 +132,14 @@ absl::Status Worker::Run() {
             << " variables in " << ps_->plan().blocks.size() << " blocks on "
             << ps_->num_ps() << " ps (placement " << ps_->plan().fingerprint << "); "
             << input_->Describe();
-  RETURN_IF_ERROR(Initialize());
+  const absl::Status initialized = Initialize();
+  if (!initialized.ok() && stop_requested_) {
+    // Asked to stop (Admin Shutdown, SIGTERM) before training began.
+    LOG(INFO) << "stopping on request before training: " << initialized.message();
+    status_->SetState("done");
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(initialized);
   const HookContext context = MakeHookContext();
   for (auto& hook : hooks_) RETURN_IF_ERROR(hook->Begin(context));
   status_->SetState("training");
@@ -240,7 +248,12 @@ absl::Status Worker::TrainLoop() {
       break;
     }
     if (IsNotInitializedError(pulled.status())) {
-      RETURN_IF_ERROR(recovery_->Recover(pulled.status()));
+      const absl::Status recovered = recovery_->Recover(pulled.status());
+      if (!recovered.ok() && stop_requested_) {
+        LOG(WARNING) << "stopping while a ps recovers: " << recovered.message();
+        break;
+      }
+      RETURN_IF_ERROR(recovered);
       wait_version = 0;
       continue;
     }
@@ -265,7 +278,12 @@ absl::Status Worker::TrainLoop() {
       break;
     }
     if (IsNotInitializedError(pushed.status())) {
-      RETURN_IF_ERROR(recovery_->Recover(pushed.status()));
+      const absl::Status recovered = recovery_->Recover(pushed.status());
+      if (!recovered.ok() && stop_requested_) {
+        LOG(WARNING) << "stopping while a ps recovers: " << recovered.message();
+        break;
+      }
+      RETURN_IF_ERROR(recovered);
       wait_version = 0;
       continue;
     }

@@ -109,7 +109,9 @@ absl::Status CheckpointHook::AfterStep(const StepInfo& step) {
 }
 
 absl::Status CheckpointHook::End(const EndInfo& end) {
-  saver_->WaitIdle().IgnoreError();  // a failed write was logged
+  // A failed write was logged and reported; its step is not saved, so the
+  // final checkpoint must not be skipped for being at that step.
+  if (!saver_->WaitIdle().ok()) last_saved_step_ = -1;
   ASSIGN_OR_RETURN(CheckpointContents contents, TakeSnapshot());
   if (contents.metadata.global_step == last_saved_step_) {
     LOG(INFO) << "final checkpoint: global step " << last_saved_step_ << " is saved already";

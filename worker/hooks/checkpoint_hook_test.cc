@@ -138,6 +138,26 @@ TEST_F(CheckpointHookTest, BeginFailsForADirectoryThatCannotBeMade) {
   EXPECT_NE(begun_.message().find(file), absl::string_view::npos) << begun_;
 }
 
+// A regression: End skipped the final checkpoint when the periodic one at the
+// same global step had failed, so a job whose last checkpoint failed ended
+// without its final values saved.
+TEST_F(CheckpointHookTest, CheckpointThatFailedAtTheLastStepIsWrittenAgainAtTheEnd) {
+  config_.set_save_checkpoint_steps(2);
+  std::unique_ptr<CheckpointHook> hook = NewHook();
+  ASSERT_TRUE(begun_.ok()) << begun_;
+  Step();
+  const int64_t last = Step();
+  faults_.FailSync("ckpt-");
+  ASSERT_TRUE(hook->AfterStep(After(last)).ok());  // 2: due, fails in the background
+  hook->WaitForBackgroundWrite();
+  EXPECT_TRUE(Saved().empty());
+  faults_.Clear();
+  EndInfo end;
+  end.global_step = last;
+  ASSERT_TRUE(hook->End(end).ok());
+  EXPECT_EQ(Saved(), std::vector<int64_t>{2});
+}
+
 // Disk faults (docs/reliability.md): a checkpoint whose write fails is never
 // committed, the previous one stays the latest valid one, the error names the
 // file, and training goes on (TRAIN_ON) or the job is asked to stop (STOP_JOB).

@@ -31,8 +31,10 @@ void WriteErrors::Failed(const absl::Status& error) {
     return;
   }
   if (std::optional<std::string> line = log_.Record(std::string(error.message()))) {
-    LOG(ERROR) << what_ << " write failed; training goes on (on_" << what_
-               << "_error: TRAIN_ON): " << *line;
+    LOG(ERROR) << what_ << " write failed; "
+               << (policy_ == STOP_JOB ? "the job is stopping already"
+                                       : "training goes on (on_" + what_ + "_error: TRAIN_ON)")
+               << ": " << *line;
   }
 }
 
