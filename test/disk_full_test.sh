@@ -46,6 +46,24 @@ $2
 CFG
 }
 
+# expect_latest NAME: the latest checkpoint on the disk is NAME.
+expect_latest() {
+  local latest
+  latest="$("$CTL_BIN" ckpt list "$disk/ckpt" 2>&1 | awk 'NR > 1 { print $1 }' | tail -n 1)"
+  [ "$latest" = "$1" ] || fail "latest checkpoint is '$latest', want $1"
+}
+
+# run_stop_job_cluster CHIEF_EXIT: 1 ps + 2 workers of the STOP_JOB config;
+# waits for all three, the chief to exit CHIEF_EXIT, the others 0.
+run_stop_job_cluster() {
+  start_ps 0
+  start_worker 0 --config="$work/stop_job.pbtxt" --checkpoint_dir="$disk/ckpt"
+  start_worker 1 --config="$work/stop_job.pbtxt"
+  expect_exit worker_0 120 "$1"
+  expect_exit worker_1 60 0
+  expect_exit ps_0 60 0
+}
+
 # ---- 1. TRAIN_ON ----
 write_config "$work/train_on.pbtxt" ""
 make_cluster 1 1
@@ -58,8 +76,7 @@ expect_log worker_0 ": No space left on device"
 expect_log worker_0 "final global step 60"
 expect_log worker_0 "checkpoint at global step 60 not written: cannot write to $disk/ckpt/ckpt-60."
 kill -0 "${pid_of[ps_0]}" 2>/dev/null || fail "ps 0 ended with the chief; the trained values are lost"
-latest="$("$CTL_BIN" ckpt list "$disk/ckpt" 2>&1 | awk 'NR > 1 { print $1 }' | tail -n 1)"
-[ "$latest" = "ckpt-10" ] || fail "latest checkpoint is '$latest', want ckpt-10"
+expect_latest ckpt-10
 expect_checkpoints_valid "$disk/ckpt"
 ls -la "$disk/ckpt" | grep -F ".tmp" && fail "a temporary file of a failed checkpoint was left"
 
@@ -80,30 +97,19 @@ mount -o remount,size=150k "$disk" || fail "cannot shrink the tmpfs"
 write_config "$work/stop_job.pbtxt" "on_checkpoint_error: STOP_JOB"
 sed -i 's/^max_steps: 60/max_steps: 400/' "$work/stop_job.pbtxt"
 make_cluster 1 2
-start_ps 0
-start_worker 0 --config="$work/stop_job.pbtxt" --checkpoint_dir="$disk/ckpt"
-start_worker 1 --config="$work/stop_job.pbtxt"
-expect_exit worker_0 120 1
-expect_exit worker_1 60 0
-expect_exit ps_0 60 0
+run_stop_job_cluster 1
 expect_log worker_0 "wrote checkpoint $disk/ckpt/ckpt-10"
 expect_log worker_0 "checkpoint write failed; stopping the job (on_checkpoint_error: STOP_JOB): checkpoint at global step 20 not written: cannot write to $disk/ckpt/ckpt-20.data.tmp."
 expect_log worker_0 "asking the other 2 tasks to shut down"
 expect_log ps_0 "worker 0 stopped the job: checkpoint at global step 20 not written"
 grep -qE "final global step 40[0-9]" "$work/worker_0.log" && fail "the chief trained on to the end"
-latest="$("$CTL_BIN" ckpt list "$disk/ckpt" 2>&1 | awk 'NR > 1 { print $1 }' | tail -n 1)"
-[ "$latest" = "ckpt-10" ] || fail "latest checkpoint is '$latest', want ckpt-10"
+expect_latest ckpt-10
 expect_checkpoints_valid "$disk/ckpt"
 
 # Room again; the job started again resumes from ckpt-10 and finishes.
 mount -o remount,size=1m "$disk" || fail "cannot grow the tmpfs"
 for f in worker_0 worker_1 ps_0; do mv "$work/$f.log" "$work/stop_job_$f.log"; done
-start_ps 0
-start_worker 0 --config="$work/stop_job.pbtxt" --checkpoint_dir="$disk/ckpt"
-start_worker 1 --config="$work/stop_job.pbtxt"
-expect_exit worker_0 120 0
-expect_exit worker_1 60 0
-expect_exit ps_0 60 0
+run_stop_job_cluster 0
 expect_log worker_0 "restored ps 0 from $disk/ckpt/ckpt-10 (global step 10"
 grep -qE "final global step 40[0-9]" "$work/worker_0.log" || fail "the resumed job did not finish"
 expect_checkpoints_valid "$disk/ckpt"

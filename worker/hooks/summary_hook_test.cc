@@ -48,6 +48,28 @@ class SummaryHookTest : public testing::Test {
     batch_.inputs.Fill(0.5f);
   }
 
+  HookContext Context(bool is_chief) {
+    HookContext context;
+    context.config = &config_;
+    context.variables = &variables_;
+    context.is_chief = is_chief;
+    return context;
+  }
+
+  // Global step `step` of one worker (loss = global step).
+  StepInfo StepAt(int64_t step) {
+    StepInfo info;
+    info.global_step = step;
+    info.local_step = step;
+    info.loss = static_cast<float>(step);
+    info.batch_size = 4;
+    info.step_seconds = 0.5;
+    info.input_wait_seconds = 0.05;
+    info.values = &values_;
+    info.batch = &batch_;
+    return info;
+  }
+
   // Runs 25 global steps of one second each (loss = global step), evaluates
   // at 25, ends; returns the event file's path.
   std::string Run(bool is_chief, const std::string& name) {
@@ -56,23 +78,10 @@ class SummaryHookTest : public testing::Test {
     auto writer = SummaryWriter::Create(absl::StrCat(testing::TempDir(), "/", name), options);
     EXPECT_TRUE(writer.ok()) << writer.status();
     SummaryHook hook(std::move(*writer), &clock_);
-    HookContext context;
-    context.config = &config_;
-    context.variables = &variables_;
-    context.is_chief = is_chief;
-    EXPECT_TRUE(hook.Begin(context).ok());
+    EXPECT_TRUE(hook.Begin(Context(is_chief)).ok());
     for (int64_t step = 1; step <= 25; ++step) {
       clock_.Advance(absl::Seconds(1));
-      StepInfo info;
-      info.global_step = step;
-      info.local_step = step;
-      info.loss = static_cast<float>(step);
-      info.batch_size = 4;
-      info.step_seconds = 0.5;
-      info.input_wait_seconds = 0.05;
-      info.values = &values_;
-      info.batch = &batch_;
-      EXPECT_TRUE(hook.AfterStep(info).ok());
+      EXPECT_TRUE(hook.AfterStep(StepAt(step)).ok());
     }
     hook.AddEvalResult(25, EvalMetrics{0.25, 0.75, 100});
     EndInfo end;
@@ -169,10 +178,7 @@ class SummaryHookFaultTest : public SummaryHookTest {
     auto writer = SummaryWriter::Create(dir, options);
     EXPECT_TRUE(writer.ok()) << writer.status();
     SummaryHook hook(std::move(*writer), &clock_);
-    HookContext context;
-    context.config = &config_;
-    context.variables = &variables_;
-    context.is_chief = true;
+    HookContext context = Context(/*is_chief=*/true);
     context.status = &status_;
     context.stop_job = [this](const absl::Status& error) { stops_.push_back(error); };
     EXPECT_TRUE(hook.Begin(context).ok());
@@ -180,14 +186,7 @@ class SummaryHookFaultTest : public SummaryHookTest {
       if (step == 5) faults.FailAppend(1, FaultFileSystem::kNoSpace, "events.out");
       if (step == 15) faults.Clear();
       clock_.Advance(absl::Seconds(1));
-      StepInfo info;
-      info.global_step = step;
-      info.local_step = step;
-      info.loss = static_cast<float>(step);
-      info.batch_size = 4;
-      info.values = &values_;
-      info.batch = &batch_;
-      EXPECT_TRUE(hook.AfterStep(info).ok()) << "step " << step;
+      EXPECT_TRUE(hook.AfterStep(StepAt(step)).ok()) << "step " << step;
     }
     EndInfo end;
     end.global_step = 25;
