@@ -412,11 +412,18 @@ void Worker::ShutDownOthers(const std::string& reason) {
     return;
   }
   LOG(INFO) << "asking the other " << tasks.size() << " tasks to shut down";
-  const std::vector<absl::Status> results = admin_->Shutdown(tasks, reason, absl::Seconds(10));
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if (!results[i].ok()) {
-      LOG(WARNING) << "could not shut down " << tasks[i].ToString() << ": " << results[i].message();
+  // A task that did not answer (busy, or slow to take a connection) is asked
+  // again, three times in all: one left running would train on alone.
+  for (int attempt = 1; attempt <= 3 && !tasks.empty(); ++attempt) {
+    const std::vector<absl::Status> results = admin_->Shutdown(tasks, reason, absl::Seconds(10));
+    std::vector<TaskTarget> again;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      if (results[i].ok()) continue;
+      LOG(WARNING) << "could not shut down " << tasks[i].ToString() << " (attempt " << attempt
+                   << " of 3): " << results[i].message();
+      again.push_back(tasks[i]);
     }
+    tasks = std::move(again);
   }
 }
 

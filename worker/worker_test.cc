@@ -58,6 +58,8 @@ struct AdminLog {
   absl::Mutex mu;
   std::vector<std::string> shutdowns ABSL_GUARDED_BY(mu);  // "ps:1 at b:2 (reason)"
   std::set<int> declared_done ABSL_GUARDED_BY(mu);
+  // Tasks ("worker:1") whose next Shutdown fails UNAVAILABLE (then is forgotten).
+  std::set<std::string> refuse_once ABSL_GUARDED_BY(mu);
 };
 
 class FakeClusterAdmin final : public ClusterAdmin {
@@ -86,10 +88,14 @@ class FakeClusterAdmin final : public ClusterAdmin {
   std::vector<absl::Status> Shutdown(const std::vector<TaskTarget>& tasks,
                                      absl::string_view reason, absl::Duration) override {
     absl::MutexLock lock(&log_->mu);
+    std::vector<absl::Status> results;
     for (const TaskTarget& t : tasks) {
       log_->shutdowns.push_back(absl::StrCat(t.ToString(), " (", reason, ")"));
+      results.push_back(log_->refuse_once.erase(t.id.ToString()) > 0
+                            ? absl::UnavailableError("connection refused")
+                            : absl::OkStatus());
     }
-    return std::vector<absl::Status>(tasks.size());
+    return results;
   }
 
  private:
@@ -359,6 +365,10 @@ TEST_F(WorkerTest, FailedCheckpointUnderStopJobStopsTheWholeJob) {
   RecordingHook* steps = hook.get();
   std::unique_ptr<Worker> worker = NewWorker(0, 2, &status0_, std::move(hook));
   ASSERT_NE(worker, nullptr);
+  {
+    absl::MutexLock lock(&admin_.mu);
+    admin_.refuse_once.insert("worker:1");  // asked again
+  }
   const absl::Status run = worker->Run();
   EXPECT_EQ(run.code(), absl::StatusCode::kUnknown) << run;
   EXPECT_TRUE(absl::StartsWith(run.message(),
@@ -368,9 +378,10 @@ TEST_F(WorkerTest, FailedCheckpointUnderStopJobStopsTheWholeJob) {
       << run;
   EXPECT_LT(steps->global_steps.back(), 100000) << "stopped, not trained to the end";
   const std::string reason = absl::StrCat("worker 0 stopped the job: ", run.message());
-  EXPECT_EQ(Shutdowns(), (std::vector<std::string>{"ps:0 at p0:1 (" + reason + ")",
-                                                   "ps:1 at p1:1 (" + reason + ")",
-                                                   "worker:1 at w1:1 (" + reason + ")"}));
+  EXPECT_EQ(Shutdowns(),
+            (std::vector<std::string>{
+                "ps:0 at p0:1 (" + reason + ")", "ps:1 at p1:1 (" + reason + ")",
+                "worker:1 at w1:1 (" + reason + ")", "worker:1 at w1:1 (" + reason + ")"}));
   EXPECT_EQ(status0_.Snapshot().state(), "error");
   absl::StatusOr<RestoredCheckpoint> latest = RestoreLatest(dir, "");
   ASSERT_TRUE(latest.ok()) << latest.status();
