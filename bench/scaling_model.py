@@ -71,20 +71,22 @@ class Costs:
     cpu_pool: float = 0.0        # > 0: every task shares this many cores (one machine)
     # With cpu_pool: the threads a task moves its bytes on, whatever the number
     # of its flows; in the scheduler's equal shares a task's flows count as
-    # this many threads, not one each. Measured (schedstat, every thread of
-    # every task): a ps is never more than about one runnable thread, even
-    # serving 4 workers at once; a worker pulling from 4 ps is up to 2 (its
-    # main thread and gRPC's poller).
-    ps_transport_threads: float = 1.0
+    # this many threads, not one each. A ps serves its streams on gRPC's
+    # callback threads ("nexting_thread"), clamp(cores / 2, 2, 16) of them:
+    # 2 on this machine (grpc_callback_threads). Measured with schedstat every
+    # 50 ms (docs/scaling.md): with pushes in flight and short of CPU, 1.4-1.8
+    # of the ps's threads are runnable; with enough CPU, or pulls only, under
+    # one. A worker moves its bytes on its main thread and gRPC's poller: 2.
+    ps_transport_threads: float = 2.0
+    worker_transport_threads: float = 2.0
     # How a link is shared between flows. False (the model): evenly at every
     # instant, as plain TCP flows on the emulated links do (two 80 MB flows
-    # through one 1 Gbit/s link converge to even shares within 0.2 s). True:
-    # first come, first served, flows that start at the same moment sharing
-    # evenly: the other extreme. ASYNC workers sharing one ps link measured
-    # between the two (even sharing keeps them in step, and they were not),
-    # so validate prints both; docs/scaling.md.
+    # through one 1 Gbit/s link converge to even shares within 0.2 s), and as
+    # the emulated ps's transfers measure (docs/scaling.md: each pull's and
+    # push's duration against the transfers it overlapped). True: first come,
+    # first served, flows that start at the same moment sharing evenly: the
+    # other extreme, which validate prints beside the model.
     links_first_come: bool = False
-    worker_transport_threads: float = 2.0
     # With cpu_pool: other programs on the machine, as threads that always want
     # a core. The scheduler (CFS) gives every runnable thread an equal share,
     # theirs and the job's alike, so what they leave the job depends on how
@@ -106,6 +108,19 @@ class Costs:
             if getattr(c, name) <= 0:
                 raise ValueError(f"cost {name} must be > 0, got {getattr(c, name)}")
         return c
+
+
+def grpc_callback_threads(cores):
+    """The threads gRPC's callback server runs on a host of `cores` cores:
+    clamp(cores / 2, 2, 16) "nexting_thread"s (gRPC's CallbackAlternativeCQ).
+    A ps serves every stream on them, so it never uses more cores than that
+    for its transport and updates."""
+    return min(16, max(2, int(cores) // 2))
+
+
+def ps_usable_cores(c):
+    """Of a dedicated ps host's cores, those its transport can use."""
+    return min(c.ps_cores, grpc_callback_threads(c.ps_cores))
 
 
 # ---------------------------------------------------------------- simulation
@@ -180,7 +195,7 @@ class Simulation:
             self.capacity["out:" + h] = b
             self.capacity["in:" + h] = b
             if costs.cpu_pool <= 0:
-                self.capacity["cpu:" + h] = costs.ps_cores if h.startswith("ps") else costs.worker_cores
+                self.capacity["cpu:" + h] = ps_usable_cores(costs) if h.startswith("ps") else costs.worker_cores
             if h in self.quotas:
                 self.capacity["quota:" + h] = self.quotas[h]
         if costs.cpu_pool > 0:
@@ -456,7 +471,7 @@ def _transfer_s(c, workers, ps, ps_link=None):
     b_ps = ps_link or c.link_bytes_per_s
     worker_side = c.bytes / c.link_bytes_per_s
     ps_side = workers * c.bytes / (ps * b_ps)
-    ps_cpu = workers * c.bytes / ps * c.ps_cpu_s_per_byte / c.ps_cores
+    ps_cpu = workers * c.bytes / ps * c.ps_cpu_s_per_byte / ps_usable_cores(c)
     worker_cpu = c.bytes * c.worker_cpu_s_per_byte / c.worker_cores
     return c.latency_s + max(worker_side, ps_side, ps_cpu, worker_cpu)
 
@@ -474,14 +489,14 @@ def analytic(c, workers, ps, mode):
         steps = workers / step
     elif mode == "sync_overlap":
         one_way = _transfer_s(c, workers, ps) - c.latency_s
-        ps_cpu_both = 2 * workers * c.bytes / ps * c.ps_cpu_s_per_byte / c.ps_cores
+        ps_cpu_both = 2 * workers * c.bytes / ps * c.ps_cpu_s_per_byte / ps_usable_cores(c)
         worker_cpu_both = 2 * c.bytes * c.worker_cpu_s_per_byte / c.worker_cores
         step = 2 * c.latency_s + max(one_way, ps_cpu_both, worker_cpu_both) + compute + c.overhead_s
         steps = workers / step
     elif mode == "async":
         alone = 2 * _transfer_s(c, 1, 1) + compute + c.overhead_s
         # Each step moves S out of and S into the ps group; a ps's CPU serves both.
-        ps_cpu = c.ps_cores / (2 * c.ps_cpu_s_per_byte) if c.ps_cpu_s_per_byte > 0 else math.inf
+        ps_cpu = ps_usable_cores(c) / (2 * c.ps_cpu_s_per_byte) if c.ps_cpu_s_per_byte > 0 else math.inf
         ps_rate = ps * min(c.link_bytes_per_s, ps_cpu) / c.bytes
         steps = min(workers / alone, ps_rate)
     else:

@@ -105,12 +105,23 @@ class SimulationTest(unittest.TestCase):
         # 3 other programs' threads it gets half a core: 0.16 s a step, 25
         # worker steps/s. Counted as 4 threads it would get 8/7 of a core.
         c = m.Costs(bytes=1e6, compute_s=1e-3, link_bytes_per_s=1e9, batch=1, jitter=0.0, cpu_pool=2.0,
-                    ps_cpu_s_per_byte=1e-8, worker_cpu_s_per_byte=1e-9, others_threads=3.0)
+                    ps_cpu_s_per_byte=1e-8, worker_cpu_s_per_byte=1e-9, others_threads=3.0,
+                    ps_transport_threads=1.0)
         one = m.simulate(c, 4, 1, "sync", seeds=1)["worker_steps_per_sec"]
         four = m.simulate(dataclass_replace(c, ps_transport_threads=4.0), 4, 1, "sync",
                           seeds=1)["worker_steps_per_sec"]
         self.assertAlmostEqual(one, 25.0, delta=2.5)
         self.assertGreater(four, 2 * one)
+
+    def test_a_ps_uses_grpcs_callback_threads_by_default(self):
+        # gRPC serves the ps's streams on clamp(cores / 2, 2, 16) threads: 2 here.
+        self.assertEqual([m.grpc_callback_threads(n) for n in (1, 2, 4, 16, 64)], [2, 2, 2, 8, 16])
+        self.assertEqual(m.Costs(bytes=1, compute_s=1, link_bytes_per_s=1, batch=1).ps_transport_threads, 2.0)
+        # The same CPU-bound ps as above, on 2 threads against 3 other threads:
+        # 2 x 2/5 of a core, 0.8 of a core: 0.1 s a step, 40 worker steps/s.
+        c = m.Costs(bytes=1e6, compute_s=1e-3, link_bytes_per_s=1e9, batch=1, jitter=0.0, cpu_pool=2.0,
+                    ps_cpu_s_per_byte=1e-8, worker_cpu_s_per_byte=1e-9, others_threads=3.0)
+        self.assertAlmostEqual(m.simulate(c, 4, 1, "sync", seeds=1)["worker_steps_per_sec"], 40.0, delta=4.0)
 
     def test_first_come_links_let_async_workers_on_one_ps_fall_out_of_step(self):
         # 2 ASYNC workers, 1 ps, compute negligible: shared evenly, pulls that
@@ -147,6 +158,11 @@ class ClosedFormTest(unittest.TestCase):
         plain = m.analytic(c, 4, 4, "sync")["worker_steps_per_sec"]
         overlap = m.analytic(c, 4, 4, "sync_overlap")["worker_steps_per_sec"]
         self.assertAlmostEqual(overlap / plain, 2.0, places=3)
+
+    def test_a_big_ps_host_moves_bytes_on_grpcs_threads_only(self):
+        # 16 cores, but gRPC's 8 callback threads: the ps CPU bound is 8 cores'.
+        c = dataclass_replace(COSTS, ps_cpu_s_per_byte=1e-7, ps_cores=16.0, latency_s=0.0)
+        self.assertAlmostEqual(m._transfer_s(c, 16, 1), 16 * 80e6 * 1e-7 / 8, places=6)
 
     def test_advise_needs_more_ps_for_more_workers(self):
         _, few = m.advise(COSTS, 4)
