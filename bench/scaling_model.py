@@ -552,6 +552,48 @@ def with_others(costs, measured):
     return dataclasses.replace(costs, cpu_pool=max(0.25, costs.cpu_pool - others))
 
 
+def with_run_costs(costs, measured, workers, ps, quotas=()):
+    """The costs of a run with the CPU its work took in that run.
+
+    What a step costs in CPU drifts with what else runs on the machine (cache
+    and memory contention) and with what the job does at once: 17 to 27 ms of
+    computation per mnist_small step within one benchmark, in every update
+    mode; 1.4-1.9 ns per byte of transport at a worker and 1.4-2.2 at a ps
+    with several transfers at once against 1.3 and 1.4 in the calibration
+    (docs/scaling.md). So, as others_threads, these come from each run's own
+    window, where it has them:
+      compute_s              the mean over the workers without a CPU quota
+                             of w<j>_compute_cpu_s (the CPU each worker's
+                             process used while it computed, its progress
+                             lines); a quota'd worker's would decide its own
+                             speed
+      worker_cpu_s_per_byte  the same workers' CPU per step (cpu_worker<j> /
+                             w<j>_steps_per_sec) less their computation, over
+                             the 2 x bytes a step moves
+      ps_cpu_s_per_byte      every ps's CPU over the bytes the workers' steps
+                             moved (2 x bytes per worker step)
+    Returns (costs, {name: value} of what was taken from the run)."""
+    taken = {}
+    compute, transport = [], []
+    for j in range(workers):
+        steps = measured.get(f"w{j}_steps_per_sec", 0.0)
+        comp = measured.get(f"w{j}_compute_cpu_s", 0.0)
+        if f"w{j}" in quotas or steps <= 0 or comp <= 0:
+            continue
+        compute.append(comp)
+        if measured.get(f"cpu_worker{j}"):
+            transport.append(max(0.0, measured[f"cpu_worker{j}"] / steps - comp) / (2 * costs.bytes))
+    if compute:
+        taken["compute_s"] = sum(compute) / len(compute)
+    if transport:
+        taken["worker_cpu_s_per_byte"] = sum(transport) / len(transport)
+    steps = measured.get("worker_steps_per_sec", 0.0)
+    ps_cpu = [measured.get(f"cpu_ps{i}") for i in range(ps)]
+    if compute and steps > 0 and all(v is not None for v in ps_cpu):
+        taken["ps_cpu_s_per_byte"] = sum(ps_cpu) / steps / (2 * costs.bytes)
+    return dataclasses.replace(costs, **taken), taken
+
+
 VALIDATION_SEEDS = 12
 
 
@@ -566,13 +608,14 @@ def validate(results):
         costs = with_others(costs, run["measured"])
         quotas = {h: v for h, v in cfg.get("host_cpu", {}).items()}
         links = {h: v for h, v in cfg.get("host_link_bytes_per_s", {}).items()}
+        costs, taken = with_run_costs(costs, run["measured"], cfg["workers"], cfg["ps"], quotas)
         sim = simulate(costs, cfg["workers"], cfg["ps"], cfg["mode"], cfg.get("replicas"),
                        cfg.get("staleness", 0), quotas, links, seeds=VALIDATION_SEEDS,
                        window_s=run["measured"].get("window_s"))
         row = {"name": run["name"], "mode": cfg["mode"], "workers": cfg["workers"], "ps": cfg["ps"],
                "cpu_others": others, "cpu_pool": costs.cpu_pool,
                "cpu_share_runnable": run["measured"].get("cpu_share_runnable"),
-               "others_threads": costs.others_threads}
+               "others_threads": costs.others_threads, "run_costs": taken}
         measured = run["measured"]["images_per_sec"]
         row["measured_images_per_sec"] = measured
         row["simulated_images_per_sec"] = sim["images_per_sec"]
@@ -597,17 +640,27 @@ def validate(results):
 
 
 def print_validation(rows):
-    """The table: measured vs the simulation's mean over its seeds, the error,
+    """The table: others_threads, the share of a core, the CPU costs taken
+    from the run (with_run_costs: a step's computation, transport ns per
+    byte at a worker and at a ps), measured vs the simulation's mean over its seeds, the error,
     the seeds' 10-90% range, the simulation with links shared first come,
     first served (links_first_come), and the closed form where it applies."""
-    print(f"{'configuration':<22} {'others':>6} {'share':>5} {'measured':>9} {'simulated':>9} "
+    print(f"{'configuration':<22} {'others':>6} {'share':>5} {'compute':>8} {'ns/B w':>6} {'ns/B ps':>7} "
+          f"{'measured':>9} {'simulated':>9} "
           f"{'error':>7} {'seeds 10-90%':>13} {'first come':>10} {'error':>7} {'closed form':>11} {'error':>7}")
     for r in rows:
         an = r.get("analytic_images_per_sec")
         share = r.get("cpu_share_runnable")
         spread = f"{r['simulated_low']:.2f}-{r['simulated_high']:.2f}" if "simulated_low" in r else "-"
+        taken = r.get("run_costs", {})
+        compute = taken.get("compute_s")
+        kw, kp = taken.get("worker_cpu_s_per_byte"), taken.get("ps_cpu_s_per_byte")
         print(f"{r['name']:<22} {r.get('others_threads', 0):>6.2f} "
-              f"{(f'{share:.2f}' if share else '-'):>5} {r['measured_images_per_sec']:>9.2f} "
+              f"{(f'{share:.2f}' if share else '-'):>5} "
+              f"{(f'{1000 * compute:.1f}ms' if compute else '-'):>8} "
+              f"{(f'{1e9 * kw:.2f}' if kw is not None else '-'):>6} "
+              f"{(f'{1e9 * kp:.2f}' if kp is not None else '-'):>7} "
+              f"{r['measured_images_per_sec']:>9.2f} "
               f"{r['simulated_images_per_sec']:>9.2f} {100 * r['simulated_error']:>+6.1f}% "
               f"{spread:>13} " +
               (f"{r['first_come_images_per_sec']:>10.2f} {100 * r['first_come_error']:>+6.1f}% "

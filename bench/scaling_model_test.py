@@ -146,6 +146,29 @@ class SimulationTest(unittest.TestCase):
         self.assertEqual(m.with_others(dataclass_replace(c, cpu_pool=0.0), {"cpu_others": 1.5}).cpu_pool, 0.0)
 
 
+    def test_each_run_brings_the_cpu_its_work_took(self):
+        c = m.Costs(bytes=1e6, compute_s=0.020, link_bytes_per_s=1e9, batch=50, cpu_pool=2.0,
+                    worker_cpu_s_per_byte=3e-9, ps_cpu_s_per_byte=2e-9)
+        # Workers 0 and 1: 24 and 26 ms computing of 30 and 32 ms of CPU a step
+        # (6 ms moving 2 MB: 3 ns/byte); the quota'd straggler is left out, its
+        # figures would decide its own speed. The ps: 0.05 cores for 10 worker
+        # steps/s of 2 MB each: 2.5 ns/byte.
+        measured = {"w0_compute_cpu_s": 0.024, "w1_compute_cpu_s": 0.026, "w2_compute_cpu_s": 0.050,
+                    "w0_steps_per_sec": 4.0, "w1_steps_per_sec": 4.0, "w2_steps_per_sec": 2.0,
+                    "cpu_worker0": 0.12, "cpu_worker1": 0.128, "cpu_worker2": 0.1,
+                    "worker_steps_per_sec": 10.0, "cpu_ps0": 0.05}
+        costs, taken = m.with_run_costs(c, measured, 3, 1, {"w2": 0.1})
+        self.assertAlmostEqual(costs.compute_s, 0.025)
+        self.assertAlmostEqual(costs.worker_cpu_s_per_byte, 3e-9)
+        self.assertAlmostEqual(costs.ps_cpu_s_per_byte, 2.5e-9)
+        self.assertEqual(set(taken), {"compute_s", "worker_cpu_s_per_byte", "ps_cpu_s_per_byte"})
+        # A run without the workers' figures keeps the calibration's.
+        self.assertEqual(m.with_run_costs(c, {"cpu_ps0": 0.05}, 3, 1), (c, {}))
+        # A quota'd worker at a fifth of a core: 1 / (5 x its CPU a step) steps/s.
+        slow = m.Simulation(dataclass_replace(costs, jitter=0.0), 1, 1, "async", quotas={"w0": 0.2}).run(20)
+        self.assertAlmostEqual(slow["worker_steps_per_sec"], 0.2 / (0.025 + 2e6 * 3e-9), delta=0.3)
+
+
 class ClosedFormTest(unittest.TestCase):
     def test_ring_allreduce_moves_two_n_minus_one_over_n(self):
         c = dataclass_replace(COSTS, latency_s=0.0)
