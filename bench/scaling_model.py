@@ -390,9 +390,16 @@ class Simulation:
     def run(self, seconds, warmup_s=None):
         """Simulates `seconds`; returns the rates over the part after the warm-up."""
         warmup_s = seconds * 0.2 if warmup_s is None else warmup_s
+        # Each worker starts at a random point of its step. Under even sharing
+        # the phase between ASYNC workers is neutral: the simulation keeps the
+        # offsets it starts with (workers that start in step stay in step, and
+        # slowest), while real workers do not stay in step (docs/scaling.md:
+        # the time a ps spent with every transfer going the same way). SYNC
+        # puts its workers in step at the first step whatever their start.
+        c = self.c
+        step_alone = 2 * c.latency_s + c.compute_s + c.overhead_s + 2 * c.bytes / c.link_bytes_per_s
         for w in range(self.W):
-            # Workers start a little apart, as real ones do.
-            self._after(self.rng.uniform(0, 0.01 + self.c.compute_s), lambda w=w: self._pull(w))
+            self._after(self.rng.uniform(0, step_alone), lambda w=w: self._pull(w))
         while self.t < seconds:
             self._set_paces()
             self._allocate()
