@@ -32,7 +32,8 @@ Commands:
       configuration; prints predicted vs measured images/s and the error.
       "others": other programs as threads always wanting a core (the cores
       they took in the run's window over "share", the share of a core a
-      runnable thread of the job got; see with_others).
+      runnable thread of the job got; see with_others); "compute", "ns/B w",
+      "ns/B ps": the CPU costs taken from the run's window (with_run_costs).
   scaling_model.py predict [--calibration=RESULTS.json] [--ps_cores=2] [--big_ps_cores=16]
                            [--json=OUT]
       mnist_deep and ResNet-50 at 16-1024 workers on 10, 25 and 100 Gbit/s:

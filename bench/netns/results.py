@@ -180,7 +180,8 @@ def main():
             parser.error("--compute_s must be > 0, --cores and --batch >= 1")
         fig = load(args.figures)
         costs = calibrate(fig, args.link, args.compute_s, args.cores, args.batch, args.model_bytes)
-        data["calibration"] = {"costs": dataclasses.asdict(costs), "measured": fig}
+        data["calibration"] = {"costs": dataclasses.asdict(costs), "measured": fig,
+                               "compute_s_in_process": args.compute_s}
         save(args.file, data)
         for k, v in dataclasses.asdict(costs).items():
             print(f"  {k}={v:.4g}" if isinstance(v, float) else f"  {k}={v}")
