@@ -32,7 +32,8 @@ Commands:
       configuration; prints predicted vs measured images/s and the error.
       "others": other programs as threads always wanting a core (the cores
       they took in the run's window over "share", the share of a core a
-      runnable thread of the job got; see with_others).
+      runnable thread of the job got; see with_others); "compute", "ns/B w",
+      "ns/B ps": the CPU costs taken from the run's window (with_run_costs).
   scaling_model.py predict [--calibration=RESULTS.json] [--ps_cores=2] [--big_ps_cores=16]
                            [--json=OUT]
       mnist_deep and ResNet-50 at 16-1024 workers on 10, 25 and 100 Gbit/s:
@@ -71,20 +72,22 @@ class Costs:
     cpu_pool: float = 0.0        # > 0: every task shares this many cores (one machine)
     # With cpu_pool: the threads a task moves its bytes on, whatever the number
     # of its flows; in the scheduler's equal shares a task's flows count as
-    # this many threads, not one each. Measured (schedstat, every thread of
-    # every task): a ps is never more than about one runnable thread, even
-    # serving 4 workers at once; a worker pulling from 4 ps is up to 2 (its
-    # main thread and gRPC's poller).
-    ps_transport_threads: float = 1.0
+    # this many threads, not one each. A ps serves its streams on gRPC's
+    # callback threads ("nexting_thread"), clamp(cores / 2, 2, 16) of them:
+    # 2 on this machine (grpc_callback_threads). Measured with schedstat every
+    # 50 ms (docs/scaling.md): with pushes in flight and short of CPU, 1.4-1.8
+    # of the ps's threads are runnable; with enough CPU, or pulls only, under
+    # one. A worker moves its bytes on its main thread and gRPC's poller: 2.
+    ps_transport_threads: float = 2.0
+    worker_transport_threads: float = 2.0
     # How a link is shared between flows. False (the model): evenly at every
     # instant, as plain TCP flows on the emulated links do (two 80 MB flows
-    # through one 1 Gbit/s link converge to even shares within 0.2 s). True:
-    # first come, first served, flows that start at the same moment sharing
-    # evenly: the other extreme. ASYNC workers sharing one ps link measured
-    # between the two (even sharing keeps them in step, and they were not),
-    # so validate prints both; docs/scaling.md.
+    # through one 1 Gbit/s link converge to even shares within 0.2 s), and as
+    # the emulated ps's transfers measure (docs/scaling.md: each pull's and
+    # push's duration against the transfers it overlapped). True: first come,
+    # first served, flows that start at the same moment sharing evenly: the
+    # other extreme, which validate prints beside the model.
     links_first_come: bool = False
-    worker_transport_threads: float = 2.0
     # With cpu_pool: other programs on the machine, as threads that always want
     # a core. The scheduler (CFS) gives every runnable thread an equal share,
     # theirs and the job's alike, so what they leave the job depends on how
@@ -106,6 +109,19 @@ class Costs:
             if getattr(c, name) <= 0:
                 raise ValueError(f"cost {name} must be > 0, got {getattr(c, name)}")
         return c
+
+
+def grpc_callback_threads(cores):
+    """The threads gRPC's callback server runs on a host of `cores` cores:
+    clamp(cores / 2, 2, 16) "nexting_thread"s (gRPC's CallbackAlternativeCQ).
+    A ps serves every stream on them, so it never uses more cores than that
+    for its transport and updates."""
+    return min(16, max(2, int(cores) // 2))
+
+
+def ps_usable_cores(c):
+    """Of a dedicated ps host's cores, those its transport can use."""
+    return min(c.ps_cores, grpc_callback_threads(c.ps_cores))
 
 
 # ---------------------------------------------------------------- simulation
@@ -180,7 +196,7 @@ class Simulation:
             self.capacity["out:" + h] = b
             self.capacity["in:" + h] = b
             if costs.cpu_pool <= 0:
-                self.capacity["cpu:" + h] = costs.ps_cores if h.startswith("ps") else costs.worker_cores
+                self.capacity["cpu:" + h] = ps_usable_cores(costs) if h.startswith("ps") else costs.worker_cores
             if h in self.quotas:
                 self.capacity["quota:" + h] = self.quotas[h]
         if costs.cpu_pool > 0:
@@ -375,9 +391,16 @@ class Simulation:
     def run(self, seconds, warmup_s=None):
         """Simulates `seconds`; returns the rates over the part after the warm-up."""
         warmup_s = seconds * 0.2 if warmup_s is None else warmup_s
+        # Each worker starts at a random point of its step. Under even sharing
+        # the phase between ASYNC workers is neutral: the simulation keeps the
+        # offsets it starts with (workers that start in step stay in step, and
+        # slowest), while real workers do not stay in step (docs/scaling.md:
+        # the time a ps spent with every transfer going the same way). SYNC
+        # puts its workers in step at the first step whatever their start.
+        c = self.c
+        step_alone = 2 * c.latency_s + c.compute_s + c.overhead_s + 2 * c.bytes / c.link_bytes_per_s
         for w in range(self.W):
-            # Workers start a little apart, as real ones do.
-            self._after(self.rng.uniform(0, 0.01 + self.c.compute_s), lambda w=w: self._pull(w))
+            self._after(self.rng.uniform(0, step_alone), lambda w=w: self._pull(w))
         while self.t < seconds:
             self._set_paces()
             self._allocate()
@@ -456,7 +479,7 @@ def _transfer_s(c, workers, ps, ps_link=None):
     b_ps = ps_link or c.link_bytes_per_s
     worker_side = c.bytes / c.link_bytes_per_s
     ps_side = workers * c.bytes / (ps * b_ps)
-    ps_cpu = workers * c.bytes / ps * c.ps_cpu_s_per_byte / c.ps_cores
+    ps_cpu = workers * c.bytes / ps * c.ps_cpu_s_per_byte / ps_usable_cores(c)
     worker_cpu = c.bytes * c.worker_cpu_s_per_byte / c.worker_cores
     return c.latency_s + max(worker_side, ps_side, ps_cpu, worker_cpu)
 
@@ -474,14 +497,14 @@ def analytic(c, workers, ps, mode):
         steps = workers / step
     elif mode == "sync_overlap":
         one_way = _transfer_s(c, workers, ps) - c.latency_s
-        ps_cpu_both = 2 * workers * c.bytes / ps * c.ps_cpu_s_per_byte / c.ps_cores
+        ps_cpu_both = 2 * workers * c.bytes / ps * c.ps_cpu_s_per_byte / ps_usable_cores(c)
         worker_cpu_both = 2 * c.bytes * c.worker_cpu_s_per_byte / c.worker_cores
         step = 2 * c.latency_s + max(one_way, ps_cpu_both, worker_cpu_both) + compute + c.overhead_s
         steps = workers / step
     elif mode == "async":
         alone = 2 * _transfer_s(c, 1, 1) + compute + c.overhead_s
         # Each step moves S out of and S into the ps group; a ps's CPU serves both.
-        ps_cpu = c.ps_cores / (2 * c.ps_cpu_s_per_byte) if c.ps_cpu_s_per_byte > 0 else math.inf
+        ps_cpu = ps_usable_cores(c) / (2 * c.ps_cpu_s_per_byte) if c.ps_cpu_s_per_byte > 0 else math.inf
         ps_rate = ps * min(c.link_bytes_per_s, ps_cpu) / c.bytes
         steps = min(workers / alone, ps_rate)
     else:
@@ -537,6 +560,48 @@ def with_others(costs, measured):
     return dataclasses.replace(costs, cpu_pool=max(0.25, costs.cpu_pool - others))
 
 
+def with_run_costs(costs, measured, workers, ps, quotas=()):
+    """The costs of a run with the CPU its work took in that run.
+
+    What a step costs in CPU drifts with what else runs on the machine (cache
+    and memory contention) and with what the job does at once: 17 to 27 ms of
+    computation per mnist_small step within one benchmark, in every update
+    mode; 1.4-1.9 ns per byte of transport at a worker and 1.4-2.2 at a ps
+    with several transfers at once against 1.3 and 1.4 in the calibration
+    (docs/scaling.md). So, as others_threads, these come from each run's own
+    window, where it has them:
+      compute_s              the mean over the workers without a CPU quota
+                             of w<j>_compute_cpu_s (the CPU each worker's
+                             process used while it computed, its progress
+                             lines); a quota'd worker's would decide its own
+                             speed
+      worker_cpu_s_per_byte  the same workers' CPU per step (cpu_worker<j> /
+                             w<j>_steps_per_sec) less their computation, over
+                             the 2 x bytes a step moves
+      ps_cpu_s_per_byte      every ps's CPU over the bytes the workers' steps
+                             moved (2 x bytes per worker step)
+    Returns (costs, {name: value} of what was taken from the run)."""
+    taken = {}
+    compute, transport = [], []
+    for j in range(workers):
+        steps = measured.get(f"w{j}_steps_per_sec", 0.0)
+        comp = measured.get(f"w{j}_compute_cpu_s", 0.0)
+        if f"w{j}" in quotas or steps <= 0 or comp <= 0:
+            continue
+        compute.append(comp)
+        if measured.get(f"cpu_worker{j}"):
+            transport.append(max(0.0, measured[f"cpu_worker{j}"] / steps - comp) / (2 * costs.bytes))
+    if compute:
+        taken["compute_s"] = sum(compute) / len(compute)
+    if transport:
+        taken["worker_cpu_s_per_byte"] = sum(transport) / len(transport)
+    steps = measured.get("worker_steps_per_sec", 0.0)
+    ps_cpu = [measured.get(f"cpu_ps{i}") for i in range(ps)]
+    if compute and steps > 0 and all(v is not None for v in ps_cpu):
+        taken["ps_cpu_s_per_byte"] = sum(ps_cpu) / steps / (2 * costs.bytes)
+    return dataclasses.replace(costs, **taken), taken
+
+
 VALIDATION_SEEDS = 12
 
 
@@ -551,13 +616,14 @@ def validate(results):
         costs = with_others(costs, run["measured"])
         quotas = {h: v for h, v in cfg.get("host_cpu", {}).items()}
         links = {h: v for h, v in cfg.get("host_link_bytes_per_s", {}).items()}
+        costs, taken = with_run_costs(costs, run["measured"], cfg["workers"], cfg["ps"], quotas)
         sim = simulate(costs, cfg["workers"], cfg["ps"], cfg["mode"], cfg.get("replicas"),
                        cfg.get("staleness", 0), quotas, links, seeds=VALIDATION_SEEDS,
                        window_s=run["measured"].get("window_s"))
         row = {"name": run["name"], "mode": cfg["mode"], "workers": cfg["workers"], "ps": cfg["ps"],
                "cpu_others": others, "cpu_pool": costs.cpu_pool,
                "cpu_share_runnable": run["measured"].get("cpu_share_runnable"),
-               "others_threads": costs.others_threads}
+               "others_threads": costs.others_threads, "run_costs": taken}
         measured = run["measured"]["images_per_sec"]
         row["measured_images_per_sec"] = measured
         row["simulated_images_per_sec"] = sim["images_per_sec"]
@@ -582,17 +648,27 @@ def validate(results):
 
 
 def print_validation(rows):
-    """The table: measured vs the simulation's mean over its seeds, the error,
+    """The table: others_threads, the share of a core, the CPU costs taken
+    from the run (with_run_costs: a step's computation, transport ns per
+    byte at a worker and at a ps), measured vs the simulation's mean over its seeds, the error,
     the seeds' 10-90% range, the simulation with links shared first come,
     first served (links_first_come), and the closed form where it applies."""
-    print(f"{'configuration':<22} {'others':>6} {'share':>5} {'measured':>9} {'simulated':>9} "
+    print(f"{'configuration':<22} {'others':>6} {'share':>5} {'compute':>8} {'ns/B w':>6} {'ns/B ps':>7} "
+          f"{'measured':>9} {'simulated':>9} "
           f"{'error':>7} {'seeds 10-90%':>13} {'first come':>10} {'error':>7} {'closed form':>11} {'error':>7}")
     for r in rows:
         an = r.get("analytic_images_per_sec")
         share = r.get("cpu_share_runnable")
         spread = f"{r['simulated_low']:.2f}-{r['simulated_high']:.2f}" if "simulated_low" in r else "-"
+        taken = r.get("run_costs", {})
+        compute = taken.get("compute_s")
+        kw, kp = taken.get("worker_cpu_s_per_byte"), taken.get("ps_cpu_s_per_byte")
         print(f"{r['name']:<22} {r.get('others_threads', 0):>6.2f} "
-              f"{(f'{share:.2f}' if share else '-'):>5} {r['measured_images_per_sec']:>9.2f} "
+              f"{(f'{share:.2f}' if share else '-'):>5} "
+              f"{(f'{1000 * compute:.1f}ms' if compute else '-'):>8} "
+              f"{(f'{1e9 * kw:.2f}' if kw is not None else '-'):>6} "
+              f"{(f'{1e9 * kp:.2f}' if kp is not None else '-'):>7} "
+              f"{r['measured_images_per_sec']:>9.2f} "
               f"{r['simulated_images_per_sec']:>9.2f} {100 * r['simulated_error']:>+6.1f}% "
               f"{spread:>13} " +
               (f"{r['first_come_images_per_sec']:>10.2f} {100 * r['first_come_error']:>+6.1f}% "

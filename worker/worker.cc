@@ -8,6 +8,7 @@
 #include "common/admin/admin_client.h"
 #include "worker/ps_client.h"
 #include "common/clock.h"
+#include "common/cpu_time.h"
 #include "common/admin/cluster_admin.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -230,6 +231,10 @@ absl::Status Worker::TrainLoop() {
   int64_t local_step = 0;
   absl::Duration log_input_wait;
   absl::Duration total_input_wait;
+  // Where the steps since the last progress line went: pulling (with SYNC's
+  // and STALE's waits), the batch and its gradients (and the CPU this process
+  // used meanwhile), pushing.
+  absl::Duration log_pull, log_compute, log_compute_cpu, log_push;
   // SYNC and STALE (docs/update_modes.md): the min_version of the next Pull;
   // 0 after a (re)start or a ps restart: take the newest values at once.
   int64_t wait_version = 0;
@@ -258,6 +263,8 @@ absl::Status Worker::TrainLoop() {
       continue;
     }
     RETURN_IF_ERROR(pulled.status());
+    const absl::Time pulled_at = clock_->Now();
+    const absl::Duration cpu_at_pull = ProcessCpuTime();
     global_step_ = pulled->global_step;
     if (global_step_ >= config_.max_steps()) break;
     status_->SetWaitingFor("the next input batch");
@@ -270,6 +277,8 @@ absl::Status Worker::TrainLoop() {
     total_input_wait += input_wait;
     const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
     ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
+    const absl::Time computed_at = clock_->Now();
+    const absl::Duration compute_cpu = ProcessCpuTime() - cpu_at_pull;
     // SYNC: the step the values belong to; the ps drops it if it is stale.
     const int64_t push_step = config_.update_mode() == SYNC ? pulled->min_version : global_step_;
     absl::StatusOr<int64_t> pushed = ps_->PushAll(grads_, push_step);
@@ -288,6 +297,10 @@ absl::Status Worker::TrainLoop() {
       continue;
     }
     ASSIGN_OR_RETURN(global_step_, std::move(pushed));
+    log_pull += pulled_at - step_start;
+    log_compute += computed_at - pulled_at;
+    log_compute_cpu += compute_cpu;
+    log_push += clock_->Now() - computed_at;
     ++local_step;
     ++log_steps;
     if (ps_->last_chunks_dropped() > 0) ++pushes_dropped;
@@ -312,10 +325,15 @@ absl::Status Worker::TrainLoop() {
       LOG(INFO) << "global step " << global_step_ << " (local " << local_step << ") loss "
                 << last_loss_ << ", " << log_steps * config_.batch_size() / secs
                 << " images/s, input wait "
-                << absl::StrFormat("%.1f%%", secs > 0 ? 100 * absl::ToDoubleSeconds(log_input_wait) / secs : 0.0);
+                << absl::StrFormat("%.1f%%", secs > 0 ? 100 * absl::ToDoubleSeconds(log_input_wait) / secs : 0.0)
+                << absl::StrFormat("; per step: pull %.1f ms, compute %.1f ms (CPU %.1f ms), push %.1f ms",
+                                   absl::ToDoubleMilliseconds(log_pull) / log_steps,
+                                   absl::ToDoubleMilliseconds(log_compute) / log_steps,
+                                   absl::ToDoubleMilliseconds(log_compute_cpu) / log_steps,
+                                   absl::ToDoubleMilliseconds(log_push) / log_steps);
       log_start = clock_->Now();
       log_steps = 0;
-      log_input_wait = absl::ZeroDuration();
+      log_input_wait = log_pull = log_compute = log_compute_cpu = log_push = absl::ZeroDuration();
     }
   }
   const double train_secs = absl::ToDoubleSeconds(clock_->Now() - train_start);

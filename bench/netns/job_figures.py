@@ -10,6 +10,11 @@ last step of the first worker to stop. In it:
                          between its first and last step there, summed
   images_per_sec         worker_steps_per_sec * B: images the workers computed
   w<j>_step_cv           the spread of worker j's step times (std / mean)
+  w<j>_pull_s, w<j>_compute_s, w<j>_compute_cpu_s, w<j>_push_s
+                         worker j's mean step in the window: seconds pulling
+                         (SYNC's and STALE's waits included), computing (batch,
+                         forward, backward), the CPU seconds its process used
+                         meanwhile, and pushing (its progress lines)
   global_steps_per_sec   the chief's global step over the window
   applied_images_per_sec global_steps_per_sec * B * R (R = 1 for ASYNC and
                          STALE, where every push is a global step; the SYNC
@@ -45,6 +50,9 @@ import sys
 
 STEP_LINE = re.compile(
     r"^I(\d{4}) (\d\d):(\d\d):(\d\d\.\d+) worker:(\d+)\] global step (\d+) \(local (\d+)\)")
+# The same line's breakdown (worker/worker.cc), per step since the last line.
+STEP_PARTS = re.compile(
+    r"per step: pull ([0-9.]+) ms, compute ([0-9.]+) ms \(CPU ([0-9.]+) ms\), push ([0-9.]+) ms")
 
 
 def log_time(mmdd, hh, mi, ss):
@@ -56,7 +64,9 @@ def log_time(mmdd, hh, mi, ss):
 
 
 def worker_steps(run_dir):
-    """{worker: [(time, global_step, local_step), ...]} from the worker logs."""
+    """{worker: [(time, global_step, local_step, parts), ...]} from the worker
+    logs; parts: (pull, compute, compute CPU, push) seconds of the steps since
+    the line before, or None from a worker that does not log them."""
     steps = {}
     for name in sorted(os.listdir(run_dir)):
         m = re.match(r"worker_(\d+)\.log$", name)
@@ -67,7 +77,9 @@ def worker_steps(run_dir):
             for line in f:
                 s = STEP_LINE.match(line)
                 if s:
-                    rows.append((log_time(*s.group(1, 2, 3, 4)), int(s.group(6)), int(s.group(7))))
+                    p = STEP_PARTS.search(line)
+                    parts = tuple(float(x) / 1000 for x in p.groups()) if p else None
+                    rows.append((log_time(*s.group(1, 2, 3, 4)), int(s.group(6)), int(s.group(7)), parts))
         steps[int(m.group(1))] = rows
     return steps
 
@@ -157,10 +169,16 @@ def figures(run_dir, batch, skip, replicas):
             mean = sum(gaps) / len(gaps)
             var = sum((g - mean) ** 2 for g in gaps) / len(gaps)
             fig[f"w{w}_step_cv"] = var ** 0.5 / mean
+        # Where its steps went (the lines after the window's first, each
+        # covering one step with log_every_steps: 1).
+        parts = [r[3] for r in inside[1:] if r[3] is not None]
+        if parts:
+            for i, name in enumerate(("pull_s", "compute_s", "compute_cpu_s", "push_s")):
+                fig[f"w{w}_{name}"] = sum(p[i] for p in parts) / len(parts)
     fig["worker_steps_per_sec"] = total_rate
     fig["images_per_sec"] = total_rate * batch
     # The global step: the highest any worker saw, over the window.
-    all_rows = sorted(r for rows in steps.values() for r in rows if t0 <= r[0] <= t1)
+    all_rows = sorted((r for rows in steps.values() for r in rows if t0 <= r[0] <= t1), key=lambda r: r[:3])
     if len(all_rows) >= 2 and all_rows[-1][0] > all_rows[0][0]:
         g0 = max(r[1] for r in all_rows if r[0] <= all_rows[0][0])
         g1 = max(r[1] for r in all_rows)

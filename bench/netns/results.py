@@ -12,7 +12,10 @@
         link_bytes_per_s        TCP goodput worker -> ps (link_check.py); both
                                 payload figures, so the headers cancel
         latency_s               the round-trip time of a 1-byte ping
-        compute_s               CPU seconds of one step, in process, 1 thread
+        compute_s               CPU seconds of one step's computation: the
+                                calibration job's own (w0_compute_cpu_s, its
+                                progress lines), else --compute_s (in process,
+                                1 thread)
         worker_cpu_s_per_byte   the worker's CPU beyond compute_s, per byte moved
         ps_cpu_s_per_byte       the ps's CPU per byte moved (transport + apply)
         overhead_s              the rest of the measured step time: what the
@@ -65,6 +68,9 @@ def calibrate(fig, link_path, compute_s, cores, batch, model_bytes=None):
         sys.exit("results: no --model_bytes and the calibration run has no ps0_bytes_per_push "
                  "(status_end.json missing?)")
     moved = 2 * nbytes * steps  # bytes per second through the worker (and the ps)
+    # The job's own figure where the worker logged it: the same moment's
+    # machine as the CPU seconds it is taken from (docs/scaling.md).
+    compute_s = fig.get("w0_compute_cpu_s") or compute_s
     worker_extra = max(0.0, fig.get("cpu_worker0", 0.0) - compute_s * steps)
     costs = scaling_model.Costs(
         bytes=nbytes, compute_s=compute_s, link_bytes_per_s=goodput, batch=batch,
@@ -174,7 +180,8 @@ def main():
             parser.error("--compute_s must be > 0, --cores and --batch >= 1")
         fig = load(args.figures)
         costs = calibrate(fig, args.link, args.compute_s, args.cores, args.batch, args.model_bytes)
-        data["calibration"] = {"costs": dataclasses.asdict(costs), "measured": fig}
+        data["calibration"] = {"costs": dataclasses.asdict(costs), "measured": fig,
+                               "compute_s_in_process": args.compute_s}
         save(args.file, data)
         for k, v in dataclasses.asdict(costs).items():
             print(f"  {k}={v:.4g}" if isinstance(v, float) else f"  {k}={v}")
