@@ -93,9 +93,11 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
       options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()) {
   // Own TCP connection per client (so parallel clients do not share one);
-  // a restarted ps is noticed within seconds.
+  // a restarted ps is noticed within seconds. A connection attempt without
+  // an answer within 1 s is UNAVAILABLE, which Retry retries: a ps whose
+  // host is gone must not hold a call until its deadline.
   ChannelOptions channel;
-  channel.min_reconnect_backoff = absl::Seconds(1);
+  channel.min_connect_timeout = absl::Seconds(1);
   channel.max_reconnect_backoff = absl::Seconds(2);
   channel.security = options.security;
   channel_ = NewChannel(address_, channel);
