@@ -82,7 +82,12 @@ def add_job_flags(parser, model="mnist_deep"):
 
 
 def check_job_flags(parser, args, extra_binaries=()):
-    """parser.error() unless the binaries run and Fashion-MNIST is installed."""
+    """parser.error() unless the binaries run, the model file exists and
+    Fashion-MNIST is installed; makes --model absolute (the config that
+    names it is elsewhere)."""
+    args.model = os.path.abspath(args.model)
+    if not os.path.isfile(args.model):
+        parser.error("--model=%s: no such file" % args.model)
     for b in (args.ps_bin, args.worker_bin, args.ctl_bin) + tuple(extra_binaries):
         if not os.access(b, os.X_OK):
             parser.error("%s is not an executable (bazel build //ps:tessera_ps "
