@@ -19,28 +19,20 @@ StoreCore::~StoreCore() = default;
 
 absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
     const CreateVariablesRequest& request) {
+  // One CreateVariables at a time; the core's lock only to read the state
+  // and, at the end, to install what was made. Making the blocks (the values
+  // and slots of the whole model, tens or hundreds of MB) is outside it, so
+  // status, pulls and pushes go on meanwhile (they see no variables yet).
+  absl::MutexLock create_lock(&create_mu_);
   CreateVariablesResponse response;
   response.set_incarnation(incarnation_);
-  absl::MutexLock lock(&mu_);
-  if (created_) {
-    const std::string difference = FirstDifference(request_, request);
-    if (request.fingerprint() != request_.fingerprint()) {
-      return WithErrorKind(
-          absl::FailedPreconditionError(absl::StrCat(
-              "this ps holds the variables of model fingerprint ", request_.fingerprint(),
-              "; the request has fingerprint ", request.fingerprint(),
-              difference.empty() ? "" : "; first difference: ", difference,
-              " (every task must use the same model and cluster file)")),
-          ErrorKind::kFingerprintMismatch);
-    }
-    if (!difference.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "CreateVariables with fingerprint ", request.fingerprint(),
-          " differs from the variables this ps holds under the same fingerprint: ", difference));
-    }
-    response.set_created(false);
-    response.set_initialized(ready_.load());
-    return response;
+  int64_t held_blocks = 0;
+  int64_t held_bytes = 0;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (created_) return RepeatedCreate(request, response);
+    held_blocks = static_cast<int64_t>(blocks_.size());
+    for (const auto& block : blocks_) held_bytes += block->bytes_held();
   }
   RETURN_IF_ERROR(ValidateCreateRequest(request));
   ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, CreateOptimizer(request.optimizer()));
@@ -48,10 +40,9 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
                    CreateUpdatePolicy(request.update_mode(), optimizer.get()));
   const int replicas = request.update_mode() == SYNC ? ReplicasToAggregate(request) : 0;
   // Before any allocation: a request over a cap allocates nothing.
-  int64_t held_bytes = 0;
-  for (const auto& block : blocks_) held_bytes += block->bytes_held();
   RETURN_IF_ERROR(CheckCreateWithinLimits(request, optimizer->NumSlots(), replicas > 0, limits_,
-                                          static_cast<int64_t>(blocks_.size()), held_bytes));
+                                          held_blocks, held_bytes));
+  std::vector<std::unique_ptr<VariableBlock>> blocks;
   for (const BlockSpec& spec : request.blocks()) {
     const int slots = spec.kind() == TRAINABLE ? optimizer->NumSlots() : 0;
     auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec), slots, replicas,
@@ -62,12 +53,9 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
         std::fill(block->slots[i].begin(), block->slots[i].end(), optimizer->SlotInitialValue(i));
       }
     }
-    by_name_[spec.name()] = block.get();
-    blocks_.push_back(std::move(block));
+    blocks.push_back(std::move(block));
   }
-  request_ = request;
-  optimizer_ = std::move(optimizer);
-  policy_ = std::move(policy);
+  if (blocks_made_hook_) blocks_made_hook_();
   TrainingProgressOptions progress;
   progress.mode = request.update_mode();
   progress.num_workers = request.num_workers();
@@ -75,6 +63,14 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
   progress.staleness = request.staleness();
   progress.worker_timeout = absl::Seconds(
       request.worker_timeout_secs() > 0 ? request.worker_timeout_secs() : 60);
+  absl::MutexLock lock(&mu_);
+  for (std::unique_ptr<VariableBlock>& block : blocks) {
+    by_name_[block->name] = block.get();
+    blocks_.push_back(std::move(block));
+  }
+  request_ = request;
+  optimizer_ = std::move(optimizer);
+  policy_ = std::move(policy);
   progress_ = std::make_unique<TrainingProgress>(progress, clock_);
   sync_timeout_ =
       absl::Seconds(request.sync_timeout_secs() > 0 ? request.sync_timeout_secs() : 300);
@@ -83,6 +79,28 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
   created_ = true;
   ready_ = blocks_.empty();
   response.set_created(true);
+  response.set_initialized(ready_.load());
+  return response;
+}
+
+absl::StatusOr<CreateVariablesResponse> StoreCore::RepeatedCreate(
+    const CreateVariablesRequest& request, CreateVariablesResponse response) const {
+  const std::string difference = FirstDifference(request_, request);
+  if (request.fingerprint() != request_.fingerprint()) {
+    return WithErrorKind(
+        absl::FailedPreconditionError(absl::StrCat(
+            "this ps holds the variables of model fingerprint ", request_.fingerprint(),
+            "; the request has fingerprint ", request.fingerprint(),
+            difference.empty() ? "" : "; first difference: ", difference,
+            " (every task must use the same model and cluster file)")),
+        ErrorKind::kFingerprintMismatch);
+  }
+  if (!difference.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "CreateVariables with fingerprint ", request.fingerprint(),
+        " differs from the variables this ps holds under the same fingerprint: ", difference));
+  }
+  response.set_created(false);
   response.set_initialized(ready_.load());
   return response;
 }

@@ -13,12 +13,17 @@
 // for the core's lifetime. The blocks' contents are guarded by each block's
 // own mutex (ps/variable_block.h).
 //
-// Thread-safe. Lock order: the core's lock before a block's or the tracker's
-// (CreateVariables fills the new blocks and WorkerDone records the worker
-// inside it); callers must not call in while holding a block's lock.
+// Thread-safe. CreateVariables makes the blocks outside the core's lock (it
+// holds only its own, which serializes CreateVariables calls) and installs
+// them under it at once, so status, pulls and pushes are not held up while a
+// large model is allocated. Lock order: CreateVariables' lock before the
+// core's; the core's lock before a block's or the tracker's (WorkerDone
+// records the worker inside it); callers must not call in while holding a
+// block's lock.
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -123,6 +128,11 @@ class StoreCore {
   void ReturnScratch(std::vector<float> scratch);
   static constexpr size_t kMaxIdleScratch = 4;
 
+  // Tests only: `hook` runs inside every CreateVariables that creates, once
+  // the blocks are made and before they are installed (the core's lock is
+  // not held then). Set it before any call.
+  void SetBlocksMadeHookForTest(std::function<void()> hook) { blocks_made_hook_ = std::move(hook); }
+
   // Fills the counters of `summary` (all but workers and waiting_for),
   // read together under the core's lock.
   void FillCounts(StoreSummary* summary) const;
@@ -133,11 +143,20 @@ class StoreCore {
   absl::StatusOr<VariableBlock*> FindBlockLocked(absl::string_view name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckWorkerTask(int task) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // CreateVariables once created: idempotent for the same request, else
+  // FAILED_PRECONDITION naming the difference.
+  absl::StatusOr<CreateVariablesResponse> RepeatedCreate(const CreateVariablesRequest& request,
+                                                         CreateVariablesResponse response) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   Clock* const clock_;
   const uint64_t incarnation_;
   const PsLimits limits_;
 
+  std::function<void()> blocks_made_hook_;  // tests only
+
+  // Held through a whole CreateVariables (see the class comment).
+  absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   // Set once by the first successful CreateVariables, then never changed.
   bool created_ ABSL_GUARDED_BY(mu_) = false;

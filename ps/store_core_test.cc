@@ -1,9 +1,12 @@
 #include "ps/store_core.h"
 
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/error_kind.h"
 #include "gtest/gtest.h"
@@ -174,6 +177,82 @@ TEST_F(StoreCoreTest, KeepsAtMostFourIdleScratchBuffers) {
   int kept = 0;
   while (!core_.TakeScratch().empty()) ++kept;
   EXPECT_EQ(kept, static_cast<int>(StoreCore::kMaxIdleScratch));
+}
+
+// The chief's CreateVariables makes the blocks of the whole model (tens or
+// hundreds of MB for real ones) without the core's lock: status (FillCounts)
+// and pushes and pulls (AdmitPush, ResolveBlocks) answer meanwhile, seeing no
+// variables yet. Found by test/overload.py: with 16 workers on a loaded
+// machine, the ps's status waited 2-7 s for mnist_deep's 40 MB.
+TEST_F(StoreCoreTest, AnswersWhileCreateVariablesMakesTheBlocks) {
+  absl::Notification made, release;
+  core_.SetBlocksMadeHookForTest([&] {
+    made.Notify();
+    release.WaitForNotification();
+  });
+  absl::StatusOr<CreateVariablesResponse> created = absl::UnknownError("not run");
+  std::thread creator([&] { created = core_.CreateVariables(TwoBlocks()); });
+  made.WaitForNotification();
+  StoreSummary during;
+  absl::Status admit, resolve;
+  absl::Notification answered;
+  std::thread observer([&] {
+    core_.FillCounts(&during);
+    admit = core_.AdmitPush(First(ASSIGN)).status();
+    resolve = core_.ResolveBlocks(kFingerprint, Names({})).status();
+    answered.Notify();
+  });
+  // A hang detector, not a timing expectation: holding the core's lock while
+  // the blocks are made, they would wait until `release`.
+  const bool answered_while_making = answered.WaitForNotificationWithTimeout(absl::Seconds(20));
+  release.Notify();
+  observer.join();
+  creator.join();
+  EXPECT_TRUE(answered_while_making) << "the core's lock was held while the blocks were made";
+  EXPECT_FALSE(during.created);
+  EXPECT_EQ(during.num_blocks, 0);
+  EXPECT_EQ(GetErrorKind(admit), ErrorKind::kNotInitialized) << admit;
+  EXPECT_EQ(GetErrorKind(resolve), ErrorKind::kNotInitialized) << resolve;
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->created());
+  StoreSummary after;
+  core_.FillCounts(&after);
+  EXPECT_TRUE(after.created);
+  EXPECT_EQ(after.num_blocks, 2);
+  EXPECT_TRUE(core_.AdmitPush(First(ASSIGN)).ok());
+}
+
+// A second CreateVariables (a chief retrying after its deadline) while the
+// first makes the blocks waits for it and then answers as for a repeat: the
+// blocks are made once.
+TEST_F(StoreCoreTest, ConcurrentCreateVariablesMakesTheBlocksOnce) {
+  absl::Notification made, release;
+  int makes = 0;  // written by the hook, read after both calls returned
+  core_.SetBlocksMadeHookForTest([&] {
+    ++makes;
+    made.Notify();
+    release.WaitForNotification();
+  });
+  absl::StatusOr<CreateVariablesResponse> first = absl::UnknownError("not run");
+  absl::StatusOr<CreateVariablesResponse> second = absl::UnknownError("not run");
+  absl::StatusOr<CreateVariablesResponse> other = absl::UnknownError("not run");
+  std::thread first_call([&] { first = core_.CreateVariables(TwoBlocks()); });
+  made.WaitForNotification();
+  std::thread second_call([&] { second = core_.CreateVariables(TwoBlocks()); });
+  CreateVariablesRequest other_model = TwoBlocks();
+  other_model.set_fingerprint("ffff");
+  std::thread other_call([&] { other = core_.CreateVariables(other_model); });
+  release.Notify();
+  first_call.join();
+  second_call.join();
+  other_call.join();
+  EXPECT_EQ(makes, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(first->created());
+  EXPECT_FALSE(second->created());
+  EXPECT_EQ(GetErrorKind(other.status()), ErrorKind::kFingerprintMismatch) << other.status();
+  EXPECT_EQ(core_.Blocks().size(), 2u);
 }
 
 // Momentum holds one slot per element and SYNC one sum, so each 3-float

@@ -47,157 +47,52 @@ SIGTERM); ports are free ones from the kernel.
 """
 
 import argparse
-import json
 import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
-FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
-ALL_PROCS = []  # every process started, so a signal can kill them all by PID
+from local_job import (Job, LOG_TIME, add_job_flags, check_job_flags, install_signal_handlers,
+                       log, log_seconds, seconds_since_midnight, wait_for_end)
 
 
-def on_signal(signum, frame):
-    for p in ALL_PROCS:
-        if p.poll() is None:
-            p.kill()
-    for p in ALL_PROCS:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    os._exit(128 + signum)
-
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-class Job:
-    """One cluster: its files, processes (by task) and their exit codes."""
+class ChaosJob(Job):
+    """The 2 ps + 3 worker job: the chief writes checkpoints and summaries
+    and, in the chaos run, pauses in every checkpoint write."""
 
     def __init__(self, args, out, name, chaos):
-        self.args = args
-        self.dir = os.path.join(out, name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.ckpt = os.path.join(self.dir, "ckpt")
         self.chaos = chaos
-        ports = free_ports(2 + 3)
-        self.cluster = os.path.join(self.dir, "cluster.json")
-        with open(self.cluster, "w") as f:
-            json.dump({"cluster": {
-                "ps": ["localhost:%d" % p for p in ports[:2]],
-                "worker": ["localhost:%d" % p for p in ports[2:]]}}, f)
-        self.config = os.path.join(self.dir, "train.pbtxt")
+        directory = os.path.join(out, name)
+        self.ckpt = os.path.join(directory, "ckpt")
         sync = args.mode == "sync"
-        with open(self.config, "w") as f:
-            f.write(
-                'model_file: "%s"\n' % args.model +
-                'data { idx {} }\n'
-                'batch_size: 50\n'
-                'max_steps: %d\n' % args.max_steps +
-                'optimizer { learning_rate: 1e-4 adam {} }\n'
-                'compute_threads: 1\n'
-                'log_every_steps: 50\n'
-                'save_checkpoint_steps: %d\n' % args.checkpoint_steps +
-                'max_to_keep: 1000\n'
-                'startup_timeout_secs: 120\n'
-                'worker_timeout_secs: 20\n' +
-                ('update_mode: SYNC\nreplicas_to_aggregate: 2\ntotal_replicas: 3\n'
-                 'sync_timeout_secs: 120\n' if sync else ''))
-        self.procs = {}     # task name -> Popen (the current process)
-        self.exits = {}     # task name -> [exit codes of earlier processes]
-        self.started = {}   # task name -> start time of the current process
+        super().__init__(
+            args, directory, 2, 3,
+            'model_file: "%s"\n' % args.model +
+            'data { idx {} }\n'
+            'batch_size: 50\n'
+            'max_steps: %d\n' % args.max_steps +
+            'optimizer { learning_rate: 1e-4 adam {} }\n'
+            'compute_threads: 1\n'
+            'log_every_steps: 50\n'
+            'save_checkpoint_steps: %d\n' % args.checkpoint_steps +
+            'max_to_keep: 1000\n'
+            'startup_timeout_secs: 120\n'
+            'worker_timeout_secs: 20\n' +
+            ('update_mode: SYNC\nreplicas_to_aggregate: 2\ntotal_replicas: 3\n'
+             'sync_timeout_secs: 120\n' if sync else ''))
 
-    def task_cmd(self, task):
-        kind, index = task.split("_")
-        if kind == "ps":
-            return [self.args.ps_bin, "--cluster=" + self.cluster, "--task=" + index]
-        cmd = [self.args.worker_bin, "--cluster=" + self.cluster, "--task=" + index,
-               "--config=" + self.config]
-        if index == "0":
-            cmd += ["--checkpoint_dir=" + self.ckpt,
-                    "--summary_dir=" + os.path.join(self.dir, "summaries")]
-            if self.chaos:
-                cmd += ["--testonly_checkpoint_write_delay_ms=%d" % self.args.write_delay_ms]
-        return cmd
-
-    def log_path(self, task):
-        return os.path.join(self.dir, task + ".log")
-
-    def start(self, task):
-        with open(self.log_path(task), "ab") as logf:
-            self.procs[task] = subprocess.Popen(self.task_cmd(task), stdout=logf,
-                                                stderr=subprocess.STDOUT)
-        ALL_PROCS.append(self.procs[task])
-        self.started[task] = time.time()
-
-    def start_all(self):
-        for task in ["ps_0", "ps_1", "worker_0", "worker_1", "worker_2"]:
-            self.start(task)
-
-    def kill(self, task):
-        p = self.procs[task]
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        self.exits.setdefault(task, []).append(p.returncode)
-
-    def running(self, task):
-        return self.procs[task].poll() is None
-
-    def kill_everything(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-
-    def read_log(self, task):
-        try:
-            with open(self.log_path(task), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def global_step(self):
-        """ps 0's global step, or None when it does not answer."""
-        try:
-            out = subprocess.run(
-                [self.args.ctl_bin, "status", "--cluster=" + self.cluster, "--json",
-                 "--timeout=1"], capture_output=True, text=True, timeout=5).stdout
-            for t in json.loads(out)["tasks"]:
-                if t["job"] == "ps" and t["task"] == 0 and t["reachable"]:
-                    s = t["status"]
-                    if s.get("state") == "ready" and s.get("global_step") not in (None, ""):
-                        return int(s["global_step"])
-        except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
-            pass
-        return None
-
-
-# A log line's time ("I1205 14:20:28.213323 worker:0] ..."): groups 1-3.
-LOG_TIME = r"^I\d{4} (\d\d):(\d\d):([\d.]+) "
-
-
-def log_seconds(m):
-    """Seconds since midnight of a match of LOG_TIME."""
-    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    def task_flags(self, kind, index):
+        if kind != "worker" or index != 0:
+            return []
+        flags = ["--checkpoint_dir=" + self.ckpt,
+                 "--summary_dir=" + os.path.join(self.dir, "summaries")]
+        if self.chaos:
+            flags.append("--testonly_checkpoint_write_delay_ms=%d" % self.args.write_delay_ms)
+        return flags
 
 
 def written_checkpoints(chief_log):
@@ -215,33 +110,14 @@ def restores(chief_log):
         chief_log, re.M)]
 
 
-def seconds_since_midnight(t):
-    lt = time.localtime(t)
-    return lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec + (t % 1)
-
-
 def final_accuracy(chief_log):
     m = re.findall(r"test at global step (\d+): .* accuracy ([\d.]+)", chief_log)
     return (int(m[-1][0]), float(m[-1][1])) if m else (None, None)
 
 
-def wait_for_end(job, deadline, failures):
-    """Waits for every task to exit by itself (bounded)."""
-    while time.time() < deadline:
-        if all(not job.running(t) for t in job.procs):
-            break
-        time.sleep(1)
-    for task, p in sorted(job.procs.items()):
-        if p.poll() is None:
-            failures.append("%s still running at the deadline; killed" % task)
-            p.kill()
-            p.wait()
-        job.exits.setdefault(task, []).append(p.returncode)
-
-
 def run_baseline(args, out, failures):
     log("baseline: the same job without faults (%d steps, %s)" % (args.max_steps, args.mode))
-    job = Job(args, out, "baseline", chaos=False)
+    job = ChaosJob(args, out, "baseline", chaos=False)
     start = time.time()
     try:
         job.start_all()
@@ -258,7 +134,7 @@ def run_baseline(args, out, failures):
 
 
 def run_chaos(args, out, rng, failures):
-    job = Job(args, out, "chaos", chaos=True)
+    job = ChaosJob(args, out, "chaos", chaos=True)
     roles = ["ps_0", "ps_1", "worker_0", "worker_1", "worker_2", "chief_in_checkpoint"]
     kills = {r: 0 for r in roles}
     cycle = []
@@ -420,13 +296,6 @@ def run_chaos(args, out, rng, failures):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
-    runfiles = os.environ.get("TEST_SRCDIR")
-    if runfiles:
-        base = os.path.join(runfiles, os.environ.get("TEST_WORKSPACE", "tessera"))
-    else:
-        base = os.path.join(root, "bazel-bin")
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=["async", "sync"], default="async")
@@ -449,11 +318,7 @@ def main():
                    help="skip the baseline run and compare with this accuracy")
     p.add_argument("--job_timeout", type=int, default=3600)
     p.add_argument("--out", default=None, help="directory for logs and checkpoints")
-    p.add_argument("--model", default=os.path.join(base, "examples/models/mnist_deep.pbtxt")
-                   if runfiles else os.path.join(root, "examples/models/mnist_deep.pbtxt"))
-    p.add_argument("--ps_bin", default=os.path.join(base, "ps/tessera_ps"))
-    p.add_argument("--worker_bin", default=os.path.join(base, "worker/tessera_worker"))
-    p.add_argument("--ctl_bin", default=os.path.join(base, "tools/tessera_ctl"))
+    add_job_flags(p, "mnist_deep")
     args = p.parse_args()
     for name in ("min_gap", "max_gap", "down_min", "down_max", "chaos_minutes", "poll_secs"):
         if getattr(args, name) <= 0:
@@ -462,18 +327,11 @@ def main():
         p.error("--min_gap must be <= --max_gap and --down_min <= --down_max")
     if args.max_steps < 1 or args.checkpoint_steps < 1:
         p.error("--max_steps and --checkpoint_steps must be >= 1")
-    for b in (args.ps_bin, args.worker_bin, args.ctl_bin):
-        if not os.access(b, os.X_OK):
-            p.error("%s is not an executable (bazel build //ps:tessera_ps "
-                    "//worker:tessera_worker //tools:tessera_ctl)" % b)
-    if not os.path.exists(FASHION):
-        p.error("Fashion-MNIST is not installed (%s; scripts/setup.sh installs "
-                "dataset-fashion-mnist)" % FASHION)
+    check_job_flags(p, args)
     out = args.out or os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"),
                                    "chaos-%s-%d" % (args.mode, os.getpid()))
     os.makedirs(out, exist_ok=True)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, on_signal)
+    install_signal_handlers()
 
     failures = []
     rng = random.Random(args.seed)

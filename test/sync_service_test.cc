@@ -1,6 +1,7 @@
 // Waiting Pulls over real gRPC (SYNC): the Pull stream starts when the step
 // completes, ends with DEADLINE_EXCEEDED naming the missing worker at the
-// sync timeout (fake clock), and a client that gives up withdraws its wait.
+// sync timeout (fake clock), and a client that gives up withdraws its wait
+// (its error names the RPC and the deadline it ran out of).
 
 #include <memory>
 #include <string>
@@ -118,6 +119,8 @@ TEST_F(SyncServiceTest, TimeoutNamesTheMissingWorker) {
                                 "SYNC step 0 did not complete within 5m (sync_timeout_secs): the "
                                 "global step has gradients from workers 0 (1 of 2 needed); none "
                                 "yet from worker 1 (step 0, no push yet, missing: silent for "))
+      << result_.status();  // The ps's own DEADLINE_EXCEEDED, not the client's deadline.
+  EXPECT_FALSE(absl::StrContains(result_.status().message(), "no answer within"))
       << result_.status();
 }
 
@@ -127,6 +130,9 @@ TEST_F(SyncServiceTest, ClientThatGivesUpWithdrawsItsWait) {
   AwaitWaiting(true);  // the server holds it...
   puller_.join();      // ...until the client's deadline
   EXPECT_EQ(result_.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(result_.status().message(),
+            "Pull to ps 0 at 127.0.0.1:" + std::to_string(server_->port()) +
+                ": no answer within its deadline of 1s (rpc_timeout_secs): Deadline Exceeded");
   AwaitWaiting(false);
   EXPECT_EQ(server_->Status().waiting_for(), "");
 }

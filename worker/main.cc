@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
 #include "common/cluster/task_resolution.h"
 #include "common/daemon_setup.h"
 #include "common/logging.h"
@@ -85,8 +86,8 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
          absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms)),
          std::move(security)});
   }();
-  if (!result.ok()) {
-    LOG(ERROR) << result.message();
+  if (!result.ok()) {  // "DEADLINE_EXCEEDED: Push to ps 0 at n1:2222: ..."
+    LOG(ERROR) << absl::StatusCodeToString(result.code()) << ": " << result.message();
     return 1;
   }
   LOG(INFO) << "exiting";

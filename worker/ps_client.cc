@@ -54,22 +54,25 @@ class PsClient final : public PsConnection {
   absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
 
  private:
-  // Runs `attempt` until it returns anything but UNAVAILABLE or
-  // unavailable_timeout passes; prefixes errors with "`rpc` to ps N at ADDRESS".
+  using Deadline = std::chrono::system_clock::time_point;
+
+  // Runs attempt(deadline), each time with the deadline now + rpc_timeout +
+  // `extra`, until it returns anything but UNAVAILABLE or unavailable_timeout
+  // passes; prefixes errors with "`rpc` to ps N at ADDRESS", and says so when
+  // an attempt ran out of its deadline: "...: no answer within its deadline
+  // of 1m (rpc_timeout_secs): Deadline Exceeded".
   template <typename Result, typename Attempt>
-  absl::StatusOr<Result> Retry(const char* rpc, Attempt attempt);
-  // Now + rpc_timeout + `extra`.
-  std::chrono::system_clock::time_point Deadline(
-      absl::Duration extra = absl::ZeroDuration()) const;
+  absl::StatusOr<Result> Retry(const char* rpc, absl::Duration extra, Attempt attempt);
 
   absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
-                                      absl::Span<const absl::Span<float>> destinations);
+                                      absl::Span<const absl::Span<float>> destinations,
+                                      Deadline deadline);
   absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
                                         absl::Span<const std::string> blocks,
                                         absl::Span<const absl::Span<const float>> values,
-                                        absl::Span<const std::string> slots);
+                                        absl::Span<const std::string> slots, Deadline deadline);
   absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
-                                              const SnapshotSink& sink);
+                                              const SnapshotSink& sink, Deadline deadline);
 
   const std::string address_;
   const PsClientOptions options_;
@@ -93,9 +96,11 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
       options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()) {
   // Own TCP connection per client (so parallel clients do not share one);
-  // a restarted ps is noticed within seconds.
+  // a restarted ps is noticed within seconds. A connection attempt without
+  // an answer within 1 s is UNAVAILABLE, which Retry retries: a ps whose
+  // host is gone must not hold a call until its deadline.
   ChannelOptions channel;
-  channel.min_reconnect_backoff = absl::Seconds(1);
+  channel.min_connect_timeout = absl::Seconds(1);
   channel.max_reconnect_backoff = absl::Seconds(2);
   channel.security = options.security;
   channel_ = NewChannel(address_, channel);
@@ -105,25 +110,34 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
 
 PsClient::~PsClient() = default;
 
-std::chrono::system_clock::time_point PsClient::Deadline(absl::Duration extra) const {
-  return std::chrono::system_clock::now() + absl::ToChronoSeconds(options_.rpc_timeout + extra);
-}
-
 template <typename Result, typename Attempt>
-absl::StatusOr<Result> PsClient::Retry(const char* rpc, Attempt attempt) {
+absl::StatusOr<Result> PsClient::Retry(const char* rpc, absl::Duration extra, Attempt attempt) {
   const std::string context = absl::StrCat(rpc, " to ps ", options_.ps_task, " at ", address_);
+  const absl::Duration timeout = options_.rpc_timeout + extra;
   const absl::Time start = clock_->Now();
   absl::Time last_log = absl::InfinitePast();
   absl::Duration backoff = kFirstBackoff;
   absl::BitGen jitter;
   bool waiting = false;
   while (true) {
-    absl::StatusOr<Result> result = attempt();
+    const Deadline deadline = std::chrono::system_clock::now() +
+                              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                  absl::ToChronoNanoseconds(timeout));
+    absl::StatusOr<Result> result = attempt(deadline);
     if (waiting && result.status().code() != absl::StatusCode::kUnavailable &&
         options_.on_waiting) {
       options_.on_waiting("");
     }
     if (result.ok()) return result;
+    if (result.status().code() == absl::StatusCode::kDeadlineExceeded &&
+        std::chrono::system_clock::now() >= deadline) {  // ours, not the ps's (SYNC timeout)
+      return Annotate(result.status(),
+                      absl::StrCat(context, ": no answer within its deadline of ",
+                                   absl::FormatDuration(timeout), " (rpc_timeout_secs",
+                                   extra > absl::ZeroDuration()
+                                       ? " plus the longest wait of a SYNC or STALE Pull)"
+                                       : ")"));
+    }
     if (result.status().code() != absl::StatusCode::kUnavailable) {
       return Annotate(result.status(), context);
     }
@@ -156,23 +170,27 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, Attempt attempt) {
 
 absl::StatusOr<CreateVariablesResponse> PsClient::CreateVariables(
     const CreateVariablesRequest& request) {
-  return Retry<CreateVariablesResponse>("CreateVariables", [&]() -> absl::StatusOr<CreateVariablesResponse> {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    CreateVariablesResponse response;
-    RETURN_IF_ERROR(FromGrpcStatus(stub_->CreateVariables(&context, request, &response)));
-    return response;
-  });
+  return Retry<CreateVariablesResponse>(
+      "CreateVariables", absl::ZeroDuration(),
+      [&](Deadline deadline) -> absl::StatusOr<CreateVariablesResponse> {
+        grpc::ClientContext context;
+        context.set_deadline(deadline);
+        CreateVariablesResponse response;
+        RETURN_IF_ERROR(FromGrpcStatus(stub_->CreateVariables(&context, request, &response)));
+        return response;
+      });
 }
 
 absl::StatusOr<WorkerDoneResponse> PsClient::WorkerDone(const WorkerDoneRequest& request) {
-  return Retry<WorkerDoneResponse>("WorkerDone", [&]() -> absl::StatusOr<WorkerDoneResponse> {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    WorkerDoneResponse response;
-    RETURN_IF_ERROR(FromGrpcStatus(stub_->WorkerDone(&context, request, &response)));
-    return response;
-  });
+  return Retry<WorkerDoneResponse>(
+      "WorkerDone", absl::ZeroDuration(),
+      [&](Deadline deadline) -> absl::StatusOr<WorkerDoneResponse> {
+        grpc::ClientContext context;
+        context.set_deadline(deadline);
+        WorkerDoneResponse response;
+        RETURN_IF_ERROR(FromGrpcStatus(stub_->WorkerDone(&context, request, &response)));
+        return response;
+      });
 }
 
 absl::StatusOr<PsClient::PullResult> PsClient::Pull(
@@ -182,16 +200,21 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
         "Pull from ps ", options_.ps_task, " at ", address_, ": ", request.blocks_size(),
         " blocks named for ", destinations.size(), " destinations (need one per block, >= 1)"));
   }
-  return Retry<PullResult>("Pull", [&] { return PullOnce(request, destinations); });
+  // A waiting Pull (SYNC, STALE) is held by the ps until the others caught up.
+  const absl::Duration wait =
+      request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration();
+  return Retry<PullResult>("Pull", wait, [&](Deadline deadline) {
+    return PullOnce(request, destinations, deadline);
+  });
 }
 
 absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
-    const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
+    const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
+    Deadline deadline) {
   PullAssembler answer(request, destinations);
   RETURN_IF_ERROR(ReceiveChunks(
-      generic_stub_.get(), kPullMethod,
-      Deadline(request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration()),
-      SerializeToByteBuffer(request), [&](const ChunkHeader& header, const ChunkView& view) {
+      generic_stub_.get(), kPullMethod, deadline, SerializeToByteBuffer(request),
+      [&](const ChunkHeader& header, const ChunkView& view) {
         return answer.Add(header, view.payload_bytes(),
                           [&view](float* destination) { view.CopyPayloadTo(destination); });
       }));
@@ -207,19 +230,22 @@ absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
         "Push to ps ", options_.ps_task, " at ", address_, ": ", blocks.size(),
         " block names for ", values.size(), " values and ", slots.size(), " slot names"));
   }
-  return Retry<PushResponse>("Push", [&] { return PushOnce(fields, blocks, values, slots); });
+  return Retry<PushResponse>("Push", absl::ZeroDuration(), [&](Deadline deadline) {
+    return PushOnce(fields, blocks, values, slots, deadline);
+  });
 }
 
 absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
                                                 absl::Span<const std::string> blocks,
                                                 absl::Span<const absl::Span<const float>> values,
-                                                absl::Span<const std::string> slots) {
+                                                absl::Span<const std::string> slots,
+                                                Deadline deadline) {
   PayloadTracker tracker;  // outlives the call: waits until gRPC released `values`
   grpc::Status status;
   grpc::ByteBuffer reply;
   bool replied = false;
   {
-    StreamCall call(generic_stub_.get(), kPushMethod, Deadline());
+    StreamCall call(generic_stub_.get(), kPushMethod, deadline);
     bool ok = call.started();
     ChunkHeader header = fields;
     if (blocks.empty() && ok) {
@@ -253,13 +279,16 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
 
 absl::StatusOr<PsClient::SnapshotResult> PsClient::Snapshot(const SnapshotRequest& request,
                                                            const SnapshotSink& sink) {
-  return Retry<SnapshotResult>("Snapshot", [&] { return SnapshotOnce(request, sink); });
+  return Retry<SnapshotResult>("Snapshot", absl::ZeroDuration(), [&](Deadline deadline) {
+    return SnapshotOnce(request, sink, deadline);
+  });
 }
 
 absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRequest& request,
-                                                               const SnapshotSink& sink) {
+                                                               const SnapshotSink& sink,
+                                                               Deadline deadline) {
   SnapshotAssembler answer(sink);
-  RETURN_IF_ERROR(ReceiveChunks(generic_stub_.get(), kSnapshotMethod, Deadline(),
+  RETURN_IF_ERROR(ReceiveChunks(generic_stub_.get(), kSnapshotMethod, deadline,
                                 SerializeToByteBuffer(request),
                                 [&](const ChunkHeader& header, const ChunkView& view) {
                                   return answer.Add(header, view.payload_bytes(),

@@ -14,10 +14,13 @@
 // sends straight from the caller's memory (no copy), Pull copies each chunk
 // once, straight into the caller's memory. Chunks hold at most 4 MiB.
 //
-// Failure contract (DESIGN.md): every attempt has a deadline (rpc_timeout);
+// Failure contract (DESIGN.md): every attempt has a deadline (rpc_timeout,
+// plus pull_wait for a waiting Pull); one that runs out of it fails
+// DEADLINE_EXCEEDED "Push to ps 0 at n1:2222: no answer within its deadline
+// of 1m (rpc_timeout_secs): Deadline Exceeded", and is not retried.
 // UNAVAILABLE is retried with exponential backoff and jitter for up to
 // unavailable_timeout, logging "waiting for ps N at ADDRESS (...)" every
-// log_interval; every error names the ps task and its address.
+// log_interval; every error names the RPC, the ps task and its address.
 //
 // Thread-compatible: one call at a time per instance. A worker uses one
 // PsClient per ps task and may call different instances from several threads

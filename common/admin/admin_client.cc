@@ -78,7 +78,9 @@ class GrpcClusterAdmin final : public ClusterAdmin {
   Peer& PeerFor(const std::string& address) {
     auto it = peers_.find(address);
     if (it != peers_.end()) return it->second;
-    // Reconnect within 200 ms - 1 s (ChannelOptions' defaults).
+    // ChannelOptions' defaults: reconnect within 200 ms - 1 s; a connection
+    // attempt may take the call's whole timeout (a loaded task can be slow
+    // to answer a new connection; it is not unreachable for that).
     ChannelOptions options;
     options.security = security_;
     Peer peer;

@@ -13,7 +13,9 @@ namespace tessera {
 // Returns a ClusterAdmin that keeps one channel per address, created on first
 // use, secured as `security` says (common/rpc/channel.h: TLS, the job
 // token). Channels retry a refused connection after at most one second, so a
-// task that comes up is seen by the next poll. A call to a task whose
+// task that comes up is seen by the next poll; a connection attempt to a task
+// that is slow to answer (a loaded machine) may take the call's whole timeout,
+// and such a call ends DEADLINE_EXCEEDED, not UNAVAILABLE. A call to a task whose
 // channel is not connected waits (within its timeout) for one connection
 // attempt made while this client polls, so that the attempt (a TLS handshake
 // takes several round trips) is not starved; the call itself does not wait

@@ -23,12 +23,20 @@
 
 namespace tessera {
 
-// How fast a channel reconnects to a peer that went away (gRPC's defaults
-// grow to 2 minutes; a restarted ps must be seen within seconds).
 struct ChannelOptions {
+  // How fast a channel tries again after a connection attempt failed (a
+  // refused connection fails at once): from initial_reconnect_backoff,
+  // growing 1.6 times per attempt up to max_reconnect_backoff (gRPC's
+  // defaults grow to 2 minutes; a restarted ps must be seen within seconds).
   absl::Duration initial_reconnect_backoff = absl::Milliseconds(200);
-  absl::Duration min_reconnect_backoff = absl::Milliseconds(200);
   absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  // How long one connection attempt (TCP connect, TLS handshake, the peer's
+  // first HTTP/2 frame) may take at least before it is given up as
+  // UNAVAILABLE "connection attempt timed out before receiving SETTINGS
+  // frame" (gRPC's GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, despite the name). A
+  // live peer on a loaded machine can take seconds; a call waits for the
+  // attempt within its own deadline. Default: gRPC's, 20 s.
+  absl::Duration min_connect_timeout = absl::Seconds(20);
   SecurityConfig security;  // default: plaintext, no token
 };
 
