@@ -144,6 +144,17 @@ def serving(job):
     return True
 
 
+def ending(job):
+    """Whether the job has begun to end: a worker logged that it is done
+    (its servers stop next) or the ps that it shuts down. A status run that
+    overlaps this moment may find tasks gone and is not counted."""
+    for task in job.tasks:
+        text = job.read_log(task)
+        if "done at global step " in text or "] shutting down" in text:
+            return True
+    return False
+
+
 def classify_rpc_errors(job):
     """(Counter of RPC failures by code in the workers' logs, [bad lines],
     start-up waits): bad lines are failures other than DEADLINE_EXCEEDED
@@ -212,8 +223,8 @@ def run(args, out, failures):
                                (["--json"] if kind == "json" else []) +
                                (["--timeout=%g" % args.status_timeout_secs]
                                 if args.status_timeout_secs > 0 else []), own)
-            if any(not job.running(t) for t in job.tasks):
-                break  # a task exited while we asked: not counted
+            if any(not job.running(t) for t in job.tasks) or ending(job):
+                break  # the job began to end while we asked: not counted
             polls.append((kind, secs, done.returncode, done.stderr.strip()))
             unreachable = [l for l in done.stdout.splitlines() if " unreachable " in l]
             if kind == "json":
@@ -235,7 +246,7 @@ def run(args, out, failures):
         else:
             failures.append("the job did not end within --job_timeout=%d s" % args.job_timeout)
         window[1] = time.time()
-        log("a task exited: polling stops after %d status runs" % len(polls))
+        log("the job is ending: polling stops after %d status runs" % len(polls))
         # The workers end by themselves; the ps once the chief tells it to.
         end = time.time() + args.end_timeout
         while time.time() < end and any(job.running(t) for t in job.tasks[1:]):
