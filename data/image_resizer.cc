@@ -40,90 +40,135 @@ bool HaveAvx2Fma() {
 
 #if defined(__x86_64__)
 
-// The vertical pass with AVX2: row[v] = sum over k < count of w[k] *
-// src0[k * stride + v], 16 values at a time, each sum kept in registers over
-// all its taps (the source bytes are read once per output row, the row
-// written once).
-__attribute__((target("avx2,fma"))) void VerticalPassAvx2(const uint8_t* src0, size_t stride,
-                                                          const float* w, int count, int span,
-                                                          float* __restrict row) {
-  int v = 0;
-  for (; v + 16 <= span; v += 16) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    const uint8_t* s = src0 + v;
-    for (int k = 0; k < count; ++k, s += stride) {
-      const __m256 wk = _mm256_set1_ps(w[k]);
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-      a0 = _mm256_fmadd_ps(wk, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), a0);
-      a1 = _mm256_fmadd_ps(wk, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8))),
-                           a1);
-    }
-    _mm256_storeu_ps(row + v, a0);
-    _mm256_storeu_ps(row + v + 8, a1);
-  }
-  for (; v + 8 <= span; v += 8) {
-    __m256 a = _mm256_setzero_ps();
-    const uint8_t* s = src0 + v;
-    for (int k = 0; k < count; ++k, s += stride) {
-      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s));
-      a = _mm256_fmadd_ps(_mm256_set1_ps(w[k]), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), a);
-    }
-    _mm256_storeu_ps(row + v, a);
-  }
-  for (; v < span; ++v) {
-    float a = 0.0f;
-    for (int k = 0; k < count; ++k) a += w[k] * src0[k * stride + v];
-    row[v] = a;
-  }
+// The arrays of one axis's tap table (ImageResizer::Taps).
+struct TapArrays {
+  int taps;
+  const int* first;
+  const int* count;
+  const float* weights;
+};
+
+// Transposes 8 x 8 floats: afterwards r[j] lane i holds what r[i] lane j held.
+__attribute__((target("avx2,fma"))) inline void Transpose8(__m256* r) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-// The horizontal pass of an RGB row with AVX2, two output pixels at a time,
-// each in one 128-bit half (R, G, B and a spare lane): output position p holds
-// source pixel j(p) = p, or out_width - 1 - p when flipped. Each position's
-// 4-float store spills one float into the next position, which is written
-// after it; `o` has one spare float at its end. A pixel with fewer taps than
-// its partner runs the partner's count: its extra weights are zero (BuildTaps
-// pads them) and its extra reads stay within the partner's pixels (tap starts
-// rise with j), so nothing changes.
-__attribute__((target("avx2,fma"))) void HorizontalRgbAvx2(const float* row, int col_lo,
-                                                           const int* first, const int* count,
-                                                           const float* weights, int taps,
-                                                           int out_width, bool flip,
-                                                           const float* scale, const float* bias,
-                                                           float* __restrict o) {
-  const __m128 scale4 = _mm_setr_ps(scale[0], scale[1], scale[2], 0.0f);
-  const __m128 bias4 = _mm_setr_ps(bias[0], bias[1], bias[2], 0.0f);
-  const __m256 scale8 = _mm256_set_m128(scale4, scale4);
-  const __m256 bias8 = _mm256_set_m128(bias4, bias4);
-  int p = 0;
-  for (; p + 2 <= out_width; p += 2) {
-    const int j0 = flip ? out_width - 1 - p : p;
-    const int j1 = flip ? j0 - 1 : j0 + 1;
-    const float* r0 = row + (first[j0] - col_lo) * 3;
-    const float* r1 = row + (first[j1] - col_lo) * 3;
-    const float* w0 = weights + static_cast<size_t>(j0) * taps;
-    const float* w1 = weights + static_cast<size_t>(j1) * taps;
-    const int n = std::max(count[j0], count[j1]);
-    __m256 acc = _mm256_setzero_ps();
-    for (int k = 0; k < n; ++k) {
-      const __m256 v = _mm256_set_m128(_mm_loadu_ps(r1 + 3 * k), _mm_loadu_ps(r0 + 3 * k));
-      const __m256 w = _mm256_set_m128(_mm_set1_ps(w1[k]), _mm_set1_ps(w0[k]));
-      acc = _mm256_fmadd_ps(w, v, acc);
-    }
-    // Not fused: the same rounding as value * scale + bias of the other passes.
-    const __m256 out = _mm256_add_ps(_mm256_mul_ps(acc, scale8), bias8);
-    _mm_storeu_ps(o + 3 * p, _mm256_castps256_ps128(out));
-    _mm_storeu_ps(o + 3 * p + 3, _mm256_extractf128_ps(out, 1));
+// Both passes of an RGB resize with AVX2, eight output rows at a time.
+//
+// Vertical: for each group of 8 source values (columns x channels) the 8
+// rows' weighted sums are kept in 8 registers over all their taps, then
+// transposed and stored so that `t` holds, for each source value v of the
+// span, the 8 rows side by side: t[v * 8 + r].
+//
+// Horizontal: an output pixel's taps are consecutive source pixels, that is
+// consecutive 24-float runs of `t` (3 channels x 8 rows): one broadcast weight
+// and three FMAs per tap make that pixel for all 8 rows at once. Eight output
+// pixels' 24 vectors (lanes = rows) are transposed back into 8 rows of 24
+// floats, scaled and biased (not fused: value * scale + bias, as the other
+// passes round), and written to `o` (8 rows of out_width x 3 floats), whose
+// rows the caller streams out.
+//
+// Rows past out_height and pixels past out_width in the last groups are made
+// from the last row's or pixel's taps and never written.
+__attribute__((target("avx2,fma"))) void ResizeRowsRgbAvx2(
+    const uint8_t* src, size_t src_stride, int col_lo, int span, const TapArrays& y,
+    const TapArrays& x, int row0, int out_height, int out_width, bool flip, const float* scale,
+    const float* bias, float* __restrict t, float* __restrict o) {
+  const uint8_t* rows[8];
+  const float* wy[8];
+  int count[8];
+  for (int r = 0; r < 8; ++r) {
+    const int i = std::min(row0 + r, out_height - 1);
+    rows[r] = src + static_cast<size_t>(y.first[i]) * src_stride + col_lo * 3;
+    wy[r] = y.weights + static_cast<size_t>(i) * y.taps;
+    count[r] = y.count[i];
   }
-  if (p < out_width) {
-    const int j = flip ? out_width - 1 - p : p;
-    const float* r = row + (first[j] - col_lo) * 3;
-    const float* w = weights + static_cast<size_t>(j) * taps;
-    __m128 acc = _mm_setzero_ps();
-    for (int k = 0; k < count[j]; ++k) {
-      acc = _mm_fmadd_ps(_mm_set1_ps(w[k]), _mm_loadu_ps(r + 3 * k), acc);
+  int v = 0;
+  for (; v + 8 <= span; v += 8) {
+    __m256 acc[8];
+    for (int r = 0; r < 8; ++r) {
+      __m256 a = _mm256_setzero_ps();
+      const uint8_t* s = rows[r] + v;
+      for (int k = 0; k < count[r]; ++k, s += src_stride) {
+        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s));
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(wy[r] + k),
+                            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), a);
+      }
+      acc[r] = a;
     }
-    _mm_storeu_ps(o + 3 * p, _mm_add_ps(_mm_mul_ps(acc, scale4), bias4));
+    Transpose8(acc);
+    for (int q = 0; q < 8; ++q) _mm256_storeu_ps(t + (v + q) * 8, acc[q]);
+  }
+  for (; v < span; ++v) {
+    for (int r = 0; r < 8; ++r) {
+      float a = 0.0f;
+      for (int k = 0; k < count[r]; ++k) a += wy[r][k] * rows[r][k * src_stride + v];
+      t[v * 8 + r] = a;
+    }
+  }
+
+  const int rows_out = std::min(8, out_height - row0);
+  const size_t row_floats = static_cast<size_t>(out_width) * 3;
+  const __m256 scale_c[3] = {_mm256_set1_ps(scale[0]), _mm256_set1_ps(scale[1]),
+                             _mm256_set1_ps(scale[2])};
+  const __m256 bias_c[3] = {_mm256_set1_ps(bias[0]), _mm256_set1_ps(bias[1]),
+                            _mm256_set1_ps(bias[2])};
+  for (int p0 = 0; p0 < out_width; p0 += 8) {
+    __m256 px[24];  // pixel q's channel c at px[3 * q + c], lanes = rows
+    for (int q = 0; q < 8; ++q) {
+      const int p = std::min(p0 + q, out_width - 1);
+      const int j = flip ? out_width - 1 - p : p;
+      const float* tk = t + static_cast<size_t>(x.first[j] - col_lo) * 24;
+      const float* w = x.weights + static_cast<size_t>(j) * x.taps;
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
+      for (int k = 0; k < x.count[j]; ++k, tk += 24) {
+        const __m256 wk = _mm256_broadcast_ss(w + k);
+        a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(tk), a0);
+        a1 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(tk + 8), a1);
+        a2 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(tk + 16), a2);
+      }
+      px[3 * q] = _mm256_add_ps(_mm256_mul_ps(a0, scale_c[0]), bias_c[0]);
+      px[3 * q + 1] = _mm256_add_ps(_mm256_mul_ps(a1, scale_c[1]), bias_c[1]);
+      px[3 * q + 2] = _mm256_add_ps(_mm256_mul_ps(a2, scale_c[2]), bias_c[2]);
+    }
+    // px[8 g + r] becomes row r's floats [8 g, 8 g + 8) of these 8 pixels.
+    Transpose8(px);
+    Transpose8(px + 8);
+    Transpose8(px + 16);
+    const int floats = std::min(8, out_width - p0) * 3;
+    for (int r = 0; r < rows_out; ++r) {
+      float* d = o + r * row_floats + p0 * 3;
+      if (floats == 24) {
+        _mm256_storeu_ps(d, px[r]);
+        _mm256_storeu_ps(d + 8, px[8 + r]);
+        _mm256_storeu_ps(d + 16, px[16 + r]);
+      } else {
+        alignas(32) float last[24];
+        _mm256_store_ps(last, px[r]);
+        _mm256_store_ps(last + 8, px[8 + r]);
+        _mm256_store_ps(last + 16, px[16 + r]);
+        std::copy(last, last + floats, d);
+      }
+    }
   }
 }
 #endif  // __x86_64__
@@ -170,9 +215,11 @@ void ImageResizer::BuildTaps(double start, double extent, int size, int out,
   }
 }
 
+// RGB on a CPU with AVX2 and FMA (every machine of this project) goes to
+// ResizeRowsRgbAvx2; grey images and other CPUs take the passes below.
 // Compiled twice, for AVX2 and for the build's baseline (x86-64-v2); the loader
-// picks the AVX2 copy on CPUs that have it (all of this project's machines), where
-// the vertical pass runs 8 floats at a time. About 10% of the training path.
+// picks the AVX2 copy on CPUs that have it, where the vertical pass runs 8
+// floats at a time.
 // Compiled once with clang 14 (--config=fuzz), which emits no resolver for a
 // member function's clones, and under ThreadSanitizer, whose instrumented
 // resolver would run before the TSan runtime is up (the loader crashes).
@@ -195,13 +242,6 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
     col_hi = std::max(col_hi, x_taps_.first[j] + x_taps_.count[j]);
   }
   const int span = (col_hi - col_lo) * channels;
-  // Spare floats after the span, zero (finite): the horizontal passes load 4
-  // floats per RGB pixel, and the AVX2 one up to x_taps pixels more with zero
-  // weights.
-  const size_t spare = 3 * static_cast<size_t>(x_taps_.taps) + 4;
-  row_.resize(span + spare);
-  std::fill(row_.begin() + span, row_.end(), 0.0f);
-  float* __restrict row = row_.data();
   const size_t src_stride = static_cast<size_t>(src_width) * channels;
   // Locals, so that stores to `out` (which might alias anything to the
   // compiler) do not force reloads in the inner loops.
@@ -218,23 +258,34 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
   const __m128 bias4 = _mm_setr_ps(b0, b1, b2, 0.0f);
 #endif
   const size_t out_row_floats = static_cast<size_t>(out_width) * channels;
-  out_row_.resize(out_row_floats + 1);  // + 1: the AVX2 pass's last spilled float
+#if defined(__x86_64__)
+  if (channels == 3 && HaveAvx2Fma()) {
+    row_.resize(static_cast<size_t>(span) * 8);
+    out_row_.resize(8 * out_row_floats);
+    const TapArrays y{y_taps, y_taps_.first.data(), y_taps_.count.data(), y_taps_.weights.data()};
+    const TapArrays x{x_taps, x_first, x_count, x_weights};
+    for (int i = 0; i < out_height; i += 8) {
+      ResizeRowsRgbAvx2(src, src_stride, col_lo, span, y, x, i, out_height, out_width, flip, scale,
+                        bias, row_.data(), out_row_.data());
+      for (int r = 0; r < std::min(8, out_height - i); ++r) {
+        StreamCopy(out + (i + r) * out_row_floats, out_row_.data() + r * out_row_floats,
+                   out_row_floats);
+      }
+    }
+    _mm_sfence();
+    return;
+  }
+#endif
+  row_.resize(span + 1);  // + 1: the horizontal pass loads 4 floats per RGB pixel
+  row_[span] = 0.0f;
+  float* __restrict row = row_.data();
+  out_row_.resize(out_row_floats);
   float* __restrict o = out_row_.data();
-  const bool avx2 = HaveAvx2Fma();
   for (int i = 0; i < out_height; ++i) {
     // Vertical pass: row = weighted sum of the source rows of output row i.
     const float* wy = &y_taps_.weights[static_cast<size_t>(i) * y_taps];
     const uint8_t* src0 = src + y_taps_.first[i] * src_stride + col_lo * channels;
     const int y_count = y_taps_.count[i];
-#if defined(__x86_64__)
-    if (avx2 && channels == 3) {
-      VerticalPassAvx2(src0, src_stride, wy, y_count, span, row);
-      HorizontalRgbAvx2(row, col_lo, x_first, x_count, x_weights, x_taps, out_width, flip, scale,
-                        bias, o);
-      StreamCopy(out + i * out_row_floats, o, out_row_floats);
-      continue;
-    }
-#endif
     for (int v = 0; v < span; ++v) row[v] = wy[0] * src0[v];
     for (int k = 1; k < y_count; ++k) {
       const uint8_t* __restrict s = src0 + k * src_stride;
