@@ -358,8 +358,11 @@ def main():
               sum(kills.values()), kills["ps_0"], kills["ps_1"],
               kills["worker_0"] + kills["chief_in_checkpoint"], kills["chief_in_checkpoint"],
               kills["worker_1"], kills["worker_2"]))
-    print("steps lost: ps 0 restored %d times, the global step going back %d steps in all "
-          "(max %d); ps 1 alone restored %d times, its blocks losing %d steps (max %d)" % (
+    # SYNC: restored blocks continue at the live ps's step, so the global step
+    # does not go back when ps 0 is restored alone; its blocks lose the steps.
+    print("steps lost: ps 0 restored %d times, its blocks losing %d steps in all (max %d; "
+          "the global step goes back with them unless another ps kept a later step in SYNC); "
+          "ps 1 alone restored %d times, its blocks losing %d steps (max %d)" % (
               len(r["drops"]), sum(r["drops"]), max(r["drops"], default=0),
               len(r["ps1_lost"]), sum(r["ps1_lost"]), max(r["ps1_lost"], default=0)))
     if rec:

@@ -267,7 +267,8 @@ absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64
 }
 
 absl::Status PsGroup::RestoreFromCheckpoint(int ps, const CheckpointContents& checkpoint,
-                                            const std::vector<std::string>& slot_names) {
+                                            const std::vector<std::string>& slot_names,
+                                            int64_t step) {
   const std::string source = CheckpointName(checkpoint.metadata.global_step);
   std::vector<std::string> names;
   std::vector<absl::Span<const float>> values;
@@ -309,8 +310,31 @@ absl::Status PsGroup::RestoreFromCheckpoint(int ps, const CheckpointContents& ch
       slots.push_back(slot);
     }
   }
-  return PushAssign(ps, checkpoint.metadata.global_step, std::move(names), std::move(values),
-                    std::move(slots));
+  return PushAssign(ps, step >= 0 ? step : checkpoint.metadata.global_step, std::move(names),
+                    std::move(values), std::move(slots));
+}
+
+absl::StatusOr<int64_t> PsGroup::PsStep(int ps) {
+  if (blocks_by_ps_[ps].empty()) {
+    return absl::NotFoundError(absl::StrCat("ps ", ps, " holds no block"));
+  }
+  PullRequest request;
+  request.set_fingerprint(plan_.fingerprint);
+  request.set_worker_task(options_.worker_task);
+  std::vector<std::vector<float>> scratch;
+  std::vector<absl::Span<float>> destinations;
+  for (const BlockRef& b : blocks_by_ps_[ps]) {
+    request.add_blocks(b.name);
+    scratch.emplace_back(static_cast<size_t>(b.elements));
+    destinations.push_back(absl::MakeSpan(scratch.back()));
+  }
+  ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
+  ObserveIncarnation(ps, result.incarnation);
+  int64_t step = ps == 0 ? result.global_step : -1;
+  for (int64_t v : result.versions) {
+    if (step < 0 || v < step) step = v;
+  }
+  return step;
 }
 
 absl::StatusOr<CheckpointContents> PsGroup::Snapshot(const std::vector<std::string>& slot_names) {

@@ -68,8 +68,16 @@ class PsGroup {
   // takes it; every block's update count too). INVALID_ARGUMENT naming the
   // checkpoint, variable and slot when the checkpoint lacks one of the
   // model's variables or slots `slot_names`, or its shape or kind differs.
+  // `step` >= 0 replaces the checkpoint's global step as the step the
+  // restored blocks (and ps 0's global step) continue from.
   absl::Status RestoreFromCheckpoint(int ps, const CheckpointContents& checkpoint,
-                                     const std::vector<std::string>& slot_names);
+                                     const std::vector<std::string>& slot_names,
+                                     int64_t step = -1);
+  // The step ps `ps` is at: the oldest version of its blocks, and on ps 0 its
+  // global step if lower (under SYNC the step its values belong to; ASYNC
+  // keeps versions at 0). Pulls the blocks of that ps (a Pull without
+  // waiting). NOT_FOUND when the ps holds no block.
+  absl::StatusOr<int64_t> PsStep(int ps);
   // Chief: a snapshot of every ps (Snapshot RPCs in parallel) assembled into
   // whole variables (model order, with their kinds) with their slots
   // `slot_names` (none for a MOVING_AVERAGE variable); the global step is

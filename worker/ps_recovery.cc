@@ -1,5 +1,6 @@
 #include "worker/ps_recovery.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,16 +29,45 @@ absl::StatusOr<RestoredCheckpoint> PsRecovery::LatestCheckpoint() const {
   return RestoreLatest(config_->checkpoint_dir(), options_.model_fingerprint);
 }
 
+absl::StatusOr<int64_t> PsRecovery::LiveStep(const std::vector<int>& restored) {
+  for (int ps = 0; ps < ps_->num_ps(); ++ps) {
+    if (std::find(restored.begin(), restored.end(), ps) != restored.end()) continue;
+    absl::StatusOr<int64_t> step = ps_->PsStep(ps);
+    if (step.ok()) return step;
+    if (!absl::IsNotFound(step.status())) {
+      LOG(WARNING) << "could not read the step of ps " << ps << ": " << step.status().message();
+    }
+  }
+  return absl::NotFoundError("no live ps answered with its step");
+}
+
 absl::Status PsRecovery::Restore(const std::vector<int>& ps_tasks,
                                  const RestoredCheckpoint& checkpoint) {
   const absl::Time start = ps_->clock()->Now();
+  // SYNC: the restored blocks continue at the step of the ps that kept their
+  // live state; at the checkpoint's step they would be behind, every push
+  // would be stale on the live ps, and only the restored blocks would train
+  // until they caught up (docs/update_modes.md, "After a restore").
+  int64_t step = -1;
+  if (config_->update_mode() == SYNC && static_cast<int>(ps_tasks.size()) < ps_->num_ps()) {
+    absl::StatusOr<int64_t> live = LiveStep(ps_tasks);
+    if (live.ok()) {
+      step = *live;
+    } else {
+      LOG(WARNING) << "restoring at the checkpoint's step: " << live.status().message();
+    }
+  }
   for (int ps : ps_tasks) {
-    RETURN_IF_ERROR(ps_->RestoreFromCheckpoint(ps, checkpoint.contents, options_.slot_names));
+    RETURN_IF_ERROR(
+        ps_->RestoreFromCheckpoint(ps, checkpoint.contents, options_.slot_names, step));
   }
   LOG(INFO) << "restored " << PsList(ps_tasks) << " from " << config_->checkpoint_dir() << "/"
             << checkpoint.name << " (global step " << checkpoint.contents.metadata.global_step
             << ", written " << absl::FormatTime(checkpoint.contents.metadata.write_time) << ") in "
-            << absl::FormatDuration(ps_->clock()->Now() - start);
+            << absl::FormatDuration(ps_->clock()->Now() - start)
+            << (step >= 0 ? absl::StrCat("; they continue at step ", step,
+                                         ", the live ps tasks' (SYNC)")
+                          : "");
   return absl::OkStatus();
 }
 

@@ -67,7 +67,12 @@ class PsRecovery {
   // The latest usable checkpoint; NOT_FOUND when there is none (or no
   // checkpoint_dir).
   absl::StatusOr<RestoredCheckpoint> LatestCheckpoint() const;
+  // Restores `ps_tasks` from `checkpoint`. Under SYNC, when other ps kept
+  // their live state, the restored blocks (and ps 0's global step) continue at
+  // the live ps's step instead of the checkpoint's.
   absl::Status Restore(const std::vector<int>& ps_tasks, const RestoredCheckpoint& checkpoint);
+  // The step of the first ps not in `restored` that answers (PsGroup::PsStep).
+  absl::StatusOr<int64_t> LiveStep(const std::vector<int>& restored);
 
   PsGroup* const ps_;
   const TrainConfig* const config_;

@@ -253,5 +253,98 @@ TEST_F(PsRecoveryTest, OtherWorkerWaitsUntilTheChiefRestored) {
   EXPECT_EQ(other_status.Snapshot().state(), "training");
 }
 
+// Found by test/chaos.py (SYNC, 10 minutes of kills): ps 1 restored alone went
+// back to the checkpoint's step while ps 0 stayed at the live one, so every
+// push was stale on ps 0 and the global step stood still until ps 1's blocks
+// had caught up (109 steps, 122 s). Restored blocks now continue at the live
+// ps's step, whichever ps restarted.
+class SyncPsRecoveryTest : public PsRecoveryTest {
+ protected:
+  void SetUp() override {
+    PsRecoveryTest::SetUp();
+    config_.set_update_mode(SYNC);
+    config_.set_replicas_to_aggregate(1);
+    config_.set_checkpoint_dir(dir_);
+  }
+
+  // Initializes, trains step 0 and checkpoints it (global step 1), then trains
+  // steps 1 and 2 (global step 3), then restarts `restarted` and recovers.
+  void TrainRestartAndRecover(PsGroup* group, PsRecovery* recovery, InMemoryPs* restarted) {
+    ASSERT_TRUE(recovery->InitializeOrRestore(Initial).ok());
+    saved_ = TrainOneStepAndSave(group);
+    ASSERT_EQ(saved_.metadata.global_step, 1);
+    for (int64_t step : {1, 2}) {
+      absl::StatusOr<int64_t> pushed = group->PushAll(Filled(1), step);
+      ASSERT_TRUE(pushed.ok()) << pushed.status();
+      ASSERT_EQ(group->last_chunks_dropped(), 0);
+    }
+    restarted->Restart();
+    std::vector<Tensor> values = Zeros();
+    absl::Status cause = group->PullAll(&values).status();
+    ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
+    ASSERT_TRUE(recovery->Recover(cause).ok());
+  }
+
+  // Every block is at step 3 with the global step, and the next step is
+  // aggregated on both ps (nothing dropped as stale).
+  void ExpectTrainsOnAtStep3(PsGroup* group) {
+    std::vector<Tensor> values = Zeros();
+    absl::StatusOr<PsGroup::Pulled> pulled = group->PullAll(&values, 0);
+    ASSERT_TRUE(pulled.ok()) << pulled.status();
+    EXPECT_EQ(pulled->global_step, 3);
+    EXPECT_EQ(pulled->min_version, 3);
+    absl::StatusOr<int64_t> pushed = group->PushAll(Filled(1), pulled->min_version);
+    ASSERT_TRUE(pushed.ok()) << pushed.status();
+    EXPECT_EQ(*pushed, 4);
+    EXPECT_EQ(group->last_chunks_dropped(), 0);
+    EXPECT_EQ(*group->PsStep(1), 4);
+  }
+
+  CheckpointContents saved_;
+};
+
+TEST_F(SyncPsRecoveryTest, PsRestoredAloneContinuesAtTheLiveStep) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 1);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  TrainRestartAndRecover(group.get(), &recovery, &ps1_);
+  // ps 1 holds the checkpoint's values, at ps 0's step.
+  absl::StatusOr<CheckpointContents> now = group->Snapshot(options_.slot_names);
+  ASSERT_TRUE(now.ok()) << now.status();
+  for (int i : plan_.BlocksOn(1)) {
+    const PlacedBlock& b = plan_.blocks[i];
+    const int v = b.variable == "w" ? 0 : 1;
+    const int64_t begin = b.row_offset * (v == 0 ? 3 : 1);
+    for (int64_t e = begin; e < begin + NumElements(b.shape); ++e) {
+      EXPECT_EQ(now->variables[v].value.span()[e], saved_.variables[v].value.span()[e]);
+    }
+  }
+  ExpectTrainsOnAtStep3(group.get());
+}
+
+TEST_F(SyncPsRecoveryTest, Ps0RestoredAloneKeepsTheGlobalStepOfTheLivePs) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 1);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  TrainRestartAndRecover(group.get(), &recovery, &ps0_);
+  ExpectTrainsOnAtStep3(group.get());
+}
+
+TEST_F(SyncPsRecoveryTest, EveryPsRestoredGoesBackToTheCheckpointsStep) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 1);
+  PsRecovery recovery(group.get(), &config_, &status_, options_);
+  ASSERT_TRUE(recovery.InitializeOrRestore(Initial).ok());
+  saved_ = TrainOneStepAndSave(group.get());
+  ASSERT_TRUE(group->PushAll(Filled(1), 1).ok());
+  ps0_.Restart();
+  ps1_.Restart();
+  std::vector<Tensor> values = Zeros();
+  absl::Status cause = group->PullAll(&values).status();
+  ASSERT_TRUE(IsNotInitializedError(cause)) << cause;
+  ASSERT_TRUE(recovery.Recover(cause).ok());
+  ExpectHolds(group.get(), 1, saved_);
+  absl::StatusOr<PsGroup::Pulled> pulled = group->PullAll(&values, 0);
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  EXPECT_EQ(pulled->min_version, 1);
+}
+
 }  // namespace
 }  // namespace tessera
