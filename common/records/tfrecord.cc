@@ -84,25 +84,29 @@ absl::StatusOr<size_t> TFRecordReader::ReadData(uint64_t offset, uint64_t length
   // The length is not trusted: memory grows with the bytes actually read, so a
   // corrupt length costs at most one piece more than the file holds. The size
   // at open (when known) only saves the string's reallocations.
+  // The string's old bytes are overwritten, not cleared first: growing it
+  // zero-fills only the bytes beyond its old size (callers reuse their
+  // strings; clearing made every record's bytes be zeroed, then read).
   constexpr uint64_t kPiece = uint64_t{1} << 20;
-  record->clear();
   if (size_at_open_ >= 0) {
     const uint64_t size = static_cast<uint64_t>(size_at_open_);
     const uint64_t left = size - std::min(offset, size);
     record->reserve(std::min(length, left));
   }
-  while (record->size() < length) {
-    const size_t done = record->size();
+  size_t done = 0;
+  while (done < length) {
     const size_t piece = static_cast<size_t>(std::min(length - done, kPiece));
-    record->resize(done + piece);
+    if (record->size() < done + piece) record->resize(done + piece);
     absl::StatusOr<size_t> n = ReadFully(record->data() + done, piece);
-    if (!n.ok()) return n.status();
-    if (*n < piece) {
-      record->resize(done + *n);
-      break;
+    if (!n.ok()) {
+      record->resize(done);
+      return n.status();
     }
+    done += *n;
+    if (*n < piece) break;
   }
-  return record->size();
+  record->resize(done);
+  return done;
 }
 
 absl::StatusOr<bool> TFRecordReader::Truncated(uint64_t record_offset, absl::string_view part) {
