@@ -19,7 +19,7 @@ log_every_steps: 50
 eval_at_end: false
 save_checkpoint_steps: 300
 CFG
-chief_flags=(--config="$config" --checkpoint_dir="$work/ckpt" --testonly_checkpoint_write_delay_ms=1500)
+chief_flags=(--config="$config" --checkpoint_dir="$work/ckpt" --testonly_checkpoint_write_delay_ms=3000)
 
 make_cluster 1 2
 start_ps 0
@@ -39,9 +39,12 @@ start_worker 1 --config="$config"
 wait_for_log worker_1 "resuming at global step" 30
 
 # 2. Chief killed during a checkpoint write (after its tensors, before commit).
-# Not the first checkpoint: one must exist before.
+# Not the first checkpoint: one must exist before. The write waited for is the
+# next one to begin from now: while worker 1 restarted (20 s and more under
+# ASan on a loaded machine) the chief may have written several.
 wait_for_log worker_0 "wrote checkpoint" 60 || finish
-wait_for_log worker_0 "before commit (test delay)" 60 2 || finish
+pauses="$(grep -cF "before commit (test delay)" "$work/worker_0.log")"
+wait_for_log worker_0 "before commit (test delay)" 60 $((pauses + 1)) || finish
 kill -KILL "${pid_of[worker_0]}"
 wait "${pid_of[worker_0]}" 2>/dev/null
 echo "killed the chief in mid-write"
