@@ -3,13 +3,18 @@
 # plain summary line, "N passed, N failed", counted from Bazel's per-test results.
 # Extra arguments are passed to `bazel test` (e.g. a target pattern).
 #
-# With SANITIZERS=1 and no arguments it also runs, after the suite
-# (docs/reliability.md): the ThreadSanitizer set (scripts/sanitizers.sh tsan;
-# each test counts) and a short fuzz pass of every target (scripts/fuzz.sh
-# $CI_FUZZ_SECONDS, default 20 s each; each target counts, a crash as a
-# failure). Not yet on in CI: the two extra builds (TSan, clang) have not been
-# timed against CI's 90 minutes on 2 cores. The full ASan suite takes about an
-# hour here: run scripts/sanitizers.sh asan by hand.
+# SANITIZERS=1 (with no arguments) is what CI runs (.ci/run; docs/reliability.md,
+# "In CI"). After the suite it runs, in this order:
+#   1. the ASan CI set (scripts/sanitizers.sh asan-ci: every C++ unit test and
+#      two multi-process tests, under AddressSanitizer + UBSan; the whole suite
+#      under ASan does not fit CI's time, see sanitizers.sh);
+#   2. the ThreadSanitizer set (scripts/sanitizers.sh tsan);
+#   3. every fuzz target for CI_FUZZ_SECONDS seconds (default 20), FUZZ_JOBS
+#      (default 2) at a time (scripts/fuzz.sh).
+# Each test and each fuzz target counts in the summary line (a crashed target as
+# a failure), and a line before it gives each part's seconds. From nothing (no
+# Bazel caches) on 2 cores it takes about 50 minutes on a quiet machine
+# (docs/reliability.md has the measured figures); CI allows 90.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +25,16 @@ targets=("$@")
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+part_start=$(date +%s)
+times=""
+# end_part NAME: notes the seconds since the last part ended.
+end_part() {
+  local now
+  now=$(date +%s)
+  times+="${times:+, }$1 $((now - part_start)) s"
+  part_start=$now
+}
+
 bazel build //... 2>&1 | tail -n 20
 build_rc=${PIPESTATUS[0]}
 extra=()
@@ -34,22 +49,34 @@ if [ "$build_rc" -ne 0 ] || { [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; th
   echo "bazel exited with build=$build_rc test=$test_rc"
   failed=$((failed + 1))
 fi
+end_part suite
 
-if [ "${SANITIZERS:-0}" = "1" ] && [ $# -eq 0 ]; then
-  tsan_line="$(scripts/sanitizers.sh tsan 2>&1 | tee /dev/stderr | tail -n 1)"
-  if [[ "$tsan_line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+# add_sanitizer_counts NAME LINE: adds a sanitizers.sh summary line
+# ("N passed, N failed") to the totals; a missing line is one failure.
+add_sanitizer_counts() {
+  if [[ "$2" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
     passed=$((passed + BASH_REMATCH[1]))
     failed=$((failed + BASH_REMATCH[2]))
   else
-    echo "sanitizers.sh tsan gave no summary"; failed=$((failed + 1))
+    echo "sanitizers.sh $1 gave no summary"; failed=$((failed + 1))
   fi
-  fuzz_line="$(nice -n 10 scripts/fuzz.sh "${CI_FUZZ_SECONDS:-20}" 2>&1 | tee /dev/stderr | tail -n 1)"
+}
+
+if [ "${SANITIZERS:-0}" = "1" ] && [ $# -eq 0 ]; then
+  add_sanitizer_counts asan-ci "$(scripts/sanitizers.sh asan-ci 2>&1 | tee /dev/stderr | tail -n 1)"
+  end_part asan-ci
+  add_sanitizer_counts tsan "$(scripts/sanitizers.sh tsan 2>&1 | tee /dev/stderr | tail -n 1)"
+  end_part tsan
+  fuzz_line="$(FUZZ_JOBS="${FUZZ_JOBS:-2}" nice -n 10 scripts/fuzz.sh "${CI_FUZZ_SECONDS:-20}" 2>&1 \
+    | tee /dev/stderr | tail -n 1)"
   if [[ "$fuzz_line" =~ ^([0-9]+)\ targets,\ ([0-9]+)\ crashed$ ]]; then
     passed=$((passed + BASH_REMATCH[1] - BASH_REMATCH[2]))
     failed=$((failed + BASH_REMATCH[2]))
   else
     echo "fuzz.sh gave no summary"; failed=$((failed + 1))
   fi
+  end_part fuzz
 fi
+echo "test.sh: ${times}"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
