@@ -51,10 +51,18 @@ if [ "$build_rc" -ne 0 ] || { [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; th
 fi
 end_part suite
 
-# add_sanitizer_counts NAME LINE: adds a sanitizers.sh summary line
-# ("N passed, N failed") to the totals; a missing line is one failure.
+# run_part COMMAND...: runs COMMAND, its output shown and kept in $log; sets
+# part_line to its last line. (Not `tee /dev/stderr`: when the output goes to
+# a file, tee would open that file again, truncated, and clobber the log.)
+run_part() {
+  "$@" 2>&1 | tee "$log"
+  part_line="$(tail -n 1 "$log")"
+}
+
+# add_sanitizer_counts NAME: adds part_line, a sanitizers.sh summary line
+# ("N passed, N failed"), to the totals; any other line is one failure.
 add_sanitizer_counts() {
-  if [[ "$2" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  if [[ "$part_line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
     passed=$((passed + BASH_REMATCH[1]))
     failed=$((failed + BASH_REMATCH[2]))
   else
@@ -63,13 +71,14 @@ add_sanitizer_counts() {
 }
 
 if [ "${SANITIZERS:-0}" = "1" ] && [ $# -eq 0 ]; then
-  add_sanitizer_counts asan-ci "$(scripts/sanitizers.sh asan-ci 2>&1 | tee /dev/stderr | tail -n 1)"
+  run_part scripts/sanitizers.sh asan-ci
+  add_sanitizer_counts asan-ci
   end_part asan-ci
-  add_sanitizer_counts tsan "$(scripts/sanitizers.sh tsan 2>&1 | tee /dev/stderr | tail -n 1)"
+  run_part scripts/sanitizers.sh tsan
+  add_sanitizer_counts tsan
   end_part tsan
-  fuzz_line="$(FUZZ_JOBS="${FUZZ_JOBS:-2}" nice -n 10 scripts/fuzz.sh "${CI_FUZZ_SECONDS:-20}" 2>&1 \
-    | tee /dev/stderr | tail -n 1)"
-  if [[ "$fuzz_line" =~ ^([0-9]+)\ targets,\ ([0-9]+)\ crashed$ ]]; then
+  run_part env FUZZ_JOBS="${FUZZ_JOBS:-2}" nice -n 10 scripts/fuzz.sh "${CI_FUZZ_SECONDS:-20}"
+  if [[ "$part_line" =~ ^([0-9]+)\ targets,\ ([0-9]+)\ crashed$ ]]; then
     passed=$((passed + BASH_REMATCH[1] - BASH_REMATCH[2]))
     failed=$((failed + BASH_REMATCH[2]))
   else
