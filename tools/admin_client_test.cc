@@ -163,7 +163,10 @@ TEST_F(AdminClientTest, ASlowNewConnectionIsGivenTheCallsTimeout) {
   ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   std::thread slow_accept([this, listener] {
     absl::SleepFor(absl::Seconds(1));  // the kernel completed the TCP handshake
-    int fd = accept(listener, nullptr, nullptr);
+    // Non-blocking, as gRPC's endpoints expect: on a blocking socket a read
+    // with no data waiting blocked a server thread in recvmsg for good, and
+    // the server's shutdown waited for it (2 of 40 runs hung in TearDown).
+    int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) grpc::AddInsecureChannelFromFd(server_.get(), fd);
   });
   const TaskTarget slow{{kWorkerJob, 1}, absl::StrCat("127.0.0.1:", ntohs(addr.sin_port))};
