@@ -420,16 +420,26 @@ void Worker::WaitForWorkers() {
 }
 
 void Worker::ShutDownOthers(const std::string& reason) {
-  std::vector<TaskTarget> tasks;
+  std::vector<TaskTarget> workers, ps_tasks;
   for (const auto& [id, address] : cluster_.AllTasks()) {
     if (id.job == kWorkerJob && id.index == options_.task) continue;
-    tasks.push_back(TaskTarget{id, address});
+    (id.job == kWorkerJob ? workers : ps_tasks).push_back(TaskTarget{id, address});
   }
   if (admin_ == nullptr) {
-    LOG(ERROR) << "cannot ask the other " << tasks.size() << " tasks to shut down: no admin client";
+    LOG(ERROR) << "cannot ask the other " << workers.size() + ps_tasks.size()
+               << " tasks to shut down: no admin client";
     return;
   }
-  LOG(INFO) << "asking the other " << tasks.size() << " tasks to shut down";
+  LOG(INFO) << "asking the other " << workers.size() + ps_tasks.size()
+            << " tasks to shut down (workers first)";
+  // The workers first: each has taken its stop request before the ps tasks
+  // go away, so the calls the ps tasks cancel as they shut down end its step
+  // as a requested stop (exit 0), not as a failed Pull or Push (exit 1).
+  ShutDownTasks(std::move(workers), reason);
+  ShutDownTasks(std::move(ps_tasks), reason);
+}
+
+void Worker::ShutDownTasks(std::vector<TaskTarget> tasks, const std::string& reason) {
   // A task that did not answer (busy, or slow to take a connection) is asked
   // again, three times in all: one left running would train on alone.
   for (int attempt = 1; attempt <= 3 && !tasks.empty(); ++attempt) {

@@ -130,9 +130,11 @@ class Worker {
   void WaitForWorkers();
   // Chief: asks every ps task to shut down.
   void ShutDownPs();
-  // Asks every other task of the cluster (ps and workers) to shut down, giving
-  // `reason`.
+  // Asks every other task of the cluster to shut down, giving `reason`: the
+  // workers first, then the ps tasks.
   void ShutDownOthers(const std::string& reason);
+  // Asks `tasks` to shut down, up to three times each.
+  void ShutDownTasks(std::vector<TaskTarget> tasks, const std::string& reason);
   // HookContext::stop_job.
   void StopJob(const absl::Status& error);
   HookContext MakeHookContext();

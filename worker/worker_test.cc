@@ -401,8 +401,9 @@ TEST_F(WorkerTest, FailedCheckpointUnderStopJobStopsTheWholeJob) {
   const std::string reason = absl::StrCat("worker 0 stopped the job: ", run.message());
   EXPECT_EQ(Shutdowns(),
             (std::vector<std::string>{
-                "ps:0 at p0:1 (" + reason + ")", "ps:1 at p1:1 (" + reason + ")",
-                "worker:1 at w1:1 (" + reason + ")", "worker:1 at w1:1 (" + reason + ")"}));
+                // The workers first (asked again after the refusal), then the ps.
+                "worker:1 at w1:1 (" + reason + ")", "worker:1 at w1:1 (" + reason + ")",
+                "ps:0 at p0:1 (" + reason + ")", "ps:1 at p1:1 (" + reason + ")"}));
   EXPECT_EQ(status0_.Snapshot().state(), "error");
   absl::StatusOr<RestoredCheckpoint> latest = RestoreLatest(dir, "");
   ASSERT_TRUE(latest.ok()) << latest.status();
