@@ -11,7 +11,10 @@ write_cluster "$cluster" 1 1
 
 RUN_DIR="$TEST_TMPDIR/run" timeout 120 "$run_local" "$cluster" "$config"
 rc=$?
-[ "$rc" -eq 0 ] || fail "run_local.sh exited $rc"
+if [ "$rc" -ne 0 ]; then
+  fail "run_local.sh exited $rc"
+  for f in "$TEST_TMPDIR"/run/*.log; do echo "==== $f"; tail -n 40 "$f"; done
+fi
 log="$TEST_TMPDIR/run/worker_0.log"
 
 "$runfiles/worker/tessera_train_local" --config="$config" > "$TEST_TMPDIR/local.log" 2>&1 ||
