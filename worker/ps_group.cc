@@ -206,27 +206,36 @@ absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
   return pulled.global_step;
 }
 
+absl::StatusOr<PsGroup::PsPulled> PsGroup::PullPs(
+    int ps, int64_t min_version, absl::Span<const absl::Span<float>> destinations) {
+  PullRequest request;
+  request.set_fingerprint(plan_.fingerprint);
+  request.set_worker_task(options_.worker_task);
+  request.set_min_version(min_version);
+  for (const BlockRef& b : blocks_by_ps_[ps]) request.add_blocks(b.name);
+  ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
+  ObserveIncarnation(ps, result.incarnation);
+  PsPulled pulled;
+  pulled.global_step = result.global_step;
+  for (int64_t v : result.versions) {
+    if (pulled.min_version < 0 || v < pulled.min_version) pulled.min_version = v;
+  }
+  return pulled;
+}
+
 absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values,
                                                  int64_t min_version) {
   std::vector<int64_t> steps(num_ps(), -1);
   std::vector<int64_t> versions(num_ps(), -1);
   RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
-    PullRequest request;
-    request.set_fingerprint(plan_.fingerprint);
-    request.set_worker_task(options_.worker_task);
-    request.set_min_version(min_version);
+    if (blocks_by_ps_[ps].empty()) return absl::OkStatus();
     std::vector<absl::Span<float>> destinations;
     for (const BlockRef& b : blocks_by_ps_[ps]) {
-      request.add_blocks(b.name);
       destinations.push_back((*values)[b.variable].span().subspan(b.offset, b.elements));
     }
-    if (request.blocks().empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
-    ObserveIncarnation(ps, result.incarnation);
-    steps[ps] = result.global_step;
-    for (int64_t v : result.versions) {
-      if (versions[ps] < 0 || v < versions[ps]) versions[ps] = v;
-    }
+    ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, min_version, destinations));
+    steps[ps] = pulled.global_step;
+    versions[ps] = pulled.min_version;
     return absl::OkStatus();
   }));
   Pulled pulled;
@@ -318,21 +327,16 @@ absl::StatusOr<int64_t> PsGroup::PsStep(int ps) {
   if (blocks_by_ps_[ps].empty()) {
     return absl::NotFoundError(absl::StrCat("ps ", ps, " holds no block"));
   }
-  PullRequest request;
-  request.set_fingerprint(plan_.fingerprint);
-  request.set_worker_task(options_.worker_task);
   std::vector<std::vector<float>> scratch;
   std::vector<absl::Span<float>> destinations;
   for (const BlockRef& b : blocks_by_ps_[ps]) {
-    request.add_blocks(b.name);
     scratch.emplace_back(static_cast<size_t>(b.elements));
     destinations.push_back(absl::MakeSpan(scratch.back()));
   }
-  ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
-  ObserveIncarnation(ps, result.incarnation);
-  int64_t step = ps == 0 ? result.global_step : -1;
-  for (int64_t v : result.versions) {
-    if (step < 0 || v < step) step = v;
+  ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, 0, destinations));
+  int64_t step = pulled.min_version;
+  if (pulled.global_step >= 0 && (step < 0 || pulled.global_step < step)) {
+    step = pulled.global_step;
   }
   return step;
 }

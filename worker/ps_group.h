@@ -128,6 +128,18 @@ class PsGroup {
   int num_ps() const { return static_cast<int>(clients_.size()); }
 
  private:
+  // One ps's part of a pull: its global step (ps 0; else -1) and the oldest
+  // version of its blocks.
+  struct PsPulled {
+    int64_t global_step = -1;
+    int64_t min_version = -1;
+  };
+  // Pulls the blocks of ps `ps` into `destinations` (one per block, in
+  // blocks_by_ps_ order) with PullRequest.min_version `min_version`, and
+  // notes the incarnation it answered with.
+  absl::StatusOr<PsPulled> PullPs(int ps, int64_t min_version,
+                                  absl::Span<const absl::Span<float>> destinations);
+
   struct BlockRef {
     int variable;          // index into the model's variables
     int64_t offset;        // element offset within the variable
