@@ -71,6 +71,23 @@ class PsRecoveryTest : public TwoPsTest {
     EXPECT_EQ(Flat(values[1]), Flat(saved.variables[1].value));
   }
 
+  // ps 1's blocks in `now` (a snapshot of every ps) are those of `saved`,
+  // values and momentum slots.
+  void ExpectPs1Holds(const CheckpointContents& now, const CheckpointContents& saved) {
+    for (int i : plan_.BlocksOn(1)) {
+      const PlacedBlock& b = plan_.blocks[i];
+      const int v = b.variable == "w" ? 0 : 1;
+      const int64_t begin = b.row_offset * (v == 0 ? 3 : 1);
+      const int64_t n = NumElements(b.shape);
+      for (int64_t e = begin; e < begin + n; ++e) {
+        EXPECT_EQ(now.variables[v].value.span()[e], saved.variables[v].value.span()[e])
+            << b.name << " " << e;
+        EXPECT_EQ(now.variables[v].slots.at("momentum").span()[e],
+                  saved.variables[v].slots.at("momentum").span()[e]);
+      }
+    }
+  }
+
   PsRecoveryOptions options_;
   WorkerStatus status_{&clock_, StatusResponse()};
   std::string dir_;
@@ -131,18 +148,7 @@ TEST_F(PsRecoveryTest, ChiefRestoresARestartedPsFromTheLatestCheckpoint) {
   // ps 1's blocks are the checkpoint's again (values and slots); ps 0 kept
   // its live state, global step included.
   EXPECT_EQ(now->metadata.global_step, 2);
-  for (int i : plan_.BlocksOn(1)) {
-    const PlacedBlock& b = plan_.blocks[i];
-    const int v = b.variable == "w" ? 0 : 1;
-    const int64_t begin = b.row_offset * (v == 0 ? 3 : 1);
-    const int64_t n = NumElements(b.shape);
-    for (int64_t e = begin; e < begin + n; ++e) {
-      EXPECT_EQ(now->variables[v].value.span()[e], saved.variables[v].value.span()[e])
-          << b.name << " " << e;
-      EXPECT_EQ(now->variables[v].slots.at("momentum").span()[e],
-                saved.variables[v].slots.at("momentum").span()[e]);
-    }
-  }
+  ExpectPs1Holds(*now, saved);
   EXPECT_EQ(status_.Snapshot().waiting_for(), "");
 }
 
@@ -310,14 +316,7 @@ TEST_F(SyncPsRecoveryTest, PsRestoredAloneContinuesAtTheLiveStep) {
   // ps 1 holds the checkpoint's values, at ps 0's step.
   absl::StatusOr<CheckpointContents> now = group->Snapshot(options_.slot_names);
   ASSERT_TRUE(now.ok()) << now.status();
-  for (int i : plan_.BlocksOn(1)) {
-    const PlacedBlock& b = plan_.blocks[i];
-    const int v = b.variable == "w" ? 0 : 1;
-    const int64_t begin = b.row_offset * (v == 0 ? 3 : 1);
-    for (int64_t e = begin; e < begin + NumElements(b.shape); ++e) {
-      EXPECT_EQ(now->variables[v].value.span()[e], saved_.variables[v].value.span()[e]);
-    }
-  }
+  ExpectPs1Holds(*now, saved_);
   ExpectTrainsOnAtStep3(group.get());
 }
 
