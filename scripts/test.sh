@@ -13,8 +13,8 @@
 #      (default 2) at a time (scripts/fuzz.sh).
 # Each test and each fuzz target counts in the summary line (a crashed target as
 # a failure), and a line before it gives each part's seconds. From nothing (no
-# Bazel caches) on 2 cores it takes about 50 minutes on a quiet machine
-# (docs/reliability.md has the measured figures); CI allows 90.
+# Bazel caches) on 2 cores it took 67 minutes with a full ASan run beside it,
+# about 15 with warm caches (docs/reliability.md, "In CI"); CI allows 90.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
