@@ -54,6 +54,20 @@ int BlasThreads();
 // openblas_set_num_threads(n) unless OpenBLAS already uses n threads.
 void SetBlasThreads(int n);
 
+// SetBlasThreads(n) for the object's life, then the count before it. The count
+// is process-wide: only for a thread that owns OpenBLAS's setting meanwhile
+// (a layer running its own parts, each calling sgemm single-threaded).
+class ScopedBlasThreads {
+ public:
+  explicit ScopedBlasThreads(int n) : saved_(BlasThreads()) { SetBlasThreads(n); }
+  ~ScopedBlasThreads() { SetBlasThreads(saved_); }
+  ScopedBlasThreads(const ScopedBlasThreads&) = delete;
+  ScopedBlasThreads& operator=(const ScopedBlasThreads&) = delete;
+
+ private:
+  const int saved_;
+};
+
 }  // namespace tessera
 
 #endif  // TESSERA_NN_BLAS_KERNEL_H_

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "nn/blas_kernel.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -220,25 +221,64 @@ void Winograd3x3::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm
   });
 }
 
+int Winograd3x3::ImageParts(int64_t n) { return LayerParts(n, 1); }
+
 void Winograd3x3::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned,
                            float* out) {
+  const int parts = ImageParts(n);
+  if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
+  if (parts == 1) {
+    ConvolvePart(0, in, n, c_in, c_out, turned, out);
+    return;
+  }
+  ScopedBlasThreads serial(1);
+  RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
+    ConvolvePart(part, in + begin * h_ * w_ * c_in, end - begin, c_in, c_out, turned,
+                 out + begin * h_ * w_ * c_out);
+  });
+}
+
+void Winograd3x3::ConvolvePart(int part, const float* in, int64_t n, int64_t c_in, int64_t c_out,
+                               bool turned, float* out) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t pairs = cin_ * cout_;
-  v_.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_in));
-  m_.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_out));
+  Scratch& s = scratch_[static_cast<size_t>(part)];
+  s.v.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_in));
+  s.m.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_out));
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t images = std::min(chunk, n - b);
     const int64_t tiles = images * tiles_per_image;
-    InputTransform(in + b * h_ * w_ * c_in, images, c_in, v_.data());
+    InputTransform(in + b * h_ * w_ * c_in, images, c_in, s.v.data());
     for (int k = 0; k < kPoints; ++k) {
       // Turned, point k's kernel is u_'s point (P(i), P(j)), [c_out][c_in].
       const float* u = u_.data() + (turned ? kTurned[k / 4] * 4 + kTurned[k % 4] : k) * pairs;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, turned ? CblasTrans : CblasNoTrans, tiles, c_out,
-                  c_in, 1.0f, v_.data() + k * tiles * c_in, c_in, u, turned ? c_in : c_out,
-                  0.0f, m_.data() + k * tiles * c_out, c_out);
+                  c_in, 1.0f, s.v.data() + k * tiles * c_in, c_in, u, turned ? c_in : c_out, 0.0f,
+                  s.m.data() + k * tiles * c_out, c_out);
     }
-    OutputTransform(m_.data(), images, c_out, out + b * h_ * w_ * c_out);
+    OutputTransform(s.m.data(), images, c_out, out + b * h_ * w_ * c_out);
+  }
+}
+
+void Winograd3x3::WeightProductsPart(int part, const float* x, const float* dy, int64_t n) {
+  const int64_t chunk = ChunkImages(n);
+  const int64_t tiles_per_image = tiles_y_ * tiles_x_;
+  const int64_t pairs = cin_ * cout_;
+  Scratch& s = scratch_[static_cast<size_t>(part)];
+  s.v.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * cin_));
+  s.dm.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * cout_));
+  s.du.resize(static_cast<size_t>(kPoints * pairs));
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t images = std::min(chunk, n - b);
+    const int64_t tiles = images * tiles_per_image;
+    InputTransform(x + b * h_ * w_ * cin_, images, cin_, s.v.data());
+    OutputAdjoint(dy + b * h_ * w_ * cout_, images, cout_, s.dm.data());
+    for (int k = 0; k < kPoints; ++k) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f,
+                  s.v.data() + k * tiles * cin_, cin_, s.dm.data() + k * tiles * cout_, cout_,
+                  b == 0 ? 0.0f : 1.0f, s.du.data() + k * pairs, cout_);
+    }
   }
 }
 
@@ -255,25 +295,30 @@ void Winograd3x3::Backward(const float* x, const float* dy, int64_t n, float* dx
     std::fill(dweights, dweights + 9 * pairs, 0.0f);
     return;
   }
-  // dU[k] = sum over tiles of V(x)[k]^T dM[k], chunk by chunk.
-  const int64_t chunk = ChunkImages(n);
-  const int64_t tiles_per_image = tiles_y_ * tiles_x_;
-  v_.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * cin_));
-  dm_.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * cout_));
-  du_.resize(static_cast<size_t>(kPoints * pairs));
-  for (int64_t b = 0; b < n; b += chunk) {
-    const int64_t images = std::min(chunk, n - b);
-    const int64_t tiles = images * tiles_per_image;
-    InputTransform(x + b * h_ * w_ * cin_, images, cin_, v_.data());
-    OutputAdjoint(dy + b * h_ * w_ * cout_, images, cout_, dm_.data());
-    for (int k = 0; k < kPoints; ++k) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f,
-                  v_.data() + k * tiles * cin_, cin_, dm_.data() + k * tiles * cout_, cout_,
-                  b == 0 ? 0.0f : 1.0f, du_.data() + k * pairs, cout_);
+  // dU[k] = sum over tiles of V(x)[k]^T dM[k]: per part, then the parts'
+  // sums added in part order into part 0's.
+  const int parts = ImageParts(n);
+  if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
+  if (parts == 1) {
+    WeightProductsPart(0, x, dy, n);
+  } else {
+    {
+      ScopedBlasThreads serial(1);
+      RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
+        WeightProductsPart(part, x + begin * h_ * w_ * cin_, dy + begin * h_ * w_ * cout_,
+                           end - begin);
+      });
     }
+    float* sum = scratch_[0].du.data();
+    LayerParallelFor(kPoints * pairs, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+      for (int p = 1; p < parts; ++p) {
+        const float* add = scratch_[static_cast<size_t>(p)].du.data();
+        for (int64_t i = begin; i < end; ++i) sum[i] += add[i];
+      }
+    });
   }
   // dg = G^T dU G, over the (ci, co) pairs laid end to end.
-  const float* du = du_.data();
+  const float* du = scratch_[0].du.data();
   LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
     float p[3][4][kBlock];
     for (int64_t e = begin; e < end; e += kBlock) {

@@ -18,8 +18,14 @@
 // Error: the transforms' constants are 0, +-1 and 1/2, so the result differs
 // from the direct sum by float rounding alone (docs/models.md has the measured
 // error; nn/winograd_test.cc bounds it).
-// A Winograd3x3 is used by one thread at a time; it runs its transforms on
-// OpenBLAS's thread count and its products on OpenBLAS's threads.
+// Threads: a Winograd3x3 is used by one thread at a time. With OpenBLAS's
+// thread count at T > 1 (and a batch of at least 2 images) it cuts the batch
+// into up to T parts of consecutive images, one per layer thread
+// (nn/layer_threads.h), and each part runs its transforms and its 16 products
+// alone, with OpenBLAS set to 1 thread meanwhile: at ResNet's small layers
+// (16x16x64) the 16 products split over OpenBLAS's threads spent as long
+// meeting as multiplying. The weight gradient's per-part sums are added in
+// part order, so a thread count always gives the same result.
 
 #include <cstdint>
 #include <memory>
@@ -57,16 +63,31 @@ class Winograd3x3 {
   // dm [16][tiles][c] = A dy A^T of the output gradient tiles of `n` images
   // [H, W, c] at `dy` (zero beyond the edge): OutputTransform's adjoint.
   void OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm);
-  // conv of n images [H, W, c_in] at `in` into [n, H, W, c_out] at `out`,
-  // chunk by chunk, with the kernel of u_ (c_in = Cin, c_out = Cout) or, when
-  // `turned`, with that kernel turned 180 degrees and its channels swapped
-  // (c_in = Cout, c_out = Cin), which is dx's convolution of dy.
+  // conv of n images [H, W, c_in] at `in` into [n, H, W, c_out] at `out`
+  // with the kernel of u_ (c_in = Cin, c_out = Cout) or, when `turned`, with
+  // that kernel turned 180 degrees and its channels swapped (c_in = Cout,
+  // c_out = Cin), which is dx's convolution of dy. The images are cut into
+  // the layer threads' parts (see the top of this file).
   void Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned, float* out);
+  // Convolve's work for one part's images, chunk by chunk, in scratch_[part].
+  void ConvolvePart(int part, const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned,
+                    float* out);
+  // scratch_[part].du [16][Cin][Cout] = sum over the tiles of `n` images of
+  // V(x)^T dM(dy), point by point.
+  void WeightProductsPart(int part, const float* x, const float* dy, int64_t n);
+  // Parts for a batch of `n` images: LayerParts(n, 1) (1 inside a part).
+  static int ImageParts(int64_t n);
+
+  // One part's transformed inputs and products (see the private functions).
+  struct Scratch {
+    std::vector<float> v, m, dm, du;
+  };
 
   const int64_t h_, w_, cin_, cout_;
   const int64_t tiles_y_, tiles_x_;  // 2x2 output tiles per image, down and across
   const std::vector<float> zeros_;  // max(Cin, Cout): the tiles' points beyond the edge
-  std::vector<float> u_, v_, m_, dm_, du_;  // scratch, see above
+  std::vector<float> u_;            // see TransformWeights
+  std::vector<Scratch> scratch_;    // one per part
 };
 
 }  // namespace tessera

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "nn/blas_kernel.h"
 #include "nn/conv2d.h"
 #include "nn/conv_reference.h"
 #include "nn/gradient_check.h"
+#include "nn/layer_threads.h"
 
 namespace tessera {
 namespace {
@@ -74,6 +76,38 @@ INSTANTIATE_TEST_SUITE_P(
                       WinogradCase{1, 2, 9, 5, 1},      // one output channel
                       WinogradCase{3, 40, 40, 64, 64},  // several chunks of one image
                       WinogradCase{9, 7, 7, 64, 32}));  // ResNet's last stage size
+
+// Cut over two layer threads (each part's products on single-threaded
+// OpenBLAS), y, dx and dw are those of one thread to float rounding (OpenBLAS
+// blocks fewer rows differently; dw adds the parts' sums); OpenBLAS's thread
+// count is back afterwards.
+TEST(WinogradTest, SameOnOneAndTwoThreads) {
+  const int saved = BlasThreads();
+  const int64_t n = 5, h = 9, w = 8, cin = 16, cout = 24;
+  const Tensor x = RandomTensor({n, h, w, cin}, 31);
+  const Tensor wt = RandomTensor({3, 3, cin, cout}, 32);
+  const Tensor dy = RandomTensor({n, h, w, cout}, 33);
+  Tensor y[2] = {Tensor({n, h, w, cout}), Tensor({n, h, w, cout})};
+  Tensor dx[2] = {Tensor(x.shape()), Tensor(x.shape())};
+  Tensor dw[2] = {Tensor(wt.shape()), Tensor(wt.shape())};
+  for (int threads : {1, 2}) {
+    SetBlasThreads(threads);
+    ASSERT_EQ(LayerParts(n, 1), threads);
+    Winograd3x3 wino(h, w, cin, cout);
+    wino.Forward(x.data(), wt.data(), n, y[threads - 1].data());
+    wino.Backward(x.data(), dy.data(), n, dx[threads - 1].data(), dw[threads - 1].data());
+    EXPECT_EQ(BlasThreads(), threads);
+  }
+  SetBlasThreads(saved);
+  const auto expect_near = [](const Tensor& a, const Tensor& b, const char* what) {
+    for (int64_t i = 0; i < a.size(); ++i) {
+      ASSERT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::fabs(a[i]))) << what << " " << i;
+    }
+  };
+  expect_near(y[0], y[1], "y");
+  expect_near(dx[0], dx[1], "dx");
+  expect_near(dw[0], dw[1], "dw");
+}
 
 TEST(WinogradTest, ChunksBoundTheScratch) {
   Winograd3x3 big(56, 56, 64, 64);  // ResNet-18 stage 2 at 224x224
