@@ -10,19 +10,15 @@
 namespace tessera {
 namespace {
 
-constexpr int kPoints = 16;  // 4x4 points of a tile in the transformed domain
-
-// Point (i, j) of a kernel turned 180 degrees is point (P(i), P(j)) of the
-// kernel's transform, P swapping 0 and 3: G's rows with their columns reversed
-// are its rows 3, 1, 2, 0.
-constexpr int kTurned[4] = {3, 1, 2, 0};
-
 // The 1-D transforms, each over `n` channels (or channel pairs) at once, so
-// that the loops vectorize: B^T (4 -> 4), A^T (4 -> 2), A (2 -> 4), G (3 -> 4)
-// and G^T (4 -> 3).
-void TransformBT(const float* __restrict a0, const float* __restrict a1,
-                 const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
-                 float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
+// that the loops vectorize. F(2x2, 3x3): B^T (4 -> 4), A^T (4 -> 2), A (2 -> 4),
+// G (3 -> 4), G^T (4 -> 3), with
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+//   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+void TransformBT4(const float* __restrict a0, const float* __restrict a1,
+                  const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
+                  float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     o0[i] = a0[i] - a2[i];
     o1[i] = a1[i] + a2[i];
@@ -31,17 +27,17 @@ void TransformBT(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-void TransformAT(const float* __restrict a0, const float* __restrict a1,
-                 const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
-                 float* __restrict o1, int64_t n) {
+void TransformAT4(const float* __restrict a0, const float* __restrict a1,
+                  const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
+                  float* __restrict o1, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     o0[i] = a0[i] + a1[i] + a2[i];
     o1[i] = a1[i] - a2[i] - a3[i];
   }
 }
 
-void TransformA(const float* __restrict a0, const float* __restrict a1, float* __restrict o0,
-                float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
+void TransformA4(const float* __restrict a0, const float* __restrict a1, float* __restrict o0,
+                 float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     o0[i] = a0[i];
     o1[i] = a0[i] + a1[i];
@@ -50,9 +46,9 @@ void TransformA(const float* __restrict a0, const float* __restrict a1, float* _
   }
 }
 
-void TransformG(const float* __restrict a0, const float* __restrict a1,
-                const float* __restrict a2, float* __restrict o0, float* __restrict o1,
-                float* __restrict o2, float* __restrict o3, int64_t n) {
+void TransformG4(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
+                 float* __restrict o0, float* __restrict o1, float* __restrict o2,
+                 float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     o0[i] = a0[i];
     o1[i] = 0.5f * (a0[i] + a1[i] + a2[i]);
@@ -61,9 +57,9 @@ void TransformG(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-void TransformGT(const float* __restrict a0, const float* __restrict a1,
-                 const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
-                 float* __restrict o1, float* __restrict o2, int64_t n) {
+void TransformGT4(const float* __restrict a0, const float* __restrict a1,
+                  const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
+                  float* __restrict o1, float* __restrict o2, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     o0[i] = a0[i] + 0.5f * (a1[i] + a2[i]);
     o1[i] = 0.5f * (a1[i] - a2[i]);
@@ -71,151 +67,348 @@ void TransformGT(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-// Channels per block of a transform: its 16 intermediate rows stay in L1.
+// F(4x4, 3x3), interpolation points 0, 1, -1, 2, -2 and infinity:
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+//          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+//          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
+void TransformBT6(const float* __restrict a0, const float* __restrict a1,
+                  const float* __restrict a2, const float* __restrict a3,
+                  const float* __restrict a4, const float* __restrict a5, float* __restrict o0,
+                  float* __restrict o1, float* __restrict o2, float* __restrict o3,
+                  float* __restrict o4, float* __restrict o5, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float p = a4[i] - 4.0f * a2[i];  // shared by rows 1 and 2
+    const float q = a3[i] - 4.0f * a1[i];
+    const float r = a4[i] - a2[i];  // rows 3 and 4
+    const float s = 2.0f * (a3[i] - a1[i]);
+    o0[i] = 4.0f * a0[i] - 5.0f * a2[i] + a4[i];
+    o1[i] = p + q;
+    o2[i] = p - q;
+    o3[i] = r + s;
+    o4[i] = r - s;
+    o5[i] = 4.0f * a1[i] - 5.0f * a3[i] + a5[i];
+  }
+}
+
+void TransformAT6(const float* __restrict a0, const float* __restrict a1,
+                  const float* __restrict a2, const float* __restrict a3,
+                  const float* __restrict a4, const float* __restrict a5, float* __restrict o0,
+                  float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float sum12 = a1[i] + a2[i], dif12 = a1[i] - a2[i];
+    const float sum34 = a3[i] + a4[i], dif34 = a3[i] - a4[i];
+    o0[i] = a0[i] + sum12 + sum34;
+    o1[i] = dif12 + 2.0f * dif34;
+    o2[i] = sum12 + 4.0f * sum34;
+    o3[i] = dif12 + 8.0f * dif34 + a5[i];
+  }
+}
+
+void TransformA6(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
+                 const float* __restrict a3, float* __restrict o0, float* __restrict o1,
+                 float* __restrict o2, float* __restrict o3, float* __restrict o4,
+                 float* __restrict o5, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float even1 = a0[i] + a2[i], odd1 = a1[i] + a3[i];
+    const float even2 = a0[i] + 4.0f * a2[i], odd2 = 2.0f * a1[i] + 8.0f * a3[i];
+    o0[i] = a0[i];
+    o1[i] = even1 + odd1;
+    o2[i] = even1 - odd1;
+    o3[i] = even2 + odd2;
+    o4[i] = even2 - odd2;
+    o5[i] = a3[i];
+  }
+}
+
+void TransformG6(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
+                 float* __restrict o0, float* __restrict o1, float* __restrict o2,
+                 float* __restrict o3, float* __restrict o4, float* __restrict o5, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float even = a0[i] + a2[i];
+    const float quarter = a0[i] * (1.0f / 24.0f) + a2[i] * (1.0f / 6.0f);
+    o0[i] = 0.25f * a0[i];
+    o1[i] = -(1.0f / 6.0f) * (even + a1[i]);
+    o2[i] = -(1.0f / 6.0f) * (even - a1[i]);
+    o3[i] = quarter + a1[i] * (1.0f / 12.0f);
+    o4[i] = quarter - a1[i] * (1.0f / 12.0f);
+    o5[i] = a2[i];
+  }
+}
+
+void TransformGT6(const float* __restrict a0, const float* __restrict a1,
+                  const float* __restrict a2, const float* __restrict a3,
+                  const float* __restrict a4, const float* __restrict a5, float* __restrict o0,
+                  float* __restrict o1, float* __restrict o2, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float sum12 = a1[i] + a2[i], sum34 = a3[i] + a4[i];
+    o0[i] = 0.25f * a0[i] - (1.0f / 6.0f) * sum12 + (1.0f / 24.0f) * sum34;
+    o1[i] = (1.0f / 6.0f) * (a2[i] - a1[i]) + (1.0f / 12.0f) * (a3[i] - a4[i]);
+    o2[i] = (1.0f / 6.0f) * (sum34 - sum12) + a5[i];
+  }
+}
+
+// The transforms of F(M x M, 3x3) on arrays of row pointers: kAlpha = M + 2
+// points per dimension.
+template <int M>
+struct Transforms;
+
+template <>
+struct Transforms<2> {
+  static constexpr int kAlpha = 4;
+  static void BT(const float* const* a, float* const* o, int64_t n) {
+    TransformBT4(a[0], a[1], a[2], a[3], o[0], o[1], o[2], o[3], n);
+  }
+  static void AT(const float* const* a, float* const* o, int64_t n) {
+    TransformAT4(a[0], a[1], a[2], a[3], o[0], o[1], n);
+  }
+  static void A(const float* const* a, float* const* o, int64_t n) {
+    TransformA4(a[0], a[1], o[0], o[1], o[2], o[3], n);
+  }
+  static void G(const float* const* a, float* const* o, int64_t n) {
+    TransformG4(a[0], a[1], a[2], o[0], o[1], o[2], o[3], n);
+  }
+  static void GT(const float* const* a, float* const* o, int64_t n) {
+    TransformGT4(a[0], a[1], a[2], a[3], o[0], o[1], o[2], n);
+  }
+};
+
+template <>
+struct Transforms<4> {
+  static constexpr int kAlpha = 6;
+  static void BT(const float* const* a, float* const* o, int64_t n) {
+    TransformBT6(a[0], a[1], a[2], a[3], a[4], a[5], o[0], o[1], o[2], o[3], o[4], o[5], n);
+  }
+  static void AT(const float* const* a, float* const* o, int64_t n) {
+    TransformAT6(a[0], a[1], a[2], a[3], a[4], a[5], o[0], o[1], o[2], o[3], n);
+  }
+  static void A(const float* const* a, float* const* o, int64_t n) {
+    TransformA6(a[0], a[1], a[2], a[3], o[0], o[1], o[2], o[3], o[4], o[5], n);
+  }
+  static void G(const float* const* a, float* const* o, int64_t n) {
+    TransformG6(a[0], a[1], a[2], o[0], o[1], o[2], o[3], o[4], o[5], n);
+  }
+  static void GT(const float* const* a, float* const* o, int64_t n) {
+    TransformGT6(a[0], a[1], a[2], a[3], a[4], a[5], o[0], o[1], o[2], n);
+  }
+};
+
+// F(2x2, 3x3): point (i, j) of a kernel turned 180 degrees is point
+// (P(i), P(j)) of the kernel's transform, P swapping 0 and 3 (G's rows with
+// their columns reversed are its rows 3, 1, 2, 0), so Backward reads Forward's
+// transform there instead of making a second one.
+constexpr int kTurned2[16] = {15, 13, 14, 12, 7, 5, 6, 4, 11, 9, 10, 8, 3, 1, 2, 0};
+
+// Channels per block of a transform: its intermediate rows stay in L1.
 constexpr int64_t kBlock = 64;
+
+int64_t TilePoints(int m) { return int64_t{m + 2} * (m + 2); }
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
-Winograd3x3::Winograd3x3(int64_t h, int64_t w, int64_t cin, int64_t cout)
+int Winograd3x3::BestTile(int64_t h, int64_t w) {
+  const auto points = [&](int m) { return CeilDiv(h, m) * CeilDiv(w, m) * TilePoints(m); };
+  return points(4) <= points(2) ? 4 : 2;
+}
+
+Winograd3x3::Winograd3x3(int64_t h, int64_t w, int64_t cin, int64_t cout, int tile)
     : h_(h),
       w_(w),
       cin_(cin),
       cout_(cout),
-      tiles_y_((h + 1) / 2),
-      tiles_x_((w + 1) / 2),
+      m_(tile == 2 || tile == 4 ? tile : BestTile(h, w)),
+      points_(TilePoints(m_)),
+      tiles_y_(CeilDiv(h, m_)),
+      tiles_x_(CeilDiv(w, m_)),
       zeros_(static_cast<size_t>(std::max(cin, cout)), 0.0f) {}
 
 int64_t Winograd3x3::ChunkImages(int64_t n) const {
-  const int64_t bytes = tiles_y_ * tiles_x_ * kPoints * (cin_ + cout_) * int64_t{sizeof(float)};
+  const int64_t bytes = tiles_y_ * tiles_x_ * points_ * (cin_ + cout_) * int64_t{sizeof(float)};
   return std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(bytes, 1), 1,
                              std::max<int64_t>(n, 1));
 }
 
-void Winograd3x3::TransformWeights(const float* weights) {
-  // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], over the
-  // (ci, co) pairs laid end to end.
+template <int M>
+void Winograd3x3::TransformWeights(const float* weights, bool turned, std::vector<float>* u_out) {
+  using T = Transforms<M>;
+  constexpr int kA = T::kAlpha;
+  // U = G g G^T over the (ci, co) pairs laid end to end; turned, kernel point
+  // (ky, kx) is read at (2 - ky, 2 - kx).
   const int64_t pairs = cin_ * cout_;
-  u_.resize(static_cast<size_t>(kPoints * pairs));
-  float* u = u_.data();
+  u_out->resize(static_cast<size_t>(points_ * pairs));
+  float* u = u_out->data();
+  const auto at = [&](int ky, int kx) {
+    return weights + ((turned ? 2 - ky : ky) * 3 + (turned ? 2 - kx : kx)) * pairs;
+  };
   LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
-    float q[4][3][kBlock];
+    float q[kA][3][kBlock];
     for (int64_t e = begin; e < end; e += kBlock) {
       const int64_t n = std::min(kBlock, end - e);
       for (int kx = 0; kx < 3; ++kx) {
-        TransformG(weights + (0 * 3 + kx) * pairs + e, weights + (1 * 3 + kx) * pairs + e,
-                   weights + (2 * 3 + kx) * pairs + e, q[0][kx], q[1][kx], q[2][kx], q[3][kx], n);
+        const float* in[3] = {at(0, kx) + e, at(1, kx) + e, at(2, kx) + e};
+        float* out[kA];
+        for (int i = 0; i < kA; ++i) out[i] = q[i][kx];
+        T::G(in, out, n);
       }
-      for (int i = 0; i < 4; ++i) {
-        float* row = u + i * 4 * pairs + e;
-        TransformG(q[i][0], q[i][1], q[i][2], row, row + pairs, row + 2 * pairs, row + 3 * pairs,
-                   n);
+      for (int i = 0; i < kA; ++i) {
+        const float* in[3] = {q[i][0], q[i][1], q[i][2]};
+        float* out[kA];
+        for (int j = 0; j < kA; ++j) out[j] = u + (i * kA + j) * pairs + e;
+        T::G(in, out, n);
       }
     }
   });
 }
 
+template <int M>
 void Winograd3x3::InputTransform(const float* in, int64_t n, int64_t c, float* v) {
-  // V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+  using T = Transforms<M>;
+  constexpr int kA = T::kAlpha;
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    const float* d[4][4];
-    float r[4][4][kBlock];
+    const float* d[kA][kA];
+    float r[kA][kA][kBlock];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
       const int64_t ty = (t % tiles_per_image) / tiles_x_;
       const int64_t tx = t % tiles_x_;
-      for (int i = 0; i < 4; ++i) {
-        const int64_t y = 2 * ty - 1 + i;
-        for (int j = 0; j < 4; ++j) {
-          const int64_t x = 2 * tx - 1 + j;
+      for (int i = 0; i < kA; ++i) {
+        const int64_t y = M * ty - 1 + i;
+        for (int j = 0; j < kA; ++j) {
+          const int64_t x = M * tx - 1 + j;
           d[i][j] = (y < 0 || y >= h_ || x < 0 || x >= w_) ? zeros_.data()
                                                            : in + ((b * h_ + y) * w_ + x) * c;
         }
       }
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        for (int j = 0; j < 4; ++j) {
-          TransformBT(d[0][j] + c0, d[1][j] + c0, d[2][j] + c0, d[3][j] + c0, r[0][j], r[1][j],
-                      r[2][j], r[3][j], cb);
+        const float* col[kA];
+        float* out[kA];
+        for (int j = 0; j < kA; ++j) {
+          for (int i = 0; i < kA; ++i) {
+            col[i] = d[i][j] + c0;
+            out[i] = r[i][j];
+          }
+          T::BT(col, out, cb);
         }
-        for (int i = 0; i < 4; ++i) {
-          float* row = v + i * 4 * plane + t * c + c0;
-          TransformBT(r[i][0], r[i][1], r[i][2], r[i][3], row, row + plane, row + 2 * plane,
-                      row + 3 * plane, cb);
+        for (int i = 0; i < kA; ++i) {
+          const float* row[kA];
+          for (int j = 0; j < kA; ++j) {
+            row[j] = r[i][j];
+            out[j] = v + (i * kA + j) * plane + t * c + c0;
+          }
+          T::BT(row, out, cb);
         }
       }
     }
   });
 }
 
+template <int M>
 void Winograd3x3::OutputTransform(const float* m, int64_t n, int64_t c, float* out) {
-  // Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1].
+  using T = Transforms<M>;
+  constexpr int kA = T::kAlpha;
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    float s[2][4][kBlock];
+    float s[M][kA][kBlock];
     float spill[kBlock];  // outputs beyond the image's edge
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
       const int64_t ty = (t % tiles_per_image) / tiles_x_;
       const int64_t tx = t % tiles_x_;
-      float* y[2][2];
-      bool inside[2][2];
-      for (int a = 0; a < 2; ++a) {
-        for (int e = 0; e < 2; ++e) {
-          const int64_t oy = 2 * ty + a, ox = 2 * tx + e;
-          inside[a][e] = oy < h_ && ox < w_;
-          y[a][e] = inside[a][e] ? out + ((b * h_ + oy) * w_ + ox) * c : nullptr;
+      float* y[M][M];
+      for (int a = 0; a < M; ++a) {
+        for (int e = 0; e < M; ++e) {
+          const int64_t oy = M * ty + a, ox = M * tx + e;
+          y[a][e] = oy < h_ && ox < w_ ? out + ((b * h_ + oy) * w_ + ox) * c : nullptr;
         }
       }
       const float* src = m + t * c;
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        for (int j = 0; j < 4; ++j) {
-          TransformAT(src + j * plane + c0, src + (4 + j) * plane + c0,
-                      src + (8 + j) * plane + c0, src + (12 + j) * plane + c0, s[0][j], s[1][j],
-                      cb);
+        const float* in[kA];
+        float* o[kA];
+        for (int j = 0; j < kA; ++j) {
+          for (int i = 0; i < kA; ++i) in[i] = src + (i * kA + j) * plane + c0;
+          for (int a = 0; a < M; ++a) o[a] = s[a][j];
+          T::AT(in, o, cb);
         }
-        for (int a = 0; a < 2; ++a) {
-          TransformAT(s[a][0], s[a][1], s[a][2], s[a][3],
-                      inside[a][0] ? y[a][0] + c0 : spill, inside[a][1] ? y[a][1] + c0 : spill,
-                      cb);
+        for (int a = 0; a < M; ++a) {
+          for (int j = 0; j < kA; ++j) in[j] = s[a][j];
+          for (int e = 0; e < M; ++e) o[e] = y[a][e] != nullptr ? y[a][e] + c0 : spill;
+          T::AT(in, o, cb);
         }
       }
     }
   });
 }
 
+template <int M>
 void Winograd3x3::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm) {
-  // dM = A dY A^T (dY zero beyond the edge), A = [1 0; 1 1; 1 -1; 0 -1].
+  using T = Transforms<M>;
+  constexpr int kA = T::kAlpha;
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    float r[4][2][kBlock];
+    float r[kA][M][kBlock];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
       const int64_t ty = (t % tiles_per_image) / tiles_x_;
       const int64_t tx = t % tiles_x_;
-      const float* g[2][2];
-      for (int a = 0; a < 2; ++a) {
-        for (int e = 0; e < 2; ++e) {
-          const int64_t oy = 2 * ty + a, ox = 2 * tx + e;
+      const float* g[M][M];
+      for (int a = 0; a < M; ++a) {
+        for (int e = 0; e < M; ++e) {
+          const int64_t oy = M * ty + a, ox = M * tx + e;
           g[a][e] = oy < h_ && ox < w_ ? dy + ((b * h_ + oy) * w_ + ox) * c : zeros_.data();
         }
       }
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        for (int e = 0; e < 2; ++e) {
-          TransformA(g[0][e] + c0, g[1][e] + c0, r[0][e], r[1][e], r[2][e], r[3][e], cb);
+        const float* in[M];
+        float* o[kA];
+        for (int e = 0; e < M; ++e) {
+          for (int a = 0; a < M; ++a) in[a] = g[a][e] + c0;
+          for (int i = 0; i < kA; ++i) o[i] = r[i][e];
+          T::A(in, o, cb);
         }
-        for (int i = 0; i < 4; ++i) {
-          float* row = dm + i * 4 * plane + t * c + c0;
-          TransformA(r[i][0], r[i][1], row, row + plane, row + 2 * plane, row + 3 * plane, cb);
+        for (int i = 0; i < kA; ++i) {
+          for (int e = 0; e < M; ++e) in[e] = r[i][e];
+          for (int j = 0; j < kA; ++j) o[j] = dm + (i * kA + j) * plane + t * c + c0;
+          T::A(in, o, cb);
         }
+      }
+    }
+  });
+}
+
+template <int M>
+void Winograd3x3::WeightAdjoint(const float* du, float* dweights) {
+  using T = Transforms<M>;
+  constexpr int kA = T::kAlpha;
+  const int64_t pairs = cin_ * cout_;
+  LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
+    float p[3][kA][kBlock];
+    for (int64_t e = begin; e < end; e += kBlock) {
+      const int64_t cb = std::min(kBlock, end - e);
+      const float* in[kA];
+      float* o[3];
+      for (int j = 0; j < kA; ++j) {
+        for (int i = 0; i < kA; ++i) in[i] = du + (i * kA + j) * pairs + e;
+        for (int ky = 0; ky < 3; ++ky) o[ky] = p[ky][j];
+        T::GT(in, o, cb);
+      }
+      for (int ky = 0; ky < 3; ++ky) {
+        for (int j = 0; j < kA; ++j) in[j] = p[ky][j];
+        for (int kx = 0; kx < 3; ++kx) o[kx] = dweights + (ky * 3 + kx) * pairs + e;
+        T::GT(in, o, cb);
       }
     }
   });
@@ -223,58 +416,65 @@ void Winograd3x3::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm
 
 int Winograd3x3::ImageParts(int64_t n) { return LayerParts(n, 1); }
 
-void Winograd3x3::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, bool turned,
-                           float* out) {
+void Winograd3x3::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
+                           const int* point_map, bool transposed, float* out) {
   const int parts = ImageParts(n);
   if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
+  const auto part_fn = [&](int part, int64_t begin, int64_t end) {
+    const float* part_in = in + begin * h_ * w_ * c_in;
+    float* part_out = out + begin * h_ * w_ * c_out;
+    if (m_ == 4) {
+      ConvolvePart<4>(part, part_in, end - begin, c_in, c_out, u, point_map, transposed, part_out);
+    } else {
+      ConvolvePart<2>(part, part_in, end - begin, c_in, c_out, u, point_map, transposed, part_out);
+    }
+  };
   if (parts == 1) {
-    ConvolvePart(0, in, n, c_in, c_out, turned, out);
+    part_fn(0, 0, n);
     return;
   }
   ScopedBlasThreads serial(1);
-  RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
-    ConvolvePart(part, in + begin * h_ * w_ * c_in, end - begin, c_in, c_out, turned,
-                 out + begin * h_ * w_ * c_out);
-  });
+  RunLayerParts(parts, n, part_fn);
 }
 
+template <int M>
 void Winograd3x3::ConvolvePart(int part, const float* in, int64_t n, int64_t c_in, int64_t c_out,
-                               bool turned, float* out) {
+                               const float* u, const int* point_map, bool transposed, float* out) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t pairs = cin_ * cout_;
   Scratch& s = scratch_[static_cast<size_t>(part)];
-  s.v.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_in));
-  s.m.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * c_out));
+  s.v.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * c_in));
+  s.m.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * c_out));
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t images = std::min(chunk, n - b);
     const int64_t tiles = images * tiles_per_image;
-    InputTransform(in + b * h_ * w_ * c_in, images, c_in, s.v.data());
-    for (int k = 0; k < kPoints; ++k) {
-      // Turned, point k's kernel is u_'s point (P(i), P(j)), [c_out][c_in].
-      const float* u = u_.data() + (turned ? kTurned[k / 4] * 4 + kTurned[k % 4] : k) * pairs;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, turned ? CblasTrans : CblasNoTrans, tiles, c_out,
-                  c_in, 1.0f, s.v.data() + k * tiles * c_in, c_in, u, turned ? c_in : c_out, 0.0f,
-                  s.m.data() + k * tiles * c_out, c_out);
+    InputTransform<M>(in + b * h_ * w_ * c_in, images, c_in, s.v.data());
+    for (int64_t k = 0; k < points_; ++k) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, c_out,
+                  c_in, 1.0f, s.v.data() + k * tiles * c_in, c_in,
+                  u + (point_map != nullptr ? point_map[k] : k) * pairs, transposed ? c_in : c_out,
+                  0.0f, s.m.data() + k * tiles * c_out, c_out);
     }
-    OutputTransform(s.m.data(), images, c_out, out + b * h_ * w_ * c_out);
+    OutputTransform<M>(s.m.data(), images, c_out, out + b * h_ * w_ * c_out);
   }
 }
 
+template <int M>
 void Winograd3x3::WeightProductsPart(int part, const float* x, const float* dy, int64_t n) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t pairs = cin_ * cout_;
   Scratch& s = scratch_[static_cast<size_t>(part)];
-  s.v.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * cin_));
-  s.dm.resize(static_cast<size_t>(kPoints * chunk * tiles_per_image * cout_));
-  s.du.resize(static_cast<size_t>(kPoints * pairs));
+  s.v.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * cin_));
+  s.dm.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * cout_));
+  s.du.resize(static_cast<size_t>(points_ * pairs));
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t images = std::min(chunk, n - b);
     const int64_t tiles = images * tiles_per_image;
-    InputTransform(x + b * h_ * w_ * cin_, images, cin_, s.v.data());
-    OutputAdjoint(dy + b * h_ * w_ * cout_, images, cout_, s.dm.data());
-    for (int k = 0; k < kPoints; ++k) {
+    InputTransform<M>(x + b * h_ * w_ * cin_, images, cin_, s.v.data());
+    OutputAdjoint<M>(dy + b * h_ * w_ * cout_, images, cout_, s.dm.data());
+    for (int64_t k = 0; k < points_; ++k) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f,
                   s.v.data() + k * tiles * cin_, cin_, s.dm.data() + k * tiles * cout_, cout_,
                   b == 0 ? 0.0f : 1.0f, s.du.data() + k * pairs, cout_);
@@ -284,12 +484,16 @@ void Winograd3x3::WeightProductsPart(int part, const float* x, const float* dy, 
 
 void Winograd3x3::Forward(const float* x, const float* weights, int64_t n, float* y) {
   if (n == 0) return;
-  TransformWeights(weights);
-  Convolve(x, n, cin_, cout_, /*turned=*/false, y);
+  if (m_ == 4) {
+    TransformWeights<4>(weights, /*turned=*/false, &u_);
+  } else {
+    TransformWeights<2>(weights, /*turned=*/false, &u_);
+  }
+  Convolve(x, n, cin_, cout_, u_.data(), /*point_map=*/nullptr, /*transposed=*/false, y);
 }
 
-void Winograd3x3::Backward(const float* x, const float* dy, int64_t n, float* dx,
-                           float* dweights) {
+void Winograd3x3::Backward(const float* x, const float* weights, const float* dy, int64_t n,
+                           float* dx, float* dweights) {
   const int64_t pairs = cin_ * cout_;
   if (n == 0) {
     std::fill(dweights, dweights + 9 * pairs, 0.0f);
@@ -299,43 +503,45 @@ void Winograd3x3::Backward(const float* x, const float* dy, int64_t n, float* dx
   // sums added in part order into part 0's.
   const int parts = ImageParts(n);
   if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
+  const auto part_fn = [&](int part, int64_t begin, int64_t end) {
+    const float* part_x = x + begin * h_ * w_ * cin_;
+    const float* part_dy = dy + begin * h_ * w_ * cout_;
+    if (m_ == 4) {
+      WeightProductsPart<4>(part, part_x, part_dy, end - begin);
+    } else {
+      WeightProductsPart<2>(part, part_x, part_dy, end - begin);
+    }
+  };
   if (parts == 1) {
-    WeightProductsPart(0, x, dy, n);
+    part_fn(0, 0, n);
   } else {
     {
       ScopedBlasThreads serial(1);
-      RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
-        WeightProductsPart(part, x + begin * h_ * w_ * cin_, dy + begin * h_ * w_ * cout_,
-                           end - begin);
-      });
+      RunLayerParts(parts, n, part_fn);
     }
     float* sum = scratch_[0].du.data();
-    LayerParallelFor(kPoints * pairs, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    LayerParallelFor(points_ * pairs, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
       for (int p = 1; p < parts; ++p) {
         const float* add = scratch_[static_cast<size_t>(p)].du.data();
         for (int64_t i = begin; i < end; ++i) sum[i] += add[i];
       }
     });
   }
-  // dg = G^T dU G, over the (ci, co) pairs laid end to end.
-  const float* du = scratch_[0].du.data();
-  LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
-    float p[3][4][kBlock];
-    for (int64_t e = begin; e < end; e += kBlock) {
-      const int64_t cb = std::min(kBlock, end - e);
-      for (int j = 0; j < 4; ++j) {
-        TransformGT(du + j * pairs + e, du + (4 + j) * pairs + e, du + (8 + j) * pairs + e,
-                    du + (12 + j) * pairs + e, p[0][j], p[1][j], p[2][j], cb);
-      }
-      for (int ky = 0; ky < 3; ++ky) {
-        float* row = dweights + ky * 3 * pairs + e;
-        TransformGT(p[ky][0], p[ky][1], p[ky][2], p[ky][3], row, row + pairs, row + 2 * pairs,
-                    cb);
-      }
-    }
-  });
-  // dx = conv(dy, g turned 180 degrees, channels swapped).
-  if (dx != nullptr) Convolve(dy, n, cout_, cin_, /*turned=*/true, dx);
+  if (m_ == 4) {
+    WeightAdjoint<4>(scratch_[0].du.data(), dweights);
+  } else {
+    WeightAdjoint<2>(scratch_[0].du.data(), dweights);
+  }
+  if (dx == nullptr) return;
+  // dx = conv(dy, g turned 180 degrees, channels swapped): the turned kernel's
+  // transform [points][Cin][Cout], read transposed as [c_in = Cout][c_out = Cin]
+  // (F(2x2): Forward's, at the points kTurned2 says).
+  if (m_ == 2) {
+    Convolve(dy, n, cout_, cin_, u_.data(), kTurned2, /*transposed=*/true, dx);
+    return;
+  }
+  TransformWeights<4>(weights, /*turned=*/true, &ut_);
+  Convolve(dy, n, cout_, cin_, ut_.data(), /*point_map=*/nullptr, /*transposed=*/true, dx);
 }
 
 }  // namespace tessera

@@ -30,42 +30,50 @@ double RelativeError(const float* got, const std::vector<double>& want) {
   return err / std::max(scale, 1e-30);
 }
 
+// The largest error allowed relative to the output's scale: measured at most
+// 5e-7 for F(2x2, 3x3) and 7.2e-6 for F(4x4, 3x3) over these cases.
+double ErrorBound(int tile) { return tile == 2 ? 2e-6 : 2e-5; }
+
 class WinogradTest : public ::testing::TestWithParam<WinogradCase> {};
 
-// Forward, dx and dw against the direct sum in double. F(2x2, 3x3)'s
-// transforms only add, subtract and halve, so the error stays at float
-// rounding: a few 1e-7 of the output's scale (docs/models.md).
+// Forward, dx and dw against the direct sum in double, with both tiles.
+// F(2x2, 3x3)'s transforms only add, subtract and halve, so the error stays at
+// float rounding: a few 1e-7 of the output's scale; F(4x4, 3x3)'s constants
+// (up to 8 and down to 1/24) make it several times larger (docs/models.md).
 TEST_P(WinogradTest, MatchesDirectConvolution) {
   const WinogradCase c = GetParam();
-  Winograd3x3 wino(c.h, c.w, c.cin, c.cout);
   const Tensor x = RandomTensor({c.n, c.h, c.w, c.cin}, 21);
   const Tensor w = RandomTensor({3, 3, c.cin, c.cout}, 22);
   const Tensor no_bias({c.cout});
-  Tensor y({c.n, c.h, c.w, c.cout});
-  wino.Forward(x.data(), w.data(), c.n, y.data());
   int64_t oh = 0, ow = 0;
   const std::vector<double> want_y = NaiveConv(x, w, no_bias, 1, true, &oh, &ow);
-  const double fwd = RelativeError(y.data(), want_y);
-
-  const Tensor dy = RandomTensor(y.shape(), 23);
-  Tensor dx(x.shape()), dw(w.shape());
-  wino.Backward(x.data(), dy.data(), c.n, dx.data(), dw.data());
+  const Tensor dy = RandomTensor({c.n, c.h, c.w, c.cout}, 23);
   std::vector<double> want_dx, want_dw, want_db;
   NaiveConvBackward(x, w, dy, &want_dx, &want_dw, &want_db);
-  const double bwd_x = RelativeError(dx.data(), want_dx);
-  const double bwd_w = RelativeError(dw.data(), want_dw);
-  std::printf("n=%lld %lldx%lld %lld->%lld: relative error y %.2e dx %.2e dw %.2e\n",
-              static_cast<long long>(c.n), static_cast<long long>(c.h),
-              static_cast<long long>(c.w), static_cast<long long>(c.cin),
-              static_cast<long long>(c.cout), fwd, bwd_x, bwd_w);
-  EXPECT_LT(fwd, 2e-6);
-  EXPECT_LT(bwd_x, 2e-6);
-  EXPECT_LT(bwd_w, 2e-6);
+  for (const int tile : {2, 4}) {
+    SCOPED_TRACE(tile);
+    Winograd3x3 wino(c.h, c.w, c.cin, c.cout, tile);
+    ASSERT_EQ(wino.tile(), tile);
+    Tensor y({c.n, c.h, c.w, c.cout});
+    wino.Forward(x.data(), w.data(), c.n, y.data());
+    Tensor dx(x.shape()), dw(w.shape());
+    wino.Backward(x.data(), w.data(), dy.data(), c.n, dx.data(), dw.data());
+    const double fwd = RelativeError(y.data(), want_y);
+    const double bwd_x = RelativeError(dx.data(), want_dx);
+    const double bwd_w = RelativeError(dw.data(), want_dw);
+    std::printf("F(%dx%d) n=%lld %lldx%lld %lld->%lld: relative error y %.2e dx %.2e dw %.2e\n",
+                tile, tile, static_cast<long long>(c.n), static_cast<long long>(c.h),
+                static_cast<long long>(c.w), static_cast<long long>(c.cin),
+                static_cast<long long>(c.cout), fwd, bwd_x, bwd_w);
+    EXPECT_LT(fwd, ErrorBound(tile));
+    EXPECT_LT(bwd_x, ErrorBound(tile));
+    EXPECT_LT(bwd_w, ErrorBound(tile));
 
-  // Without dx, dw is the same.
-  Tensor dw_only(w.shape());
-  wino.Backward(x.data(), dy.data(), c.n, nullptr, dw_only.data());
-  for (int64_t i = 0; i < dw.size(); ++i) ASSERT_EQ(dw_only[i], dw[i]) << i;
+    // Without dx, dw is the same.
+    Tensor dw_only(w.shape());
+    wino.Backward(x.data(), w.data(), dy.data(), c.n, nullptr, dw_only.data());
+    for (int64_t i = 0; i < dw.size(); ++i) ASSERT_EQ(dw_only[i], dw[i]) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -75,38 +83,56 @@ INSTANTIATE_TEST_SUITE_P(
                       WinogradCase{3, 1, 1, 2, 3},      // one pixel
                       WinogradCase{1, 2, 9, 5, 1},      // one output channel
                       WinogradCase{3, 40, 40, 64, 64},  // several chunks of one image
-                      WinogradCase{9, 7, 7, 64, 32}));  // ResNet's last stage size
+                      WinogradCase{9, 7, 7, 64, 32},    // ResNet's last stage size
+                      WinogradCase{2, 5, 6, 8, 8},      // F(4x4): clipped last tiles
+                      WinogradCase{3, 2, 2, 16, 16}));  // smaller than one F(4x4) tile
+
+// The tile with fewer transformed points: F(4x4) from 3x3 up, F(2x2) below.
+TEST(WinogradTest, BestTileByPoints) {
+  EXPECT_EQ(Winograd3x3::BestTile(56, 56), 4);  // 196 tiles x 36 < 784 x 16
+  EXPECT_EQ(Winograd3x3::BestTile(4, 4), 4);    // 1 x 36 < 4 x 16
+  EXPECT_EQ(Winograd3x3::BestTile(3, 3), 4);    // 1 x 36 < 4 x 16
+  EXPECT_EQ(Winograd3x3::BestTile(2, 2), 2);    // 1 x 16 < 1 x 36
+  EXPECT_EQ(Winograd3x3::BestTile(1, 9), 2);    // 5 x 16 < 3 x 36
+  EXPECT_EQ(Winograd3x3(7, 7, 4, 4).tile(), 4);
+  EXPECT_EQ(Winograd3x3(2, 2, 4, 4).tile(), 2);
+  EXPECT_EQ(Winograd3x3(56, 56, 4, 4, 2).tile(), 2);
+}
 
 // Cut over two layer threads (each part's products on single-threaded
-// OpenBLAS), y, dx and dw are those of one thread to float rounding (OpenBLAS
-// blocks fewer rows differently; dw adds the parts' sums); OpenBLAS's thread
-// count is back afterwards.
+// OpenBLAS), y, dx and dw are those of one thread within the tile's error
+// bound (OpenBLAS blocks fewer rows differently; dw adds the parts' sums);
+// OpenBLAS's thread count is back afterwards.
 TEST(WinogradTest, SameOnOneAndTwoThreads) {
   const int saved = BlasThreads();
   const int64_t n = 5, h = 9, w = 8, cin = 16, cout = 24;
   const Tensor x = RandomTensor({n, h, w, cin}, 31);
   const Tensor wt = RandomTensor({3, 3, cin, cout}, 32);
   const Tensor dy = RandomTensor({n, h, w, cout}, 33);
-  Tensor y[2] = {Tensor({n, h, w, cout}), Tensor({n, h, w, cout})};
-  Tensor dx[2] = {Tensor(x.shape()), Tensor(x.shape())};
-  Tensor dw[2] = {Tensor(wt.shape()), Tensor(wt.shape())};
-  for (int threads : {1, 2}) {
-    SetBlasThreads(threads);
-    ASSERT_EQ(LayerParts(n, 1), threads);
-    Winograd3x3 wino(h, w, cin, cout);
-    wino.Forward(x.data(), wt.data(), n, y[threads - 1].data());
-    wino.Backward(x.data(), dy.data(), n, dx[threads - 1].data(), dw[threads - 1].data());
-    EXPECT_EQ(BlasThreads(), threads);
-  }
-  SetBlasThreads(saved);
-  const auto expect_near = [](const Tensor& a, const Tensor& b, const char* what) {
-    for (int64_t i = 0; i < a.size(); ++i) {
-      ASSERT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::fabs(a[i]))) << what << " " << i;
+  for (const int tile : {2, 4}) {
+    SCOPED_TRACE(tile);
+    // Relative to the tensor's largest value, as MatchesDirectConvolution.
+    const auto expect_near = [tile](const Tensor& a, const Tensor& b, const char* what) {
+      const std::vector<double> want(a.data(), a.data() + a.size());
+      EXPECT_LT(RelativeError(b.data(), want), ErrorBound(tile)) << what;
+    };
+    Tensor y[2] = {Tensor({n, h, w, cout}), Tensor({n, h, w, cout})};
+    Tensor dx[2] = {Tensor(x.shape()), Tensor(x.shape())};
+    Tensor dw[2] = {Tensor(wt.shape()), Tensor(wt.shape())};
+    for (int threads : {1, 2}) {
+      SetBlasThreads(threads);
+      ASSERT_EQ(LayerParts(n, 1), threads);
+      Winograd3x3 wino(h, w, cin, cout, tile);
+      wino.Forward(x.data(), wt.data(), n, y[threads - 1].data());
+      wino.Backward(x.data(), wt.data(), dy.data(), n, dx[threads - 1].data(),
+                    dw[threads - 1].data());
+      EXPECT_EQ(BlasThreads(), threads);
     }
-  };
-  expect_near(y[0], y[1], "y");
-  expect_near(dx[0], dx[1], "dx");
-  expect_near(dw[0], dw[1], "dw");
+    SetBlasThreads(saved);
+    expect_near(y[0], y[1], "y");
+    expect_near(dx[0], dx[1], "dx");
+    expect_near(dw[0], dw[1], "dw");
+  }
 }
 
 TEST(WinogradTest, ChunksBoundTheScratch) {
