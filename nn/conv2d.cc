@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "nn/blas_kernel.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -135,17 +136,63 @@ void Conv2DLayer::Col2Im(const float* col, int64_t n, float* grad_input) const {
   });
 }
 
-void Conv2DLayer::ParallelOverImages(int64_t n, const float* input, float* grad_input) {
-  const int64_t image_size = h_ * w_ * cin_;
-  const int64_t columns_size = oh_.out * ow_.out * k_ * k_ * cin_;
-  LayerParallelFor(n, 1, [&](int64_t begin, int64_t end) {
-    float* col = columns_.data() + begin * columns_size;
-    if (input != nullptr) {
-      Im2Col(input + begin * image_size, end - begin, col);
-    } else {
-      Col2Im(col, end - begin, grad_input + begin * image_size);
+int Conv2DLayer::RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, int64_t)> fn) {
+  const int parts = LayerParts(n, 1);
+  if (parts_.size() < static_cast<size_t>(parts)) parts_.resize(static_cast<size_t>(parts));
+  if (parts == 1) {
+    fn(0, 0, n);
+  } else {
+    ScopedBlasThreads serial(1);
+    RunLayerParts(parts, n, fn);
+  }
+  return parts;
+}
+
+void Conv2DLayer::ForwardPart(int part, const float* weights, const float* bias, const float* x,
+                              int64_t n, float* y) {
+  const int64_t image_rows = oh_.out * ow_.out;
+  const int64_t patch = k_ * k_ * cin_;
+  const int64_t chunk = ChunkImages(n);
+  Part& p = parts_[static_cast<size_t>(part)];
+  p.columns.resize(static_cast<size_t>(chunk * image_rows * patch));
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    float* y_chunk = y + b * image_rows * cout_;
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < m * image_rows; ++r) {
+        std::copy(bias, bias + cout_, y_chunk + r * cout_);
+      }
     }
-  });
+    Im2Col(x + b * h_ * w_ * cin_, m, p.columns.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m * image_rows, cout_, patch, 1.0f,
+                p.columns.data(), patch, weights, cout_, bias != nullptr ? 1.0f : 0.0f, y_chunk,
+                cout_);
+  }
+  p.columns_hold_images = chunk >= n;
+}
+
+void Conv2DLayer::BackwardPart(int part, const float* weights, const float* x, const float* dy,
+                               int64_t n, float* dw, float* grad_input) {
+  const int64_t image_rows = oh_.out * ow_.out;
+  const int64_t patch = k_ * k_ * cin_;
+  const int64_t chunk = ChunkImages(n);
+  Part& p = parts_[static_cast<size_t>(part)];
+  p.columns.resize(static_cast<size_t>(chunk * image_rows * patch));
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    const float* dy_chunk = dy + b * image_rows * cout_;
+    // dW += columns^T dy over this chunk's im2col: still there from Forward when
+    // the part's images were one chunk, else made again (it stays in cache).
+    if (!p.columns_hold_images) Im2Col(x + b * h_ * w_ * cin_, m, p.columns.data());
+    p.columns_hold_images = false;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, patch, cout_, m * image_rows, 1.0f,
+                p.columns.data(), patch, dy_chunk, cout_, b == 0 ? 0.0f : 1.0f, dw, cout_);
+    if (grad_input == nullptr) continue;
+    // dcolumns = dy W^T overwrites the columns, then folds back into the image.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m * image_rows, patch, cout_, 1.0f,
+                dy_chunk, cout_, weights, cout_, 0.0f, p.columns.data(), patch);
+    Col2Im(p.columns.data(), m, grad_input + b * h_ * w_ * cin_);
+  }
 }
 
 void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -153,7 +200,6 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, output_shape(), output);
   const int64_t image_rows = oh_.out * ow_.out;
-  const int64_t patch = k_ * k_ * cin_;
   const float* bias = use_bias_ ? params[1]->data() : nullptr;
   float* y = output->data();
   if (n == 0) return;
@@ -174,23 +220,13 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
     }
     return;
   }
-  const int64_t chunk = ChunkImages(n);
-  columns_.resize(static_cast<size_t>(chunk * image_rows * patch));
   const float* x = input.data();
-  for (int64_t b = 0; b < n; b += chunk) {
-    const int64_t m = std::min(chunk, n - b);
-    float* y_chunk = y + b * image_rows * cout_;
-    if (bias != nullptr) {
-      for (int64_t r = 0; r < m * image_rows; ++r) {
-        std::copy(bias, bias + cout_, y_chunk + r * cout_);
-      }
-    }
-    ParallelOverImages(m, x + b * h_ * w_ * cin_, nullptr);
-    columns_hold_batch_ = chunk >= n;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m * image_rows, cout_, patch,
-                1.0f, columns_.data(), patch, params[0]->data(), cout_,
-                bias != nullptr ? 1.0f : 0.0f, y_chunk, cout_);
-  }
+  const float* weights = params[0]->data();
+  forward_batch_ = n;
+  forward_parts_ = RunImageParts(n, [&](int part, int64_t begin, int64_t end) {
+    ForwardPart(part, weights, bias, x + begin * h_ * w_ * cin_, end - begin,
+                y + begin * image_rows * cout_);
+  });
 }
 
 void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -230,26 +266,27 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
     }
     return;
   }
-  const int64_t chunk = ChunkImages(n);
-  columns_.resize(static_cast<size_t>(chunk * image_rows * patch));
   const float* x = input.data();
-  for (int64_t b = 0; b < n; b += chunk) {
-    const int64_t m = std::min(chunk, n - b);
-    const float* dy_chunk = dy + b * image_rows * cout_;
-    // dW += columns^T dy over this chunk's im2col: still there from Forward when
-    // the batch was one chunk, else recomputed (it stays in cache).
-    if (!columns_hold_batch_ || chunk < n) {
-      ParallelOverImages(m, x + b * h_ * w_ * cin_, nullptr);
-    }
-    columns_hold_batch_ = false;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, patch, cout_, m * image_rows, 1.0f,
-                columns_.data(), patch, dy_chunk, cout_, b == 0 ? 0.0f : 1.0f, dw, cout_);
-    if (grad_input == nullptr) continue;
-    // dcolumns = dy W^T overwrites the columns, then folds back into the image.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m * image_rows, patch, cout_, 1.0f,
-                dy_chunk, cout_, params[0]->data(), cout_, 0.0f, columns_.data(), patch);
-    ParallelOverImages(m, nullptr, grad_input->data() + b * h_ * w_ * cin_);
+  const float* weights = params[0]->data();
+  float* dx = grad_input != nullptr ? grad_input->data() : nullptr;
+  if (forward_batch_ != n || forward_parts_ != LayerParts(n, 1)) {
+    for (Part& p : parts_) p.columns_hold_images = false;
   }
+  forward_batch_ = -1;
+  const int parts = RunImageParts(n, [&](int part, int64_t begin, int64_t end) {
+    Part& p = parts_[static_cast<size_t>(part)];
+    if (part > 0) p.dw.resize(static_cast<size_t>(patch * cout_));
+    BackwardPart(part, weights, x + begin * h_ * w_ * cin_, dy + begin * image_rows * cout_,
+                 end - begin, part == 0 ? dw : p.dw.data(),
+                 dx != nullptr ? dx + begin * h_ * w_ * cin_ : nullptr);
+  });
+  // The parts' dW sums, added in part order.
+  LayerParallelFor(patch * cout_, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    for (int p = 1; p < parts; ++p) {
+      const float* add = parts_[static_cast<size_t>(p)].dw.data();
+      for (int64_t i = begin; i < end; ++i) dw[i] += add[i];
+    }
+  });
 }
 
 }  // namespace tessera

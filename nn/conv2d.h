@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "nn/layer.h"
 #include "nn/winograd.h"
 
@@ -82,10 +83,28 @@ class Conv2DLayer final : public SingleInputLayer {
   // and pixel lo is at offset `image` in the images.
   template <typename Visit>
   void ForEachKernelRow(int64_t n, Visit visit) const;
-  // Im2Col of `n` images at `input` into columns_ (when `input` is non-null), else
-  // Col2Im of columns_ into `grad_input`, split by images across OpenBLAS's thread
-  // count (the cores sgemm uses, idle between sgemm calls).
-  void ParallelOverImages(int64_t n, const float* input, float* grad_input);
+  // One part of the batch (see "Threads" below): its column buffer, its dW sum
+  // (parts after the first), and whether its columns still hold the im2col of
+  // all its images from the last Forward (which Backward then reuses).
+  struct Part {
+    std::vector<float> columns;
+    std::vector<float> dw;
+    bool columns_hold_images = false;
+  };
+  // Threads: with OpenBLAS at T > 1 threads and at least 2 images, the batch is
+  // cut into up to T parts of consecutive images (nn/layer_threads.h); each
+  // runs its own im2col and sgemms with OpenBLAS set to 1 thread meanwhile
+  // (as Winograd3x3 does), and dW adds the parts' sums in part order. Runs
+  // fn(part, begin, end) over the parts; returns their count.
+  int RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, int64_t)> fn);
+  // Forward (im2col) of the `n` images at `x` into `y`, chunk by chunk, in
+  // parts_[part].
+  void ForwardPart(int part, const float* weights, const float* bias, const float* x, int64_t n,
+                   float* y);
+  // Backward (im2col) of the `n` images at `x` with output gradient `dy`:
+  // dw (overwritten) and, when non-null, grad_input.
+  void BackwardPart(int part, const float* weights, const float* x, const float* dy, int64_t n,
+                    float* dw, float* grad_input);
 
   const int64_t h_, w_, cin_, k_, stride_, cout_;
   const PaddedDim oh_, ow_;
@@ -93,10 +112,11 @@ class Conv2DLayer final : public SingleInputLayer {
   const Initializer biases_initializer_;
   const bool use_bias_;
   const ConvAlgorithm algorithm_;
-  std::vector<float> columns_;  // im2col of one chunk; scratch
-  // Whether columns_ holds the im2col of the whole batch of the last Forward
-  // (which Backward, following that Forward, then reuses).
-  bool columns_hold_batch_ = false;
+  std::vector<Part> parts_;  // scratch, one per part
+  // The batch size and part count of the last Forward (its columns are
+  // reused only by a Backward cut the same way).
+  int64_t forward_batch_ = -1;
+  int forward_parts_ = 0;
   std::unique_ptr<Winograd3x3> winograd_;  // with kWinograd
 };
 

@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "nn/blas_kernel.h"
 #include "nn/conv_reference.h"
 #include "nn/gradient_check.h"
+#include "nn/layer_threads.h"
 
 namespace tessera {
 namespace {
@@ -54,34 +56,45 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{4, 4, 1, 1, 1, 3, VALID}));
 
 // A batch spanning several chunks of several images each (so the per-chunk
-// offsets, the dW accumulation across chunks and the split of each chunk across
-// threads all run) against the naive reference.
+// offsets and the dW accumulation across chunks run) against the naive
+// reference, on 1 thread and on 2 (the batch cut into two parts of images, each
+// on single-threaded OpenBLAS, dW adding the parts' sums); OpenBLAS's thread
+// count is back afterwards.
 TEST(Conv2DChunkTest, MultiChunkBatchMatchesNaiveReference) {
-  const int64_t n = 5, h = 32, wd = 32, cin = 13, k = 5, cout = 3;
-  Conv2DLayer layer("conv", {h, wd, cin}, cout, k, 1, SAME, ZerosInitializer(), ZerosInitializer());
-  ASSERT_GT(layer.ChunkImages(n), 1);
-  ASSERT_LT(layer.ChunkImages(n), n);
+  const int64_t n = 9, h = 32, wd = 32, cin = 13, k = 5, cout = 3;
   const Tensor x = RandomTensor({n, h, wd, cin}, 7);
   const Tensor w = RandomTensor({k, k, cin, cout}, 8);
   const Tensor b = RandomTensor({cout}, 9);
   const Tensor* params[] = {&w, &b};
-  Tensor y;
-  layer.Forward(params, x, {}, &y);
   int64_t oh = 0, ow = 0;
   const std::vector<double> want_y = NaiveConv(x, w, b, 1, true, &oh, &ow);
-  ASSERT_EQ(y.shape(), Shape({n, h, wd, cout}));
-  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want_y[i], 1e-4) << i;
-
-  const Tensor dy = RandomTensor(y.shape(), 10);
-  Tensor dx, dw(w.shape()), db(b.shape());
-  Tensor* grads[] = {&dw, &db};
-  layer.Backward(params, x, y, dy, &dx, grads);
+  const Tensor dy = RandomTensor({n, h, wd, cout}, 10);
   std::vector<double> want_dx, want_dw, want_db;
   NaiveConvBackward(x, w, dy, &want_dx, &want_dw, &want_db);
-  ASSERT_EQ(dx.shape(), x.shape());
-  for (int64_t i = 0; i < dx.size(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-4) << i;
-  for (int64_t i = 0; i < dw.size(); ++i) ASSERT_NEAR(dw[i], want_dw[i], 2e-3) << i;
-  for (int64_t i = 0; i < db.size(); ++i) ASSERT_NEAR(db[i], want_db[i], 2e-3) << i;
+  const int saved = BlasThreads();
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    SetBlasThreads(threads);
+    ASSERT_EQ(LayerParts(n, 1), threads);
+    Conv2DLayer layer("conv", {h, wd, cin}, cout, k, 1, SAME, ZerosInitializer(),
+                      ZerosInitializer());
+    ASSERT_GT(layer.ChunkImages(n / threads), 1);
+    ASSERT_LT(layer.ChunkImages(n / threads), n / threads);
+    Tensor y;
+    layer.Forward(params, x, {}, &y);
+    ASSERT_EQ(y.shape(), Shape({n, h, wd, cout}));
+    for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want_y[i], 1e-4) << i;
+
+    Tensor dx, dw(w.shape()), db(b.shape());
+    Tensor* grads[] = {&dw, &db};
+    layer.Backward(params, x, y, dy, &dx, grads);
+    EXPECT_EQ(BlasThreads(), threads);
+    ASSERT_EQ(dx.shape(), x.shape());
+    for (int64_t i = 0; i < dx.size(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-4) << i;
+    for (int64_t i = 0; i < dw.size(); ++i) ASSERT_NEAR(dw[i], want_dw[i], 2e-3) << i;
+    for (int64_t i = 0; i < db.size(); ++i) ASSERT_NEAR(db[i], want_db[i], 2e-3) << i;
+  }
+  SetBlasThreads(saved);
 }
 
 // The convolutions of ResNet: its 7x7 stride 2 stem, 3x3 stride 2 and 1x1
