@@ -416,10 +416,77 @@ void Winograd3x3::WeightAdjoint(const float* du, float* dweights) {
 
 int Winograd3x3::ImageParts(int64_t n) { return LayerParts(n, 1); }
 
+bool Winograd3x3::SplitByPoints(int64_t n, int parts) const {
+  return parts > 1 && ChunkImages(n) >= n && n * tiles_y_ * tiles_x_ / parts < kMinTilesPerPart;
+}
+
+void Winograd3x3::Products(const float* v, int64_t tiles, int64_t c_in, int64_t c_out,
+                           const float* u, const int* point_map, bool transposed, float* m,
+                           int64_t k_begin, int64_t k_end) const {
+  const int64_t pairs = cin_ * cout_;
+  for (int64_t k = k_begin; k < k_end; ++k) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, c_out,
+                c_in, 1.0f, v + k * tiles * c_in, c_in,
+                u + (point_map != nullptr ? point_map[k] : k) * pairs, transposed ? c_in : c_out,
+                0.0f, m + k * tiles * c_out, c_out);
+  }
+}
+
+void Winograd3x3::WeightProducts(const float* v, const float* dm, int64_t tiles, float beta,
+                                 float* du, int64_t k_begin, int64_t k_end) const {
+  const int64_t pairs = cin_ * cout_;
+  for (int64_t k = k_begin; k < k_end; ++k) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f,
+                v + k * tiles * cin_, cin_, dm + k * tiles * cout_, cout_, beta, du + k * pairs,
+                cout_);
+  }
+}
+
+template <int M>
+void Winograd3x3::ConvolveByPoints(const float* in, int64_t n, int64_t c_in, int64_t c_out,
+                                   const float* u, const int* point_map, bool transposed, int parts,
+                                   float* out) {
+  const int64_t tiles = n * tiles_y_ * tiles_x_;
+  Scratch& s = scratch_[0];
+  s.v.resize(static_cast<size_t>(points_ * tiles * c_in));
+  s.m.resize(static_cast<size_t>(points_ * tiles * c_out));
+  InputTransform<M>(in, n, c_in, s.v.data());
+  {
+    ScopedBlasThreads serial(1);
+    RunLayerParts(parts, points_, [&](int, int64_t begin, int64_t end) {
+      Products(s.v.data(), tiles, c_in, c_out, u, point_map, transposed, s.m.data(), begin, end);
+    });
+  }
+  OutputTransform<M>(s.m.data(), n, c_out, out);
+}
+
+template <int M>
+void Winograd3x3::WeightProductsByPoints(const float* x, const float* dy, int64_t n, int parts) {
+  const int64_t tiles = n * tiles_y_ * tiles_x_;
+  Scratch& s = scratch_[0];
+  s.v.resize(static_cast<size_t>(points_ * tiles * cin_));
+  s.dm.resize(static_cast<size_t>(points_ * tiles * cout_));
+  s.du.resize(static_cast<size_t>(points_ * cin_ * cout_));
+  InputTransform<M>(x, n, cin_, s.v.data());
+  OutputAdjoint<M>(dy, n, cout_, s.dm.data());
+  ScopedBlasThreads serial(1);
+  RunLayerParts(parts, points_, [&](int, int64_t begin, int64_t end) {
+    WeightProducts(s.v.data(), s.dm.data(), tiles, 0.0f, s.du.data(), begin, end);
+  });
+}
+
 void Winograd3x3::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
                            const int* point_map, bool transposed, float* out) {
   const int parts = ImageParts(n);
   if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
+  if (SplitByPoints(n, parts)) {
+    if (m_ == 4) {
+      ConvolveByPoints<4>(in, n, c_in, c_out, u, point_map, transposed, parts, out);
+    } else {
+      ConvolveByPoints<2>(in, n, c_in, c_out, u, point_map, transposed, parts, out);
+    }
+    return;
+  }
   const auto part_fn = [&](int part, int64_t begin, int64_t end) {
     const float* part_in = in + begin * h_ * w_ * c_in;
     float* part_out = out + begin * h_ * w_ * c_out;
@@ -442,7 +509,6 @@ void Winograd3x3::ConvolvePart(int part, const float* in, int64_t n, int64_t c_i
                                const float* u, const int* point_map, bool transposed, float* out) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
-  const int64_t pairs = cin_ * cout_;
   Scratch& s = scratch_[static_cast<size_t>(part)];
   s.v.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * c_in));
   s.m.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * c_out));
@@ -450,12 +516,7 @@ void Winograd3x3::ConvolvePart(int part, const float* in, int64_t n, int64_t c_i
     const int64_t images = std::min(chunk, n - b);
     const int64_t tiles = images * tiles_per_image;
     InputTransform<M>(in + b * h_ * w_ * c_in, images, c_in, s.v.data());
-    for (int64_t k = 0; k < points_; ++k) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, c_out,
-                  c_in, 1.0f, s.v.data() + k * tiles * c_in, c_in,
-                  u + (point_map != nullptr ? point_map[k] : k) * pairs, transposed ? c_in : c_out,
-                  0.0f, s.m.data() + k * tiles * c_out, c_out);
-    }
+    Products(s.v.data(), tiles, c_in, c_out, u, point_map, transposed, s.m.data(), 0, points_);
     OutputTransform<M>(s.m.data(), images, c_out, out + b * h_ * w_ * c_out);
   }
 }
@@ -474,11 +535,7 @@ void Winograd3x3::WeightProductsPart(int part, const float* x, const float* dy, 
     const int64_t tiles = images * tiles_per_image;
     InputTransform<M>(x + b * h_ * w_ * cin_, images, cin_, s.v.data());
     OutputAdjoint<M>(dy + b * h_ * w_ * cout_, images, cout_, s.dm.data());
-    for (int64_t k = 0; k < points_; ++k) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f,
-                  s.v.data() + k * tiles * cin_, cin_, s.dm.data() + k * tiles * cout_, cout_,
-                  b == 0 ? 0.0f : 1.0f, s.du.data() + k * pairs, cout_);
-    }
+    WeightProducts(s.v.data(), s.dm.data(), tiles, b == 0 ? 0.0f : 1.0f, s.du.data(), 0, points_);
   }
 }
 
@@ -514,6 +571,12 @@ void Winograd3x3::Backward(const float* x, const float* weights, const float* dy
   };
   if (parts == 1) {
     part_fn(0, 0, n);
+  } else if (SplitByPoints(n, parts)) {
+    if (m_ == 4) {
+      WeightProductsByPoints<4>(x, dy, n, parts);
+    } else {
+      WeightProductsByPoints<2>(x, dy, n, parts);
+    }
   } else {
     {
       ScopedBlasThreads serial(1);

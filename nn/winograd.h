@@ -58,6 +58,15 @@ class Winograd3x3 {
   // Images per chunk (transform + products unit) for a batch of `n`.
   int64_t ChunkImages(int64_t n) const;
 
+  // Whether `parts` > 1 threads share a batch of `n` by points rather than by
+  // images: when the whole batch is one chunk and a part of images would have
+  // fewer than kMinTilesPerPart tiles (ResNet's 2x2 and 4x4 maps, where each
+  // part would repack every weight matrix for a few rows). Then the transforms
+  // run on the layer threads over the whole batch and the products are cut by
+  // points, each part on single-threaded OpenBLAS.
+  bool SplitByPoints(int64_t n, int parts) const;
+  static constexpr int64_t kMinTilesPerPart = 64;
+
   // The tile (2 or 4) with fewer transformed points for an h x w image:
   // ceil(h/m) ceil(w/m) (m+2)^2; 4 on a tie.
   static int BestTile(int64_t h, int64_t w);
@@ -106,6 +115,21 @@ class Winograd3x3 {
   void WeightProductsPart(int part, const float* x, const float* dy, int64_t n);
   // Parts for a batch of `n` images: LayerParts(n, 1) (1 inside a part).
   static int ImageParts(int64_t n);
+  // m [k] = v [k] u [k] for the points k in [k_begin, k_end) (see Convolve).
+  void Products(const float* v, int64_t tiles, int64_t c_in, int64_t c_out, const float* u,
+                const int* point_map, bool transposed, float* m, int64_t k_begin,
+                int64_t k_end) const;
+  // du [k] = v [k]^T dm [k] + beta du [k] for the points k in [k_begin, k_end).
+  void WeightProducts(const float* v, const float* dm, int64_t tiles, float beta, float* du,
+                      int64_t k_begin, int64_t k_end) const;
+  // Convolve and the weight products of the whole batch as one chunk: the
+  // transforms on the layer threads, the products cut by points into `parts`,
+  // each on single-threaded OpenBLAS. The weight products go to scratch_[0].du.
+  template <int M>
+  void ConvolveByPoints(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
+                        const int* point_map, bool transposed, int parts, float* out);
+  template <int M>
+  void WeightProductsByPoints(const float* x, const float* dy, int64_t n, int parts);
 
   const int64_t h_, w_, cin_, cout_;
   const int m_;                      // output tile m x m

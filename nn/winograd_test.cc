@@ -103,9 +103,18 @@ TEST(WinogradTest, BestTileByPoints) {
 // OpenBLAS), y, dx and dw are those of one thread within the tile's error
 // bound (OpenBLAS blocks fewer rows differently; dw adds the parts' sums);
 // OpenBLAS's thread count is back afterwards.
-TEST(WinogradTest, SameOnOneAndTwoThreads) {
+// Both ways of sharing a batch: by points (small images) and by images.
+struct ThreadsCase {
+  int64_t n, h, w;
+  bool by_points;
+};
+
+class WinogradThreadsTest : public ::testing::TestWithParam<ThreadsCase> {};
+
+TEST_P(WinogradThreadsTest, SameOnOneAndTwoThreads) {
+  const ThreadsCase c = GetParam();
   const int saved = BlasThreads();
-  const int64_t n = 5, h = 9, w = 8, cin = 16, cout = 24;
+  const int64_t n = c.n, h = c.h, w = c.w, cin = 16, cout = 24;
   const Tensor x = RandomTensor({n, h, w, cin}, 31);
   const Tensor wt = RandomTensor({3, 3, cin, cout}, 32);
   const Tensor dy = RandomTensor({n, h, w, cout}, 33);
@@ -123,6 +132,7 @@ TEST(WinogradTest, SameOnOneAndTwoThreads) {
       SetBlasThreads(threads);
       ASSERT_EQ(LayerParts(n, 1), threads);
       Winograd3x3 wino(h, w, cin, cout, tile);
+      if (threads == 2) EXPECT_EQ(wino.SplitByPoints(n, 2), c.by_points);
       wino.Forward(x.data(), wt.data(), n, y[threads - 1].data());
       wino.Backward(x.data(), wt.data(), dy.data(), n, dx[threads - 1].data(),
                     dw[threads - 1].data());
@@ -134,6 +144,10 @@ TEST(WinogradTest, SameOnOneAndTwoThreads) {
     expect_near(dw[0], dw[1], "dw");
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Shapes, WinogradThreadsTest,
+                         ::testing::Values(ThreadsCase{5, 9, 8, true},       // 15 tiles a part
+                                           ThreadsCase{4, 32, 30, false}));  // >= 128 a part
 
 TEST(WinogradTest, ChunksBoundTheScratch) {
   Winograd3x3 big(56, 56, 64, 64);  // ResNet-18 stage 2 at 224x224
