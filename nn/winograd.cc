@@ -603,8 +603,10 @@ void Winograd3x3::Backward(const float* x, const float* weights, const float* dy
     Convolve(dy, n, cout_, cin_, u_.data(), kTurned2, /*transposed=*/true, dx);
     return;
   }
-  TransformWeights<4>(weights, /*turned=*/true, &ut_);
-  Convolve(dy, n, cout_, cin_, ut_.data(), /*point_map=*/nullptr, /*transposed=*/true, dx);
+  // F(4x4): the turned kernel's transform replaces Forward's in u_ (dW is done
+  // and the next Forward makes its own), so a layer keeps one transform.
+  TransformWeights<4>(weights, /*turned=*/true, &u_);
+  Convolve(dy, n, cout_, cin_, u_.data(), /*point_map=*/nullptr, /*transposed=*/true, dx);
 }
 
 }  // namespace tessera

@@ -47,7 +47,7 @@ class Winograd3x3 {
   int tile() const { return m_; }
 
   // y [n, H, W, Cout] = conv(x [n, H, W, Cin], weights [3, 3, Cin, Cout]),
-  // overwritten. Keeps the weights' transform for Backward.
+  // overwritten. Keeps the weights' transform (F(2x2)'s Backward reads it).
   void Forward(const float* x, const float* weights, int64_t n, float* y);
   // From dy [n, H, W, Cout], the x of the last Forward and its weights (whose
   // transform it kept): dweights [3, 3, Cin, Cout] (overwritten) and, when
@@ -136,8 +136,9 @@ class Winograd3x3 {
   const int64_t points_;             // (m+2)^2
   const int64_t tiles_y_, tiles_x_;  // output tiles per image, down and across
   const std::vector<float> zeros_;  // max(Cin, Cout): the tiles' points beyond the edge
-  std::vector<float> u_;            // Forward's kernel transform
-  std::vector<float> ut_;           // F(4x4): Backward's, of the kernel turned 180 degrees
+  // Forward's kernel transform; for F(4x4), after a Backward that made dx,
+  // the turned kernel's.
+  std::vector<float> u_;
   std::vector<Scratch> scratch_;    // one per part
 };
 

@@ -132,7 +132,9 @@ TEST_P(WinogradThreadsTest, SameOnOneAndTwoThreads) {
       SetBlasThreads(threads);
       ASSERT_EQ(LayerParts(n, 1), threads);
       Winograd3x3 wino(h, w, cin, cout, tile);
-      if (threads == 2) EXPECT_EQ(wino.SplitByPoints(n, 2), c.by_points);
+      if (threads == 2) {
+        EXPECT_EQ(wino.SplitByPoints(n, 2), c.by_points);
+      }
       wino.Forward(x.data(), wt.data(), n, y[threads - 1].data());
       wino.Backward(x.data(), wt.data(), dy.data(), n, dx[threads - 1].data(),
                     dw[threads - 1].data());
