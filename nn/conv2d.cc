@@ -148,13 +148,18 @@ int Conv2DLayer::RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, i
   return parts;
 }
 
+Conv2DLayer::Part& Conv2DLayer::PartWithColumns(int part, int64_t chunk) {
+  Part& p = parts_[static_cast<size_t>(part)];
+  p.columns.resize(static_cast<size_t>(chunk * oh_.out * ow_.out * k_ * k_ * cin_));
+  return p;
+}
+
 void Conv2DLayer::ForwardPart(int part, const float* weights, const float* bias, const float* x,
                               int64_t n, float* y) {
   const int64_t image_rows = oh_.out * ow_.out;
   const int64_t patch = k_ * k_ * cin_;
   const int64_t chunk = ChunkImages(n);
-  Part& p = parts_[static_cast<size_t>(part)];
-  p.columns.resize(static_cast<size_t>(chunk * image_rows * patch));
+  Part& p = PartWithColumns(part, chunk);
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t m = std::min(chunk, n - b);
     float* y_chunk = y + b * image_rows * cout_;
@@ -176,8 +181,7 @@ void Conv2DLayer::BackwardPart(int part, const float* weights, const float* x, c
   const int64_t image_rows = oh_.out * ow_.out;
   const int64_t patch = k_ * k_ * cin_;
   const int64_t chunk = ChunkImages(n);
-  Part& p = parts_[static_cast<size_t>(part)];
-  p.columns.resize(static_cast<size_t>(chunk * image_rows * patch));
+  Part& p = PartWithColumns(part, chunk);
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t m = std::min(chunk, n - b);
     const float* dy_chunk = dy + b * image_rows * cout_;

@@ -97,6 +97,8 @@ class Conv2DLayer final : public SingleInputLayer {
   // (as Winograd3x3 does), and dW adds the parts' sums in part order. Runs
   // fn(part, begin, end) over the parts; returns their count.
   int RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, int64_t)> fn);
+  // parts_[part], its column buffer sized for chunks of `chunk` images.
+  Part& PartWithColumns(int part, int64_t chunk);
   // Forward (im2col) of the `n` images at `x` into `y`, chunk by chunk, in
   // parts_[part].
   void ForwardPart(int part, const float* weights, const float* bias, const float* x, int64_t n,
