@@ -6,7 +6,6 @@
 #include <cstring>
 #include <utility>
 
-#include "nn/blas_kernel.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -139,12 +138,7 @@ void Conv2DLayer::Col2Im(const float* col, int64_t n, float* grad_input) const {
 int Conv2DLayer::RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, int64_t)> fn) {
   const int parts = LayerParts(n, 1);
   if (parts_.size() < static_cast<size_t>(parts)) parts_.resize(static_cast<size_t>(parts));
-  if (parts == 1) {
-    fn(0, 0, n);
-  } else {
-    ScopedBlasThreads serial(1);
-    RunLayerParts(parts, n, fn);
-  }
+  RunLayerPartsOnSerialBlas(parts, n, fn);
   return parts;
 }
 
@@ -284,13 +278,8 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
                  end - begin, part == 0 ? dw : p.dw.data(),
                  dx != nullptr ? dx + begin * h_ * w_ * cin_ : nullptr);
   });
-  // The parts' dW sums, added in part order.
-  LayerParallelFor(patch * cout_, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
-    for (int p = 1; p < parts; ++p) {
-      const float* add = parts_[static_cast<size_t>(p)].dw.data();
-      for (int64_t i = begin; i < end; ++i) dw[i] += add[i];
-    }
-  });
+  AddPartSums(dw, parts, patch * cout_,
+              [&](int p) { return parts_[static_cast<size_t>(p)].dw.data(); });
 }
 
 }  // namespace tessera

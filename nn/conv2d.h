@@ -94,8 +94,9 @@ class Conv2DLayer final : public SingleInputLayer {
   // Threads: with OpenBLAS at T > 1 threads and at least 2 images, the batch is
   // cut into up to T parts of consecutive images (nn/layer_threads.h); each
   // runs its own im2col and sgemms with OpenBLAS set to 1 thread meanwhile
-  // (as Winograd3x3 does), and dW adds the parts' sums in part order. Runs
-  // fn(part, begin, end) over the parts; returns their count.
+  // (RunLayerPartsOnSerialBlas, as Winograd3x3 does), and dW adds the parts'
+  // sums in part order (AddPartSums). Runs fn(part, begin, end) over the
+  // parts; returns their count.
   int RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, int64_t)> fn);
   // parts_[part], its column buffer sized for chunks of `chunk` images.
   Part& PartWithColumns(int part, int64_t chunk);

@@ -36,6 +36,27 @@ void RunLayerParts(int parts, int64_t count, absl::FunctionRef<void(int, int64_t
   });
 }
 
+void RunLayerPartsOnSerialBlas(int parts, int64_t count,
+                               absl::FunctionRef<void(int, int64_t, int64_t)> fn) {
+  if (parts <= 1) {
+    RunLayerParts(parts, count, fn);
+    return;
+  }
+  ScopedBlasThreads serial(1);
+  RunLayerParts(parts, count, fn);
+}
+
+void AddPartSums(float* sum, int parts, int64_t count,
+                 absl::FunctionRef<const float*(int)> part_sums) {
+  if (parts <= 1) return;
+  LayerParallelFor(count, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    for (int p = 1; p < parts; ++p) {
+      const float* add = part_sums(p);
+      for (int64_t i = begin; i < end; ++i) sum[i] += add[i];
+    }
+  });
+}
+
 void LayerParallelFor(int64_t count, int64_t min_per_part,
                       absl::FunctionRef<void(int64_t, int64_t)> fn) {
   RunLayerParts(LayerParts(count, min_per_part), count,

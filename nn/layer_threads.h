@@ -30,6 +30,19 @@ int LayerParts(int64_t count, int64_t min_per_part);
 void RunLayerParts(int parts, int64_t count,
                    absl::FunctionRef<void(int part, int64_t begin, int64_t end)> fn);
 
+// RunLayerParts for parts that call OpenBLAS themselves: while more than one
+// part runs, OpenBLAS is set to 1 thread (process-wide; restored after), so
+// each part's sgemms run on its own thread. A single part runs on the calling
+// thread with OpenBLAS's thread count unchanged.
+void RunLayerPartsOnSerialBlas(int parts, int64_t count,
+                               absl::FunctionRef<void(int part, int64_t begin, int64_t end)> fn);
+
+// sum[i] += the parts' sums part_sums(p)[i] for p = 1 .. parts - 1, in part
+// order (so a thread count always gives the same result), i in [0, count),
+// cut over the layer threads.
+void AddPartSums(float* sum, int parts, int64_t count,
+                 absl::FunctionRef<const float*(int part)> part_sums);
+
 // Both: fn(begin, end) over LayerParts(count, min_per_part) ranges.
 void LayerParallelFor(int64_t count, int64_t min_per_part,
                       absl::FunctionRef<void(int64_t begin, int64_t end)> fn);

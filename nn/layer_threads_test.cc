@@ -82,5 +82,49 @@ TEST_F(LayerThreadsTest, EmptyRangeRunsNothing) {
   EXPECT_EQ(calls, 0);
 }
 
+// Several parts each see OpenBLAS at 1 thread; a single part sees the
+// caller's count; the count is back afterwards.
+TEST_F(LayerThreadsTest, SerialBlasPartsSeeOneOpenBlasThread) {
+  SetBlasThreads(2);
+  std::atomic<int> seen_max{0};
+  std::atomic<int> calls{0};
+  RunLayerPartsOnSerialBlas(2, 10, [&](int, int64_t, int64_t) {
+    int threads = BlasThreads();
+    int prev = seen_max.load();
+    while (threads > prev && !seen_max.compare_exchange_weak(prev, threads)) {
+    }
+    ++calls;
+  });
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(seen_max.load(), 1);
+  EXPECT_EQ(BlasThreads(), 2);
+  int single = 0;
+  RunLayerPartsOnSerialBlas(1, 10, [&](int part, int64_t begin, int64_t end) {
+    single = BlasThreads();
+    EXPECT_EQ(part, 0);
+    EXPECT_EQ(begin, 0);
+    EXPECT_EQ(end, 10);
+  });
+  EXPECT_EQ(single, 2);
+}
+
+// Parts 1 .. parts - 1 are added into the sum in part order, on 2 threads
+// over a range long enough to be cut.
+TEST_F(LayerThreadsTest, AddPartSumsAddsEveryLaterPart) {
+  SetBlasThreads(2);
+  const int64_t count = 3 * kMinElementsPerPart + 7;
+  std::vector<std::vector<float>> parts(3, std::vector<float>(static_cast<size_t>(count)));
+  for (int p = 0; p < 3; ++p) {
+    for (int64_t i = 0; i < count; ++i) parts[p][i] = static_cast<float>((p + 1) * 1000 + i % 97);
+  }
+  std::vector<float> want(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) want[i] = (parts[0][i] + parts[1][i]) + parts[2][i];
+  AddPartSums(parts[0].data(), 3, count, [&](int p) { return parts[p].data(); });
+  for (int64_t i = 0; i < count; ++i) ASSERT_EQ(parts[0][i], want[i]) << i;
+  std::vector<float> untouched = parts[1];
+  AddPartSums(parts[1].data(), 1, count, [&](int) -> const float* { return nullptr; });
+  EXPECT_EQ(parts[1], untouched);
+}
+
 }  // namespace
 }  // namespace tessera

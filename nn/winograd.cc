@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "nn/blas_kernel.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -451,12 +450,9 @@ void Winograd3x3::ConvolveByPoints(const float* in, int64_t n, int64_t c_in, int
   s.v.resize(static_cast<size_t>(points_ * tiles * c_in));
   s.m.resize(static_cast<size_t>(points_ * tiles * c_out));
   InputTransform<M>(in, n, c_in, s.v.data());
-  {
-    ScopedBlasThreads serial(1);
-    RunLayerParts(parts, points_, [&](int, int64_t begin, int64_t end) {
-      Products(s.v.data(), tiles, c_in, c_out, u, point_map, transposed, s.m.data(), begin, end);
-    });
-  }
+  RunLayerPartsOnSerialBlas(parts, points_, [&](int, int64_t begin, int64_t end) {
+    Products(s.v.data(), tiles, c_in, c_out, u, point_map, transposed, s.m.data(), begin, end);
+  });
   OutputTransform<M>(s.m.data(), n, c_out, out);
 }
 
@@ -469,8 +465,7 @@ void Winograd3x3::WeightProductsByPoints(const float* x, const float* dy, int64_
   s.du.resize(static_cast<size_t>(points_ * cin_ * cout_));
   InputTransform<M>(x, n, cin_, s.v.data());
   OutputAdjoint<M>(dy, n, cout_, s.dm.data());
-  ScopedBlasThreads serial(1);
-  RunLayerParts(parts, points_, [&](int, int64_t begin, int64_t end) {
+  RunLayerPartsOnSerialBlas(parts, points_, [&](int, int64_t begin, int64_t end) {
     WeightProducts(s.v.data(), s.dm.data(), tiles, 0.0f, s.du.data(), begin, end);
   });
 }
@@ -496,12 +491,7 @@ void Winograd3x3::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_o
       ConvolvePart<2>(part, part_in, end - begin, c_in, c_out, u, point_map, transposed, part_out);
     }
   };
-  if (parts == 1) {
-    part_fn(0, 0, n);
-    return;
-  }
-  ScopedBlasThreads serial(1);
-  RunLayerParts(parts, n, part_fn);
+  RunLayerPartsOnSerialBlas(parts, n, part_fn);
 }
 
 template <int M>
@@ -569,26 +559,16 @@ void Winograd3x3::Backward(const float* x, const float* weights, const float* dy
       WeightProductsPart<2>(part, part_x, part_dy, end - begin);
     }
   };
-  if (parts == 1) {
-    part_fn(0, 0, n);
-  } else if (SplitByPoints(n, parts)) {
+  if (SplitByPoints(n, parts)) {
     if (m_ == 4) {
       WeightProductsByPoints<4>(x, dy, n, parts);
     } else {
       WeightProductsByPoints<2>(x, dy, n, parts);
     }
   } else {
-    {
-      ScopedBlasThreads serial(1);
-      RunLayerParts(parts, n, part_fn);
-    }
-    float* sum = scratch_[0].du.data();
-    LayerParallelFor(points_ * pairs, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
-      for (int p = 1; p < parts; ++p) {
-        const float* add = scratch_[static_cast<size_t>(p)].du.data();
-        for (int64_t i = begin; i < end; ++i) sum[i] += add[i];
-      }
-    });
+    RunLayerPartsOnSerialBlas(parts, n, part_fn);
+    AddPartSums(scratch_[0].du.data(), parts, points_ * pairs,
+                [&](int p) { return scratch_[static_cast<size_t>(p)].du.data(); });
   }
   if (m_ == 4) {
     WeightAdjoint<4>(scratch_[0].du.data(), dweights);

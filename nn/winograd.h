@@ -23,12 +23,13 @@
 //
 // Threads: a Winograd3x3 is used by one thread at a time. With OpenBLAS's
 // thread count at T > 1 (and a batch of at least 2 images) it cuts the batch
-// into up to T parts of consecutive images, one per layer thread
-// (nn/layer_threads.h), and each part runs its transforms and its products
-// alone, with OpenBLAS set to 1 thread meanwhile: at ResNet's small layers
-// (16x16x64) the products split over OpenBLAS's threads spent as long meeting
-// as multiplying. The weight gradient's per-part sums are added in part order,
-// so a thread count always gives the same result.
+// into up to T parts of consecutive images, one per layer thread, and each
+// part runs its transforms and its products alone, with OpenBLAS set to 1
+// thread meanwhile (RunLayerPartsOnSerialBlas, nn/layer_threads.h): at
+// ResNet's small layers (16x16x64) the products split over OpenBLAS's threads
+// spent as long meeting as multiplying. Small maps are cut by points instead
+// (SplitByPoints). The weight gradient's per-part sums are added in part order
+// (AddPartSums), so a thread count always gives the same result.
 
 #include <cstdint>
 #include <memory>
