@@ -8,12 +8,17 @@
 # 3. The whole job started again afterwards restores the latest checkpoint.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/test/job_lib.sh"
 
+# Long enough that the chief is still training when the test reaches step 2:
+# softmax steps take about 1 ms here, and a checkpoint write pauses 3 s in the
+# background while training goes on (at 2500 steps the whole job once ended
+# inside the first write's pause, and the only pause left was the final one).
+max_steps=20000
 config="$work/softmax.pbtxt"
 cat > "$config" <<CFG
 model_file: "$runfiles/examples/models/softmax_regression.pbtxt"
 data { idx {} }
 batch_size: 200
-max_steps: 2500
+max_steps: $max_steps
 optimizer { learning_rate: 0.05 sgd {} }
 log_every_steps: 50
 eval_at_end: false
@@ -45,6 +50,9 @@ wait_for_log worker_1 "resuming at global step" 30
 wait_for_log worker_0 "wrote checkpoint" 60 || finish
 pauses="$(grep -cF "before commit (test delay)" "$work/worker_0.log")"
 wait_for_log worker_0 "before commit (test delay)" 60 $((pauses + 1)) || finish
+grep -F "before commit (test delay)" "$work/worker_0.log" | tail -n 1 |
+  grep -qF "ckpt-$max_steps:" &&
+  fail "the chief finished training before a checkpoint write could be interrupted" && finish
 kill -KILL "${pid_of[worker_0]}"
 wait "${pid_of[worker_0]}" 2>/dev/null
 echo "killed the chief in mid-write"
@@ -55,7 +63,7 @@ previous="$(grep -oE "wrote checkpoint [^ ]+" "$work/worker_0.log" | tail -n 1 |
 mv "$work/worker_0.log" "$work/worker_0_first.log"
 start_worker 0 "${chief_flags[@]}"
 wait_for_log worker_0 "keeping that live state" 30
-expect_exit worker_0 120 0
+expect_exit worker_0 240 0
 expect_exit worker_1 30 0
 expect_exit ps_0 30 0
 expect_log worker_0 "writing the final checkpoint"
@@ -67,8 +75,8 @@ latest="$("$CTL_BIN" ckpt list "$work/ckpt" | grep -oE '^ckpt-[0-9]+' | tail -n 
 mv "$work/worker_0.log" "$work/worker_0_second.log"
 mv "$work/worker_1.log" "$work/worker_1_first.log"
 start_ps 0
-start_worker 0 "${chief_flags[@]}" --max_steps=2600
-start_worker 1 --config="$config" --max_steps=2600
+start_worker 0 "${chief_flags[@]}" --max_steps=$((max_steps + 100))
+start_worker 1 --config="$config" --max_steps=$((max_steps + 100))
 expect_exit worker_0 120 0
 expect_exit worker_1 30 0
 expect_exit ps_0 30 0
