@@ -6,12 +6,15 @@
 # and the other worker resumed (target: within 3 s).
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/test/job_lib.sh"
 
+# 6000 steps (about 3 s of training here), not fewer: the ps must be killed
+# while the job still trains (worker_failure_test once lost that race).
+
 config="$work/softmax.pbtxt"
 cat > "$config" <<CFG
 model_file: "$runfiles/examples/models/softmax_regression.pbtxt"
 data { idx {} }
 batch_size: 200
-max_steps: 1500
+max_steps: 6000
 optimizer { learning_rate: 0.05 momentum { momentum: 0.9 } }
 log_every_steps: 50
 eval_at_end: false
@@ -49,8 +52,8 @@ expect_exit worker_0 120 0
 expect_exit worker_1 30 0
 expect_exit ps_0 30 0
 expect_exit ps_1 30 0
-# ASYNC: both workers may push at step 1499, so the job ends at 1500 or 1501.
-grep -qE "final global step 150[01]," "$work/worker_0.log" || fail "final global step not 1500/1501"
+# ASYNC: both workers may push at step 5999, so the job ends at 6000 or 6001.
+grep -qE "final global step 600[01]," "$work/worker_0.log" || fail "final global step not 6000/6001"
 expect_log worker_0 "a ps lost its variables"
 expect_checkpoints_valid "$work/ckpt"
 grep -F "restored ps 1" "$work/worker_0.log"
