@@ -26,12 +26,13 @@ PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding paddin
 namespace {
 
 ConvAlgorithm ChooseAlgorithm(ConvAlgorithm asked, int64_t cin, int64_t cout, int64_t k,
-                              int64_t stride, Padding padding) {
+                              int64_t stride, Padding padding, int64_t output_pixels) {
   const bool fits_1x1 = k == 1 && stride == 1;
   const bool fits_winograd = k == 3 && stride == 1 && padding == SAME;
   switch (asked) {
     case ConvAlgorithm::kAuto:
       if (fits_1x1) return ConvAlgorithm::kGemm1x1;
+      if (output_pixels <= kTapsMaxOutputPixels) return ConvAlgorithm::kTaps;
       if (fits_winograd && cin >= kWinogradMinChannels && cout >= kWinogradMinChannels) {
         return ConvAlgorithm::kWinograd;
       }
@@ -40,6 +41,8 @@ ConvAlgorithm ChooseAlgorithm(ConvAlgorithm asked, int64_t cin, int64_t cout, in
       return fits_1x1 ? asked : ConvAlgorithm::kIm2Col;
     case ConvAlgorithm::kWinograd:
       return fits_winograd ? asked : ConvAlgorithm::kIm2Col;
+    case ConvAlgorithm::kTaps:
+      return asked;
     case ConvAlgorithm::kIm2Col:
       break;
   }
@@ -52,10 +55,10 @@ Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t fil
                          int64_t kernel_size, int64_t stride, Padding padding,
                          Initializer weights_initializer, Initializer biases_initializer,
                          bool use_bias, ConvAlgorithm algorithm)
-    : SingleInputLayer(std::move(name), input_shape,
-            Shape{ComputePaddedDim(input_shape[0], kernel_size, stride, padding).out,
-                  ComputePaddedDim(input_shape[1], kernel_size, stride, padding).out,
-                  filters}),
+    : SingleInputLayer(
+          std::move(name), input_shape,
+          Shape{ComputePaddedDim(input_shape[0], kernel_size, stride, padding).out,
+                ComputePaddedDim(input_shape[1], kernel_size, stride, padding).out, filters}),
       h_(input_shape[0]),
       w_(input_shape[1]),
       cin_(input_shape[2]),
@@ -67,9 +70,12 @@ Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t fil
       weights_initializer_(std::move(weights_initializer)),
       biases_initializer_(std::move(biases_initializer)),
       use_bias_(use_bias),
-      algorithm_(ChooseAlgorithm(algorithm, cin_, cout_, k_, stride_, padding)) {
+      algorithm_(ChooseAlgorithm(algorithm, cin_, cout_, k_, stride_, padding, oh_.out * ow_.out)) {
   if (algorithm_ == ConvAlgorithm::kWinograd) {
     winograd_ = std::make_unique<Winograd3x3>(h_, w_, cin_, cout_);
+  } else if (algorithm_ == ConvAlgorithm::kTaps) {
+    taps_ = std::make_unique<TapConv>(h_, w_, cin_, k_, stride_, oh_.pad_before, ow_.pad_before,
+                                      oh_.out, ow_.out, cout_);
   }
 }
 
@@ -201,6 +207,10 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
   const float* bias = use_bias_ ? params[1]->data() : nullptr;
   float* y = output->data();
   if (n == 0) return;
+  if (algorithm_ == ConvAlgorithm::kTaps) {
+    taps_->Forward(input.data(), params[0]->data(), bias, n, y);
+    return;
+  }
   if (algorithm_ != ConvAlgorithm::kIm2Col) {
     // The whole batch at once: Winograd chunks itself; a 1x1 kernel's columns
     // are the input.
@@ -248,6 +258,11 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
   if (rows == 0) {
     grad_params[0]->Fill(0.0f);
     if (grad_input != nullptr) grad_input->Fill(0.0f);
+    return;
+  }
+  if (algorithm_ == ConvAlgorithm::kTaps) {
+    taps_->Backward(input.data(), params[0]->data(), dy, n,
+                    grad_input != nullptr ? grad_input->data() : nullptr, dw);
     return;
   }
   if (algorithm_ == ConvAlgorithm::kWinograd) {

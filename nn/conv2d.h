@@ -8,8 +8,10 @@
 //   keeping the whole batch's columns from Forward.
 // - 1x1 kernels at stride 1: the NHWC input already is the column matrix, so one
 //   sgemm over the whole batch, with no im2col (and no col2im in Backward).
-// - 3x3 kernels at stride 1 with SAME padding: Winograd F(2x2, 3x3)
-//   (nn/winograd.h), 2.25x fewer multiplies than im2col.
+// - 3x3 kernels at stride 1 with SAME padding: Winograd F(4x4, 3x3) or
+//   F(2x2, 3x3) (nn/winograd.h), up to 4x fewer multiplies than im2col.
+// - Small output maps (at most kTapsMaxOutputPixels pixels): one sgemm over the
+//   batch per (output pixel, kernel tap) pair inside the image (nn/tap_conv.h).
 // Variables: weights [KH, KW, Cin, Cout], biases [Cout] (none without bias, as
 // before a batch norm, whose beta takes the bias's place).
 
@@ -19,6 +21,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "nn/layer.h"
+#include "nn/tap_conv.h"
 #include "nn/winograd.h"
 
 namespace tessera {
@@ -33,11 +36,17 @@ struct PaddedDim {
 PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding padding);
 
 // How a Conv2DLayer computes. kAuto: kGemm1x1 for 1x1 stride 1 kernels,
+// kTaps for other kernels with at most kTapsMaxOutputPixels output pixels,
 // kWinograd for 3x3 stride 1 SAME kernels with at least kWinogradMinChannels
 // input and output channels, else kIm2Col. Asking for an algorithm that does
-// not fit the layer's shape (kWinograd or kGemm1x1) falls back to kIm2Col.
-enum class ConvAlgorithm { kAuto, kIm2Col, kGemm1x1, kWinograd };
+// not fit the layer's shape (kWinograd or kGemm1x1) falls back to kIm2Col;
+// kTaps fits every shape.
+enum class ConvAlgorithm { kAuto, kIm2Col, kGemm1x1, kWinograd, kTaps };
 inline constexpr int64_t kWinogradMinChannels = 16;
+// A 2x2 output map: a 3x3 SAME kernel there has 16 (pixel, tap) pairs inside
+// the image, as many products as F(2x2, 3x3) has points, with no transforms;
+// at 4x4 Winograd's F(4x4) needs 36 products against 100 pairs.
+inline constexpr int64_t kTapsMaxOutputPixels = 4;
 
 class Conv2DLayer final : public SingleInputLayer {
  public:
@@ -121,6 +130,7 @@ class Conv2DLayer final : public SingleInputLayer {
   int64_t forward_batch_ = -1;
   int forward_parts_ = 0;
   std::unique_ptr<Winograd3x3> winograd_;  // with kWinograd
+  std::unique_ptr<TapConv> taps_;          // with kTaps
 };
 
 }  // namespace tessera

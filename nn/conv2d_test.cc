@@ -146,6 +146,103 @@ INSTANTIATE_TEST_SUITE_P(
                       StridedCase{7, 1, 2, VALID, false},
                       StridedCase{5, 1, 1, SAME, false}));  // bottleneck 1x1
 
+// The tap-by-tap algorithm (nn/tap_conv.h) on the shapes it is chosen for and
+// beyond: forward against the naive reference, gradients by finite differences.
+struct TapsCase {
+  int64_t h, w, k, stride;
+  Padding padding;
+  bool use_bias;
+};
+
+class TapsConv2DTest : public ::testing::TestWithParam<TapsCase> {};
+
+TEST_P(TapsConv2DTest, MatchesNaiveReferenceAndFiniteDifferences) {
+  const TapsCase c = GetParam();
+  const int64_t cin = 3, cout = 4;
+  Conv2DLayer layer("conv", {c.h, c.w, cin}, cout, c.k, c.stride, c.padding, ZerosInitializer(),
+                    ZerosInitializer(), c.use_bias, ConvAlgorithm::kTaps);
+  ASSERT_EQ(layer.algorithm(), ConvAlgorithm::kTaps);
+  const Tensor x = RandomTensor({3, c.h, c.w, cin}, 21);
+  const Tensor w = RandomTensor({c.k, c.k, cin, cout}, 22);
+  const Tensor b = c.use_bias ? RandomTensor({cout}, 23) : Tensor({cout});
+  std::vector<const Tensor*> params = {&w};
+  if (c.use_bias) params.push_back(&b);
+  Tensor y;
+  layer.Forward(params, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want = NaiveConv(x, w, b, c.stride, c.padding == SAME, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({3, oh, ow, cout}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-4) << i;
+
+  std::vector<Tensor> check_params = {RandomTensor({c.k, c.k, cin, cout}, 24)};
+  if (c.use_bias) check_params.push_back(RandomTensor({cout}, 25));
+  EXPECT_EQ(CheckLayerGradients(&layer, check_params, RandomTensor({2, c.h, c.w, cin}, 26)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, TapsConv2DTest,
+    ::testing::Values(TapsCase{2, 2, 3, 1, SAME, false},    // ResNet-18's last stage at 64x64
+                      TapsCase{4, 4, 3, 2, SAME, false},    // its downsampling into that stage
+                      TapsCase{1, 1, 3, 1, SAME, true},     // a 1x1 map: the centre tap only
+                      TapsCase{4, 3, 1, 2, SAME, false},    // projection shortcut, uneven
+                      TapsCase{5, 4, 7, 2, SAME, true},     // stem-like 7x7, uneven padding
+                      TapsCase{6, 5, 3, 1, VALID, true},    // larger maps than auto picks
+                      TapsCase{5, 5, 2, 2, SAME, false}));  // even kernel
+
+// Auto picks the tap-by-tap algorithm for maps of at most 4 output pixels,
+// and Winograd or im2col above.
+TEST(TapsConv2DTest, AutoChoosesTapsForSmallMaps) {
+  const auto algorithm = [](int64_t h, int64_t k, int64_t stride) {
+    return Conv2DLayer("conv", {h, h, 32}, 32, k, stride, SAME, ZerosInitializer(),
+                       ZerosInitializer())
+        .algorithm();
+  };
+  EXPECT_EQ(algorithm(2, 3, 1), ConvAlgorithm::kTaps);
+  EXPECT_EQ(algorithm(4, 3, 2), ConvAlgorithm::kTaps);
+  EXPECT_EQ(algorithm(4, 1, 2), ConvAlgorithm::kTaps);
+  EXPECT_EQ(algorithm(2, 1, 1), ConvAlgorithm::kGemm1x1);
+  EXPECT_EQ(algorithm(3, 3, 1), ConvAlgorithm::kWinograd);
+  EXPECT_EQ(algorithm(6, 3, 2), ConvAlgorithm::kIm2Col);
+}
+
+// At ResNet's channel counts the output channels are cut over the layer
+// threads: 1 and 2 threads give the im2col algorithm's results (forward, dx,
+// dW), and OpenBLAS's thread count is back afterwards.
+TEST(TapsConv2DTest, TwoThreadsMatchIm2Col) {
+  const int64_t n = 5, h = 4, cin = 128, cout = 160;
+  for (const int64_t stride : {1, 2}) {
+    SCOPED_TRACE(stride);
+    const Tensor x = RandomTensor({n, h, h, cin}, 31);
+    const Tensor w = RandomTensor({3, 3, cin, cout}, 32);
+    const Tensor* params[] = {&w};
+    Conv2DLayer im2col("conv", {h, h, cin}, cout, 3, stride, SAME, ZerosInitializer(),
+                       ZerosInitializer(), false, ConvAlgorithm::kIm2Col);
+    Tensor want_y, want_dx, want_dw(w.shape());
+    Tensor* want_grads[] = {&want_dw};
+    im2col.Forward(params, x, {}, &want_y);
+    const Tensor dy = RandomTensor(want_y.shape(), 33);
+    im2col.Backward(params, x, want_y, dy, &want_dx, want_grads);
+    const int saved = BlasThreads();
+    for (const int threads : {1, 2}) {
+      SCOPED_TRACE(threads);
+      SetBlasThreads(threads);
+      Conv2DLayer taps("conv", {h, h, cin}, cout, 3, stride, SAME, ZerosInitializer(),
+                       ZerosInitializer(), false, ConvAlgorithm::kTaps);
+      Tensor y, dx, dw(w.shape());
+      Tensor* grads[] = {&dw};
+      taps.Forward(params, x, {}, &y);
+      taps.Backward(params, x, y, dy, &dx, grads);
+      EXPECT_EQ(BlasThreads(), threads);
+      ASSERT_EQ(y.shape(), want_y.shape());
+      ASSERT_EQ(dx.shape(), want_dx.shape());
+      for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want_y[i], 1e-3) << i;
+      for (int64_t i = 0; i < dx.size(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-3) << i;
+      for (int64_t i = 0; i < dw.size(); ++i) ASSERT_NEAR(dw[i], want_dw[i], 1e-3) << i;
+    }
+    SetBlasThreads(saved);
+  }
+}
+
 TEST(ComputePaddedDimTest, MatchesTensorFlow) {
   // SAME: 28 / 1 with k 5 -> 28 out, 4 padding, 2 before.
   EXPECT_EQ(ComputePaddedDim(28, 5, 1, SAME).out, 28);
