@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/simd_clones.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -15,7 +16,7 @@ namespace {
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 //   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-void TransformBT4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_AVX2_CLONES void TransformBT4(const float* __restrict a0, const float* __restrict a1,
                   const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
                   float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -26,7 +27,7 @@ void TransformBT4(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-void TransformAT4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_AVX2_CLONES void TransformAT4(const float* __restrict a0, const float* __restrict a1,
                   const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
                   float* __restrict o1, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -35,7 +36,7 @@ void TransformAT4(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-void TransformA4(const float* __restrict a0, const float* __restrict a1, float* __restrict o0,
+TESSERA_AVX2_CLONES void TransformA4(const float* __restrict a0, const float* __restrict a1, float* __restrict o0,
                  float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     o0[i] = a0[i];
@@ -45,7 +46,7 @@ void TransformA4(const float* __restrict a0, const float* __restrict a1, float* 
   }
 }
 
-void TransformG4(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
+TESSERA_AVX2_CLONES void TransformG4(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
                  float* __restrict o0, float* __restrict o1, float* __restrict o2,
                  float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -56,7 +57,7 @@ void TransformG4(const float* __restrict a0, const float* __restrict a1, const f
   }
 }
 
-void TransformGT4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_AVX2_CLONES void TransformGT4(const float* __restrict a0, const float* __restrict a1,
                   const float* __restrict a2, const float* __restrict a3, float* __restrict o0,
                   float* __restrict o1, float* __restrict o2, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -72,7 +73,7 @@ void TransformGT4(const float* __restrict a0, const float* __restrict a1,
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
 //          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
-void TransformBT6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_AVX2_CLONES void TransformBT6(const float* __restrict a0, const float* __restrict a1,
                   const float* __restrict a2, const float* __restrict a3,
                   const float* __restrict a4, const float* __restrict a5, float* __restrict o0,
                   float* __restrict o1, float* __restrict o2, float* __restrict o3,
@@ -91,7 +92,7 @@ void TransformBT6(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-void TransformAT6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_AVX2_CLONES void TransformAT6(const float* __restrict a0, const float* __restrict a1,
                   const float* __restrict a2, const float* __restrict a3,
                   const float* __restrict a4, const float* __restrict a5, float* __restrict o0,
                   float* __restrict o1, float* __restrict o2, float* __restrict o3, int64_t n) {
@@ -105,7 +106,7 @@ void TransformAT6(const float* __restrict a0, const float* __restrict a1,
   }
 }
 
-void TransformA6(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
+TESSERA_AVX2_CLONES void TransformA6(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
                  const float* __restrict a3, float* __restrict o0, float* __restrict o1,
                  float* __restrict o2, float* __restrict o3, float* __restrict o4,
                  float* __restrict o5, int64_t n) {
@@ -121,7 +122,7 @@ void TransformA6(const float* __restrict a0, const float* __restrict a1, const f
   }
 }
 
-void TransformG6(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
+TESSERA_AVX2_CLONES void TransformG6(const float* __restrict a0, const float* __restrict a1, const float* __restrict a2,
                  float* __restrict o0, float* __restrict o1, float* __restrict o2,
                  float* __restrict o3, float* __restrict o4, float* __restrict o5, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -136,7 +137,7 @@ void TransformG6(const float* __restrict a0, const float* __restrict a1, const f
   }
 }
 
-void TransformGT6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_AVX2_CLONES void TransformGT6(const float* __restrict a0, const float* __restrict a1,
                   const float* __restrict a2, const float* __restrict a3,
                   const float* __restrict a4, const float* __restrict a5, float* __restrict o0,
                   float* __restrict o1, float* __restrict o2, int64_t n) {
