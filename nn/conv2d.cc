@@ -28,7 +28,7 @@ namespace {
 ConvAlgorithm ChooseAlgorithm(ConvAlgorithm asked, int64_t cin, int64_t cout, int64_t k,
                               int64_t stride, Padding padding, int64_t output_pixels) {
   const bool fits_1x1 = k == 1 && stride == 1;
-  const bool fits_winograd = k == 3 && stride == 1 && padding == SAME;
+  const bool fits_winograd = (k == 3 || k == 5) && stride == 1 && padding == SAME;
   switch (asked) {
     case ConvAlgorithm::kAuto:
       if (fits_1x1) return ConvAlgorithm::kGemm1x1;
@@ -72,7 +72,7 @@ Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t fil
       use_bias_(use_bias),
       algorithm_(ChooseAlgorithm(algorithm, cin_, cout_, k_, stride_, padding, oh_.out * ow_.out)) {
   if (algorithm_ == ConvAlgorithm::kWinograd) {
-    winograd_ = std::make_unique<Winograd3x3>(h_, w_, cin_, cout_);
+    winograd_ = std::make_unique<WinogradConv>(h_, w_, cin_, cout_, /*tile=*/0, k_);
   } else if (algorithm_ == ConvAlgorithm::kTaps) {
     taps_ = std::make_unique<TapConv>(h_, w_, cin_, k_, stride_, oh_.pad_before, ow_.pad_before,
                                       oh_.out, ow_.out, cout_);

@@ -8,8 +8,9 @@
 //   keeping the whole batch's columns from Forward.
 // - 1x1 kernels at stride 1: the NHWC input already is the column matrix, so one
 //   sgemm over the whole batch, with no im2col (and no col2im in Backward).
-// - 3x3 kernels at stride 1 with SAME padding: Winograd F(4x4, 3x3) or
-//   F(2x2, 3x3) (nn/winograd.h), up to 4x fewer multiplies than im2col.
+// - 3x3 and 5x5 kernels at stride 1 with SAME padding: Winograd F(4x4, 3x3) or
+//   F(2x2, 3x3), and F(4x4, 5x5) (nn/winograd.h): 4x and 6.25x fewer multiplies
+//   than im2col.
 // - Small output maps (at most kTapsMaxOutputPixels pixels): one sgemm over the
 //   batch per (output pixel, kernel tap) pair inside the image (nn/tap_conv.h).
 // Variables: weights [KH, KW, Cin, Cout], biases [Cout] (none without bias, as
@@ -37,7 +38,7 @@ PaddedDim ComputePaddedDim(int64_t in, int64_t k, int64_t stride, Padding paddin
 
 // How a Conv2DLayer computes. kAuto: kGemm1x1 for 1x1 stride 1 kernels,
 // kTaps for other kernels with at most kTapsMaxOutputPixels output pixels,
-// kWinograd for 3x3 stride 1 SAME kernels with at least kWinogradMinChannels
+// kWinograd for 3x3 and 5x5 stride 1 SAME kernels with at least kWinogradMinChannels
 // input and output channels, else kIm2Col. Asking for an algorithm that does
 // not fit the layer's shape (kWinograd or kGemm1x1) falls back to kIm2Col;
 // kTaps fits every shape.
@@ -103,7 +104,7 @@ class Conv2DLayer final : public SingleInputLayer {
   // Threads: with OpenBLAS at T > 1 threads and at least 2 images, the batch is
   // cut into up to T parts of consecutive images (nn/layer_threads.h); each
   // runs its own im2col and sgemms with OpenBLAS set to 1 thread meanwhile
-  // (RunLayerPartsOnSerialBlas, as Winograd3x3 does), and dW adds the parts'
+  // (RunLayerPartsOnSerialBlas, as WinogradConv does), and dW adds the parts'
   // sums in part order (AddPartSums). Runs fn(part, begin, end) over the
   // parts; returns their count.
   int RunImageParts(int64_t n, absl::FunctionRef<void(int, int64_t, int64_t)> fn);
@@ -129,7 +130,7 @@ class Conv2DLayer final : public SingleInputLayer {
   // reused only by a Backward cut the same way).
   int64_t forward_batch_ = -1;
   int forward_parts_ = 0;
-  std::unique_ptr<Winograd3x3> winograd_;  // with kWinograd
+  std::unique_ptr<WinogradConv> winograd_;  // with kWinograd
   std::unique_ptr<TapConv> taps_;          // with kTaps
 };
 

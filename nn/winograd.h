@@ -1,15 +1,17 @@
 #ifndef TESSERA_NN_WINOGRAD_H_
 #define TESSERA_NN_WINOGRAD_H_
 
-// 3x3, stride 1, SAME (padding 1) convolution of NHWC images with a
-// [3, 3, Cin, Cout] kernel by Winograd's minimal filtering F(m x m, 3x3)
-// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016),
-// m = 2 or 4: each m x m output tile is A^T [(G g G^T) . (B^T d B)] A of the
-// (m+2) x (m+2) input tile d around it, which takes (m+2)^2 multiplies per tile
-// and channel pair where the direct method takes 9 m^2: 16 against 36 for
-// F(2x2, 3x3), 36 against 144 for F(4x4, 3x3). The (m+2)^2 products of a tile
-// are as many matrix products over (tiles x Cin) x (Cin x Cout) (OpenBLAS
-// sgemm), taken over chunks of images whose transformed tiles fit a few MB.
+// r x r (3 or 5), stride 1, SAME (padding (r-1)/2) convolution of NHWC images
+// with a [r, r, Cin, Cout] kernel by Winograd's minimal filtering
+// F(m x m, r x r) (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+// Networks", 2016): F(2x2, 3x3), F(4x4, 3x3) and F(4x4, 5x5). Each m x m
+// output tile is A^T [(G g G^T) . (B^T d B)] A of the a x a input tile d around
+// it (a = m + r - 1), which takes a^2 multiplies per tile and channel pair where
+// the direct method takes r^2 m^2: 16 against 36 for F(2x2, 3x3), 36 against
+// 144 for F(4x4, 3x3), 64 against 400 for F(4x4, 5x5) (mnist_deep's conv2).
+// The a^2 products of a tile are as many matrix products over
+// (tiles x Cin) x (Cin x Cout) (OpenBLAS sgemm), taken over chunks of images
+// whose transformed tiles fit a few MB.
 //
 // Backward: the input gradient is the same Winograd convolution of the output
 // gradient with the kernel turned 180 degrees and Cin/Cout swapped; the weight
@@ -18,10 +20,11 @@
 //
 // Error: F(2x2, 3x3)'s constants are 0, +-1 and 1/2, so its result differs
 // from the direct sum by float rounding alone; F(4x4, 3x3)'s reach 8 (A) and
-// 1/24 (G), and its error is several times larger, still near float rounding
-// (docs/models.md has the measured errors; nn/winograd_test.cc bounds them).
+// 1/24 (G), and F(4x4, 5x5)'s (points 0, +-1, +-2, +-1/2) 8 and 1/90: their
+// errors are several times larger, still near float rounding (docs/models.md
+// has the measured errors; nn/winograd_test.cc bounds them).
 //
-// Threads: a Winograd3x3 is used by one thread at a time. With OpenBLAS's
+// Threads: a WinogradConv is used by one thread at a time. With OpenBLAS's
 // thread count at T > 1 (and a batch of at least 2 images) it cuts the batch
 // into up to T parts of consecutive images, one per layer thread, and each
 // part runs its transforms and its products alone, with OpenBLAS set to 1
@@ -37,21 +40,24 @@
 
 namespace tessera {
 
-class Winograd3x3 {
+class WinogradConv {
  public:
-  // Images [H, W, Cin] to [H, W, Cout]; all > 0. `tile` is m: 2, 4, or 0 for
-  // the one with fewer transformed points for the image (4 unless the image is
-  // smaller than 3x3, as ResNet's 2x2 layers at 64x64 input).
-  Winograd3x3(int64_t h, int64_t w, int64_t cin, int64_t cout, int tile = 0);
+  // Images [H, W, Cin] to [H, W, Cout]; all > 0. `kernel` is r: 3, or 5 (then
+  // the tile is 4). With r = 3, `tile` is m: 2, 4, or 0 for the one with fewer
+  // transformed points for the image (4 unless the image is smaller than 3x3,
+  // as ResNet's 2x2 layers at 64x64 input).
+  WinogradConv(int64_t h, int64_t w, int64_t cin, int64_t cout, int tile = 0, int kernel = 3);
 
   // m: 2 or 4.
   int tile() const { return m_; }
+  // r: 3 or 5.
+  int kernel() const { return r_; }
 
-  // y [n, H, W, Cout] = conv(x [n, H, W, Cin], weights [3, 3, Cin, Cout]),
+  // y [n, H, W, Cout] = conv(x [n, H, W, Cin], weights [r, r, Cin, Cout]),
   // overwritten. Keeps the weights' transform (F(2x2)'s Backward reads it).
   void Forward(const float* x, const float* weights, int64_t n, float* y);
   // From dy [n, H, W, Cout], the x of the last Forward and its weights (whose
-  // transform it kept): dweights [3, 3, Cin, Cout] (overwritten) and, when
+  // transform it kept): dweights [r, r, Cin, Cout] (overwritten) and, when
   // non-null, dx [n, H, W, Cin] (overwritten).
   void Backward(const float* x, const float* weights, const float* dy, int64_t n, float* dx,
                 float* dweights);
@@ -68,8 +74,8 @@ class Winograd3x3 {
   bool SplitByPoints(int64_t n, int parts) const;
   static constexpr int64_t kMinTilesPerPart = 64;
 
-  // The tile (2 or 4) with fewer transformed points for an h x w image:
-  // ceil(h/m) ceil(w/m) (m+2)^2; 4 on a tie.
+  // The tile (2 or 4) of a 3x3 kernel with fewer transformed points for an
+  // h x w image: ceil(h/m) ceil(w/m) (m+2)^2; 4 on a tie.
   static int BestTile(int64_t h, int64_t w);
 
  private:
@@ -81,23 +87,28 @@ class Winograd3x3 {
     std::vector<float> v, m, dm, du;
   };
 
-  // u [points][Cin][Cout] = G g G^T of weights [3, 3, Cin, Cout], or when
+  // Calls fn(Transforms<m, r>{}) (winograd.cc) for this layer's m and r: the
+  // templates below take that type.
+  template <typename Fn>
+  void WithTransforms(Fn fn) const;
+
+  // u [points][Cin][Cout] = G g G^T of weights [r, r, Cin, Cout], or when
   // `turned` of the kernel turned 180 degrees (still [Cin][Cout]).
-  template <int M>
+  template <typename T>
   void TransformWeights(const float* weights, bool turned, std::vector<float>* u);
   // v [points][tiles][c] = B^T d B of the tiles of `n` images [H, W, c] at `in`.
-  template <int M>
+  template <typename T>
   void InputTransform(const float* in, int64_t n, int64_t c, float* v);
   // The images [n, H, W, c] at `out` from the products m [points][tiles][c]:
   // A^T m A, clipped at the image's edge.
-  template <int M>
+  template <typename T>
   void OutputTransform(const float* m, int64_t n, int64_t c, float* out);
   // dm [points][tiles][c] = A dy A^T of the output gradient tiles of `n`
   // images [H, W, c] at `dy` (zero beyond the edge): OutputTransform's adjoint.
-  template <int M>
+  template <typename T>
   void OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm);
-  // dweights [3, 3, Cin, Cout] = G^T du G.
-  template <int M>
+  // dweights [r, r, Cin, Cout] = G^T du G.
+  template <typename T>
   void WeightAdjoint(const float* du, float* dweights);
   // conv of n images [H, W, c_in] at `in` into [n, H, W, c_out] at `out` with
   // the kernel transform `u` [points][c_in][c_out], or when `transposed`
@@ -107,12 +118,12 @@ class Winograd3x3 {
   void Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
                 const int* point_map, bool transposed, float* out);
   // Convolve's work for one part's images, chunk by chunk, in scratch_[part].
-  template <int M>
+  template <typename T>
   void ConvolvePart(int part, const float* in, int64_t n, int64_t c_in, int64_t c_out,
                     const float* u, const int* point_map, bool transposed, float* out);
   // scratch_[part].du [points][Cin][Cout] = sum over the tiles of `n` images of
   // V(x)^T dM(dy), point by point.
-  template <int M>
+  template <typename T>
   void WeightProductsPart(int part, const float* x, const float* dy, int64_t n);
   // Parts for a batch of `n` images: LayerParts(n, 1) (1 inside a part).
   static int ImageParts(int64_t n);
@@ -126,21 +137,22 @@ class Winograd3x3 {
   // Convolve and the weight products of the whole batch as one chunk: the
   // transforms on the layer threads, the products cut by points into `parts`,
   // each on single-threaded OpenBLAS. The weight products go to scratch_[0].du.
-  template <int M>
+  template <typename T>
   void ConvolveByPoints(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
                         const int* point_map, bool transposed, int parts, float* out);
-  template <int M>
+  template <typename T>
   void WeightProductsByPoints(const float* x, const float* dy, int64_t n, int parts);
 
   const int64_t h_, w_, cin_, cout_;
+  const int r_;                      // kernel r x r
   const int m_;                      // output tile m x m
-  const int64_t points_;             // (m+2)^2
+  const int64_t points_;             // (m+r-1)^2
   const int64_t tiles_y_, tiles_x_;  // output tiles per image, down and across
-  const std::vector<float> zeros_;  // max(Cin, Cout): the tiles' points beyond the edge
+  const std::vector<float> zeros_;   // max(Cin, Cout): the tiles' points beyond the edge
   // Forward's kernel transform; for F(4x4), after a Backward that made dx,
   // the turned kernel's.
   std::vector<float> u_;
-  std::vector<Scratch> scratch_;    // one per part
+  std::vector<Scratch> scratch_;  // one per part
 };
 
 }  // namespace tessera

@@ -30,30 +30,40 @@ double RelativeError(const float* got, const std::vector<double>& want) {
   return err / std::max(scale, 1e-30);
 }
 
+// The algorithms: F(2x2, 3x3), F(4x4, 3x3), F(4x4, 5x5).
+struct Variant {
+  int tile, kernel;
+};
+constexpr Variant kVariants[] = {{2, 3}, {4, 3}, {4, 5}};
+
 // The largest error allowed relative to the output's scale: measured at most
-// 5e-7 for F(2x2, 3x3) and 7.2e-6 for F(4x4, 3x3) over these cases.
-double ErrorBound(int tile) { return tile == 2 ? 2e-6 : 2e-5; }
+// 5e-7 for F(2x2, 3x3), 7.1e-6 for F(4x4, 3x3) and 8.6e-6 for F(4x4, 5x5) over
+// these cases.
+double ErrorBound(const Variant& v) { return v.tile == 2 ? 2e-6 : 2e-5; }
 
 class WinogradTest : public ::testing::TestWithParam<WinogradCase> {};
 
-// Forward, dx and dw against the direct sum in double, with both tiles.
+// Forward, dx and dw against the direct sum in double, with every variant.
 // F(2x2, 3x3)'s transforms only add, subtract and halve, so the error stays at
 // float rounding: a few 1e-7 of the output's scale; F(4x4, 3x3)'s constants
-// (up to 8 and down to 1/24) make it several times larger (docs/models.md).
+// (up to 8 and down to 1/24) and F(4x4, 5x5)'s (8 and 1/90) make it several
+// times larger (docs/models.md).
 TEST_P(WinogradTest, MatchesDirectConvolution) {
   const WinogradCase c = GetParam();
   const Tensor x = RandomTensor({c.n, c.h, c.w, c.cin}, 21);
-  const Tensor w = RandomTensor({3, 3, c.cin, c.cout}, 22);
   const Tensor no_bias({c.cout});
-  int64_t oh = 0, ow = 0;
-  const std::vector<double> want_y = NaiveConv(x, w, no_bias, 1, true, &oh, &ow);
   const Tensor dy = RandomTensor({c.n, c.h, c.w, c.cout}, 23);
-  std::vector<double> want_dx, want_dw, want_db;
-  NaiveConvBackward(x, w, dy, &want_dx, &want_dw, &want_db);
-  for (const int tile : {2, 4}) {
-    SCOPED_TRACE(tile);
-    Winograd3x3 wino(c.h, c.w, c.cin, c.cout, tile);
+  for (const Variant& v : kVariants) {
+    SCOPED_TRACE(v.tile * 10 + v.kernel);
+    const int tile = v.tile;
+    const Tensor w = RandomTensor({v.kernel, v.kernel, c.cin, c.cout}, 22);
+    int64_t oh = 0, ow = 0;
+    const std::vector<double> want_y = NaiveConv(x, w, no_bias, 1, true, &oh, &ow);
+    std::vector<double> want_dx, want_dw, want_db;
+    NaiveConvBackward(x, w, dy, &want_dx, &want_dw, &want_db);
+    WinogradConv wino(c.h, c.w, c.cin, c.cout, tile, v.kernel);
     ASSERT_EQ(wino.tile(), tile);
+    ASSERT_EQ(wino.kernel(), v.kernel);
     Tensor y({c.n, c.h, c.w, c.cout});
     wino.Forward(x.data(), w.data(), c.n, y.data());
     Tensor dx(x.shape()), dw(w.shape());
@@ -61,13 +71,14 @@ TEST_P(WinogradTest, MatchesDirectConvolution) {
     const double fwd = RelativeError(y.data(), want_y);
     const double bwd_x = RelativeError(dx.data(), want_dx);
     const double bwd_w = RelativeError(dw.data(), want_dw);
-    std::printf("F(%dx%d) n=%lld %lldx%lld %lld->%lld: relative error y %.2e dx %.2e dw %.2e\n",
-                tile, tile, static_cast<long long>(c.n), static_cast<long long>(c.h),
-                static_cast<long long>(c.w), static_cast<long long>(c.cin),
-                static_cast<long long>(c.cout), fwd, bwd_x, bwd_w);
-    EXPECT_LT(fwd, ErrorBound(tile));
-    EXPECT_LT(bwd_x, ErrorBound(tile));
-    EXPECT_LT(bwd_w, ErrorBound(tile));
+    std::printf(
+        "F(%dx%d, %dx%d) n=%lld %lldx%lld %lld->%lld: relative error y %.2e dx %.2e dw %.2e\n",
+        tile, tile, v.kernel, v.kernel, static_cast<long long>(c.n), static_cast<long long>(c.h),
+        static_cast<long long>(c.w), static_cast<long long>(c.cin), static_cast<long long>(c.cout),
+        fwd, bwd_x, bwd_w);
+    EXPECT_LT(fwd, ErrorBound(v));
+    EXPECT_LT(bwd_x, ErrorBound(v));
+    EXPECT_LT(bwd_w, ErrorBound(v));
 
     // Without dx, dw is the same.
     Tensor dw_only(w.shape());
@@ -78,25 +89,26 @@ TEST_P(WinogradTest, MatchesDirectConvolution) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, WinogradTest,
-    ::testing::Values(WinogradCase{2, 6, 6, 4, 5},      // even size: whole tiles
-                      WinogradCase{2, 7, 5, 3, 2},      // odd sizes: clipped last tiles
-                      WinogradCase{3, 1, 1, 2, 3},      // one pixel
-                      WinogradCase{1, 2, 9, 5, 1},      // one output channel
-                      WinogradCase{3, 40, 40, 64, 64},  // several chunks of one image
-                      WinogradCase{9, 7, 7, 64, 32},    // ResNet's last stage size
-                      WinogradCase{2, 5, 6, 8, 8},      // F(4x4): clipped last tiles
-                      WinogradCase{3, 2, 2, 16, 16}));  // smaller than one F(4x4) tile
+    ::testing::Values(WinogradCase{2, 6, 6, 4, 5},        // even size: whole tiles
+                      WinogradCase{2, 7, 5, 3, 2},        // odd sizes: clipped last tiles
+                      WinogradCase{3, 1, 1, 2, 3},        // one pixel
+                      WinogradCase{1, 2, 9, 5, 1},        // one output channel
+                      WinogradCase{3, 40, 40, 64, 64},    // several chunks of one image
+                      WinogradCase{9, 7, 7, 64, 32},      // ResNet's last stage size
+                      WinogradCase{2, 5, 6, 8, 8},        // F(4x4): clipped last tiles
+                      WinogradCase{3, 2, 2, 16, 16},      // smaller than one F(4x4) tile
+                      WinogradCase{2, 14, 14, 32, 64}));  // mnist_deep's conv2
 
 // The tile with fewer transformed points: F(4x4) from 3x3 up, F(2x2) below.
 TEST(WinogradTest, BestTileByPoints) {
-  EXPECT_EQ(Winograd3x3::BestTile(56, 56), 4);  // 196 tiles x 36 < 784 x 16
-  EXPECT_EQ(Winograd3x3::BestTile(4, 4), 4);    // 1 x 36 < 4 x 16
-  EXPECT_EQ(Winograd3x3::BestTile(3, 3), 4);    // 1 x 36 < 4 x 16
-  EXPECT_EQ(Winograd3x3::BestTile(2, 2), 2);    // 1 x 16 < 1 x 36
-  EXPECT_EQ(Winograd3x3::BestTile(1, 9), 2);    // 5 x 16 < 3 x 36
-  EXPECT_EQ(Winograd3x3(7, 7, 4, 4).tile(), 4);
-  EXPECT_EQ(Winograd3x3(2, 2, 4, 4).tile(), 2);
-  EXPECT_EQ(Winograd3x3(56, 56, 4, 4, 2).tile(), 2);
+  EXPECT_EQ(WinogradConv::BestTile(56, 56), 4);  // 196 tiles x 36 < 784 x 16
+  EXPECT_EQ(WinogradConv::BestTile(4, 4), 4);    // 1 x 36 < 4 x 16
+  EXPECT_EQ(WinogradConv::BestTile(3, 3), 4);    // 1 x 36 < 4 x 16
+  EXPECT_EQ(WinogradConv::BestTile(2, 2), 2);    // 1 x 16 < 1 x 36
+  EXPECT_EQ(WinogradConv::BestTile(1, 9), 2);    // 5 x 16 < 3 x 36
+  EXPECT_EQ(WinogradConv(7, 7, 4, 4).tile(), 4);
+  EXPECT_EQ(WinogradConv(2, 2, 4, 4).tile(), 2);
+  EXPECT_EQ(WinogradConv(56, 56, 4, 4, 2).tile(), 2);
 }
 
 // Cut over two layer threads (each part's products on single-threaded
@@ -116,14 +128,15 @@ TEST_P(WinogradThreadsTest, SameOnOneAndTwoThreads) {
   const int saved = BlasThreads();
   const int64_t n = c.n, h = c.h, w = c.w, cin = 16, cout = 24;
   const Tensor x = RandomTensor({n, h, w, cin}, 31);
-  const Tensor wt = RandomTensor({3, 3, cin, cout}, 32);
   const Tensor dy = RandomTensor({n, h, w, cout}, 33);
-  for (const int tile : {2, 4}) {
-    SCOPED_TRACE(tile);
+  for (const Variant& v : kVariants) {
+    SCOPED_TRACE(v.tile * 10 + v.kernel);
+    const int tile = v.tile;
+    const Tensor wt = RandomTensor({v.kernel, v.kernel, cin, cout}, 32);
     // Relative to the tensor's largest value, as MatchesDirectConvolution.
-    const auto expect_near = [tile](const Tensor& a, const Tensor& b, const char* what) {
+    const auto expect_near = [v](const Tensor& a, const Tensor& b, const char* what) {
       const std::vector<double> want(a.data(), a.data() + a.size());
-      EXPECT_LT(RelativeError(b.data(), want), ErrorBound(tile)) << what;
+      EXPECT_LT(RelativeError(b.data(), want), ErrorBound(v)) << what;
     };
     Tensor y[2] = {Tensor({n, h, w, cout}), Tensor({n, h, w, cout})};
     Tensor dx[2] = {Tensor(x.shape()), Tensor(x.shape())};
@@ -131,7 +144,7 @@ TEST_P(WinogradThreadsTest, SameOnOneAndTwoThreads) {
     for (int threads : {1, 2}) {
       SetBlasThreads(threads);
       ASSERT_EQ(LayerParts(n, 1), threads);
-      Winograd3x3 wino(h, w, cin, cout, tile);
+      WinogradConv wino(h, w, cin, cout, tile, v.kernel);
       if (threads == 2) {
         EXPECT_EQ(wino.SplitByPoints(n, 2), c.by_points);
       }
@@ -152,9 +165,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, WinogradThreadsTest,
                                            ThreadsCase{4, 32, 30, false}));  // >= 128 a part
 
 TEST(WinogradTest, ChunksBoundTheScratch) {
-  Winograd3x3 big(56, 56, 64, 64);  // ResNet-18 stage 2 at 224x224
+  WinogradConv big(56, 56, 64, 64);  // ResNet-18 stage 2 at 224x224
   EXPECT_EQ(big.ChunkImages(32), 1);
-  Winograd3x3 small(4, 4, 256, 256);
+  WinogradConv small(4, 4, 256, 256);
   EXPECT_GT(small.ChunkImages(64), 1);
   EXPECT_LE(small.ChunkImages(64), 64);
   EXPECT_EQ(small.ChunkImages(0), 1);
@@ -173,7 +186,9 @@ TEST(ConvAlgorithmTest, AutoPicksByShape) {
   EXPECT_EQ(make(8, 3, 1, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);  // too few channels
   EXPECT_EQ(make(16, 3, 2, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);
   EXPECT_EQ(make(16, 3, 1, VALID, 16, kAuto), ConvAlgorithm::kIm2Col);
-  EXPECT_EQ(make(16, 5, 1, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(16, 5, 1, SAME, 16, kAuto), ConvAlgorithm::kWinograd);  // F(4x4, 5x5)
+  EXPECT_EQ(make(16, 5, 2, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);
+  EXPECT_EQ(make(16, 7, 1, SAME, 16, kAuto), ConvAlgorithm::kIm2Col);
   EXPECT_EQ(make(4, 1, 1, SAME, 4, kAuto), ConvAlgorithm::kGemm1x1);
   EXPECT_EQ(make(4, 1, 1, VALID, 4, kAuto), ConvAlgorithm::kGemm1x1);
   EXPECT_EQ(make(4, 1, 2, SAME, 4, kAuto), ConvAlgorithm::kIm2Col);
@@ -187,8 +202,8 @@ TEST(ConvAlgorithmTest, AutoPicksByShape) {
 // differences.
 TEST(ConvAlgorithmTest, WinogradLayerMatchesReferenceAndFiniteDifferences) {
   const int64_t h = 5, cin = 3, cout = 4;
-  Conv2DLayer layer("conv", {h, h, cin}, cout, 3, 1, SAME, ZerosInitializer(),
-                    ZerosInitializer(), true, ConvAlgorithm::kWinograd);
+  Conv2DLayer layer("conv", {h, h, cin}, cout, 3, 1, SAME, ZerosInitializer(), ZerosInitializer(),
+                    true, ConvAlgorithm::kWinograd);
   ASSERT_EQ(layer.algorithm(), ConvAlgorithm::kWinograd);
   const Tensor x = RandomTensor({2, h, h, cin}, 31);
   const Tensor w = RandomTensor({3, 3, cin, cout}, 32);
@@ -200,10 +215,10 @@ TEST(ConvAlgorithmTest, WinogradLayerMatchesReferenceAndFiniteDifferences) {
   const std::vector<double> want = NaiveConv(x, w, b, 1, true, &oh, &ow);
   ASSERT_EQ(y.shape(), Shape({2, h, h, cout}));
   for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-5) << i;
-  EXPECT_EQ(CheckLayerGradients(&layer, {RandomTensor({3, 3, cin, cout}, 34),
-                                         RandomTensor({cout}, 35)},
-                                RandomTensor({2, h, h, cin}, 36)),
-            0);
+  EXPECT_EQ(
+      CheckLayerGradients(&layer, {RandomTensor({3, 3, cin, cout}, 34), RandomTensor({cout}, 35)},
+                          RandomTensor({2, h, h, cin}, 36)),
+      0);
 }
 
 // The 1x1 stride 1 path (one sgemm, no im2col) against im2col, with a bias.
