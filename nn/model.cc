@@ -103,21 +103,29 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inpu
   grad_ptrs_.resize(variables_.size());
   // Backward visits the layers in reverse: the first to reach an output writes
   // its gradient, the later ones add to it.
+  // The others write into a scratch tensor, one per shape and position among
+  // the layer's added inputs: its shape stays put from step to step (one
+  // tensor for all would be resized, and zeroed, at every use).
   std::vector<bool> written(layers_.size(), false);
-  accumulate_.resize(layers_.size());
-  size_t scratch = 0, max_inputs = 0;
+  scratch_of_.resize(layers_.size());
+  std::vector<std::pair<Shape, size_t>> scratch_keys;
+  size_t max_inputs = 0;
   for (size_t i = layers_.size(); i-- > 0;) {
     size_t layer_scratch = 0;
     for (int source : inputs_[i]) {
-      const bool add = source != kModelInput && written[source];
-      accumulate_[i].push_back(add);
-      if (add) ++layer_scratch;
+      int index = -1;
+      if (source != kModelInput && written[source]) {
+        const std::pair<Shape, size_t> key(layers_[source]->output_shape(), layer_scratch++);
+        const auto found = std::find(scratch_keys.begin(), scratch_keys.end(), key);
+        index = static_cast<int>(found - scratch_keys.begin());
+        if (found == scratch_keys.end()) scratch_keys.push_back(key);
+      }
+      scratch_of_[i].push_back(index);
       if (source != kModelInput) written[source] = true;
     }
-    scratch = std::max(scratch, layer_scratch);
     max_inputs = std::max(max_inputs, inputs_[i].size());
   }
-  grad_scratch_.resize(scratch);
+  grad_scratch_.resize(scratch_keys.size());
   input_ptrs_.resize(max_inputs);
   grad_input_ptrs_.resize(max_inputs);
   is_batch_product_.assign(variables_.size(), false);

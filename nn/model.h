@@ -185,9 +185,11 @@ class Model {
   std::vector<Tensor*> grad_ptrs_;
   // Backward of an output several layers read: the first reader backward
   // reaches (the last in def order) writes its gradient into grad_activations_;
-  // the others, marked in accumulate_[layer][input], write into grad_scratch_
-  // (one tensor per such input of a layer), which is then added.
-  std::vector<std::vector<bool>> accumulate_;
+  // the others write into grad_scratch_[scratch_of_[layer][input]] (-1 for
+  // the first), which is then added. A scratch tensor serves every such input
+  // of one shape at one position among its layer's added inputs, so its shape
+  // never changes.
+  std::vector<std::vector<int>> scratch_of_;
   std::vector<Tensor> grad_scratch_;
   std::vector<const Tensor*> input_ptrs_;  // one layer's inputs
   std::vector<Tensor*> grad_input_ptrs_;   // one layer's input gradients

@@ -97,11 +97,11 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
   const absl::Span<Tensor* const> grad_span(grad_ptrs_);
   for (size_t i = layers_.size(); i-- > 0;) {
     const std::vector<int>& sources = inputs_[i];
-    size_t scratch = 0;
+    const std::vector<int>& scratch_of = scratch_of_[i];
     for (size_t j = 0; j < sources.size(); ++j) {
       Tensor* grad = nullptr;  // the model's input needs none
       if (sources[j] != kModelInput) {
-        grad = accumulate_[i][j] ? &grad_scratch_[scratch++] : &grad_activations_[sources[j]];
+        grad = scratch_of[j] >= 0 ? &grad_scratch_[scratch_of[j]] : &grad_activations_[sources[j]];
       }
       grad_input_ptrs_[j] = grad;
     }
@@ -109,10 +109,9 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
                                LayerInputs(i, input), activations_[i], grad_activations_[i],
                                absl::MakeSpan(grad_input_ptrs_).subspan(0, sources.size()),
                                grad_span.subspan(first_param_[i], param_count_[i]));
-    scratch = 0;
     for (size_t j = 0; j < sources.size(); ++j) {
-      if (!accumulate_[i][j]) continue;
-      const Tensor& add = grad_scratch_[scratch++];
+      if (scratch_of[j] < 0) continue;
+      const Tensor& add = grad_scratch_[scratch_of[j]];
       float* sum = grad_activations_[sources[j]].data();
       const float* g = add.data();
       LayerParallelFor(add.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
