@@ -42,8 +42,12 @@ echo "killed worker 1"
 before="$(grep -cF "] global step " "$work/worker_0.log")"
 wait_for_log worker_0 "] global step " 60 $((before + 1)) ||
   fail "the chief made no progress while worker 1 was dead"
+# worker_1.log is appended to, and the first start logged "resuming at
+# global step" too when the chief had trained before it pulled: the line
+# waited for is the next one.
+resumed="$(grep -cF "resuming at global step" "$work/worker_1.log")"
 start_worker 1 --config="$config"
-wait_for_log worker_1 "resuming at global step" 60
+wait_for_log worker_1 "resuming at global step" 60 $((resumed + 1))
 
 # 2. Chief killed during a checkpoint write (after its tensors, before commit).
 # Not the first checkpoint: one must exist before. The writes pause 3 s each,
