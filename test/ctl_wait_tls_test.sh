@@ -41,10 +41,20 @@ leftovers="$(find "$tmp" -maxdepth 1 -name 'security.tmp.*')"
 openssl verify -CAfile "$tmp/security/ca.pem" "$tmp/security/cert.pem" > /dev/null ||
   fail "cert.pem is not signed by ca.pem"
 
-# 2. wait first, the ps 2 s later.
-"$ctl" wait --cluster="$tmp/cluster.json" --for=ready --job=ps --timeout=20 \
+# 2. wait first, the ps 2 s after the wait's first poll found it down (seen
+# in wait.log, not assumed 2 s after the start: tessera_ctl under ASan on a
+# loaded machine may take that long to make its first poll, and then the ps
+# was up before it).
+"$ctl" wait --cluster="$tmp/cluster.json" --for=ready --job=ps --timeout=30 \
   --security_dir="$tmp/security" > "$tmp/wait.log" 2>&1 &
 wait_pid=$!
+for _ in $(seq 150); do
+  grep -q "waiting for ps:0" "$tmp/wait.log" && break
+  kill -0 "$wait_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q "waiting for ps:0" "$tmp/wait.log" ||
+  fail "tessera_ctl wait did not report waiting for ps:0 within 15 s: $(cat "$tmp/wait.log")"
 sleep 2
 "$ps_bin" --cluster="$tmp/cluster.json" --task=0 --security_dir="$tmp/security" > "$tmp/ps.log" 2>&1 &
 ps_pid=$!

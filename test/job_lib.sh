@@ -100,6 +100,32 @@ expect_exit() {
   [ "$rc" -eq "$3" ] || { fail "$1 exited $rc, want $3"; tail -n 20 "$work/$1.log"; }
 }
 
+# expect_exit_training NAME QUIET_SECONDS CODE: as expect_exit, for a task
+# that trains on to the end of a long job: waits as long as $work/NAME.log
+# grows, so a loaded machine that trains 10x slower gets the time it needs;
+# a log that stays the same for QUIET_SECONDS (a hang) fails the test and
+# kills the task. The task must log at least every few seconds (a step line
+# every log_every_steps, "waiting for ..." lines).
+expect_exit_training() {
+  local name="$1" quiet="$2" pid="${pid_of[$1]}" size last=-1 changed=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    size="$(stat -c %s "$work/$name.log" 2>/dev/null || echo 0)"
+    if [ "$size" != "$last" ]; then
+      last="$size"
+      changed=$SECONDS
+    elif ((SECONDS - changed >= quiet)); then
+      fail "$name (pid $pid) still running, its log unchanged for $quiet s"
+      tail -n 20 "$work/$name.log"
+      kill -KILL "$pid" 2>/dev/null
+      break
+    fi
+    sleep 0.2
+  done
+  wait "$pid" 2>/dev/null
+  rc=$?
+  [ "$rc" -eq "$3" ] || { fail "$name exited $rc, want $3"; tail -n 20 "$work/$name.log"; }
+}
+
 # expect_log NAME TEXT: $work/NAME.log holds the fixed string TEXT.
 expect_log() {
   grep -qF -- "$2" "$work/$1.log" || { fail "$1.log lacks \"$2\""; tail -n 20 "$work/$1.log"; }

@@ -14,8 +14,9 @@ fail() {
   failures=$((failures + 1))
 }
 
-# Stand-in ps: logs its arguments, records its PID, then runs until the chief
-# stand-in writes $tmp/shutdown (or forever when FAKE_PS_HANG is set).
+# Stand-in ps: logs its arguments, records its PID (and, in ps_N.ready, that
+# its signal handling is set up), then runs until the chief stand-in writes
+# $tmp/shutdown (or forever when FAKE_PS_HANG is set).
 cat > "$tmp/fake_ps" <<'FAKE'
 #!/usr/bin/env bash
 task="${2#--task=}"
@@ -23,14 +24,17 @@ echo "fake ps $task: $*"
 echo $$ > "$FAKE_PID_DIR/ps_$task.pid"
 if [ -n "${FAKE_PS_HANG:-}" ]; then
   trap 'touch "$FAKE_PID_DIR/ps_${task}_got_term"; exit 143' TERM
+  touch "$FAKE_PID_DIR/ps_$task.ready"
   for _ in $(seq 3000); do sleep 0.1; done
   exit 0
 fi
+touch "$FAKE_PID_DIR/ps_$task.ready"
 while [ ! -e "$FAKE_SHUTDOWN" ]; do sleep 0.1; done
 echo "fake ps $task: shut down by the chief"
 exit 0
 FAKE
-# Stand-in worker: logs its arguments, records its PID, exits with
+# Stand-in worker: logs its arguments, records its PID (and, in
+# worker_N.ready, that its signal handling is set up), exits with
 # FAKE_EXIT_<task> (default 0); worker 0 then tells the ps to shut down.
 # With FAKE_WORKER_HANG set it runs until killed.
 cat > "$tmp/fake_worker" <<'FAKE'
@@ -38,7 +42,7 @@ cat > "$tmp/fake_worker" <<'FAKE'
 task="${2#--task=}"
 echo "fake worker $task: $*"
 echo $$ > "$FAKE_PID_DIR/worker_$task.pid"
-[ -n "${FAKE_WORKER_HANG:-}" ] && exec sleep 300
+[ -n "${FAKE_WORKER_HANG:-}" ] && touch "$FAKE_PID_DIR/worker_$task.ready" && exec sleep 300
 # FAKE_WORKER_STOP=slow: on SIGTERM take 1 s to stop, then record whether
 # the ps stand-in still ran; =ignore: ignore SIGTERM.
 if [ -n "${FAKE_WORKER_STOP:-}" ]; then
@@ -48,9 +52,11 @@ if [ -n "${FAKE_WORKER_STOP:-}" ]; then
     trap 'sleep 1; [ ! -e "$FAKE_PID_DIR/ps_0_got_term" ] &&
           touch "$FAKE_PID_DIR/ps_alive_at_worker_$task"; exit 0' TERM
   fi
+  touch "$FAKE_PID_DIR/worker_$task.ready"
   for _ in $(seq 3000); do sleep 0.1; done
   exit 0
 fi
+touch "$FAKE_PID_DIR/worker_$task.ready"
 sleep 0.3
 code_var="FAKE_EXIT_$task"
 [ "$task" = 0 ] && touch "$FAKE_SHUTDOWN"
@@ -92,12 +98,16 @@ expect_contains() {  # expect_contains WHAT FILE TEXT
   grep -qF -- "$3" "$2" || { fail "$1: $(basename "$2") lacks \"$3\""; cat "$2"; }
 }
 
-# await_standins: up to 10 s for the three stand-ins to record their PIDs.
+# await_standins: up to 30 s for the three stand-ins to record their PIDs and
+# set their traps (a signal that comes before a stand-in's trap ends it at
+# once; the fixed half second this waited for that is a guess a loaded
+# machine can beat).
 await_standins() {
-  for _ in $(seq 100); do
-    [ "$(find "$case_dir/pids" -name '*.pid' | wc -l)" -eq 3 ] && return 0
+  for _ in $(seq 300); do
+    [ "$(find "$case_dir/pids" -name '*.ready' | wc -l)" -eq 3 ] && return 0
     sleep 0.1
   done
+  fail "$(basename "$case_dir"): the three stand-ins did not all start within 30 s"
 }
 
 # reap_runner NAME SECONDS: waits up to SECONDS for run_local.sh ($runner) to
@@ -181,7 +191,6 @@ FAKE_WORKER_STOP=slow FAKE_PS_HANG=1 "$run_local" "$tmp/cluster.json" "$tmp/trai
   > "$case_dir/out" 2>&1 &
 runner=$!
 await_standins
-sleep 0.5  # the stand-ins set their traps
 kill -TERM "$runner"
 reap_runner ordered_stop 15
 expect_ps_outlived_workers ordered_stop
@@ -196,7 +205,6 @@ FAKE_WORKER_STOP=slow FAKE_PS_HANG=1 setsid "$run_local" "$tmp/cluster.json" \
   "$tmp/train.pbtxt" > "$case_dir/out" 2>&1 &
 runner=$!
 await_standins
-sleep 0.5
 kill -TERM -- "-$runner"
 reap_runner group_signal 15
 expect_ps_outlived_workers group_signal
@@ -209,9 +217,13 @@ FAKE_WORKER_STOP=ignore FAKE_PS_HANG=1 TESSERA_STOP_GRACE=60 "$run_local" "$tmp/
   "$tmp/train.pbtxt" > "$case_dir/out" 2>&1 &
 runner=$!
 await_standins
-sleep 0.5
 kill -TERM "$runner"
-sleep 1
+# The second signal once run_local.sh handles the first (it says so after
+# setting its second-signal trap), not a fixed second later.
+for _ in $(seq 300); do
+  grep -qF "got SIGTERM: stopping the workers" "$case_dir/out" && break
+  sleep 0.1
+done
 kill -TERM "$runner"  # (a background job of this script ignores SIGINT)
 reap_runner second_signal 10
 [ "$rc" -eq 143 ] || { fail "second_signal: exit $rc, want 143"; cat "$case_dir/out"; }
