@@ -170,23 +170,14 @@ TESSERA_AVX2_CLONES void TransformGT6(const float* __restrict a0, const float* _
 //   G   = [-1 0 0 0 0; -2/9 -2/9 -2/9 -2/9 -2/9; -2/9 2/9 -2/9 2/9 -2/9;
 //          1/90 1/45 2/45 4/45 8/45; 1/90 -1/45 2/45 -4/45 8/45;
 //          32/45 16/45 8/45 4/45 2/45; 32/45 -16/45 8/45 -4/45 2/45; 0 0 0 0 1].
-TESSERA_AVX2_CLONES void TransformBT8(const float* const* a, float* const* o, int64_t n) {
-  const float* __restrict a0 = a[0];
-  const float* __restrict a1 = a[1];
-  const float* __restrict a2 = a[2];
-  const float* __restrict a3 = a[3];
-  const float* __restrict a4 = a[4];
-  const float* __restrict a5 = a[5];
-  const float* __restrict a6 = a[6];
-  const float* __restrict a7 = a[7];
-  float* __restrict o0 = o[0];
-  float* __restrict o1 = o[1];
-  float* __restrict o2 = o[2];
-  float* __restrict o3 = o[3];
-  float* __restrict o4 = o[4];
-  float* __restrict o5 = o[5];
-  float* __restrict o6 = o[6];
-  float* __restrict o7 = o[7];
+TESSERA_AVX2_CLONES void TransformBT8(const float* __restrict a0, const float* __restrict a1,
+                                      const float* __restrict a2, const float* __restrict a3,
+                                      const float* __restrict a4, const float* __restrict a5,
+                                      const float* __restrict a6, const float* __restrict a7,
+                                      float* __restrict o0, float* __restrict o1,
+                                      float* __restrict o2, float* __restrict o3,
+                                      float* __restrict o4, float* __restrict o5,
+                                      float* __restrict o6, float* __restrict o7, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float e1 = a2[i] + a6[i] - 4.25f * a4[i], d1 = a1[i] + a5[i] - 4.25f * a3[i];
     const float e2 = 0.25f * a2[i] - 1.25f * a4[i] + a6[i];
@@ -204,19 +195,12 @@ TESSERA_AVX2_CLONES void TransformBT8(const float* const* a, float* const* o, in
   }
 }
 
-TESSERA_AVX2_CLONES void TransformAT8(const float* const* a, float* const* o, int64_t n) {
-  const float* __restrict a0 = a[0];
-  const float* __restrict a1 = a[1];
-  const float* __restrict a2 = a[2];
-  const float* __restrict a3 = a[3];
-  const float* __restrict a4 = a[4];
-  const float* __restrict a5 = a[5];
-  const float* __restrict a6 = a[6];
-  const float* __restrict a7 = a[7];
-  float* __restrict o0 = o[0];
-  float* __restrict o1 = o[1];
-  float* __restrict o2 = o[2];
-  float* __restrict o3 = o[3];
+TESSERA_AVX2_CLONES void TransformAT8(const float* __restrict a0, const float* __restrict a1,
+                                      const float* __restrict a2, const float* __restrict a3,
+                                      const float* __restrict a4, const float* __restrict a5,
+                                      const float* __restrict a6, const float* __restrict a7,
+                                      float* __restrict o0, float* __restrict o1,
+                                      float* __restrict o2, float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float s1 = a1[i] + a2[i], d1 = a1[i] - a2[i];
     const float s2 = a3[i] + a4[i], d2 = a3[i] - a4[i];
@@ -228,19 +212,12 @@ TESSERA_AVX2_CLONES void TransformAT8(const float* const* a, float* const* o, in
   }
 }
 
-TESSERA_AVX2_CLONES void TransformA8(const float* const* a, float* const* o, int64_t n) {
-  const float* __restrict a0 = a[0];
-  const float* __restrict a1 = a[1];
-  const float* __restrict a2 = a[2];
-  const float* __restrict a3 = a[3];
-  float* __restrict o0 = o[0];
-  float* __restrict o1 = o[1];
-  float* __restrict o2 = o[2];
-  float* __restrict o3 = o[3];
-  float* __restrict o4 = o[4];
-  float* __restrict o5 = o[5];
-  float* __restrict o6 = o[6];
-  float* __restrict o7 = o[7];
+TESSERA_AVX2_CLONES void TransformA8(const float* __restrict a0, const float* __restrict a1,
+                                     const float* __restrict a2, const float* __restrict a3,
+                                     float* __restrict o0, float* __restrict o1,
+                                     float* __restrict o2, float* __restrict o3,
+                                     float* __restrict o4, float* __restrict o5,
+                                     float* __restrict o6, float* __restrict o7, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float e1 = a0[i] + a2[i], d1 = a1[i] + a3[i];
     const float e2 = a0[i] + 4.0f * a2[i], d2 = 2.0f * a1[i] + 8.0f * a3[i];
@@ -256,20 +233,13 @@ TESSERA_AVX2_CLONES void TransformA8(const float* const* a, float* const* o, int
   }
 }
 
-TESSERA_AVX2_CLONES void TransformG8(const float* const* a, float* const* o, int64_t n) {
-  const float* __restrict a0 = a[0];
-  const float* __restrict a1 = a[1];
-  const float* __restrict a2 = a[2];
-  const float* __restrict a3 = a[3];
-  const float* __restrict a4 = a[4];
-  float* __restrict o0 = o[0];
-  float* __restrict o1 = o[1];
-  float* __restrict o2 = o[2];
-  float* __restrict o3 = o[3];
-  float* __restrict o4 = o[4];
-  float* __restrict o5 = o[5];
-  float* __restrict o6 = o[6];
-  float* __restrict o7 = o[7];
+TESSERA_AVX2_CLONES void TransformG8(const float* __restrict a0, const float* __restrict a1,
+                                     const float* __restrict a2, const float* __restrict a3,
+                                     const float* __restrict a4, float* __restrict o0,
+                                     float* __restrict o1, float* __restrict o2,
+                                     float* __restrict o3, float* __restrict o4,
+                                     float* __restrict o5, float* __restrict o6,
+                                     float* __restrict o7, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float e1 = a0[i] + a2[i] + a4[i], d1 = a1[i] + a3[i];
     const float e2 = a0[i] * (1.0f / 90.0f) + a2[i] * (2.0f / 45.0f) + a4[i] * (8.0f / 45.0f);
@@ -287,20 +257,13 @@ TESSERA_AVX2_CLONES void TransformG8(const float* const* a, float* const* o, int
   }
 }
 
-TESSERA_AVX2_CLONES void TransformGT8(const float* const* a, float* const* o, int64_t n) {
-  const float* __restrict a0 = a[0];
-  const float* __restrict a1 = a[1];
-  const float* __restrict a2 = a[2];
-  const float* __restrict a3 = a[3];
-  const float* __restrict a4 = a[4];
-  const float* __restrict a5 = a[5];
-  const float* __restrict a6 = a[6];
-  const float* __restrict a7 = a[7];
-  float* __restrict o0 = o[0];
-  float* __restrict o1 = o[1];
-  float* __restrict o2 = o[2];
-  float* __restrict o3 = o[3];
-  float* __restrict o4 = o[4];
+TESSERA_AVX2_CLONES void TransformGT8(const float* __restrict a0, const float* __restrict a1,
+                                      const float* __restrict a2, const float* __restrict a3,
+                                      const float* __restrict a4, const float* __restrict a5,
+                                      const float* __restrict a6, const float* __restrict a7,
+                                      float* __restrict o0, float* __restrict o1,
+                                      float* __restrict o2, float* __restrict o3,
+                                      float* __restrict o4, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float s12 = a1[i] + a2[i], d12 = a1[i] - a2[i];
     const float s34 = a3[i] + a4[i], d34 = a3[i] - a4[i];
@@ -361,11 +324,22 @@ struct Transforms<4, 3> {
 template <>
 struct Transforms<4, 5> {
   static constexpr int kM = 4, kR = 5, kAlpha = 8;
-  static void BT(const float* const* a, float* const* o, int64_t n) { TransformBT8(a, o, n); }
-  static void AT(const float* const* a, float* const* o, int64_t n) { TransformAT8(a, o, n); }
-  static void A(const float* const* a, float* const* o, int64_t n) { TransformA8(a, o, n); }
-  static void G(const float* const* a, float* const* o, int64_t n) { TransformG8(a, o, n); }
-  static void GT(const float* const* a, float* const* o, int64_t n) { TransformGT8(a, o, n); }
+  static void BT(const float* const* a, float* const* o, int64_t n) {
+    TransformBT8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], o[0], o[1], o[2], o[3], o[4], o[5],
+                 o[6], o[7], n);
+  }
+  static void AT(const float* const* a, float* const* o, int64_t n) {
+    TransformAT8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], o[0], o[1], o[2], o[3], n);
+  }
+  static void A(const float* const* a, float* const* o, int64_t n) {
+    TransformA8(a[0], a[1], a[2], a[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], n);
+  }
+  static void G(const float* const* a, float* const* o, int64_t n) {
+    TransformG8(a[0], a[1], a[2], a[3], a[4], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], n);
+  }
+  static void GT(const float* const* a, float* const* o, int64_t n) {
+    TransformGT8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], o[0], o[1], o[2], o[3], o[4], n);
+  }
 };
 
 // F(2x2, 3x3): point (i, j) of a kernel turned 180 degrees is point
