@@ -7,6 +7,9 @@
 #   PyTorch: DistributedDataParallel, gloo, 2 ranks x 1 thread
 #            (bench/ddp_reference.py), with glibc malloc's default thresholds
 #            and with fixed ones; its best in each round is the reference.
+# Both sides plaintext: gloo neither encrypts nor authenticates, so Tessera
+# runs with TESSERA_SECURITY=off here (run_local.sh secures every job by
+# default; the cost of TLS is cluster_throughput --tls_turns's, issue 16).
 #   bazel run //bench:cluster_vs_ddp -- [--batches=600] [--rounds=2]
 # Each run trains `batches` batches in all (both workers together); the four
 # runs take turns, round after round. Prints job images/s (all workers
@@ -46,7 +49,7 @@ tessera() {
   write_cluster "$tmp/cluster.json" 1 2
   rm -rf "$tmp/run"
   TESSERA_PS_BIN="$bin/ps/tessera_ps" TESSERA_WORKER_BIN="$bin/worker/tessera_worker" \
-  TESSERA_CTL_BIN="$bin/tools/tessera_ctl" TESSERA_NO_BUILD=1 RUN_DIR="$tmp/run" \
+  TESSERA_CTL_BIN="$bin/tools/tessera_ctl" TESSERA_NO_BUILD=1 RUN_DIR="$tmp/run" TESSERA_SECURITY=off \
     scripts/run_local.sh "$tmp/cluster.json" "$tmp/config.pbtxt" --update_mode="$1" \
     --max_steps="$2" > "$tmp/run_local.out" 2>&1 || { cat "$tmp/run_local.out"; exit 1; }
   figure=$(cat "$tmp"/run/worker_*.log |
@@ -69,7 +72,7 @@ median() { printf '%s\n' "$@" | sort -g |
   awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
-echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; both sides plaintext (Tessera TESSERA_SECURITY=off, gloo)"
 sync_r=() async_r=() s_all=() a_all=() dd_all=() dt_all=()
 for ((r = 0; r < rounds; ++r)); do
   tessera sync $((batches / 2)); s=$figure
