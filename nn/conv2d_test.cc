@@ -21,8 +21,8 @@ class Conv2DTest : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(Conv2DTest, ForwardMatchesNaiveReference) {
   const ConvCase c = GetParam();
-  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding,
-                    ZerosInitializer(), ZerosInitializer());
+  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding, ZerosInitializer(),
+                    ZerosInitializer());
   const Tensor x = RandomTensor({2, c.h, c.w, c.cin}, 1);
   const Tensor w = RandomTensor({c.k, c.k, c.cin, c.cout}, 2);
   const Tensor b = RandomTensor({c.cout}, 3);
@@ -37,12 +37,11 @@ TEST_P(Conv2DTest, ForwardMatchesNaiveReference) {
 
 TEST_P(Conv2DTest, GradientsMatchFiniteDifferences) {
   const ConvCase c = GetParam();
-  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding,
-                    ZerosInitializer(), ZerosInitializer());
-  EXPECT_EQ(CheckLayerGradients(&layer,
-                                {RandomTensor({c.k, c.k, c.cin, c.cout}, 4),
-                                 RandomTensor({c.cout}, 5)},
-                                RandomTensor({2, c.h, c.w, c.cin}, 6)),
+  Conv2DLayer layer("conv", {c.h, c.w, c.cin}, c.cout, c.k, c.stride, c.padding, ZerosInitializer(),
+                    ZerosInitializer());
+  EXPECT_EQ(CheckLayerGradients(
+                &layer, {RandomTensor({c.k, c.k, c.cin, c.cout}, 4), RandomTensor({c.cout}, 5)},
+                RandomTensor({2, c.h, c.w, c.cin}, 6)),
             0);
 }
 
@@ -97,6 +96,28 @@ TEST(Conv2DChunkTest, MultiChunkBatchMatchesNaiveReference) {
   SetBlasThreads(saved);
 }
 
+// The layer's forward (input [h, w, cin], a k x k kernel) on a batch of 2
+// against the naive reference, and its gradients by finite differences.
+void ExpectNaiveForwardAndGradients(Conv2DLayer* layer, int64_t h, int64_t w, int64_t cin,
+                                    int64_t cout, int64_t k, int64_t stride, Padding padding,
+                                    bool use_bias) {
+  const Tensor x = RandomTensor({2, h, w, cin}, 11);
+  const Tensor weights = RandomTensor({k, k, cin, cout}, 12);
+  const Tensor b = use_bias ? RandomTensor({cout}, 13) : Tensor({cout});
+  std::vector<const Tensor*> params = {&weights};
+  if (use_bias) params.push_back(&b);
+  Tensor y;
+  layer->Forward(params, x, {}, &y);
+  int64_t oh = 0, ow = 0;
+  const std::vector<double> want = NaiveConv(x, weights, b, stride, padding == SAME, &oh, &ow);
+  ASSERT_EQ(y.shape(), Shape({2, oh, ow, cout}));
+  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-4) << i;
+
+  std::vector<Tensor> check_params = {RandomTensor({k, k, cin, cout}, 14)};
+  if (use_bias) check_params.push_back(RandomTensor({cout}, 15));
+  EXPECT_EQ(CheckLayerGradients(layer, check_params, RandomTensor({2, h, w, cin}, 16)), 0);
+}
+
 // The convolutions of ResNet: its 7x7 stride 2 stem, 3x3 stride 2 and 1x1
 // stride 2 (projection shortcuts) downsampling, on odd and even sizes, with and
 // without biases (a convolution before batch norm has none).
@@ -111,40 +132,26 @@ class StridedConv2DTest : public ::testing::TestWithParam<StridedCase> {};
 TEST_P(StridedConv2DTest, MatchesNaiveReferenceAndFiniteDifferences) {
   const StridedCase c = GetParam();
   const int64_t cin = 2, cout = 3;
-  Conv2DLayer layer("conv", {c.h, c.h, cin}, cout, c.k, c.stride, c.padding,
-                    ZerosInitializer(), ZerosInitializer(), c.use_bias);
+  Conv2DLayer layer("conv", {c.h, c.h, cin}, cout, c.k, c.stride, c.padding, ZerosInitializer(),
+                    ZerosInitializer(), c.use_bias);
   ASSERT_EQ(layer.Variables().size(), c.use_bias ? 2u : 1u);
   EXPECT_EQ(layer.Variables()[0].shape, Shape({c.k, c.k, cin, cout}));
   const PaddedDim out = ComputePaddedDim(c.h, c.k, c.stride, c.padding);
   EXPECT_EQ(layer.output_shape(), Shape({out.out, out.out, cout}));
   EXPECT_EQ(layer.MultiplyAddsPerExample(), out.out * out.out * c.k * c.k * cin * cout);
 
-  const Tensor x = RandomTensor({2, c.h, c.h, cin}, 11);
-  const Tensor w = RandomTensor({c.k, c.k, cin, cout}, 12);
-  const Tensor b = c.use_bias ? RandomTensor({cout}, 13) : Tensor({cout});
-  std::vector<const Tensor*> params = {&w};
-  if (c.use_bias) params.push_back(&b);
-  Tensor y;
-  layer.Forward(params, x, {}, &y);
-  int64_t oh = 0, ow = 0;
-  const std::vector<double> want = NaiveConv(x, w, b, c.stride, c.padding == SAME, &oh, &ow);
-  ASSERT_EQ(y.shape(), Shape({2, oh, ow, cout}));
-  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-4) << i;
-
-  std::vector<Tensor> check_params = {RandomTensor({c.k, c.k, cin, cout}, 14)};
-  if (c.use_bias) check_params.push_back(RandomTensor({cout}, 15));
-  EXPECT_EQ(CheckLayerGradients(&layer, check_params, RandomTensor({2, c.h, c.h, cin}, 16)), 0);
+  ExpectNaiveForwardAndGradients(&layer, c.h, c.h, cin, cout, c.k, c.stride, c.padding, c.use_bias);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ResNet, StridedConv2DTest,
-    ::testing::Values(StridedCase{11, 7, 2, SAME, false},   // stem, odd size
-                      StridedCase{12, 7, 2, SAME, true},    // stem, even size
-                      StridedCase{8, 3, 2, SAME, false},    // downsampling 3x3
-                      StridedCase{7, 3, 2, SAME, false},
-                      StridedCase{8, 1, 2, SAME, false},    // projection shortcut
-                      StridedCase{7, 1, 2, VALID, false},
-                      StridedCase{5, 1, 1, SAME, false}));  // bottleneck 1x1
+INSTANTIATE_TEST_SUITE_P(ResNet, StridedConv2DTest,
+                         ::testing::Values(StridedCase{11, 7, 2, SAME, false},  // stem, odd size
+                                           StridedCase{12, 7, 2, SAME, true},   // stem, even size
+                                           StridedCase{8, 3, 2, SAME, false},   // downsampling 3x3
+                                           StridedCase{7, 3, 2, SAME, false},
+                                           StridedCase{8, 1, 2, SAME,
+                                                       false},  // projection shortcut
+                                           StridedCase{7, 1, 2, VALID, false},
+                                           StridedCase{5, 1, 1, SAME, false}));  // bottleneck 1x1
 
 // The tap-by-tap algorithm (nn/tap_conv.h) on the shapes it is chosen for and
 // beyond: forward against the naive reference, gradients by finite differences.
@@ -162,21 +169,7 @@ TEST_P(TapsConv2DTest, MatchesNaiveReferenceAndFiniteDifferences) {
   Conv2DLayer layer("conv", {c.h, c.w, cin}, cout, c.k, c.stride, c.padding, ZerosInitializer(),
                     ZerosInitializer(), c.use_bias, ConvAlgorithm::kTaps);
   ASSERT_EQ(layer.algorithm(), ConvAlgorithm::kTaps);
-  const Tensor x = RandomTensor({3, c.h, c.w, cin}, 21);
-  const Tensor w = RandomTensor({c.k, c.k, cin, cout}, 22);
-  const Tensor b = c.use_bias ? RandomTensor({cout}, 23) : Tensor({cout});
-  std::vector<const Tensor*> params = {&w};
-  if (c.use_bias) params.push_back(&b);
-  Tensor y;
-  layer.Forward(params, x, {}, &y);
-  int64_t oh = 0, ow = 0;
-  const std::vector<double> want = NaiveConv(x, w, b, c.stride, c.padding == SAME, &oh, &ow);
-  ASSERT_EQ(y.shape(), Shape({3, oh, ow, cout}));
-  for (int64_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-4) << i;
-
-  std::vector<Tensor> check_params = {RandomTensor({c.k, c.k, cin, cout}, 24)};
-  if (c.use_bias) check_params.push_back(RandomTensor({cout}, 25));
-  EXPECT_EQ(CheckLayerGradients(&layer, check_params, RandomTensor({2, c.h, c.w, cin}, 26)), 0);
+  ExpectNaiveForwardAndGradients(&layer, c.h, c.w, cin, cout, c.k, c.stride, c.padding, c.use_bias);
 }
 
 INSTANTIATE_TEST_SUITE_P(
