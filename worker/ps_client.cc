@@ -22,6 +22,9 @@ namespace {
 constexpr char kPullMethod[] = "/tessera.ParameterServer/Pull";
 constexpr char kPushMethod[] = "/tessera.ParameterServer/Push";
 constexpr char kSnapshotMethod[] = "/tessera.ParameterServer/Snapshot";
+// A DEADLINE_EXCEEDED this close to the call's own deadline is the call's
+// (Retry below): gRPC's timer may fire slightly before system_clock's.
+constexpr std::chrono::milliseconds kDeadlineSlack(100);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // Short, so a restarted ps is used within about a second of answering again.
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
@@ -129,8 +132,11 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, absl::Duration extra, At
       options_.on_waiting("");
     }
     if (result.ok()) return result;
+    // Ours, not the ps's (SYNC timeout): gRPC times the deadline on its own
+    // clock and can end the call a little before system_clock reaches it (a
+    // CI run once lost the annotation that way), hence the slack.
     if (result.status().code() == absl::StatusCode::kDeadlineExceeded &&
-        std::chrono::system_clock::now() >= deadline) {  // ours, not the ps's (SYNC timeout)
+        std::chrono::system_clock::now() + kDeadlineSlack >= deadline) {
       return Annotate(result.status(),
                       absl::StrCat(context, ": no answer within its deadline of ",
                                    absl::FormatDuration(timeout), " (rpc_timeout_secs",
