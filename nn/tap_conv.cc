@@ -26,10 +26,11 @@ void ForColumnParts(int64_t columns, Fn fn) {
   });
 }
 
-// Calls visit(out, in, tap) for each pair, in output-position order.
-template <typename Visit>
-void ForEachPair(int64_t h, int64_t w, int64_t k, int64_t stride, int64_t pad_y, int64_t pad_x,
-                 int64_t oh, int64_t ow, Visit visit) {
+}  // namespace
+
+TapConv::TapConv(int64_t h, int64_t w, int64_t cin, int64_t k, int64_t stride, int64_t pad_y,
+                 int64_t pad_x, int64_t oh, int64_t ow, int64_t cout)
+    : h_(h), w_(w), cin_(cin), k_(k), oh_(oh), ow_(ow), cout_(cout) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     for (int64_t ox = 0; ox < ow; ++ox) {
       for (int64_t ky = 0; ky < k; ++ky) {
@@ -37,29 +38,11 @@ void ForEachPair(int64_t h, int64_t w, int64_t k, int64_t stride, int64_t pad_y,
         if (y < 0 || y >= h) continue;
         for (int64_t kx = 0; kx < k; ++kx) {
           const int64_t x = ox * stride - pad_x + kx;
-          if (x < 0 || x >= w) continue;
-          visit(oy * ow + ox, y * w + x, ky * k + kx);
+          if (x >= 0 && x < w) pairs_.push_back({oy * ow + ox, y * w + x, ky * k + kx});
         }
       }
     }
   }
-}
-
-}  // namespace
-
-int64_t TapConv::CountPairs(int64_t h, int64_t w, int64_t k, int64_t stride, int64_t pad_y,
-                            int64_t pad_x, int64_t oh, int64_t ow) {
-  int64_t count = 0;
-  ForEachPair(h, w, k, stride, pad_y, pad_x, oh, ow, [&](int64_t, int64_t, int64_t) { ++count; });
-  return count;
-}
-
-TapConv::TapConv(int64_t h, int64_t w, int64_t cin, int64_t k, int64_t stride, int64_t pad_y,
-                 int64_t pad_x, int64_t oh, int64_t ow, int64_t cout)
-    : h_(h), w_(w), cin_(cin), k_(k), oh_(oh), ow_(ow), cout_(cout) {
-  ForEachPair(h, w, k, stride, pad_y, pad_x, oh, ow, [&](int64_t out, int64_t in, int64_t tap) {
-    pairs_.push_back({out, in, tap});
-  });
   std::sort(pairs_.begin(), pairs_.end(), [](const Pair& a, const Pair& b) {
     return std::tie(a.tap, a.out) < std::tie(b.tap, b.out);
   });

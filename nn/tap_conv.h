@@ -35,9 +35,6 @@ class TapConv {
   TapConv(int64_t h, int64_t w, int64_t cin, int64_t k, int64_t stride, int64_t pad_y,
           int64_t pad_x, int64_t oh, int64_t ow, int64_t cout);
 
-  // Pairs (output position, tap) with the input pixel inside the image.
-  int64_t pairs() const { return static_cast<int64_t>(pairs_.size()); }
-
   // y [n, oh, ow, cout] = conv(x [n, h, w, cin], weights [k, k, cin, cout]) +
   // bias (when non-null), overwritten.
   void Forward(const float* x, const float* weights, const float* bias, int64_t n, float* y) const;
@@ -45,10 +42,6 @@ class TapConv {
   // when non-null, dx [n, h, w, cin] (overwritten).
   void Backward(const float* x, const float* weights, const float* dy, int64_t n, float* dx,
                 float* dweights) const;
-
-  // Counts the pairs of such a convolution without making one.
-  static int64_t CountPairs(int64_t h, int64_t w, int64_t k, int64_t stride, int64_t pad_y,
-                            int64_t pad_x, int64_t oh, int64_t ow);
 
  private:
   struct Pair {
@@ -58,7 +51,8 @@ class TapConv {
   };
 
   const int64_t h_, w_, cin_, k_, oh_, ow_, cout_;
-  // Sorted by tap, then output position (so dW's sums over a tap's pairs are
+  // The (output position, tap) pairs whose input pixel lies inside the image,
+  // sorted by tap, then output position (so dW's sums over a tap's pairs are
   // consecutive and their order fixed).
   std::vector<Pair> pairs_;
 };
