@@ -20,10 +20,76 @@ std::vector<VariableSpec> DenseLayer::Variables() const {
           {name() + "/biases", {units_}, biases_initializer_}};
 }
 
+namespace {
+
+enum SharedTensor { kInputs, kOutputs, kGradOutputs, kGradInputs, kSharedTensors };
+
+// Columns [begin, end) of `columns` that slice `part` of `parts` computes:
+// equal shares, cut at multiples of 16 floats (a cache line).
+int64_t ColumnCut(int64_t columns, int part, int parts) {
+  if (part == parts) return columns;
+  return std::min(columns, (columns * part / parts) / 16 * 16);
+}
+
+}  // namespace
+
+void DenseLayer::PrepareSliceGroup(SliceGroup* group) const {
+  const int64_t rows = group->rows();
+  group->tensors.resize(kSharedTensors);
+  EnsureBatchShape(rows, {in_}, &group->tensors[kInputs]);
+  EnsureBatchShape(rows, {units_}, &group->tensors[kOutputs]);
+  EnsureBatchShape(rows, {units_}, &group->tensors[kGradOutputs]);
+  EnsureBatchShape(rows, {in_}, &group->tensors[kGradInputs]);
+}
+
+void DenseLayer::ForwardShared(const float* weights, const float* bias, const Tensor& input,
+                               Tensor* output) {
+  SliceGroup& group = *group_;
+  const int64_t first = group.begin(slice_), rows = group.begin(slice_ + 1) - first;
+  float* x = group.tensors[kInputs].data();
+  float* y = group.tensors[kOutputs].data();
+  std::copy(input.data(), input.data() + rows * in_, x + first * in_);
+  group.Meet();
+  const int64_t lo = ColumnCut(units_, slice_, group.count());
+  const int64_t hi = ColumnCut(units_, slice_ + 1, group.count());
+  if (lo < hi) {
+    for (int64_t i = 0; i < group.rows(); ++i) {
+      std::copy(bias + lo, bias + hi, y + i * units_ + lo);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, group.rows(), hi - lo, in_, 1.0f, x, in_,
+                weights + lo, units_, 1.0f, y + lo, units_);
+  }
+  group.Meet();
+  std::copy(y + first * units_, y + (first + rows) * units_, output->data());
+}
+
+void DenseLayer::InputGradientShared(const float* weights, const Tensor& grad_output,
+                                     Tensor* grad_input) {
+  SliceGroup& group = *group_;
+  const int64_t first = group.begin(slice_), rows = group.begin(slice_ + 1) - first;
+  float* dy = group.tensors[kGradOutputs].data();
+  float* dx = group.tensors[kGradInputs].data();
+  std::copy(grad_output.data(), grad_output.data() + rows * units_, dy + first * units_);
+  group.Meet();
+  const int64_t lo = ColumnCut(in_, slice_, group.count());
+  const int64_t hi = ColumnCut(in_, slice_ + 1, group.count());
+  if (lo < hi) {
+    // dx[:, lo:hi] = dy W[lo:hi, :]^T.
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, group.rows(), hi - lo, units_, 1.0f, dy,
+                units_, weights + lo * units_, units_, 0.0f, dx + lo, in_);
+  }
+  group.Meet();
+  std::copy(dx + first * in_, dx + (first + rows) * in_, grad_input->data());
+}
+
 void DenseLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                          const ForwardOptions& options, Tensor* output) {
   const int64_t n = BatchOf(input);
   EnsureBatchShape(n, output_shape(), output);
+  if (group_ != nullptr) {
+    ForwardShared(params[0]->data(), params[1]->data(), input, output);
+    return;
+  }
   const float* bias = params[1]->data();
   float* y = output->data();
   for (int64_t i = 0; i < n; ++i) std::copy(bias, bias + units_, y + i * units_);
@@ -48,6 +114,10 @@ void DenseLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& 
   }
   if (grad_input == nullptr) return;
   EnsureBatchShape(n, input_shape(), grad_input);
+  if (group_ != nullptr) {
+    InputGradientShared(params[0]->data(), grad_output, grad_input);
+    return;
+  }
   if (n == 0) return;
   // dx = dy W^T.
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_, units_, 1.0f, dy, units_,

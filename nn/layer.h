@@ -10,11 +10,13 @@
 // im2col columns, batch statistics) that Backward reads, so Backward must follow
 // the Forward of the same inputs. A layer is used by one thread at a time.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "common/tensor.h"
 #include "protos/model.pb.h"
@@ -41,6 +43,35 @@ struct ForwardOptions {
   // slice of it (Model's split batches): dropout then draws the mask the whole
   // batch would get at these examples.
   int64_t example_offset = 0;
+};
+
+// The copies of one layer in the slices of a split step (Model, SPLIT_BATCH),
+// each run by its own thread at the same time, sharing work over the whole
+// batch: the model sets the slices' rows before each split call, the layer
+// sizes `tensors` (PrepareSliceGroup, on one thread before the slices run),
+// and the copies write disjoint parts of them between meetings.
+class SliceGroup {
+ public:
+  // Before the slices run (one thread): `count` >= 2 slices, slice i holding
+  // rows [begin(i), begin(i + 1)) of a batch of `rows`.
+  void Prepare(int count, int64_t rows);
+  int count() const { return count_; }
+  int64_t rows() const { return rows_; }
+  // The first row of slice i (as Model::CutBatch cuts); begin(count()) = rows().
+  int64_t begin(int slice) const { return rows_ * slice / count_; }
+  // Returns once all count() slices have called it (a reusable barrier: each
+  // slice must make the same sequence of calls). Spins briefly, then blocks.
+  void Meet();
+  // Shared buffers, sized by the layer in PrepareSliceGroup.
+  std::vector<Tensor> tensors;
+
+ private:
+  int count_ = 0;
+  int64_t rows_ = 0;
+  std::atomic<int> arrived_{0};
+  std::atomic<int64_t> generation_{0};
+  absl::Mutex mu_;
+  absl::CondVar woken_;
 };
 
 // Gives `tensor` shape [batch, example_shape...], reallocating only when its
@@ -102,6 +133,17 @@ class Layer {
   // has_batch_product_weight_gradient(); the default aborts.
   virtual void WeightGradientRows(const Tensor& input, const Tensor& grad_output,
                                   int64_t begin, int64_t end, Tensor* grad) const;
+
+  // Work shared over the slices of a split step. A layer that returns true
+  // from uses_slice_group() is given, before each call of a split step, the
+  // group its copies in the other slices share and its slice's index
+  // (SetSliceGroup), and null before an unsplit call; the model first calls
+  // PrepareSliceGroup on its own copy (one thread) to size the group's
+  // tensors for a batch of group->rows(). A layer in a group must make the
+  // same sequence of Meet() calls in every slice.
+  virtual bool uses_slice_group() const { return false; }
+  virtual void PrepareSliceGroup(SliceGroup* group) const {}
+  virtual void SetSliceGroup(SliceGroup* group, int slice) {}
 
  protected:
   int64_t BatchOf(const Tensor& t) const { return t.rank() == 0 ? 0 : t.dim(0); }

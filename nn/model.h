@@ -56,8 +56,10 @@ class Model {
   //   and losses are combined in proportion to their sizes (added up for a
   //   SUM loss), except dense weight gradients, which the threads compute
   //   once over the whole batch (by rows) from the slices' gathered inputs
-  //   and output gradients. The result is the whole batch's up to float
-  //   rounding (dropout draws the same mask).
+  //   and output gradients; large dense layers also run their forward and
+  //   input-gradient products over the whole batch, the slices' threads
+  //   meeting at the layer (Layer::uses_slice_group). The result is the
+  //   whole batch's up to float rounding (dropout draws the same mask).
   //   Batches of fewer than 2 * kMinSliceExamples examples are not cut, nor
   //   are the training steps of models with batch_norm (its statistics span
   //   the whole batch): they run as BLAS_THREADS. Evaluation of such models
@@ -204,6 +206,9 @@ class Model {
   };
   std::vector<WeightDecay> weight_decays_;
   std::vector<Slice> slices_;
+  // Per layer: the group its slices' copies share (Layer::uses_slice_group),
+  // else null.
+  std::vector<std::unique_ptr<SliceGroup>> slice_groups_;
   std::vector<double> weights_;  // per slice: its share of the loss
   std::unique_ptr<ParallelRunner> runner_;
 

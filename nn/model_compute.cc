@@ -136,6 +136,7 @@ absl::StatusOr<int> Model::PrepareSlices(int64_t n, bool training) {
   }
   if (count < 2) {
     SetBlasThreads(compute_threads_);
+    for (const auto& layer : layers_) layer->SetSliceGroup(nullptr, 0);
     return 1;
   }
   SetBlasThreads(1);
@@ -147,6 +148,18 @@ absl::StatusOr<int> Model::PrepareSlices(int64_t n, bool training) {
   if (runner_ == nullptr || runner_->width() < count) {
     runner_ = std::make_unique<ParallelRunner>(count);
   }
+  slice_groups_.resize(layers_.size());
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    if (!layers_[l]->uses_slice_group()) continue;
+    if (slice_groups_[l] == nullptr) slice_groups_[l] = std::make_unique<SliceGroup>();
+    SliceGroup* group = slice_groups_[l].get();
+    group->Prepare(count, n);
+    layers_[l]->PrepareSliceGroup(group);
+    for (int i = 0; i < count; ++i) {
+      Model& model = i == 0 ? *this : *slices_[i].model;
+      model.layers_[l]->SetSliceGroup(group, i);
+    }
+  }
   return count;
 }
 
@@ -155,6 +168,7 @@ void Model::CutBatch(const Dataset& batch, int count) {
   const int64_t example = NumElements(input_shape_);
   for (int i = 0; i < count; ++i) {
     Slice& slice = slices_[i];
+    // As SliceGroup::begin cuts.
     const int64_t begin = n * i / count, end = n * (i + 1) / count;
     slice.offset = begin;
     const Shape shape = WithBatch(end - begin, input_shape_);

@@ -54,15 +54,30 @@ constexpr char kSplitNet[] = R"(
     layer { name: "fc2" dense { units: 5 } }
     loss { softmax_cross_entropy {} })";
 
-TEST(ModelSplitTest, SplitBatchGivesTheWholeBatchGradients) {
-  auto whole = FromText(kSplitNet);
+// Dense layers of at least DenseLayer::kMinSharedWeights weights share their
+// products over the slices (SliceGroup): fc0 (128 x 520) as the first layer,
+// with no input gradient, and fc1 (520 x 130) with one; 520 and 130 columns
+// cut at multiples of 16 leave unequal parts on 3 threads.
+constexpr char kSharedNet[] = R"(
+    name: "shared" input_shape: [8, 8, 2]
+    layer { name: "fc0" dense { units: 520 } }
+    layer { name: "relu0" relu {} }
+    layer { name: "fc1" dense { units: 130 } }
+    layer { name: "drop" dropout { rate: 0.5 } }
+    layer { name: "fc2" dense { units: 5 } }
+    loss { softmax_cross_entropy {} })";
+
+void ExpectSplitGivesTheWholeBatchGradients(const char* text) {
+  auto whole = FromText(text);
   ASSERT_NE(whole, nullptr);
+  // OpenBLAS's thread count as splits[0] sets it for a batch it does not cut.
+  whole->SetComputeThreads(2, BLAS_THREADS);
   const std::vector<Tensor> params = whole->InitialValues(3);
   // One split model per thread count, through every batch size in turn: its
   // buffers (slices, gathered batch products) are resized between sizes.
   std::vector<std::unique_ptr<Model>> splits;
   for (int threads : {2, 3}) {
-    splits.push_back(FromText(kSplitNet));
+    splits.push_back(FromText(text));
     ASSERT_NE(splits.back(), nullptr);
     splits.back()->SetComputeThreads(threads, SPLIT_BATCH);
   }
@@ -94,6 +109,28 @@ TEST(ModelSplitTest, SplitBatchGivesTheWholeBatchGradients) {
       EXPECT_NEAR(eval->loss_sum, expected_eval->loss_sum, 1e-5 * expected_eval->loss_sum);
     }
   }
+  // A batch too small to cut, after the split calls: the layers leave their
+  // groups and compute alone, exactly as the whole model does.
+  const Dataset small = SineBatch(10, whole->input_shape(), 5, 0);
+  std::vector<Tensor> expected, grads;
+  ASSERT_TRUE(whole->ComputeGradients(Pointers(params), small, 21, &expected).ok());
+  ASSERT_TRUE(splits[0]->ComputeGradients(Pointers(params), small, 21, &grads).ok());
+  EXPECT_EQ(MaxRelativeDifference(expected, grads), 0.0);
+}
+
+TEST(ModelSplitTest, SplitBatchGivesTheWholeBatchGradients) {
+  ExpectSplitGivesTheWholeBatchGradients(kSplitNet);
+}
+
+TEST(ModelSplitTest, SharedDenseProductsGiveTheWholeBatchGradients) {
+  auto model = FromText(kSharedNet);
+  ASSERT_NE(model, nullptr);
+  std::vector<std::string> shared;
+  for (const auto& layer : model->layers()) {
+    if (layer->uses_slice_group()) shared.push_back(layer->name());
+  }
+  EXPECT_EQ(shared, (std::vector<std::string>{"fc0", "fc1"}));
+  ExpectSplitGivesTheWholeBatchGradients(kSharedNet);
 }
 
 TEST(ModelSplitTest, SumAndMeanSquaredErrorCombineByTheirReduction) {
