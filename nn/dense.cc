@@ -42,44 +42,47 @@ void DenseLayer::PrepareSliceGroup(SliceGroup* group) const {
   EnsureBatchShape(rows, {in_}, &group->tensors[kGradInputs]);
 }
 
-void DenseLayer::ForwardShared(const float* weights, const float* bias, const Tensor& input,
-                               Tensor* output) {
+void DenseLayer::RunShared(const Tensor& slice_in, int in_tensor, int out_tensor,
+                           absl::FunctionRef<void(const float*, int64_t, int64_t, float*)> product,
+                           Tensor* slice_out) {
   SliceGroup& group = *group_;
   const int64_t first = group.begin(slice_), rows = group.begin(slice_ + 1) - first;
-  float* x = group.tensors[kInputs].data();
-  float* y = group.tensors[kOutputs].data();
-  std::copy(input.data(), input.data() + rows * in_, x + first * in_);
+  Tensor& in = group.tensors[static_cast<size_t>(in_tensor)];
+  Tensor& out = group.tensors[static_cast<size_t>(out_tensor)];
+  const int64_t in_row = in.dim(1), out_row = out.dim(1);
+  std::copy(slice_in.data(), slice_in.data() + rows * in_row, in.data() + first * in_row);
   group.Meet();
-  const int64_t lo = ColumnCut(units_, slice_, group.count());
-  const int64_t hi = ColumnCut(units_, slice_ + 1, group.count());
-  if (lo < hi) {
-    for (int64_t i = 0; i < group.rows(); ++i) {
-      std::copy(bias + lo, bias + hi, y + i * units_ + lo);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, group.rows(), hi - lo, in_, 1.0f, x, in_,
-                weights + lo, units_, 1.0f, y + lo, units_);
-  }
+  const int64_t lo = ColumnCut(out_row, slice_, group.count());
+  const int64_t hi = ColumnCut(out_row, slice_ + 1, group.count());
+  if (lo < hi) product(in.data(), lo, hi, out.data());
   group.Meet();
-  std::copy(y + first * units_, y + (first + rows) * units_, output->data());
+  std::copy(out.data() + first * out_row, out.data() + (first + rows) * out_row, slice_out->data());
+}
+
+void DenseLayer::ForwardShared(const float* weights, const float* bias, const Tensor& input,
+                               Tensor* output) {
+  const int64_t rows = group_->rows();
+  RunShared(
+      input, kInputs, kOutputs,
+      [&](const float* x, int64_t lo, int64_t hi, float* y) {
+        for (int64_t i = 0; i < rows; ++i) std::copy(bias + lo, bias + hi, y + i * units_ + lo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hi - lo, in_, 1.0f, x, in_,
+                    weights + lo, units_, 1.0f, y + lo, units_);
+      },
+      output);
 }
 
 void DenseLayer::InputGradientShared(const float* weights, const Tensor& grad_output,
                                      Tensor* grad_input) {
-  SliceGroup& group = *group_;
-  const int64_t first = group.begin(slice_), rows = group.begin(slice_ + 1) - first;
-  float* dy = group.tensors[kGradOutputs].data();
-  float* dx = group.tensors[kGradInputs].data();
-  std::copy(grad_output.data(), grad_output.data() + rows * units_, dy + first * units_);
-  group.Meet();
-  const int64_t lo = ColumnCut(in_, slice_, group.count());
-  const int64_t hi = ColumnCut(in_, slice_ + 1, group.count());
-  if (lo < hi) {
-    // dx[:, lo:hi] = dy W[lo:hi, :]^T.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, group.rows(), hi - lo, units_, 1.0f, dy,
-                units_, weights + lo * units_, units_, 0.0f, dx + lo, in_);
-  }
-  group.Meet();
-  std::copy(dx + first * in_, dx + (first + rows) * in_, grad_input->data());
+  const int64_t rows = group_->rows();
+  RunShared(
+      grad_output, kGradOutputs, kGradInputs,
+      [&](const float* dy, int64_t lo, int64_t hi, float* dx) {
+        // dx[:, lo:hi] = dy W[lo:hi, :]^T.
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, hi - lo, units_, 1.0f, dy,
+                    units_, weights + lo * units_, units_, 0.0f, dx + lo, in_);
+      },
+      grad_input);
 }
 
 void DenseLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& input,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "nn/layer.h"
 
 namespace tessera {
@@ -44,6 +45,14 @@ class DenseLayer final : public SingleInputLayer {
   }
 
  private:
+  // A product over the group's whole batch: copies this slice's rows of
+  // `slice_in` into the group's tensor `in_tensor`, meets the other slices,
+  // calls product(whole input, lo, hi, whole output) for this slice's share
+  // [lo, hi) of the columns of tensor `out_tensor`, meets them again, and
+  // copies this slice's rows of the result into `slice_out`.
+  void RunShared(const Tensor& slice_in, int in_tensor, int out_tensor,
+                 absl::FunctionRef<void(const float*, int64_t, int64_t, float*)> product,
+                 Tensor* slice_out);
   // Forward and the input gradient over the group's whole batch (tensors:
   // inputs [rows, in], outputs [rows, units], output gradients [rows, units],
   // input gradients [rows, in]).
