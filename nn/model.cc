@@ -27,6 +27,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
           model, "input_shape ", ShapeString(input_shape), " needs dimensions in [1, 2^24]"));
     }
   }
+  RETURN_IF_ERROR(ValidateShape(input_shape, absl::StrCat(model, "input_shape")));
   if (def.layer_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(model, "no layers"));
   }
@@ -41,6 +42,13 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
     }
     auto layer = MakeLayer(def.layer(i), i, layer_inputs);
     if (!layer.ok()) return Annotate(layer.status(), absl::StrCat("model '", def.name(), "'"));
+    // Each dimension is bounded, but their products need not be: a dense layer
+    // over an input of many dimensions can ask for more than a Tensor holds.
+    const std::string where = absl::StrCat(model, "layer ", i, " '", (*layer)->name(), "': ");
+    RETURN_IF_ERROR(ValidateShape((*layer)->output_shape(), absl::StrCat(where, "output")));
+    for (const VariableSpec& v : (*layer)->Variables()) {
+      RETURN_IF_ERROR(ValidateShape(v.shape, absl::StrCat(where, "variable '", v.name, "'")));
+    }
     layers.push_back(std::move(layer).value());
   }
   const Shape& shape = layers.back()->output_shape();

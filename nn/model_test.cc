@@ -215,6 +215,31 @@ TEST(ModelTest, RejectsBadDefsNamingTheLayer) {
   expect("name: 'm' input_shape: [4] layer { name: 'fc' dense { units: 3 } } "
          "loss { softmax_cross_entropy { label_smoothing: 1 } }",
          "model 'm': softmax_cross_entropy.label_smoothing must be in [0, 1), got 1");
+  // Dimensions each in bounds whose products are not (found by
+  // //fuzz:model_def_fuzzer: fuzz/regressions/model_def_fuzzer/).
+  expect(
+      "name: 'm' input_shape: [28, 28, 1, 28, 28, 1, 28, 28, 1, 28, 28, 1, 28, 28] "
+      "layer { name: 'r' relu {} }" +
+          ok_loss,
+      "model 'm': input_shape: shape [28, 28, 1, 28, 28, 1, 28, 28, 1, 28, 28, 1, 28, 28] "
+      "has more than 2^40 elements");
+  expect(
+      "name: 'm' input_shape: [28, 28, 1, 28, 28, 1, 28, 28, 1, 28, 28, 1] "
+      "layer { name: 'fc' dense { units: 10 } }" +
+          ok_loss,
+      "model 'm': layer 0 'fc': variable 'fc/weights': shape [377801998336, 10] has more "
+      "than 2^40 elements");
+  expect(
+      "name: 'm' input_shape: [16777216, 16777216, 1] "
+      "layer { name: 'c' conv2d { filters: 16777216 kernel_size: 1 } }" +
+          ok_loss,
+      "model 'm': input_shape: shape [16777216, 16777216, 1] has more than 2^40 elements");
+  expect(
+      "name: 'm' input_shape: [1048576, 1048576, 1] "
+      "layer { name: 'c' conv2d { filters: 2 kernel_size: 1 } }" +
+          ok_loss,
+      "model 'm': layer 0 'c': output: shape [1048576, 1048576, 2] has more than 2^40 "
+      "elements");
 }
 
 TEST(ModelDefTest, ParseErrorsHaveLineNumbers) {
