@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "nn/layer_threads.h"
@@ -80,6 +81,16 @@ Conv2DLayer::Conv2DLayer(std::string name, const Shape& input_shape, int64_t fil
 }
 
 Conv2DLayer::~Conv2DLayer() = default;
+
+int64_t Conv2DLayer::MultiplyAddsPerExample() const {
+  int64_t product = 1;
+  for (const int64_t factor : {oh_.out, ow_.out, k_, k_, cin_, cout_}) {
+    if (__builtin_mul_overflow(product, factor, &product)) {
+      return std::numeric_limits<int64_t>::max();
+    }
+  }
+  return product;
+}
 
 std::vector<VariableSpec> Conv2DLayer::Variables() const {
   std::vector<VariableSpec> vars = {

@@ -64,9 +64,9 @@ class Conv2DLayer final : public SingleInputLayer {
   ConvAlgorithm algorithm() const { return algorithm_; }
 
   std::vector<VariableSpec> Variables() const override;
-  int64_t MultiplyAddsPerExample() const override {
-    return oh_.out * ow_.out * k_ * k_ * cin_ * cout_;
-  }
+  // Saturates at INT64_MAX: each factor is bounded, their product need not be
+  // (the model builder refuses a layer over kMaxMultiplyAddsPerExample).
+  int64_t MultiplyAddsPerExample() const override;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                const ForwardOptions& options, Tensor* output) override;
   void Backward(absl::Span<const Tensor* const> params, const Tensor& input,

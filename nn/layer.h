@@ -100,7 +100,9 @@ class Layer {
   virtual std::vector<VariableSpec> Variables() const { return {}; }
 
   // Multiply-adds of one example's forward pass in matrix products (dense,
-  // conv2d); 0 for layers without them. For model summaries.
+  // conv2d); 0 for layers without them. For model summaries. The model builder
+  // refuses a layer with more than kMaxMultiplyAddsPerExample.
+  static constexpr int64_t kMaxMultiplyAddsPerExample = int64_t{1} << 50;
   virtual int64_t MultiplyAddsPerExample() const { return 0; }
 
   // Computes `output` (reshaped to [N, output_shape] if needed) from `inputs`

@@ -49,6 +49,10 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
     for (const VariableSpec& v : (*layer)->Variables()) {
       RETURN_IF_ERROR(ValidateShape(v.shape, absl::StrCat(where, "variable '", v.name, "'")));
     }
+    if ((*layer)->MultiplyAddsPerExample() > Layer::kMaxMultiplyAddsPerExample) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "more than 2^50 multiply-adds per example"));
+    }
     layers.push_back(std::move(layer).value());
   }
   const Shape& shape = layers.back()->output_shape();

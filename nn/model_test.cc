@@ -240,6 +240,13 @@ TEST(ModelTest, RejectsBadDefsNamingTheLayer) {
           ok_loss,
       "model 'm': layer 0 'c': output: shape [1048576, 1048576, 2] has more than 2^40 "
       "elements");
+  // Output and weights each of 2^40 elements: 2^80 multiply-adds would
+  // overflow int64 (and every summary after it).
+  expect(
+      "name: 'm' input_shape: [1048576, 1048576, 1] "
+      "layer { name: 'c' conv2d { filters: 1 kernel_size: 1048576 } }" +
+          ok_loss,
+      "model 'm': layer 0 'c': more than 2^50 multiply-adds per example");
 }
 
 TEST(ModelDefTest, ParseErrorsHaveLineNumbers) {
