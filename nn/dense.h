@@ -35,7 +35,7 @@ class DenseLayer final : public SingleInputLayer {
   // part of the output columns: every thread then packs only its part of the
   // weights for OpenBLAS, where a product per slice packs all of them in each
   // slice (for mnist_deep's fc1, 12.8 MB twice a step per slice), and the
-  // products have twice the rows.
+  // products have all the batch's rows.
   static constexpr int64_t kMinSharedWeights = 1 << 16;
   bool uses_slice_group() const override { return in_ * units_ >= kMinSharedWeights; }
   void PrepareSliceGroup(SliceGroup* group) const override;

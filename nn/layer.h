@@ -45,6 +45,11 @@ struct ForwardOptions {
   int64_t example_offset = 0;
 };
 
+// The first row of slice `slice` when `rows` rows are cut into `count`
+// slices of consecutive rows (Model::CutBatch, SliceGroup::begin);
+// SliceBegin(rows, count, count) = rows.
+inline int64_t SliceBegin(int64_t rows, int slice, int count) { return rows * slice / count; }
+
 // The copies of one layer in the slices of a split step (Model, SPLIT_BATCH),
 // each run by its own thread at the same time, sharing work over the whole
 // batch: the model sets the slices' rows before each split call, the layer
@@ -57,8 +62,8 @@ class SliceGroup {
   void Prepare(int count, int64_t rows);
   int count() const { return count_; }
   int64_t rows() const { return rows_; }
-  // The first row of slice i (as Model::CutBatch cuts); begin(count()) = rows().
-  int64_t begin(int slice) const { return rows_ * slice / count_; }
+  // The first row of slice i; begin(count()) = rows().
+  int64_t begin(int slice) const { return SliceBegin(rows_, slice, count_); }
   // Returns once all count() slices have called it (a reusable barrier: each
   // slice must make the same sequence of calls). Spins briefly, then blocks.
   void Meet();

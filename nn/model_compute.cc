@@ -168,8 +168,7 @@ void Model::CutBatch(const Dataset& batch, int count) {
   const int64_t example = NumElements(input_shape_);
   for (int i = 0; i < count; ++i) {
     Slice& slice = slices_[i];
-    // As SliceGroup::begin cuts.
-    const int64_t begin = n * i / count, end = n * (i + 1) / count;
+    const int64_t begin = SliceBegin(n, i, count), end = SliceBegin(n, i + 1, count);
     slice.offset = begin;
     const Shape shape = WithBatch(end - begin, input_shape_);
     if (slice.batch.inputs.shape() != shape) slice.batch.inputs.Resize(shape);
