@@ -3,6 +3,9 @@
 # mnist_deep on Fashion-MNIST, batch 50, on 1 ps + 1 worker on this machine
 # (both daemons share its cores), against bench/train_throughput_tessera.
 #   bazel run //bench:cluster_throughput -- [--steps=300] [--tls_turns=N]
+#       [--transport_encoding=BFLOAT16]
+# --transport_encoding sets the job's TrainConfig.transport_encoding (default
+# FLOAT32).
 # Prints both figures and `ratio=cluster/in_process` (target >= 0.7). The
 # cluster runs as run_local.sh starts every job: mutual TLS and the job token.
 #
@@ -14,13 +17,20 @@ set -euo pipefail
 if [ -n "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then cd "$BUILD_WORKSPACE_DIRECTORY"; fi
 steps=300
 tls_turns=0
+encoding=FLOAT32
 for arg in "$@"; do
   case "$arg" in
     --steps=*) steps="${arg#*=}" ;;
     --tls_turns=*) tls_turns="${arg#*=}" ;;
-    *) echo "unknown argument $arg (want --steps= or --tls_turns=)" >&2; exit 2 ;;
+    --transport_encoding=*) encoding="${arg#*=}" ;;
+    *) echo "unknown argument $arg (want --steps=, --tls_turns= or --transport_encoding=)" >&2
+       exit 2 ;;
   esac
 done
+case "$encoding" in
+  FLOAT32|BFLOAT16) ;;
+  *) echo "--transport_encoding=$encoding: want FLOAT32 or BFLOAT16" >&2; exit 2 ;;
+esac
 [[ "$steps" =~ ^[1-9][0-9]{0,6}$ ]] || { echo "--steps=$steps: want an integer in [1, 9999999]" >&2; exit 2; }
 [[ "$tls_turns" =~ ^[0-9]{1,2}$ ]] || { echo "--tls_turns=$tls_turns: want an integer in [0, 99]" >&2; exit 2; }
 bin=bazel-bin
@@ -31,6 +41,10 @@ source scripts/local_cluster.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 write_cluster "$tmp/cluster.json" 1 1
+# The example config with the model file's absolute path and the encoding.
+sed "s|^model_file: \"models/|model_file: \"$PWD/examples/models/|" examples/mnist_deep_fashion.pbtxt \
+  > "$tmp/config.pbtxt"
+echo "transport_encoding: $encoding" >> "$tmp/config.pbtxt"
 
 # cluster_run NAME SECURITY(on|off): one 1 ps + 1 worker job; prints the
 # worker's line and sets `images` to its images/s.
@@ -39,7 +53,7 @@ cluster_run() {
   TESSERA_SECURITY="$security" TESSERA_PS_BIN="$bin/ps/tessera_ps" \
   TESSERA_WORKER_BIN="$bin/worker/tessera_worker" TESSERA_CTL_BIN="$bin/tools/tessera_ctl" \
   TESSERA_NO_BUILD=1 RUN_DIR="$tmp/$name" \
-    scripts/run_local.sh "$tmp/cluster.json" examples/mnist_deep_fashion.pbtxt \
+    scripts/run_local.sh "$tmp/cluster.json" "$tmp/config.pbtxt" \
     --max_steps="$steps" > "$tmp/$name.out" 2>&1 || { cat "$tmp/$name.out"; exit 1; }
   grep "trained .* local steps" "$tmp/$name/worker_0.log" | sed 's/^.*] //'
   images=$(sed -n 's/.*trained .* local steps in .* s (\([0-9.e+]*\) images\/s).*/\1/p' \
@@ -50,9 +64,9 @@ cluster_run() {
 if [ "$tls_turns" -gt 0 ]; then
   tls_all=() plain_all=()
   for ((t = 1; t <= tls_turns; t++)); do
-    echo "== turn $t/$tls_turns: 1 ps + 1 worker with mutual TLS + token ($steps steps)"
+    echo "== turn $t/$tls_turns: 1 ps + 1 worker with mutual TLS + token ($steps steps, $encoding)"
     cluster_run "tls$t" on; tls_all+=("$images")
-    echo "== turn $t/$tls_turns: 1 ps + 1 worker plaintext ($steps steps)"
+    echo "== turn $t/$tls_turns: 1 ps + 1 worker plaintext ($steps steps, $encoding)"
     cluster_run "plain$t" off; plain_all+=("$images")
   done
   /usr/bin/python3 - "${tls_all[*]}" "${plain_all[*]}" <<'PY'
@@ -73,7 +87,7 @@ echo "== in-process ($steps steps)"
 tail -3 "$tmp/inproc.out"
 inproc=$(sed -n 's/^images_per_sec=//p' "$tmp/inproc.out")
 
-echo "== cluster: 1 ps + 1 worker, mutual TLS + token ($steps steps)"
+echo "== cluster: 1 ps + 1 worker, mutual TLS + token ($steps steps, $encoding)"
 cluster_run run on
 cluster=$images
 [ -n "$inproc" ] || { echo "the in-process run printed no figure" >&2; exit 1; }

@@ -10,19 +10,26 @@
 # Both sides plaintext: gloo neither encrypts nor authenticates, so Tessera
 # runs with TESSERA_SECURITY=off here (run_local.sh secures every job by
 # default; the cost of TLS is cluster_throughput --tls_turns's, issue 16).
-#   bazel run //bench:cluster_vs_ddp -- [--batches=600] [--rounds=2]
-# Each run trains `batches` batches in all (both workers together); the four
-# runs take turns, round after round. Prints job images/s (all workers
-# together) per run, then per mode the median and
+#   bazel run //bench:cluster_vs_ddp -- [--batches=600] [--rounds=2] [--bfloat16]
+# --bfloat16 adds Tessera SYNC and ASYNC with transport_encoding BFLOAT16
+# (half the bytes on the wire) and, as DDP's counterpart, DDP with its
+# fp16_compress_hook (gloo cannot all-reduce bfloat16 in Debian's torch
+# 1.13: bf16_compress_hook needs NCCL). Each run trains `batches` batches in
+# all (both workers together); the runs take turns, round after round.
+# Prints job images/s (all workers together) per run, then per mode the
+# median and
 #   sync_vs_ddp=<median ratio> async_vs_ddp=<median ratio>
+# (with --bfloat16 also sync_bf16_vs_ddp= async_bf16_vs_ddp=), each round's
+# ratios against its fastest DDP configuration.
 set -euo pipefail
 if [ -n "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then cd "$BUILD_WORKSPACE_DIRECTORY"; fi
-batches=600 rounds=2
+batches=600 rounds=2 bf16=0
 for arg in "$@"; do
   case "$arg" in
     --batches=*) batches="${arg#*=}" ;;
     --rounds=*) rounds="${arg#*=}" ;;
-    *) echo "unknown argument $arg (want --batches= --rounds=)" >&2; exit 2 ;;
+    --bfloat16) bf16=1 ;;
+    *) echo "unknown argument $arg (want --batches= --rounds= --bfloat16)" >&2; exit 2 ;;
   esac
 done
 for v in batches rounds; do
@@ -42,15 +49,18 @@ trap 'rm -rf "$tmp"' EXIT
 sed "s|^model_file: \"models/|model_file: \"$PWD/examples/models/|" examples/mnist_deep_fashion.pbtxt \
   > "$tmp/config.pbtxt"
 echo "compute_threads: 1" >> "$tmp/config.pbtxt"
+cp "$tmp/config.pbtxt" "$tmp/config_bf16.pbtxt"
+echo "transport_encoding: BFLOAT16" >> "$tmp/config_bf16.pbtxt"
 
-# tessera MODE MAX_STEPS: one run of a fresh 1 ps + 2 worker cluster; leaves
-# the job's images/s (the workers' training rates added) in $figure.
+# tessera MODE MAX_STEPS [CONFIG]: one run of a fresh 1 ps + 2 worker
+# cluster; leaves the job's images/s (the workers' training rates added) in
+# $figure.
 tessera() {
   write_cluster "$tmp/cluster.json" 1 2
   rm -rf "$tmp/run"
   TESSERA_PS_BIN="$bin/ps/tessera_ps" TESSERA_WORKER_BIN="$bin/worker/tessera_worker" \
   TESSERA_CTL_BIN="$bin/tools/tessera_ctl" TESSERA_NO_BUILD=1 RUN_DIR="$tmp/run" TESSERA_SECURITY=off \
-    scripts/run_local.sh "$tmp/cluster.json" "$tmp/config.pbtxt" --update_mode="$1" \
+    scripts/run_local.sh "$tmp/cluster.json" "${3:-$tmp/config.pbtxt}" --update_mode="$1" \
     --max_steps="$2" > "$tmp/run_local.out" 2>&1 || { cat "$tmp/run_local.out"; exit 1; }
   figure=$(cat "$tmp"/run/worker_*.log |
     sed -n 's/.*trained .* local steps in .* s (\([0-9.e+]*\) images\/s).*/\1/p' |
@@ -58,12 +68,14 @@ tessera() {
   [ -n "$figure" ] || { echo "a Tessera run printed no figure"; tail "$tmp"/run/*.log; exit 1; }
 }
 
-# ddp MALLOC(default|tuned): one DDP run; leaves the job's images/s in $figure.
+# ddp MALLOC(default|tuned) [HOOK]: one DDP run (HOOK: its --comm_hook);
+# leaves the job's images/s in $figure.
 ddp() {
   local envs=()
   [ "$1" = tuned ] && envs=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
   env "${envs[@]}" /usr/bin/python3 bench/ddp_reference.py --ranks=2 --threads=1 --batch_size=50 \
-    --steps=$((batches / 2)) > "$tmp/ddp.out" 2>&1 || { cat "$tmp/ddp.out"; exit 1; }
+    --steps=$((batches / 2)) --comm_hook="${2:-none}" > "$tmp/ddp.out" 2>&1 ||
+    { cat "$tmp/ddp.out"; exit 1; }
   figure=$(sed -n 's/^ddp_images_per_sec=\([0-9.]*\).*/\1/p' "$tmp/ddp.out")
   [ -n "$figure" ] || { echo "the DDP run printed no figure"; cat "$tmp/ddp.out"; exit 1; }
 }
@@ -73,18 +85,35 @@ median() { printf '%s\n' "$@" | sort -g |
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; both sides plaintext (Tessera TESSERA_SECURITY=off, gloo)"
-sync_r=() async_r=() s_all=() a_all=() dd_all=() dt_all=()
+sync_r=() async_r=() sb_r=() ab_r=() s_all=() a_all=() sb_all=() ab_all=() dd_all=() dt_all=() dh_all=()
 for ((r = 0; r < rounds; ++r)); do
   tessera sync $((batches / 2)); s=$figure
   tessera async "$batches"; a=$figure
   ddp default; dd=$figure
   ddp tuned; dt=$figure
   best=$(awk -v x="$dd" -v y="$dt" 'BEGIN { print (x > y) ? x : y }')
+  line="round $r: tessera sync $s, async $a"
+  if (( bf16 )); then
+    tessera sync $((batches / 2)) "$tmp/config_bf16.pbtxt"; sb=$figure
+    tessera async "$batches" "$tmp/config_bf16.pbtxt"; ab=$figure
+    ddp tuned fp16; dh=$figure
+    best=$(awk -v x="$best" -v y="$dh" 'BEGIN { print (x > y) ? x : y }')
+    sb_all+=("$sb") ab_all+=("$ab") dh_all+=("$dh")
+    sb_r+=("$(ratio "$sb" "$best")") ab_r+=("$(ratio "$ab" "$best")")
+    line+=", bfloat16 sync $sb, async $ab"
+  fi
   s_all+=("$s") a_all+=("$a") dd_all+=("$dd") dt_all+=("$dt")
   sync_r+=("$(ratio "$s" "$best")") async_r+=("$(ratio "$a" "$best")")
-  echo "round $r: tessera sync $s, async $a; ddp malloc default $dd, tuned $dt images/s;" \
-       "sync/ddp ${sync_r[-1]}, async/ddp ${async_r[-1]}"
+  line+="; ddp malloc default $dd, tuned $dt"
+  (( bf16 )) && line+=", tuned + fp16 hook $dh"
+  echo "$line images/s; sync/ddp ${sync_r[-1]}, async/ddp ${async_r[-1]}" \
+    "$( (( bf16 )) && echo "bfloat16 sync/ddp ${sb_r[-1]}, async/ddp ${ab_r[-1]}")"
 done
-echo "medians (images/s): tessera sync $(median "${s_all[@]}"), async $(median "${a_all[@]}");" \
-     "ddp malloc default $(median "${dd_all[@]}"), tuned $(median "${dt_all[@]}")"
-echo "sync_vs_ddp=$(median "${sync_r[@]}") async_vs_ddp=$(median "${async_r[@]}") (rounds=$rounds; each round against its faster DDP)"
+line="medians (images/s): tessera sync $(median "${s_all[@]}"), async $(median "${a_all[@]}")"
+(( bf16 )) && line+=", bfloat16 sync $(median "${sb_all[@]}"), async $(median "${ab_all[@]}")"
+line+="; ddp malloc default $(median "${dd_all[@]}"), tuned $(median "${dt_all[@]}")"
+(( bf16 )) && line+=", tuned + fp16 hook $(median "${dh_all[@]}")"
+echo "$line"
+line="sync_vs_ddp=$(median "${sync_r[@]}") async_vs_ddp=$(median "${async_r[@]}")"
+(( bf16 )) && line+=" sync_bf16_vs_ddp=$(median "${sb_r[@]}") async_bf16_vs_ddp=$(median "${ab_r[@]}")"
+echo "$line (rounds=$rounds; each round against its fastest DDP)"

@@ -2,7 +2,9 @@
 # Convergence of the update modes (docs/update_modes.md), same run: mnist_deep
 # on Fashion-MNIST (Adam 1e-4, batch 50 per worker) on a local cluster of
 # 2 ps + 3 workers in each mode, and single-process training as the reference.
-#   bazel run //bench:convergence -- [--sync_steps=300]
+#   bazel run //bench:convergence -- [--sync_steps=300] [--transport_encoding=BFLOAT16]
+# --transport_encoding sets the cluster runs' TrainConfig.transport_encoding
+# (default FLOAT32); the reference is in-process and has no transport.
 #
 # Every run sees the same number of training examples, E = 150 * sync_steps:
 #   sync 3/3  : sync_steps global steps, each the mean of 3 x 50 examples
@@ -16,13 +18,20 @@
 # sync3of3_minus_reference (target: within 0.5 points).
 set -euo pipefail
 if [ -n "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then cd "$BUILD_WORKSPACE_DIRECTORY"; fi
-sync_steps=300
+sync_steps=300 encoding=FLOAT32
 for arg in "$@"; do
   case "$arg" in
     --sync_steps=*) sync_steps="${arg#*=}" ;;
-    *) echo "unknown argument $arg (want --sync_steps=)" >&2; exit 2 ;;
+    --transport_encoding=*) encoding="${arg#*=}" ;;
+    *) echo "unknown argument $arg (want --sync_steps= --transport_encoding=)" >&2; exit 2 ;;
   esac
 done
+[[ "$sync_steps" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "--sync_steps must be a positive integer, got '$sync_steps'" >&2; exit 2; }
+case "$encoding" in
+  FLOAT32|BFLOAT16) ;;
+  *) echo "--transport_encoding must be FLOAT32 or BFLOAT16, got '$encoding'" >&2; exit 2 ;;
+esac
 bin="${TESSERA_BENCH_BIN:-bazel-bin}"  # a copy of bazel-bin may be given
 for b in ps/tessera_ps worker/tessera_worker worker/tessera_train_local tools/tessera_ctl; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:convergence" >&2; exit 2; }
@@ -44,6 +53,7 @@ config() {
     echo "optimizer { learning_rate: 1e-4 adam {} }"
     echo "log_every_steps: 100"
     echo "update_mode: $mode"
+    echo "transport_encoding: $encoding"
     for line in "$@"; do echo "$line"; done
   } > "$tmp/$name.pbtxt"
 }
@@ -58,6 +68,7 @@ config reference ASYNC "$sync_steps" 150
 
 accuracy_of() { sed -n 's/.*test at global step .*accuracy \([0-9.e+-]*\).*/\1/p' "$1" | tail -n 1; }
 
+echo "== cluster runs: transport_encoding $encoding"
 printf "%-10s %10s %12s %10s %16s\n" mode steps accuracy wall_s dropped_pushes
 results=()
 for mode in async sync3 sync2 stale2; do

@@ -34,8 +34,9 @@ absl::Status AddChunk(Assembler* assembler, const grpc::ByteBuffer& buffer) {
   ChunkView view;
   absl::Status status = ParseChunk(buffer, &header, &view);
   if (!status.ok()) return status;
-  return assembler->Add(header, static_cast<int64_t>(view.payload_bytes()),
-                        [&view](float* destination) { view.CopyPayloadTo(destination); });
+  return assembler->Add(
+      header, static_cast<int64_t>(view.payload_bytes()),
+      [&view](float* destination) { view.CopyFloats(0, view.elements(), destination); });
 }
 
 }  // namespace

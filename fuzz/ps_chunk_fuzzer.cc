@@ -89,8 +89,7 @@ absl::Status ApplyChunk(const grpc::ByteBuffer& in, PushSession* session) {
   status = session->BeginChunk(header, bytes);
   if (!status.ok()) return status;
   return session->CommitChunk([&view](int64_t element, absl::Span<float> out) {
-    view.CopyPayloadRange(static_cast<size_t>(element) * sizeof(float),
-                          out.size() * sizeof(float), out.data());
+    view.CopyFloats(element, static_cast<int64_t>(out.size()), out.data());
   });
 }
 

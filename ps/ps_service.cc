@@ -148,8 +148,12 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     }
     ChunkHeader header;
     const SharedFloats chunk = session_->NextChunk(kStreamChunkElements, &header);
-    const size_t bytes = static_cast<size_t>(chunk.size()) * sizeof(float);
-    out_ = EncodeChunk(header, chunk.data(), bytes, chunk.owner());  // takes its own reference
+    const size_t bytes = static_cast<size_t>(chunk.size()) * ElementBytes(header.encoding());
+    if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
+      out_ = EncodeBfloat16Chunk(header, absl::MakeConstSpan(chunk.data(), chunk.size()));
+    } else {
+      out_ = EncodeChunk(header, chunk.data(), bytes, chunk.owner());  // takes its own reference
+    }
     metrics_->AddPulledBytes(static_cast<int64_t>(bytes));
     if (session_->Done()) {
       slot_.Release();  // before the client can see the end (FinishStream)
@@ -228,8 +232,7 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     RETURN_IF_ERROR(session_->BeginChunk(header, bytes));
     metrics_->AddPushedBytes(bytes);
     return session_->CommitChunk([&view](int64_t element, absl::Span<float> out) {
-      view.CopyPayloadRange(static_cast<size_t>(element) * sizeof(float),
-                            out.size() * sizeof(float), out.data());
+      view.CopyFloats(element, static_cast<int64_t>(out.size()), out.data());
     });
   }
 

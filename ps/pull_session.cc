@@ -17,6 +17,7 @@ SharedFloats PullSession::NextChunk(int64_t max_elements, ChunkHeader* header) {
   header->set_offset(offset_);
   header->set_block_elements(block->elements);
   header->set_kind(VALUES);
+  header->set_encoding(encoding_);
   header->set_incarnation(core_->incarnation());
   header->set_global_step(core_->ReportedGlobalStep());
   offset_ += chunk.size();

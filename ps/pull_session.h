@@ -21,10 +21,12 @@ namespace tessera {
 
 class PullSession final : public ChunkSource {
  public:
-  // Streams `blocks` of `core`, in order. `core` is
-  // borrowed and must outlive the session.
-  PullSession(const StoreCore* core, std::vector<VariableBlock*> blocks)
-      : core_(core), blocks_(std::move(blocks)) {}
+  // Streams `blocks` of `core`, in order, with chunk headers saying
+  // `encoding` (the service converts the payload: ps/ps_service.cc). `core`
+  // is borrowed and must outlive the session.
+  PullSession(const StoreCore* core, std::vector<VariableBlock*> blocks,
+              TensorEncoding encoding = FLOAT32)
+      : core_(core), blocks_(std::move(blocks)), encoding_(encoding) {}
 
   bool Done() const override { return index_ == blocks_.size(); }
   SharedFloats NextChunk(int64_t max_elements, ChunkHeader* header) override;
@@ -33,6 +35,7 @@ class PullSession final : public ChunkSource {
  private:
   const StoreCore* const core_;
   const std::vector<VariableBlock*> blocks_;
+  const TensorEncoding encoding_;
   size_t index_ = 0;    // block being sent
   int64_t offset_ = 0;  // next element of it
 };

@@ -96,7 +96,19 @@ absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_
         "') has another fingerprint, kind or worker_task than the first chunk")));
   }
   ++chunks_;
-  const int64_t elements = payload_bytes / 4;
+  const int element_bytes = ElementBytes(header.encoding());
+  if (element_bytes == 0) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("chunk of block '", header.block(), "': unknown tensor encoding ",
+                     static_cast<int>(header.encoding()), " (known: FLOAT32, BFLOAT16)")));
+  }
+  if (header.encoding() != FLOAT32 && first_.kind() != GRADIENT) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "chunk of block '", header.block(), "' is ", TensorEncoding_Name(header.encoding()),
+        " but the push is ", ChunkKind_Name(first_.kind()),
+        ": only GRADIENT pushes may be bfloat16 (values and slots are set exactly)")));
+  }
+  const int64_t elements = payload_bytes / element_bytes;
 
   // A chunk without a block carries only the push fields.
   if (header.block().empty()) {
@@ -128,10 +140,11 @@ absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_
         "chunk out of order: block '", block_->name, "' chunk at element ", header.offset(),
         ", expected element ", next_offset_)));
   }
-  if (payload_bytes % 4 != 0) {
+  if (payload_bytes % element_bytes != 0) {
     return Fail(absl::InvalidArgumentError(
-        absl::StrCat(ChunkRange(*block_, header.offset(), elements), ": payload of ",
-                     payload_bytes, " bytes is not a multiple of 4")));
+        absl::StrCat(ChunkRange(*block_, header.offset(), elements), ": payload of ", payload_bytes,
+                     " bytes is not a multiple of ", element_bytes, " (",
+                     TensorEncoding_Name(header.encoding()), ")")));
   }
   if (payload_bytes > kMaxChunkBytes) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
@@ -210,7 +223,9 @@ absl::Status PushSession::CommitChunk(PayloadReader read) {
 }
 
 absl::Status PushSession::AddChunk(const ChunkHeader& header, absl::Span<const float> payload) {
-  RETURN_IF_ERROR(BeginChunk(header, static_cast<int64_t>(payload.size() * sizeof(float))));
+  // As a chunk of payload.size() elements in the header's encoding.
+  const int element_bytes = std::max(1, ElementBytes(header.encoding()));
+  RETURN_IF_ERROR(BeginChunk(header, static_cast<int64_t>(payload.size()) * element_bytes));
   return CommitChunk([payload](int64_t element, absl::Span<float> out) {
     std::copy_n(payload.begin() + element, out.size(), out.begin());
   });

@@ -36,19 +36,22 @@ class PushSession {
   PushSession& operator=(const PushSession&) = delete;
   ~PushSession();
 
-  // Fills `out` with the chunk's payload floats [element, element + out.size()).
+  // Fills `out` with the chunk's payload elements [element, element +
+  // out.size()), decoded to float32.
   using PayloadReader = absl::FunctionRef<void(int64_t element, absl::Span<float> out)>;
   // Payload floats read and applied at a time: small enough to stay in the
   // core's cache between the read and the update (the payload goes from the
   // received message to the block without a chunk-sized copy).
   static constexpr int64_t kPieceElements = 16 << 10;
 
-  // Validates the next chunk (`payload_bytes` of payload).
+  // Validates the next chunk (`payload_bytes` of payload in the header's
+  // encoding; BFLOAT16 only in GRADIENT pushes).
   absl::Status BeginChunk(const ChunkHeader& header, int64_t payload_bytes);
   // Applies the chunk BeginChunk validated, reading its payload piece by piece
   // with `read`, under the block's lock.
   absl::Status CommitChunk(PayloadReader read);
-  // BeginChunk + CommitChunk, for callers holding the payload already.
+  // BeginChunk + CommitChunk, for callers holding the payload already,
+  // decoded: a chunk of payload.size() elements in the header's encoding.
   absl::Status AddChunk(const ChunkHeader& header, absl::Span<const float> payload);
   // Ends the stream: the last block must be complete. Advances the global step
   // (increment_global_step on the ps holding it), records the worker's progress.

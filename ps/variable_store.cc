@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/rpc/chunk_sizes.h"
 #include "common/status_macros.h"
 #include "ps/store_core.h"
 #include "ps/store_waits.h"
@@ -40,6 +42,11 @@ std::unique_ptr<PushSession> VariableStore::StartPush() {
 }
 
 absl::StatusOr<std::unique_ptr<PullSession>> VariableStore::StartPull(const PullRequest& request) {
+  if (ElementBytes(request.encoding()) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("Pull asks for unknown tensor encoding ",
+                                                   static_cast<int>(request.encoding()),
+                                                   " (known: FLOAT32, BFLOAT16)"));
+  }
   ASSIGN_OR_RETURN(std::vector<VariableBlock*> blocks,
                    core_->ResolveBlocks(request.fingerprint(), request.blocks()));
   TrainingProgress* tracker = core_->progress();
@@ -47,7 +54,7 @@ absl::StatusOr<std::unique_ptr<PullSession>> VariableStore::StartPull(const Pull
       request.worker_task() < tracker->options().num_workers) {
     tracker->RecordPull(request.worker_task());
   }
-  return std::make_unique<PullSession>(core_.get(), std::move(blocks));
+  return std::make_unique<PullSession>(core_.get(), std::move(blocks), request.encoding());
 }
 
 absl::StatusOr<std::unique_ptr<SnapshotSession>> VariableStore::StartSnapshot(

@@ -223,7 +223,7 @@ TEST_F(VariableStoreTest, BadPushesNameTheBlockAndTheProblem) {
       {Chunk("w", 2, 6), 16, absl::StatusCode::kInvalidArgument,
        "chunk out of order: block 'w' chunk at element 2, expected element 0"},
       {Chunk("w", 0, 6), 6, absl::StatusCode::kInvalidArgument,
-       "block 'w' chunk at elements [0, 1): payload of 6 bytes is not a multiple of 4"},
+       "block 'w' chunk at elements [0, 1): payload of 6 bytes is not a multiple of 4 (FLOAT32)"},
       {Chunk("w", 0, 6), 28, absl::StatusCode::kInvalidArgument,
        "block 'w' chunk at elements [0, 7) exceeds the block's 6 elements"},
       {Chunk("w", 0, 6), kMaxChunkBytes + 4, absl::StatusCode::kInvalidArgument,

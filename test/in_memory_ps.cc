@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/bfloat16.h"
 #include "common/rpc/chunk_sizes.h"
-#include "absl/functional/function_ref.h"
 #include "common/status_macros.h"
 #include "worker/answer_assembler.h"
 
@@ -92,8 +93,13 @@ class InMemoryPsConnection final : public PsConnection {
     }
     PullAssembler answer(request, destinations);
     RETURN_IF_ERROR(Drain(session.get(), [&](const ChunkHeader& header, const SharedFloats& chunk) {
-      return answer.Add(header, chunk.size() * 4, [&chunk](float* destination) {
+      // As the wire would: BFLOAT16 rounds the values.
+      const int element_bytes = ElementBytes(header.encoding());
+      return answer.Add(header, chunk.size() * element_bytes, [&](float* destination) {
         std::copy(chunk.data(), chunk.data() + chunk.size(), destination);
+        if (header.encoding() == BFLOAT16) {
+          RoundToBfloat16(absl::MakeSpan(destination, chunk.size()));
+        }
       });
     }));
     return answer.Finish();
@@ -128,8 +134,15 @@ class InMemoryPsConnection final : public PsConnection {
       header.set_block_elements(elements);
       for (int64_t offset = 0; offset < elements; offset += kStreamChunkElements) {
         header.set_offset(offset);
-        RETURN_IF_ERROR(session->AddChunk(
-            header, values[i].subspan(offset, std::min(kStreamChunkElements, elements - offset))));
+        absl::Span<const float> chunk =
+            values[i].subspan(offset, std::min(kStreamChunkElements, elements - offset));
+        std::vector<float> rounded;  // as the wire would: BFLOAT16 rounds the values
+        if (header.encoding() == BFLOAT16) {
+          rounded.assign(chunk.begin(), chunk.end());
+          RoundToBfloat16(absl::MakeSpan(rounded));
+          chunk = rounded;
+        }
+        RETURN_IF_ERROR(session->AddChunk(header, chunk));
       }
     }
     return session->Finish();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/bfloat16.h"
 #include "gtest/gtest.h"
 #include "protos/admin.grpc.pb.h"
 #include "ps/ps_server.h"
@@ -210,6 +211,83 @@ TEST_F(PsServiceTest, BadRequestsGetExactCodesAndTheServerKeepsServing) {
   raw = RawPush({good}, &response);
   EXPECT_TRUE(raw.ok()) << raw.error_message();
   EXPECT_EQ(response.chunks_applied(), 1);
+}
+
+TEST_F(PsServiceTest, Bfloat16PullsAndGradientPushesCarryRoundedValues) {
+  CreateAndAssign();  // big_ holds 0..999: above 256 most are not bfloat16 values
+  std::vector<float> big(kBig), small(4);
+  PullRequest request;
+  request.set_fingerprint(kFingerprint);
+  for (const auto& name : names_) request.add_blocks(name);
+  request.set_encoding(BFLOAT16);
+  auto pulled = client_->Pull(request, {absl::MakeSpan(big), absl::MakeSpan(small)});
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  int64_t changed = 0;
+  for (int64_t i = 0; i < kBig; ++i) {
+    ASSERT_EQ(big[i], Bfloat16ToFloat(FloatToBfloat16(big_[i]))) << i;
+    changed += big[i] != big_[i];
+  }
+  EXPECT_GT(changed, kBig / 3);
+  EXPECT_EQ(small, small_);
+  EXPECT_EQ(pulled->versions, (std::vector<int64_t>{0, 0}));
+
+  // A bfloat16 gradient: the ps applies the rounded gradient to its float32 values.
+  std::vector<float> grad_big(kBig);
+  for (int64_t i = 0; i < kBig; ++i) grad_big[i] = 1.0f / 3.0f + 0.01f * static_cast<float>(i % 7);
+  std::vector<float> grad_small = {0.1f, -0.2f, 0.3f, 1.0f};
+  ChunkHeader fields = Fields(GRADIENT, true);
+  fields.set_encoding(BFLOAT16);
+  auto pushed = client_->Push(fields, names_, {grad_big, grad_small});
+  ASSERT_TRUE(pushed.ok()) << pushed.status();
+  EXPECT_EQ(pushed->global_step(), 1);
+  EXPECT_EQ(pushed->chunks_applied(), (kBig + kStreamChunkElements - 1) / kStreamChunkElements + 1);
+  auto exact = PullAll(&big, &small);  // FLOAT32: the ps's own values
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  for (int64_t i = 0; i < kBig; ++i) {
+    const float rounded = Bfloat16ToFloat(FloatToBfloat16(grad_big[i]));
+    ASSERT_NE(rounded, grad_big[i]) << i;
+    ASSERT_EQ(big[i], big_[i] - 0.5f * rounded) << i;
+  }
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(small[i], small_[i] - 0.5f * Bfloat16ToFloat(FloatToBfloat16(grad_small[i])));
+  }
+
+  // Values are set exactly: an ASSIGN push may not be bfloat16.
+  ChunkHeader assign = Fields(ASSIGN);
+  assign.set_encoding(BFLOAT16);
+  absl::Status status = client_->Push(assign, names_, {big_, small_}).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "Push to ps 0 at " + address_ +
+                                  ": chunk of block 'fc/weights' is BFLOAT16 but the push is "
+                                  "ASSIGN: only GRADIENT pushes may be bfloat16 (values and "
+                                  "slots are set exactly)");
+  // Malformed bfloat16 chunks from any client.
+  PushResponse response;
+  TensorChunk odd = Chunk("fc/bias", 0, 4, 1);
+  odd.mutable_header()->set_encoding(BFLOAT16);
+  odd.set_data(std::string(7, '\0'));
+  grpc::Status raw = RawPush({odd}, &response);
+  EXPECT_EQ(raw.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(raw.error_message(),
+            "block 'fc/bias' chunk at elements [0, 3): payload of 7 bytes is not a multiple of 2 "
+            "(BFLOAT16)");
+  TensorChunk unknown = Chunk("fc/bias", 0, 4, 4);
+  unknown.mutable_header()->set_encoding(static_cast<TensorEncoding>(9));
+  raw = RawPush({unknown}, &response);
+  EXPECT_EQ(raw.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(raw.error_message(),
+            "chunk of block 'fc/bias': unknown tensor encoding 9 (known: FLOAT32, BFLOAT16)");
+  request.set_encoding(static_cast<TensorEncoding>(9));
+  status = client_->Pull(request, {absl::MakeSpan(big), absl::MakeSpan(small)}).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "Pull to ps 0 at " + address_ +
+                                  ": Pull asks for unknown tensor encoding 9 (known: FLOAT32, "
+                                  "BFLOAT16)");
+  // Nothing above changed a value, and the ps serves on.
+  std::vector<float> after_big, after_small;
+  ASSERT_TRUE(PullAll(&after_big, &after_small).ok());
+  EXPECT_EQ(after_big, big);
+  EXPECT_EQ(after_small, small);
 }
 
 TEST_F(PsServiceTest, PullsChunksOfOneBlockWithUnknownBlockNotFound) {

@@ -36,4 +36,25 @@ expect_log worker_0 "linear/weights [1, 1] = [-0.9999969]"
 expect_log worker_0 "linear/biases [1] = [0.99999082]"
 expect_log worker_0 "final global step 1000"
 expect_log worker_1 "SYNC: 0 of 1000 pushes had gradients dropped"
+
+# The same job with bfloat16 transport: the gradients and values of the
+# training steps travel rounded to 8 significant bits, the ps keeps float32.
+# Not exact any more, but it must still fit the line (W = -1, b = 1) closely;
+# the final values are the ps's own (the chief's last pull is float32).
+mkdir -p "$work/float32" && mv "$work"/*.log "$work/float32/"
+make_cluster 1 2
+echo "transport_encoding: BFLOAT16" >> "$config"
+start_ps 0
+start_worker 0 --config="$config"
+start_worker 1 --config="$config"
+expect_exit worker_0 120 0
+expect_exit worker_1 30 0
+expect_exit ps_0 30 0
+expect_log worker_1 "SYNC: 0 of 1000 pushes had gradients dropped"
+w=$(grep -F "] linear/weights [1, 1] = [" "$work/worker_0.log" | tail -n 1 | sed 's/.*= \[\(.*\)\]/\1/')
+b=$(grep -F "] linear/biases [1] = [" "$work/worker_0.log" | tail -n 1 | sed 's/.*= \[\(.*\)\]/\1/')
+echo "bfloat16 transport: W = $w, b = $b"
+awk -v w="$w" -v b="$b" 'BEGIN { exit !(w != "" && b != "" && w + 1 < 0.02 && -1 - w < 0.02 &&
+                                     b - 1 < 0.05 && 1 - b < 0.05) }' ||
+  fail "bfloat16 transport: W = '$w', b = '$b' are not near -1 and 1"
 finish

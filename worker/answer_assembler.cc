@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/chunk_sizes.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -10,6 +11,11 @@ namespace {
 
 absl::Status AnswerError(const char* rpc, const std::string& block, absl::string_view what) {
   return absl::InternalError(absl::StrCat(rpc, " answer for block '", block, "': ", what));
+}
+
+std::string EncodingName(TensorEncoding encoding) {
+  if (TensorEncoding_IsValid(encoding)) return TensorEncoding_Name(encoding);
+  return absl::StrCat("unknown encoding ", static_cast<int>(encoding));
 }
 
 }  // namespace
@@ -25,18 +31,19 @@ absl::Status TensorReceiver::Add(const ChunkHeader& header, int64_t payload_byte
     ++tensors_;
   }
   const int64_t size = static_cast<int64_t>(destination_.size());
+  const int element_bytes = ElementBytes(header.encoding());
   if (tensors_ == 0 || header.block() != block_ || header.slot() != slot_ ||
-      header.offset() != offset_ || header.block_elements() != size || payload_bytes % 4 != 0 ||
-      offset_ + payload_bytes / 4 > size) {
-    return AnswerError(rpc_, header.block(),
-                       absl::StrCat("chunk of slot '", header.slot(), "' at element ",
-                                    header.offset(), " of ", payload_bytes, " bytes for ",
-                                    header.block_elements(),
-                                    " elements does not fit: expected block '", block_,
-                                    "' slot '", slot_, "' at element ", offset_, " of ", size));
+      header.offset() != offset_ || header.block_elements() != size || element_bytes == 0 ||
+      payload_bytes % element_bytes != 0 || offset_ + payload_bytes / element_bytes > size) {
+    return AnswerError(
+        rpc_, header.block(),
+        absl::StrCat("chunk of slot '", header.slot(), "' at element ", header.offset(), " of ",
+                     payload_bytes, " bytes (", EncodingName(header.encoding()), ") for ",
+                     header.block_elements(), " elements does not fit: expected block '", block_,
+                     "' slot '", slot_, "' at element ", offset_, " of ", size));
   }
   copy(destination_.data() + offset_);
-  offset_ += payload_bytes / 4;
+  offset_ += payload_bytes / element_bytes;
   return absl::OkStatus();
 }
 

@@ -23,7 +23,8 @@
 
 namespace tessera {
 
-// Copies a chunk's payload (payload_bytes, whole floats) to `destination`.
+// Copies a chunk's payload (payload_bytes, whole elements in the header's
+// encoding) to `destination`, decoded to float32.
 using ChunkCopy = absl::FunctionRef<void(float* destination)>;
 
 class TensorReceiver {

@@ -218,12 +218,13 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
     Deadline deadline) {
   PullAssembler answer(request, destinations);
-  RETURN_IF_ERROR(ReceiveChunks(
-      generic_stub_.get(), kPullMethod, deadline, SerializeToByteBuffer(request),
-      [&](const ChunkHeader& header, const ChunkView& view) {
-        return answer.Add(header, view.payload_bytes(),
-                          [&view](float* destination) { view.CopyPayloadTo(destination); });
-      }));
+  RETURN_IF_ERROR(
+      ReceiveChunks(generic_stub_.get(), kPullMethod, deadline, SerializeToByteBuffer(request),
+                    [&](const ChunkHeader& header, const ChunkView& view) {
+                      return answer.Add(header, view.payload_bytes(), [&view](float* destination) {
+                        view.CopyFloats(0, view.elements(), destination);
+                      });
+                    }));
   return answer.Finish();
 }
 
@@ -267,8 +268,12 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
       for (int64_t offset = 0; offset < elements && ok; offset += chunk) {
         const int64_t n = std::min(chunk, elements - offset);
         header.set_offset(offset);
-        ok = call.Write(EncodeChunk(header, values[i].data() + offset,
-                                    static_cast<size_t>(n) * sizeof(float), &tracker));
+        if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
+          ok = call.Write(EncodeBfloat16Chunk(header, values[i].subspan(offset, n)));
+        } else {
+          ok = call.Write(EncodeChunk(header, values[i].data() + offset,
+                                      static_cast<size_t>(n) * sizeof(float), &tracker));
+        }
       }
     }
     if (ok) ok = call.WritesDone();
@@ -294,14 +299,13 @@ absl::StatusOr<PsClient::SnapshotResult> PsClient::SnapshotOnce(const SnapshotRe
                                                                const SnapshotSink& sink,
                                                                Deadline deadline) {
   SnapshotAssembler answer(sink);
-  RETURN_IF_ERROR(ReceiveChunks(generic_stub_.get(), kSnapshotMethod, deadline,
-                                SerializeToByteBuffer(request),
-                                [&](const ChunkHeader& header, const ChunkView& view) {
-                                  return answer.Add(header, view.payload_bytes(),
-                                                    [&view](float* destination) {
-                                                      view.CopyPayloadTo(destination);
-                                                    });
-                                }));
+  RETURN_IF_ERROR(
+      ReceiveChunks(generic_stub_.get(), kSnapshotMethod, deadline, SerializeToByteBuffer(request),
+                    [&](const ChunkHeader& header, const ChunkView& view) {
+                      return answer.Add(header, view.payload_bytes(), [&view](float* destination) {
+                        view.CopyFloats(0, view.elements(), destination);
+                      });
+                    }));
   return answer.Finish();
 }
 

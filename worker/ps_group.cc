@@ -202,16 +202,22 @@ absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_vie
 }
 
 absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
-  ASSIGN_OR_RETURN(Pulled pulled, PullAll(values, 0));
+  ASSIGN_OR_RETURN(Pulled pulled, PullAllAs(values, 0, FLOAT32));
   return pulled.global_step;
 }
 
+absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values, int64_t min_version) {
+  return PullAllAs(values, min_version, options_.transport_encoding);
+}
+
 absl::StatusOr<PsGroup::PsPulled> PsGroup::PullPs(
-    int ps, int64_t min_version, absl::Span<const absl::Span<float>> destinations) {
+    int ps, int64_t min_version, TensorEncoding encoding,
+    absl::Span<const absl::Span<float>> destinations) {
   PullRequest request;
   request.set_fingerprint(plan_.fingerprint);
   request.set_worker_task(options_.worker_task);
   request.set_min_version(min_version);
+  request.set_encoding(encoding);
   for (const BlockRef& b : blocks_by_ps_[ps]) request.add_blocks(b.name);
   ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
   ObserveIncarnation(ps, result.incarnation);
@@ -223,8 +229,8 @@ absl::StatusOr<PsGroup::PsPulled> PsGroup::PullPs(
   return pulled;
 }
 
-absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values,
-                                                 int64_t min_version) {
+absl::StatusOr<PsGroup::Pulled> PsGroup::PullAllAs(std::vector<Tensor>* values, int64_t min_version,
+                                                   TensorEncoding encoding) {
   std::vector<int64_t> steps(num_ps(), -1);
   std::vector<int64_t> versions(num_ps(), -1);
   RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
@@ -233,7 +239,7 @@ absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values,
     for (const BlockRef& b : blocks_by_ps_[ps]) {
       destinations.push_back((*values)[b.variable].span().subspan(b.offset, b.elements));
     }
-    ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, min_version, destinations));
+    ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, min_version, encoding, destinations));
     steps[ps] = pulled.global_step;
     versions[ps] = pulled.min_version;
     return absl::OkStatus();
@@ -258,6 +264,7 @@ absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64
     fields.set_worker_task(options_.worker_task);
     fields.set_step(step);
     fields.set_increment_global_step(ps == 0);
+    fields.set_encoding(options_.transport_encoding);
     std::vector<std::string> names;
     std::vector<absl::Span<const float>> values;
     for (const BlockRef& b : blocks_by_ps_[ps]) {
@@ -333,7 +340,7 @@ absl::StatusOr<int64_t> PsGroup::PsStep(int ps) {
     scratch.emplace_back(static_cast<size_t>(b.elements));
     destinations.push_back(absl::MakeSpan(scratch.back()));
   }
-  ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, 0, destinations));
+  ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, 0, FLOAT32, destinations));
   int64_t step = pulled.min_version;
   if (pulled.global_step >= 0 && (step < 0 || pulled.global_step < step)) {
     step = pulled.global_step;

@@ -37,6 +37,10 @@ struct PsGroupOptions {
   // Borrowed, optional: when it turns true, WaitUntilInitialized ends with
   // CANCELLED (the worker was asked to stop while waiting).
   const std::atomic<bool>* cancelled = nullptr;
+  // How the training step's traffic travels (TrainConfig.transport_encoding):
+  // the gradients of PushAll and the values of PullAll(values, min_version).
+  // Every other pull and push is FLOAT32.
+  TensorEncoding transport_encoding = FLOAT32;
 };
 
 class PsGroup {
@@ -110,12 +114,15 @@ class PsGroup {
     // under SYNC the step the values belong to.
     int64_t min_version = -1;
   };
-  // PullAll with PullRequest.min_version = `min_version` on every ps (SYNC:
-  // wait until every block reached it; STALE: > 0 passes the staleness gate).
+  // The training step's pull: PullAll with PullRequest.min_version =
+  // `min_version` on every ps (SYNC: wait until every block reached it;
+  // STALE: > 0 passes the staleness gate), in the options'
+  // transport_encoding (BFLOAT16: the values come rounded to bfloat16).
   absl::StatusOr<Pulled> PullAll(std::vector<Tensor>* values, int64_t min_version);
 
-  // Pushes gradients (model order) computed at `step`; ps 0 advances the global
-  // step. Returns the global step after the push.
+  // Pushes gradients (model order) computed at `step`, in the options'
+  // transport_encoding; ps 0 advances the global step. Returns the global
+  // step after the push.
   absl::StatusOr<int64_t> PushAll(const std::vector<Tensor>& grads, int64_t step);
   // Chunks the ps tasks dropped (SYNC: stale or duplicate) in the last PushAll.
   int64_t last_chunks_dropped() const { return last_chunks_dropped_; }
@@ -135,10 +142,12 @@ class PsGroup {
     int64_t min_version = -1;
   };
   // Pulls the blocks of ps `ps` into `destinations` (one per block, in
-  // blocks_by_ps_ order) with PullRequest.min_version `min_version`, and
-  // notes the incarnation it answered with.
-  absl::StatusOr<PsPulled> PullPs(int ps, int64_t min_version,
+  // blocks_by_ps_ order) with PullRequest.min_version `min_version` in
+  // `encoding`, and notes the incarnation it answered with.
+  absl::StatusOr<PsPulled> PullPs(int ps, int64_t min_version, TensorEncoding encoding,
                                   absl::Span<const absl::Span<float>> destinations);
+  absl::StatusOr<Pulled> PullAllAs(std::vector<Tensor>* values, int64_t min_version,
+                                   TensorEncoding encoding);
 
   struct BlockRef {
     int variable;          // index into the model's variables

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "common/bfloat16.h"
 #include "common/clock.h"
 #include "common/error_kind.h"
 #include "common/status_macros.h"
@@ -88,6 +89,43 @@ TEST_F(PsGroupTest, InitializesOncePullsAndPushes) {
   for (size_t v = 0; v < values.size(); ++v) {
     for (int64_t i = 0; i < values[v].size(); ++i) {
       EXPECT_EQ(values[v].span()[i], Initial()[v].span()[i] - 1) << v << " " << i;
+    }
+  }
+}
+
+TEST_F(PsGroupTest, Bfloat16TransportRoundsTheTrainingTrafficOnly) {
+  std::unique_ptr<PsGroup> group = NewGroup(0, 1, nullptr, BFLOAT16);
+  // Values no bfloat16 holds: 8 significant bits are not enough for them.
+  std::vector<Tensor> initial = Zeros();
+  for (Tensor& t : initial) {
+    for (int64_t i = 0; i < t.size(); ++i) t.span()[i] = 257.1f + 2.0f * static_cast<float>(i);
+  }
+  ASSERT_TRUE(group->CreateAndInitialize(config_, initial).ok());  // ASSIGN: float32, exact
+
+  std::vector<Tensor> values = Zeros();
+  ASSERT_TRUE(group->PullAll(&values).ok());  // not the training pull: exact
+  EXPECT_EQ(Flat(values[0]), Flat(initial[0]));
+  EXPECT_EQ(Flat(values[1]), Flat(initial[1]));
+  absl::StatusOr<PsGroup::Pulled> pulled = group->PullAll(&values, 0);  // the training pull
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  for (size_t v = 0; v < values.size(); ++v) {
+    for (int64_t i = 0; i < values[v].size(); ++i) {
+      const float x = initial[v].span()[i];
+      EXPECT_EQ(values[v].span()[i], Bfloat16ToFloat(FloatToBfloat16(x))) << v << " " << i;
+      EXPECT_NE(values[v].span()[i], x) << v << " " << i;
+    }
+  }
+
+  // The gradient arrives rounded; the ps updates its float32 values with it.
+  std::vector<Tensor> grads = Filled(1.0f / 3.0f);
+  ASSERT_TRUE(group->PushAll(grads, 0).ok());
+  ASSERT_TRUE(group->PullAll(&values).ok());
+  const float rounded = Bfloat16ToFloat(FloatToBfloat16(1.0f / 3.0f));
+  ASSERT_NE(rounded, 1.0f / 3.0f);
+  for (size_t v = 0; v < values.size(); ++v) {
+    for (int64_t i = 0; i < values[v].size(); ++i) {
+      // Momentum's first step: value - lr * grad.
+      EXPECT_EQ(values[v].span()[i], initial[v].span()[i] - 0.5f * rounded) << v << " " << i;
     }
   }
 }

@@ -28,12 +28,14 @@ class TwoPsTest : public ::testing::Test {
   // A group of worker `worker_task` of `num_workers` over both ps; `status`
   // (borrowed, optional) shows what it waits for.
   std::unique_ptr<PsGroup> NewGroup(int worker_task = 0, int num_workers = 1,
-                                    WorkerStatus* status = nullptr) {
+                                    WorkerStatus* status = nullptr,
+                                    TensorEncoding transport_encoding = FLOAT32) {
     PsGroupOptions options;
     options.worker_task = worker_task;
     options.num_workers = num_workers;
     options.status = status;
     options.clock = &clock_;
+    options.transport_encoding = transport_encoding;
     return *PsGroup::Create(variables_, plan_, options, ConnectAll({&ps0_, &ps1_}));
   }
 

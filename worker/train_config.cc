@@ -52,6 +52,11 @@ absl::Status ValidateTrainConfig(const TrainConfig& c, absl::string_view source)
     return Invalid(source,
                    absl::StrCat("unknown compute_split ", static_cast<int>(c.compute_split())));
   }
+  if (!TensorEncoding_IsValid(c.transport_encoding())) {
+    return Invalid(source, absl::StrCat("unknown transport_encoding ",
+                                        static_cast<int>(c.transport_encoding()),
+                                        " (known: FLOAT32, BFLOAT16)"));
+  }
   if (c.max_steps() <= 0) {
     return Invalid(source, absl::StrCat("max_steps must be > 0, got ", c.max_steps()));
   }

@@ -79,6 +79,9 @@ TEST(TrainConfigTest, ErrorsNameFileLineAndField) {
   path = WriteConfig("badsplit.pbtxt", absl::StrCat(kMinimal, "compute_split: 7\n"));
   EXPECT_EQ(LoadTrainConfig(path).status().message(),
             absl::StrCat(path, ": unknown compute_split 7"));
+  path = WriteConfig("badencoding.pbtxt", absl::StrCat(kMinimal, "transport_encoding: 5\n"));
+  EXPECT_EQ(LoadTrainConfig(path).status().message(),
+            absl::StrCat(path, ": unknown transport_encoding 5 (known: FLOAT32, BFLOAT16)"));
   path = WriteConfig("nomodel.pbtxt", "max_steps: 1\n");
   EXPECT_EQ(LoadTrainConfig(path).status().message(),
             absl::StrCat(path, ": no model: set model_file or model { ... }"));

@@ -80,6 +80,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
   ps_options.status = status;
   ps_options.clock = clock;
   ps_options.cancelled = &w->stop_requested_;
+  ps_options.transport_encoding = config.transport_encoding();
   RETURN_IF_ERROR(ValidateUpdateMode(config, cluster.num_workers()));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<PsConnection>> connections,
                    parts.connect_ps(&w->stop_requested_));
@@ -129,10 +130,10 @@ Worker::Worker(const ClusterSpec& cluster, const TrainConfig& config,
       admin_(std::move(admin)) {}
 
 absl::Status Worker::Run() {
-  LOG(INFO) << "model " << config_.model().name() << ": " << variables_.size()
-            << " variables in " << ps_->plan().blocks.size() << " blocks on "
-            << ps_->num_ps() << " ps (placement " << ps_->plan().fingerprint << "); "
-            << input_->Describe();
+  LOG(INFO) << "model " << config_.model().name() << ": " << variables_.size() << " variables in "
+            << ps_->plan().blocks.size() << " blocks on " << ps_->num_ps() << " ps (placement "
+            << ps_->plan().fingerprint << "); " << input_->Describe() << "; training traffic "
+            << (config_.transport_encoding() == BFLOAT16 ? "bfloat16" : "float32");
   const absl::Status initialized = Initialize();
   if (!initialized.ok() && stop_requested_) {
     // Asked to stop (Admin Shutdown, SIGTERM) before training began.

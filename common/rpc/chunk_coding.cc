@@ -1,10 +1,12 @@
 #include "common/rpc/chunk_coding.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/bfloat16.h"
 #include "common/coding.h"
 #include "common/malloc_tuning.h"
 
@@ -128,12 +130,15 @@ void PayloadTracker::WaitForRelease() {
       +[](int64_t* outstanding) { return *outstanding == 0; }, &outstanding_));
 }
 
-grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, size_t bytes,
-                             PayloadOwner* owner) {
+namespace {
+
+// A slice holding the chunk's header field and, when bytes > 0, the tag and
+// length of its data field, with `room` bytes more after them; *used is what
+// was written.
+grpc::Slice EncodeHead(const ChunkHeader& header, size_t bytes, size_t room, size_t* used) {
   const size_t header_bytes = header.ByteSizeLong();
-  const bool copy_payload = bytes < kZeroCopyMinBytes || owner == nullptr;
-  // tag + varint (at most 10 bytes) for each field, the header, maybe the payload.
-  grpc::Slice head(2 * 11 + header_bytes + (copy_payload ? bytes : 0));
+  // tag + varint (at most 10 bytes) for each field, the header, the room.
+  grpc::Slice head(2 * 11 + header_bytes + room);
   uint8_t* out = const_cast<uint8_t*>(head.begin());
   size_t n = 0;
   if (header_bytes > 0) {
@@ -146,16 +151,54 @@ grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, siz
     out[n++] = kDataTag;
     n += PutVarint(bytes, out + n);
   }
+  *used = n;
+  return head;
+}
+
+}  // namespace
+
+grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, size_t bytes,
+                             PayloadOwner* owner) {
+  const bool copy_payload = bytes < kZeroCopyMinBytes || owner == nullptr;
+  size_t n = 0;
+  grpc::Slice head = EncodeHead(header, bytes, copy_payload ? bytes : 0, &n);
   if (!copy_payload) {
     owner->Ref();  // released by ReleasePayload when gRPC drops the slice
     grpc::Slice slices[2] = {head.sub(0, n),
                              grpc::Slice(const_cast<void*>(payload), bytes, &ReleasePayload, owner)};
     return grpc::ByteBuffer(slices, 2);
   }
-  if (bytes > 0) std::memcpy(out + n, payload, bytes);
+  if (bytes > 0) std::memcpy(const_cast<uint8_t*>(head.begin()) + n, payload, bytes);
   n += bytes;
   grpc::Slice whole = head.sub(0, n);
   return grpc::ByteBuffer(&whole, 1);
+}
+
+grpc::ByteBuffer EncodeBfloat16Chunk(const ChunkHeader& header, absl::Span<const float> values) {
+  const size_t bytes = values.size() * sizeof(uint16_t);
+  grpc::Slice payload(bytes);  // gRPC's own, reference-counted
+  FloatsToBfloat16(values, reinterpret_cast<uint16_t*>(const_cast<uint8_t*>(payload.begin())));
+  size_t n = 0;
+  const grpc::Slice head = EncodeHead(header, bytes, 0, &n);
+  grpc::Slice slices[2] = {head.sub(0, n), std::move(payload)};
+  return grpc::ByteBuffer(slices, 2);
+}
+
+void ChunkView::CopyFloats(int64_t begin, int64_t count, float* out) const {
+  if (encoding_ == FLOAT32) {
+    CopyPayloadRange(static_cast<size_t>(begin) * 4, static_cast<size_t>(count) * 4, out);
+    return;
+  }
+  // BFLOAT16: through a small buffer that stays in L1 (the payload may cross
+  // slices at any byte).
+  constexpr int64_t kPiece = 4096;
+  uint16_t wire[kPiece];
+  for (int64_t done = 0; done < count;) {
+    const int64_t n = std::min(kPiece, count - done);
+    CopyPayloadRange(static_cast<size_t>(begin + done) * 2, static_cast<size_t>(n) * 2, wire);
+    Bfloat16ToFloats(wire, n, out + done);
+    done += n;
+  }
 }
 
 void ChunkView::CopyPayloadTo(void* destination) const {
@@ -190,6 +233,7 @@ absl::Status ParseChunk(const grpc::ByteBuffer& buffer, ChunkHeader* header, Chu
   view->first_slice_ = 0;
   view->first_offset_ = 0;
   view->payload_bytes_ = 0;
+  view->encoding_ = FLOAT32;
   if (!buffer.Dump(&view->slices_).ok()) return Malformed("cannot read the message");
   SliceCursor cursor(view->slices_);
   std::string header_bytes;
@@ -230,6 +274,12 @@ absl::Status ParseChunk(const grpc::ByteBuffer& buffer, ChunkHeader* header, Chu
         return Malformed(absl::StrCat("unsupported wire type ", wire_type));
     }
   }
+  if (ElementBytes(header->encoding()) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk of block '", header->block(), "': unknown tensor encoding ",
+                     static_cast<int>(header->encoding()), " (known: FLOAT32, BFLOAT16)"));
+  }
+  view->encoding_ = header->encoding();
   return absl::OkStatus();
 }
 

@@ -17,7 +17,11 @@
 //   ChunkHeader header;
 //   ChunkView view;
 //   RETURN_IF_ERROR(ParseChunk(received, &header, &view));
-//   view.CopyPayloadTo(destination);
+//   view.CopyFloats(0, view.elements(), destination);
+//
+// A chunk whose header says encoding BFLOAT16 carries 2 bytes per element
+// (common/bfloat16.h): EncodeBfloat16Chunk converts as it encodes, and
+// ChunkView::CopyFloats widens as it copies.
 //
 // Free functions are thread-safe; the classes say what they allow.
 
@@ -29,6 +33,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "common/rpc/chunk_sizes.h"
 #include "common/rpc/payload_owner.h"
 #include "grpcpp/security/server_credentials.h"
@@ -81,6 +86,11 @@ inline constexpr size_t kZeroCopyMinBytes = 1024;
 grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, size_t bytes,
                              PayloadOwner* owner);
 
+// Encodes TensorChunk{header, data = `values` rounded to bfloat16}; requires
+// header.encoding() == BFLOAT16. The converted payload is a buffer of its
+// own that gRPC frees, so `values` may change as soon as this returns.
+grpc::ByteBuffer EncodeBfloat16Chunk(const ChunkHeader& header, absl::Span<const float> values);
+
 // The payload of a parsed chunk, still in the received buffer's slices (which
 // it holds a reference to). Copyable only by parsing again; not thread-safe.
 class ChunkView {
@@ -90,6 +100,15 @@ class ChunkView {
   ChunkView& operator=(const ChunkView&) = delete;
 
   size_t payload_bytes() const { return payload_bytes_; }
+  // The encoding the chunk's header gave (ParseChunk checked it is known).
+  TensorEncoding encoding() const { return encoding_; }
+  // Whole elements in the payload.
+  int64_t elements() const {
+    return static_cast<int64_t>(payload_bytes_) / ElementBytes(encoding_);
+  }
+  // Decodes elements [begin, begin + count) to float32 at `out`; the range
+  // must lie within elements().
+  void CopyFloats(int64_t begin, int64_t count, float* out) const;
   // Copies the payload_bytes() bytes of the payload to `destination`.
   void CopyPayloadTo(void* destination) const;
   // Copies payload bytes [begin, begin + bytes) to `destination`; the range
@@ -103,12 +122,13 @@ class ChunkView {
   size_t first_slice_ = 0;   // slice where the payload starts
   size_t first_offset_ = 0;  // byte offset in that slice
   size_t payload_bytes_ = 0;
+  TensorEncoding encoding_ = FLOAT32;
 };
 
 // Parses a serialized TensorChunk in `buffer` (fields in any order; unknown
 // fields skipped, as protobuf does). The header is parsed into *header; the
-// payload stays in place for view->CopyPayloadTo. INVALID_ARGUMENT for
-// malformed bytes.
+// payload stays in place for view->CopyFloats. INVALID_ARGUMENT for
+// malformed bytes and for an encoding this build does not know.
 absl::Status ParseChunk(const grpc::ByteBuffer& buffer, ChunkHeader* header, ChunkView* view);
 
 // A small message (requests, responses) to and from a ByteBuffer. Parse

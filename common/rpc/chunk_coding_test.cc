@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "common/bfloat16.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -189,6 +191,72 @@ TEST(ChunkCodingTest, SmallMessagesRoundTrip) {
   EXPECT_EQ(parsed.min_version(), 7);
   absl::Status status = ParseFromByteBuffer(Split("\xff", 1), &parsed, "PullRequest");
   EXPECT_EQ(status.message(), "malformed PullRequest");
+}
+
+TEST(ChunkCodingTest, Bfloat16ChunksCarryHalfTheBytesAndDecodeToTheRoundedFloats) {
+  std::vector<float> values(10000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.37f * i) * (1.0f + i);
+  ChunkHeader sent = SampleHeader();
+  sent.set_encoding(BFLOAT16);
+  grpc::ByteBuffer buffer = EncodeBfloat16Chunk(sent, values);
+  std::vector<float> expected = values;
+  values.assign(values.size(), -1.0f);  // the chunk holds its own converted copy
+  RoundToBfloat16(absl::MakeSpan(expected));
+  // Protobuf reads it as a TensorChunk of 2 bytes per element.
+  TensorChunk chunk;
+  ASSERT_TRUE(chunk.ParseFromString(Flatten(buffer)));
+  EXPECT_EQ(chunk.header().encoding(), BFLOAT16);
+  ASSERT_EQ(chunk.data().size(), expected.size() * 2);
+  uint16_t first;
+  std::memcpy(&first, chunk.data().data(), 2);
+  EXPECT_EQ(first, FloatToBfloat16(expected[0]));
+  // Our parser, across slices cut at odd bytes, whole and by ranges.
+  const std::string bytes = Flatten(buffer);
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4097}, bytes.size()}) {
+    SCOPED_TRACE(piece);
+    ChunkHeader header;
+    ChunkView view;
+    ASSERT_TRUE(ParseChunk(Split(bytes, piece), &header, &view).ok());
+    EXPECT_EQ(view.encoding(), BFLOAT16);
+    ASSERT_EQ(view.elements(), static_cast<int64_t>(expected.size()));
+    std::vector<float> out(expected.size());
+    view.CopyFloats(0, view.elements(), out.data());
+    EXPECT_EQ(out, expected);
+    std::vector<float> ranges(expected.size(), 0.0f);
+    for (int64_t begin = 0; begin < view.elements(); begin += 4999) {
+      const int64_t n = std::min<int64_t>(4999, view.elements() - begin);
+      view.CopyFloats(begin, n, ranges.data() + begin);
+    }
+    EXPECT_EQ(ranges, expected);
+  }
+}
+
+TEST(ChunkCodingTest, Float32ChunksDecodeByElementsToo) {
+  std::vector<float> values(3000);
+  std::iota(values.begin(), values.end(), 0.25f);
+  grpc::ByteBuffer buffer = EncodeChunk(SampleHeader(), values.data(), values.size() * 4, nullptr);
+  ChunkHeader header;
+  ChunkView view;
+  ASSERT_TRUE(ParseChunk(Split(Flatten(buffer), 333), &header, &view).ok());
+  EXPECT_EQ(view.encoding(), FLOAT32);
+  ASSERT_EQ(view.elements(), 3000);
+  std::vector<float> out(1000);
+  view.CopyFloats(1500, 1000, out.data());
+  EXPECT_EQ(out, std::vector<float>(values.begin() + 1500, values.begin() + 2500));
+}
+
+TEST(ChunkCodingTest, UnknownEncodingIsInvalidArgumentNamingTheBlock) {
+  TensorChunk chunk;
+  *chunk.mutable_header() = SampleHeader();
+  chunk.mutable_header()->set_encoding(static_cast<TensorEncoding>(7));
+  chunk.set_data(std::string(8, '\0'));
+  ChunkHeader header;
+  ChunkView view;
+  const absl::Status status = ParseChunk(Split(chunk.SerializeAsString(), 64), &header, &view);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "chunk of block 'fc1/weights/part_1': unknown tensor encoding 7 (known: FLOAT32, "
+            "BFLOAT16)");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "protos/ps_service.pb.h"
+
 namespace tessera {
 
 // Largest payload of one chunk: 4 MiB, 1M float32 elements.
@@ -19,6 +21,19 @@ inline constexpr int64_t kMaxChunkElements = kMaxChunkBytes / 4;
 // 4 MiB push + pull gained 10-20% at 1 MiB (512 KiB and 2 MiB did no better).
 inline constexpr int64_t kStreamChunkBytes = int64_t{1} << 20;
 inline constexpr int64_t kStreamChunkElements = kStreamChunkBytes / 4;
+
+// Bytes per element of a chunk in `encoding`: 4 (FLOAT32), 2 (BFLOAT16), 0
+// for a value this build does not know.
+inline int ElementBytes(TensorEncoding encoding) {
+  switch (encoding) {
+    case FLOAT32:
+      return 4;
+    case BFLOAT16:
+      return 2;
+    default:
+      return 0;
+  }
+}
 
 }  // namespace tessera
 
