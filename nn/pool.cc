@@ -82,9 +82,14 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
   float* dx = grad_input->data();
   const int parts = LayerParts(n, ItemsPerPart(h_ * w_ * c_));
   pending_.resize(static_cast<size_t>(c_ * parts));
+  // Windows that tile the input (stride = size, no padding, as mnist_deep's
+  // 2x2 pools) cover every input cell exactly once: each cell's gradient is
+  // stored, with no zeroing pass first and no read of dx.
+  const bool tiles =
+      stride_ == size_ && pad_y_ == 0 && pad_x_ == 0 && oh_ * size_ == h_ && ow_ * size_ == w_;
   RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
     float* pending = pending_.data() + c_ * part;
-    ZeroImages(begin, end, dx);
+    if (!tiles) ZeroImages(begin, end, dx);
     ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
       const float* max = y + out;
       std::copy(dy + out, dy + out + c_, pending);
@@ -95,10 +100,18 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
           const int64_t in = InputOffset(b, iy, ix);
           const float* src = x + in;
           float* dst = dx + in;
-          for (int64_t ch = 0; ch < c_; ++ch) {
-            const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
-            dst[ch] += taken;
-            pending[ch] -= taken;
+          if (tiles) {
+            for (int64_t ch = 0; ch < c_; ++ch) {
+              const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
+              dst[ch] = taken;
+              pending[ch] -= taken;
+            }
+          } else {
+            for (int64_t ch = 0; ch < c_; ++ch) {
+              const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
+              dst[ch] += taken;
+              pending[ch] -= taken;
+            }
           }
         }
       }

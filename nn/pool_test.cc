@@ -87,12 +87,31 @@ TEST_P(PoolTest, GradientsMatchFiniteDifferences) {
   EXPECT_EQ(CheckLayerGradients(&layer, {}, DistinctTensor({2, p.h, p.w, p.c}, 2)), 0);
 }
 
+// Backward overwrites every element of grad_input, whatever it held: the
+// tiling fast path (no zeroing pass) and windows that leave cells uncovered.
+TEST_P(PoolTest, BackwardOverwritesAStaleGradInput) {
+  const PoolCase p = GetParam();
+  PoolLayer layer("pool", p.kind, {p.h, p.w, p.c}, p.size, p.stride, p.padding);
+  const Tensor x = DistinctTensor({3, p.h, p.w, p.c}, 5);
+  Tensor y;
+  layer.Forward({}, x, ForwardOptions(), &y);
+  const Tensor dy = DistinctTensor(y.shape(), 6);
+  Tensor clean(x.shape());
+  layer.Backward({}, x, y, dy, &clean, {});
+  Tensor stale(x.shape());
+  for (int64_t i = 0; i < stale.size(); ++i) stale[i] = 1e6f + static_cast<float>(i);
+  layer.Backward({}, x, y, dy, &stale, {});
+  for (int64_t i = 0; i < x.size(); ++i) ASSERT_EQ(stale[i], clean[i]) << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, PoolTest,
     ::testing::Values(PoolCase{PoolKind::kMax, 4, 4, 3, 2, 2, SAME},
                       PoolCase{PoolKind::kMax, 5, 7, 2, 2, 2, SAME},  // padded edge
                       PoolCase{PoolKind::kMax, 5, 5, 2, 3, 1, SAME},
                       PoolCase{PoolKind::kMax, 5, 5, 2, 3, 2, VALID},
+                      PoolCase{PoolKind::kMax, 5, 5, 4, 2, 2, VALID},  // last row, column uncovered
+                      PoolCase{PoolKind::kMax, 6, 8, 16, 2, 2, VALID},  // tiles
                       PoolCase{PoolKind::kAverage, 4, 4, 3, 2, 2, SAME},
                       PoolCase{PoolKind::kAverage, 5, 7, 2, 2, 2, SAME},  // partial windows
                       PoolCase{PoolKind::kAverage, 5, 5, 2, 3, 1, SAME},
