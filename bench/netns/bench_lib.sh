@@ -74,10 +74,12 @@ bench_emulate() {
   echo
 }
 
-# bench_model_bytes MODEL.pbtxt: 4 bytes per parameter (tessera_ctl model summary).
+# bench_model_bytes MODEL.pbtxt [ENCODING]: the bytes of one copy of the
+# model on the wire: 4 bytes per parameter (tessera_ctl model summary), 2 with
+# ENCODING BFLOAT16 (TrainConfig.transport_encoding).
 bench_model_bytes() {
   local params
   params="$("$bench_bin/tools/tessera_ctl" model summary "$1" | sed -n 's/^parameters: \([0-9]*\).*/\1/p')"
   [ -n "$params" ] || bench_die "tessera_ctl model summary $1 printed no parameter count"
-  echo $((params * 4))
+  if [ "${2:-FLOAT32}" = BFLOAT16 ]; then echo $((params * 2)); else echo $((params * 4)); fi
 }

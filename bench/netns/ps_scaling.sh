@@ -13,7 +13,7 @@
 #
 #   bench/netns/ps_scaling.sh [--rate=1gbit] [--workers=2,4] [--ps=1,2,4]
 #       [--modes=sync,async] [--train_seconds=40] [--batch=8]
-#       [--out=DIR] [--prefix=tsn] [--insecure]
+#       [--out=DIR] [--prefix=tsn] [--insecure] [--transport_encoding=BFLOAT16]
 #   bazel run //bench/netns:ps_scaling -- [options]
 #
 # Default run: 13 jobs, about 13 minutes on a quiet machine. Results:
@@ -31,7 +31,7 @@ fi
 source "$ROOT/bench/netns/bench_lib.sh"
 
 rate=1gbit workers_list=2,4 ps_list=1,2,4 modes=sync,async train_seconds=40 batch=8
-out="" prefix=tsn security=()
+out="" prefix=tsn security=() encoding=FLOAT32
 for arg in "$@"; do
   case "$arg" in
     --rate=*) rate="${arg#*=}" ;;
@@ -43,6 +43,7 @@ for arg in "$@"; do
     --out=*) out="${arg#*=}" ;;
     --prefix=*) prefix="${arg#*=}" ;;
     --insecure) security=(--insecure) ;;
+    --transport_encoding=*) encoding="${arg#*=}" ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) bench_die "unknown argument '$arg' (--help lists the options)" ;;
   esac
@@ -53,6 +54,8 @@ done
 [[ "$modes" =~ ^(sync|async)(,(sync|async))*$ ]] || bench_die "--modes=$modes: want sync and/or async, e.g. sync,async"
 [[ "$train_seconds" =~ ^[0-9]+$ ]] && [ "$train_seconds" -ge 10 ] || bench_die "--train_seconds=$train_seconds: want 10 or more"
 [[ "$batch" =~ ^[0-9]+$ ]] && [ "$batch" -ge 1 ] || bench_die "--batch=$batch: want >= 1"
+[[ "$encoding" =~ ^(FLOAT32|BFLOAT16)$ ]] ||
+  bench_die "--transport_encoding=$encoding: want FLOAT32 or BFLOAT16"
 IFS=, read -r -a workers_values <<< "$workers_list"
 IFS=, read -r -a ps_values <<< "$ps_list"
 IFS=, read -r -a mode_values <<< "$modes"
@@ -68,7 +71,7 @@ out="$(cd "$out" && pwd)"
 results="$out/results.json"
 load_before="$(bench_load)"
 machine_before="$(bench_machine_check)"
-echo "ps_scaling: rate $rate, workers $workers_list, ps $ps_list, modes $modes, batch $batch," \
+echo "ps_scaling: rate $rate, workers $workers_list, ps $ps_list, modes $modes, batch $batch, transport $encoding," \
   "${train_seconds} s per job; $load_before; results in $out"
 
 config() {  # config FILE MODE
@@ -82,6 +85,7 @@ optimizer { learning_rate: 0.01 sgd {} }
 update_mode: $2
 log_every_steps: 1
 eval_at_end: false
+transport_encoding: $encoding
 EOF
 }
 config "$out/async.pbtxt" ASYNC
@@ -99,7 +103,7 @@ cat "$out/calibration_w1_p1/link.txt"
 "$bench_py" "$ROOT/bench/netns/results.py" calibrate "$results" \
   --figures="$out/calibration_w1_p1/figures.json" --link="$out/calibration_w1_p1/link.txt" \
   --compute_s="$compute_s" --cores="$(nproc)" --batch="$batch" \
-  --model_bytes="$(bench_model_bytes "$ROOT/examples/models/wide_mlp.pbtxt")"
+  --model_bytes="$(bench_model_bytes "$ROOT/examples/models/wide_mlp.pbtxt" "$encoding")"
 
 for mode in "${mode_values[@]}"; do
   for w in "${workers_values[@]}"; do
