@@ -16,13 +16,17 @@ optimizer { learning_rate: 0.01 sgd {} }
 log_every_steps: 250
 update_mode: SYNC
 CFG
-make_cluster 1 2
-start_ps 0
-start_worker 0 --config="$config"
-start_worker 1 --config="$config"
-expect_exit worker_0 120 0
-expect_exit worker_1 30 0
-expect_exit ps_0 30 0
+# run_job: the lab on a fresh 1 ps + 2 worker cluster, to the end.
+run_job() {
+  make_cluster 1 2
+  start_ps 0
+  start_worker 0 --config="$config"
+  start_worker 1 --config="$config"
+  expect_exit worker_0 120 0
+  expect_exit worker_1 30 0
+  expect_exit ps_0 30 0
+}
+run_job
 "$runfiles/worker/tessera_train_local" --config="$runfiles/examples/linear_regression.pbtxt" \
   > "$work/local.log" 2>&1 || fail "tessera_train_local failed"
 for var in "linear/weights [1, 1]" "linear/biases [1]"; do
@@ -42,14 +46,8 @@ expect_log worker_1 "SYNC: 0 of 1000 pushes had gradients dropped"
 # Not exact any more, but it must still fit the line (W = -1, b = 1) closely;
 # the final values are the ps's own (the chief's last pull is float32).
 mkdir -p "$work/float32" && mv "$work"/*.log "$work/float32/"
-make_cluster 1 2
 echo "transport_encoding: BFLOAT16" >> "$config"
-start_ps 0
-start_worker 0 --config="$config"
-start_worker 1 --config="$config"
-expect_exit worker_0 120 0
-expect_exit worker_1 30 0
-expect_exit ps_0 30 0
+run_job
 expect_log worker_1 "SYNC: 0 of 1000 pushes had gradients dropped"
 w=$(grep -F "] linear/weights [1, 1] = [" "$work/worker_0.log" | tail -n 1 | sed 's/.*= \[\(.*\)\]/\1/')
 b=$(grep -F "] linear/biases [1] = [" "$work/worker_0.log" | tail -n 1 | sed 's/.*= \[\(.*\)\]/\1/')
