@@ -3,9 +3,38 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/bfloat16.h"
+
 namespace tessera {
 
+Bfloat16Buffer* Bfloat16Buffer::Convert(absl::Span<const float> values) {
+  Bfloat16Buffer* buffer = new Bfloat16Buffer(static_cast<int64_t>(values.size()));
+  FloatsToBfloat16(values, buffer->data_.get());
+  return buffer;
+}
+
+void Bfloat16Buffer::Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+
+void Bfloat16Buffer::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
 FloatBuffer* FloatBuffer::Create(int64_t elements) { return new FloatBuffer(elements); }
+
+FloatBuffer::~FloatBuffer() { ForgetBfloat16Copy(); }
+
+Bfloat16Buffer* FloatBuffer::Bfloat16Copy() {
+  absl::MutexLock lock(&bfloat16_mu_);
+  if (bfloat16_ == nullptr) bfloat16_ = Bfloat16Buffer::Convert(absl::MakeConstSpan(data(), size_));
+  bfloat16_->Ref();
+  return bfloat16_;
+}
+
+void FloatBuffer::ForgetBfloat16Copy() {
+  absl::MutexLock lock(&bfloat16_mu_);
+  if (bfloat16_ != nullptr) bfloat16_->Unref();
+  bfloat16_ = nullptr;
+}
 
 void FloatBuffer::Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -66,7 +95,10 @@ SharedFloats BlockValues::Share(int64_t begin, int64_t max_elements) const {
 
 FloatBuffer* BlockValues::OwnPiece(size_t index) {
   FloatBuffer* piece = pieces_[index];
-  if (!piece->Shared()) return piece;
+  if (!piece->Shared()) {
+    piece->ForgetBfloat16Copy();  // its floats change now
+    return piece;
+  }
   // Someone still sends this piece: write to a copy, leave theirs as it is.
   FloatBuffer* copy = FloatBuffer::Create(piece->size());
   std::memcpy(copy->data(), piece->data(), static_cast<size_t>(piece->size()) * sizeof(float));

@@ -12,7 +12,9 @@
 // Pull chunks (kStreamChunkBytes, common/rpc/chunk_sizes.h) are exactly pieces.
 //
 // Memory: the block's elements, plus the old pieces still being sent, at most
-// one or two per Pull stream in flight (a stream writes one chunk at a time).
+// one or two per Pull stream in flight (a stream writes one chunk at a time),
+// plus, for pieces bfloat16 pulls sent, their bfloat16 copies (half a piece
+// each) until the piece changes.
 //
 // Not thread-safe by itself: the block's mutex guards it, shared for Share
 // and reads, exclusive for writes. FloatBuffer's reference count is
@@ -24,7 +26,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "common/rpc/chunk_sizes.h"
 #include "common/rpc/payload_owner.h"
@@ -33,6 +37,29 @@ namespace tessera {
 
 // A piece is one Pull chunk's worth: 1 MiB of floats.
 inline constexpr int64_t kValuePieceElements = kStreamChunkElements;
+
+// A reference-counted array of bfloat16 values (common/bfloat16.h): a
+// piece's values as bfloat16 pulls send them. Deletes itself with its last
+// reference.
+class Bfloat16Buffer final : public PayloadOwner {
+ public:
+  // `values` rounded to bfloat16, holding one reference.
+  static Bfloat16Buffer* Convert(absl::Span<const float> values);
+  Bfloat16Buffer(const Bfloat16Buffer&) = delete;
+  Bfloat16Buffer& operator=(const Bfloat16Buffer&) = delete;
+
+  const uint16_t* data() const { return data_.get(); }
+  int64_t size() const { return size_; }
+  void Ref() override;
+  void Unref() override;
+
+ private:
+  explicit Bfloat16Buffer(int64_t elements) : data_(new uint16_t[elements]), size_(elements) {}
+  ~Bfloat16Buffer() = default;
+  std::unique_ptr<uint16_t[]> data_;
+  const int64_t size_;
+  std::atomic<int64_t> refs_{1};
+};
 
 // A reference-counted array of floats; deletes itself with its last reference.
 class FloatBuffer final : public PayloadOwner {
@@ -50,12 +77,24 @@ class FloatBuffer final : public PayloadOwner {
   // Whether anyone but the caller (who holds one reference) references it.
   bool Shared() const;
 
+  // The floats rounded to bfloat16, converted by the first caller and shared
+  // with every later one (SYNC: the workers' pulls of one step convert once).
+  // Returns a new reference. Requires the caller to hold a reference to this
+  // buffer, so that nobody changes the floats meanwhile (BlockValues writes
+  // in place only into a buffer nobody else references).
+  Bfloat16Buffer* Bfloat16Copy();
+  // Drops the bfloat16 copy (its holders keep theirs): the block's writer
+  // calls it before changing the floats in place.
+  void ForgetBfloat16Copy();
+
  private:
   explicit FloatBuffer(int64_t elements) : data_(new float[elements]), size_(elements) {}
-  ~FloatBuffer() = default;
+  ~FloatBuffer();
   std::unique_ptr<float[]> data_;
   const int64_t size_;
   std::atomic<int64_t> refs_{1};
+  absl::Mutex bfloat16_mu_;
+  Bfloat16Buffer* bfloat16_ ABSL_GUARDED_BY(bfloat16_mu_) = nullptr;  // one reference
 };
 
 // Floats of a FloatBuffer, and the reference that keeps them alive and
@@ -83,6 +122,9 @@ class SharedFloats {
   // For whoever keeps the floats beyond this object's life (gRPC: EncodeChunk
   // takes its own reference).
   PayloadOwner* owner() const { return owner_; }
+  // The buffer the floats are in (its Bfloat16Copy), and where in it they start.
+  FloatBuffer* buffer() const { return owner_; }
+  int64_t offset() const { return owner_ == nullptr ? 0 : data_ - owner_->data(); }
 
  private:
   void Release() {

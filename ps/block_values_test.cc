@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "common/bfloat16.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -76,6 +77,46 @@ TEST(BlockValuesTest, WriteToASharedPieceCopiesIt) {
   EXPECT_EQ(values.copies_on_write(), 1);
   values.CopyTo(kPiece, absl::MakeSpan(now));
   EXPECT_EQ(now, (std::vector<float>{5, 7, 7, 1}));
+}
+
+// A piece's bfloat16 copy is converted once and shared while the floats stay
+// as they are; a write in place (nobody else holds the piece) drops it, and
+// whoever holds the old copy keeps it intact.
+TEST(BlockValuesTest, Bfloat16CopyIsSharedUntilThePieceChanges) {
+  BlockValues values(kPiece + 10);
+  auto fill = [&](float base) {
+    values.Write(0, values.size(), [&](int64_t at, absl::Span<float> part) {
+      for (size_t i = 0; i < part.size(); ++i) part[i] = base + static_cast<float>(at + i) / 3.0f;
+    });
+  };
+  fill(1000.0f);
+  Bfloat16Buffer* first = nullptr;
+  {
+    SharedFloats tail = values.Share(kPiece + 4, kPiece);  // piece 1 from element 4
+    ASSERT_EQ(tail.offset(), 4);
+    ASSERT_EQ(tail.size(), 6);
+    first = tail.buffer()->Bfloat16Copy();
+    Bfloat16Buffer* again = tail.buffer()->Bfloat16Copy();
+    EXPECT_EQ(again, first);  // converted once
+    again->Unref();
+    ASSERT_EQ(first->size(), 10);
+    for (int64_t i = 0; i < 6; ++i) {
+      EXPECT_EQ(first->data()[tail.offset() + i], FloatToBfloat16(tail.data()[i])) << i;
+    }
+  }
+  // Nobody shares piece 1 now: the write goes in place and forgets the copy.
+  fill(2000.0f);
+  EXPECT_EQ(values.copies_on_write(), 0);
+  SharedFloats tail = values.Share(kPiece, kPiece);
+  Bfloat16Buffer* second = tail.buffer()->Bfloat16Copy();
+  EXPECT_NE(second, first);
+  for (int64_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(second->data()[i], FloatToBfloat16(2000.0f + static_cast<float>(kPiece + i) / 3.0f));
+    // The old copy, still held, has the old values.
+    EXPECT_EQ(first->data()[i], FloatToBfloat16(1000.0f + static_cast<float>(kPiece + i) / 3.0f));
+  }
+  first->Unref();
+  second->Unref();
 }
 
 TEST(BlockValuesTest, EmptyAndTinyBlocks) {

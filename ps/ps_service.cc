@@ -149,8 +149,11 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     ChunkHeader header;
     const SharedFloats chunk = session_->NextChunk(kStreamChunkElements, &header);
     const size_t bytes = static_cast<size_t>(chunk.size()) * ElementBytes(header.encoding());
-    if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
-      out_ = EncodeBfloat16Chunk(header, absl::MakeConstSpan(chunk.data(), chunk.size()));
+    if (header.encoding() == BFLOAT16) {
+      // The piece's bfloat16 copy, converted once for every pull of these values.
+      Bfloat16Buffer* wire = chunk.buffer()->Bfloat16Copy();
+      out_ = EncodeChunk(header, wire->data() + chunk.offset(), bytes, wire);  // its own reference
+      wire->Unref();
     } else {
       out_ = EncodeChunk(header, chunk.data(), bytes, chunk.owner());  // takes its own reference
     }
