@@ -1,5 +1,6 @@
 #include "ps/block_values.h"
 
+#include <thread>
 #include <vector>
 
 #include "common/bfloat16.h"
@@ -117,6 +118,27 @@ TEST(BlockValuesTest, Bfloat16CopyIsSharedUntilThePieceChanges) {
   }
   first->Unref();
   second->Unref();
+}
+
+// Pulls of the same values on several threads share one conversion.
+TEST(BlockValuesTest, Bfloat16CopyOnManyThreadsIsOneConversion) {
+  BlockValues values(kPiece);
+  values.Write(0, kPiece, [](int64_t at, absl::Span<float> part) {
+    for (size_t i = 0; i < part.size(); ++i) part[i] = static_cast<float>(at + i) * 0.001f;
+  });
+  std::vector<Bfloat16Buffer*> copies(4, nullptr);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < copies.size(); ++t) {
+    threads.emplace_back([&values, &copies, t] {
+      SharedFloats piece = values.Share(0, kPiece);  // under the block's shared lock in the ps
+      copies[t] = piece.buffer()->Bfloat16Copy();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (Bfloat16Buffer* copy : copies) {
+    EXPECT_EQ(copy, copies[0]);
+    copy->Unref();
+  }
 }
 
 TEST(BlockValuesTest, EmptyAndTinyBlocks) {
