@@ -155,6 +155,8 @@ grpc::Slice EncodeHead(const ChunkHeader& header, size_t bytes, size_t room, siz
   return head;
 }
 
+void DeleteBfloat16(void* data) { delete[] static_cast<uint16_t*>(data); }
+
 }  // namespace
 
 grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, size_t bytes,
@@ -176,8 +178,11 @@ grpc::ByteBuffer EncodeChunk(const ChunkHeader& header, const void* payload, siz
 
 grpc::ByteBuffer EncodeBfloat16Chunk(const ChunkHeader& header, absl::Span<const float> values) {
   const size_t bytes = values.size() * sizeof(uint16_t);
-  grpc::Slice payload(bytes);  // gRPC's own, reference-counted
-  FloatsToBfloat16(values, reinterpret_cast<uint16_t*>(const_cast<uint8_t*>(payload.begin())));
+  // Converted into an array of our own, handed to gRPC, which deletes it (a
+  // grpc::Slice(bytes) may keep small payloads inline, unaligned for uint16_t).
+  uint16_t* converted = new uint16_t[values.size()];
+  FloatsToBfloat16(values, converted);
+  grpc::Slice payload(converted, bytes, &DeleteBfloat16);
   size_t n = 0;
   const grpc::Slice head = EncodeHead(header, bytes, 0, &n);
   grpc::Slice slices[2] = {head.sub(0, n), std::move(payload)};
