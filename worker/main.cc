@@ -35,6 +35,8 @@ ABSL_FLAG(std::optional<int32_t>, batch_size, std::nullopt, "override batch_size
 ABSL_FLAG(std::optional<float>, learning_rate, std::nullopt, "override optimizer.learning_rate");
 ABSL_FLAG(std::optional<std::string>, update_mode, std::nullopt, "override: async|sync|stale");
 ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt, "override seed");
+ABSL_FLAG(std::optional<std::string>, transport_encoding, std::nullopt,
+          "override: float32|bfloat16 (a training step's pulls and pushes)");
 ABSL_FLAG(std::optional<std::string>, summary_dir, std::nullopt,
           "override summary_dir: TensorBoard event files go to DIR/worker_<task>/");
 ABSL_FLAG(std::optional<std::string>, checkpoint_dir, std::nullopt,
@@ -68,10 +70,11 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
   SetLogPrefix(task->task.ToString());
   absl::Status result = [&]() -> absl::Status {
     if (absl::GetFlag(FLAGS_config).empty()) return absl::InvalidArgumentError("--config is required");
-    TrainOverrides overrides{absl::GetFlag(FLAGS_max_steps), absl::GetFlag(FLAGS_batch_size),
-                             absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_update_mode),
-                             absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_summary_dir),
-                             absl::GetFlag(FLAGS_checkpoint_dir)};
+    TrainOverrides overrides{
+        absl::GetFlag(FLAGS_max_steps),      absl::GetFlag(FLAGS_batch_size),
+        absl::GetFlag(FLAGS_learning_rate),  absl::GetFlag(FLAGS_update_mode),
+        absl::GetFlag(FLAGS_seed),           absl::GetFlag(FLAGS_summary_dir),
+        absl::GetFlag(FLAGS_checkpoint_dir), absl::GetFlag(FLAGS_transport_encoding)};
     ASSIGN_OR_RETURN(TrainConfig config, LoadTrainConfig(absl::GetFlag(FLAGS_config), overrides));
     ASSIGN_OR_RETURN(SecurityConfig security,
                      LoadSecurityConfig({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),

@@ -143,6 +143,14 @@ absl::Status ApplyOverrides(const TrainOverrides& o, TrainConfig* c) {
     }
     c->set_update_mode(mode);
   }
+  if (o.transport_encoding) {
+    TensorEncoding encoding;
+    if (!TensorEncoding_Parse(absl::AsciiStrToUpper(*o.transport_encoding), &encoding)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--transport_encoding must be float32 or bfloat16, got \"", *o.transport_encoding, "\""));
+    }
+    c->set_transport_encoding(encoding);
+  }
   return absl::OkStatus();
 }
 

@@ -23,6 +23,7 @@ struct TrainOverrides {
   std::optional<uint64_t> seed;
   std::optional<std::string> summary_dir;
   std::optional<std::string> checkpoint_dir;
+  std::optional<std::string> transport_encoding;  // "float32" or "bfloat16"
 };
 
 // Fills unset fields with their defaults (batch_size 50, seed 1,

@@ -56,6 +56,15 @@ TEST(TrainConfigTest, DefaultsAndOverrides) {
   EXPECT_EQ(config->max_steps(), 7);
   EXPECT_EQ(config->batch_size(), 3);
   EXPECT_FLOAT_EQ(config->optimizer().learning_rate(), 0.5f);
+  EXPECT_EQ(config->transport_encoding(), FLOAT32);
+  o.transport_encoding = "bfloat16";
+  config = LoadTrainConfig(path, o);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->transport_encoding(), BFLOAT16);
+  o.transport_encoding = "half";
+  EXPECT_EQ(LoadTrainConfig(path, o).status().message(),
+            "--transport_encoding must be float32 or bfloat16, got \"half\"");
+  o.transport_encoding.reset();
   o.update_mode = "fast";
   EXPECT_EQ(LoadTrainConfig(path, o).status().message(),
             "--update_mode must be async, sync or stale, got \"fast\"");
