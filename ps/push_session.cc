@@ -98,9 +98,8 @@ absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_
   ++chunks_;
   const int element_bytes = ElementBytes(header.encoding());
   if (element_bytes == 0) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("chunk of block '", header.block(), "': unknown tensor encoding ",
-                     static_cast<int>(header.encoding()), " (known: FLOAT32, BFLOAT16)")));
+    return Fail(absl::InvalidArgumentError(absl::StrCat("chunk of block '", header.block(), "': ",
+                                                        UnknownEncoding(header.encoding()))));
   }
   if (header.encoding() != FLOAT32 && first_.kind() != GRADIENT) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(

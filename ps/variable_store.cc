@@ -43,9 +43,8 @@ std::unique_ptr<PushSession> VariableStore::StartPush() {
 
 absl::StatusOr<std::unique_ptr<PullSession>> VariableStore::StartPull(const PullRequest& request) {
   if (ElementBytes(request.encoding()) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("Pull asks for unknown tensor encoding ",
-                                                   static_cast<int>(request.encoding()),
-                                                   " (known: FLOAT32, BFLOAT16)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Pull asks for ", UnknownEncoding(request.encoding())));
   }
   ASSIGN_OR_RETURN(std::vector<VariableBlock*> blocks,
                    core_->ResolveBlocks(request.fingerprint(), request.blocks()));

@@ -280,9 +280,8 @@ absl::Status ParseChunk(const grpc::ByteBuffer& buffer, ChunkHeader* header, Chu
     }
   }
   if (ElementBytes(header->encoding()) == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk of block '", header->block(), "': unknown tensor encoding ",
-                     static_cast<int>(header->encoding()), " (known: FLOAT32, BFLOAT16)"));
+    return absl::InvalidArgumentError(absl::StrCat("chunk of block '", header->block(), "': ",
+                                                   UnknownEncoding(header->encoding())));
   }
   view->encoding_ = header->encoding();
   return absl::OkStatus();

@@ -7,7 +7,9 @@
 // (ps/block_values.h). No gRPC dependency.
 
 #include <cstdint>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "protos/ps_service.pb.h"
 
 namespace tessera {
@@ -33,6 +35,13 @@ inline int ElementBytes(TensorEncoding encoding) {
     default:
       return 0;
   }
+}
+
+// The end of an error about an encoding ElementBytes does not know:
+// "unknown tensor encoding 7 (known: FLOAT32, BFLOAT16)".
+inline std::string UnknownEncoding(TensorEncoding encoding) {
+  return absl::StrCat("unknown tensor encoding ", static_cast<int>(encoding),
+                      " (known: FLOAT32, BFLOAT16)");
 }
 
 }  // namespace tessera
