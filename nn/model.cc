@@ -112,6 +112,8 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inpu
                                              : 0.0f;
     if (decay > 0.0f) weight_decays_.push_back({first_param_[i], decay});  // weights: variable 0
   }
+  has_weight_decay_.assign(variables_.size(), false);
+  for (const WeightDecay& wd : weight_decays_) has_weight_decay_[wd.var] = true;
   grad_ptrs_.resize(variables_.size());
   // Backward visits the layers in reverse: the first to reach an output writes
   // its gradient, the later ones add to it.

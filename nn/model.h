@@ -16,14 +16,15 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/parallel_runner.h"
 #include "absl/types/span.h"
 #include "common/dataset.h"
+#include "common/parallel_runner.h"
 #include "common/tensor.h"
 #include "nn/layer.h"
 #include "protos/model.pb.h"
@@ -110,9 +111,20 @@ class Model {
   // INVALID_ARGUMENT for a wrong number or shape of params, a batch whose inputs
   // are not [N, input_shape] with N > 0, labels missing or out of range
   // (classification), or targets not [N, output_shape] (regression).
+  //
+  // `ready` (optional) is called on the calling thread with each variable's
+  // index as soon as its gradient in `grads` is final, while the step goes
+  // on: in an unsplit step a layer's variables right after its backward
+  // (last layer first; a variable with weight decay after the decay is
+  // added, at the end), in a split step all of them at the end, after the
+  // slices' gradients are combined. A worker starts pushing each gradient
+  // then (PsGroup::StartPush). Every variable is reported exactly once,
+  // unless the call fails first (then none is).
+  using GradientReady = std::function<void(size_t variable)>;
   absl::StatusOr<float> ComputeGradients(absl::Span<const Tensor* const> params,
                                          const Dataset& batch, uint64_t step_seed,
-                                         std::vector<Tensor>* grads);
+                                         std::vector<Tensor>* grads,
+                                         const GradientReady& ready = nullptr);
 
   // Evaluation-mode forward (dropout off, batch norm with its moving
   // averages) and the loss (without weight decay); errors as ComputeGradients.
@@ -139,7 +151,10 @@ class Model {
                const ForwardOptions& options);
   // Backward of every layer, in reverse, after a Forward of `input`, from
   // grad_activations_.back(); weight gradients go to grad_ptrs_.
-  void Backward(absl::Span<const Tensor* const> params, const Tensor& input);
+  // `ready` as ComputeGradients' (may be empty); variables with weight decay
+  // are left to the caller.
+  void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
+                const GradientReady& ready);
   // Points input_ptrs_ at layer i's inputs (activations_, or `input`).
   absl::Span<const Tensor* const> LayerInputs(size_t i, const Tensor& input);
   // The output of source `source` (kModelInput: `input`).
@@ -150,8 +165,8 @@ class Model {
   // `batch_products`, the weight gradients of batch_products_' layers are left
   // out (and their tensors in `grads` untouched).
   double ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
-                              uint64_t step_seed, int64_t example_offset,
-                              bool batch_products, std::vector<Tensor>* grads);
+                              uint64_t step_seed, int64_t example_offset, bool batch_products,
+                              std::vector<Tensor>* grads, const GradientReady& ready = nullptr);
   EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Dataset& batch);
   // How many slices a batch of `n` examples is cut into (1 = not cut) for a
   // training step or an evaluation, with OpenBLAS's thread count set for that.
@@ -205,6 +220,7 @@ class Model {
     float decay;
   };
   std::vector<WeightDecay> weight_decays_;
+  std::vector<bool> has_weight_decay_;  // per variable
   std::vector<Slice> slices_;
   // Per layer: the group its slices' copies share (Layer::uses_slice_group),
   // else null.

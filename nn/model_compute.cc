@@ -93,7 +93,8 @@ void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
   }
 }
 
-void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input) {
+void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
+                     const GradientReady& ready) {
   const absl::Span<Tensor* const> grad_span(grad_ptrs_);
   for (size_t i = layers_.size(); i-- > 0;) {
     const std::vector<int>& sources = inputs_[i];
@@ -117,6 +118,11 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
       LayerParallelFor(add.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
         for (int64_t e = begin; e < end; ++e) sum[e] += g[e];
       });
+    }
+    if (ready) {
+      for (size_t v = first_param_[i]; v < first_param_[i] + param_count_[i]; ++v) {
+        if (!has_weight_decay_[v]) ready(v);
+      }
     }
   }
 }
@@ -235,13 +241,18 @@ void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
 
 absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> params,
                                               const Dataset& batch, uint64_t step_seed,
-                                              std::vector<Tensor>* grads) {
+                                              std::vector<Tensor>* grads,
+                                              const GradientReady& ready) {
   RETURN_IF_ERROR(Validate(params, batch));
   ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size(), /*training=*/true));
   if (count == 1) {
     const double loss =
-        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads);
-    return static_cast<float>(loss + AddWeightDecay(params, grads));
+        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads, ready);
+    const double decay = AddWeightDecay(params, grads);
+    if (ready) {
+      for (const WeightDecay& wd : weight_decays_) ready(wd.var);
+    }
+    return static_cast<float>(loss + decay);
   }
   CutBatch(batch, count);
   // Softmax cross-entropy and MEAN squared error average over the examples, so
@@ -278,7 +289,11 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   double loss = 0.0;
   for (int i = 0; i < count; ++i) loss += weights_[i] * slices_[i].loss;
   CombineGradients(count, grads);
-  return static_cast<float>(loss + AddWeightDecay(params, grads));
+  const double decay = AddWeightDecay(params, grads);
+  if (ready) {
+    for (size_t v = 0; v < variables_.size(); ++v) ready(v);
+  }
+  return static_cast<float>(loss + decay);
 }
 
 double Model::AddWeightDecay(absl::Span<const Tensor* const> params,
@@ -307,8 +322,8 @@ LossValue Model::ComputeLoss(const Tensor& output, const Dataset& batch, Tensor*
 }
 
 double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
-                                   uint64_t step_seed, int64_t example_offset,
-                                   bool batch_products, std::vector<Tensor>* grads) {
+                                   uint64_t step_seed, int64_t example_offset, bool batch_products,
+                                   std::vector<Tensor>* grads, const GradientReady& ready) {
   ForwardOptions options;
   options.training = true;
   options.seed = step_seed;
@@ -326,7 +341,7 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
     if ((*grads)[i].shape() != variables_[i].shape) (*grads)[i] = Tensor(variables_[i].shape);
     grad_ptrs_[i] = &(*grads)[i];
   }
-  Backward(params, batch.inputs);
+  Backward(params, batch.inputs, ready);
   return loss.loss;
 }
 

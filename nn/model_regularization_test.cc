@@ -182,6 +182,35 @@ TEST(ModelWeightDecayTest, SplitBatchAddsItOnce) {
   }
 }
 
+// ComputeGradients' `ready`: each variable once, when its gradient is final
+// (what was reported equals what the call returns). Unsplit: the last
+// layer's first, a weight-decayed variable (conv/weights) at the end; split:
+// all at the end.
+TEST(ModelGradientReadyTest, ReportsEachVariableOnceWhenFinal) {
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    auto model = FromText(DecayNet("weight_decay: 0.05", ""));
+    ASSERT_NE(model, nullptr);
+    model->SetComputeThreads(threads, SPLIT_BATCH);
+    const std::vector<Tensor> params = model->InitialValues(5);
+    const Dataset batch = SineImages(32, model->input_shape(), 4);
+    std::vector<Tensor> grads;
+    for (int step = 0; step < 2; ++step) {  // the first step allocates the gradients
+      std::vector<size_t> order;
+      std::vector<Tensor> seen(params.size());
+      auto loss = model->ComputeGradients(Pointers(params), batch, step, &grads, [&](size_t v) {
+        order.push_back(v);
+        seen[v] = grads[v];
+      });
+      ASSERT_TRUE(loss.ok()) << loss.status();
+      const std::vector<size_t> want =
+          threads == 1 ? std::vector<size_t>{2, 3, 1, 0} : std::vector<size_t>{0, 1, 2, 3};
+      EXPECT_EQ(order, want);
+      for (size_t v = 0; v < grads.size(); ++v) EXPECT_EQ(seen[v].span(), grads[v].span()) << v;
+    }
+  }
+}
+
 TEST(ModelLabelSmoothingTest, GradientsMatchFiniteDifferences) {
   auto model = FromText(R"(
     name: "ls" input_shape: [5, 5, 2]

@@ -50,17 +50,18 @@ class InMemoryPsConnection final : public PsConnection {
     return pulled;
   }
 
-  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
-                                    absl::Span<const std::string> blocks,
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
                                     absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots) override {
+                                    absl::Span<const std::string> slots,
+                                    const AwaitBlock& await_block) override {
     if (blocks.size() != values.size() || (!slots.empty() && slots.size() != blocks.size())) {
       return absl::InvalidArgumentError(absl::StrCat(
           Context("Push"), ": ", blocks.size(), " block names for ", values.size(),
           " values and ", slots.size(), " slot names"));
     }
     ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("Push"));
-    absl::StatusOr<PushResponse> response = PushTo(store.get(), fields, blocks, values, slots);
+    absl::StatusOr<PushResponse> response =
+        PushTo(store.get(), fields, blocks, values, slots, await_block);
     if (!response.ok()) return Annotate(response.status(), Context("Push"));
     return response;
   }
@@ -120,7 +121,8 @@ class InMemoryPsConnection final : public PsConnection {
   absl::StatusOr<PushResponse> PushTo(VariableStore* store, const ChunkHeader& fields,
                                       absl::Span<const std::string> blocks,
                                       absl::Span<const absl::Span<const float>> values,
-                                      absl::Span<const std::string> slots) {
+                                      absl::Span<const std::string> slots,
+                                      const AwaitBlock& await_block) {
     std::unique_ptr<PushSession> session = store->StartPush();
     ChunkHeader header = fields;
     if (blocks.empty()) {
@@ -128,6 +130,10 @@ class InMemoryPsConnection final : public PsConnection {
       RETURN_IF_ERROR(session->AddChunk(header, {}));
     }
     for (size_t i = 0; i < blocks.size(); ++i) {
+      if (await_block && !await_block(i)) {
+        return absl::CancelledError(absl::StrCat("push abandoned by the worker after ", i, " of ",
+                                                 blocks.size(), " blocks"));
+      }
       const int64_t elements = static_cast<int64_t>(values[i].size());
       header.set_block(blocks[i]);
       if (!slots.empty()) header.set_slot(slots[i]);

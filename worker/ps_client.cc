@@ -48,10 +48,10 @@ class PsClient final : public PsConnection {
                                   absl::Span<const absl::Span<float>> destinations) override;
   // Sends in chunks of at most chunk_elements, without a copy: returns after
   // gRPC released `values`.
-  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
-                                    absl::Span<const std::string> blocks,
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
                                     absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots = {}) override;
+                                    absl::Span<const std::string> slots = {},
+                                    const AwaitBlock& await_block = nullptr) override;
   absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
                                           const SnapshotSink& sink) override;
   absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
@@ -73,7 +73,8 @@ class PsClient final : public PsConnection {
   absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
                                         absl::Span<const std::string> blocks,
                                         absl::Span<const absl::Span<const float>> values,
-                                        absl::Span<const std::string> slots, Deadline deadline);
+                                        absl::Span<const std::string> slots,
+                                        const AwaitBlock& await_block, Deadline deadline);
   absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
                                               const SnapshotSink& sink, Deadline deadline);
 
@@ -231,14 +232,15 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
 absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
                                             absl::Span<const std::string> blocks,
                                             absl::Span<const absl::Span<const float>> values,
-                                            absl::Span<const std::string> slots) {
+                                            absl::Span<const std::string> slots,
+                                            const AwaitBlock& await_block) {
   if (blocks.size() != values.size() || (!slots.empty() && slots.size() != blocks.size())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Push to ps ", options_.ps_task, " at ", address_, ": ", blocks.size(),
         " block names for ", values.size(), " values and ", slots.size(), " slot names"));
   }
   return Retry<PushResponse>("Push", absl::ZeroDuration(), [&](Deadline deadline) {
-    return PushOnce(fields, blocks, values, slots, deadline);
+    return PushOnce(fields, blocks, values, slots, await_block, deadline);
   });
 }
 
@@ -246,11 +248,13 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
                                                 absl::Span<const std::string> blocks,
                                                 absl::Span<const absl::Span<const float>> values,
                                                 absl::Span<const std::string> slots,
-                                                Deadline deadline) {
+                                                const AwaitBlock& await_block, Deadline deadline) {
   PayloadTracker tracker;  // outlives the call: waits until gRPC released `values`
   grpc::Status status;
   grpc::ByteBuffer reply;
   bool replied = false;
+  bool abandoned = false;
+  size_t blocks_sent = 0;
   {
     StreamCall call(generic_stub_.get(), kPushMethod, deadline);
     bool ok = call.started();
@@ -261,6 +265,12 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
     }
     const int64_t chunk = std::max<int64_t>(1, options_.chunk_elements);
     for (size_t i = 0; i < blocks.size() && ok; ++i) {
+      if (await_block && !await_block(i)) {
+        abandoned = true;
+        blocks_sent = i;
+        call.Cancel();
+        break;
+      }
       const int64_t elements = static_cast<int64_t>(values[i].size());
       header.set_block(blocks[i]);
       if (!slots.empty()) header.set_slot(slots[i]);
@@ -276,11 +286,15 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
         }
       }
     }
-    if (ok) ok = call.WritesDone();
-    if (ok) replied = call.Read(&reply);
+    if (ok && !abandoned) ok = call.WritesDone();
+    if (ok && !abandoned) replied = call.Read(&reply);
     status = call.Finish();
   }
   tracker.WaitForRelease();
+  if (abandoned) {
+    return absl::CancelledError(absl::StrCat("push abandoned by the worker after ", blocks_sent,
+                                             " of ", blocks.size(), " blocks"));
+  }
   RETURN_IF_ERROR(FromGrpcStatus(status));
   PushResponse response;
   if (!replied) return absl::InternalError("Push: the ps sent no response");

@@ -46,6 +46,13 @@ class PsConnection {
   using SnapshotSink = std::function<absl::StatusOr<absl::Span<float>>(
       const std::string& block, const std::string& slot)>;
 
+  // An overlapped push's wait for its data (PsGroup::StartPush): Push calls
+  // it with i before the first chunk of blocks[i] goes out (again on a
+  // retry), and it returns true once values[i] is final, or false to abandon
+  // the push: Push then cancels the call and returns CANCELLED. A ps has
+  // applied what came before (as when a connection breaks mid-push).
+  using AwaitBlock = std::function<bool(size_t block)>;
+
   virtual ~PsConnection() = default;
 
   // "host:port" for a remote ps; a descriptive name otherwise. For messages.
@@ -71,10 +78,12 @@ class PsConnection {
   // sent (to advance the global step on ps 0). `slots` (ASSIGN only) is
   // empty, or names each entry's slot ("" for a block's values; a block's
   // slots after its values). INVALID_ARGUMENT when the counts differ.
+  // `await_block` (optional): see AwaitBlock.
   virtual absl::StatusOr<PushResponse> Push(const ChunkHeader& fields,
                                             absl::Span<const std::string> blocks,
                                             absl::Span<const absl::Span<const float>> values,
-                                            absl::Span<const std::string> slots = {}) = 0;
+                                            absl::Span<const std::string> slots = {},
+                                            const AwaitBlock& await_block = nullptr) = 0;
 
   // Streams request.blocks() (every block when empty) with their slots and
   // copies them into the spans `sink` gives for each tensor. An answer out

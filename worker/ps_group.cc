@@ -1,5 +1,6 @@
 #include "worker/ps_group.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -75,9 +76,26 @@ PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGrou
       clients_(std::move(clients)),
       blocks_by_ps_(std::move(blocks_by_ps)),
       runner_(static_cast<int>(clients_.size())),
-      incarnations_(clients_.size(), 0) {}
+      incarnations_(clients_.size(), 0) {
+  for (const std::vector<BlockRef>& blocks : blocks_by_ps_) {
+    std::vector<int> order(blocks.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::sort(order.begin(), order.end(), [&blocks](int a, int b) {
+      if (blocks[a].variable != blocks[b].variable) return blocks[a].variable > blocks[b].variable;
+      return blocks[a].offset < blocks[b].offset;
+    });
+    push_order_.push_back(std::move(order));
+  }
+}
 
-PsGroup::~PsGroup() = default;
+PsGroup::~PsGroup() {
+  {
+    absl::MutexLock lock(&push_mu_);
+    abandon_push_ = true;  // a push still waiting for gradients ends
+    stop_push_thread_ = true;
+  }
+  if (push_thread_.joinable()) push_thread_.join();
+}
 
 absl::StatusOr<int> PsGroup::CreateAndInitialize(const TrainConfig& config,
                                                  const std::vector<Tensor>& initial) {
@@ -254,6 +272,84 @@ absl::StatusOr<PsGroup::Pulled> PsGroup::PullAllAs(std::vector<Tensor>* values, 
 }
 
 absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64_t step) {
+  return PushGradients(grads, step, /*overlapped=*/false);
+}
+
+absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, int64_t step) {
+  if (grads->size() != variables_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("StartPush: ", grads->size(), " gradients for ",
+                                                   variables_.size(), " variables"));
+  }
+  for (size_t v = 0; v < variables_.size(); ++v) {
+    if ((*grads)[v].shape() != variables_[v].shape) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("StartPush: the gradient of '", variables_[v].name, "' has shape ",
+                       ShapeString((*grads)[v].shape()), ", the variable's is ",
+                       ShapeString(variables_[v].shape)));
+    }
+  }
+  absl::MutexLock lock(&push_mu_);
+  if (push_running_) return absl::FailedPreconditionError("StartPush: a push is running");
+  gradient_ready_.assign(variables_.size(), false);
+  abandon_push_ = false;
+  push_done_ = false;
+  push_grads_ = grads;
+  push_step_ = step;
+  push_running_ = true;
+  if (!push_thread_.joinable()) push_thread_ = std::thread([this] { PushLoop(); });
+  return absl::OkStatus();
+}
+
+void PsGroup::GradientReady(size_t variable) {
+  absl::MutexLock lock(&push_mu_);
+  if (variable < gradient_ready_.size()) gradient_ready_[variable] = true;
+}
+
+absl::StatusOr<int64_t> PsGroup::FinishPush() {
+  absl::MutexLock lock(&push_mu_);
+  if (!push_running_) return absl::FailedPreconditionError("FinishPush without StartPush");
+  gradient_ready_.assign(variables_.size(), true);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(push_mu_) { return push_done_; };
+  push_mu_.Await(absl::Condition(&done));
+  push_running_ = false;
+  return std::move(push_result_);
+}
+
+void PsGroup::AbandonPush() {
+  {
+    absl::MutexLock lock(&push_mu_);
+    if (!push_running_) return;
+    abandon_push_ = true;
+  }
+  // Its result is CANCELLED, or whatever error came first: the step failed
+  // already, and the caller reports that.
+  FinishPush().IgnoreError();
+}
+
+void PsGroup::PushLoop() {
+  while (true) {
+    const std::vector<Tensor>* grads;
+    int64_t step;
+    {
+      absl::MutexLock lock(&push_mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(push_mu_) {
+        return stop_push_thread_ || push_grads_ != nullptr;
+      };
+      push_mu_.Await(absl::Condition(&work));
+      if (push_grads_ == nullptr) return;  // stopping
+      grads = push_grads_;
+      step = push_step_;
+    }
+    absl::StatusOr<int64_t> result = PushGradients(*grads, step, /*overlapped=*/true);
+    absl::MutexLock lock(&push_mu_);
+    push_result_ = std::move(result);
+    push_grads_ = nullptr;
+    push_done_ = true;
+  }
+}
+
+absl::StatusOr<int64_t> PsGroup::PushGradients(const std::vector<Tensor>& grads, int64_t step,
+                                               bool overlapped) {
   int64_t global_step = -1;
   std::vector<int64_t> dropped(num_ps(), 0);
   last_chunks_dropped_ = 0;
@@ -267,12 +363,28 @@ absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64
     fields.set_encoding(options_.transport_encoding);
     std::vector<std::string> names;
     std::vector<absl::Span<const float>> values;
-    for (const BlockRef& b : blocks_by_ps_[ps]) {
+    std::vector<size_t> variables;
+    for (int i : push_order_[ps]) {
+      const BlockRef& b = blocks_by_ps_[ps][i];
       names.push_back(b.name);
       values.push_back(grads[b.variable].span().subspan(b.offset, b.elements));
+      variables.push_back(static_cast<size_t>(b.variable));
     }
     if (names.empty() && ps != 0) return absl::OkStatus();
-    ASSIGN_OR_RETURN(PushResponse response, clients_[ps]->Push(fields, names, values));
+    PsConnection::AwaitBlock await_block;
+    if (overlapped) {
+      await_block = [this, &variables](size_t i) {
+        absl::MutexLock lock(&push_mu_);
+        const size_t v = variables[i];
+        auto ready = [this, v]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(push_mu_) {
+          return abandon_push_ || gradient_ready_[v];
+        };
+        push_mu_.Await(absl::Condition(&ready));
+        return !abandon_push_;
+      };
+    }
+    ASSIGN_OR_RETURN(PushResponse response,
+                     clients_[ps]->Push(fields, names, values, {}, await_block));
     ObserveIncarnation(ps, response.incarnation());
     if (ps == 0) global_step = response.global_step();
     dropped[ps] = response.chunks_dropped();

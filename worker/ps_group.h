@@ -7,15 +7,19 @@
 // variables' own memory: a block of a variable split along dimension 0 is a
 // contiguous range of the variable's buffer, so nothing is copied on the
 // worker side.
-// Not thread-safe: one thread at a time drives it (the training thread).
+// Not thread-safe: one thread at a time drives it (the training thread),
+// except GradientReady, which any thread may call during an overlapped push.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/checkpoint/checkpoint.h"
 #include "common/clock.h"
@@ -124,8 +128,33 @@ class PsGroup {
   // transport_encoding; ps 0 advances the global step. Returns the global
   // step after the push.
   absl::StatusOr<int64_t> PushAll(const std::vector<Tensor>& grads, int64_t step);
-  // Chunks the ps tasks dropped (SYNC: stale or duplicate) in the last PushAll.
+  // Chunks the ps tasks dropped (SYNC: stale or duplicate) in the last PushAll
+  // or FinishPush.
   int64_t last_chunks_dropped() const { return last_chunks_dropped_; }
+
+  // The training step's push overlapped with backward: PushAll begun before
+  // the gradients exist, each block sent as soon as its variable's gradient
+  // is final, while backward goes on; the ps applies (or, SYNC, adds up)
+  // each block as it arrives.
+  //   RETURN_IF_ERROR(ps->StartPush(&grads, step));
+  //   loss = model->ComputeGradients(params, batch, seed, &grads,
+  //                                  [&](size_t v) { ps->GradientReady(v); });
+  //   if (!loss.ok()) { ps->AbandonPush(); ... }
+  //   ASSIGN_OR_RETURN(global_step, ps->FinishPush());
+  // Each ps's blocks go out last variable first (backward's order). `grads`
+  // (borrowed until FinishPush or AbandonPush returns) must already hold a
+  // tensor of each variable's shape, which ComputeGradients then fills in
+  // place (INVALID_ARGUMENT otherwise). Between StartPush and FinishPush or
+  // AbandonPush, no other PsGroup call but GradientReady.
+  absl::Status StartPush(const std::vector<Tensor>* grads, int64_t step);
+  // Variable `variable`'s gradient is final. Thread-safe.
+  void GradientReady(size_t variable);
+  // Every gradient is final: sends what is left and returns as PushAll.
+  absl::StatusOr<int64_t> FinishPush();
+  // Ends the push without the rest of the gradients: the calls are
+  // cancelled (a ps keeps what it applied already, as after a broken
+  // connection; the global step does not advance).
+  void AbandonPush();
 
   // Tells ps 0 this worker is done; returns how many workers are.
   absl::StatusOr<int> WorkerDone(int64_t last_step);
@@ -148,6 +177,12 @@ class PsGroup {
                                   absl::Span<const absl::Span<float>> destinations);
   absl::StatusOr<Pulled> PullAllAs(std::vector<Tensor>* values, int64_t min_version,
                                    TensorEncoding encoding);
+  // PushAll's work; with `overlapped`, each block waits for its variable's
+  // GradientReady (or AbandonPush).
+  absl::StatusOr<int64_t> PushGradients(const std::vector<Tensor>& grads, int64_t step,
+                                        bool overlapped);
+  // The overlapped push's thread: runs each StartPush's PushGradients.
+  void PushLoop();
 
   struct BlockRef {
     int variable;          // index into the model's variables
@@ -169,10 +204,26 @@ class PsGroup {
   Clock* const clock_;
   std::vector<std::unique_ptr<PsConnection>> clients_;
   std::vector<std::vector<BlockRef>> blocks_by_ps_;  // [ps][block]
+  // [ps]: the indices into blocks_by_ps_[ps] in push order: last variable
+  // first (backward's order), a variable's blocks by offset.
+  std::vector<std::vector<int>> push_order_;
   ParallelRunner runner_;  // one thread per ps, started once
   // [ps]; each written only by the thread serving that ps in ForEachPs.
   std::vector<uint64_t> incarnations_;
   int64_t last_chunks_dropped_ = 0;
+
+  // The overlapped push (StartPush ... FinishPush).
+  absl::Mutex push_mu_;
+  std::vector<bool> gradient_ready_ ABSL_GUARDED_BY(push_mu_);  // [variable]
+  bool abandon_push_ ABSL_GUARDED_BY(push_mu_) = false;
+  // The push the thread is to run (set by StartPush, cleared when it starts).
+  const std::vector<Tensor>* push_grads_ ABSL_GUARDED_BY(push_mu_) = nullptr;
+  int64_t push_step_ ABSL_GUARDED_BY(push_mu_) = 0;
+  bool push_running_ ABSL_GUARDED_BY(push_mu_) = false;  // from StartPush until its result
+  bool push_done_ ABSL_GUARDED_BY(push_mu_) = false;     // push_result_ holds its result
+  absl::StatusOr<int64_t> push_result_ ABSL_GUARDED_BY(push_mu_);
+  bool stop_push_thread_ ABSL_GUARDED_BY(push_mu_) = false;
+  std::thread push_thread_;  // started by the first StartPush
 
   void ObserveIncarnation(int ps, uint64_t incarnation);
   absl::Status PushAssign(int ps, int64_t step, std::vector<std::string> names,

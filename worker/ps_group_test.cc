@@ -1,10 +1,12 @@
 #include "worker/ps_group.h"
 
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/bfloat16.h"
 #include "common/clock.h"
 #include "common/error_kind.h"
@@ -268,6 +270,87 @@ TEST_F(PsGroupTest, WorkerDoneCountsOnPs0) {
   done = worker0->WorkerDone(5);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(*done, 2);
+}
+
+// Polls `observer`'s pulls (a second group: the pushing one takes no other
+// call until FinishPush) until `done(values)`, for up to 10 s of real time.
+bool PullUntil(PsGroup* observer, const std::function<bool(const std::vector<Tensor>&)>& done) {
+  std::vector<Tensor> values = {Tensor({4, 3}), Tensor({3})};
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    if (observer->PullAll(&values).ok() && done(values)) return true;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return false;
+}
+
+TEST_F(PsGroupTest, OverlappedPushSendsEachBlockOnceItsGradientIsReady) {
+  std::unique_ptr<PsGroup> group = NewGroup();
+  std::unique_ptr<PsGroup> observer = NewGroup();
+  ASSERT_TRUE(group->CreateAndInitialize(config_, Initial()).ok());
+  std::vector<Tensor> grads = Zeros();
+  ASSERT_TRUE(group->StartPush(&grads, 0).ok());
+  for (float& x : grads[1].span()) x = 2;  // "b" first, as backward would
+  group->GradientReady(1);
+  // "b" arrives and is applied (momentum: value - 0.5 * 2); "w", not ready, stays.
+  EXPECT_TRUE(PullUntil(observer.get(), [](const std::vector<Tensor>& v) {
+    return Flat(v[1]) == std::vector<float>{9, 10, 11};
+  }));
+  std::vector<Tensor> values = Zeros();
+  ASSERT_TRUE(observer->PullAll(&values).ok());
+  EXPECT_EQ(Flat(values[0]), Flat(Initial()[0]));
+  for (float& x : grads[0].span()) x = 2;
+  group->GradientReady(0);
+  absl::StatusOr<int64_t> step = group->FinishPush();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 1);
+  step = group->PullAll(&values);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 1);
+  for (size_t v = 0; v < values.size(); ++v) {
+    for (int64_t i = 0; i < values[v].size(); ++i) {
+      EXPECT_EQ(values[v].span()[i], Initial()[v].span()[i] - 1) << v << " " << i;
+    }
+  }
+  // The next step's push: FinishPush sends whatever was not reported.
+  ASSERT_TRUE(group->StartPush(&grads, 1).ok());
+  step = group->FinishPush();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 2);
+}
+
+TEST_F(PsGroupTest, AbandonedPushSendsNoMoreAndLeavesTheStep) {
+  std::unique_ptr<PsGroup> group = NewGroup();
+  std::unique_ptr<PsGroup> observer = NewGroup();
+  ASSERT_TRUE(group->CreateAndInitialize(config_, Initial()).ok());
+  std::vector<Tensor> grads = Filled(2);
+  ASSERT_TRUE(group->StartPush(&grads, 0).ok());
+  group->GradientReady(1);
+  EXPECT_TRUE(PullUntil(observer.get(), [](const std::vector<Tensor>& v) {
+    return Flat(v[1]) == std::vector<float>{9, 10, 11};
+  }));
+  group->AbandonPush();
+  std::vector<Tensor> values = Zeros();
+  absl::StatusOr<int64_t> step = group->PullAll(&values);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 0);  // no push finished
+  EXPECT_EQ(Flat(values[0]), Flat(Initial()[0]));
+  // The group pushes on as usual afterwards.
+  step = group->PushAll(grads, 0);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 1);
+}
+
+TEST_F(PsGroupTest, StartPushNeedsTheVariablesShapes) {
+  std::unique_ptr<PsGroup> group = NewGroup();
+  std::vector<Tensor> grads = {Tensor({4, 3}), Tensor({4})};
+  absl::Status started = group->StartPush(&grads, 0);
+  EXPECT_EQ(started.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(started.message(),
+            "StartPush: the gradient of 'b' has shape [4], the variable's is [3]");
+  grads.pop_back();
+  EXPECT_EQ(group->StartPush(&grads, 0).message(), "StartPush: 1 gradients for 2 variables");
+  EXPECT_EQ(group->FinishPush().status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

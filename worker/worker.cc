@@ -86,7 +86,10 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
                    parts.connect_ps(&w->stop_requested_));
   ASSIGN_OR_RETURN(w->ps_,
                    PsGroup::Create(w->variables_, plan, ps_options, std::move(connections)));
-  for (const VariableInfo& v : w->variables_) w->values_.emplace_back(v.shape);
+  for (const VariableInfo& v : w->variables_) {
+    w->values_.emplace_back(v.shape);
+    w->grads_.emplace_back(v.shape);  // StartPush needs them in place
+  }
   PsRecoveryOptions recovery;
   recovery.is_chief = w->is_chief();
   ASSIGN_OR_RETURN(recovery.model_fingerprint, ModelFingerprint(w->variables_, config.optimizer()));
@@ -234,7 +237,8 @@ absl::Status Worker::TrainLoop() {
   absl::Duration total_input_wait;
   // Where the steps since the last progress line went: pulling (with SYNC's
   // and STALE's waits), the batch and its gradients (and the CPU this process
-  // used meanwhile), pushing.
+  // used meanwhile, the overlapped push's included), pushing (what is left of
+  // the push after backward).
   absl::Duration log_pull, log_compute, log_compute_cpu, log_push;
   // SYNC and STALE (docs/update_modes.md): the min_version of the next Pull;
   // 0 after a (re)start or a ps restart: take the newest values at once.
@@ -277,12 +281,22 @@ absl::Status Worker::TrainLoop() {
     log_input_wait += input_wait;
     total_input_wait += input_wait;
     const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
-    ASSIGN_OR_RETURN(last_loss_, model_->ComputeGradients(params, batch, step_seed, &grads_));
-    const absl::Time computed_at = clock_->Now();
-    const absl::Duration compute_cpu = ProcessCpuTime() - cpu_at_pull;
     // SYNC: the step the values belong to; the ps drops it if it is stale.
     const int64_t push_step = config_.update_mode() == SYNC ? pulled->min_version : global_step_;
-    absl::StatusOr<int64_t> pushed = ps_->PushAll(grads_, push_step);
+    // The push overlaps backward: each gradient leaves as soon as it is final.
+    const bool overlap = !config_.push_after_backward();
+    if (overlap) RETURN_IF_ERROR(ps_->StartPush(&grads_, push_step));
+    absl::StatusOr<float> loss = model_->ComputeGradients(
+        params, batch, step_seed, &grads_,
+        overlap ? Model::GradientReady([this](size_t v) { ps_->GradientReady(v); }) : nullptr);
+    if (!loss.ok()) {
+      if (overlap) ps_->AbandonPush();
+      return loss.status();
+    }
+    last_loss_ = *loss;
+    const absl::Time computed_at = clock_->Now();
+    const absl::Duration compute_cpu = ProcessCpuTime() - cpu_at_pull;
+    absl::StatusOr<int64_t> pushed = overlap ? ps_->FinishPush() : ps_->PushAll(grads_, push_step);
     if (!pushed.ok() && stop_requested_) {
       LOG(WARNING) << "stopping without finishing the step: " << pushed.status().message();
       break;
