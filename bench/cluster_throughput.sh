@@ -7,7 +7,9 @@
 # --transport_encoding sets the job's TrainConfig.transport_encoding (default
 # FLOAT32).
 # Prints both figures and `ratio=cluster/in_process` (target >= 0.7). The
-# cluster runs as run_local.sh starts every job: mutual TLS and the job token.
+# cluster runs as run_local.sh starts every job: mutual TLS and the job token,
+# the worker calling the ps through its local socket (docs/security.md);
+# TESSERA_LOCAL_SOCKET_DIR=none in the environment makes it use TCP (with TLS).
 #
 # --tls_turns=N (N >= 1) measures the cost of that security instead: the same
 # cluster job N times with TLS + token and N times plain (TESSERA_SECURITY=off),

@@ -31,11 +31,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/cluster/cluster_spec.h"
 #include "common/cluster/task_resolution.h"
+#include "common/daemon_setup.h"
 #include "common/file_util.h"
 #include "common/logging.h"
-#include "common/daemon_setup.h"
-#include "common/signal_watcher.h"
+#include "common/rpc/local_socket.h"
 #include "common/rpc/security_config.h"
+#include "common/signal_watcher.h"
 #include "common/status_macros.h"
 #include "ps/ps_limits.h"
 #include "ps/ps_server.h"
@@ -57,6 +58,10 @@ ABSL_FLAG(std::string, token_file, "",
           "file holding the job token (mode 0600), required on every call; default: SECURITY_DIR/token");
 ABSL_FLAG(bool, insecure, false,
           "serve without TLS and a token although the cluster is not all loopback");
+ABSL_FLAG(std::string, local_socket_dir, "auto",
+          "directory (mode 0700) of the Unix domain socket this ps also listens on for the "
+          "workers of its host, which then skip TCP and TLS (the job token is still checked); "
+          "auto: /tmp/tessera-<uid>; none: TCP only (docs/security.md, Local sockets)");
 ABSL_FLAG(int64_t, max_bytes_held, 0,
           "bytes of variables, optimizer slots and SYNC sums this ps may hold; "
           "0: 80% of physical memory (MemTotal of /proc/meminfo)");
@@ -113,6 +118,10 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags(std::optional<std::string> tf_c
   std::vector<std::string> addresses;
   for (const auto& [id, address] : task.cluster.AllTasks()) addresses.push_back(address);
   RETURN_IF_ERROR(CheckSecurityPolicy(options.security, addresses, task.task.ToString()));
+  ASSIGN_OR_RETURN(
+      const std::string socket_dir,
+      ResolveLocalSocketDir(absl::GetFlag(FLAGS_local_socket_dir), "local_socket_dir"));
+  options.local_socket = LocalSocketPathFor(socket_dir, options.task, task.address);
   return options;
 }
 
@@ -131,9 +140,11 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
   for (const std::string& line : setup.LogLines()) LOG(INFO) << line;
   LOG(INFO) << DescribeSecurity(options->security);
   LOG(INFO) << "limits: " << DescribePsLimits(options->limits) << " (docs/security.md, Limits)";
-  LOG(INFO) << "serving on " << (*server)->address() << " (listening on "
-            << options->listen_address << "), incarnation " << std::hex
-            << (*server)->store()->incarnation();
+  LOG(INFO) << "serving on " << (*server)->address() << " (listening on " << options->listen_address
+            << (options->local_socket.empty()
+                    ? std::string()
+                    : absl::StrCat(", and on ", options->local_socket, " for this host's workers"))
+            << "), incarnation " << std::hex << (*server)->store()->incarnation();
   const absl::Duration quiet = absl::Seconds(absl::GetFlag(FLAGS_quiet_secs));
   const absl::Duration grace = absl::Seconds(absl::GetFlag(FLAGS_term_grace_secs));
   PsServer* ps = server->get();

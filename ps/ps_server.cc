@@ -1,10 +1,13 @@
 #include "ps/ps_server.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/rpc/grpc_server.h"
 #include "common/logging.h"
+#include "common/rpc/grpc_server.h"
+#include "common/rpc/local_socket.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -22,11 +25,14 @@ PsServer::PsServer(const PsServerOptions& options)
 absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions& options) {
   RETURN_IF_ERROR(ValidatePsLimits(options.limits));
   std::unique_ptr<PsServer> server(new PsServer(options));
+  if (!options.local_socket.empty()) {
+    RETURN_IF_ERROR(
+        Annotate(ClaimLocalSocketPath(options.local_socket), absl::StrCat("ps:", options.task)));
+  }
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(absl::StrCat("ps:", options.task), options.listen_address,
-                                   options.address,
-                                   {&server->ps_service_, &server->admin_service_},
-                                   options.security));
+                                   options.address, {&server->ps_service_, &server->admin_service_},
+                                   options.security, options.local_socket));
   server->server_ = std::move(started.server);
   server->port_ = started.port;
   const std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
@@ -84,6 +90,7 @@ void PsServer::Stop(absl::Duration grace) {
   }
   server_->Shutdown(absl::ToChronoTime(clock_->Now() + grace));
   server_->Wait();
+  if (!options_.local_socket.empty()) unlink(options_.local_socket.c_str());
 }
 
 StatusResponse PsServer::Status() {
@@ -101,6 +108,7 @@ StatusResponse PsServer::Status() {
   status.set_uptime_seconds(absl::ToDoubleSeconds(now - start_time_));
   status.set_version(options_.version);
   status.set_security(SecurityStatus(options_.security));
+  status.set_local_socket(options_.local_socket);
   status.set_global_step(summary.global_step);
   status.set_num_blocks(summary.num_blocks);
   status.set_bytes_held(summary.bytes_held);

@@ -46,6 +46,11 @@ struct PsServerOptions {
   uint64_t incarnation = 0;  // 0: random
   // TLS, mutual TLS, the job token (common/rpc/credentials.h); default plaintext.
   SecurityConfig security;
+  // A Unix domain socket to listen on as well (common/rpc/local_socket.h:
+  // the path, in a directory PrepareLocalSocketDir accepted), for the
+  // workers of this host; a stale socket there is replaced, and the socket
+  // is removed when the server stops. Empty: none.
+  std::string local_socket;
   // Caps on what clients may make this ps hold and open (ps/ps_limits.h);
   // Create() refuses invalid ones (INVALID_ARGUMENT naming the flag).
   PsLimits limits;

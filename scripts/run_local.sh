@@ -37,6 +37,9 @@
 #                       not exist yet; docs/security.md) instead of <run dir>/security
 #   TESSERA_SECURITY=off  no TLS and no token (the daemons allow that only when
 #                       every address of CLUSTER is loopback)
+#   TESSERA_LOCAL_SOCKET_DIR  every task's --local_socket_dir (default: the
+#                       daemons' own, /tmp/tessera-<uid>); none: workers call
+#                       the ps tasks over TCP (docs/security.md, Local sockets)
 # When any binary is left at its default, the script first runs
 #   bazel build //ps:tessera_ps //worker:tessera_worker //tools:tessera_ctl
 # in the repository (a no-op when they are up to date).
@@ -275,15 +278,20 @@ start_task() {  # start_task I BINARY ARGS...
     "${pids[$i]}" "$log"
 }
 
+socket_flags=()
+if [ -n "${TESSERA_LOCAL_SOCKET_DIR:-}" ]; then
+  socket_flags=(--local_socket_dir="$TESSERA_LOCAL_SOCKET_DIR")
+fi
 for i in "${!jobs_[@]}"; do pids[i]="" status[i]="" note[i]=""; done
 echo "$ME: starting ${#jobs_[@]} task(s) of $cluster"
 for i in "${!jobs_[@]}"; do
   [ "${jobs_[$i]}" = ps ] && start_task "$i" "$ps_bin" --cluster="$cluster" --task="${indexes[$i]}" \
-    "${security_flags[@]}"
+    "${security_flags[@]}" "${socket_flags[@]}"
 done
 for i in "${!jobs_[@]}"; do
   [ "${jobs_[$i]}" = worker ] && start_task "$i" "$worker_bin" --cluster="$cluster" \
-    --task="${indexes[$i]}" --config="$config" "${security_flags[@]}" "${worker_flags[@]}"
+    --task="${indexes[$i]}" --config="$config" "${security_flags[@]}" "${socket_flags[@]}" \
+    "${worker_flags[@]}"
 done
 echo "$ME: logs in $run_dir"
 echo "$ME: watch with: $ctl_bin status --cluster=$cluster ${security_flags[*]}"

@@ -9,7 +9,9 @@
 #     and without the token (UNAUTHENTICATED) the task is unreachable, and the
 #     ps logs the refusal;
 #  3. run_local.sh trains a 2 ps + 2 worker job under mutual TLS and the token
-#     end to end.
+#     end to end, the workers calling both ps through their local sockets
+#     (docs/security.md, "Local sockets"), and a local socket directory others
+#     can enter is refused.
 set -uo pipefail
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/test/cluster_lib.sh"
 cd "$runfiles" || exit 1
@@ -104,4 +106,19 @@ grep -q "final global step 10[0-9]" "$TEST_TMPDIR/run/worker_0.log" ||
   fail "the chief did not reach global step 100"
 grep -qF "status --cluster=$cluster --security_dir=$security" "$TEST_TMPDIR/run_local.out" ||
   fail "run_local.sh printed no tessera_ctl command with --security_dir"
+for ps in 0 1; do
+  grep -qF "for this host's workers" "$TEST_TMPDIR/run/ps_$ps.log" ||
+    fail "ps_$ps.log: no local socket"
+  for w in 0 1; do
+    grep -qE "ps $ps at .* is on this host: calling it through /tmp/tessera-$(id -u)/ps$ps-" \
+      "$TEST_TMPDIR/run/worker_$w.log" || fail "worker_$w.log: ps $ps not called through its local socket"
+  done
+done
+mkdir -m 755 "$TEST_TMPDIR/open_sockets"
+run_ps open_sockets --security_dir="$security" --local_socket_dir="$TEST_TMPDIR/open_sockets"
+wait "$ps_pid"
+rc=$?
+[ "$rc" -eq 1 ] || fail "ps with a local socket directory of mode 0755 exited $rc, want 1"
+grep -qF "local socket directory $TEST_TMPDIR/open_sockets has mode 0755: other users could reach the sockets" \
+  "$TEST_TMPDIR/open_sockets.log" || { fail "no mode complaint"; cat "$TEST_TMPDIR/open_sockets.log"; }
 finish

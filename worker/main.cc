@@ -21,6 +21,7 @@
 #include "common/cluster/task_resolution.h"
 #include "common/daemon_setup.h"
 #include "common/logging.h"
+#include "common/rpc/local_socket.h"
 #include "common/rpc/security_config.h"
 #include "common/status_macros.h"
 #include "nn/blas_kernel.h"
@@ -53,6 +54,10 @@ ABSL_FLAG(std::string, token_file, "",
           "default: SECURITY_DIR/token");
 ABSL_FLAG(bool, insecure, false,
           "run without TLS and a token although the cluster is not all loopback");
+ABSL_FLAG(std::string, local_socket_dir, "auto",
+          "directory of the ps tasks' Unix domain sockets: a ps on this host is called through "
+          "its socket there instead of TCP (no TLS; the job token is still sent); auto: "
+          "/tmp/tessera-<uid>; none: TCP to every ps (docs/security.md, Local sockets)");
 ABSL_FLAG(int, testonly_checkpoint_write_delay_ms, 0,
           "tests only: pause this long before committing each checkpoint (a window to kill the "
           "chief in mid-write)");
@@ -84,10 +89,13 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
     std::vector<std::string> addresses;
     for (const auto& [id, address] : task->cluster.AllTasks()) addresses.push_back(address);
     RETURN_IF_ERROR(CheckSecurityPolicy(security, addresses, task->task.ToString()));
+    ASSIGN_OR_RETURN(
+        std::string socket_dir,
+        ResolveLocalSocketDir(absl::GetFlag(FLAGS_local_socket_dir), "local_socket_dir"));
     return RunWorkerDaemon(
         {*std::move(task), std::move(config), setup.LogLines(),
          absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms)),
-         std::move(security)});
+         std::move(security), std::move(socket_dir)});
   }();
   if (!result.ok()) {  // "DEADLINE_EXCEEDED: Push to ps 0 at n1:2222: ..."
     LOG(ERROR) << absl::StatusCodeToString(result.code()) << ": " << result.message();

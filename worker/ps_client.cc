@@ -5,16 +5,17 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/chunk_coding.h"
-#include "worker/answer_assembler.h"
-#include "worker/chunk_stream_client.h"
+#include "common/rpc/grpc_status.h"
+#include "common/rpc/local_socket.h"
+#include "common/status_macros.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/ps_service.grpc.pb.h"
-#include "common/rpc/grpc_status.h"
-#include "common/logging.h"
-#include "common/status_macros.h"
+#include "worker/answer_assembler.h"
+#include "worker/chunk_stream_client.h"
 
 namespace tessera {
 namespace {
@@ -107,6 +108,7 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
   channel.min_connect_timeout = absl::Seconds(1);
   channel.max_reconnect_backoff = absl::Seconds(2);
   channel.security = options.security;
+  channel.local_socket = options.local_socket;
   channel_ = NewChannel(address_, channel);
   stub_ = ParameterServer::NewStub(channel_);
   generic_stub_ = std::make_unique<grpc::GenericStub>(channel_);
@@ -330,6 +332,13 @@ absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
     ASSIGN_OR_RETURN(std::string address, cluster.TaskAddress({kPsJob, ps}));
     PsClientOptions client_options = options;
     client_options.ps_task = ps;
+    if (!options.local_socket_dir.empty() && IsLocalHost(address.substr(0, address.rfind(':')))) {
+      client_options.local_socket = LocalSocketPathFor(options.local_socket_dir, ps, address);
+      if (!client_options.local_socket.empty()) {
+        LOG(INFO) << "ps " << ps << " at " << address << " is on this host: calling it through "
+                  << client_options.local_socket;
+      }
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<PsConnection> client, NewPsClient(address, client_options));
     connections.push_back(std::move(client));
   }

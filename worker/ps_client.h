@@ -64,6 +64,12 @@ struct PsClientOptions {
   const std::atomic<bool>* cancelled = nullptr;
   // TLS and the job token of the channel (common/rpc/channel.h).
   SecurityConfig security;
+  // The ps's local socket (common/rpc/local_socket.h) to call through instead
+  // of TCP: local credentials and the token, no TLS. Empty: TCP.
+  std::string local_socket;
+  // ConnectToAllPs: the ps tasks whose cluster host is this machine are
+  // called through their local socket in this directory. Empty: none.
+  std::string local_socket_dir;
 };
 
 // A PsClient for the ps at `address` ("host:port"): creates the channel;
@@ -72,7 +78,9 @@ absl::StatusOr<std::unique_ptr<PsConnection>> NewPsClient(const std::string& add
                                                           const PsClientOptions& options);
 
 // One PsClient per ps task of `cluster`, in task order, each with `options`
-// and its own ps_task. Errors name the task whose address is missing.
+// and its own ps_task (and local_socket, for a ps of this host when
+// options.local_socket_dir is set: logged once per ps). Errors name the task
+// whose address is missing.
 absl::StatusOr<std::vector<std::unique_ptr<PsConnection>>> ConnectToAllPs(
     const ClusterSpec& cluster, const PsClientOptions& options);
 

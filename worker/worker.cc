@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
   parts.connect_ps = [&cluster, &config, &options, status](const std::atomic<bool>* cancelled) {
     PsClientOptions client;
     client.security = options.security;
+    client.local_socket_dir = options.local_socket_dir;
     client.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
     client.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
     // The ps ends a waiting Pull after sync_timeout_secs; its error must arrive first.

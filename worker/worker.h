@@ -59,6 +59,9 @@ struct WorkerOptions {
   absl::Duration checkpoint_write_delay = absl::ZeroDuration();
   // TLS and the job token of Create()'s ps and admin channels.
   SecurityConfig security;
+  // Create(): the ps tasks of this host are called through their local
+  // sockets in this directory (PsClientOptions::local_socket_dir). Empty: TCP.
+  std::string local_socket_dir;
 };
 
 // What a worker works with besides its configuration.

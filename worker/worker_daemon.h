@@ -33,6 +33,8 @@ struct WorkerDaemonOptions {
   absl::Duration checkpoint_write_delay = absl::ZeroDuration();
   // The Admin server's and the ps and admin clients' TLS and job token.
   SecurityConfig security;
+  // WorkerOptions::local_socket_dir.
+  std::string local_socket_dir;
 };
 
 // OK when training finished or was stopped on request; otherwise the error

@@ -1,5 +1,6 @@
 #include "common/rpc/channel.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/rpc/credentials.h"
 #include "grpcpp/create_channel.h"
@@ -19,6 +20,10 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
               static_cast<int>(absl::ToInt64Milliseconds(options.min_connect_timeout)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+  if (!options.local_socket.empty()) {
+    return grpc::CreateCustomChannel(absl::StrCat("unix:", options.local_socket),
+                                     NewLocalSocketChannelCredentials(options.security), args);
+  }
   return grpc::CreateCustomChannel(address, NewChannelCredentials(options.security), args);
 }
 

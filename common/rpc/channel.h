@@ -38,9 +38,13 @@ struct ChannelOptions {
   // attempt within its own deadline. Default: gRPC's, 20 s.
   absl::Duration min_connect_timeout = absl::Seconds(20);
   SecurityConfig security;  // default: plaintext, no token
+  // A ps's local socket (local_socket.h) to connect through instead of
+  // `address`'s TCP port: local credentials for Unix domain sockets and the
+  // token of `security` (no TLS). Empty: TCP.
+  std::string local_socket;
 };
 
-// A channel to "host:port" as described above.
+// A channel to "host:port" as described above (or to options.local_socket).
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
                                           const ChannelOptions& options);
 

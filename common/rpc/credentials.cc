@@ -43,4 +43,22 @@ std::shared_ptr<grpc::ChannelCredentials> NewChannelCredentials(const SecurityCo
   return grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(config.token));
 }
 
+std::shared_ptr<grpc::ServerCredentials> NewLocalSocketServerCredentials(
+    const SecurityConfig& config, Clock* clock) {
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::experimental::LocalServerCredentials(UDS);
+  if (config.has_token()) {
+    credentials->SetAuthMetadataProcessor(std::make_shared<TokenAuthProcessor>(
+        config.token, clock != nullptr ? clock : RealClock::Get(), absl::Seconds(10)));
+  }
+  return credentials;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> NewLocalSocketChannelCredentials(
+    const SecurityConfig& config) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::experimental::LocalCredentials(UDS);
+  if (!config.has_token()) return credentials;
+  return grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(config.token));
+}
+
 }  // namespace tessera

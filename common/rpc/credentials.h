@@ -34,6 +34,15 @@ std::shared_ptr<grpc::ServerCredentials> NewServerCredentials(const SecurityConf
 
 std::shared_ptr<grpc::ChannelCredentials> NewChannelCredentials(const SecurityConfig& config);
 
+// For a ps's local socket (local_socket.h), whatever the config's TLS: gRPC's
+// local credentials for Unix domain sockets (no encryption; the socket's
+// directory keeps other users out), with the token's check (server) and the
+// token on every call (client) when the config has one.
+std::shared_ptr<grpc::ServerCredentials> NewLocalSocketServerCredentials(
+    const SecurityConfig& config, Clock* clock = nullptr);
+std::shared_ptr<grpc::ChannelCredentials> NewLocalSocketChannelCredentials(
+    const SecurityConfig& config);
+
 }  // namespace tessera
 
 #endif  // TESSERA_COMMON_RPC_CREDENTIALS_H_

@@ -62,7 +62,8 @@ absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
                                               const std::string& listen_address,
                                               absl::string_view cluster_address,
                                               const std::vector<grpc::Service*>& services,
-                                              const SecurityConfig& security) {
+                                              const SecurityConfig& security,
+                                              const std::string& local_socket) {
   absl::StatusOr<std::pair<std::string, int>> host_port = SplitListenAddress(listen_address);
   if (!host_port.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(task, ": ", host_port.status().message()));
@@ -70,6 +71,11 @@ absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
   StartedServer started;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen_address, NewServerCredentials(security), &started.port);
+  int local_port = 0;  // gRPC sets 1 when it bound the socket
+  if (!local_socket.empty()) {
+    builder.AddListeningPort(absl::StrCat("unix:", local_socket),
+                             NewLocalSocketServerCredentials(security), &local_port);
+  }
   // Without this a second server could share the port (SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   SetTransportServerArgs(&builder);
@@ -84,6 +90,12 @@ absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
         ": port ", host_port->second, ": ", why,
         why == std::strerror(EADDRINUSE) ? " (is another task or an old process still running?)"
                                          : ""));
+  }
+  if (!local_socket.empty() && local_port == 0) {
+    started.server->Shutdown();
+    started.server->Wait();
+    return absl::FailedPreconditionError(
+        absl::StrCat(task, ": cannot listen on the local socket ", local_socket));
   }
   return started;
 }
