@@ -35,6 +35,16 @@ class PsGroupTest : public TwoPsTest {
     return values;
   }
 
+  // After one step with a gradient of 2 everywhere: momentum's first step is
+  // value - lr * grad = value - 1, on every block of both ps.
+  static void ExpectOneMomentumStepOfTwo(const std::vector<Tensor>& values) {
+    for (size_t v = 0; v < values.size(); ++v) {
+      for (int64_t i = 0; i < values[v].size(); ++i) {
+        EXPECT_EQ(values[v].span()[i], Initial()[v].span()[i] - 1) << v << " " << i;
+      }
+    }
+  }
+
   // Initializes both ps, pushes a gradient of 1 for "w" (0 for "b") and
   // snapshots them with the momentum slot.
   absl::StatusOr<CheckpointContents> InitializeStepAndSnapshot(PsGroup* group) {
@@ -87,12 +97,7 @@ TEST_F(PsGroupTest, InitializesOncePullsAndPushes) {
   step = group->PullAll(&values);
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, 1);
-  // Momentum's first step: value - lr * grad = value - 1, on every block of both ps.
-  for (size_t v = 0; v < values.size(); ++v) {
-    for (int64_t i = 0; i < values[v].size(); ++i) {
-      EXPECT_EQ(values[v].span()[i], Initial()[v].span()[i] - 1) << v << " " << i;
-    }
-  }
+  ExpectOneMomentumStepOfTwo(values);
 }
 
 TEST_F(PsGroupTest, Bfloat16TransportRoundsTheTrainingTrafficOnly) {
@@ -307,11 +312,7 @@ TEST_F(PsGroupTest, OverlappedPushSendsEachBlockOnceItsGradientIsReady) {
   step = group->PullAll(&values);
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, 1);
-  for (size_t v = 0; v < values.size(); ++v) {
-    for (int64_t i = 0; i < values[v].size(); ++i) {
-      EXPECT_EQ(values[v].span()[i], Initial()[v].span()[i] - 1) << v << " " << i;
-    }
-  }
+  ExpectOneMomentumStepOfTwo(values);
   // The next step's push: FinishPush sends whatever was not reported.
   ASSERT_TRUE(group->StartPush(&grads, 1).ok());
   step = group->FinishPush();
