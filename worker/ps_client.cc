@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/rpc/channel.h"
@@ -159,7 +160,14 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, absl::Duration extra, At
     if (options_.cancelled != nullptr && options_.cancelled->load()) {
       return Annotate(result.status(), absl::StrCat(context, ": not retried (stopping)"));
     }
-    const std::string hint = HandshakeHint(result.status().message(), options_.security);
+    std::string hint = HandshakeHint(result.status().message(), options_.security);
+    if (hint.empty() && !options_.local_socket.empty() &&
+        absl::StrContains(result.status().message(), "No such file or directory")) {
+      hint =
+          absl::StrCat("(hint: if this persists, the ps does not listen on ", options_.local_socket,
+                       ": start every task of the job with the same --local_socket_dir, or "
+                       "give the workers --local_socket_dir=none)");
+    }
     if (now - start >= options_.unavailable_timeout) {
       return Annotate(result.status(),
                       absl::StrCat(context, ": gave up after ", absl::FormatDuration(now - start),
