@@ -292,7 +292,6 @@ absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, int64_t step) 
   if (push_running_) return absl::FailedPreconditionError("StartPush: a push is running");
   gradient_ready_.assign(variables_.size(), false);
   abandon_push_ = false;
-  push_done_ = false;
   push_grads_ = grads;
   push_step_ = step;
   push_running_ = true;
@@ -309,7 +308,7 @@ absl::StatusOr<int64_t> PsGroup::FinishPush() {
   absl::MutexLock lock(&push_mu_);
   if (!push_running_) return absl::FailedPreconditionError("FinishPush without StartPush");
   gradient_ready_.assign(variables_.size(), true);
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(push_mu_) { return push_done_; };
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(push_mu_) { return push_grads_ == nullptr; };
   push_mu_.Await(absl::Condition(&done));
   push_running_ = false;
   return std::move(push_result_);
@@ -344,7 +343,6 @@ void PsGroup::PushLoop() {
     absl::MutexLock lock(&push_mu_);
     push_result_ = std::move(result);
     push_grads_ = nullptr;
-    push_done_ = true;
   }
 }
 

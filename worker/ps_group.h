@@ -216,11 +216,11 @@ class PsGroup {
   absl::Mutex push_mu_;
   std::vector<bool> gradient_ready_ ABSL_GUARDED_BY(push_mu_);  // [variable]
   bool abandon_push_ ABSL_GUARDED_BY(push_mu_) = false;
-  // The push the thread is to run (set by StartPush, cleared when it starts).
+  // The push the thread is to run: set by StartPush, cleared by the thread
+  // once push_result_ holds its result.
   const std::vector<Tensor>* push_grads_ ABSL_GUARDED_BY(push_mu_) = nullptr;
   int64_t push_step_ ABSL_GUARDED_BY(push_mu_) = 0;
-  bool push_running_ ABSL_GUARDED_BY(push_mu_) = false;  // from StartPush until its result
-  bool push_done_ ABSL_GUARDED_BY(push_mu_) = false;     // push_result_ holds its result
+  bool push_running_ ABSL_GUARDED_BY(push_mu_) = false;  // from StartPush until FinishPush
   absl::StatusOr<int64_t> push_result_ ABSL_GUARDED_BY(push_mu_);
   bool stop_push_thread_ ABSL_GUARDED_BY(push_mu_) = false;
   std::thread push_thread_;  // started by the first StartPush
