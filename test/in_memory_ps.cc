@@ -131,8 +131,7 @@ class InMemoryPsConnection final : public PsConnection {
     }
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (await_block && !await_block(i)) {
-        return absl::CancelledError(absl::StrCat("push abandoned by the worker after ", i, " of ",
-                                                 blocks.size(), " blocks"));
+        return AbandonedPush(i, blocks.size());
       }
       const int64_t elements = static_cast<int64_t>(values[i].size());
       header.set_block(blocks[i]);

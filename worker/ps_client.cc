@@ -302,8 +302,7 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
   }
   tracker.WaitForRelease();
   if (abandoned) {
-    return absl::CancelledError(absl::StrCat("push abandoned by the worker after ", blocks_sent,
-                                             " of ", blocks.size(), " blocks"));
+    return AbandonedPush(blocks_sent, blocks.size());
   }
   RETURN_IF_ERROR(FromGrpcStatus(status));
   PushResponse response;

@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "protos/ps_service.pb.h"
 
@@ -52,6 +54,12 @@ class PsConnection {
   // the push: Push then cancels the call and returns CANCELLED. A ps has
   // applied what came before (as when a connection breaks mid-push).
   using AwaitBlock = std::function<bool(size_t block)>;
+  // What Push returns when `await_block` abandoned it before block `sent` of
+  // `blocks` (every implementation says the same).
+  static absl::Status AbandonedPush(size_t sent, size_t blocks) {
+    return absl::CancelledError(
+        absl::StrCat("push abandoned by the worker after ", sent, " of ", blocks, " blocks"));
+  }
 
   virtual ~PsConnection() = default;
 
