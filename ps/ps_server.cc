@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/rpc/grpc_server.h"
-#include "common/rpc/local_socket.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -25,10 +24,6 @@ PsServer::PsServer(const PsServerOptions& options)
 absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions& options) {
   RETURN_IF_ERROR(ValidatePsLimits(options.limits));
   std::unique_ptr<PsServer> server(new PsServer(options));
-  if (!options.local_socket.empty()) {
-    RETURN_IF_ERROR(
-        Annotate(ClaimLocalSocketPath(options.local_socket), absl::StrCat("ps:", options.task)));
-  }
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(absl::StrCat("ps:", options.task), options.listen_address,
                                    options.address, {&server->ps_service_, &server->admin_service_},

@@ -12,8 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/rpc/credentials.h"
-#include "grpcpp/server_builder.h"
+#include "common/rpc/local_socket.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
 
 namespace tessera {
 namespace {
@@ -67,6 +68,11 @@ absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
   absl::StatusOr<std::pair<std::string, int>> host_port = SplitListenAddress(listen_address);
   if (!host_port.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(task, ": ", host_port.status().message()));
+  }
+  if (!local_socket.empty()) {
+    const absl::Status claimed = ClaimLocalSocketPath(local_socket);
+    if (!claimed.ok())
+      return absl::Status(claimed.code(), absl::StrCat(task, ": ", claimed.message()));
   }
   StartedServer started;
   grpc::ServerBuilder builder;

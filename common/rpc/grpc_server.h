@@ -27,10 +27,10 @@ struct StartedServer {
 // secured as `security` says (credentials.h: TLS, mutual TLS, the job token
 // checked on every call; plaintext when it is empty).
 // `task` ("ps:1") and `cluster_address` (may be empty) name it in errors.
-// With `local_socket` (a path, local_socket.h; already claimed with
-// ClaimLocalSocketPath), the server also listens there, with local
-// credentials and the token's check; FAILED_PRECONDITION naming it when it
-// cannot.
+// With `local_socket` (a path, local_socket.h), the server also listens
+// there, with local credentials and the token's check, after
+// ClaimLocalSocketPath made the path free (its error, prefixed with `task`,
+// otherwise); FAILED_PRECONDITION naming it when it cannot listen there.
 absl::StatusOr<StartedServer> StartGrpcServer(absl::string_view task,
                                               const std::string& listen_address,
                                               absl::string_view cluster_address,

@@ -164,7 +164,7 @@ class LocalSocketServerTest : public testing::Test {
     const std::string dir = FreshDir("sockets_server");
     ASSERT_TRUE(PrepareLocalSocketDir(dir).ok());
     socket_ = LocalSocketPath(dir, 0, 1);
-    ASSERT_TRUE(ClaimLocalSocketPath(socket_).ok());
+    MakeStaleSocket(socket_);  // StartGrpcServer replaces it
     absl::StatusOr<StartedServer> started =
         StartGrpcServer("ps:0", "127.0.0.1:0", "", {&admin_}, config, socket_);
     ASSERT_TRUE(started.ok()) << started.status();
