@@ -15,13 +15,12 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/admin/admin_service.h"
+#include "common/rpc/admin_server_test_util.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/grpc_server.h"
 #include "common/rpc/security_config.h"
 #include "common/rpc/test_certs.h"
 #include "gtest/gtest.h"
-#include "protos/admin.grpc.pb.h"
 
 namespace tessera {
 namespace {
@@ -146,20 +145,8 @@ TEST(IsLocalHostTest, LoopbackAndThisHostsAddressesOnly) {
   EXPECT_FALSE(IsLocalHost(""));
 }
 
-class LocalSocketServerTest : public testing::Test {
+class LocalSocketServerTest : public AdminServerTest {
  protected:
-  LocalSocketServerTest()
-      : admin_(
-            [] {
-              StatusResponse status;
-              status.set_job("ps");
-              return status;
-            },
-            [](const std::string&) {}) {}
-  ~LocalSocketServerTest() override {
-    if (server_ != nullptr) server_->Shutdown();
-  }
-
   void Serve(const SecurityConfig& config) {
     const std::string dir = FreshDir("sockets_server");
     ASSERT_TRUE(PrepareLocalSocketDir(dir).ok());
@@ -175,17 +162,9 @@ class LocalSocketServerTest : public testing::Test {
     ChannelOptions options;
     options.security = client;
     options.local_socket = socket_;
-    auto stub = Admin::NewStub(NewChannel("localhost:1", options));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    StatusResponse response;
-    grpc::Status status = stub->GetStatus(&context, StatusRequest(), &response);
-    if (status.ok()) EXPECT_EQ(response.job(), "ps");
-    return status;
+    return CallStatus("localhost:1", options);
   }
 
-  AdminService admin_;
-  std::unique_ptr<grpc::Server> server_;
   std::string socket_;
 };
 

@@ -6,22 +6,21 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/admin/admin_service.h"
 #include "common/clock.h"
+#include "common/rpc/admin_server_test_util.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/grpc_server.h"
 #include "common/rpc/security_config.h"
 #include "common/rpc/test_certs.h"
 #include "common/rpc/token_auth.h"
 #include "gtest/gtest.h"
-#include "protos/admin.grpc.pb.h"
 
 namespace tessera {
 namespace {
 
 constexpr char kToken[] = "0123456789abcdef0123456789abcdef";
 
-class SecurityTest : public testing::Test {
+class SecurityTest : public AdminServerTest {
  protected:
   static void SetUpTestSuite() {
     absl::StatusOr<TestCerts> certs = MakeTestCerts(testing::TempDir() + "/security_test_certs");
@@ -29,17 +28,6 @@ class SecurityTest : public testing::Test {
     certs_ = new TestCerts(*std::move(certs));
   }
   static void TearDownTestSuite() { delete certs_; }
-
-  SecurityTest()
-      : admin_([] {
-                 StatusResponse status;
-                 status.set_job("ps");
-                 return status;
-               },
-               [](const std::string&) {}) {}
-  ~SecurityTest() override {
-    if (server_ != nullptr) server_->Shutdown();
-  }
 
   // The job's mutual TLS and token, as the launch scripts set them up.
   static SecurityConfig Job() {
@@ -71,18 +59,10 @@ class SecurityTest : public testing::Test {
   grpc::Status Call(const SecurityConfig& client) {
     ChannelOptions options;
     options.security = client;
-    auto stub = Admin::NewStub(NewChannel(address_, options));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    StatusResponse response;
-    grpc::Status status = stub->GetStatus(&context, StatusRequest(), &response);
-    if (status.ok()) EXPECT_EQ(response.job(), "ps");
-    return status;
+    return CallStatus(address_, options);
   }
 
   static TestCerts* certs_;
-  AdminService admin_;
-  std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };
 
