@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "data/jpeg_error.h"
+#include "common/records/jpeg_error.h"
 
 // Every function here that calls setjmp keeps no local with a destructor alive
 // across libjpeg calls, and changes no local after setjmp that it reads after the

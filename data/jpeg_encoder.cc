@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "data/jpeg_error.h"
+#include "common/records/jpeg_error.h"
 
 namespace tessera {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/jpeg_error.h"
+#include "common/records/jpeg_error.h"
 
 namespace tessera {
 namespace {

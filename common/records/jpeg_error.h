@@ -1,5 +1,5 @@
-#ifndef TESSERA_DATA_JPEG_ERROR_H_
-#define TESSERA_DATA_JPEG_ERROR_H_
+#ifndef TESSERA_COMMON_RECORDS_JPEG_ERROR_H_
+#define TESSERA_COMMON_RECORDS_JPEG_ERROR_H_
 
 // A libjpeg error manager that never calls exit(): errors (and, for decoding,
 // warnings such as "Premature end of JPEG file" or "Corrupt JPEG data") jump back
@@ -35,4 +35,4 @@ jpeg_error_mgr* InstallJpegErrorManager(JpegErrorManager* err,
 
 }  // namespace tessera
 
-#endif  // TESSERA_DATA_JPEG_ERROR_H_
+#endif  // TESSERA_COMMON_RECORDS_JPEG_ERROR_H_
