@@ -123,8 +123,28 @@ absl::Status JpegDecoder::DecodeCrop(absl::string_view jpeg, absl::string_view n
         "JPEG ", name, ": crop ", crop->height, "x", crop->width, " at (", crop->y,
         ", ", crop->x, ") is outside the ", info.height, "x", info.width, " image"));
   }
-  return DecodeWindow(*crop, ChooseScaleDenom(*crop, out_height, out_width), name,
-                      region);
+  const int denom = ChooseScaleDenom(*crop, out_height, out_width);
+  if (options_.partial_decode && options_.restart_cuts) {
+    // The cut gives the very pixels of the partial decode without it: libjpeg's
+    // own crop (jpeg_crop_scanline, jpeg_skip_scanlines) already starts afresh at
+    // the crop's first row and column, but reads the decoded row below the crop
+    // for fancy upsampling, so the cut holds one more (denom of the image's).
+    const PixelWindow window{
+        crop->y, crop->x,
+        std::min<int64_t>(info.height, int64_t{crop->y} + crop->height + denom) - crop->y,
+        crop->width};
+    if (CutToWindow(jpeg, window, &cut_)) {
+      jpeg_abort_decompress(&jpeg_->cinfo);
+      RETURN_IF_ERROR(ReadHeader(cut_.jpeg, name));
+      CropWindow local = *crop;
+      local.y -= static_cast<int>(cut_.part.y);
+      local.x -= static_cast<int>(cut_.part.x);
+      region->restart_cut = true;
+      return DecodeWindow(local, denom, name, region);
+    }
+  }
+  region->restart_cut = false;
+  return DecodeWindow(*crop, denom, name, region);
 }
 
 absl::Status JpegDecoder::DecodeWindow(const CropWindow& crop, int denom,

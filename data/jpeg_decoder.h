@@ -8,14 +8,20 @@
 //    the IDCT costs a fraction of a full decode);
 //  - a partial decode: only the crop's columns (jpeg_crop_scanline, which widens
 //    them to whole iMCU columns) and rows (jpeg_skip_scanlines; rows after the crop
-//    are never decoded).
+//    are never decoded);
+//  - in a JPEG with restart markers at the places tessera_records puts them
+//    (common/records/jpeg_restarts.h), only the restart intervals that cover the
+//    crop are entropy-decoded at all: the file is first cut to them (CutToWindow,
+//    keeping the decoded row below the crop that fancy upsampling reads), which
+//    gives the very pixels of the partial decode without the cut.
 // Grey and YCbCr/RGB images come out as RGB through libjpeg's own conversion;
 // CMYK and YCCK are decoded to CMYK and converted by hand, taking the Adobe
 // convention that Photoshop writes (stored 255 = no ink): R = C * K / 255, etc.
 // Corrupt or truncated data (libjpeg's warnings included), unsupported colour
 // spaces and images over max_pixels are errors naming the image; libjpeg never
 // exits the process. A partial decode reads the file only up to the crop's last
-// row, so damage after it goes unnoticed (the pixels used are all intact).
+// row (with a restart cut, only the intervals around the crop), so damage
+// elsewhere goes unnoticed (the pixels used are all intact).
 //
 // Thread safety: a JpegDecoder is not thread-safe; use one per thread. It keeps
 // libjpeg's decompressor and its row buffers between calls, so steady-state
@@ -30,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/records/jpeg_restarts.h"
 #include "data/crop_sampler.h"
 
 namespace tessera {
@@ -39,6 +46,7 @@ struct JpegDecodeOptions {
   bool fast_upsampling = false;  // do_fancy_upsampling = FALSE (box chroma)
   bool dct_scaling = true;       // false: always decode at 1/1
   bool partial_decode = true;    // false: decode every row and column
+  bool restart_cuts = true;      // with partial_decode: cut at restart markers
   int64_t max_pixels = int64_t{1} << 28;  // width * height above this is refused
   // libjpeg's warnings ("Premature end of JPEG file", "Corrupt JPEG data: ...")
   // as errors. A few real ImageNet files carry harmless extraneous bytes that warn;
@@ -58,6 +66,7 @@ struct DecodedRegion {
   int width = 0;
   std::vector<uint8_t> pixels;  // height x width x 3, RGB; capacity is reused
   int scale_denom = 1;          // the image was decoded at 1 / scale_denom
+  bool restart_cut = false;     // only the restart intervals around the crop
   // The crop in `pixels` coordinates (pixel (0, 0) covers [0, 1) x [0, 1)):
   // fractional when the DCT scale does not divide the crop's edges.
   double crop_y = 0, crop_x = 0, crop_height = 0, crop_width = 0;
@@ -100,6 +109,7 @@ class JpegDecoder {
   const JpegDecodeOptions options_;
   std::unique_ptr<Libjpeg> jpeg_;
   std::vector<uint8_t> cmyk_rows_;  // CMYK scanlines before conversion
+  JpegCut cut_;                     // the crop's restart intervals; buffer reused
 };
 
 }  // namespace tessera

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/records/jpeg_restarts.h"
 #include "data/image_resizer.h"
 #include "data/test_images.h"
 #include "gtest/gtest.h"
@@ -171,6 +172,60 @@ TEST(JpegDecoderTest, ScaledPartialDecodeMatchesFullDecodeThenCrop) {
     EXPECT_LE(worst, kMaxMeanAbsError) << TestJpegKindName(kind);
     EXPECT_GT(denoms[2] + denoms[4] + denoms[8], 0) << "no crop was DCT-scaled";
     EXPECT_GT(denoms[4] + denoms[8], 0);
+  }
+}
+
+// In a JPEG with restart markers (as tessera_records writes it), the decoder
+// entropy-decodes only the intervals around the crop; the crop's pixels are
+// exactly those of the same decode without the cut, in every layout, at every
+// DCT scale, with fancy and with fast upsampling.
+TEST(JpegDecoderTest, RestartCutsGiveTheSamePixels) {
+  for (TestJpegKind kind : kKinds) {
+    const std::string plain = MakeTestJpeg(kind, 600, 800, 90, 12);
+    absl::StatusOr<std::string> jpeg = AddRestartMarkers(plain, "r.jpg");
+    ASSERT_TRUE(jpeg.ok()) << jpeg.status();
+    for (bool fast : {false, true}) {
+      JpegDecodeOptions cuts, no_cuts;
+      cuts.fast_dct = cuts.fast_upsampling = no_cuts.fast_dct = no_cuts.fast_upsampling = fast;
+      no_cuts.restart_cuts = false;
+      JpegDecoder a(cuts), b(no_cuts);
+      DecodedRegion ra, rb;
+      std::mt19937_64 rng(13);
+      int cut = 0, denoms[9] = {0};
+      for (int out : {224, 96, 40}) {
+        for (int i = 0; i < 25; ++i) {
+          const CropWindow crop = *SampleDistortedCrop(600, 800, {}, {}, &rng);
+          auto choose = [&](const JpegInfo&) -> absl::StatusOr<CropWindow> { return crop; };
+          ASSERT_TRUE(a.DecodeCrop(*jpeg, "r.jpg", choose, out, out, &ra).ok());
+          ASSERT_TRUE(b.DecodeCrop(*jpeg, "r.jpg", choose, out, out, &rb).ok());
+          ASSERT_EQ(ra.scale_denom, rb.scale_denom);
+          ++denoms[ra.scale_denom];
+          ASSERT_DOUBLE_EQ(ra.crop_height, rb.crop_height);
+          ASSERT_DOUBLE_EQ(ra.crop_width, rb.crop_width);
+          ASSERT_FALSE(rb.restart_cut);
+          if (ra.restart_cut) ++cut;
+          // The whole pixels that hold the crop, in each region.
+          const int h =
+              static_cast<int>(std::ceil(ra.crop_y + ra.crop_height)) - static_cast<int>(ra.crop_y);
+          const int w =
+              static_cast<int>(std::ceil(ra.crop_x + ra.crop_width)) - static_cast<int>(ra.crop_x);
+          for (int y = 0; y < h; ++y) {
+            const uint8_t* pa = &ra.pixels[((static_cast<int>(ra.crop_y) + y) * ra.width +
+                                            static_cast<int>(ra.crop_x)) *
+                                           3];
+            const uint8_t* pb = &rb.pixels[((static_cast<int>(rb.crop_y) + y) * rb.width +
+                                            static_cast<int>(rb.crop_x)) *
+                                           3];
+            ASSERT_TRUE(std::equal(pa, pa + 3 * w, pb))
+                << TestJpegKindName(kind) << (fast ? " fast" : "") << " out " << out << " crop "
+                << i << " row " << y;
+          }
+        }
+      }
+      // Progressive files are rewritten sequential, so every layout is cut.
+      EXPECT_GT(cut, 50) << TestJpegKindName(kind) << ": the cut was not used";
+      EXPECT_GT(denoms[2] + denoms[4] + denoms[8], 0) << TestJpegKindName(kind);
+    }
   }
 }
 

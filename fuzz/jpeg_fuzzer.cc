@@ -1,13 +1,14 @@
-// The JPEG decoder (data/jpeg_decoder.h: libjpeg-turbo with DCT scaling and
-// partial decode, the CMYK conversion): any bytes, any decode options and any
+// The JPEG decoder (data/jpeg_decoder.h: libjpeg-turbo with DCT scaling,
+// partial decode and cuts at restart markers (common/records/jpeg_restarts.h),
+// the CMYK conversion): any bytes, any decode options and any
 // crop give the header and a region that covers the crop, or an error naming
 // the image; libjpeg never ends the process.
 //
 // Input: an options byte (bits 0-4: fast DCT, fast upsampling, DCT scaling,
 // partial decode, warnings as errors; bit 5: the crop is taken as given, so
-// it may lie outside the image), the crop (4 x 2 bytes: y, x, height, width,
-// as fractions of the image unless bit 5), the output size (2 bytes, 1-64
-// each), then the JPEG bytes.
+// it may lie outside the image; bit 6: no restart cuts), the crop (4 x 2 bytes: y, x, height,
+// width, as fractions of the image unless bit 5), the output size (2 bytes, 1-64 each), then the
+// JPEG bytes.
 
 #include <cstdint>
 
@@ -25,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.dct_scaling = flags & 4;
   options.partial_decode = flags & 8;
   options.warnings_are_errors = flags & 16;
+  options.restart_cuts = !(flags & 64);
   options.max_pixels = fuzz::kMaxPixels;
   const bool raw_crop = flags & 32;
   const uint16_t crop_bytes[4] = {input.U16(), input.U16(), input.U16(), input.U16()};

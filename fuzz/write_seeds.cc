@@ -17,6 +17,7 @@
 #include "common/checkpoint/checkpoint.h"
 #include "common/coding.h"
 #include "common/records/image_example.h"
+#include "common/records/jpeg_restarts.h"
 #include "common/records/tfrecord.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/tensor.h"
@@ -266,6 +267,15 @@ void ImageSeeds() {
     input += "\x08\x08";
     Seed("jpeg_fuzzer", j.name, input + jpeg);
     flags ^= 0x0b;  // vary fast DCT, fast upsampling, partial decode
+    // As tessera_records stores it: restart markers, which the decoder cuts at.
+    if (j.kind == TestJpegKind::kRgb420) {
+      const std::string big = MakeTestJpeg(j.kind, 40, 48, /*quality=*/50, /*seed=*/1);
+      absl::StatusOr<std::string> marked = AddRestartMarkers(big, "seed");
+      FUZZ_CHECK(marked.ok() && marked->size() < 1500, "restart markers");
+      std::string cut(1, static_cast<char>(0x1f));
+      for (uint16_t v : {0x4000, 0x3000, 0x4000, 0x4000}) PutFixed16(&cut, v);
+      Seed("jpeg_fuzzer", "restarts_40x48", cut + "\x08\x08" + *marked);
+    }
 
     // example_fuzzer: setup byte, then the record.
     ImageExample example;

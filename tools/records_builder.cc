@@ -209,7 +209,8 @@ absl::StatusOr<RecordsSummary> BuildRecords(const RecordsOptions& o) {
   for (const ShardJob& job : jobs) total_images += job.images.size();
   RecordsProgress progress(o.log, o.log_is_terminal, clock, total_images,
                            static_cast<int>(jobs.size()));
-  ShardContext context{&texts, &boxes, static_cast<int64_t>(labels.synsets.size()), fs};
+  ShardContext context{&texts, &boxes, static_cast<int64_t>(labels.synsets.size()), fs,
+                       o.restart_markers};
   RETURN_IF_ERROR(RunJobs(jobs, context, o.num_threads, o, progress, summary));
   progress.Finish();
   RETURN_IF_ERROR(fs->SyncDir(o.output_directory));

@@ -39,6 +39,9 @@ struct RecordsOptions {
   std::string shard_range;  // "A-B"; empty: see array_size
   int array_size = 0;       // > 0: this run is task array_index of array_size
   int array_index = -1;
+  // Each JPEG rewritten with restart markers (common/records/jpeg_restarts.h);
+  // false: stored as ToShardImage gives it.
+  bool restart_markers = true;
   FileSystem* fs = nullptr;       // borrowed; null: DefaultFileSystem()
   Clock* clock = nullptr;         // borrowed; null: RealClock::Get()
   std::ostream* log = nullptr;    // progress and notes; borrowed; may be null

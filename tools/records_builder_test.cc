@@ -9,6 +9,7 @@
 #include "common/file_util.h"
 #include "common/records/image_codec.h"
 #include "common/records/image_example.h"
+#include "common/records/jpeg_restarts.h"
 #include "common/records/test_images.h"
 #include "common/records/tfrecord.h"
 #include "gmock/gmock.h"
@@ -130,6 +131,45 @@ TEST_F(RecordsBuilderTest, ConvertsTheTreeAsTensorFlowWould) {
   EXPECT_EQ(train, 15);
   EXPECT_EQ(validation, 6);
   EXPECT_EQ(with_boxes, 2);  // one train image, one validation image
+}
+
+// A stored JPEG is the input file rewritten with restart markers: the very
+// pixels, and a file the training reader can cut (common/records/jpeg_restarts.h);
+// with restart_markers = false, the file byte for byte.
+TEST_F(RecordsBuilderTest, StoresJpegsWithRestartMarkersAndTheFilesPixels) {
+  for (bool markers : {true, false}) {
+    RecordsOptions o = Options(markers ? "marked" : "plain");
+    o.restart_markers = markers;
+    ASSERT_TRUE(BuildRecords(o).ok());
+    int compared = 0, cuttable_files = 0;
+    for (const auto& [name, contents] : Files(o.output_directory)) {
+      if (name == "labels.txt") continue;
+      for (const ImageExample& image : ReadShard(o.output_directory + "/" + name)) {
+        const std::string dir = name[0] == 't' ? "train/" : "val/";
+        const std::string file = *ReadFileToString(Path(dir + image.synset + "/" + image.filename));
+        if (DetectImageFormat(file) != ImageFormat::kJpeg || image.filename == "n02_cmyk.JPEG" ||
+            image.filename == "n03_grey.JPEG") {
+          continue;  // re-encoded from PNG, CMYK or grey
+        }
+        ++compared;
+        JpegCut cut;
+        const bool cuttable = CutToWindow(image.encoded, PixelWindow{0, 0, 1, 1}, &cut);
+        cuttable_files += cuttable;
+        if (markers) {
+          EXPECT_NE(image.encoded, file) << image.filename;
+          EXPECT_EQ(DecodeJpegToRgb(image.encoded, "stored")->pixels,
+                    DecodeJpegToRgb(file, "file")->pixels)
+              << image.filename;
+          EXPECT_TRUE(cuttable || (image.width <= 64 && image.height <= 16)) << image.filename;
+        } else {
+          EXPECT_EQ(image.encoded, file) << image.filename;
+          EXPECT_FALSE(cuttable) << image.filename;
+        }
+      }
+    }
+    EXPECT_GE(compared, 15);
+    if (markers) EXPECT_GE(cuttable_files, 5);  // those of two MCU rows or more
+  }
 }
 
 TEST_F(RecordsBuilderTest, ThreeArrayTasksWriteTheOneRunsBytesWithoutOverlap) {

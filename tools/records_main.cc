@@ -33,6 +33,9 @@ ABSL_FLAG(int, array_size, 0,
           "number of job-array tasks; the task index comes from PBS_ARRAY_INDEX, "
           "PBS_ARRAYID or SLURM_ARRAY_TASK_ID (or --array_index)");
 ABSL_FLAG(int, array_index, -1, "this task's 0-based array index (default: environment)");
+ABSL_FLAG(bool, restart_markers, true,
+          "store each JPEG rewritten losslessly with restart markers (the same pixels; "
+          "Tessera's reader then decodes only a crop's part); false: byte for byte");
 
 namespace {
 
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
   options.shard_range = absl::GetFlag(FLAGS_shard_range);
   options.array_size = absl::GetFlag(FLAGS_array_size);
   options.array_index = absl::GetFlag(FLAGS_array_index);
+  options.restart_markers = absl::GetFlag(FLAGS_restart_markers);
   if (options.array_index < 0) options.array_index = ArrayIndexFromEnvironment();
   if (options.shard_range.empty() && options.array_size == 0 && options.array_index >= 0) {
     std::cerr << "tessera_records: running as array task " << options.array_index
