@@ -20,10 +20,16 @@
 // taskset from outside (one core: taskset -c 0 ... --decode_threads=1).
 // Prints one line, then images_per_sec=<figure>.
 //
+// --extract_to=DIR writes every record's image/encoded of the shards as
+// DIR/train/<synset>/<filename> (the JPEGs as the shards hold them, for
+// tjbench) and times nothing.
+//
 //   bazel-bin/bench/jpeg_pipeline_tessera --shards='/tmp/shards/train-*'
 //       [--decoder=augment --decode_threads=1 --batch_size=32 --images=1280]
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -35,6 +41,7 @@
 #include "common/daemon_setup.h"
 #include "common/dataset.h"
 #include "common/records/image_example.h"
+#include "common/records/tfrecord.h"
 #include "data/batch_pipeline.h"
 #include "data/image_example_decoder.h"
 #include "data/jpeg_decoder.h"
@@ -51,6 +58,7 @@ ABSL_FLAG(int, shuffle_buffer, 1024, "ShardReader shuffle buffer, records");
 ABSL_FLAG(int, cycle_length, 4, "ShardReader shards open at once");
 ABSL_FLAG(int, num_classes, 1000, "classes (labels must lie in [1, num_classes])");
 ABSL_FLAG(uint64_t, seed, 1, "reader and augmentation seed");
+ABSL_FLAG(std::string, extract_to, "", "write the shards' JPEGs under this folder instead");
 
 namespace tessera {
 namespace {
@@ -95,6 +103,34 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// --extract_to: every record's JPEG as DIR/train/<synset>/<filename>.
+int Extract(const std::vector<std::string>& shards, const std::string& dir) {
+  namespace fs = std::filesystem;
+  int64_t written = 0;
+  for (const std::string& shard : shards) {
+    absl::StatusOr<std::unique_ptr<TFRecordReader>> reader = TFRecordReader::Open(shard);
+    if (!reader.ok()) return Fail(std::string(reader.status().message()));
+    std::string record;
+    while (true) {
+      absl::StatusOr<bool> more = (*reader)->ReadRecord(&record);
+      if (!more.ok()) return Fail(std::string(more.status().message()));
+      if (!*more) break;
+      absl::StatusOr<ImageExample> image = ParseImageExample(record);
+      if (!image.ok()) return Fail(std::string(image.status().message()));
+      const fs::path folder = fs::path(dir) / "train" / image->synset;
+      std::error_code ec;
+      fs::create_directories(folder, ec);
+      std::ofstream out(folder / image->filename, std::ios::binary);
+      out << image->encoded;
+      if (ec || !out.good()) return Fail("cannot write " + (folder / image->filename).string());
+      ++written;
+    }
+  }
+  std::printf("jpeg_pipeline: extracted %lld images from %zu shards to %s\n",
+              static_cast<long long>(written), shards.size(), dir.c_str());
+  return 0;
+}
+
 int Run() {
   const std::string pattern = absl::GetFlag(FLAGS_shards);
   const std::string which = absl::GetFlag(FLAGS_decoder);
@@ -117,6 +153,9 @@ int Run() {
       ShardReader::Open(pattern, reader_options);
   if (!reader.ok()) return Fail(std::string(reader.status().message()));
   const size_t num_shards = (*reader)->shards().size();
+  if (!absl::GetFlag(FLAGS_extract_to).empty()) {
+    return Extract((*reader)->shards(), absl::GetFlag(FLAGS_extract_to));
+  }
 
   ImageExampleDecoderOptions decoder_options;
   decoder_options.augment.out_height = decoder_options.augment.out_width = size;

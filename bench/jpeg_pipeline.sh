@@ -10,7 +10,10 @@
 #     through the same reader and pipeline with a full decode to RGB instead of
 #     the augmentation: a full decode of the same stream of files.
 #  2. References (bench/jpeg_references.py): tjbench's full decode (1 core, all
-#     cores), and torchvision ImageFolder + RandomResizedCrop(224) + flip +
+#     cores) of the files and of the same images as the shards hold them
+#     (tessera_records rewrites each with restart markers: the same pixels;
+#     extracted by jpeg_pipeline_tessera --extract_to), the faster of the two
+#     in each round, and torchvision ImageFolder + RandomResizedCrop(224) + flip +
 #     ToTensor through a DataLoader in its best configurations: searched once
 #     (each configuration of the search once), then the best on 1 core and the
 #     best on all cores are timed in every round. The search: batch 32, 0 or 1
@@ -211,6 +214,8 @@ cat_fsync() {
 phase "shards for the pipeline (tessera_records ${shards_flags[*]})"
 records "$photos" "$tmp/shards" "${#jpeg_files[@]}"
 ls "$tmp/shards" | sed -n '1p;$p' | indent
+run "$tmp/extract.txt" "$pipeline_bin" --shards="$tmp/shards/train-*" --extract_to="$tmp/records_form"
+indent < "$tmp/extract.txt"
 # Every input in the page cache alike before the timed conversions.
 cat "${jpeg_files[@]}" "${png_files[@]}" "$records_bin" > /dev/null
 
@@ -241,6 +246,8 @@ pipeline() {  # NAME CMD-PREFIX... -- FLAGS...: one pipeline run; $rate
   rate=$(key "$tmp/pipeline.txt" images_per_sec)
 }
 ours1=() ours2=() full1=() full2=() tj1=() tj1_mpx=() tjall=() tjall_mpx=() tv1=() tvall=()
+tj1_files=() tj1_records=()
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 phase "$rounds rounds: pipeline (augment, full decode) on 1 core and 2 threads; tjbench; torchvision's two best"
 for ((r = 1; r <= rounds; r++)); do
   pipeline taskset -c 0 "$pipeline_bin" --decoder=augment --decode_threads=1; ours1+=("$rate")
@@ -251,10 +258,17 @@ for ((r = 1; r <= rounds; r++)); do
     --tjbench_files="$tjbench_files" --benchtime=0.3 --warmup=0.05 \
     --torch_images="$torch_images" --torch_config="$torch_config1" \
     --torch_config="$torch_config_all"
-  tj1+=("$(key "$tmp/refs.txt" tjbench_1core_images_per_sec)")
-  tj1_mpx+=("$(key "$tmp/refs.txt" tjbench_1core_mpixel_per_sec)")
-  tjall+=("$(key "$tmp/refs.txt" tjbench_all_cores_images_per_sec)")
-  tjall_mpx+=("$(key "$tmp/refs.txt" tjbench_all_cores_mpixel_per_sec)")
+  run "$tmp/refs_records.txt" "$python" bench/jpeg_references.py "$tmp/records_form" \
+    --repeats=1 --tjbench_files="$tjbench_files" --benchtime=0.3 --warmup=0.05 --skip_torch
+  tj1_files+=("$(key "$tmp/refs.txt" tjbench_1core_images_per_sec)")
+  tj1_records+=("$(key "$tmp/refs_records.txt" tjbench_1core_images_per_sec)")
+  tj1+=("$(max "${tj1_files[-1]}" "${tj1_records[-1]}")")
+  tj1_mpx+=("$(max "$(key "$tmp/refs.txt" tjbench_1core_mpixel_per_sec)" \
+    "$(key "$tmp/refs_records.txt" tjbench_1core_mpixel_per_sec)")")
+  tjall+=("$(max "$(key "$tmp/refs.txt" tjbench_all_cores_images_per_sec)" \
+    "$(key "$tmp/refs_records.txt" tjbench_all_cores_images_per_sec)")")
+  tjall_mpx+=("$(max "$(key "$tmp/refs.txt" tjbench_all_cores_mpixel_per_sec)" \
+    "$(key "$tmp/refs_records.txt" tjbench_all_cores_mpixel_per_sec)")")
   tv1+=("$(key "$tmp/refs.txt" torchvision_1core_images_per_sec)")
   tvall+=("$(key "$tmp/refs.txt" torchvision_all_cores_images_per_sec)")
   printf '  round %d: ours 1 core %.0f, 2 threads %.0f | full decode 1 core %.0f, 2 threads %.0f | tjbench 1 core %.0f, all %.0f | torchvision 1 core %.0f, all %.0f\n' \
@@ -288,6 +302,8 @@ printf '%-58s %6s images/s  (rounds: %s)\n' \
   "full decode of the same stream, 1 thread on core 0" "$(median "${full1[@]}")" "$(rounds_of full1)" \
   "full decode of the same stream, 2 threads" "$(median "${full2[@]}")" "$(rounds_of full2)" \
   "tjbench full decode (one file at a time, cached), 1 core" "$(median "${tj1[@]}")" "$(rounds_of tj1)" \
+  "  of the files" "$(median "${tj1_files[@]}")" "$(rounds_of tj1_files)" \
+  "  of the records' form" "$(median "${tj1_records[@]}")" "$(rounds_of tj1_records)" \
   "tjbench full decode, 2 cores" "$(median "${tjall[@]}")" "$(rounds_of tjall)" \
   "torchvision best 1 core" "$(median "${tv1[@]}")" "$(rounds_of tv1)" \
   "torchvision best 2 cores" "$(median "${tvall[@]}")" "$(rounds_of tvall)"

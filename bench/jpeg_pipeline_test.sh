@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the JPEG pipeline benchmark's parts on a tiny photo set (no
 # timing is checked): jpeg_pipeline_tessera reads tessera_records' shards with
-# both decoders and reports a figure, refuses bad flags with a message;
+# both decoders and reports a figure, extracts their JPEGs for tjbench, refuses
+# bad flags with a message;
 # jpeg_references.py runs tjbench and refuses a malformed --torch_config;
 # jpeg_pipeline.sh parses and refuses bad arguments.
 set -uo pipefail
@@ -35,6 +36,13 @@ for decoder in augment full_decode; do
   expect 0 "decoder=$decoder decode_threads=1 batch=4, 3 shards: 16 images" "$pipeline" \
     --shards="$tmp/shards/train-*" --decoder="$decoder" --batch_size=4 --images=16
 done
+# --extract_to: the shards' JPEGs (restart-marked) as files tjbench decodes.
+expect 0 "extracted 12 images from 3 shards" "$pipeline" --shards="$tmp/shards/train-*" \
+  --extract_to="$tmp/records_form"
+[ "$(find "$tmp/records_form/train" -name '*.JPEG' | wc -l)" = 12 ] || fail "not 12 extracted files"
+expect 0 "^tjbench_1core_images_per_sec=[0-9]+$" /usr/bin/python3 \
+  "$runfiles/bench/jpeg_references.py" "$tmp/records_form" --skip_torch --tjbench_files=2 \
+  --benchtime=0.05 --warmup=0.01
 expect 1 "no shard matches" "$pipeline" --shards="$tmp/nothing-*"
 expect 1 "--decoder must be augment or full_decode, got crop" "$pipeline" \
   --shards="$tmp/shards/train-*" --decoder=crop

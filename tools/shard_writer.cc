@@ -7,7 +7,6 @@
 #include "common/file_util.h"
 #include "common/records/image_codec.h"
 #include "common/records/image_example.h"
-#include "common/records/jpeg_restarts.h"
 #include "common/records/tfrecord.h"
 #include "common/status_macros.h"
 
@@ -17,13 +16,8 @@ namespace {
 // The Example record of `file`, or a reason to skip it (status not OK).
 absl::StatusOr<std::string> EncodeImage(const ImageFile& file, const ShardContext& context) {
   ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(file.path, "image"));
-  ASSIGN_OR_RETURN(ShardImage shard_image, ToShardImage(std::move(bytes), file.path));
-  if (context.restart_markers) {
-    // ToShardImage decoded the file strictly, so this cannot fail on bad data;
-    // should libjpeg refuse the rewrite anyway, the sound original is kept.
-    absl::StatusOr<std::string> marked = AddRestartMarkers(shard_image.jpeg, file.path);
-    if (marked.ok()) shard_image.jpeg = std::move(*marked);
-  }
+  ASSIGN_OR_RETURN(ShardImage shard_image,
+                   ToShardImage(std::move(bytes), file.path, context.restart_markers));
   ImageExample image;
   image.encoded = std::move(shard_image.jpeg);
   image.height = shard_image.height;

@@ -30,9 +30,9 @@ struct ShardContext {
   const BoxIndex* boxes = nullptr;                                   // may be empty
   int64_t num_classes = 0;
   FileSystem* fs = nullptr;
-  // Each JPEG rewritten losslessly with restart markers (AddRestartMarkers in
-  // common/records/jpeg_restarts.h) so that the training reader can decode a
-  // crop's part alone; false: the bytes ToShardImage gives.
+  // ToShardImage's restart_markers: each JPEG rewritten losslessly with restart
+  // markers (common/records/jpeg_restarts.h) so that the training reader can
+  // decode a crop's part alone.
   bool restart_markers = true;
 };
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/records/jpeg_restarts.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -153,7 +154,8 @@ absl::StatusOr<std::string> EncodeRgbJpeg(const RgbImage& image, int quality,
   return out;
 }
 
-absl::StatusOr<ShardImage> ToShardImage(std::string bytes, absl::string_view name) {
+absl::StatusOr<ShardImage> ToShardImage(std::string bytes, absl::string_view name,
+                                        bool restart_markers) {
   ShardImage out;
   RgbImage rgb;
   switch (DetectImageFormat(bytes)) {
@@ -161,13 +163,19 @@ absl::StatusOr<ShardImage> ToShardImage(std::string bytes, absl::string_view nam
       TjHandle handle(tjInitDecompress());
       if (handle == nullptr) return absl::InternalError("cannot start a JPEG decoder");
       ASSIGN_OR_RETURN(JpegHeader header, ReadJpegHeader(handle.get(), bytes, name));
-      ASSIGN_OR_RETURN(rgb, DecodeWithHeader(handle.get(), bytes, header, name));
       if (header.colorspace == TJCS_YCbCr || header.colorspace == TJCS_RGB) {
-        out.jpeg = std::move(bytes);
+        // The rewrite reads every coefficient as strictly as a decode would.
+        if (restart_markers) {
+          ASSIGN_OR_RETURN(out.jpeg, AddRestartMarkers(bytes, name));
+        } else {
+          RETURN_IF_ERROR(DecodeWithHeader(handle.get(), bytes, header, name).status());
+          out.jpeg = std::move(bytes);
+        }
         out.width = header.width;
         out.height = header.height;
         return out;
       }
+      ASSIGN_OR_RETURN(rgb, DecodeWithHeader(handle.get(), bytes, header, name));
       break;
     }
     case ImageFormat::kPng: {
@@ -186,6 +194,13 @@ absl::StatusOr<ShardImage> ToShardImage(std::string bytes, absl::string_view nam
     }
   }
   ASSIGN_OR_RETURN(out.jpeg, EncodeRgbJpeg(rgb, kJpegQuality, name));
+  if (restart_markers) {
+    absl::StatusOr<std::string> marked = AddRestartMarkers(out.jpeg, name);
+    if (!marked.ok()) {  // our own fresh JPEG: not the input's fault
+      return absl::InternalError(absl::StrCat("re-encoded ", marked.status().message()));
+    }
+    out.jpeg = std::move(*marked);
+  }
   out.width = rgb.width;
   out.height = rgb.height;
   out.reencoded = true;

@@ -5,18 +5,21 @@
 // build_imagenet_data.py does, but recognizing the format by the file's bytes
 // (not by a list of names) and never crashing on a bad file:
 //
-//   JPEG, 3 components (YCbCr or RGB)   kept byte for byte (after a full,
+//   JPEG, 3 components (YCbCr or RGB)   the same coefficients, rewritten with
+//                                       restart markers (or, without them,
+//                                       kept byte for byte after a full,
 //                                       strict decode proves it sound)
 //   JPEG, greyscale, CMYK or YCCK       decoded to RGB, re-encoded
 //   PNG (any bit depth, palette, alpha) decoded to RGB, re-encoded
 //   anything else                       INVALID_ARGUMENT
 //
 // Re-encoding is baseline JPEG, 4:2:0, quality kJpegQuality, with
-// libjpeg-turbo; it is deterministic. A JPEG that libjpeg-turbo cannot decode,
-// or decodes only with a warning (a truncated file, corrupt entropy data), is
-// DATA_LOSS, as is an image of more than 2^28 pixels (a corrupt header or a
-// decompression bomb). Every error message starts with the `name` passed in.
-// Free functions; thread-safe (each call has its own codec state).
+// libjpeg-turbo; restart markers as AddRestartMarkers writes them
+// (common/records/jpeg_restarts.h) unless turned off; it is deterministic. A JPEG that
+// libjpeg-turbo cannot decode, or decodes only with a warning (a truncated file, corrupt entropy
+// data), is DATA_LOSS, as is an image of more than 2^28 pixels (a corrupt header or a decompression
+// bomb). Every error message starts with the `name` passed in. Free functions; thread-safe (each
+// call has its own codec state).
 
 #include <cstdint>
 #include <string>
@@ -59,11 +62,13 @@ struct ShardImage {
   std::string jpeg;
   int width = 0;
   int height = 0;
-  bool reencoded = false;  // false: `jpeg` is the input, unchanged
+  bool reencoded = false;  // false: `jpeg` has the input's very pixels
 };
 
-// The table at the top of this file.
-absl::StatusOr<ShardImage> ToShardImage(std::string bytes, absl::string_view name);
+// The table at the top of this file. `restart_markers`: as AddRestartMarkers
+// writes them; false: the input's bytes where the table says "kept".
+absl::StatusOr<ShardImage> ToShardImage(std::string bytes, absl::string_view name,
+                                        bool restart_markers = true);
 
 }  // namespace tessera
 

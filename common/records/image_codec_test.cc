@@ -46,9 +46,41 @@ TEST(ImageCodecTest, DetectsFormatByBytes) {
   EXPECT_EQ(DetectImageFormat("\xff\xd8"), ImageFormat::kOther);
 }
 
+bool HasRestartInterval(const std::string& jpeg) {
+  return jpeg.find("\xff\xdd") != std::string::npos;
+}
+
+// By default the coefficients are rewritten with restart markers: a new file
+// with the very same pixels.
+TEST(ImageCodecTest, RgbJpegIsRewrittenWithRestartMarkersAndTheSamePixels) {
+  for (bool progressive : {false, true}) {
+    const std::string jpeg = RgbJpeg(PatternImage(40, 30, 2), progressive);
+    absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "a.JPEG");
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_FALSE(out->reencoded);
+    EXPECT_NE(out->jpeg, jpeg);
+    EXPECT_FALSE(HasRestartInterval(jpeg));
+    EXPECT_TRUE(HasRestartInterval(out->jpeg));
+    EXPECT_EQ(DecodeJpegToRgb(out->jpeg, "out")->pixels, DecodeJpegToRgb(jpeg, "in")->pixels);
+    EXPECT_EQ(out->width, 40);
+    EXPECT_EQ(out->height, 30);
+  }
+}
+
+TEST(ImageCodecTest, ReencodedImagesGetRestartMarkersToo) {
+  const RgbImage image = PatternImage(32, 24, 4);
+  for (const std::string& input : {GreyJpeg(image), RgbaPng(image)}) {
+    absl::StatusOr<ShardImage> out = ToShardImage(input, "x.JPEG");
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_TRUE(out->reencoded);
+    EXPECT_TRUE(HasRestartInterval(out->jpeg));
+    EXPECT_FALSE(HasRestartInterval(ToShardImage(input, "x.JPEG", false)->jpeg));
+  }
+}
+
 TEST(ImageCodecTest, RgbJpegIsKeptByteForByte) {
   const std::string jpeg = RgbJpeg(PatternImage(40, 30, 2));
-  absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "a.JPEG");
+  absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "a.JPEG", /*restart_markers=*/false);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_FALSE(out->reencoded);
   EXPECT_EQ(out->jpeg, jpeg);
@@ -58,7 +90,7 @@ TEST(ImageCodecTest, RgbJpegIsKeptByteForByte) {
 
 TEST(ImageCodecTest, ProgressiveJpegIsKeptByteForByte) {
   const std::string jpeg = RgbJpeg(PatternImage(40, 30, 3), /*progressive=*/true);
-  absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "p.JPEG");
+  absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "p.JPEG", /*restart_markers=*/false);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_FALSE(out->reencoded);
   EXPECT_EQ(out->jpeg, jpeg);
@@ -119,10 +151,12 @@ TEST(ImageCodecTest, ReencodingIsDeterministic) {
 TEST(ImageCodecTest, TruncatedJpegIsDataLossNamingTheFile) {
   std::string jpeg = RgbJpeg(PatternImage(64, 48, 8));
   jpeg.resize(jpeg.size() * 2 / 3);
-  absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "train/n01/cut.JPEG");
-  EXPECT_EQ(out.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(out.status().message().rfind("train/n01/cut.JPEG: corrupt JPEG", 0), 0u)
-      << out.status();
+  for (bool restart_markers : {true, false}) {
+    absl::StatusOr<ShardImage> out = ToShardImage(jpeg, "train/n01/cut.JPEG", restart_markers);
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(out.status().message().rfind("train/n01/cut.JPEG: corrupt JPEG", 0), 0u)
+        << out.status();
+  }
 }
 
 TEST(ImageCodecTest, GarbageAfterJpegMagicIsDataLoss) {

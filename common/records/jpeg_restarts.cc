@@ -164,8 +164,8 @@ absl::StatusOr<std::string> AddRestartMarkers(absl::string_view jpeg, absl::stri
   t.src.err = InstallJpegErrorManager(&t.err, /*warnings_are_errors=*/true);
   t.dst.err = &t.err.pub;
   if (!Transcode(&t, jpeg)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": cannot add restart markers: ", t.err.message));
+    return absl::DataLossError(
+        absl::StrCat(name, ": corrupt JPEG (rewriting with restart markers): ", t.err.message));
   }
   return std::string(reinterpret_cast<const char*>(t.out), t.out_size);
 }

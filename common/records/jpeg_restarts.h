@@ -36,8 +36,11 @@ inline constexpr int kRestartIntervalPixels = 64;
 // `jpeg` rewritten as described above, with a restart interval of the largest
 // divisor of the MCUs in a row that spans at most kRestartIntervalPixels (at
 // least one MCU). APPn (except the JFIF and Adobe markers libjpeg writes itself)
-// and COM markers are kept. INVALID_ARGUMENT naming `name` when libjpeg cannot
-// read the coefficients (corrupt data, warnings included).
+// and COM markers are kept. Reading every coefficient with libjpeg's warnings as
+// errors checks the file as strictly as a full decode does (the rest of a decode,
+// IDCT and colour conversion, cannot fail): DATA_LOSS "<name>: corrupt JPEG ..."
+// for corrupt or truncated data. Refuse huge images before calling this (it
+// holds all the coefficients: about 3 bytes per pixel for 4:2:0).
 absl::StatusOr<std::string> AddRestartMarkers(absl::string_view jpeg, absl::string_view name);
 
 // A window of an image in its pixels: rows [y, y + height), columns [x, x + width).
