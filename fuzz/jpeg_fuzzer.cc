@@ -1,18 +1,21 @@
 // The JPEG decoder (data/jpeg_decoder.h: libjpeg-turbo with DCT scaling,
 // partial decode and cuts at restart markers (common/records/jpeg_restarts.h),
-// the CMYK conversion): any bytes, any decode options and any
-// crop give the header and a region that covers the crop, or an error naming
-// the image; libjpeg never ends the process.
+// the CMYK conversion): any bytes, any decode options and any crop give the
+// header and a region that covers the crop, or an error naming the image;
+// libjpeg never ends the process. A JPEG whose header reads is also rewritten
+// with restart markers as tessera_records does (AddRestartMarkers): a file of
+// the same size, or DATA_LOSS.
 //
 // Input: an options byte (bits 0-4: fast DCT, fast upsampling, DCT scaling,
 // partial decode, warnings as errors; bit 5: the crop is taken as given, so
-// it may lie outside the image; bit 6: no restart cuts), the crop (4 x 2 bytes: y, x, height,
-// width, as fractions of the image unless bit 5), the output size (2 bytes, 1-64 each), then the
-// JPEG bytes.
+// it may lie outside the image; bit 6: no restart cuts), the crop (4 x 2
+// bytes: y, x, height, width, as fractions of the image unless bit 5), the
+// output size (2 bytes, 1-64 each), then the JPEG bytes.
 
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "common/records/jpeg_restarts.h"
 #include "data/jpeg_decoder.h"
 #include "fuzz/fuzz_support.h"
 
@@ -39,6 +42,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(info->height > 0 && info->width > 0 &&
                    static_cast<int64_t>(info->height) * info->width <= fuzz::kMaxPixels,
                absl::StrCat(info->height, "x", info->width));
+    // tessera_records' rewrite (ToShardImage checks the size first, as here):
+    // the same size, and a file the decoder reads.
+    absl::StatusOr<std::string> marked = AddRestartMarkers(jpeg, "fuzz.jpg");
+    if (marked.ok()) {
+      absl::StatusOr<JpegInfo> again = decoder.ReadInfo(*marked, "marked.jpg");
+      FUZZ_CHECK(
+          again.ok() && again->height == info->height && again->width == info->width,
+          again.ok() ? absl::StrCat(again->height, "x", again->width) : again.status().ToString());
+    } else {
+      FUZZ_CHECK(marked.status().code() == absl::StatusCode::kDataLoss, marked.status().ToString());
+    }
   }
   CropWindow crop;
   DecodedRegion region;
