@@ -15,6 +15,7 @@
 // compute threads (SetComputeThreads) sets OpenBLAS's process-wide thread count.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -112,14 +113,17 @@ class Model {
   // are not [N, input_shape] with N > 0, labels missing or out of range
   // (classification), or targets not [N, output_shape] (regression).
   //
-  // `ready` (optional) is called on the calling thread with each variable's
-  // index as soon as its gradient in `grads` is final, while the step goes
-  // on: in an unsplit step a layer's variables right after its backward
-  // (last layer first; a variable with weight decay after the decay is
-  // added, at the end), in a split step all of them at the end, after the
-  // slices' gradients are combined. A worker starts pushing each gradient
-  // then (PsGroup::StartPush). Every variable is reported exactly once,
-  // unless the call fails first (then none is).
+  // `ready` (optional) is called with each variable's index as soon as its
+  // gradient in `grads` is final, while the step goes on: a layer's variables
+  // right after its backward (last layer first), a variable with weight decay
+  // after the decay is added, at the end. An unsplit step calls it on the
+  // calling thread; a split step (SPLIT_BATCH) from the thread of the slice
+  // that finishes the layer last, which first combines the slices' gradients
+  // of the variable: calls may come from different threads, one at a time
+  // (that slice is the last past the layer, so every other slice has made
+  // its calls for the layers before). A worker starts pushing each gradient
+  // then (PsGroup::StartPush). Every variable is reported exactly once, unless the
+  // call fails first (then none is).
   using GradientReady = std::function<void(size_t variable)>;
   absl::StatusOr<float> ComputeGradients(absl::Span<const Tensor* const> params,
                                          const Dataset& batch, uint64_t step_seed,
@@ -151,8 +155,8 @@ class Model {
                const ForwardOptions& options);
   // Backward of every layer, in reverse, after a Forward of `input`, from
   // grad_activations_.back(); weight gradients go to grad_ptrs_.
-  // `ready` as ComputeGradients' (may be empty); variables with weight decay
-  // are left to the caller.
+  // `ready` (may be empty) is called with each of a layer's variables after
+  // its backward; weight decay is the caller's.
   void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
                 const GradientReady& ready);
   // Points input_ptrs_ at layer i's inputs (activations_, or `input`).
@@ -177,9 +181,17 @@ class Model {
   LossValue ComputeLoss(const Tensor& output, const Dataset& batch, Tensor* grad) const;
   // Cuts `batch` into the first `count` slices_.
   void CutBatch(const Dataset& batch, int count);
+  struct BatchProduct;
   // Copies slice `i`'s (run by `model`) rows of each batch product's inputs
   // and output gradients (times weights_[i]) into the whole-batch tensors.
   void GatherBatchProducts(int i, const Model& model);
+  void GatherBatchProduct(int i, const Model& model, BatchProduct* product);
+  // A split step with a GradientReady: slice `i` (run by `model`) is past
+  // variable v's layer. The last slice to get there combines v (the weighted
+  // sum of the slices', or the batch product over the whole batch) and, unless
+  // it has weight decay, calls `ready` (from this runner thread).
+  void SliceFinishedVariable(int i, const Model& model, size_t v, int count,
+                             std::vector<Tensor>* grads, const GradientReady& ready);
   // On the runner's threads: grads = sum over slices of weights_[slice] *
   // slice gradients, where slice 0's are already in `grads`, and the batch
   // products' weight gradients over the whole batch.
@@ -240,6 +252,10 @@ class Model {
   };
   std::vector<BatchProduct> batch_products_;
   std::vector<bool> is_batch_product_;  // per variable
+  // Per variable, in a split step with a GradientReady: the slices past its
+  // layer's backward.
+  std::unique_ptr<std::atomic<int>[]> slices_done_;
+  size_t slices_done_size_ = 0;
 };
 
 }  // namespace tessera

@@ -120,9 +120,7 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
       });
     }
     if (ready) {
-      for (size_t v = first_param_[i]; v < first_param_[i] + param_count_[i]; ++v) {
-        if (!has_weight_decay_[v]) ready(v);
-      }
+      for (size_t v = first_param_[i]; v < first_param_[i] + param_count_[i]; ++v) ready(v);
     }
   }
 }
@@ -193,21 +191,51 @@ void Model::CutBatch(const Dataset& batch, int count) {
   }
 }
 
-void Model::GatherBatchProducts(int i, const Model& model) {
+void Model::GatherBatchProduct(int i, const Model& model, BatchProduct* product) {
   const Slice& slice = slices_[i];
   const int64_t rows = slice.batch.size();
   const float weight = static_cast<float>(weights_[i]);
-  for (BatchProduct& product : batch_products_) {
-    const Tensor& input = model.Output(inputs_[product.layer][0], slice.batch.inputs);
-    const Tensor& grad_output = model.grad_activations_[product.layer];
-    const int64_t in = product.inputs.size() / product.inputs.dim(0);
-    const int64_t out = product.grad_outputs.size() / product.grad_outputs.dim(0);
-    std::copy(input.data(), input.data() + rows * in,
-              product.inputs.data() + slice.offset * in);
-    float* dst = product.grad_outputs.data() + slice.offset * out;
-    const float* src = grad_output.data();
-    for (int64_t e = 0; e < rows * out; ++e) dst[e] = weight * src[e];
+  const Tensor& input = model.Output(inputs_[product->layer][0], slice.batch.inputs);
+  const Tensor& grad_output = model.grad_activations_[product->layer];
+  const int64_t in = product->inputs.size() / product->inputs.dim(0);
+  const int64_t out = product->grad_outputs.size() / product->grad_outputs.dim(0);
+  std::copy(input.data(), input.data() + rows * in, product->inputs.data() + slice.offset * in);
+  float* dst = product->grad_outputs.data() + slice.offset * out;
+  const float* src = grad_output.data();
+  for (int64_t e = 0; e < rows * out; ++e) dst[e] = weight * src[e];
+}
+
+void Model::GatherBatchProducts(int i, const Model& model) {
+  for (BatchProduct& product : batch_products_) GatherBatchProduct(i, model, &product);
+}
+
+void Model::SliceFinishedVariable(int i, const Model& model, size_t v, int count,
+                                  std::vector<Tensor>* grads, const GradientReady& ready) {
+  BatchProduct* product = nullptr;
+  if (is_batch_product_[v]) {
+    for (BatchProduct& p : batch_products_) {
+      if (p.var == v) product = &p;
+    }
+    GatherBatchProduct(i, model, product);
   }
+  // acq_rel: the last slice sees every other slice's gradient (and rows).
+  if (slices_done_[v].fetch_add(1, std::memory_order_acq_rel) != count - 1) return;
+  Tensor& g = (*grads)[v];
+  if (product != nullptr) {
+    layers_[product->layer]->WeightGradientRows(product->inputs, product->grad_outputs, 0, g.dim(0),
+                                                &g);
+  } else {
+    float* sum = g.data();
+    const int64_t n = g.size();
+    const float w0 = static_cast<float>(weights_[0]);
+    for (int64_t e = 0; e < n; ++e) sum[e] *= w0;
+    for (int s = 1; s < count; ++s) {
+      const float ws = static_cast<float>(weights_[s]);
+      const float* gs = slices_[s].grads[v].data();
+      for (int64_t e = 0; e < n; ++e) sum[e] += ws * gs[e];
+    }
+  }
+  if (!has_weight_decay_[v]) ready(v);  // the decayed ones after the decay
 }
 
 void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
@@ -246,8 +274,14 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   RETURN_IF_ERROR(Validate(params, batch));
   ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size(), /*training=*/true));
   if (count == 1) {
-    const double loss =
-        ComputeGradientsOnce(params, batch, step_seed, 0, /*batch_products=*/false, grads, ready);
+    GradientReady undecayed;
+    if (ready) {
+      undecayed = [&](size_t v) {
+        if (!has_weight_decay_[v]) ready(v);
+      };
+    }
+    const double loss = ComputeGradientsOnce(params, batch, step_seed, 0,
+                                             /*batch_products=*/false, grads, undecayed);
     const double decay = AddWeightDecay(params, grads);
     if (ready) {
       for (const WeightDecay& wd : weight_decays_) ready(wd.var);
@@ -278,20 +312,40 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
       grad = Tensor(variables_[product.var].shape);
     }
   }
+  // With `ready`, each variable is combined as soon as every slice is past its
+  // layer's backward, by the slice that gets there last, and reported at once
+  // (so its push overlaps the other layers' backward); without, all of them at
+  // the end, each thread a part of every variable (CombineGradients).
+  if (ready) {
+    if (slices_done_size_ != variables_.size()) {
+      slices_done_ = std::make_unique<std::atomic<int>[]>(variables_.size());
+      slices_done_size_ = variables_.size();
+    }
+    for (size_t v = 0; v < variables_.size(); ++v) {
+      slices_done_[v].store(0, std::memory_order_relaxed);  // Run orders it before the slices
+    }
+  }
   auto slice = [&](int i) {
     Slice& s = slices_[i];
     Model* model = i == 0 ? this : s.model.get();
-    s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
-                                         /*batch_products=*/true, i == 0 ? grads : &s.grads);
-    GatherBatchProducts(i, *model);
+    GradientReady finished;
+    if (ready) {
+      finished = [&, i, model](size_t v) {
+        SliceFinishedVariable(i, *model, v, count, grads, ready);
+      };
+    }
+    s.loss =
+        model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
+                                    /*batch_products=*/true, i == 0 ? grads : &s.grads, finished);
+    if (!ready) GatherBatchProducts(i, *model);
   };
   runner_->Run(count, slice);
   double loss = 0.0;
   for (int i = 0; i < count; ++i) loss += weights_[i] * slices_[i].loss;
-  CombineGradients(count, grads);
+  if (!ready) CombineGradients(count, grads);
   const double decay = AddWeightDecay(params, grads);
   if (ready) {
-    for (size_t v = 0; v < variables_.size(); ++v) ready(v);
+    for (const WeightDecay& wd : weight_decays_) ready(wd.var);
   }
   return static_cast<float>(loss + decay);
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,28 @@ void ExpectSplitGivesTheWholeBatchGradients(const char* text) {
         ASSERT_TRUE(loss.ok()) << loss.status();
         EXPECT_NEAR(*loss, *expected_loss, 1e-5 * std::fabs(*expected_loss));
         EXPECT_LT(MaxRelativeDifference(expected, grads), 1e-5);
+      }
+      // With a GradientReady each variable is combined when the last slice is
+      // past its layer, and reported then, final: the same gradients.
+      for (int repeat = 0; repeat < 2; ++repeat) {
+        std::mutex mu;
+        std::vector<size_t> order;
+        std::vector<Tensor> seen(params.size());
+        auto loss = split->ComputeGradients(Pointers(params), batch, 21, &grads, [&](size_t v) {
+          std::lock_guard<std::mutex> lock(mu);
+          order.push_back(v);
+          seen[v] = grads[v];
+        });
+        ASSERT_TRUE(loss.ok()) << loss.status();
+        EXPECT_NEAR(*loss, *expected_loss, 1e-5 * std::fabs(*expected_loss));
+        EXPECT_LT(MaxRelativeDifference(expected, grads), 1e-5);
+        std::vector<size_t> want(params.size());
+        for (size_t v = 0; v < want.size(); ++v) want[v] = want.size() - 1 - v;
+        ASSERT_EQ(order.size(), params.size());
+        for (size_t k = 0; k < order.size(); ++k) {
+          EXPECT_EQ(order[k] / 2, want[k] / 2) << k;  // layer by layer from the last
+        }
+        for (size_t v = 0; v < grads.size(); ++v) EXPECT_EQ(seen[v].span(), grads[v].span()) << v;
       }
       // Another dropout seed gives other gradients: the comparison can fail.
       ASSERT_TRUE(split->ComputeGradients(Pointers(params), batch, 22, &grads).ok());
