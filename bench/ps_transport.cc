@@ -26,9 +26,10 @@
 // the cost of security on this path (issue 16's target: tls_ratio >= 0.7).
 //
 // Usage: bazel run //bench:ps_transport [-- --seconds=2 --turns=4
-//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp
+//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp|tls
 //            --ps_in=process|thread --security_dir=DIR]
-// (--only measures one side alone, for profiling; it prints no ratio).
+// (--only measures one side alone, for profiling; it prints no ratio; tls
+// needs --security_dir).
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,7 +63,8 @@ ABSL_FLAG(std::vector<std::string>, bytes, std::vector<std::string>({"4194304", 
           "payload sizes in bytes (multiples of 4)");
 ABSL_FLAG(std::vector<std::string>, workers, std::vector<std::string>({"1", "2"}),
           "worker counts (1 or 2)");
-ABSL_FLAG(std::string, only, "", "grpc or tcp: measure only that side (profiling)");
+ABSL_FLAG(std::string, only, "",
+          "grpc, tcp or tls (with --security_dir): measure only that side (profiling)");
 ABSL_FLAG(std::string, security_dir, "",
           "also measure push + pull against a ps with mutual TLS and the job token "
           "from this folder (ca.pem, cert.pem, key.pem, token: scripts/tessera_security.sh)");
@@ -249,8 +251,12 @@ int Run() {
     }
   }
   const std::string only = absl::GetFlag(FLAGS_only);
-  if (!only.empty() && only != "grpc" && only != "tcp") {
-    std::fprintf(stderr, "--only must be grpc or tcp, got '%s'\n", only.c_str());
+  if (!only.empty() && only != "grpc" && only != "tcp" && only != "tls") {
+    std::fprintf(stderr, "--only must be grpc, tcp or tls, got '%s'\n", only.c_str());
+    return 2;
+  }
+  if (only == "tls" && absl::GetFlag(FLAGS_security_dir).empty()) {
+    std::fprintf(stderr, "--only=tls needs --security_dir\n");
     return 2;
   }
   const int turns = absl::GetFlag(FLAGS_turns);
@@ -364,14 +370,17 @@ int Run() {
       double grpc_sum = 0, tcp_sum = 0, tls_sum = 0;
       std::vector<double> ratios, tls_ratios;
       for (int t = 0; t < turns; ++t) {
-        const double grpc = only == "tcp" ? 0 : Measure(workers, bytes, slice, grpc_round);
-        const double tcp = only == "grpc" ? 0 : Measure(workers, bytes, slice, tcp_round);
-        const double tls = secure && only != "tcp" ? Measure(workers, bytes, slice, tls_round) : 0;
+        const bool run_grpc = only.empty() || only == "grpc";
+        const bool run_tcp = only.empty() || only == "tcp";
+        const bool run_tls = secure && (only.empty() || only == "grpc" || only == "tls");
+        const double grpc = run_grpc ? Measure(workers, bytes, slice, grpc_round) : 0;
+        const double tcp = run_tcp ? Measure(workers, bytes, slice, tcp_round) : 0;
+        const double tls = run_tls ? Measure(workers, bytes, slice, tls_round) : 0;
         grpc_sum += grpc;
         tcp_sum += tcp;
         tls_sum += tls;
         if (only.empty()) ratios.push_back(grpc / tcp);
-        if (secure && only != "tcp") tls_ratios.push_back(tls / grpc);
+        if (run_grpc && run_tls) tls_ratios.push_back(tls / grpc);
       }
       if (failed || !echo.ok()) {
         std::fprintf(stderr, "a push or pull or a TCP round failed\n");
@@ -384,6 +393,7 @@ int Run() {
                     *std::min_element(ratios.begin(), ratios.end()),
                     *std::max_element(ratios.begin(), ratios.end()));
       }
+      if (only == "tls") std::printf(" tls_GBps=%.3f", tls_sum / turns);
       if (!tls_ratios.empty()) {
         std::printf(" tls_GBps=%.3f tls_ratio=%.2f (median of %d turns, range %.2f-%.2f)",
                     tls_sum / turns, Median(tls_ratios), turns,
