@@ -193,6 +193,10 @@ bool CutToWindow(absl::string_view jpeg, const PixelWindow& window, JpegCut* cut
   // A 0xff in entropy-coded data is always followed by a stuffed 0x00, so any
   // other byte after it starts a marker: RSTn between intervals, EOI at the end.
   const int64_t intervals = mcu_rows * per_row;
+  // Each interval but the last ends with a 2-byte marker: a header claiming
+  // more intervals than the data could hold is not cut (and nothing is
+  // reserved for it).
+  if (intervals - 1 > static_cast<int64_t>((jpeg.size() - layout.scan_start) / 2)) return false;
   const int64_t last_needed = (row1 - 1) * per_row + col1 - 1;
   std::vector<size_t> starts, ends;
   starts.reserve(static_cast<size_t>(last_needed) + 1);

@@ -171,6 +171,12 @@ TEST(JpegRestartsTest, CutRefusesWhatItCannotCut) {
   ASSERT_NE(rst0, std::string::npos);
   swapped[rst0 + 1] = static_cast<char>(0xd3);
   EXPECT_FALSE(CutToWindow(swapped, bottom, &cut));
+  // A header claiming far more intervals than the data could hold: not cut.
+  std::string huge = jpeg;
+  const size_t sof = huge.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  huge[sof + 5] = huge[sof + 6] = static_cast<char>(0x7f);  // height 32639
+  EXPECT_FALSE(CutToWindow(huge, corner, &cut));
   // Anything at all: never a crash (ASan), at most a false.
   EXPECT_FALSE(CutToWindow("", corner, &cut));
   EXPECT_FALSE(CutToWindow("\xff\xd8\xff", corner, &cut));
