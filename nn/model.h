@@ -192,6 +192,9 @@ class Model {
   // it has weight decay, calls `ready` (from this runner thread).
   void SliceFinishedVariable(int i, const Model& model, size_t v, int count,
                              std::vector<Tensor>* grads, const GradientReady& ready);
+  // Elements [lo, hi) of summed variable v: (*grads)[v] (slice 0's) becomes
+  // the sum over the `count` slices of weights_[slice] * their gradients.
+  void SumSlices(size_t v, int count, int64_t lo, int64_t hi, std::vector<Tensor>* grads) const;
   // On the runner's threads: grads = sum over slices of weights_[slice] *
   // slice gradients, where slice 0's are already in `grads`, and the batch
   // products' weight gradients over the whole batch.

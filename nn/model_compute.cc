@@ -225,17 +225,23 @@ void Model::SliceFinishedVariable(int i, const Model& model, size_t v, int count
     layers_[product->layer]->WeightGradientRows(product->inputs, product->grad_outputs, 0, g.dim(0),
                                                 &g);
   } else {
-    float* sum = g.data();
-    const int64_t n = g.size();
-    const float w0 = static_cast<float>(weights_[0]);
-    for (int64_t e = 0; e < n; ++e) sum[e] *= w0;
-    for (int s = 1; s < count; ++s) {
-      const float ws = static_cast<float>(weights_[s]);
-      const float* gs = slices_[s].grads[v].data();
-      for (int64_t e = 0; e < n; ++e) sum[e] += ws * gs[e];
-    }
+    SumSlices(v, count, 0, g.size(), grads);
   }
   if (!has_weight_decay_[v]) ready(v);  // the decayed ones after the decay
+}
+
+void Model::SumSlices(size_t v, int count, int64_t lo, int64_t hi,
+                      std::vector<Tensor>* grads) const {
+  float* g = (*grads)[v].data();
+  const float w0 = static_cast<float>(weights_[0]);
+  const float w1 = static_cast<float>(weights_[1]);
+  const float* g1 = slices_[1].grads[v].data();
+  for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
+  for (int i = 2; i < count; ++i) {
+    const float wi = static_cast<float>(weights_[i]);
+    const float* gi = slices_[i].grads[v].data();
+    for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
+  }
 }
 
 void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
@@ -244,19 +250,9 @@ void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
   // product.
   auto summed_size = [&](size_t v) { return is_batch_product_[v] ? 0 : (*grads)[v].size(); };
   auto part = [&](int t) {
-    ForEachRangeOfPart(grads->size(), summed_size, t, count,
-                       [&](size_t v, int64_t lo, int64_t hi) {
-                         float* g = (*grads)[v].data();
-                         const float w0 = static_cast<float>(weights_[0]);
-                         const float w1 = static_cast<float>(weights_[1]);
-                         const float* g1 = slices_[1].grads[v].data();
-                         for (int64_t e = lo; e < hi; ++e) g[e] = w0 * g[e] + w1 * g1[e];
-                         for (int i = 2; i < count; ++i) {
-                           const float wi = static_cast<float>(weights_[i]);
-                           const float* gi = slices_[i].grads[v].data();
-                           for (int64_t e = lo; e < hi; ++e) g[e] += wi * gi[e];
-                         }
-                       });
+    ForEachRangeOfPart(grads->size(), summed_size, t, count, [&](size_t v, int64_t lo, int64_t hi) {
+      SumSlices(v, count, lo, hi, grads);
+    });
     for (const BatchProduct& product : batch_products_) {
       const int64_t rows = (*grads)[product.var].dim(0);
       layers_[product.layer]->WeightGradientRows(product.inputs, product.grad_outputs,
