@@ -198,9 +198,10 @@ bool CutToWindow(absl::string_view jpeg, const PixelWindow& window, JpegCut* cut
   // reserved for it).
   if (intervals - 1 > static_cast<int64_t>((jpeg.size() - layout.scan_start) / 2)) return false;
   const int64_t last_needed = (row1 - 1) * per_row + col1 - 1;
-  std::vector<size_t> starts, ends;
-  starts.reserve(static_cast<size_t>(last_needed) + 1);
-  ends.reserve(static_cast<size_t>(last_needed) + 1);
+  std::vector<size_t>& starts = cut->starts;
+  std::vector<size_t>& ends = cut->ends;
+  starts.clear();
+  ends.clear();
   starts.push_back(layout.scan_start);
   size_t p = layout.scan_start;
   while (static_cast<int64_t>(ends.size()) <= last_needed) {

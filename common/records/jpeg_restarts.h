@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -56,6 +57,9 @@ struct PixelWindow {
 struct JpegCut {
   std::string jpeg;
   PixelWindow part;
+  // CutToWindow's scratch (where each interval's bytes start and end), kept
+  // so that a decoder calling it for every image allocates nothing.
+  std::vector<size_t> starts, ends;
 };
 
 // When `jpeg` is a sequential Huffman-coded JPEG with one scan of all its
