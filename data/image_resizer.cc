@@ -40,6 +40,26 @@ bool HaveAvx2Fma() {
 
 #if defined(__x86_64__)
 
+// StreamCopy with 32-byte streaming stores (after at most one 16-byte store
+// that aligns dst to 32 bytes). Writing the output rows is memory-bound (the
+// 16-byte stores were 11% of bench/jpeg_pipeline's time on one core); the
+// 32-byte stores took it from 2,354-2,488 to 2,382-2,548 images/s
+// (3 alternating pairs, the wider stores faster in all three).
+__attribute__((target("avx2,fma"))) void StreamCopyAvx2(float* __restrict dst,
+                                                        const float* __restrict src, size_t n) {
+  size_t k = 0;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(dst);
+  if ((a & 15) == 0) {
+    if ((a & 31) != 0 && n >= 4) {
+      _mm_stream_ps(dst, _mm_loadu_ps(src));
+      k = 4;
+    }
+    for (; k + 8 <= n; k += 8) _mm256_stream_ps(dst + k, _mm256_loadu_ps(src + k));
+    for (; k + 4 <= n; k += 4) _mm_stream_ps(dst + k, _mm_loadu_ps(src + k));
+  }
+  for (; k < n; ++k) dst[k] = src[k];
+}
+
 // The arrays of one axis's tap table (ImageResizer::Taps).
 struct TapArrays {
   int taps;
@@ -268,8 +288,8 @@ void ImageResizer::Resize(const uint8_t* src, int src_height, int src_width,
       ResizeRowsRgbAvx2(src, src_stride, col_lo, span, y, x, i, out_height, out_width, flip, scale,
                         bias, row_.data(), out_row_.data());
       for (int r = 0; r < std::min(8, out_height - i); ++r) {
-        StreamCopy(out + (i + r) * out_row_floats, out_row_.data() + r * out_row_floats,
-                   out_row_floats);
+        StreamCopyAvx2(out + (i + r) * out_row_floats, out_row_.data() + r * out_row_floats,
+                       out_row_floats);
       }
     }
     _mm_sfence();
