@@ -23,7 +23,20 @@
 //
 //   tls_GBps=Z tls_ratio=Z/X
 //
-// the cost of security on this path (issue 16's target: tls_ratio >= 0.7).
+// the cost of security on this path (issue 16's target: tls_ratio >= 0.7),
+// and what this machine allows it to be:
+//
+//   plain_cpu_ns_per_byte=C tls_cpu_ns_per_byte=T aead=NAME seal_open_ns_per_byte=A
+//   tls_ratio_bound=R
+//
+// C and T are the CPU time of both processes (workers and servers) per byte
+// of push + pull goodput on each side; A is the time one core takes to seal
+// and to open a byte with the fastest AEAD TLS 1.3 may choose here (aes-128-gcm,
+// aes-256-gcm, chacha20-poly1305 through this OpenSSL, 16 KiB records, measured
+// in this run). Every goodput byte is sealed once and opened once, on top of
+// all the plaintext path does, so on K cores TLS can move at most
+// K / (C + A) GB/s: R is that over the plaintext figure (1 at most), a ceiling
+// set by the cores and the cipher, whatever gRPC does.
 //
 // Usage: bazel run //bench:ps_transport [-- --seconds=2 --turns=4
 //            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp|tls
@@ -31,7 +44,10 @@
 // (--only measures one side alone, for profiling; it prints no ratio; tls
 // needs --security_dir).
 
+#include <openssl/evp.h>
+#include <sched.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,12 +93,42 @@ namespace {
 
 constexpr char kFingerprint[] = "bench";
 
+// CPU time of this process and of another (the servers' child), in seconds.
+class CpuClock {
+ public:
+  explicit CpuClock(pid_t other) {
+    clockid_t clock;
+    if (other > 0 && clock_getcpuclockid(other, &clock) == 0) clocks_.push_back(clock);
+  }
+  double Seconds() const {
+    double total = 0;
+    for (clockid_t clock : clocks_) {
+      timespec t{};
+      if (clock_gettime(clock, &t) == 0) total += t.tv_sec + t.tv_nsec * 1e-9;
+    }
+    return total;
+  }
+
+ private:
+  std::vector<clockid_t> clocks_ = {CLOCK_PROCESS_CPUTIME_ID};
+};
+
+// Goodput bytes and the CPU seconds they took, summed over a side's turns.
+struct Usage {
+  double bytes = 0;
+  double cpu_seconds = 0;
+  double NsPerByte() const { return bytes > 0 ? cpu_seconds / bytes * 1e9 : 0; }
+};
+
 // Runs `round` (one push+pull or one TCP round trip of `bytes` per worker) on
-// `workers` threads until `seconds` passed; returns GB/s over both directions.
+// `workers` threads until `seconds` passed; returns GB/s over both directions
+// and adds the bytes and the CPU time of the timed part to `usage`.
 template <typename Round>
-double Measure(int workers, int64_t bytes, absl::Duration budget, Round round) {
+double Measure(int workers, int64_t bytes, absl::Duration budget, Round round, const CpuClock& cpu,
+               Usage* usage) {
   for (int w = 0; w < workers; ++w) round(w);  // warm-up: connections, buffers
   std::vector<int64_t> rounds(workers, 0);
+  const double cpu_start = cpu.Seconds();
   const absl::Time start = absl::Now();
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
@@ -97,7 +143,59 @@ double Measure(int workers, int64_t bytes, absl::Duration budget, Round round) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   int64_t total = 0;
   for (int64_t r : rounds) total += r;
-  return 2.0 * static_cast<double>(bytes) * total / seconds / 1e9;
+  const double moved = 2.0 * static_cast<double>(bytes) * total;
+  usage->bytes += moved;
+  usage->cpu_seconds += cpu.Seconds() - cpu_start;
+  return moved / seconds / 1e9;
+}
+
+// One core's time to seal and then to open a byte with `cipher` (an AEAD with
+// a 12-byte nonce and a 16-byte tag), in ns, over 16 KiB records (TLS's
+// largest) for about `budget` each; 0 if OpenSSL refuses.
+double SealOpenNsPerByte(const EVP_CIPHER* cipher, absl::Duration budget) {
+  constexpr int kRecord = 16384;
+  std::unique_ptr<EVP_CIPHER_CTX, void (*)(EVP_CIPHER_CTX*)> ctx(EVP_CIPHER_CTX_new(),
+                                                                 EVP_CIPHER_CTX_free);
+  unsigned char key[32], nonce[12] = {}, tag[16];
+  for (int i = 0; i < 32; ++i) key[i] = static_cast<unsigned char>(i * 37 + 1);
+  std::vector<unsigned char> plain(kRecord, 0x5a), sealed(kRecord), opened(kRecord);
+  auto seal = [&]() {
+    int n = 0, m = 0;
+    return EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, key, nonce) == 1 &&
+           EVP_EncryptUpdate(ctx.get(), sealed.data(), &n, plain.data(), kRecord) == 1 &&
+           EVP_EncryptFinal_ex(ctx.get(), sealed.data() + n, &m) == 1 &&
+           EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
+  };
+  auto open = [&]() {
+    int n = 0, m = 0;
+    return EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key, nonce) == 1 &&
+           EVP_DecryptUpdate(ctx.get(), opened.data(), &n, sealed.data(), kRecord) == 1 &&
+           EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, 16, tag) == 1 &&
+           EVP_DecryptFinal_ex(ctx.get(), opened.data() + n, &m) == 1;  // checks the tag
+  };
+  auto time_of = [&](auto step) -> double {  // ns per byte, or -1
+    int64_t records = 0;
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < budget) {
+      for (int i = 0; i < 16; ++i, ++records) {
+        if (!step()) return -1;
+      }
+    }
+    return absl::ToDoubleNanoseconds(absl::Now() - start) / (records * double{kRecord});
+  };
+  if (!seal() || !open() || opened != plain) return 0;  // also the warm-up
+  const double s = time_of(seal);
+  if (!seal()) return 0;  // the record open() checks
+  const double o = time_of(open);
+  return s > 0 && o > 0 ? s + o : 0;
+}
+
+// The cores this process may run on.
+int UsableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
 }
 
 // The ps and the echo server, in a child process (forked before this process
@@ -202,6 +300,7 @@ class Servers {
     }
   }
 
+  pid_t child_pid() const { return pid_; }
   int ps_port() const { return ports_[0]; }
   int echo_port() const { return ports_[1]; }
   int secure_ps_port() const { return ports_[2]; }
@@ -339,6 +438,28 @@ int Run() {
     }
   }
 
+  const CpuClock cpu(servers.child_pid());
+  const int cores = UsableCores();
+  struct Aead {
+    const char* name = "none";
+    double ns_per_byte = 0;
+  } aead;
+  if (secure) {
+    // The fastest AEAD TLS 1.3 could pick here: the most generous ceiling.
+    const std::pair<const char*, const EVP_CIPHER*> candidates[] = {
+        {"aes-128-gcm", EVP_aes_128_gcm()},
+        {"aes-256-gcm", EVP_aes_256_gcm()},
+        {"chacha20-poly1305", EVP_chacha20_poly1305()}};
+    for (const auto& [name, cipher] : candidates) {
+      const double ns = SealOpenNsPerByte(cipher, absl::Milliseconds(300));
+      std::printf("%s: seal + open %.3f ns per byte on one core (16 KiB records)\n", name, ns);
+      if (ns > 0 && (aead.ns_per_byte == 0 || ns < aead.ns_per_byte)) aead = {name, ns};
+    }
+    if (aead.ns_per_byte == 0) {
+      std::fprintf(stderr, "OpenSSL ran none of the AEADs\n");
+      return 1;
+    }
+  }
   for (int64_t bytes : sizes) {
     for (int64_t worker_count : worker_counts) {
       const int workers = static_cast<int>(worker_count);
@@ -369,13 +490,15 @@ int Run() {
       auto tcp_round = [&](int w) { echo.Round(w); };
       double grpc_sum = 0, tcp_sum = 0, tls_sum = 0;
       std::vector<double> ratios, tls_ratios;
+      Usage grpc_usage, tcp_usage, tls_usage;
       for (int t = 0; t < turns; ++t) {
         const bool run_grpc = only.empty() || only == "grpc";
         const bool run_tcp = only.empty() || only == "tcp";
         const bool run_tls = secure && (only.empty() || only == "grpc" || only == "tls");
-        const double grpc = run_grpc ? Measure(workers, bytes, slice, grpc_round) : 0;
-        const double tcp = run_tcp ? Measure(workers, bytes, slice, tcp_round) : 0;
-        const double tls = run_tls ? Measure(workers, bytes, slice, tls_round) : 0;
+        const double grpc =
+            run_grpc ? Measure(workers, bytes, slice, grpc_round, cpu, &grpc_usage) : 0;
+        const double tcp = run_tcp ? Measure(workers, bytes, slice, tcp_round, cpu, &tcp_usage) : 0;
+        const double tls = run_tls ? Measure(workers, bytes, slice, tls_round, cpu, &tls_usage) : 0;
         grpc_sum += grpc;
         tcp_sum += tcp;
         tls_sum += tls;
@@ -399,6 +522,14 @@ int Run() {
                     tls_sum / turns, Median(tls_ratios), turns,
                     *std::min_element(tls_ratios.begin(), tls_ratios.end()),
                     *std::max_element(tls_ratios.begin(), tls_ratios.end()));
+        // The ceiling: the plaintext path's CPU per byte plus one seal and one
+        // open per byte, on every usable core, over the plaintext figure.
+        const double bound_GBps = cores / (grpc_usage.NsPerByte() + aead.ns_per_byte);
+        std::printf(
+            " plain_cpu_ns_per_byte=%.3f tls_cpu_ns_per_byte=%.3f aead=%s "
+            "seal_open_ns_per_byte=%.3f cores=%d tls_ratio_bound=%.2f",
+            grpc_usage.NsPerByte(), tls_usage.NsPerByte(), aead.name, aead.ns_per_byte, cores,
+            std::min(1.0, bound_GBps / (grpc_sum / turns)));
       }
       std::printf("\n");
       std::fflush(stdout);

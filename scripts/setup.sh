@@ -16,6 +16,7 @@ PACKAGES=(
   libjpeg62-turbo-dev      # libjpeg API: DCT-scaled, cropped decode (data/jpeg_decoder)
   libgtest-dev libgmock-dev
   zlib1g-dev
+  libssl-dev               # libcrypto: bench/ps_transport times the TLS ciphers (TLS itself goes through gRPC)
   openssl                  # scripts/tessera_security.sh: the job's CA, certificate and token (docs/security.md)
   dataset-fashion-mnist    # /usr/share/datasets/fashion-mnist
   python3-numpy            # reads exported checkpoints (.npz) in tests; make_fashion_jpeg_tree.py; bench/scaling_model.py

@@ -32,6 +32,9 @@ _LIBS = {
     "gtest": (["gtest", "gmock"], "libgtest-dev, libgmock-dev"),
     "gtest_main": (["gtest_main", "gmock"], "libgtest-dev, libgmock-dev"),
     "zlib": (["zlib"], "zlib1g-dev"),
+    # OpenSSL's libcrypto, for bench/ps_transport's cipher figure (TLS itself
+    # goes through gRPC).
+    "crypto": (["libcrypto"], "libssl-dev"),
 }
 
 def _pkg_config_libs(ctx, modules, package):
