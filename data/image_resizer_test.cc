@@ -84,6 +84,36 @@ TEST(ImageResizerTest, FlipMirrorsAndAffineApplies) {
   }
 }
 
+TEST(ImageResizerTest, OutputAlignmentDoesNotChangeTheResult) {
+  // Rows are streamed out with 32-byte, 16-byte or plain stores depending on
+  // where `out` lies: every alignment gives the same floats.
+  std::mt19937 rng(3);
+  std::vector<uint8_t> src(37 * 53 * 3);
+  for (uint8_t& v : src) v = static_cast<uint8_t>(rng());
+  const SourceRect rect{1.5, 2.25, 30, 44};
+  for (int ow : {5, 8, 21, 40}) {
+    const size_t n = static_cast<size_t>(11) * ow * 3;
+    std::vector<float> buffer(n + 64);
+    float* base = buffer.data();
+    while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;  // floats are 4-aligned
+    std::vector<float> first;
+    for (int shift : {0, 4, 8, 12, 1, 3}) {  // 0, 16, 32, 48 bytes; then unaligned
+      float* out = base + shift;
+      std::fill(out, out + n, -1000.0f);
+      ImageResizer resizer;
+      resizer.Resize(src.data(), 37, 53, 3, rect, 11, ow, false, kOne, kZero, out);
+      const std::vector<float> got(out, out + n);
+      if (first.empty()) {
+        first = got;
+        continue;
+      }
+      for (size_t k = 0; k < n; ++k) {
+        ASSERT_EQ(got[k], first[k]) << "width " << ow << " shift " << shift << " at " << k;
+      }
+    }
+  }
+}
+
 // The tent filter of image_resizer.h, written out in double precision: weight
 // max(0, 1 - |s + 0.5 - centre| / radius) for each pixel s covering the
 // rectangle, normalized, or the nearest covering pixel when none has weight.

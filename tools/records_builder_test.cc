@@ -168,7 +168,9 @@ TEST_F(RecordsBuilderTest, StoresJpegsWithRestartMarkersAndTheFilesPixels) {
       }
     }
     EXPECT_GE(compared, 15);
-    if (markers) EXPECT_GE(cuttable_files, 5);  // those of two MCU rows or more
+    if (markers) {
+      EXPECT_GE(cuttable_files, 5);  // those of two MCU rows or more
+    }
   }
 }
 
@@ -243,7 +245,9 @@ TEST_F(RecordsBuilderTest, FullDiskStopsTheRunAndTheRerunCompletesIt) {
   for (const auto& [name, bytes] : partial) {
     EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
     EXPECT_NE(name, "train-00002-of-00004");
-    if (Files(Path("clean")).count(name)) EXPECT_EQ(bytes, Files(Path("clean")).at(name)) << name;
+    if (Files(Path("clean")).count(name)) {
+      EXPECT_EQ(bytes, Files(Path("clean")).at(name)) << name;
+    }
   }
 
   faults.Clear();
