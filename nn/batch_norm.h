@@ -55,10 +55,11 @@ class BatchNormLayer final : public SingleInputLayer {
   void BatchStatistics(const Tensor& input);
   // mean_ and inv_std_ from the moving averages.
   void MovingStatistics(const Tensor& moving_mean, const Tensor& moving_variance);
-  // sum_ and sum_sq_ <- the sums add_rows(begin, end, sum, sum_sq) adds, over
-  // `parts` ranges of [0, rows) on the layer threads (nn/layer_threads.h).
+  // sum_ and sum_sq_ <- the sums add_rows(begin, end, sum, sum_sq, scratch)
+  // adds, over `parts` ranges of [0, rows) on the layer threads
+  // (nn/layer_threads.h); `scratch` is 2 x channels floats of the part's own.
   void SumRows(int64_t rows, int parts,
-               absl::FunctionRef<void(int64_t, int64_t, double*, double*)> add_rows);
+               absl::FunctionRef<void(int64_t, int64_t, double*, double*, float*)> add_rows);
 
   const int64_t channels_;
   const float epsilon_;
@@ -67,6 +68,7 @@ class BatchNormLayer final : public SingleInputLayer {
   // and the last Forward's statistics.
   std::vector<double> sum_, sum_sq_;
   std::vector<double> part_sums_;
+  std::vector<float> part_scratch_;
   std::vector<float> mean_, inv_std_;
   std::vector<float> batch_var_;  // unbiased; valid when training_
   bool training_ = false;         // the last Forward's mode
