@@ -122,7 +122,7 @@ struct Usage {
 
 // Runs `round` (one push+pull or one TCP round trip of `bytes` per worker) on
 // `workers` threads until `seconds` passed; returns GB/s over both directions
-// and adds the bytes and the CPU time of the timed part to `usage`.
+// and, with a `usage`, adds the bytes and the CPU time of the timed part to it.
 template <typename Round>
 double Measure(int workers, int64_t bytes, absl::Duration budget, Round round, const CpuClock& cpu,
                Usage* usage) {
@@ -144,8 +144,10 @@ double Measure(int workers, int64_t bytes, absl::Duration budget, Round round, c
   int64_t total = 0;
   for (int64_t r : rounds) total += r;
   const double moved = 2.0 * static_cast<double>(bytes) * total;
-  usage->bytes += moved;
-  usage->cpu_seconds += cpu.Seconds() - cpu_start;
+  if (usage != nullptr) {
+    usage->bytes += moved;
+    usage->cpu_seconds += cpu.Seconds() - cpu_start;
+  }
   return moved / seconds / 1e9;
 }
 
@@ -497,14 +499,14 @@ int Run() {
       auto tcp_round = [&](int w) { echo.Round(w); };
       double grpc_sum = 0, tcp_sum = 0, tls_sum = 0;
       std::vector<double> ratios, tls_ratios;
-      Usage grpc_usage, tcp_usage, tls_usage;
+      Usage grpc_usage, tls_usage;
       for (int t = 0; t < turns; ++t) {
         const bool run_grpc = only.empty() || only == "grpc";
         const bool run_tcp = only.empty() || only == "tcp";
         const bool run_tls = secure && (only.empty() || only == "grpc" || only == "tls");
         const double grpc =
             run_grpc ? Measure(workers, bytes, slice, grpc_round, cpu, &grpc_usage) : 0;
-        const double tcp = run_tcp ? Measure(workers, bytes, slice, tcp_round, cpu, &tcp_usage) : 0;
+        const double tcp = run_tcp ? Measure(workers, bytes, slice, tcp_round, cpu, nullptr) : 0;
         const double tls = run_tls ? Measure(workers, bytes, slice, tls_round, cpu, &tls_usage) : 0;
         grpc_sum += grpc;
         tcp_sum += tcp;

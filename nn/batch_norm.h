@@ -64,8 +64,9 @@ class BatchNormLayer final : public SingleInputLayer {
   const int64_t channels_;
   const float epsilon_;
   const float decay_;
-  // Per channel: SumRows' results (scratch of each pass), its per-part sums,
-  // and the last Forward's statistics.
+  // Per channel: SumRows' results (scratch of each pass), its per-part sums
+  // and per-part float blocks (2 x channels each), and the last Forward's
+  // statistics.
   std::vector<double> sum_, sum_sq_;
   std::vector<double> part_sums_;
   std::vector<float> part_scratch_;

@@ -257,8 +257,7 @@ class Model {
   std::vector<bool> is_batch_product_;  // per variable
   // Per variable, in a split step with a GradientReady: the slices past its
   // layer's backward.
-  std::unique_ptr<std::atomic<int>[]> slices_done_;
-  size_t slices_done_size_ = 0;
+  std::vector<std::atomic<int>> slices_done_;
 };
 
 }  // namespace tessera

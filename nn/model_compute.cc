@@ -313,9 +313,8 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
   // (so its push overlaps the other layers' backward); without, all of them at
   // the end, each thread a part of every variable (CombineGradients).
   if (ready) {
-    if (slices_done_size_ != variables_.size()) {
-      slices_done_ = std::make_unique<std::atomic<int>[]>(variables_.size());
-      slices_done_size_ = variables_.size();
+    if (slices_done_.size() != variables_.size()) {
+      slices_done_ = std::vector<std::atomic<int>>(variables_.size());
     }
     for (size_t v = 0; v < variables_.size(); ++v) {
       slices_done_[v].store(0, std::memory_order_relaxed);  // Run orders it before the slices
