@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
 
 namespace tessera {
@@ -26,46 +27,52 @@ bool IsGenericBlasCore(absl::string_view corename) {
 }
 
 BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user_coretype,
-                                    const char* reexec_guard, bool has_avx512f,
-                                    bool has_avx2) {
+                                    const char* user_thread_timeout, const char* reexec_guard,
+                                    bool has_avx512f, bool has_avx2) {
   BlasKernelDecision d;
-  if (user_coretype != nullptr) {
-    d.reason = absl::StrCat("OPENBLAS_CORETYPE=", user_coretype, " set by the user");
-    return d;
-  }
   if (reexec_guard != nullptr) {
     d.reason = "already re-executed once (TESSERA_BLAS_REEXEC is set)";
     return d;
   }
-  if (!IsGenericBlasCore(corename)) {
-    d.reason = absl::StrCat("OpenBLAS chose core ", corename);
-    return d;
-  }
-  if (has_avx512f) {
-    d.coretype = "SkylakeX";
-  } else if (has_avx2) {
-    d.coretype = "Haswell";
+  std::vector<std::string> reasons;
+  if (user_coretype != nullptr) {
+    reasons.push_back(absl::StrCat("OPENBLAS_CORETYPE=", user_coretype, " set by the user"));
+  } else if (!IsGenericBlasCore(corename)) {
+    reasons.push_back(absl::StrCat("OpenBLAS chose core ", corename));
+  } else if (has_avx512f || has_avx2) {
+    d.coretype = has_avx512f ? "SkylakeX" : "Haswell";
+    reasons.push_back(absl::StrCat("OpenBLAS chose generic core ", corename, "; the CPU supports ",
+                                   d.coretype, " kernels"));
   } else {
-    d.reason = absl::StrCat("generic core ", corename, " and no AVX2 on this CPU");
-    return d;
+    reasons.push_back(absl::StrCat("generic core ", corename, " and no AVX2 on this CPU"));
   }
-  d.reexec = true;
-  d.reason = absl::StrCat("OpenBLAS chose generic core ", corename, "; the CPU supports ",
-                          d.coretype, " kernels");
+  if (user_thread_timeout != nullptr) {
+    reasons.push_back(
+        absl::StrCat("OPENBLAS_THREAD_TIMEOUT=", user_thread_timeout, " set by the user"));
+  } else {
+    d.thread_timeout = absl::StrCat(kBlasThreadTimeout);
+    reasons.push_back("OPENBLAS_THREAD_TIMEOUT unset: idle OpenBLAS threads would spin ~0.1 s");
+  }
+  d.reexec = !d.coretype.empty() || !d.thread_timeout.empty();
+  d.reason = absl::StrJoin(reasons, "; ");
   return d;
 }
 
 void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> lookup) {
   __builtin_cpu_init();
-  const BlasKernelDecision d = DecideBlasKernel(
-      BlasKernelName(), lookup("OPENBLAS_CORETYPE"), lookup("TESSERA_BLAS_REEXEC"),
-      __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx2"));
+  const BlasKernelDecision d =
+      DecideBlasKernel(BlasKernelName(), lookup("OPENBLAS_CORETYPE"),
+                       lookup("OPENBLAS_THREAD_TIMEOUT"), lookup("TESSERA_BLAS_REEXEC"),
+                       __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx2"));
   if (d.reexec && argc > 0) {
-    LOG(INFO) << d.reason << ": re-executing with OPENBLAS_CORETYPE=" << d.coretype;
-    // The environment of the new image: ours (neither variable is set, or
-    // DecideBlasKernel would not re-execute) plus the two.
-    std::vector<std::string> added = {absl::StrCat("OPENBLAS_CORETYPE=", d.coretype),
-                                      "TESSERA_BLAS_REEXEC=1"};
+    // The environment of the new image: ours (none of the variables set
+    // here is set, or DecideBlasKernel would not have chosen it) plus them.
+    std::vector<std::string> added = {"TESSERA_BLAS_REEXEC=1"};
+    if (!d.coretype.empty()) added.push_back(absl::StrCat("OPENBLAS_CORETYPE=", d.coretype));
+    if (!d.thread_timeout.empty()) {
+      added.push_back(absl::StrCat("OPENBLAS_THREAD_TIMEOUT=", d.thread_timeout));
+    }
+    LOG(INFO) << d.reason << ": re-executing with " << absl::StrJoin(added, " ");
     std::vector<char*> envp;
     for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
     for (std::string& a : added) envp.push_back(a.data());
@@ -75,8 +82,10 @@ void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const
                  << "); going on with the " << BlasKernelName() << " kernel";
     return;
   }
+  const char* timeout = lookup("OPENBLAS_THREAD_TIMEOUT");
   LOG(INFO) << "OpenBLAS kernel " << BlasKernelName() << ", " << BlasThreads()
-            << " threads (" << d.reason << ")";
+            << " threads, OPENBLAS_THREAD_TIMEOUT=" << (timeout != nullptr ? timeout : "unset")
+            << " (" << d.reason << ")";
 }
 
 std::string BlasKernelName() {

@@ -1,16 +1,25 @@
 #ifndef TESSERA_NN_BLAS_KERNEL_H_
 #define TESSERA_NN_BLAS_KERNEL_H_
 
-// Making sure OpenBLAS runs its fast kernels.
+// Making sure OpenBLAS runs its fast kernels, and that its idle threads give
+// the cores back.
 //
 // Debian's OpenBLAS 0.3.21 takes some Xeons for a "Prescott" and runs sgemm about
-// 5x slower than with OPENBLAS_CORETYPE=SkylakeX. OpenBLAS reads that variable
-// when the library loads, so the only fix from inside a program is to set it and
-// re-execute. Environment read (through the lookup main passes; documented
-// for users):
-//   OPENBLAS_CORETYPE     the user's choice; never overridden.
-//   TESSERA_BLAS_REEXEC   set to 1 by EnsureBlasKernel before re-executing, so a
-//                         program re-executes at most once.
+// 5x slower than with OPENBLAS_CORETYPE=SkylakeX. And after each multithreaded
+// sgemm its worker threads spin (calling sched_yield) for 2^28 cycles, about
+// 0.1 s, before they sleep: in a training step that alternates OpenBLAS's
+// threads with the layers' own threads (nn/layer_threads.h), they take the
+// cores' time from those threads (ResNet-18 at 64x64: sched_yield and its
+// system-call exits were ~5% of the step's CPU profile; the shortest timeout,
+// 2^4 cycles, made the step 4-6% faster and removed them). OpenBLAS reads both
+// variables when the library loads, so the only fix from inside a program is
+// to set them and re-execute. Environment read (through the lookup main
+// passes; documented for users):
+//   OPENBLAS_CORETYPE        the user's choice; never overridden.
+//   OPENBLAS_THREAD_TIMEOUT  the user's choice; never overridden. Unset: set
+//                            to kBlasThreadTimeout.
+//   TESSERA_BLAS_REEXEC      set to 1 by EnsureBlasKernel before re-executing, so a
+//                            program re-executes at most once.
 
 #include <string>
 
@@ -19,27 +28,35 @@
 
 namespace tessera {
 
+// OPENBLAS_THREAD_TIMEOUT when the user sets none: OpenBLAS's threads spin
+// 2^4 cycles (its shortest) before they sleep.
+inline constexpr int kBlasThreadTimeout = 4;
+
 struct BlasKernelDecision {
   bool reexec = false;
-  std::string coretype;  // value for OPENBLAS_CORETYPE when reexec
-  std::string reason;    // for the log
+  std::string coretype;        // value for OPENBLAS_CORETYPE when reexec ("": leave it)
+  std::string thread_timeout;  // value for OPENBLAS_THREAD_TIMEOUT when reexec ("": leave it)
+  std::string reason;          // for the log
 };
 
 // True for the fallback cores OpenBLAS reports when it does not recognize a CPU
 // ("Prescott", "Core2", "Nehalem", "Generic", ...), case-insensitive.
 bool IsGenericBlasCore(absl::string_view corename);
 
-// The pure decision of EnsureBlasKernel. `user_coretype` and `reexec_guard` are the
-// environment values (null when unset). Re-execute only when neither is set, the
-// core is generic, and the CPU has AVX-512F (-> "SkylakeX") or AVX2 (-> "Haswell").
+// The pure decision of EnsureBlasKernel. `user_coretype`, `user_thread_timeout`
+// and `reexec_guard` are the environment values (null when unset). Never
+// re-executes when the guard is set. Otherwise re-executes to set
+// OPENBLAS_THREAD_TIMEOUT to kBlasThreadTimeout when it is unset, and
+// OPENBLAS_CORETYPE when it is unset, the core is generic and the CPU has
+// AVX-512F (-> "SkylakeX") or AVX2 (-> "Haswell").
 BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user_coretype,
-                                    const char* reexec_guard, bool has_avx512f,
-                                    bool has_avx2);
+                                    const char* user_thread_timeout, const char* reexec_guard,
+                                    bool has_avx512f, bool has_avx2);
 
 // Call first in main(), before any thread starts, with the C library's
 // environment lookup. When
 // DecideBlasKernel says so, re-executes /proc/self/exe with `argv` and this
-// process's environment plus OPENBLAS_CORETYPE and TESSERA_BLAS_REEXEC (the
+// process's environment plus the variables it decided and TESSERA_BLAS_REEXEC (the
 // process's own environment is not changed; does not return on success; on
 // failure logs a warning and goes on with the current kernel). Logs the
 // kernel in use.
