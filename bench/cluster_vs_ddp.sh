@@ -6,7 +6,12 @@
 #            averages both workers' gradients, as DDP does) and ASYNC;
 #   PyTorch: DistributedDataParallel, gloo, 2 ranks x 1 thread
 #            (bench/ddp_reference.py), with glibc malloc's default thresholds
-#            and with fixed ones; its best in each round is the reference.
+#            and with fixed ones, each with OpenBLAS (which PyTorch's linear
+#            layers call) as it starts (2 threads per rank, which spin ~0.1 s
+#            after each product), with OPENBLAS_THREAD_TIMEOUT=4 (they sleep
+#            at once, as in Tessera's programs, nn/blas_kernel.h) and at 1
+#            thread per rank; its best in each round is the reference. A
+#            timeout set in this script's environment is kept for both sides.
 # Both sides plaintext: gloo neither encrypts nor authenticates, so Tessera
 # runs with TESSERA_SECURITY=off here (run_local.sh secures every job by
 # default; the cost of TLS is cluster_throughput --tls_turns's, issue 16).
@@ -68,13 +73,19 @@ tessera() {
   [ -n "$figure" ] || { echo "a Tessera run printed no figure"; tail "$tmp"/run/*.log; exit 1; }
 }
 
-# ddp MALLOC(default|tuned) [HOOK]: one DDP run (HOOK: its --comm_hook);
-# leaves the job's images/s in $figure.
+# ddp MALLOC(default|tuned) BLAS(spin|sleep|one) [HOOK]: one DDP run (BLAS:
+# OpenBLAS as it starts, with OPENBLAS_THREAD_TIMEOUT=4, or at 1 thread per
+# rank; HOOK: its --comm_hook); leaves the job's images/s in $figure.
 ddp() {
-  local envs=()
+  local envs=() blas_threads=0
   [ "$1" = tuned ] && envs=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
+  if [ "$2" = sleep ] && [ -z "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
+    envs+=(OPENBLAS_THREAD_TIMEOUT=4)
+  fi
+  [ "$2" = one ] && blas_threads=1
   env "${envs[@]}" /usr/bin/python3 bench/ddp_reference.py --ranks=2 --threads=1 --batch_size=50 \
-    --steps=$((batches / 2)) --comm_hook="${2:-none}" > "$tmp/ddp.out" 2>&1 ||
+    --steps=$((batches / 2)) --blas_threads="$blas_threads" --comm_hook="${3:-none}" \
+    > "$tmp/ddp.out" 2>&1 ||
     { cat "$tmp/ddp.out"; exit 1; }
   figure=$(sed -n 's/^ddp_images_per_sec=\([0-9.]*\).*/\1/p' "$tmp/ddp.out")
   [ -n "$figure" ] || { echo "the DDP run printed no figure"; cat "$tmp/ddp.out"; exit 1; }
@@ -85,33 +96,46 @@ median() { printf '%s\n' "$@" | sort -g |
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; both sides plaintext (Tessera TESSERA_SECURITY=off, gloo)"
-sync_r=() async_r=() sb_r=() ab_r=() s_all=() a_all=() sb_all=() ab_all=() dd_all=() dt_all=() dh_all=()
+sync_r=() async_r=() sb_r=() ab_r=() s_all=() a_all=() sb_all=() ab_all=() dh_all=()
+declare -A ddp_all
+if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
+  blas_modes=(spin one)  # "spin": the user's timeout
+else
+  blas_modes=(spin sleep one)
+fi
 for ((r = 0; r < rounds; ++r)); do
   tessera sync $((batches / 2)); s=$figure
   tessera async "$batches"; a=$figure
-  ddp default; dd=$figure
-  ddp tuned; dt=$figure
-  best=$(awk -v x="$dd" -v y="$dt" 'BEGIN { print (x > y) ? x : y }')
+  ddp_line="" best=0
+  for m in default tuned; do for b in "${blas_modes[@]}"; do
+    ddp "$m" "$b"
+    ddp_all["$m $b"]+="$figure "
+    ddp_line+="${ddp_line:+, }$m/$b $figure"
+    best=$(awk -v x="$best" -v y="$figure" 'BEGIN { print (x > y) ? x : y }')
+  done; done
   line="round $r: tessera sync $s, async $a"
   if (( bf16 )); then
     tessera sync $((batches / 2)) "$tmp/config_bf16.pbtxt"; sb=$figure
     tessera async "$batches" "$tmp/config_bf16.pbtxt"; ab=$figure
-    ddp tuned fp16; dh=$figure
+    ddp tuned "${blas_modes[-1]}" fp16; dh=$figure
     best=$(awk -v x="$best" -v y="$dh" 'BEGIN { print (x > y) ? x : y }')
     sb_all+=("$sb") ab_all+=("$ab") dh_all+=("$dh")
     sb_r+=("$(ratio "$sb" "$best")") ab_r+=("$(ratio "$ab" "$best")")
     line+=", bfloat16 sync $sb, async $ab"
   fi
-  s_all+=("$s") a_all+=("$a") dd_all+=("$dd") dt_all+=("$dt")
+  s_all+=("$s") a_all+=("$a")
   sync_r+=("$(ratio "$s" "$best")") async_r+=("$(ratio "$a" "$best")")
-  line+="; ddp malloc default $dd, tuned $dt"
+  line+="; ddp (malloc/openblas) $ddp_line"
   (( bf16 )) && line+=", tuned + fp16 hook $dh"
   echo "$line images/s; sync/ddp ${sync_r[-1]}, async/ddp ${async_r[-1]}" \
     "$( (( bf16 )) && echo "bfloat16 sync/ddp ${sb_r[-1]}, async/ddp ${ab_r[-1]}")"
 done
 line="medians (images/s): tessera sync $(median "${s_all[@]}"), async $(median "${a_all[@]}")"
 (( bf16 )) && line+=", bfloat16 sync $(median "${sb_all[@]}"), async $(median "${ab_all[@]}")"
-line+="; ddp malloc default $(median "${dd_all[@]}"), tuned $(median "${dt_all[@]}")"
+for k in "${!ddp_all[@]}"; do
+  # shellcheck disable=SC2086  # the figures, one word each
+  line+="; ddp $k $(median ${ddp_all[$k]})"
+done
 (( bf16 )) && line+=", tuned + fp16 hook $(median "${dh_all[@]}")"
 echo "$line"
 line="sync_vs_ddp=$(median "${sync_r[@]}") async_vs_ddp=$(median "${async_r[@]}")"

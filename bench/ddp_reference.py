@@ -44,6 +44,8 @@ def rank_main(rank, args, port, results):
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     torch.set_num_threads(args.threads)
+    if args.blas_threads > 0:
+        torch_reference.set_blas_threads(args.blas_threads)
     dist.init_process_group("gloo", rank=rank, world_size=args.ranks)
     torch.manual_seed(1)
     data = torch_reference.DATA
@@ -82,7 +84,12 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--comm_hook", choices=sorted(COMM_HOOKS), default="none",
                         help="DDP gradient compression hook for the all-reduce")
+    parser.add_argument("--blas_threads", type=int, default=0,
+                        help="each rank's OpenBLAS threads; 0 leaves OpenBLAS's own count "
+                             "(the cores, whatever --threads says)")
     args = parser.parse_args()
+    if args.blas_threads < 0:
+        parser.error("--blas_threads must be >= 0")
     for name in ("ranks", "threads", "batch_size", "steps"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1")
@@ -100,6 +107,7 @@ def main():
     ips = args.ranks * args.steps * args.batch_size / secs
     print(f"ddp_images_per_sec={ips:.1f} ranks={args.ranks} threads={args.threads} "
           f"batch_size={args.batch_size} steps={args.steps} comm_hook={args.comm_hook} "
+          f"blas_threads={args.blas_threads or 'default'} "
           f"torch={torch.__version__}")
     return 0
 

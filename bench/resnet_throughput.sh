@@ -11,12 +11,17 @@
 # (they do not all fit in memory at 224), each for one timed turn after its
 # warm-up: 1 and 2 threads, glibc malloc's default thresholds and fixed ones
 # (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, as train_throughput.sh),
-# NCHW and channels_last. The fastest is PyTorch's best configuration. Then
+# NCHW and channels_last, OpenBLAS's idle threads spinning as by default or
+# sleeping at once (OPENBLAS_THREAD_TIMEOUT=4, which Tessera's programs set for
+# themselves, nn/blas_kernel.h; PyTorch's linear layers use the same
+# OpenBLAS). The fastest is PyTorch's best configuration. Then
 # Tessera (started first and warm) and that configuration take turns for
 # `rounds` rounds (bench/turns.sh), as train_throughput.sh does; a round's
 # ratio is Tessera's turn over PyTorch's. --quick tries only the 1- and
-# 2-thread configurations with fixed malloc thresholds in NCHW and runs
-# fewer steps and rounds. Prints, per size,
+# 2-thread configurations with fixed malloc thresholds in NCHW, with both
+# OpenBLAS timeouts, and runs fewer steps and rounds. A timeout the user set
+# (OPENBLAS_THREAD_TIMEOUT in this script's environment) is kept for both
+# sides and not searched. Prints, per size,
 #   size=S batch=B tessera_images_per_sec=X torch_images_per_sec=Y ratio=R (range lo-hi)
 #   gflops: tessera=G torch=G (train FLOPs per image F)   peak_rss_mb: tessera=M torch=M
 # where the images/s are medians over the rounds.
@@ -47,20 +52,26 @@ done
 source bench/turns.sh  # start, expect, turn, finish, median_range; cleanup on exit
 
 tuned_malloc=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
-# PyTorch configurations: "threads malloc layout".
-if ((quick)); then
-  configs=("1 tuned nchw" "2 tuned nchw")
+# OpenBLAS's thread timeout: "spin" is OpenBLAS's default, "sleep" is 4.
+if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
+  timeouts=(user)
 else
-  configs=()
-  for t in 1 2; do for m in default tuned; do for l in nchw channels_last; do
-    configs+=("$t $m $l")
-  done; done; done
+  timeouts=(spin sleep)
 fi
+# PyTorch configurations: "threads malloc layout timeout".
+configs=()
+for t in 1 2; do for m in default tuned; do for l in nchw channels_last; do
+  for o in "${timeouts[@]}"; do
+    if ((quick)) && [ "$m $l" != "tuned nchw" ]; then continue; fi
+    configs+=("$t $m $l $o")
+  done
+done; done; done
 
-# start_torch NAME SIZE BATCH STEPS WARMUP THREADS MALLOC LAYOUT
+# start_torch NAME SIZE BATCH STEPS WARMUP THREADS MALLOC LAYOUT TIMEOUT
 start_torch() {
   local envs=() layout=()
   [ "$7" = tuned ] && envs=("${tuned_malloc[@]}")
+  [ "$9" = sleep ] && envs+=(OPENBLAS_THREAD_TIMEOUT=4)
   [ "$8" = channels_last ] && layout=(--channels_last)
   start "$1" env "${envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
     --model=resnet18 --image_size="$2" --batch_size="$3" --examples=$((2 * $3)) \
@@ -80,12 +91,12 @@ for size in ${sizes//,/ }; do
     --batch_size="$batch" --threads="$threads" --steps="$steps" --warmup="$warmup"
   expect tessera '^ready$'
 
-  echo "== PyTorch configurations, one turn each (threads malloc layout: images/s)"
+  echo "== PyTorch configurations, one turn each (threads malloc layout OpenBLAS-timeout: images/s)"
   best=0 best_config=""
   trials=()
   for config in "${configs[@]}"; do
-    read -r t m l <<< "$config"
-    start_torch trial "$size" "$batch" "$steps" "$warmup" "$t" "$m" "$l"
+    read -r t m l o <<< "$config"
+    start_torch trial "$size" "$batch" "$steps" "$warmup" "$t" "$m" "$l" "$o"
     turn trial
     finish trial
     trials+=("$config: $figure")
@@ -94,9 +105,9 @@ for size in ${sizes//,/ }; do
     fi
   done
   printf '   %s\n' "${trials[@]}"
-  read -r t m l <<< "$best_config"
-  echo "best PyTorch configuration at $size: threads=$t malloc=$m layout=$l ($best images/s)"
-  start_torch torch "$size" "$batch" "$steps" "$warmup" "$t" "$m" "$l"
+  read -r t m l o <<< "$best_config"
+  echo "best PyTorch configuration at $size: threads=$t malloc=$m layout=$l openblas_timeout=$o ($best images/s)"
+  start_torch torch "$size" "$batch" "$steps" "$warmup" "$t" "$m" "$l" "$o"
 
   ratios=() t_figs=() p_figs=()
   for ((r = 0; r < rounds; ++r)); do
@@ -119,7 +130,7 @@ for size in ${sizes//,/ }; do
   read -r r_med r_lo r_hi <<< "$(median_range "${ratios[@]}")"
   summaries+=("$(printf 'size=%s batch=%s tessera_images_per_sec=%.1f torch_images_per_sec=%.1f ratio=%.2f (rounds=%d, range %.2f-%.2f; target 1.5)' \
     "$size" "$batch" "$t_med" "$p_med" "$r_med" "${#ratios[@]}" "$r_lo" "$r_hi")")
-  summaries+=("$(awk -v t="$t_med" -v p="$p_med" -v f="$gflop" -v tr="$tessera_rss" -v pr="$torch_rss" -v c="threads=$t malloc=$m layout=$l" -v s="$size" \
+  summaries+=("$(awk -v t="$t_med" -v p="$p_med" -v f="$gflop" -v tr="$tessera_rss" -v pr="$torch_rss" -v c="threads=$t malloc=$m layout=$l openblas_timeout=$o" -v s="$size" \
     'BEGIN { printf "  size=%s gflops: tessera=%.0f torch=%.0f (%.2f GFLOP per image)  peak_rss_mb: tessera=%s torch=%s  torch_config: %s", s, t * f, p * f, f, tr, pr, c }')")
 done
 echo "== summary"

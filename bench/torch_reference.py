@@ -52,6 +52,22 @@ def blas_core():
     return "unknown (" + ",".join(sorted(libs)) + ")"
 
 
+def set_blas_threads(threads):
+    """Sets the thread count of the OpenBLAS libraries this process loaded
+    (PyTorch's linear layers call OpenBLAS, whose count torch.set_num_threads
+    leaves at the number of cores); returns the libraries set."""
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    done = []
+    for lib in sorted(libs):
+        try:
+            ctypes.CDLL(lib).openblas_set_num_threads(ctypes.c_int(threads))
+            done.append(lib)
+        except (OSError, AttributeError):
+            continue
+    return done
+
+
 class MnistDeep(nn.Module):
     def __init__(self):
         super().__init__()
@@ -116,9 +132,15 @@ def main():
                         help="resnet18: model and inputs in channels_last memory format")
     parser.add_argument("--paced", action="store_true",
                         help="wait for a line on stdin before each run; stop at end of input")
+    parser.add_argument("--blas_threads", type=int, default=0,
+                        help="OpenBLAS's threads; 0 leaves OpenBLAS's own count (the cores)")
     args = parser.parse_args()
 
+    if args.blas_threads < 0:
+        parser.error("--blas_threads must be >= 0")
     torch.set_num_threads(args.threads)
+    if args.blas_threads > 0:
+        set_blas_threads(args.blas_threads)
     torch.manual_seed(1)
     if args.model == "resnet18":
         import torchvision  # only here: mnist_deep runs without it

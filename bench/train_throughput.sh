@@ -8,8 +8,9 @@
 # gives our two cores less (docs/benchmarks.md). Two programs timed one after
 # the other can therefore see different machines. So both run side by side,
 # each blocked on a pipe after its warm-up, and take turns: in each round
-# Tessera trains `steps` steps, then each of PyTorch's four configurations
-# does (1 and 2 threads, glibc malloc default and with fixed thresholds), so
+# Tessera trains `steps` steps, then each of PyTorch's eight configurations
+# does (1 and 2 threads, glibc malloc default and with fixed thresholds,
+# OpenBLAS's idle threads spinning as by default or sleeping at once), so
 # the reference is PyTorch at its best on this machine, found by trying in the
 # same run. A round's ratio compares Tessera with that round's fastest PyTorch.
 # Prints every round, each PyTorch configuration's median and wins, then
@@ -43,28 +44,36 @@ source bench/turns.sh  # start, expect, turn, median_range; cleanup on exit
 # PyTorch's configurations, all tried in every round (docs/benchmarks.md):
 # 1 and 2 threads, each with glibc malloc's default thresholds and with fixed
 # ones (without them PyTorch's per-step buffers come from fresh pages every
-# step). A round's ratio is Tessera against the fastest configuration of
-# that round.
+# step), each with OpenBLAS's idle threads spinning for ~0.1 s after a product
+# (OpenBLAS's default) and sleeping at once (OPENBLAS_THREAD_TIMEOUT=4, as
+# Tessera's programs set for themselves, nn/blas_kernel.h); a timeout set in
+# this script's environment is kept for both sides instead. A round's ratio is
+# Tessera against the fastest configuration of that round.
 tuned_malloc=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
+if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
+  timeouts=(user)
+else
+  timeouts=(spin sleep)
+fi
 torch_names=() torch_desc=()
-add_torch() {  # NAME THREADS MALLOC(default|tuned)
+add_torch() {  # NAME THREADS MALLOC(default|tuned) TIMEOUT(spin|sleep|user)
   local envs=()
   [ "$3" = tuned ] && envs=("${tuned_malloc[@]}")
+  [ "$4" = sleep ] && envs+=(OPENBLAS_THREAD_TIMEOUT=4)
   start "$1" env "${envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
     --batch_size="$batch" --threads="$2" --steps="$steps"
   expect "$1" '^ready$'
   torch_names+=("$1")
-  torch_desc+=("threads=$2 malloc=$3")
+  torch_desc+=("threads=$2 malloc=$3 openblas_timeout=$4")
 }
 
-echo "== starting Tessera ($threads threads) and PyTorch (1 and 2 threads, malloc default and tuned);"
-echo "   batch $batch, $steps steps per turn, $rounds rounds"
+echo "== starting Tessera ($threads threads) and PyTorch (1 and 2 threads, malloc default and tuned,"
+echo "   OpenBLAS timeout ${timeouts[*]}); batch $batch, $steps steps per turn, $rounds rounds"
 start tessera "$tessera_bin" --paced --batch_size="$batch" --threads="$threads" --steps="$steps"
 expect tessera '^ready$'
-add_torch torch_t1_default 1 default
-add_torch torch_t1_tuned 1 tuned
-add_torch torch_t2_default 2 default
-add_torch torch_t2_tuned 2 tuned
+for t in 1 2; do for m in default tuned; do for o in "${timeouts[@]}"; do
+  add_torch "torch_t${t}_${m}_${o}" "$t" "$m" "$o"
+done; done; done
 
 ratios=()
 declare -A wins figures
