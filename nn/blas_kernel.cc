@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -47,8 +48,17 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
     reasons.push_back(absl::StrCat("generic core ", corename, " and no AVX2 on this CPU"));
   }
   if (user_thread_timeout != nullptr) {
+    // OpenBLAS reads it with atoi: 0 (or no number) keeps its default of
+    // 2^28 cycles, other values are clamped to [4, 30].
+    int value = 0;
+    std::string note;
+    if (!absl::SimpleAtoi(user_thread_timeout, &value) || value <= 0) {
+      note = " (not a positive number: OpenBLAS ignores it and spins 2^28 cycles)";
+    } else if (value < 4 || value > 30) {
+      note = absl::StrCat(" (OpenBLAS takes ", value < 4 ? 4 : 30, ")");
+    }
     reasons.push_back(
-        absl::StrCat("OPENBLAS_THREAD_TIMEOUT=", user_thread_timeout, " set by the user"));
+        absl::StrCat("OPENBLAS_THREAD_TIMEOUT=", user_thread_timeout, " set by the user", note));
   } else {
     d.thread_timeout = absl::StrCat(kBlasThreadTimeout);
     reasons.push_back("OPENBLAS_THREAD_TIMEOUT unset: idle OpenBLAS threads would spin ~0.1 s");

@@ -57,6 +57,26 @@ TEST(DecideBlasKernelTest, NeverOverridesTheUsersThreadTimeout) {
   EXPECT_FALSE(DecideBlasKernel("Haswell", nullptr, "", nullptr, true, true).reexec);
 }
 
+TEST(DecideBlasKernelTest, SaysWhatOpenBlasMakesOfTheUsersThreadTimeout) {
+  EXPECT_NE(DecideBlasKernel("Haswell", nullptr, "abc", nullptr, true, true)
+                .reason.find("not a positive number: OpenBLAS ignores it"),
+            std::string::npos);
+  EXPECT_NE(DecideBlasKernel("Haswell", nullptr, "0", nullptr, true, true)
+                .reason.find("not a positive number"),
+            std::string::npos);
+  EXPECT_NE(DecideBlasKernel("Haswell", nullptr, "2", nullptr, true, true)
+                .reason.find("(OpenBLAS takes 4)"),
+            std::string::npos);
+  EXPECT_NE(DecideBlasKernel("Haswell", nullptr, "40", nullptr, true, true)
+                .reason.find("(OpenBLAS takes 30)"),
+            std::string::npos);
+  const std::string fine = DecideBlasKernel("Haswell", nullptr, "12", nullptr, true, true).reason;
+  EXPECT_EQ(fine.find("OpenBLAS takes"), std::string::npos);
+  EXPECT_EQ(fine.find("not a positive"), std::string::npos);
+  // None of them is overridden.
+  EXPECT_FALSE(DecideBlasKernel("Haswell", nullptr, "abc", nullptr, true, true).reexec);
+}
+
 TEST(DecideBlasKernelTest, GuardPreventsASecondReexecForTheTimeout) {
   const BlasKernelDecision d = DecideBlasKernel("Haswell", nullptr, nullptr, "1", true, true);
   EXPECT_FALSE(d.reexec);
