@@ -1,8 +1,10 @@
 #include "nn/conv2d.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nn/blas_kernel.h"
 #include "nn/conv_reference.h"
@@ -202,9 +204,11 @@ TEST(TapsConv2DTest, AutoChoosesTapsForSmallMaps) {
 // threads: 1 and 2 threads give the im2col algorithm's results (forward, dx,
 // dW), and OpenBLAS's thread count is back afterwards.
 TEST(TapsConv2DTest, TwoThreadsMatchIm2Col) {
-  const int64_t n = 5, h = 4, cin = 128, cout = 160;
-  for (const int64_t stride : {1, 2}) {
-    SCOPED_TRACE(stride);
+  const int64_t n = 5, cin = 128, cout = 160;
+  // ResNet-18's 2x2 maps at 64x64 input (h 2, stride 1; h 4, stride 2) and a
+  // 4x4 map at stride 1, where auto would choose Winograd.
+  for (const auto& [h, stride] : {std::pair<int64_t, int64_t>{4, 1}, {4, 2}, {2, 1}}) {
+    SCOPED_TRACE(absl::StrCat("h ", h, " stride ", stride));
     const Tensor x = RandomTensor({n, h, h, cin}, 31);
     const Tensor w = RandomTensor({3, 3, cin, cout}, 32);
     const Tensor* params[] = {&w};
