@@ -63,18 +63,17 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
     d.thread_timeout = absl::StrCat(kBlasThreadTimeout);
     reasons.push_back("OPENBLAS_THREAD_TIMEOUT unset: idle OpenBLAS threads would spin ~0.1 s");
   }
-  d.reexec = !d.coretype.empty() || !d.thread_timeout.empty();
   d.reason = absl::StrJoin(reasons, "; ");
   return d;
 }
 
 void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> lookup) {
   __builtin_cpu_init();
-  const BlasKernelDecision d =
-      DecideBlasKernel(BlasKernelName(), lookup("OPENBLAS_CORETYPE"),
-                       lookup("OPENBLAS_THREAD_TIMEOUT"), lookup("TESSERA_BLAS_REEXEC"),
-                       __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx2"));
-  if (d.reexec && argc > 0) {
+  const char* timeout = lookup("OPENBLAS_THREAD_TIMEOUT");
+  const BlasKernelDecision d = DecideBlasKernel(
+      BlasKernelName(), lookup("OPENBLAS_CORETYPE"), timeout, lookup("TESSERA_BLAS_REEXEC"),
+      __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx2"));
+  if (d.reexec() && argc > 0) {
     // The environment of the new image: ours (none of the variables set
     // here is set, or DecideBlasKernel would not have chosen it) plus them.
     std::vector<std::string> added = {"TESSERA_BLAS_REEXEC=1"};
@@ -92,7 +91,6 @@ void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const
                  << "); going on with the " << BlasKernelName() << " kernel";
     return;
   }
-  const char* timeout = lookup("OPENBLAS_THREAD_TIMEOUT");
   LOG(INFO) << "OpenBLAS kernel " << BlasKernelName() << ", " << BlasThreads()
             << " threads, OPENBLAS_THREAD_TIMEOUT=" << (timeout != nullptr ? timeout : "unset")
             << " (" << d.reason << ")";

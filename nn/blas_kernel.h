@@ -13,8 +13,8 @@
 // system-call exits were ~5% of the step's CPU profile; the shortest timeout,
 // 2^4 cycles, removed them and made the step about 4% faster, 7 of 9
 // alternating pairs). OpenBLAS reads both variables when the library loads,
-// so the only fix from inside a program is to set them and re-execute. Environment read (through the lookup main
-// passes; documented for users):
+// so the only fix from inside a program is to set them and re-execute.
+// Environment read (through the lookup main passes; documented for users):
 //   OPENBLAS_CORETYPE        the user's choice; never overridden.
 //   OPENBLAS_THREAD_TIMEOUT  the user's choice; never overridden. Unset: set
 //                            to kBlasThreadTimeout.
@@ -33,10 +33,11 @@ namespace tessera {
 inline constexpr int kBlasThreadTimeout = 4;
 
 struct BlasKernelDecision {
-  bool reexec = false;
-  std::string coretype;        // value for OPENBLAS_CORETYPE when reexec ("": leave it)
-  std::string thread_timeout;  // value for OPENBLAS_THREAD_TIMEOUT when reexec ("": leave it)
+  std::string coretype;        // value to set OPENBLAS_CORETYPE to ("": leave it)
+  std::string thread_timeout;  // value to set OPENBLAS_THREAD_TIMEOUT to ("": leave it)
   std::string reason;          // for the log
+  // Whether to re-execute: some variable is to be set.
+  bool reexec() const { return !coretype.empty() || !thread_timeout.empty(); }
 };
 
 // True for the fallback cores OpenBLAS reports when it does not recognize a CPU
