@@ -46,6 +46,7 @@ for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:cluster_vs_ddp" >&2; exit 2; }
 done
 source scripts/local_cluster.sh
+source bench/reference_env.sh  # openblas_timeouts, reference_env
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -73,17 +74,15 @@ tessera() {
   [ -n "$figure" ] || { echo "a Tessera run printed no figure"; tail "$tmp"/run/*.log; exit 1; }
 }
 
-# ddp MALLOC(default|tuned) BLAS(spin|sleep|one) [HOOK]: one DDP run (BLAS:
-# OpenBLAS as it starts, with OPENBLAS_THREAD_TIMEOUT=4, or at 1 thread per
-# rank; HOOK: its --comm_hook); leaves the job's images/s in $figure.
+# ddp MALLOC(default|tuned) BLAS(spin|sleep|user|one) [HOOK]: one DDP run
+# (BLAS: an OpenBLAS timeout mode of bench/reference_env.sh, or OpenBLAS at 1
+# thread per rank; HOOK: its --comm_hook); leaves the job's images/s in
+# $figure.
 ddp() {
-  local envs=() blas_threads=0
-  [ "$1" = tuned ] && envs=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
-  if [ "$2" = sleep ] && [ -z "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
-    envs+=(OPENBLAS_THREAD_TIMEOUT=4)
-  fi
+  local blas_threads=0
+  reference_env "$1" "$2"
   [ "$2" = one ] && blas_threads=1
-  env "${envs[@]}" /usr/bin/python3 bench/ddp_reference.py --ranks=2 --threads=1 --batch_size=50 \
+  env "${reference_envs[@]}" /usr/bin/python3 bench/ddp_reference.py --ranks=2 --threads=1 --batch_size=50 \
     --steps=$((batches / 2)) --blas_threads="$blas_threads" --comm_hook="${3:-none}" \
     > "$tmp/ddp.out" 2>&1 ||
     { cat "$tmp/ddp.out"; exit 1; }
@@ -98,11 +97,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; both sides plaintext (Tessera TESSERA_SECURITY=off, gloo)"
 sync_r=() async_r=() sb_r=() ab_r=() s_all=() a_all=() sb_all=() ab_all=() dh_all=()
 declare -A ddp_all
-if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
-  blas_modes=(spin one)  # "spin": the user's timeout
-else
-  blas_modes=(spin sleep one)
-fi
+blas_modes=("${openblas_timeouts[@]}" one)
 for ((r = 0; r < rounds; ++r)); do
   tessera sync $((batches / 2)); s=$figure
   tessera async "$batches"; a=$figure

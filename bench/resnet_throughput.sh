@@ -50,18 +50,12 @@ for v in rounds threads; do
 done
 
 source bench/turns.sh  # start, expect, turn, finish, median_range; cleanup on exit
+source bench/reference_env.sh  # openblas_timeouts, reference_env
 
-tuned_malloc=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
-# OpenBLAS's thread timeout: "spin" is OpenBLAS's default, "sleep" is 4.
-if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
-  timeouts=(user)
-else
-  timeouts=(spin sleep)
-fi
 # PyTorch configurations: "threads malloc layout timeout".
 configs=()
 for t in 1 2; do for m in default tuned; do for l in nchw channels_last; do
-  for o in "${timeouts[@]}"; do
+  for o in "${openblas_timeouts[@]}"; do
     # --quick: malloc tuned only, channels_last only on 2 threads (PyTorch's
     # best at 64x64 in the default run of 2026-12-06).
     if ((quick)) && { [ "$m" != tuned ] || [ "$t $l" = "1 channels_last" ]; }; then continue; fi
@@ -71,11 +65,10 @@ done; done; done
 
 # start_torch NAME SIZE BATCH STEPS WARMUP THREADS MALLOC LAYOUT TIMEOUT
 start_torch() {
-  local envs=() layout=()
-  [ "$7" = tuned ] && envs=("${tuned_malloc[@]}")
-  [ "$9" = sleep ] && envs+=(OPENBLAS_THREAD_TIMEOUT=4)
+  local layout=()
+  reference_env "$7" "$9"
   [ "$8" = channels_last ] && layout=(--channels_last)
-  start "$1" env "${envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
+  start "$1" env "${reference_envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
     --model=resnet18 --image_size="$2" --batch_size="$3" --examples=$((2 * $3)) \
     --steps="$4" --warmup="$5" --threads="$6" "${layout[@]}"
   expect "$1" '^ready$'

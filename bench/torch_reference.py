@@ -38,34 +38,42 @@ def load_labels(path):
     return np.frombuffer(raw, np.uint8, offset=8).astype(np.int64)
 
 
+def loaded_blas_libraries():
+    """The paths of the BLAS libraries this process has loaded, sorted."""
+    with open("/proc/self/maps") as maps:
+        return sorted({line.split()[-1] for line in maps
+                       if "blas" in line.lower() and "/" in line})
+
+
 def blas_core():
     """The OpenBLAS core of the BLAS this process loaded, or what else it is."""
-    with open("/proc/self/maps") as maps:
-        libs = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
-    for lib in sorted(libs):
+    libs = loaded_blas_libraries()
+    for lib in libs:
         try:
             handle = ctypes.CDLL(lib)
             handle.openblas_get_corename.restype = ctypes.c_char_p
             return handle.openblas_get_corename().decode()
         except (OSError, AttributeError):
             continue
-    return "unknown (" + ",".join(sorted(libs)) + ")"
+    return "unknown (" + ",".join(libs) + ")"
 
 
 def set_blas_threads(threads):
-    """Sets the thread count of the OpenBLAS libraries this process loaded
-    (PyTorch's linear layers call OpenBLAS, whose count torch.set_num_threads
-    leaves at the number of cores); returns the libraries set."""
-    with open("/proc/self/maps") as maps:
-        libs = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
-    done = []
-    for lib in sorted(libs):
+    """Sets the thread count of every OpenBLAS this process loaded (PyTorch's
+    linear layers call OpenBLAS, whose count torch.set_num_threads leaves at
+    the number of cores). Raises RuntimeError naming the libraries when none
+    of them is an OpenBLAS."""
+    libs = loaded_blas_libraries()
+    done = 0
+    for lib in libs:
         try:
             ctypes.CDLL(lib).openblas_set_num_threads(ctypes.c_int(threads))
-            done.append(lib)
+            done += 1
         except (OSError, AttributeError):
             continue
-    return done
+    if done == 0:
+        raise RuntimeError("cannot set OpenBLAS's threads: no OpenBLAS among the loaded BLAS "
+                           "libraries (" + (",".join(libs) or "none") + ")")
 
 
 class MnistDeep(nn.Module):

@@ -49,18 +49,11 @@ source bench/turns.sh  # start, expect, turn, median_range; cleanup on exit
 # Tessera's programs set for themselves, nn/blas_kernel.h); a timeout set in
 # this script's environment is kept for both sides instead. A round's ratio is
 # Tessera against the fastest configuration of that round.
-tuned_malloc=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
-if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
-  timeouts=(user)
-else
-  timeouts=(spin sleep)
-fi
+source bench/reference_env.sh  # openblas_timeouts, reference_env
 torch_names=() torch_desc=()
 add_torch() {  # NAME THREADS MALLOC(default|tuned) TIMEOUT(spin|sleep|user)
-  local envs=()
-  [ "$3" = tuned ] && envs=("${tuned_malloc[@]}")
-  [ "$4" = sleep ] && envs+=(OPENBLAS_THREAD_TIMEOUT=4)
-  start "$1" env "${envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
+  reference_env "$3" "$4"
+  start "$1" env "${reference_envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
     --batch_size="$batch" --threads="$2" --steps="$steps"
   expect "$1" '^ready$'
   torch_names+=("$1")
@@ -68,10 +61,10 @@ add_torch() {  # NAME THREADS MALLOC(default|tuned) TIMEOUT(spin|sleep|user)
 }
 
 echo "== starting Tessera ($threads threads) and PyTorch (1 and 2 threads, malloc default and tuned,"
-echo "   OpenBLAS timeout ${timeouts[*]}); batch $batch, $steps steps per turn, $rounds rounds"
+echo "   OpenBLAS timeout ${openblas_timeouts[*]}); batch $batch, $steps steps per turn, $rounds rounds"
 start tessera "$tessera_bin" --paced --batch_size="$batch" --threads="$threads" --steps="$steps"
 expect tessera '^ready$'
-for t in 1 2; do for m in default tuned; do for o in "${timeouts[@]}"; do
+for t in 1 2; do for m in default tuned; do for o in "${openblas_timeouts[@]}"; do
   add_torch "torch_t${t}_${m}_${o}" "$t" "$m" "$o"
 done; done; done
 
