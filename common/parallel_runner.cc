@@ -1,8 +1,27 @@
 #include "common/parallel_runner.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace tessera {
+
+template <typename Done>
+bool ParallelRunner::SpinUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kSpinNanos);
+  while (true) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+#if defined(__x86_64__)
+      _mm_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
 
 ParallelRunner::ParallelRunner(int width) : width_(width < 1 ? 1 : width) {
   for (int i = 1; i < width_; ++i) threads_.emplace_back([this, i] { Loop(i); });
@@ -24,9 +43,12 @@ void ParallelRunner::Run(int n, absl::FunctionRef<void(int)> fn) {
     fn_ = &fn;
     n_ = n;
     pending_ = n - 1;
+    pending_seen_.store(pending_, std::memory_order_relaxed);
     ++generation_;
+    generation_seen_.store(generation_, std::memory_order_release);
   }
   fn(0);
+  SpinUntil([this] { return pending_seen_.load(std::memory_order_acquire) == 0; });
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](int* pending) { return *pending == 0; }, &pending_));
@@ -37,6 +59,7 @@ void ParallelRunner::Loop(int index) {
   int64_t seen = 0;
   while (true) {
     const absl::FunctionRef<void(int)>* fn;
+    SpinUntil([this, seen] { return generation_seen_.load(std::memory_order_acquire) != seen; });
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this, &seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -51,6 +74,7 @@ void ParallelRunner::Loop(int index) {
     (*fn)(index);
     absl::MutexLock lock(&mu_);
     --pending_;
+    pending_seen_.store(pending_, std::memory_order_release);
   }
 }
 

@@ -7,7 +7,16 @@
 // where starting threads every step would cost time and, through glibc's
 // per-thread malloc arenas, memory.
 // Run() may be called by one thread at a time; the destructor joins.
+//
+// Waits spin briefly before they block: a thread that has finished its part
+// watches for the next Run() for up to kSpin, and Run() watches for the other
+// parts to finish for as long, before either sleeps on the mutex. Waking a
+// sleeping thread costs about 20 us on these VMs (a futex wake and the
+// hypervisor's interrupt), and a training step of ResNet-18 runs hundreds of
+// short parallel loops back to back: with blocking waits alone a step kept
+// about 1.7 of 2 cores busy.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
@@ -26,6 +35,9 @@ class ParallelRunner {
   ParallelRunner(const ParallelRunner&) = delete;
   ParallelRunner& operator=(const ParallelRunner&) = delete;
 
+  // How long a waiting thread spins before it blocks.
+  static constexpr int64_t kSpinNanos = 50'000;
+
   int width() const { return width_; }
   // Runs fn(i) for every i in [0, n), n <= width(), and returns when all have
   // returned. `fn` must be safe to call from several threads at once. A
@@ -34,6 +46,9 @@ class ParallelRunner {
 
  private:
   void Loop(int index);
+  // Spins until `done()` or kSpinNanos have passed; returns done().
+  template <typename Done>
+  static bool SpinUntil(Done done);
 
   const int width_;
   std::vector<std::thread> threads_;
@@ -43,6 +58,10 @@ class ParallelRunner {
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Copies of generation_ and pending_, written under mu_ with them, read
+  // without it by the spinning waits (which then take mu_ and check again).
+  std::atomic<int64_t> generation_seen_{0};
+  std::atomic<int> pending_seen_{0};
 };
 
 // Elementwise work over several arrays cut into equal parts, one per thread:

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -38,6 +40,36 @@ TEST(ParallelRunnerTest, CallsRunInParallel) {
     while (i == 0 && !one_ran) std::this_thread::yield();
   });
   EXPECT_TRUE(one_ran);
+}
+
+// Runs that follow each other at once (the helpers still spinning) and after
+// pauses longer than the spin (the helpers asleep on the mutex) both run
+// every index, and parts that finish long after index 0 are waited for.
+TEST(ParallelRunnerTest, WakesSpinningAndSleepingThreads) {
+  ParallelRunner runner(3);
+  const absl::Duration pauses[] = {absl::ZeroDuration(), absl::Microseconds(10),
+                                   absl::Nanoseconds(3 * ParallelRunner::kSpinNanos),
+                                   absl::Milliseconds(5)};
+  for (int round = 0; round < 40; ++round) {
+    absl::SleepFor(pauses[round % 4]);
+    std::atomic<int> sum{0};
+    runner.Run(3, [&](int i) {
+      // A helper slower than the spin: Run() must block until it is done.
+      if (i == 2 && round % 5 == 0) absl::SleepFor(absl::Milliseconds(1));
+      sum += 1 << i;
+    });
+    ASSERT_EQ(sum.load(), 7) << "round " << round;
+  }
+}
+
+TEST(ParallelRunnerTest, DestroysWhileThreadsSleepOrSpin) {
+  for (const absl::Duration pause : {absl::ZeroDuration(), absl::Milliseconds(2)}) {
+    ParallelRunner runner(2);
+    int calls = 0;
+    runner.Run(1, [&](int) { ++calls; });
+    absl::SleepFor(pause);
+    EXPECT_EQ(calls, 1);
+  }  // the destructor joins a spinning and a sleeping helper
 }
 
 TEST(ParallelRunnerTest, WidthOneAndOversizedRequests) {

@@ -1,5 +1,9 @@
 // Times forward and backward of each layer of a model (default: mnist_deep) at
-// batch 50 on random data, and a whole ComputeGradients step.
+// batch 50 on random data, and a whole ComputeGradients step. For each layer
+// also the cores it held: the process's CPU time over the wall time (2.0 on
+// two cores is both held throughout; a layer near 1.0 ran on one thread).
+// Threads that spin while they wait count as held: the layer threads' short
+// spins (common/parallel_runner.h) and OpenBLAS's idle threads.
 //
 //   bazel-bin/nn/layer_timing [MODEL.pbtxt] [BATCH] [REPEATS]
 //
@@ -12,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cpu_time.h"
 #include "common/logging.h"
 #include "nn/blas_kernel.h"
 #include "nn/gradient_check.h"
@@ -27,6 +32,11 @@ double NowMs() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+double CpuMs() { return absl::ToDoubleMilliseconds(ProcessCpuTime()); }
+
+// Cores busy: CPU time over wall time.
+double Busy(double cpu_ms, double wall_ms) { return wall_ms > 0 ? cpu_ms / wall_ms : 0.0; }
 
 int Run(const std::string& path, int64_t batch_size, int repeats) {
   auto def = ReadModelDefFile(path);
@@ -68,7 +78,7 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   for (const auto& v : model.variables()) grads.emplace_back(v.shape);
   std::vector<Tensor*> grad_ptrs;
   for (Tensor& g : grads) grad_ptrs.push_back(&g);
-  std::vector<double> fwd_ms(n, 0.0), bwd_ms(n, 0.0);
+  std::vector<double> fwd_ms(n, 0.0), bwd_ms(n, 0.0), fwd_cpu(n, 0.0), bwd_cpu(n, 0.0);
   std::vector<size_t> first(n);
   size_t next = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -89,10 +99,13 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   for (int r = -1; r < repeats; ++r) {  // r = -1 warms up
     for (size_t i = 0; i < n; ++i) {
       const std::vector<const Tensor*> inputs = layer_inputs(i);
-      const double t0 = NowMs();
+      const double t0 = NowMs(), c0 = CpuMs();
       layers[i]->ForwardInputs(layer_params(i), inputs,
                                ForwardOptions{true, static_cast<uint64_t>(r + 2)}, &acts[i]);
-      if (r >= 0) fwd_ms[i] += NowMs() - t0;
+      if (r >= 0) {
+        fwd_ms[i] += NowMs() - t0;
+        fwd_cpu[i] += CpuMs() - c0;
+      }
     }
     grad_last = RandomTensor(acts[n - 1].shape(), 3);
     for (size_t i = n; i-- > 0;) {
@@ -103,25 +116,32 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
       }
       const Tensor& grad_output =
           i == n - 1 ? grad_last : grad_ins[last_reader[i].first][last_reader[i].second];
-      const double t0 = NowMs();
+      const double t0 = NowMs(), c0 = CpuMs();
       layers[i]->BackwardInputs(layer_params(i), inputs, acts[i], grad_output,
                                 absl::MakeSpan(grad_inputs), layer_grads(i));
-      if (r >= 0) bwd_ms[i] += NowMs() - t0;
+      if (r >= 0) {
+        bwd_ms[i] += NowMs() - t0;
+        bwd_cpu[i] += CpuMs() - c0;
+      }
     }
   }
   std::printf("model %s, batch %lld, %d repeats, OpenBLAS core %s, %d threads\n",
               model.name().c_str(), static_cast<long long>(batch_size), repeats,
               BlasKernelName().c_str(), BlasThreads());
-  std::printf("%-10s %-16s %10s %10s\n", "layer", "output", "fwd ms", "bwd ms");
-  double total_f = 0, total_b = 0;
+  std::printf("%-10s %-16s %10s %10s %9s %9s\n", "layer", "output", "fwd ms", "bwd ms", "fwd busy",
+              "bwd busy");
+  double total_f = 0, total_b = 0, cpu_f = 0, cpu_b = 0;
   for (size_t i = 0; i < n; ++i) {
-    std::printf("%-10s %-16s %10.3f %10.3f\n", layers[i]->name().c_str(),
+    std::printf("%-10s %-16s %10.3f %10.3f %9.2f %9.2f\n", layers[i]->name().c_str(),
                 ShapeString(layers[i]->output_shape()).c_str(), fwd_ms[i] / repeats,
-                bwd_ms[i] / repeats);
+                bwd_ms[i] / repeats, Busy(fwd_cpu[i], fwd_ms[i]), Busy(bwd_cpu[i], bwd_ms[i]));
     total_f += fwd_ms[i] / repeats;
     total_b += bwd_ms[i] / repeats;
+    cpu_f += fwd_cpu[i] / repeats;
+    cpu_b += bwd_cpu[i] / repeats;
   }
-  std::printf("%-10s %-16s %10.3f %10.3f\n", "total", "", total_f, total_b);
+  std::printf("%-10s %-16s %10.3f %10.3f %9.2f %9.2f\n", "total", "", total_f, total_b,
+              Busy(cpu_f, total_f), Busy(cpu_b, total_b));
 
   // Whole training steps through Model (validation + loss included).
   Dataset batch;
@@ -138,7 +158,7 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   }
   std::vector<Tensor> step_grads;
   if (!model.ComputeGradients(ptrs, batch, 0, &step_grads).ok()) return 1;
-  const double t0 = NowMs();
+  const double t0 = NowMs(), c0 = CpuMs();
   for (int r = 0; r < repeats; ++r) {
     auto loss = model.ComputeGradients(ptrs, batch, r, &step_grads);
     if (!loss.ok()) {
@@ -147,8 +167,9 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
     }
   }
   const double step_ms = (NowMs() - t0) / repeats;
-  std::printf("ComputeGradients: %.3f ms/step, %.0f images/s\n", step_ms,
-              1000.0 * static_cast<double>(batch_size) / step_ms);
+  const double step_cpu = (CpuMs() - c0) / repeats;
+  std::printf("ComputeGradients: %.3f ms/step, %.0f images/s, %.2f cores busy\n", step_ms,
+              1000.0 * static_cast<double>(batch_size) / step_ms, Busy(step_cpu, step_ms));
   return 0;
 }
 
