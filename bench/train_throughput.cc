@@ -147,9 +147,14 @@ int Run() {
   }
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
+  // The split the steps ran with: a batch-norm model's training steps are
+  // never cut, whatever the config asks (nn/model.h).
+  const ComputeSplit effective_split = (*trainer)->model()->training_splittable()
+                                           ? config->compute_split()
+                                           : ComputeSplit::BLAS_THREADS;
   std::printf("blas_kernel=%s threads=%d compute_split=%s batch_size=%d\n",
               BlasKernelName().c_str(), absl::GetFlag(FLAGS_threads),
-              ComputeSplit_Name(config->compute_split()).c_str(), config->batch_size());
+              ComputeSplit_Name(effective_split).c_str(), config->batch_size());
   std::printf("peak_rss_mb=%.0f train_gflop_per_image=%.4f\n", usage.ru_maxrss / 1024.0,
               TrainFlopsPerImage(*(*trainer)->model()) * 1e-9);
   std::printf("images_per_sec=%.1f\n", best);

@@ -98,6 +98,9 @@ class Model {
   const std::vector<std::vector<int>>& layer_inputs() const { return inputs_; }
   const ModelDef& def() const { return def_; }
   bool is_classifier() const { return loss_.kind_case() == LossDef::kSoftmaxCrossEntropy; }
+  // Whether SPLIT_BATCH cuts a training step into slices: not with batch norm,
+  // whose statistics span the whole batch (such steps run as BLAS_THREADS).
+  bool training_splittable() const { return training_splittable_; }
 
   // Initial values of variables(), deterministic in `seed` (each variable draws
   // from its own stream, so adding a variable does not change the others).
