@@ -10,7 +10,9 @@
 #            layers call) as it starts (2 threads per rank, which spin ~0.1 s
 #            after each product), with OPENBLAS_THREAD_TIMEOUT=4 (they sleep
 #            at once, as in Tessera's programs, nn/blas_kernel.h) and at 1
-#            thread per rank; its best in each round is the reference. A
+#            thread per rank, and with jemalloc and tcmalloc preloaded
+#            (bench/reference_env.sh) at 1 OpenBLAS thread per rank; its
+#            best in each round is the reference. A
 #            timeout set in this script's environment is kept for both sides.
 # Both sides plaintext: gloo neither encrypts nor authenticates, so Tessera
 # runs with TESSERA_SECURITY=off here (run_local.sh secures every job by
@@ -74,7 +76,7 @@ tessera() {
   [ -n "$figure" ] || { echo "a Tessera run printed no figure"; tail "$tmp"/run/*.log; exit 1; }
 }
 
-# ddp MALLOC(default|tuned) BLAS(spin|sleep|user|one) [HOOK]: one DDP run
+# ddp MALLOC(default|tuned|jemalloc|tcmalloc) BLAS(spin|sleep|user|one) [HOOK]: one DDP run
 # (BLAS: an OpenBLAS timeout mode of bench/reference_env.sh, or OpenBLAS at 1
 # thread per rank; HOOK: its --comm_hook); leaves the job's images/s in
 # $figure.
@@ -102,12 +104,18 @@ for ((r = 0; r < rounds; ++r)); do
   tessera sync $((batches / 2)); s=$figure
   tessera async "$batches"; a=$figure
   ddp_line="" best=0
-  for m in default tuned; do for b in "${blas_modes[@]}"; do
+  # glibc malloc with every BLAS mode; jemalloc and tcmalloc
+  # (bench/reference_env.sh) with OpenBLAS at 1 thread per rank, DDP's best.
+  ddp_modes=()
+  for m in default tuned; do for b in "${blas_modes[@]}"; do ddp_modes+=("$m/$b"); done; done
+  for m in "${other_mallocs[@]}"; do ddp_modes+=("$m/one"); done
+  for mb in "${ddp_modes[@]}"; do
+    m=${mb%/*} b=${mb#*/}
     ddp "$m" "$b"
     ddp_all["$m $b"]+="$figure "
     ddp_line+="${ddp_line:+, }$m/$b $figure"
     best=$(awk -v x="$best" -v y="$figure" 'BEGIN { print (x > y) ? x : y }')
-  done; done
+  done
   line="round $r: tessera sync $s, async $a"
   if (( bf16 )); then
     tessera sync $((batches / 2)) "$tmp/config_bf16.pbtxt"; sb=$figure

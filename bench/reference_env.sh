@@ -8,10 +8,18 @@
 #                       programs set for themselves, nn/blas_kernel.h); only
 #                       "user" when this environment sets OPENBLAS_THREAD_TIMEOUT,
 #                       which then holds for both sides
-#   reference_env MALLOC(default|tuned) TIMEOUT(spin|sleep|user)
+#   other_mallocs       the allocators tried besides glibc's: "jemalloc"
+#                       (libjemalloc2, preloaded, with MALLOC_CONF
+#                       dirty_decay_ms:-1,muzzy_decay_ms:-1: it keeps freed
+#                       pages, since with its default decay PyTorch's
+#                       ResNet-18 trained 3x slower) and "tcmalloc"
+#                       (libtcmalloc-minimal4, preloaded); scripts/setup.sh
+#                       installs both, and sourcing fails naming a missing one
+#   reference_env MALLOC(default|tuned|jemalloc|tcmalloc) TIMEOUT(spin|sleep|user)
 #                       sets the array `reference_envs` to the variables for
 #                       `env`: glibc malloc's fixed thresholds for "tuned" (as
 #                       Tessera's daemons fix theirs, common/malloc_tuning.h),
+#                       the preloaded allocator for "jemalloc" and "tcmalloc",
 #                       OPENBLAS_THREAD_TIMEOUT=4 for "sleep"
 # shellcheck shell=bash disable=SC2034  # the arrays are read by the sourcing scripts
 if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
@@ -20,10 +28,26 @@ else
   openblas_timeouts=(spin sleep)
 fi
 
+jemalloc_lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+tcmalloc_lib=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+for lib in "$jemalloc_lib" "$tcmalloc_lib"; do
+  if [ ! -f "$lib" ]; then
+    echo "bench/reference_env.sh: $lib is missing: the PyTorch references try it" \
+      "(run scripts/setup.sh, which installs libjemalloc2 and libtcmalloc-minimal4)" >&2
+    return 2
+  fi
+done
+other_mallocs=(jemalloc tcmalloc)
+
 reference_env() {
   reference_envs=()
-  if [ "$1" = tuned ]; then
-    reference_envs+=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728)
-  fi
+  case "$1" in
+    default) ;;
+    tuned) reference_envs+=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728) ;;
+    jemalloc) reference_envs+=(LD_PRELOAD="$jemalloc_lib"
+                               MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1) ;;
+    tcmalloc) reference_envs+=(LD_PRELOAD="$tcmalloc_lib") ;;
+    *) echo "reference_env: unknown malloc '$1'" >&2; return 2 ;;
+  esac
   if [ "$2" = sleep ]; then reference_envs+=(OPENBLAS_THREAD_TIMEOUT=4); fi
 }

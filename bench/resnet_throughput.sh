@@ -11,7 +11,8 @@
 # (they do not all fit in memory at 224), each for one timed turn after its
 # warm-up: 1 and 2 threads, glibc malloc's default thresholds and fixed ones
 # (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, as train_throughput.sh),
-# NCHW and channels_last, OpenBLAS's idle threads spinning as by default or
+# and on 2 threads jemalloc and tcmalloc (bench/reference_env.sh), NCHW and
+# channels_last, OpenBLAS's idle threads spinning as by default or
 # sleeping at once (OPENBLAS_THREAD_TIMEOUT=4, which Tessera's programs set for
 # themselves, nn/blas_kernel.h; PyTorch's linear layers use the same
 # OpenBLAS). The fastest is PyTorch's best configuration. Then
@@ -19,7 +20,8 @@
 # `rounds` rounds (bench/turns.sh), as train_throughput.sh does; a round's
 # ratio is Tessera's turn over PyTorch's. --quick tries only fixed malloc
 # thresholds: 1 thread in NCHW, 2 threads in NCHW and channels_last, each with
-# both OpenBLAS timeouts, and runs fewer steps and rounds. A timeout the user set
+# both OpenBLAS timeouts, plus jemalloc and tcmalloc on 2 threads in
+# channels_last, and runs fewer steps and rounds. A timeout the user set
 # (OPENBLAS_THREAD_TIMEOUT in this script's environment) is kept for both
 # sides and not searched. Prints, per size,
 #   size=S batch=B tessera_images_per_sec=X torch_images_per_sec=Y ratio=R (range lo-hi)
@@ -54,8 +56,16 @@ source bench/reference_env.sh  # openblas_timeouts, reference_env
 
 # PyTorch configurations: "threads malloc layout timeout".
 configs=()
-for t in 1 2; do for m in default tuned; do for l in nchw channels_last; do
+for t in 1 2; do for m in default tuned "${other_mallocs[@]}"; do for l in nchw channels_last; do
   for o in "${openblas_timeouts[@]}"; do
+    # jemalloc and tcmalloc: 2 threads with OpenBLAS's idle threads asleep
+    # (or the user's timeout) only, the setting of PyTorch's best so far.
+    if [ "$m" = jemalloc ] || [ "$m" = tcmalloc ]; then
+      if [ "$t" != 2 ] || [ "$o" != "${openblas_timeouts[-1]}" ]; then continue; fi
+      if ((quick)) && [ "$l" != channels_last ]; then continue; fi
+      configs+=("$t $m $l $o")
+      continue
+    fi
     # --quick: malloc tuned only, channels_last only on 2 threads (PyTorch's
     # best at 64x64 in the default run of 2026-12-06).
     if ((quick)) && { [ "$m" != tuned ] || [ "$t $l" = "1 channels_last" ]; }; then continue; fi

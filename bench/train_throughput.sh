@@ -51,7 +51,7 @@ source bench/turns.sh  # start, expect, turn, median_range; cleanup on exit
 # Tessera against the fastest configuration of that round.
 source bench/reference_env.sh  # openblas_timeouts, reference_env
 torch_names=() torch_desc=()
-add_torch() {  # NAME THREADS MALLOC(default|tuned) TIMEOUT(spin|sleep|user)
+add_torch() {  # NAME THREADS MALLOC(default|tuned|jemalloc|tcmalloc) TIMEOUT(spin|sleep|user)
   reference_env "$3" "$4"
   start "$1" env "${reference_envs[@]}" /usr/bin/python3 bench/torch_reference.py --paced \
     --batch_size="$batch" --threads="$2" --steps="$steps"
@@ -60,13 +60,19 @@ add_torch() {  # NAME THREADS MALLOC(default|tuned) TIMEOUT(spin|sleep|user)
   torch_desc+=("threads=$2 malloc=$3 openblas_timeout=$4")
 }
 
-echo "== starting Tessera ($threads threads) and PyTorch (1 and 2 threads, malloc default and tuned,"
-echo "   OpenBLAS timeout ${openblas_timeouts[*]}); batch $batch, $steps steps per turn, $rounds rounds"
+echo "== starting Tessera ($threads threads) and PyTorch (1 and 2 threads, glibc malloc default and tuned"
+echo "   with OpenBLAS timeout ${openblas_timeouts[*]}, ${other_mallocs[*]} with ${openblas_timeouts[-1]});" \
+  "batch $batch, $steps steps per turn, $rounds rounds"
 start tessera "$tessera_bin" --paced --batch_size="$batch" --threads="$threads" --steps="$steps"
 expect tessera '^ready$'
 for t in 1 2; do for m in default tuned; do for o in "${openblas_timeouts[@]}"; do
   add_torch "torch_t${t}_${m}_${o}" "$t" "$m" "$o"
 done; done; done
+# jemalloc and tcmalloc (bench/reference_env.sh) with OpenBLAS's idle threads
+# asleep (or the user's timeout).
+for t in 1 2; do for m in "${other_mallocs[@]}"; do
+  add_torch "torch_t${t}_${m}" "$t" "$m" "${openblas_timeouts[-1]}"
+done; done
 
 ratios=()
 declare -A wins figures

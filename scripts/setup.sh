@@ -24,6 +24,7 @@ PACKAGES=(
   iproute2                 # ip, tc: bench/netns/ emulated hosts, test/netns_cluster_test
   util-linux               # setsid: bench/netns/emulate.sh starts each task in a session of its own
   python3-torch            # reference for bench/train_throughput
+  libjemalloc2 libtcmalloc-minimal4  # allocators the PyTorch references try (bench/reference_env.sh)
   python3-pil              # scripts/make_fashion_jpeg_tree.py, make_photo_set.py write JPEG and PNG
   python3-torchvision      # reference pipeline in bench/jpeg_references.py (ImageFolder, DataLoader)
   libjpeg-turbo-progs      # tjbench: libjpeg-turbo's full-decode reference in bench/jpeg_references.py
