@@ -32,6 +32,7 @@
 #include "common/logging.h"
 #include "data/load_dataset.h"
 #include "nn/blas_kernel.h"
+#include "nn/gemm.h"
 #include "nn/model.h"
 #include "worker/local_trainer.h"
 #include "worker/train_config.h"
@@ -152,8 +153,8 @@ int Run() {
   const ComputeSplit effective_split = (*trainer)->model()->training_splittable()
                                            ? config->compute_split()
                                            : ComputeSplit::BLAS_THREADS;
-  std::printf("blas_kernel=%s threads=%d compute_split=%s batch_size=%d\n",
-              BlasKernelName().c_str(), absl::GetFlag(FLAGS_threads),
+  std::printf("blas_kernel=%s gemm=\"%s\" threads=%d compute_split=%s batch_size=%d\n",
+              BlasKernelName().c_str(), GemmDescription().c_str(), absl::GetFlag(FLAGS_threads),
               ComputeSplit_Name(effective_split).c_str(), config->batch_size());
   std::printf("peak_rss_mb=%.0f train_gflop_per_image=%.4f\n", usage.ru_maxrss / 1024.0,
               TrainFlopsPerImage(*(*trainer)->model()) * 1e-9);

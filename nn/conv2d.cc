@@ -1,12 +1,11 @@
 #include "nn/conv2d.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
 
+#include "nn/gemm.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -180,9 +179,8 @@ void Conv2DLayer::ForwardPart(int part, const float* weights, const float* bias,
       }
     }
     Im2Col(x + b * h_ * w_ * cin_, m, p.columns.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m * image_rows, cout_, patch, 1.0f,
-                p.columns.data(), patch, weights, cout_, bias != nullptr ? 1.0f : 0.0f, y_chunk,
-                cout_);
+    Sgemm(CblasNoTrans, CblasNoTrans, m * image_rows, cout_, patch, 1.0f, p.columns.data(), patch,
+          weights, cout_, bias != nullptr ? 1.0f : 0.0f, y_chunk, cout_);
   }
   p.columns_hold_images = chunk >= n;
 }
@@ -200,12 +198,12 @@ void Conv2DLayer::BackwardPart(int part, const float* weights, const float* x, c
     // the part's images were one chunk, else made again (it stays in cache).
     if (!p.columns_hold_images) Im2Col(x + b * h_ * w_ * cin_, m, p.columns.data());
     p.columns_hold_images = false;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, patch, cout_, m * image_rows, 1.0f,
-                p.columns.data(), patch, dy_chunk, cout_, b == 0 ? 0.0f : 1.0f, dw, cout_);
+    Sgemm(CblasTrans, CblasNoTrans, patch, cout_, m * image_rows, 1.0f, p.columns.data(), patch,
+          dy_chunk, cout_, b == 0 ? 0.0f : 1.0f, dw, cout_);
     if (grad_input == nullptr) continue;
     // dcolumns = dy W^T overwrites the columns, then folds back into the image.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m * image_rows, patch, cout_, 1.0f,
-                dy_chunk, cout_, weights, cout_, 0.0f, p.columns.data(), patch);
+    Sgemm(CblasNoTrans, CblasTrans, m * image_rows, patch, cout_, 1.0f, dy_chunk, cout_, weights,
+          cout_, 0.0f, p.columns.data(), patch);
     Col2Im(p.columns.data(), m, grad_input + b * h_ * w_ * cin_);
   }
 }
@@ -228,8 +226,8 @@ void Conv2DLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& 
     if (algorithm_ == ConvAlgorithm::kWinograd) {
       winograd_->Forward(input.data(), params[0]->data(), n, y);
     } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * image_rows, cout_, cin_, 1.0f,
-                  input.data(), cin_, params[0]->data(), cout_, 0.0f, y, cout_);
+      Sgemm(CblasNoTrans, CblasNoTrans, n * image_rows, cout_, cin_, 1.0f, input.data(), cin_,
+            params[0]->data(), cout_, 0.0f, y, cout_);
     }
     if (bias != nullptr) {
       for (int64_t r = 0; r < n * image_rows; ++r) {
@@ -282,11 +280,11 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
     return;
   }
   if (algorithm_ == ConvAlgorithm::kGemm1x1) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, rows, 1.0f, input.data(),
-                cin_, dy, cout_, 0.0f, dw, cout_);
+    Sgemm(CblasTrans, CblasNoTrans, cin_, cout_, rows, 1.0f, input.data(), cin_, dy, cout_, 0.0f,
+          dw, cout_);
     if (grad_input != nullptr) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cin_, cout_, 1.0f, dy, cout_,
-                  params[0]->data(), cout_, 0.0f, grad_input->data(), cin_);
+      Sgemm(CblasNoTrans, CblasTrans, rows, cin_, cout_, 1.0f, dy, cout_, params[0]->data(), cout_,
+            0.0f, grad_input->data(), cin_);
     }
     return;
   }

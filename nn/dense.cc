@@ -1,9 +1,9 @@
 #include "nn/dense.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <utility>
+
+#include "nn/gemm.h"
 
 namespace tessera {
 
@@ -66,8 +66,8 @@ void DenseLayer::ForwardShared(const float* weights, const float* bias, const Te
       input, kInputs, kOutputs,
       [&](const float* x, int64_t lo, int64_t hi, float* y) {
         for (int64_t i = 0; i < rows; ++i) std::copy(bias + lo, bias + hi, y + i * units_ + lo);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hi - lo, in_, 1.0f, x, in_,
-                    weights + lo, units_, 1.0f, y + lo, units_);
+        Sgemm(CblasNoTrans, CblasNoTrans, rows, hi - lo, in_, 1.0f, x, in_, weights + lo, units_,
+              1.0f, y + lo, units_);
       },
       output);
 }
@@ -79,8 +79,8 @@ void DenseLayer::InputGradientShared(const float* weights, const Tensor& grad_ou
       grad_output, kGradOutputs, kGradInputs,
       [&](const float* dy, int64_t lo, int64_t hi, float* dx) {
         // dx[:, lo:hi] = dy W[lo:hi, :]^T.
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, hi - lo, units_, 1.0f, dy,
-                    units_, weights + lo * units_, units_, 0.0f, dx + lo, in_);
+        Sgemm(CblasNoTrans, CblasTrans, rows, hi - lo, units_, 1.0f, dy, units_,
+              weights + lo * units_, units_, 0.0f, dx + lo, in_);
       },
       grad_input);
 }
@@ -97,8 +97,8 @@ void DenseLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& i
   float* y = output->data();
   for (int64_t i = 0; i < n; ++i) std::copy(bias, bias + units_, y + i * units_);
   if (n == 0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, units_, in_, 1.0f,
-              input.data(), in_, params[0]->data(), units_, 1.0f, y, units_);
+  Sgemm(CblasNoTrans, CblasNoTrans, n, units_, in_, 1.0f, input.data(), in_, params[0]->data(),
+        units_, 1.0f, y, units_);
 }
 
 void DenseLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -123,8 +123,8 @@ void DenseLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& 
   }
   if (n == 0) return;
   // dx = dy W^T.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_, units_, 1.0f, dy, units_,
-              params[0]->data(), units_, 0.0f, grad_input->data(), in_);
+  Sgemm(CblasNoTrans, CblasTrans, n, in_, units_, 1.0f, dy, units_, params[0]->data(), units_, 0.0f,
+        grad_input->data(), in_);
 }
 
 void DenseLayer::WeightGradientRows(const Tensor& input, const Tensor& grad_output,
@@ -137,8 +137,8 @@ void DenseLayer::WeightGradientRows(const Tensor& input, const Tensor& grad_outp
     return;
   }
   // dW[begin:end] = x[:, begin:end]^T dy.
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, end - begin, units_, n, 1.0f,
-              input.data() + begin, in_, grad_output.data(), units_, 0.0f, dw, units_);
+  Sgemm(CblasTrans, CblasNoTrans, end - begin, units_, n, 1.0f, input.data() + begin, in_,
+        grad_output.data(), units_, 0.0f, dw, units_);
 }
 
 }  // namespace tessera

@@ -19,6 +19,7 @@
 #include "common/cpu_time.h"
 #include "common/logging.h"
 #include "nn/blas_kernel.h"
+#include "nn/gemm.h"
 #include "nn/gradient_check.h"
 #include "nn/model.h"
 #include "nn/model_def.h"
@@ -125,9 +126,9 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
       }
     }
   }
-  std::printf("model %s, batch %lld, %d repeats, OpenBLAS core %s, %d threads\n",
+  std::printf("model %s, batch %lld, %d repeats, OpenBLAS core %s, %d threads, products %s\n",
               model.name().c_str(), static_cast<long long>(batch_size), repeats,
-              BlasKernelName().c_str(), BlasThreads());
+              BlasKernelName().c_str(), BlasThreads(), GemmDescription().c_str());
   std::printf("%-10s %-16s %10s %10s %9s %9s\n", "layer", "output", "fwd ms", "bwd ms", "fwd busy",
               "bwd busy");
   double total_f = 0, total_b = 0, cpu_f = 0, cpu_b = 0;

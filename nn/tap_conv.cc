@@ -1,10 +1,9 @@
 #include "nn/tap_conv.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <tuple>
 
+#include "nn/gemm.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -65,9 +64,8 @@ void TapConv::Forward(const float* x, const float* weights, const float* bias, i
   });
   ForColumnParts(cout_, [&](int64_t c0, int64_t c1) {
     for (const Pair& p : pairs_) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, c1 - c0, cin_, 1.0f,
-                  x + p.in * cin_, x_image, weights + p.tap * cin_ * cout_ + c0, cout_, 1.0f,
-                  y + p.out * cout_ + c0, y_image);
+      Sgemm(CblasNoTrans, CblasNoTrans, n, c1 - c0, cin_, 1.0f, x + p.in * cin_, x_image,
+            weights + p.tap * cin_ * cout_ + c0, cout_, 1.0f, y + p.out * cout_ + c0, y_image);
     }
   });
 }
@@ -83,9 +81,8 @@ void TapConv::Backward(const float* x, const float* weights, const float* dy, in
   // dW[tap][:, c0:c1] += x[:, q, :]^T dy[:, p, c0:c1].
   ForColumnParts(cout_, [&](int64_t c0, int64_t c1) {
     for (const Pair& p : pairs_) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, c1 - c0, n, 1.0f, x + p.in * cin_,
-                  x_image, dy + p.out * cout_ + c0, y_image, 1.0f,
-                  dweights + p.tap * cin_ * cout_ + c0, cout_);
+      Sgemm(CblasTrans, CblasNoTrans, cin_, c1 - c0, n, 1.0f, x + p.in * cin_, x_image,
+            dy + p.out * cout_ + c0, y_image, 1.0f, dweights + p.tap * cin_ * cout_ + c0, cout_);
     }
   });
   if (dx == nullptr) return;
@@ -94,9 +91,8 @@ void TapConv::Backward(const float* x, const float* weights, const float* dy, in
   // dx[:, q, c0:c1] += dy[:, p, :] W[tap][c0:c1, :]^T.
   ForColumnParts(cin_, [&](int64_t c0, int64_t c1) {
     for (const Pair& p : pairs_) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c1 - c0, cout_, 1.0f,
-                  dy + p.out * cout_, y_image, weights + (p.tap * cin_ + c0) * cout_, cout_, 1.0f,
-                  dx + p.in * cin_ + c0, x_image);
+      Sgemm(CblasNoTrans, CblasTrans, n, c1 - c0, cout_, 1.0f, dy + p.out * cout_, y_image,
+            weights + (p.tap * cin_ + c0) * cout_, cout_, 1.0f, dx + p.in * cin_ + c0, x_image);
     }
   });
 }

@@ -1,10 +1,9 @@
 #include "nn/winograd.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 
 #include "common/simd_clones.h"
+#include "nn/gemm.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -583,10 +582,9 @@ void WinogradConv::Products(const float* v, int64_t tiles, int64_t c_in, int64_t
                             int64_t k_begin, int64_t k_end) const {
   const int64_t pairs = cin_ * cout_;
   for (int64_t k = k_begin; k < k_end; ++k) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, c_out,
-                c_in, 1.0f, v + k * tiles * c_in, c_in,
-                u + (point_map != nullptr ? point_map[k] : k) * pairs, transposed ? c_in : c_out,
-                0.0f, m + k * tiles * c_out, c_out);
+    Sgemm(CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, c_out, c_in, 1.0f,
+          v + k * tiles * c_in, c_in, u + (point_map != nullptr ? point_map[k] : k) * pairs,
+          transposed ? c_in : c_out, 0.0f, m + k * tiles * c_out, c_out);
   }
 }
 
@@ -594,9 +592,8 @@ void WinogradConv::WeightProducts(const float* v, const float* dm, int64_t tiles
                                   float* du, int64_t k_begin, int64_t k_end) const {
   const int64_t pairs = cin_ * cout_;
   for (int64_t k = k_begin; k < k_end; ++k) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f,
-                v + k * tiles * cin_, cin_, dm + k * tiles * cout_, cout_, beta, du + k * pairs,
-                cout_);
+    Sgemm(CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f, v + k * tiles * cin_, cin_,
+          dm + k * tiles * cout_, cout_, beta, du + k * pairs, cout_);
   }
 }
 

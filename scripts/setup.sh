@@ -11,6 +11,7 @@ PACKAGES=(
   protobuf-compiler-grpc libgrpc++-dev
   libabsl-dev
   libopenblas-dev          # sgemm for dense and conv layers
+  libdnnl-dev              # oneDNN's sgemm: the layers' single-threaded products (nn/gemm.h)
   libturbojpeg0-dev        # JPEG decode for image shards
   libpng-dev               # PNG inputs of tessera_records
   libjpeg62-turbo-dev      # libjpeg API: DCT-scaled, cropped decode (data/jpeg_decoder)

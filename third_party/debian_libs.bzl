@@ -37,6 +37,13 @@ _LIBS = {
     "crypto": (["libcrypto"], "libssl-dev"),
 }
 
+# Libraries without a pkg-config module: target name -> (link flags, Debian
+# package, a header the package installs, checked to exist).
+_PLAIN_LIBS = {
+    # oneDNN's sgemm (nn/gemm.h); -lgomp: Debian builds it on OpenMP.
+    "dnnl": (["-ldnnl", "-lgomp"], "libdnnl-dev", "/usr/include/oneapi/dnnl/dnnl.h"),
+}
+
 def _pkg_config_libs(ctx, modules, package):
     result = ctx.execute(["pkg-config", "--libs"] + modules)
     if result.return_code != 0:
@@ -70,6 +77,15 @@ def _debian_libs_impl(ctx):
             lines.append('        "@//third_party/sanitizers:tsan": ["@//third_party/sanitizers:tsan_runtime_defaults"],')
             lines.append('        "//conditions:default": [],')
             lines.append('    }),')
+        lines.append(")")
+        lines.append("")
+    for name in sorted(_PLAIN_LIBS.keys()):
+        flags, package, header = _PLAIN_LIBS[name]
+        if not ctx.path(header).exists:
+            fail("%s is missing (is %s installed? run scripts/setup.sh)" % (header, package))
+        lines.append("cc_library(")
+        lines.append('    name = "%s",' % name)
+        lines.append("    linkopts = %s," % repr(flags + ["-lpthread"]))
         lines.append(")")
         lines.append("")
     ctx.file("WORKSPACE", 'workspace(name = "%s")\n' % ctx.name)
