@@ -27,9 +27,14 @@ void RemoveTemporaryFiles(FileSystem* fs, const std::string& dir) {
   }
 }
 
-// The state to manage `dir` with: its state file, plus checkpoints found in
-// the directory but not listed, sorted by step.
-CheckpointState LoadState(const std::string& dir, absl::Time now) {
+// The state to manage `dir` with: its state file, plus complete checkpoints
+// (data and index) found in the directory but not listed, sorted by step. A
+// data file with no index that the state file does not list is what a write
+// interrupted between its two renames leaves (the data is renamed first): it
+// was never a checkpoint, and is removed like the temporary files (adopted, it
+// was listed as a checkpoint that cannot be read). An index without its data
+// is left alone and not adopted.
+CheckpointState LoadState(FileSystem* fs, const std::string& dir, absl::Time now) {
   CheckpointState state;
   absl::StatusOr<CheckpointState> read = ReadCheckpointState(dir);
   if (read.ok()) {
@@ -48,6 +53,14 @@ CheckpointState LoadState(const std::string& dir, absl::Time now) {
           state.checkpoints().begin(), state.checkpoints().end(),
           [&f](const CheckpointStateEntry& e) { return e.name() == f.name; });
       if (listed) continue;
+      if (f.has_data && !f.has_index) {
+        const std::string path = CheckpointDataPath(dir, f.name);
+        LOG(WARNING) << "removing " << path
+                     << ": a data file without its index, left by an interrupted checkpoint write";
+        fs->DeleteFile(path).IgnoreError();
+        continue;
+      }
+      if (!f.has_data) continue;
       CheckpointStateEntry* e = state.add_checkpoints();
       e->set_name(f.name);
       e->set_global_step(f.global_step);
@@ -76,7 +89,7 @@ absl::StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Create(
   options.write_options.file_system = fs;
   RETURN_IF_ERROR(fs->CreateDir(dir, "checkpoint directory"));
   RemoveTemporaryFiles(fs, dir);
-  CheckpointState state = LoadState(dir, clock->Now());
+  CheckpointState state = LoadState(fs, dir, clock->Now());
   return std::unique_ptr<CheckpointManager>(
       new CheckpointManager(dir, options, fs, clock, std::move(state)));
 }
