@@ -3,7 +3,10 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -67,7 +70,32 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
   return d;
 }
 
+namespace {
+
+std::atomic<GemmLibrary> gemm_library{GemmLibrary::kOneDnn};
+
+}  // namespace
+
+absl::StatusOr<GemmLibrary> ParseGemmLibrary(const char* value) {
+  if (value == nullptr || std::strcmp(value, "onednn") == 0) return GemmLibrary::kOneDnn;
+  if (std::strcmp(value, "openblas") == 0) return GemmLibrary::kOpenBlas;
+  return absl::InvalidArgumentError(
+      absl::StrCat("TESSERA_GEMM=\"", value,
+                   "\" in the environment: want \"onednn\" (the default) or "
+                   "\"openblas\""));
+}
+
+void SetGemmLibrary(GemmLibrary library) { gemm_library.store(library); }
+
+GemmLibrary CurrentGemmLibrary() { return gemm_library.load(std::memory_order_relaxed); }
+
 void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> lookup) {
+  const absl::StatusOr<GemmLibrary> library = ParseGemmLibrary(lookup("TESSERA_GEMM"));
+  if (!library.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(library.status().message()).c_str());
+    std::exit(2);
+  }
+  SetGemmLibrary(*library);
   __builtin_cpu_init();
   const char* timeout = lookup("OPENBLAS_THREAD_TIMEOUT");
   const BlasKernelDecision d = DecideBlasKernel(

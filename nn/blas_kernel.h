@@ -24,6 +24,7 @@
 #include <string>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace tessera {
@@ -60,8 +61,23 @@ BlasKernelDecision DecideBlasKernel(absl::string_view corename, const char* user
 // process's environment plus the variables it decided and TESSERA_BLAS_REEXEC (the
 // process's own environment is not changed; does not return on success; on
 // failure logs a warning and goes on with the current kernel). Logs the
-// kernel in use.
+// kernel in use. Also sets the products' library from TESSERA_GEMM
+// (SetGemmLibrary); a bad value stops the program (exit status 2) with
+// ParseGemmLibrary's error.
 void EnsureBlasKernel(int argc, char** argv, absl::FunctionRef<const char*(const char*)> lookup);
+
+// The library of the layers' single-threaded matrix products (nn/gemm.h),
+// process-wide like OpenBLAS's thread count: oneDNN unless EnsureBlasKernel
+// found TESSERA_GEMM=openblas.
+enum class GemmLibrary { kOneDnn, kOpenBlas };
+
+// TESSERA_GEMM's value (null when unset): unset or "onednn" -> kOneDnn,
+// "openblas" -> kOpenBlas; anything else INVALID_ARGUMENT naming the variable
+// and the value.
+absl::StatusOr<GemmLibrary> ParseGemmLibrary(const char* value);
+
+void SetGemmLibrary(GemmLibrary library);
+GemmLibrary CurrentGemmLibrary();
 
 // openblas_get_corename(), e.g. "Haswell".
 std::string BlasKernelName();

@@ -1,5 +1,6 @@
 #include "nn/blas_kernel.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -98,6 +99,20 @@ TEST(IsGenericBlasCoreTest, Names) {
 TEST(BlasKernelNameTest, ReportsSomething) {
   EXPECT_FALSE(BlasKernelName().empty());
   EXPECT_GE(BlasThreads(), 1);
+}
+
+TEST(ParseGemmLibraryTest, DefaultOneDnnOpenBlasAndBadValuesNamed) {
+  EXPECT_EQ(*ParseGemmLibrary(nullptr), GemmLibrary::kOneDnn);
+  EXPECT_EQ(*ParseGemmLibrary("onednn"), GemmLibrary::kOneDnn);
+  EXPECT_EQ(*ParseGemmLibrary("openblas"), GemmLibrary::kOpenBlas);
+  for (const char* bad : {"", "OpenBLAS", "mkl"}) {
+    const absl::StatusOr<GemmLibrary> r = ParseGemmLibrary(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(absl::StrCat("TESSERA_GEMM=\"", bad, "\"")),
+              std::string::npos)
+        << r.status();
+  }
 }
 
 }  // namespace

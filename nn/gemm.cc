@@ -2,9 +2,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "nn/blas_kernel.h"
@@ -14,29 +13,11 @@
 extern "C" void omp_set_num_threads(int threads);
 
 namespace tessera {
-namespace {
-
-// TESSERA_GEMM, read once: true for oneDNN. A bad value stops the program.
-bool UseOneDnn() {
-  static const bool use = [] {
-    const char* value = std::getenv("TESSERA_GEMM");
-    if (value == nullptr || std::strcmp(value, "onednn") == 0) return true;
-    if (std::strcmp(value, "openblas") == 0) return false;
-    std::fprintf(stderr,
-                 "TESSERA_GEMM=\"%s\" in the environment: want \"onednn\" (the default) or "
-                 "\"openblas\"\n",
-                 value);
-    std::exit(2);
-  }();
-  return use;
-}
-
-}  // namespace
 
 void Sgemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int64_t m, int64_t n, int64_t k,
            float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
            float* c, int64_t ldc) {
-  if (UseOneDnn() && BlasThreads() == 1) {
+  if (CurrentGemmLibrary() == GemmLibrary::kOneDnn && BlasThreads() == 1) {
     // oneDNN runs on OpenMP: at 1 thread for this calling thread (a per-thread
     // setting), so it runs the product here and starts no team.
     thread_local bool serial = false;
@@ -50,9 +31,8 @@ void Sgemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int64_t m, int64_t 
     if (status == dnnl_success) return;
     // Only arguments oneDNN refuses (the layers' are valid): say so once and
     // let OpenBLAS do it.
-    static bool said = false;
-    if (!said) {
-      said = true;
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true)) {
       std::fprintf(stderr, "oneDNN's sgemm refused %lldx%lldx%lld (status %d); using OpenBLAS\n",
                    static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
                    static_cast<int>(status));
@@ -62,7 +42,7 @@ void Sgemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int64_t m, int64_t 
 }
 
 std::string GemmDescription() {
-  if (!UseOneDnn()) return "OpenBLAS (TESSERA_GEMM=openblas)";
+  if (CurrentGemmLibrary() == GemmLibrary::kOpenBlas) return "OpenBLAS (TESSERA_GEMM=openblas)";
   const dnnl_version_t* v = dnnl_version();
   return absl::StrCat("oneDNN ", v->major, ".", v->minor, ".", v->patch);
 }

@@ -18,7 +18,8 @@
 //
 // TESSERA_GEMM=openblas in the environment makes every product OpenBLAS's
 // (for comparing the two); unset or "onednn" is the default above; any other
-// value stops the program with an error naming it.
+// value stops the program with an error naming it. EnsureBlasKernel, which
+// every program calls first, reads it (CurrentGemmLibrary, nn/blas_kernel.h).
 
 #include <cblas.h>
 

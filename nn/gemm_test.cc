@@ -1,7 +1,7 @@
 #include "nn/gemm.h"
 
 #include <cmath>
-#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -69,26 +69,36 @@ TEST(GemmTest, MatchesNaiveProductOnOneAndTwoThreads) {
   EXPECT_EQ(GemmDescription().rfind("oneDNN ", 0), 0u) << GemmDescription();
 }
 
-// TESSERA_GEMM is read at the first product, so each case runs in a fresh
-// process.
-TEST(GemmDeathTest, OpenBlasWhenAskedAndBadValuesStop) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        setenv("TESSERA_GEMM", "openblas", 1);
-        SetBlasThreads(1);
-        const bool ok = GemmDescription() == "OpenBLAS (TESSERA_GEMM=openblas)" &&
-                        LargestError(17, 9, 33) < 1e-4;
-        std::exit(ok ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
-  EXPECT_EXIT(
-      {
-        setenv("TESSERA_GEMM", "mkl", 1);
-        SetBlasThreads(1);
-        LargestError(4, 4, 4);
-      },
-      ::testing::ExitedWithCode(2), "TESSERA_GEMM=\"mkl\" in the environment: want \"onednn\"");
+// SetGemmLibrary(kOpenBlas) (what EnsureBlasKernel does for
+// TESSERA_GEMM=openblas) sends even single-threaded products to OpenBLAS.
+TEST(GemmTest, OpenBlasWhenAsked) {
+  const int saved = BlasThreads();
+  SetBlasThreads(1);
+  SetGemmLibrary(GemmLibrary::kOpenBlas);
+  EXPECT_EQ(GemmDescription(), "OpenBLAS (TESSERA_GEMM=openblas)");
+  EXPECT_LT(LargestError(17, 9, 33), 1e-4);
+  SetGemmLibrary(GemmLibrary::kOneDnn);
+  SetBlasThreads(saved);
+}
+
+// EnsureBlasKernel reads TESSERA_GEMM through the lookup main passes: a value
+// sets the library, a bad one stops the program naming it.
+TEST(GemmDeathTest, EnsureBlasKernelReadsTesseraGemm) {
+  const auto lookup = [](const char* value) {
+    return [value](const char* name) -> const char* {
+      if (std::strcmp(name, "TESSERA_GEMM") == 0) return value;
+      // Leave OpenBLAS's variables "set" so that nothing re-executes.
+      if (std::strcmp(name, "TESSERA_BLAS_REEXEC") == 0) return "1";
+      return nullptr;
+    };
+  };
+  EnsureBlasKernel(0, nullptr, lookup("openblas"));
+  EXPECT_EQ(CurrentGemmLibrary(), GemmLibrary::kOpenBlas);
+  EnsureBlasKernel(0, nullptr, lookup(nullptr));
+  EXPECT_EQ(CurrentGemmLibrary(), GemmLibrary::kOneDnn);
+  EXPECT_EXIT(EnsureBlasKernel(0, nullptr, lookup("mkl")), ::testing::ExitedWithCode(2),
+              "TESSERA_GEMM=\"mkl\" in the environment: want \"onednn\"");
+  EXPECT_EQ(CurrentGemmLibrary(), GemmLibrary::kOneDnn);
 }
 
 }  // namespace
