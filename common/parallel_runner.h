@@ -9,7 +9,7 @@
 // Run() may be called by one thread at a time; the destructor joins.
 //
 // Waits spin briefly before they block: a thread that has finished its part
-// watches for the next Run() for up to kSpin, and Run() watches for the other
+// watches for the next Run() for up to kSpinNanos, and Run() watches for the other
 // parts to finish for as long, before either sleeps on the mutex. Waking a
 // sleeping thread costs about 20 us on these VMs (a futex wake and the
 // hypervisor's interrupt), and a training step of ResNet-18 runs hundreds of
