@@ -21,6 +21,12 @@
 #                       Tessera's daemons fix theirs, common/malloc_tuning.h),
 #                       the preloaded allocator for "jemalloc" and "tcmalloc",
 #                       OPENBLAS_THREAD_TIMEOUT=4 for "sleep"
+# OpenBLAS's kernel: a set OPENBLAS_CORETYPE holds for both sides. Unset, and
+# this machine's OpenBLAS falling back to a generic core on a CPU it does not
+# know (0.3.21 picks Prescott on recent Xeons) while the CPU has AVX-512 or
+# AVX2, sourcing exports OPENBLAS_CORETYPE=SkylakeX or Haswell for both sides:
+# the very choice Tessera's programs make for themselves (nn/blas_kernel.h,
+# EnsureBlasKernel), which PyTorch's linear layers would otherwise not get.
 # shellcheck shell=bash disable=SC2034  # the arrays are read by the sourcing scripts
 if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
   openblas_timeouts=(user)
@@ -38,6 +44,32 @@ for lib in "$jemalloc_lib" "$tcmalloc_lib"; do
   fi
 done
 other_mallocs=(jemalloc tcmalloc)
+
+if [ -z "${OPENBLAS_CORETYPE+set}" ]; then
+  blas_chosen_core=$(python3 -c '
+import ctypes
+lib = ctypes.CDLL("libopenblas.so.0")
+lib.openblas_get_corename.restype = ctypes.c_char_p
+print(lib.openblas_get_corename().decode())') || {
+    echo "bench/reference_env.sh: could not ask libopenblas.so.0 for its core" \
+      "(run scripts/setup.sh)" >&2
+    return 2
+  }
+  case "${blas_chosen_core,,}" in
+    prescott|core2|penryn|dunnington|nehalem|atom|generic|katmai|coppermine|northwood|banias|unknown|"")
+      cpu_flags=$(grep -m1 '^flags' /proc/cpuinfo)
+      if [[ " $cpu_flags " == *" avx512f "* ]]; then
+        export OPENBLAS_CORETYPE=SkylakeX
+      elif [[ " $cpu_flags " == *" avx2 "* ]]; then
+        export OPENBLAS_CORETYPE=Haswell
+      fi
+      if [ -n "${OPENBLAS_CORETYPE+set}" ]; then
+        echo "OpenBLAS falls back to its generic core $blas_chosen_core on this CPU:" \
+          "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both sides (as Tessera's programs choose)"
+      fi
+      ;;
+  esac
+fi
 
 reference_env() {
   reference_envs=()
