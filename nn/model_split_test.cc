@@ -183,7 +183,9 @@ TEST(ModelSplitTest, SumAndMeanSquaredErrorCombineByTheirReduction) {
 }
 
 // Batch norm's statistics span the whole batch, and a batch under
-// 2 * kMinSliceExamples is too small to cut: both run unsplit, bit for bit.
+// 2 * kMinSliceExamples is too small to cut: both run as BLAS_THREADS, bit for
+// bit (the reference runs as BLAS_THREADS too: its products go to the same
+// library, nn/gemm.h, with the same thread count).
 TEST(ModelSplitTest, BatchNormAndSmallBatchesAreNotCut) {
   const std::string bn_net = R"(
       name: "bn" input_shape: [4]
@@ -200,6 +202,7 @@ TEST(ModelSplitTest, BatchNormAndSmallBatchesAreNotCut) {
     auto split = FromText(c.text);
     ASSERT_NE(whole, nullptr);
     ASSERT_NE(split, nullptr);
+    whole->SetComputeThreads(2, BLAS_THREADS);
     split->SetComputeThreads(2, SPLIT_BATCH);
     const std::vector<Tensor> params = whole->InitialValues(6);
     const Dataset batch = SineBatch(c.n, whole->input_shape(), 3, 0);
