@@ -18,7 +18,7 @@ namespace {
 constexpr int64_t kBlockRows = 16;
 
 // sums[ch] += the sum over rows [begin, end) of x[r][ch]; block: c floats.
-TESSERA_AVX2_CLONES void AddColumnSums(const float* __restrict x, int64_t c, int64_t begin,
+TESSERA_SIMD_CLONES void AddColumnSums(const float* __restrict x, int64_t c, int64_t begin,
                                        int64_t end, float* __restrict block,
                                        double* __restrict sums) {
   for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
@@ -33,7 +33,7 @@ TESSERA_AVX2_CLONES void AddColumnSums(const float* __restrict x, int64_t c, int
 }
 
 // sums[ch] += the sum over rows [begin, end) of (x[r][ch] - mean[ch])^2.
-TESSERA_AVX2_CLONES void AddSquaredDeviations(const float* __restrict x, int64_t c, int64_t begin,
+TESSERA_SIMD_CLONES void AddSquaredDeviations(const float* __restrict x, int64_t c, int64_t begin,
                                               int64_t end, const float* __restrict mean,
                                               float* __restrict block, double* __restrict sums) {
   for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
@@ -52,7 +52,7 @@ TESSERA_AVX2_CLONES void AddSquaredDeviations(const float* __restrict x, int64_t
 
 // Backward's sums over rows [begin, end): sum_dy[ch] += dy, sum_dy_xhat[ch] +=
 // dy * (x - mean) * inv_std. block: 2 x c floats.
-TESSERA_AVX2_CLONES void AddGradientSums(const float* __restrict x, const float* __restrict dy,
+TESSERA_SIMD_CLONES void AddGradientSums(const float* __restrict x, const float* __restrict dy,
                                          int64_t c, int64_t begin, int64_t end,
                                          const float* __restrict mean,
                                          const float* __restrict inv_std, float* __restrict block,
@@ -79,7 +79,7 @@ TESSERA_AVX2_CLONES void AddGradientSums(const float* __restrict x, const float*
 }
 
 // y = gamma * (x - mean) * inv_std + beta over rows [begin, end).
-TESSERA_AVX2_CLONES void Normalize(const float* __restrict x, int64_t c, int64_t begin, int64_t end,
+TESSERA_SIMD_CLONES void Normalize(const float* __restrict x, int64_t c, int64_t begin, int64_t end,
                                    const float* __restrict mean, const float* __restrict inv_std,
                                    const float* __restrict gamma, const float* __restrict beta,
                                    float* __restrict y) {
@@ -95,7 +95,7 @@ TESSERA_AVX2_CLONES void Normalize(const float* __restrict x, int64_t c, int64_t
 // dx = gamma * inv_std * (dy - dbeta / n - xhat * dgamma / n) over rows
 // [begin, end), with xhat = (x - mean) * inv_std, dbeta = the sum of dy and
 // dgamma = the sum of dy * xhat over the batch, 1 / n = inv_rows.
-TESSERA_AVX2_CLONES void NormalizeGradient(
+TESSERA_SIMD_CLONES void NormalizeGradient(
     const float* __restrict x, const float* __restrict dy, int64_t c, int64_t begin, int64_t end,
     const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
     const float* __restrict dbeta, const float* __restrict dgamma, float inv_rows,

@@ -15,12 +15,12 @@ namespace {
 // the loops scalar) and compiled for AVX2 too (common/simd_clones.h).
 
 // dst = max(dst, src), elementwise.
-TESSERA_AVX2_CLONES void MaxInto(const float* __restrict src, float* __restrict dst, int64_t c) {
+TESSERA_SIMD_CLONES void MaxInto(const float* __restrict src, float* __restrict dst, int64_t c) {
   for (int64_t ch = 0; ch < c; ++ch) dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
 }
 
 // dst += src * scale.
-TESSERA_AVX2_CLONES void AddScaled(const float* __restrict src, float scale, float* __restrict dst,
+TESSERA_SIMD_CLONES void AddScaled(const float* __restrict src, float scale, float* __restrict dst,
                                    int64_t c) {
   for (int64_t ch = 0; ch < c; ++ch) dst[ch] += src[ch] * scale;
 }
@@ -31,7 +31,7 @@ TESSERA_AVX2_CLONES void AddScaled(const float* __restrict src, float scale, flo
 // Not __restrict and two loops: GCC 12 vectorizes these loops (versioned for
 // aliasing) only so; with __restrict pointers, or the choice inside the loop,
 // it left them scalar with a branch per channel.
-TESSERA_AVX2_CLONES void TakeMaxGradient(const float* src, const float* max, float* pending,
+TESSERA_SIMD_CLONES void TakeMaxGradient(const float* src, const float* max, float* pending,
                                          float* dst, int64_t c, bool add) {
   if (add) {
     for (int64_t ch = 0; ch < c; ++ch) {

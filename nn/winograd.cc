@@ -15,7 +15,7 @@ namespace {
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 //   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-TESSERA_AVX2_CLONES void TransformBT4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformBT4(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       float* __restrict o0, float* __restrict o1,
                                       float* __restrict o2, float* __restrict o3, int64_t n) {
@@ -27,7 +27,7 @@ TESSERA_AVX2_CLONES void TransformBT4(const float* __restrict a0, const float* _
   }
 }
 
-TESSERA_AVX2_CLONES void TransformAT4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformAT4(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       float* __restrict o0, float* __restrict o1, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -36,7 +36,7 @@ TESSERA_AVX2_CLONES void TransformAT4(const float* __restrict a0, const float* _
   }
 }
 
-TESSERA_AVX2_CLONES void TransformA4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformA4(const float* __restrict a0, const float* __restrict a1,
                                      float* __restrict o0, float* __restrict o1,
                                      float* __restrict o2, float* __restrict o3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -47,7 +47,7 @@ TESSERA_AVX2_CLONES void TransformA4(const float* __restrict a0, const float* __
   }
 }
 
-TESSERA_AVX2_CLONES void TransformG4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformG4(const float* __restrict a0, const float* __restrict a1,
                                      const float* __restrict a2, float* __restrict o0,
                                      float* __restrict o1, float* __restrict o2,
                                      float* __restrict o3, int64_t n) {
@@ -59,7 +59,7 @@ TESSERA_AVX2_CLONES void TransformG4(const float* __restrict a0, const float* __
   }
 }
 
-TESSERA_AVX2_CLONES void TransformGT4(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformGT4(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       float* __restrict o0, float* __restrict o1,
                                       float* __restrict o2, int64_t n) {
@@ -76,7 +76,7 @@ TESSERA_AVX2_CLONES void TransformGT4(const float* __restrict a0, const float* _
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
 //          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
-TESSERA_AVX2_CLONES void TransformBT6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformBT6(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       const float* __restrict a4, const float* __restrict a5,
                                       float* __restrict o0, float* __restrict o1,
@@ -96,7 +96,7 @@ TESSERA_AVX2_CLONES void TransformBT6(const float* __restrict a0, const float* _
   }
 }
 
-TESSERA_AVX2_CLONES void TransformAT6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformAT6(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       const float* __restrict a4, const float* __restrict a5,
                                       float* __restrict o0, float* __restrict o1,
@@ -111,7 +111,7 @@ TESSERA_AVX2_CLONES void TransformAT6(const float* __restrict a0, const float* _
   }
 }
 
-TESSERA_AVX2_CLONES void TransformA6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformA6(const float* __restrict a0, const float* __restrict a1,
                                      const float* __restrict a2, const float* __restrict a3,
                                      float* __restrict o0, float* __restrict o1,
                                      float* __restrict o2, float* __restrict o3,
@@ -128,7 +128,7 @@ TESSERA_AVX2_CLONES void TransformA6(const float* __restrict a0, const float* __
   }
 }
 
-TESSERA_AVX2_CLONES void TransformG6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformG6(const float* __restrict a0, const float* __restrict a1,
                                      const float* __restrict a2, float* __restrict o0,
                                      float* __restrict o1, float* __restrict o2,
                                      float* __restrict o3, float* __restrict o4,
@@ -145,7 +145,7 @@ TESSERA_AVX2_CLONES void TransformG6(const float* __restrict a0, const float* __
   }
 }
 
-TESSERA_AVX2_CLONES void TransformGT6(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformGT6(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       const float* __restrict a4, const float* __restrict a5,
                                       float* __restrict o0, float* __restrict o1,
@@ -169,7 +169,7 @@ TESSERA_AVX2_CLONES void TransformGT6(const float* __restrict a0, const float* _
 //   G   = [-1 0 0 0 0; -2/9 -2/9 -2/9 -2/9 -2/9; -2/9 2/9 -2/9 2/9 -2/9;
 //          1/90 1/45 2/45 4/45 8/45; 1/90 -1/45 2/45 -4/45 8/45;
 //          32/45 16/45 8/45 4/45 2/45; 32/45 -16/45 8/45 -4/45 2/45; 0 0 0 0 1].
-TESSERA_AVX2_CLONES void TransformBT8(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformBT8(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       const float* __restrict a4, const float* __restrict a5,
                                       const float* __restrict a6, const float* __restrict a7,
@@ -194,7 +194,7 @@ TESSERA_AVX2_CLONES void TransformBT8(const float* __restrict a0, const float* _
   }
 }
 
-TESSERA_AVX2_CLONES void TransformAT8(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformAT8(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       const float* __restrict a4, const float* __restrict a5,
                                       const float* __restrict a6, const float* __restrict a7,
@@ -211,7 +211,7 @@ TESSERA_AVX2_CLONES void TransformAT8(const float* __restrict a0, const float* _
   }
 }
 
-TESSERA_AVX2_CLONES void TransformA8(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformA8(const float* __restrict a0, const float* __restrict a1,
                                      const float* __restrict a2, const float* __restrict a3,
                                      float* __restrict o0, float* __restrict o1,
                                      float* __restrict o2, float* __restrict o3,
@@ -232,7 +232,7 @@ TESSERA_AVX2_CLONES void TransformA8(const float* __restrict a0, const float* __
   }
 }
 
-TESSERA_AVX2_CLONES void TransformG8(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformG8(const float* __restrict a0, const float* __restrict a1,
                                      const float* __restrict a2, const float* __restrict a3,
                                      const float* __restrict a4, float* __restrict o0,
                                      float* __restrict o1, float* __restrict o2,
@@ -256,7 +256,7 @@ TESSERA_AVX2_CLONES void TransformG8(const float* __restrict a0, const float* __
   }
 }
 
-TESSERA_AVX2_CLONES void TransformGT8(const float* __restrict a0, const float* __restrict a1,
+TESSERA_SIMD_CLONES void TransformGT8(const float* __restrict a0, const float* __restrict a1,
                                       const float* __restrict a2, const float* __restrict a3,
                                       const float* __restrict a4, const float* __restrict a5,
                                       const float* __restrict a6, const float* __restrict a7,
