@@ -388,7 +388,8 @@ void WinogradConv::WithTransforms(Fn fn) const {
 
 int64_t WinogradConv::ChunkImages(int64_t n) const {
   const int64_t bytes = tiles_y_ * tiles_x_ * points_ * (cin_ + cout_) * int64_t{sizeof(float)};
-  return std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(bytes, 1), 1, std::max<int64_t>(n, 1));
+  const int64_t target = cin_ < kShallowChannels ? kShallowChunkBytes : kChunkBytes;
+  return std::clamp<int64_t>(target / std::max<int64_t>(bytes, 1), 1, std::max<int64_t>(n, 1));
 }
 
 template <typename T>
