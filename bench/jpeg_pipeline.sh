@@ -18,10 +18,13 @@
 #     (each configuration of the search once), then the best on 1 core and the
 #     best on all cores are timed in every round. The search: batch 32, 0 or 1
 #     workers on 1 core, 0 or 2 workers x 1 or 2 threads on 2 cores, malloc
-#     default and tuned (jpeg_references.py --quick: 12 configurations);
-#     --full_search adds batch 64 and 1 worker on 2 cores (40, 5 more minutes);
-#     --quick tries the 4 that won before (1 core: 0 workers, malloc default
-#     or tuned; 2 cores: 0 workers x 2 threads, 2 workers x 1 thread, tuned).
+#     default and tuned, and jemalloc and tcmalloc preloaded (1 core: 0
+#     workers; 2 cores: 0 workers x 2 threads, 2 workers x 1 thread)
+#     (jpeg_references.py --quick: 18 configurations); --full_search adds
+#     batch 64 and 1 worker on 2 cores (52, 5 more minutes); --quick tries
+#     the 4 that won before (1 core: 0 workers, malloc default or tuned; 2
+#     cores: 0 workers x 2 threads, 2 workers x 1 thread, tuned) and jemalloc
+#     and tcmalloc on 1 core.
 #  3. Ratios: ours / torchvision per core (target >= 3) and on all cores, ours /
 #     tjbench per core (target >= 1.0), ours / the full decode of the stream.
 #  4. tessera_records with 2 threads on the set as it is (JPEGs pass through
@@ -77,7 +80,9 @@ if [ "$quick" = 1 ]; then
   search=(--torch_config=cores=1,workers=0,threads=1,malloc=default,batch=32
           --torch_config=cores=1,workers=0,threads=1,malloc=tuned,batch=32
           --torch_config=cores=$ncores,workers=0,threads=2,malloc=tuned,batch=32
-          --torch_config=cores=$ncores,workers=2,threads=1,malloc=tuned,batch=32)
+          --torch_config=cores=$ncores,workers=2,threads=1,malloc=tuned,batch=32
+          --torch_config=cores=1,workers=0,threads=1,malloc=jemalloc,batch=32
+          --torch_config=cores=1,workers=0,threads=1,malloc=tcmalloc,batch=32)
 else
   : "${rounds:=5}" "${train_files:=2000}" "${images:=1280}" "${torch_images:=640}"
   validation_files=100 png_count=500 tjbench_files=12 check_seconds=2 search=(--quick)

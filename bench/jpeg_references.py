@@ -16,9 +16,11 @@ on an ImageNet-style tree such as scripts/make_photo_set.py writes:
       DataLoader (shuffle), each configuration in a fresh process (malloc
       thresholds are read at start): num_workers 0/1/2, torch.set_num_threads
       1/2, batch 32/64, glibc malloc default or MALLOC_MMAP_THRESHOLD_=33554432
-      MALLOC_TRIM_THRESHOLD_=134217728 (DESIGN.md, Performance facts), and for
+      MALLOC_TRIM_THRESHOLD_=134217728 (DESIGN.md, Performance facts), for
       batch 64 also MALLOC_MMAP_THRESHOLD_=67108864 ("tuned64": its 38.5 MB
-      batches are above 32 MiB). "1 core" configurations run under
+      batches are above 32 MiB), and jemalloc (no decay) or tcmalloc
+      preloaded, as bench/reference_env.sh gives the training references
+      ("jemalloc", "tcmalloc": num_workers 0 and 2 only). "1 core" configurations run under
       `taskset -c 0`; "2 cores" ones are not pinned. Timing starts after the
       first batch and the batches the workers prefetched (2 each), so start-up
       is excluded, and runs over --torch_images images (workers persist; keep
@@ -54,6 +56,12 @@ MALLOC_SETTINGS = {
     "default": {},
     "tuned": {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "134217728"},
     "tuned64": {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "134217728"},
+    # Preloaded allocators (scripts/setup.sh installs libjemalloc2 and
+    # libtcmalloc-minimal4); jemalloc keeps freed pages, as in
+    # bench/reference_env.sh.
+    "jemalloc": {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                 "MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1"},
+    "tcmalloc": {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"},
 }
 IMAGE_EXTENSIONS = (".jpeg", ".jpg")
 
@@ -168,6 +176,10 @@ def search_configs(args, cores):
             for workers in ((0, 2) if args.quick else (0, 1, 2)):
                 for threads in (1, 2):
                     configs.append((cores, workers, threads, malloc, batch))
+        for malloc in ("jemalloc", "tcmalloc"):
+            configs.append((1, 0, 1, malloc, batch))
+            for workers in (0, 2):
+                configs.append((cores, workers, 1 if workers else 2, malloc, batch))
     return configs
 
 
@@ -230,9 +242,13 @@ def torch_once(root, args, config):
     """images/s of one torchvision configuration in a fresh process."""
     ncores, workers, threads, malloc, batch = config
     env = dict(os.environ)
-    for k in MALLOC_SETTINGS["tuned"]:
+    for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD", "MALLOC_CONF"):
         env.pop(k, None)
     env.update(MALLOC_SETTINGS[malloc])
+    preload = env.get("LD_PRELOAD")
+    if preload is not None and not os.path.isfile(preload):
+        sys.exit("jpeg_references: %s is missing for malloc=%s (run scripts/setup.sh)"
+                 % (preload, malloc))
     cmd = [sys.executable, os.path.abspath(__file__), "--torch_child", root,
            "--workers", str(workers), "--threads", str(threads), "--batch", str(batch),
            "--torch_images", str(args.torch_images), "--max_files", str(args.max_files)]
