@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -61,6 +62,30 @@ double SgemmGflops(int cpu, double seconds, Library library) {
   return 2.0 * kN * kN * kN * calls / absl::ToDoubleSeconds(elapsed) / 1e9;
 }
 
+// GFLOPS per core of `library`'s sgemm: each core alone, one after the
+// other, then all cores at once.
+struct CoreFigures {
+  std::vector<double> alone, together;
+  double AloneSum() const { return std::accumulate(alone.begin(), alone.end(), 0.0); }
+  double TogetherSum() const { return std::accumulate(together.begin(), together.end(), 0.0); }
+};
+
+CoreFigures MeasureCores(int cores, double seconds, Library library) {
+  CoreFigures f;
+  f.alone.resize(cores);
+  f.together.resize(cores);
+  for (int cpu = 0; cpu < cores; ++cpu) {
+    std::thread t([&] { f.alone[cpu] = SgemmGflops(cpu, seconds, library); });
+    t.join();
+  }
+  std::vector<std::thread> threads;
+  for (int cpu = 0; cpu < cores; ++cpu) {
+    threads.emplace_back([&, cpu] { f.together[cpu] = SgemmGflops(cpu, seconds, library); });
+  }
+  for (std::thread& t : threads) t.join();
+  return f;
+}
+
 int Run() {
   const double seconds = absl::GetFlag(FLAGS_seconds);
   if (!(seconds > 0) || seconds > 600) {
@@ -71,46 +96,17 @@ int Run() {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   std::printf("blas_kernel=%s cores=%d sgemm=%dx%dx%d\n", BlasKernelName().c_str(), cores, kN,
               kN, kN);
-  {
-    double layers_alone = 0;
-    for (int cpu = 0; cpu < cores; ++cpu) {
-      std::thread t([&] { layers_alone += SgemmGflops(cpu, seconds, Library::kLayers); });
-      t.join();
-    }
-    std::vector<double> together(cores);
-    std::vector<std::thread> threads;
-    for (int cpu = 0; cpu < cores; ++cpu) {
-      threads.emplace_back(
-          [&, cpu] { together[cpu] = SgemmGflops(cpu, seconds, Library::kLayers); });
-    }
-    double together_sum = 0;
-    for (int cpu = 0; cpu < cores; ++cpu) {
-      threads[cpu].join();
-      together_sum += together[cpu];
-    }
-    std::printf("layers_gemm=\"%s\" layers_all_cores_gflops=%.1f layers_sum_alone_gflops=%.1f\n",
-                GemmDescription().c_str(), together_sum, layers_alone);
-  }
-  double alone_sum = 0;
+  const CoreFigures layers = MeasureCores(cores, seconds, Library::kLayers);
+  std::printf("layers_gemm=\"%s\" layers_all_cores_gflops=%.1f layers_sum_alone_gflops=%.1f\n",
+              GemmDescription().c_str(), layers.TogetherSum(), layers.AloneSum());
+  const CoreFigures blas = MeasureCores(cores, seconds, Library::kOpenBlas);
   for (int cpu = 0; cpu < cores; ++cpu) {
-    double gflops = 0;
-    std::thread t([&] { gflops = SgemmGflops(cpu, seconds, Library::kOpenBlas); });
-    t.join();
-    std::printf("core %d alone: %.1f GFLOPS\n", cpu, gflops);
-    alone_sum += gflops;
+    std::printf("core %d alone: %.1f GFLOPS\n", cpu, blas.alone[cpu]);
   }
-  std::vector<double> together(cores);
-  std::vector<std::thread> threads;
   for (int cpu = 0; cpu < cores; ++cpu) {
-    threads.emplace_back(
-        [&, cpu] { together[cpu] = SgemmGflops(cpu, seconds, Library::kOpenBlas); });
+    std::printf("core %d with the others: %.1f GFLOPS\n", cpu, blas.together[cpu]);
   }
-  double together_sum = 0;
-  for (int cpu = 0; cpu < cores; ++cpu) {
-    threads[cpu].join();
-    std::printf("core %d with the others: %.1f GFLOPS\n", cpu, together[cpu]);
-    together_sum += together[cpu];
-  }
+  const double alone_sum = blas.AloneSum(), together_sum = blas.TogetherSum();
   std::printf("all_cores_gflops=%.1f sum_alone_gflops=%.1f scaling=%.2f\n", together_sum,
               alone_sum, alone_sum > 0 ? together_sum / alone_sum : 0.0);
   return 0;
