@@ -53,7 +53,7 @@ expect 0 "^tjbench_1core_images_per_sec=[0-9]+$" /usr/bin/python3 "$references" 
   --skip_torch --tjbench_files=2 --benchtime=0.05 --warmup=0.01
 expect 1 "--torch_config wants cores=,workers=,threads=,malloc=,batch=" /usr/bin/python3 \
   "$references" "$tmp/photos" --skip_tjbench --torch_config=cores=1,workers=0
-expect 1 "malloc must be one of default/tuned/tuned64, got 'fast'" /usr/bin/python3 \
+expect 1 "malloc must be one of default/tuned/tuned64/jemalloc/tcmalloc, got 'fast'" /usr/bin/python3 \
   "$references" "$tmp/photos" --skip_tjbench \
   --torch_config=cores=1,workers=0,threads=1,malloc=fast,batch=32
 
