@@ -12,8 +12,9 @@
 // its threads. Why: OPENBLAS_CORETYPE=Haswell, which these machines' environment
 // sets and Tessera respects, holds OpenBLAS to its AVX2 kernels, while oneDNN
 // picks its kernels for the CPU it finds (AVX-512 on these EPYCs: 190-220
-// GFLOP/s a core on the layers' shapes against OpenBLAS's 94-103;
-// docs/models.md, "Matrix products"). oneDNN's own variables (ONEDNN_MAX_CPU_ISA,
+// GFLOP/s a core on the layers' shapes against OpenBLAS's 94-103; on an
+// Intel Xeon where OpenBLAS runs its AVX-512 SkylakeX kernel, oneDNN still
+// leads by 1-30%; docs/models.md, "Matrix products"). oneDNN's own variables (ONEDNN_MAX_CPU_ISA,
 // ONEDNN_VERBOSE) hold as the user sets them.
 //
 // TESSERA_GEMM=openblas in the environment makes every product OpenBLAS's
