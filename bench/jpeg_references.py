@@ -242,7 +242,7 @@ def torch_once(root, args, config):
     """images/s of one torchvision configuration in a fresh process."""
     ncores, workers, threads, malloc, batch = config
     env = dict(os.environ)
-    for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD", "MALLOC_CONF"):
+    for k in {k for setting in MALLOC_SETTINGS.values() for k in setting}:
         env.pop(k, None)
     env.update(MALLOC_SETTINGS[malloc])
     preload = env.get("LD_PRELOAD")
