@@ -4,9 +4,10 @@
 // scaling (all cores together / sum of each alone). First, on one line, the
 // same for the library the layers' single-threaded products use (nn/gemm.h:
 // oneDNN unless TESSERA_GEMM=openblas), which may use wider instructions than
-// the OpenBLAS kernel the environment allows; the last line stays OpenBLAS's. On these 2-core VMs a
-// quiet stretch shows each core near 100 GFLOPS and a scaling near 1.0; when the host squeezes the
-// VM both fall (docs/benchmarks.md, "The machine's speed drifts").
+// the OpenBLAS kernel the environment allows; the last line stays OpenBLAS's.
+// On these 2-core VMs a quiet stretch shows each core near 100 GFLOPS and a
+// scaling near 1.0; when the host squeezes the VM both fall
+// (docs/benchmarks.md, "Is the machine quiet?").
 //
 //   bazel run //bench:machine_check [-- --seconds=2]
 #include <cblas.h>
