@@ -51,12 +51,31 @@ if [ "$build_rc" -ne 0 ] || { [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; th
 fi
 end_part suite
 
+# What failed, kept for the end of the output: CI shows only its last lines.
+# The suite's failed tests with the end of each one's log (read now, before the
+# sanitizer builds point bazel-testlogs elsewhere).
+failures=$(mktemp)
+trap 'rm -f "$log" "$failures"' EXIT
+testlogs="$(bazel info bazel-testlogs 2> /dev/null)"
+while read -r label; do
+  echo "suite: $label" >> "$failures"
+  test_log="$testlogs/$(sed 's|^//||; s|:|/|' <<< "$label")/test.log"
+  [ -f "$test_log" ] && tail -n 25 "$test_log" | sed 's/^/    /' >> "$failures"
+done < <(sed -nE 's#^(//[^ ]+) +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY).*#\1#p' "$log")
+
 # run_part COMMAND...: runs COMMAND, its output shown and kept in $log; sets
 # part_line to its last line. (Not `tee /dev/stderr`: when the output goes to
 # a file, tee would open that file again, truncated, and clobber the log.)
 run_part() {
   "$@" 2>&1 | tee "$log"
   part_line="$(tail -n 1 "$log")"
+}
+
+# note_failed NAME: adds the tests $log shows failed to the list printed at
+# the end.
+note_failed() {
+  sed -nE 's#^(//[^ ]+) +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY).*#'"$1"': \1#p' \
+    "$log" >> "$failures"
 }
 
 # add_sanitizer_counts NAME: adds part_line, a sanitizers.sh summary line
@@ -73,18 +92,26 @@ add_sanitizer_counts() {
 if [ "${SANITIZERS:-0}" = "1" ] && [ $# -eq 0 ]; then
   run_part scripts/sanitizers.sh asan-ci
   add_sanitizer_counts asan-ci
+  note_failed asan-ci
   end_part asan-ci
   run_part scripts/sanitizers.sh tsan
   add_sanitizer_counts tsan
+  note_failed tsan
   end_part tsan
   run_part env FUZZ_JOBS="${FUZZ_JOBS:-2}" nice -n 10 scripts/fuzz.sh "${CI_FUZZ_SECONDS:-20}"
   if [[ "$part_line" =~ ^([0-9]+)\ targets,\ ([0-9]+)\ crashed$ ]]; then
     passed=$((passed + BASH_REMATCH[1] - BASH_REMATCH[2]))
     failed=$((failed + BASH_REMATCH[2]))
+    # fuzz.sh's table: "target seconds executions crashes slowest crash-file".
+    awk '$4 ~ /^[1-9][0-9]*$/ { print "fuzz: " $1 " crashed: " $6 }' "$log" >> "$failures"
   else
     echo "fuzz.sh gave no summary"; failed=$((failed + 1))
   fi
   end_part fuzz
+fi
+if [ -s "$failures" ]; then
+  echo "test.sh: what failed (suite tests with the end of their logs):"
+  cat "$failures"
 fi
 echo "test.sh: ${times}"
 echo "${passed} passed, ${failed} failed"

@@ -43,7 +43,7 @@ EOF
 
 echo "== 1 ps + 2 workers on 100mbit links, secure"
 "$emulate" --ps=1 --workers=2 --config="$tmp/train.pbtxt" --rate=100mbit --prefix="$prefix" \
-  --host_cpu=w1=0.5 --run_dir="$tmp/run1" --sample_every=1 --link_check --timeout=100 \
+  --host_cpu=w1=0.5 --run_dir="$tmp/run1" --sample_every=0.2 --link_check --timeout=100 \
   > "$tmp/run1.out" 2>&1
 rc=$?
 cat "$tmp/run1.out"
@@ -62,7 +62,9 @@ last="$(tail -n 1 "$tmp/run1/net.txt")"
 [[ "$last" =~ ps0=([0-9]+):([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 100000 ] &&
   [ "${BASH_REMATCH[2]}" -gt 100000 ] || fail "net.txt: the ps moved too few bytes: $last"
 # The CPU samples carry each task's run and run-queue seconds (schedstat), and
-# job_figures.py makes the share of a core the job's runnable threads got.
+# job_figures.py makes the share of a core the job's runnable threads got. It
+# needs two samples while the tasks run: the job trains for only a second or
+# two, hence a sample every 0.2 s (with 1 s, CI once got one sample and no share).
 grep -q 'oncpu:worker:1=[0-9.]* runq:worker:1=[0-9.]*' "$tmp/run1/cpu.txt" ||
   fail "cpu.txt has no oncpu:/runq: figures for worker 1: $(tail -n 1 "$tmp/run1/cpu.txt")"
 share="$(/usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import job_figures as j

@@ -273,8 +273,12 @@ start_task() {  # start_task JOB INDEX HOST BINARY ARGS...
   netns_start "$host" "$log" "$@"
   task_pids+=("$NETNS_LAST_PID") task_jobs+=("$job") task_names+=("$job:$index")
 }
+# The hosts are emulated, the file system is not: a ps's local socket (named
+# by task and port, docs/security.md) would be the same file for another job
+# emulated at once, and no worker here is on the ps's host. TCP only.
 for ((i = 0; i < num_ps; i++)); do
-  start_task ps "$i" "ps$i" "$ps_bin" --cluster="$cluster" --task="$i" "${security_flags[@]}"
+  start_task ps "$i" "ps$i" "$ps_bin" --cluster="$cluster" --task="$i" --local_socket_dir=none \
+    "${security_flags[@]}"
 done
 for ((j = 0; j < num_workers; j++)); do
   start_task worker "$j" "w$j" "$worker_bin" --cluster="$cluster" --task="$j" --config="$config" \
