@@ -103,7 +103,8 @@ if [ "${SANITIZERS:-0}" = "1" ] && [ $# -eq 0 ]; then
     passed=$((passed + BASH_REMATCH[1] - BASH_REMATCH[2]))
     failed=$((failed + BASH_REMATCH[2]))
     # fuzz.sh's table: "target seconds executions crashes slowest crash-file".
-    awk '$4 ~ /^[1-9][0-9]*$/ { print "fuzz: " $1 " crashed: " $6 }' "$log" >> "$failures"
+    awk 'NF == 6 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && $4 ~ /^[1-9][0-9]*$/ {
+      print "fuzz: " $1 " crashed: " $6 }' "$log" >> "$failures"
   else
     echo "fuzz.sh gave no summary"; failed=$((failed + 1))
   fi
