@@ -49,20 +49,30 @@ import subprocess
 import sys
 import time
 
-# glibc malloc settings tried (environment variables read at process start).
-# A batch of 64 images of 3x224x224 floats is 38.5 MB, above a 32 MiB mmap
-# threshold: "tuned64" lets it be reused too (batch 64 only).
-MALLOC_SETTINGS = {
-    "default": {},
-    "tuned": {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "134217728"},
-    "tuned64": {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "134217728"},
-    # Preloaded allocators (scripts/setup.sh installs libjemalloc2 and
-    # libtcmalloc-minimal4); jemalloc keeps freed pages, as in
-    # bench/reference_env.sh.
-    "jemalloc": {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
-                 "MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1"},
-    "tcmalloc": {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"},
-}
+
+def read_malloc_settings(path):
+    """{name: {VAR: VALUE}} from bench/reference_mallocs.txt, the allocator
+    settings shared with bench/reference_env.sh (its comments say what each
+    is)."""
+    settings = {}
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            fields = line.split("#", 1)[0].split()
+            if not fields:
+                continue
+            env = {}
+            for var in fields[1:]:
+                if "=" not in var:
+                    sys.exit("jpeg_references: %s:%d: %r is not VAR=VALUE" % (path, number, var))
+                key, value = var.split("=", 1)
+                env[key] = value
+            settings[fields[0]] = env
+    return settings
+
+
+# The allocator settings tried (environment variables read at process start).
+MALLOC_SETTINGS = read_malloc_settings(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_mallocs.txt"))
 IMAGE_EXTENSIONS = (".jpeg", ".jpg")
 
 

@@ -8,25 +8,23 @@
 #                       programs set for themselves, nn/blas_kernel.h); only
 #                       "user" when this environment sets OPENBLAS_THREAD_TIMEOUT,
 #                       which then holds for both sides
-#   other_mallocs       the allocators tried besides glibc's: "jemalloc"
-#                       (libjemalloc2, preloaded, with MALLOC_CONF
-#                       dirty_decay_ms:-1,muzzy_decay_ms:-1: it keeps freed
-#                       pages, since with its default decay PyTorch's
-#                       ResNet-18 trained 3x slower) and "tcmalloc"
-#                       (libtcmalloc-minimal4, preloaded); scripts/setup.sh
-#                       installs both, and sourcing fails naming a missing one
+#   other_mallocs       the allocators tried besides glibc's: "jemalloc" and
+#                       "tcmalloc", preloaded (bench/reference_mallocs.txt says
+#                       how and why); scripts/setup.sh installs both, and
+#                       sourcing fails naming a missing one
 #   reference_env MALLOC(default|tuned|jemalloc|tcmalloc) TIMEOUT(spin|sleep|user)
 #                       sets the array `reference_envs` to the variables for
-#                       `env`: glibc malloc's fixed thresholds for "tuned" (as
-#                       Tessera's daemons fix theirs, common/malloc_tuning.h),
-#                       the preloaded allocator for "jemalloc" and "tcmalloc",
+#                       `env`: MALLOC's line of bench/reference_mallocs.txt
+#                       (glibc malloc's fixed thresholds for "tuned", as
+#                       Tessera's daemons fix theirs, common/malloc_tuning.h;
+#                       the preloaded allocator for "jemalloc" and "tcmalloc"),
 #                       OPENBLAS_THREAD_TIMEOUT=4 for "sleep"
 # OpenBLAS's kernel: a set OPENBLAS_CORETYPE holds for both sides. Unset, and
 # this machine's OpenBLAS falling back to a generic core on a CPU it does not
-# know (0.3.21 picks Prescott on recent Xeons) while the CPU has AVX-512 or
-# AVX2, sourcing exports OPENBLAS_CORETYPE=SkylakeX or Haswell for both sides:
-# the very choice Tessera's programs make for themselves (nn/blas_kernel.h,
-# EnsureBlasKernel), which PyTorch's linear layers would otherwise not get.
+# know (0.3.21 picks Prescott on recent Xeons), sourcing exports the
+# OPENBLAS_CORETYPE Tessera's programs choose for themselves (SkylakeX or
+# Haswell, nn/blas_kernel.h, EnsureBlasKernel; bench/blas_core_choice asks
+# the same code), which PyTorch's linear layers would otherwise not get.
 # shellcheck shell=bash disable=SC2034  # the arrays are read by the sourcing scripts
 if [ -n "${OPENBLAS_THREAD_TIMEOUT+set}" ]; then
   openblas_timeouts=(user)
@@ -34,52 +32,51 @@ else
   openblas_timeouts=(spin sleep)
 fi
 
-jemalloc_lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-tcmalloc_lib=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
-for lib in "$jemalloc_lib" "$tcmalloc_lib"; do
-  if [ ! -f "$lib" ]; then
-    echo "bench/reference_env.sh: $lib is missing: the PyTorch references try it" \
-      "(run scripts/setup.sh, which installs libjemalloc2 and libtcmalloc-minimal4)" >&2
-    return 2
-  fi
-done
-other_mallocs=(jemalloc tcmalloc)
-
-if [ -z "${OPENBLAS_CORETYPE+set}" ]; then
-  blas_chosen_core=$(python3 -c '
-import ctypes
-lib = ctypes.CDLL("libopenblas.so.0")
-lib.openblas_get_corename.restype = ctypes.c_char_p
-print(lib.openblas_get_corename().decode())') || {
-    echo "bench/reference_env.sh: could not ask libopenblas.so.0 for its core" \
-      "(run scripts/setup.sh)" >&2
+reference_env_dir="$(dirname "${BASH_SOURCE[0]}")"
+# MALLOC's variables: its line of reference_mallocs.txt, after the name.
+reference_malloc_vars() {
+  local vars
+  vars=$(awk -v name="$1" '{ sub(/#.*/, "") } $1 == name { $1 = ""; print; found = 1 }
+                           END { exit !found }' "$reference_env_dir/reference_mallocs.txt") || {
+    echo "bench/reference_env.sh: no malloc setting '$1' in" \
+      "$reference_env_dir/reference_mallocs.txt" >&2
     return 2
   }
-  case "${blas_chosen_core,,}" in
-    prescott|core2|penryn|dunnington|nehalem|atom|generic|katmai|coppermine|northwood|banias|unknown|"")
-      cpu_flags=$(grep -m1 '^flags' /proc/cpuinfo)
-      if [[ " $cpu_flags " == *" avx512f "* ]]; then
-        export OPENBLAS_CORETYPE=SkylakeX
-      elif [[ " $cpu_flags " == *" avx2 "* ]]; then
-        export OPENBLAS_CORETYPE=Haswell
-      fi
-      if [ -n "${OPENBLAS_CORETYPE+set}" ]; then
-        echo "OpenBLAS falls back to its generic core $blas_chosen_core on this CPU:" \
-          "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both sides (as Tessera's programs choose)"
-      fi
-      ;;
-  esac
+  echo "$vars"
+}
+other_mallocs=(jemalloc tcmalloc)
+for malloc in "${other_mallocs[@]}"; do
+  vars=$(reference_malloc_vars "$malloc") || return 2
+  for var in $vars; do
+    if [ "${var%%=*}" = LD_PRELOAD ] && [ ! -f "${var#*=}" ]; then
+      echo "bench/reference_env.sh: ${var#*=} is missing: the PyTorch references try it" \
+        "(run scripts/setup.sh, which installs libjemalloc2 and libtcmalloc-minimal4)" >&2
+      return 2
+    fi
+  done
+done
+
+if [ -z "${OPENBLAS_CORETYPE+set}" ]; then
+  # The choice of Tessera's own programs (bazel-bin when the script runs from
+  # the workspace, else beside this file in the runfiles).
+  blas_core_choice_bin=bazel-bin/bench/blas_core_choice
+  [ -x "$blas_core_choice_bin" ] || blas_core_choice_bin="$reference_env_dir/blas_core_choice"
+  blas_core_choice=$("$blas_core_choice_bin") || {
+    echo "bench/reference_env.sh: $blas_core_choice_bin failed" \
+      "(bazel build //bench:blas_core_choice)" >&2
+    return 2
+  }
+  if [ "$(head -n 1 <<< "$blas_core_choice")" != - ]; then
+    export OPENBLAS_CORETYPE="$(head -n 1 <<< "$blas_core_choice")"
+    echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both sides, as Tessera's programs choose" \
+      "($(tail -n 1 <<< "$blas_core_choice"))"
+  fi
 fi
 
 reference_env() {
   reference_envs=()
-  case "$1" in
-    default) ;;
-    tuned) reference_envs+=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728) ;;
-    jemalloc) reference_envs+=(LD_PRELOAD="$jemalloc_lib"
-                               MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1) ;;
-    tcmalloc) reference_envs+=(LD_PRELOAD="$tcmalloc_lib") ;;
-    *) echo "reference_env: unknown malloc '$1'" >&2; return 2 ;;
-  esac
+  local vars var
+  vars=$(reference_malloc_vars "$1") || return 2
+  for var in $vars; do reference_envs+=("$var"); done
   if [ "$2" = sleep ]; then reference_envs+=(OPENBLAS_THREAD_TIMEOUT=4); fi
 }
