@@ -50,14 +50,34 @@ TESSERA_SIMD_CLONES void AddSquaredDeviations(const float* __restrict x, int64_t
   }
 }
 
-// Backward's sums over rows [begin, end): sum_dy[ch] += dy, sum_dy_xhat[ch] +=
-// dy * (x - mean) * inv_std. block: 2 x c floats.
-TESSERA_SIMD_CLONES void AddGradientSums(const float* __restrict x, const float* __restrict dy,
-                                         int64_t c, int64_t begin, int64_t end,
-                                         const float* __restrict mean,
-                                         const float* __restrict inv_std, float* __restrict block,
-                                         double* __restrict sum_dy,
-                                         double* __restrict sum_dy_xhat) {
+// dLoss/dy from grad_output: as is, or, with a fused ReLU (BatchNormLayer::
+// FuseRelu), where the output (max(y, 0)) is > 0 only, as ReluLayer::Backward.
+template <bool kRelu>
+inline float LayerGradient(float dy, float out) {
+  if constexpr (kRelu) {
+    return out > 0.0f ? dy : 0.0f;
+  } else {
+    return dy;
+  }
+}
+
+// The output from y: as is, or with a fused ReLU as ReluLayer::Forward.
+template <bool kRelu>
+inline float LayerOutput(float y) {
+  if constexpr (kRelu) {
+    return y > 0.0f ? y : 0.0f;
+  } else {
+    return y;
+  }
+}
+
+// Backward's sums over rows [begin, end): sum_dy[ch] += g, sum_dy_xhat[ch] +=
+// g * (x - mean) * inv_std with g = LayerGradient(dy, out). block: 2 x c floats.
+template <bool kRelu>
+[[gnu::always_inline]] inline void AddGradientSumsBody(
+    const float* __restrict x, const float* __restrict dy, const float* __restrict out, int64_t c,
+    int64_t begin, int64_t end, const float* __restrict mean, const float* __restrict inv_std,
+    float* __restrict block, double* __restrict sum_dy, double* __restrict sum_dy_xhat) {
   float* __restrict block_dy = block;
   float* __restrict block_xhat = block + c;
   for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
@@ -65,10 +85,12 @@ TESSERA_SIMD_CLONES void AddGradientSums(const float* __restrict x, const float*
     std::fill(block, block + 2 * c, 0.0f);
     for (int64_t r = r0; r < r1; ++r) {
       const float* in = x + r * c;
-      const float* g = dy + r * c;
+      const float* d = dy + r * c;
+      const float* o = kRelu ? out + r * c : nullptr;
       for (int64_t ch = 0; ch < c; ++ch) {
-        block_dy[ch] += g[ch];
-        block_xhat[ch] += g[ch] * (in[ch] - mean[ch]) * inv_std[ch];
+        const float g = LayerGradient<kRelu>(d[ch], kRelu ? o[ch] : 0.0f);
+        block_dy[ch] += g;
+        block_xhat[ch] += g * (in[ch] - mean[ch]) * inv_std[ch];
       }
     }
     for (int64_t ch = 0; ch < c; ++ch) {
@@ -78,38 +100,96 @@ TESSERA_SIMD_CLONES void AddGradientSums(const float* __restrict x, const float*
   }
 }
 
-// y = gamma * (x - mean) * inv_std + beta over rows [begin, end).
-TESSERA_SIMD_CLONES void Normalize(const float* __restrict x, int64_t c, int64_t begin, int64_t end,
-                                   const float* __restrict mean, const float* __restrict inv_std,
-                                   const float* __restrict gamma, const float* __restrict beta,
-                                   float* __restrict y) {
+TESSERA_SIMD_CLONES void AddGradientSums(const float* __restrict x, const float* __restrict dy,
+                                         int64_t c, int64_t begin, int64_t end,
+                                         const float* __restrict mean,
+                                         const float* __restrict inv_std, float* __restrict block,
+                                         double* __restrict sum_dy,
+                                         double* __restrict sum_dy_xhat) {
+  AddGradientSumsBody<false>(x, dy, nullptr, c, begin, end, mean, inv_std, block, sum_dy,
+                             sum_dy_xhat);
+}
+
+TESSERA_SIMD_CLONES void AddGradientSumsRelu(const float* __restrict x, const float* __restrict dy,
+                                             const float* __restrict out, int64_t c, int64_t begin,
+                                             int64_t end, const float* __restrict mean,
+                                             const float* __restrict inv_std,
+                                             float* __restrict block, double* __restrict sum_dy,
+                                             double* __restrict sum_dy_xhat) {
+  AddGradientSumsBody<true>(x, dy, out, c, begin, end, mean, inv_std, block, sum_dy, sum_dy_xhat);
+}
+
+// y = gamma * (x - mean) * inv_std + beta over rows [begin, end), through
+// LayerOutput.
+template <bool kRelu>
+[[gnu::always_inline]] inline void NormalizeBody(
+    const float* __restrict x, int64_t c, int64_t begin, int64_t end, const float* __restrict mean,
+    const float* __restrict inv_std, const float* __restrict gamma, const float* __restrict beta,
+    float* __restrict y) {
   for (int64_t r = begin; r < end; ++r) {
     const float* in = x + r * c;
     float* out = y + r * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      out[ch] = gamma[ch] * (in[ch] - mean[ch]) * inv_std[ch] + beta[ch];
+      out[ch] = LayerOutput<kRelu>(gamma[ch] * (in[ch] - mean[ch]) * inv_std[ch] + beta[ch]);
     }
   }
 }
 
-// dx = gamma * inv_std * (dy - dbeta / n - xhat * dgamma / n) over rows
-// [begin, end), with xhat = (x - mean) * inv_std, dbeta = the sum of dy and
-// dgamma = the sum of dy * xhat over the batch, 1 / n = inv_rows.
+TESSERA_SIMD_CLONES void Normalize(const float* __restrict x, int64_t c, int64_t begin, int64_t end,
+                                   const float* __restrict mean, const float* __restrict inv_std,
+                                   const float* __restrict gamma, const float* __restrict beta,
+                                   float* __restrict y) {
+  NormalizeBody<false>(x, c, begin, end, mean, inv_std, gamma, beta, y);
+}
+
+TESSERA_SIMD_CLONES void NormalizeRelu(const float* __restrict x, int64_t c, int64_t begin,
+                                       int64_t end, const float* __restrict mean,
+                                       const float* __restrict inv_std,
+                                       const float* __restrict gamma, const float* __restrict beta,
+                                       float* __restrict y) {
+  NormalizeBody<true>(x, c, begin, end, mean, inv_std, gamma, beta, y);
+}
+
+// dx = gamma * inv_std * (g - dbeta / n - xhat * dgamma / n) over rows
+// [begin, end), with g = LayerGradient(dy, out), xhat = (x - mean) * inv_std,
+// dbeta = the sum of g and dgamma = the sum of g * xhat over the batch,
+// 1 / n = inv_rows.
+template <bool kRelu>
+[[gnu::always_inline]] inline void NormalizeGradientBody(
+    const float* __restrict x, const float* __restrict dy, const float* __restrict out, int64_t c,
+    int64_t begin, int64_t end, const float* __restrict mean, const float* __restrict inv_std,
+    const float* __restrict gamma, const float* __restrict dbeta, const float* __restrict dgamma,
+    float inv_rows, float* __restrict dx) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* in = x + r * c;
+    const float* d = dy + r * c;
+    const float* o = kRelu ? out + r * c : nullptr;
+    float* result = dx + r * c;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float g = LayerGradient<kRelu>(d[ch], kRelu ? o[ch] : 0.0f);
+      const float xhat = (in[ch] - mean[ch]) * inv_std[ch];
+      result[ch] =
+          gamma[ch] * inv_std[ch] * (g - dbeta[ch] * inv_rows - xhat * dgamma[ch] * inv_rows);
+    }
+  }
+}
+
 TESSERA_SIMD_CLONES void NormalizeGradient(
     const float* __restrict x, const float* __restrict dy, int64_t c, int64_t begin, int64_t end,
     const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
     const float* __restrict dbeta, const float* __restrict dgamma, float inv_rows,
     float* __restrict dx) {
-  for (int64_t r = begin; r < end; ++r) {
-    const float* in = x + r * c;
-    const float* g = dy + r * c;
-    float* out = dx + r * c;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float xhat = (in[ch] - mean[ch]) * inv_std[ch];
-      out[ch] =
-          gamma[ch] * inv_std[ch] * (g[ch] - dbeta[ch] * inv_rows - xhat * dgamma[ch] * inv_rows);
-    }
-  }
+  NormalizeGradientBody<false>(x, dy, nullptr, c, begin, end, mean, inv_std, gamma, dbeta, dgamma,
+                               inv_rows, dx);
+}
+
+TESSERA_SIMD_CLONES void NormalizeGradientRelu(
+    const float* __restrict x, const float* __restrict dy, const float* __restrict out, int64_t c,
+    int64_t begin, int64_t end, const float* __restrict mean, const float* __restrict inv_std,
+    const float* __restrict gamma, const float* __restrict dbeta, const float* __restrict dgamma,
+    float inv_rows, float* __restrict dx) {
+  NormalizeGradientBody<true>(x, dy, out, c, begin, end, mean, inv_std, gamma, dbeta, dgamma,
+                              inv_rows, dx);
 }
 
 }  // namespace
@@ -207,7 +287,11 @@ void BatchNormLayer::Forward(absl::Span<const Tensor* const> params, const Tenso
   const float* beta = params[1]->data();
   float* y = output->data();
   LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
-    Normalize(x, c, begin, end, mean_.data(), inv_std_.data(), gamma, beta, y);
+    if (fused_relu_) {
+      NormalizeRelu(x, c, begin, end, mean_.data(), inv_std_.data(), gamma, beta, y);
+    } else {
+      Normalize(x, c, begin, end, mean_.data(), inv_std_.data(), gamma, beta, y);
+    }
   });
 }
 
@@ -230,11 +314,18 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
       dvar[ch] = training_ ? rate * (moving_variance[ch] - batch_var_[ch]) : 0.0f;
     }
   }
-  // sum_ <- sum(dy), sum_sq_ <- sum(dy * xhat), per channel.
+  // With a fused ReLU, g is dy where the output is > 0, else 0 (LayerGradient).
+  const float* out = output.data();
+  // sum_ <- sum(g), sum_sq_ <- sum(g * xhat), per channel.
   SumRows(rows, LayerParts(rows, ItemsPerPart(c)),
           [&](int64_t begin, int64_t end, double* sum, double* sum_xhat, float* scratch) {
-            AddGradientSums(x, dy, c, begin, end, mean_.data(), inv_std_.data(), scratch, sum,
-                            sum_xhat);
+            if (fused_relu_) {
+              AddGradientSumsRelu(x, dy, out, c, begin, end, mean_.data(), inv_std_.data(), scratch,
+                                  sum, sum_xhat);
+            } else {
+              AddGradientSums(x, dy, c, begin, end, mean_.data(), inv_std_.data(), scratch, sum,
+                              sum_xhat);
+            }
           });
   float* dgamma = grad_params[0]->data();
   float* dbeta = grad_params[1]->data();
@@ -252,19 +343,26 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
     LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         for (int64_t ch = 0; ch < c; ++ch) {
-          dx[r * c + ch] = gamma[ch] * inv_std_[ch] * dy[r * c + ch];
+          const float g =
+              fused_relu_ ? LayerGradient<true>(dy[r * c + ch], out[r * c + ch]) : dy[r * c + ch];
+          dx[r * c + ch] = gamma[ch] * inv_std_[ch] * g;
         }
       }
     });
     return;
   }
-  // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)).
+  // dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)).
   const float* gamma = params[0]->data();
   const float inv_rows = 1.0f / static_cast<float>(rows);
   float* dx = grad_input->data();
   LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
-    NormalizeGradient(x, dy, c, begin, end, mean_.data(), inv_std_.data(), gamma, dbeta, dgamma,
-                      inv_rows, dx);
+    if (fused_relu_) {
+      NormalizeGradientRelu(x, dy, out, c, begin, end, mean_.data(), inv_std_.data(), gamma, dbeta,
+                            dgamma, inv_rows, dx);
+    } else {
+      NormalizeGradient(x, dy, c, begin, end, mean_.data(), inv_std_.data(), gamma, dbeta, dgamma,
+                        inv_rows, dx);
+    }
   });
 }
 

@@ -39,6 +39,10 @@ class BatchNormLayer final : public SingleInputLayer {
   static constexpr float kDefaultDecay = 0.99f;
 
   float decay() const { return decay_; }
+  bool FuseRelu() override {
+    fused_relu_ = true;
+    return true;
+  }
 
   std::vector<VariableSpec> Variables() const override;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -73,6 +77,7 @@ class BatchNormLayer final : public SingleInputLayer {
   std::vector<float> mean_, inv_std_;
   std::vector<float> batch_var_;  // unbiased; valid when training_
   bool training_ = false;         // the last Forward's mode
+  bool fused_relu_ = false;       // FuseRelu
 };
 
 }  // namespace tessera

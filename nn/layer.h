@@ -141,6 +141,15 @@ class Layer {
   virtual void WeightGradientRows(const Tensor& input, const Tensor& grad_output,
                                   int64_t begin, int64_t end, Tensor* grad) const;
 
+  // A ReLU applied to this layer's output within its own passes, for a model
+  // whose relu layer alone reads this layer's output (Model fuses them; the
+  // relu layer then does no work). Returns false, changing nothing, for a
+  // layer that cannot; otherwise from now on Forward writes max(y, 0) (as
+  // ReluLayer: x > 0 ? x : 0) and Backward takes dLoss/d(max(y, 0)) as
+  // grad_output, passing it on only where the output is > 0 (as ReluLayer's
+  // Backward, the same floats: a fused pair computes what the two layers do).
+  virtual bool FuseRelu() { return false; }
+
   // Work shared over the slices of a split step. A layer that returns true
   // from uses_slice_group() is given, before each call of a split step, the
   // group its copies in the other slices share and its slice's index

@@ -1,5 +1,7 @@
 // Times forward and backward of each layer of a model (default: mnist_deep) at
-// batch 50 on random data, and a whole ComputeGradients step. For each layer
+// batch 50 on random data, and a whole ComputeGradients step. A relu the model
+// fuses into its input layer (ModelBuildOptions::fuse_relu) shows as "fused":
+// that layer's times include it. For each layer
 // also the cores it held: the process's CPU time over the wall time (2.0 on
 // two cores is both held throughout; a layer near 1.0 ran on one thread).
 // Threads that spin while they wait count as held: the layer threads' short
@@ -61,7 +63,11 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
 
   const auto& layers = model.layers();
   const auto& sources = model.layer_inputs();
+  const std::vector<bool>& fused = model.fused_relus();
   const size_t n = layers.size();
+  // The layer whose output tensor holds layer s's output: a fused relu's is
+  // its input layer's, which applies it (Model's storage).
+  auto held = [&](int s) { return s != kModelInput && fused[s] ? sources[s][0] : s; };
   std::vector<Tensor> acts(n);
   // grad_ins[i][j]: dLoss/d(input j of layer i). A layer's output gradient is
   // that of the last layer reading it (the gradient of one path through the
@@ -70,8 +76,9 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   std::vector<std::pair<size_t, size_t>> last_reader(n);
   for (size_t i = 0; i < n; ++i) {
     grad_ins[i].resize(sources[i].size());
+    if (fused[i]) continue;
     for (size_t j = 0; j < sources[i].size(); ++j) {
-      if (sources[i][j] != kModelInput) last_reader[sources[i][j]] = {i, j};
+      if (sources[i][j] != kModelInput) last_reader[held(sources[i][j])] = {i, j};
     }
   }
   Tensor grad_last;
@@ -94,11 +101,12 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   };
   auto layer_inputs = [&](size_t i) {
     std::vector<const Tensor*> inputs;
-    for (int s : sources[i]) inputs.push_back(s == kModelInput ? &input : &acts[s]);
+    for (int s : sources[i]) inputs.push_back(s == kModelInput ? &input : &acts[held(s)]);
     return inputs;
   };
   for (int r = -1; r < repeats; ++r) {  // r = -1 warms up
     for (size_t i = 0; i < n; ++i) {
+      if (fused[i]) continue;
       const std::vector<const Tensor*> inputs = layer_inputs(i);
       const double t0 = NowMs(), c0 = CpuMs();
       layers[i]->ForwardInputs(layer_params(i), inputs,
@@ -108,15 +116,17 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
         fwd_cpu[i] += CpuMs() - c0;
       }
     }
-    grad_last = RandomTensor(acts[n - 1].shape(), 3);
+    const size_t last = held(static_cast<int>(n - 1));
+    grad_last = RandomTensor(acts[last].shape(), 3);
     for (size_t i = n; i-- > 0;) {
+      if (fused[i]) continue;
       const std::vector<const Tensor*> inputs = layer_inputs(i);
       std::vector<Tensor*> grad_inputs;
       for (size_t j = 0; j < sources[i].size(); ++j) {
         grad_inputs.push_back(sources[i][j] == kModelInput ? nullptr : &grad_ins[i][j]);
       }
       const Tensor& grad_output =
-          i == n - 1 ? grad_last : grad_ins[last_reader[i].first][last_reader[i].second];
+          i == last ? grad_last : grad_ins[last_reader[i].first][last_reader[i].second];
       const double t0 = NowMs(), c0 = CpuMs();
       layers[i]->BackwardInputs(layer_params(i), inputs, acts[i], grad_output,
                                 absl::MakeSpan(grad_inputs), layer_grads(i));
@@ -133,6 +143,12 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
               "bwd busy");
   double total_f = 0, total_b = 0, cpu_f = 0, cpu_b = 0;
   for (size_t i = 0; i < n; ++i) {
+    if (fused[i]) {
+      std::printf("%-10s %-16s %10s %10s  (done by %s)\n", layers[i]->name().c_str(),
+                  ShapeString(layers[i]->output_shape()).c_str(), "fused", "fused",
+                  layers[sources[i][0]]->name().c_str());
+      continue;
+    }
     std::printf("%-10s %-16s %10.3f %10.3f %9.2f %9.2f\n", layers[i]->name().c_str(),
                 ShapeString(layers[i]->output_shape()).c_str(), fwd_ms[i] / repeats,
                 bwd_ms[i] / repeats, Busy(fwd_cpu[i], fwd_ms[i]), Busy(bwd_cpu[i], bwd_ms[i]));

@@ -20,10 +20,20 @@ void AddLayer::ForwardInputs(absl::Span<const Tensor* const> params,
   const float* a = inputs[0]->data();
   const float* b = inputs[1]->data();
   LayerParallelFor(size, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
+    if (fused_relu_ && inputs.size() == 2) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float sum = a[i] + b[i];
+        y[i] = sum > 0.0f ? sum : 0.0f;  // as ReluLayer
+      }
+      return;
+    }
     for (int64_t i = begin; i < end; ++i) y[i] = a[i] + b[i];
     for (size_t j = 2; j < inputs.size(); ++j) {
       const float* x = inputs[j]->data();
       for (int64_t i = begin; i < end; ++i) y[i] += x[i];
+    }
+    if (fused_relu_) {
+      for (int64_t i = begin; i < end; ++i) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
     }
   });
 }
@@ -38,9 +48,17 @@ void AddLayer::BackwardInputs(absl::Span<const Tensor* const> params,
     if (dx == nullptr) continue;
     EnsureBatchShape(n, input_shapes()[j], dx);
     const float* dy = grad_output.data();
+    const float* out = output.data();
     float* d = dx->data();
     LayerParallelFor(grad_output.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
-      std::copy(dy + begin, dy + end, d + begin);
+      if (fused_relu_) {
+        for (int64_t i = begin; i < end; ++i) {
+          const float g = dy[i];  // loaded unconditionally, so the loop vectorizes
+          d[i] = out[i] > 0.0f ? g : 0.0f;
+        }
+      } else {
+        std::copy(dy + begin, dy + end, d + begin);
+      }
     });
   }
 }

@@ -13,11 +13,17 @@
 
 namespace tessera {
 
-// y = x_0 + x_1 + ...; dx_j = dy.
+// y = x_0 + x_1 + ...; dx_j = dy. With a fused ReLU (Layer::FuseRelu, as a
+// ResNet block ends), y = max(x_0 + x_1 + ..., 0) and dx_j = dy where y > 0.
 class AddLayer final : public Layer {
  public:
   // Two or more inputs of one shape (checked by the caller).
   AddLayer(std::string name, std::vector<Shape> input_shapes);
+
+  bool FuseRelu() override {
+    fused_relu_ = true;
+    return true;
+  }
 
   void ForwardInputs(absl::Span<const Tensor* const> params,
                      absl::Span<const Tensor* const> inputs, const ForwardOptions& options,
@@ -26,6 +32,9 @@ class AddLayer final : public Layer {
                       absl::Span<const Tensor* const> inputs, const Tensor& output,
                       const Tensor& grad_output, absl::Span<Tensor* const> grad_inputs,
                       absl::Span<Tensor* const> grad_params) override;
+
+ private:
+  bool fused_relu_ = false;
 };
 
 // Concatenation along the last dimension (channels of NHWC): inputs

@@ -15,7 +15,8 @@
 
 namespace tessera {
 
-absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) {
+absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def,
+                                                           const ModelBuildOptions& options) {
   const std::string model = absl::StrCat("model '", def.name(), "': ");
   const Shape input_shape(def.input_shape().begin(), def.input_shape().end());
   if (input_shape.empty()) {
@@ -83,12 +84,13 @@ absl::StatusOr<std::unique_ptr<Model>> Model::FromModelDef(const ModelDef& def) 
       return absl::InvalidArgumentError(absl::StrCat(model, "loss is not set"));
   }
   return std::unique_ptr<Model>(
-      new Model(def, input_shape, std::move(inputs).value(), std::move(layers)));
+      new Model(def, options, input_shape, std::move(inputs).value(), std::move(layers)));
 }
 
-Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inputs,
-             std::vector<std::unique_ptr<Layer>> layers)
+Model::Model(ModelDef def, const ModelBuildOptions& options, Shape input_shape,
+             std::vector<std::vector<int>> inputs, std::vector<std::unique_ptr<Layer>> layers)
     : def_(std::move(def)),
+      options_(options),
       name_(def_.name()),
       input_shape_(std::move(input_shape)),
       inputs_(std::move(inputs)),
@@ -115,6 +117,7 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inpu
   has_weight_decay_.assign(variables_.size(), false);
   for (const WeightDecay& wd : weight_decays_) has_weight_decay_[wd.var] = true;
   grad_ptrs_.resize(variables_.size());
+  FuseRelus();
   // Backward visits the layers in reverse: the first to reach an output writes
   // its gradient, the later ones add to it.
   // The others write into a scratch tensor, one per shape and position among
@@ -126,16 +129,18 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inpu
   size_t max_inputs = 0;
   for (size_t i = layers_.size(); i-- > 0;) {
     size_t layer_scratch = 0;
+    if (fused_away_[i]) continue;
     for (int source : inputs_[i]) {
       int index = -1;
-      if (source != kModelInput && written[source]) {
+      const int held = source == kModelInput ? kModelInput : storage_[source];
+      if (held != kModelInput && written[held]) {
         const std::pair<Shape, size_t> key(layers_[source]->output_shape(), layer_scratch++);
         const auto found = std::find(scratch_keys.begin(), scratch_keys.end(), key);
         index = static_cast<int>(found - scratch_keys.begin());
         if (found == scratch_keys.end()) scratch_keys.push_back(key);
       }
       scratch_of_[i].push_back(index);
-      if (source != kModelInput) written[source] = true;
+      if (held != kModelInput) written[held] = true;
     }
     max_inputs = std::max(max_inputs, inputs_[i].size());
   }
@@ -148,6 +153,28 @@ Model::Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inpu
       batch_products_.push_back({i, first_param_[i], Tensor(), Tensor()});
       is_batch_product_[first_param_[i]] = true;
     }
+  }
+}
+
+void Model::FuseRelus() {
+  const size_t n = layers_.size();
+  fused_away_.assign(n, false);
+  storage_.resize(n);
+  for (size_t i = 0; i < n; ++i) storage_[i] = static_cast<int>(i);
+  if (!options_.fuse_relu) return;
+  std::vector<int> readers(n, 0);
+  for (const std::vector<int>& sources : inputs_) {
+    for (int source : sources) {
+      if (source != kModelInput) ++readers[source];
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!def_.layer(static_cast<int>(i)).has_relu() || inputs_[i].size() != 1) continue;
+    const int source = inputs_[i][0];
+    if (source == kModelInput || readers[source] != 1 || fused_away_[source]) continue;
+    if (!layers_[source]->FuseRelu()) continue;
+    fused_away_[i] = true;
+    storage_[i] = source;
   }
 }
 

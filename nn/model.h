@@ -34,6 +34,16 @@ namespace tessera {
 
 struct LossValue;  // nn/loss.h
 
+// How FromModelDef builds a Model.
+struct ModelBuildOptions {
+  // A relu layer that alone reads the output of a layer able to apply it in
+  // its own passes (batch_norm, add: Layer::FuseRelu) does no work of its own:
+  // that layer writes max(y, 0) and masks the gradient. The same floats either
+  // way, with a pass over the activations and a tensor less each way (false:
+  // for tests that check that).
+  bool fuse_relu = true;
+};
+
 class Model {
  public:
   struct EvalResult {
@@ -48,7 +58,8 @@ class Model {
   // (add, concat: naming the input) or parameters (MakeLayer,
   // nn/layer_factory.h), missing loss, a final output that does not suit the
   // loss.
-  static absl::StatusOr<std::unique_ptr<Model>> FromModelDef(const ModelDef& def);
+  static absl::StatusOr<std::unique_ptr<Model>> FromModelDef(
+      const ModelDef& def, const ModelBuildOptions& options = ModelBuildOptions());
 
   // How ComputeGradients and Evaluate use the process's cores
   // (protos/model.proto; docs/models.md, "Threads").
@@ -96,6 +107,9 @@ class Model {
   // (kModelInput, nn/model_graph.h, for the model's input); each below the
   // layer's own index.
   const std::vector<std::vector<int>>& layer_inputs() const { return inputs_; }
+  // Per layer: whether it is a relu whose work its input layer does
+  // (ModelBuildOptions::fuse_relu).
+  const std::vector<bool>& fused_relus() const { return fused_away_; }
   const ModelDef& def() const { return def_; }
   bool is_classifier() const { return loss_.kind_case() == LossDef::kSoftmaxCrossEntropy; }
   // Whether SPLIT_BATCH cuts a training step into slices: not with batch norm,
@@ -150,8 +164,11 @@ class Model {
     EvalResult eval;
   };
 
-  Model(ModelDef def, Shape input_shape, std::vector<std::vector<int>> inputs,
-        std::vector<std::unique_ptr<Layer>> layers);
+  Model(ModelDef def, const ModelBuildOptions& options, Shape input_shape,
+        std::vector<std::vector<int>> inputs, std::vector<std::unique_ptr<Layer>> layers);
+  // Fuses the relu layers ModelBuildOptions::fuse_relu allows (sets
+  // fused_away_ and storage_).
+  void FuseRelus();
 
   absl::Status Validate(absl::Span<const Tensor* const> params, const Dataset& batch) const;
   void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -166,7 +183,7 @@ class Model {
   absl::Span<const Tensor* const> LayerInputs(size_t i, const Tensor& input);
   // The output of source `source` (kModelInput: `input`).
   const Tensor& Output(int source, const Tensor& input) const {
-    return source < 0 ? input : activations_[source];
+    return source < 0 ? input : activations_[storage_[source]];
   }
   // The unsplit work on a validated batch (or slice of one). With
   // `batch_products`, the weight gradients of batch_products_' layers are left
@@ -204,6 +221,7 @@ class Model {
   void CombineGradients(int count, std::vector<Tensor>* grads);
 
   const ModelDef def_;  // to build the slices' Models
+  const ModelBuildOptions options_;
   const std::string name_;
   const Shape input_shape_;
   const std::vector<std::vector<int>> inputs_;  // per layer, as layer_inputs()
@@ -213,8 +231,14 @@ class Model {
   std::vector<size_t> first_param_;  // per layer: index of its first variable
   std::vector<size_t> param_count_;  // per layer: number of its variables
 
-  // Reused between calls: activations_[i] is layer i's output, grad_activations_[i]
-  // dLoss/d(activations_[i]); grad_ptrs_ points into the caller's grads.
+  // Per layer: a fused relu (skipped by Forward and Backward), and the layer
+  // whose activations_ and grad_activations_ hold its output and gradient
+  // (itself; for a fused relu, its input layer, which writes the relu's output).
+  std::vector<bool> fused_away_;
+  std::vector<int> storage_;
+  // Reused between calls: activations_[storage_[i]] is layer i's output,
+  // grad_activations_[storage_[i]] dLoss/d(that output) (a fused relu's are
+  // never used); grad_ptrs_ points into the caller's grads.
   std::vector<Tensor> activations_;
   std::vector<Tensor> grad_activations_;
   std::vector<Tensor*> grad_ptrs_;

@@ -86,6 +86,7 @@ absl::Span<const Tensor* const> Model::LayerInputs(size_t i, const Tensor& input
 void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
                     const ForwardOptions& options) {
   for (size_t i = 0; i < layers_.size(); ++i) {
+    if (fused_away_[i]) continue;  // its input layer applied it
     ForwardOptions layer_options = options;
     layer_options.seed = MixSeeds(options.seed, i);
     layers_[i]->ForwardInputs(params.subspan(first_param_[i], param_count_[i]),
@@ -97,12 +98,15 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
                      const GradientReady& ready) {
   const absl::Span<Tensor* const> grad_span(grad_ptrs_);
   for (size_t i = layers_.size(); i-- > 0;) {
+    // A fused relu's input layer takes the gradient of the relu's output.
+    if (fused_away_[i]) continue;
     const std::vector<int>& sources = inputs_[i];
     const std::vector<int>& scratch_of = scratch_of_[i];
     for (size_t j = 0; j < sources.size(); ++j) {
       Tensor* grad = nullptr;  // the model's input needs none
       if (sources[j] != kModelInput) {
-        grad = scratch_of[j] >= 0 ? &grad_scratch_[scratch_of[j]] : &grad_activations_[sources[j]];
+        grad = scratch_of[j] >= 0 ? &grad_scratch_[scratch_of[j]]
+                                  : &grad_activations_[storage_[sources[j]]];
       }
       grad_input_ptrs_[j] = grad;
     }
@@ -113,7 +117,7 @@ void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input
     for (size_t j = 0; j < sources.size(); ++j) {
       if (scratch_of[j] < 0) continue;
       const Tensor& add = grad_scratch_[scratch_of[j]];
-      float* sum = grad_activations_[sources[j]].data();
+      float* sum = grad_activations_[storage_[sources[j]]].data();
       const float* g = add.data();
       LayerParallelFor(add.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
         for (int64_t e = begin; e < end; ++e) sum[e] += g[e];
@@ -147,7 +151,7 @@ absl::StatusOr<int> Model::PrepareSlices(int64_t n, bool training) {
   if (slices_.size() < static_cast<size_t>(count)) slices_.resize(count);
   for (int i = 1; i < count; ++i) {
     if (slices_[i].model != nullptr) continue;
-    ASSIGN_OR_RETURN(slices_[i].model, FromModelDef(def_));
+    ASSIGN_OR_RETURN(slices_[i].model, FromModelDef(def_, options_));
   }
   if (runner_ == nullptr || runner_->width() < count) {
     runner_ = std::make_unique<ParallelRunner>(count);
@@ -379,7 +383,8 @@ double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const
   options.example_offset = example_offset;
   Forward(params, batch.inputs, options);
 
-  const LossValue loss = ComputeLoss(activations_.back(), batch, &grad_activations_.back());
+  const LossValue loss =
+      ComputeLoss(activations_[storage_.back()], batch, &grad_activations_[storage_.back()]);
 
   grads->resize(variables_.size());
   for (size_t i = 0; i < variables_.size(); ++i) {
@@ -417,7 +422,7 @@ absl::StatusOr<Model::EvalResult> Model::Evaluate(absl::Span<const Tensor* const
 Model::EvalResult Model::EvaluateOnce(absl::Span<const Tensor* const> params,
                                       const Dataset& batch) {
   Forward(params, batch.inputs, ForwardOptions{});
-  const LossValue loss = ComputeLoss(activations_.back(), batch, nullptr);
+  const LossValue loss = ComputeLoss(activations_[storage_.back()], batch, nullptr);
   EvalResult result;
   result.loss_sum = loss.example_sum;
   result.correct = loss.correct;

@@ -184,6 +184,91 @@ TEST(ModelGraphTest, SplitBatchGivesTheWholeBatchGradients) {
   }
 }
 
+// The loss, gradients and evaluation of `text`'s model built with and without
+// fused relus (ModelBuildOptions::fuse_relu) on `batch`, bit for bit; the
+// fused model fuses exactly `fused` (layer names). `threads` > 1: both cut
+// their evaluation into that many slices (SPLIT_BATCH).
+void ExpectFusedReluIsExact(const std::string& text, const std::vector<std::string>& fused,
+                            int64_t batch_size, int threads = 1) {
+  auto def = ParseModelDef(text, "test");
+  ASSERT_TRUE(def.ok()) << def.status();
+  ModelBuildOptions plain_options;
+  plain_options.fuse_relu = false;
+  auto plain = Model::FromModelDef(*def, plain_options);
+  auto fused_model = Model::FromModelDef(*def);
+  ASSERT_TRUE(plain.ok() && fused_model.ok());
+  std::vector<std::string> got_fused;
+  for (size_t i = 0; i < (*fused_model)->layers().size(); ++i) {
+    EXPECT_FALSE((*plain)->fused_relus()[i]);
+    if ((*fused_model)->fused_relus()[i]) got_fused.push_back((*fused_model)->layers()[i]->name());
+  }
+  EXPECT_EQ(got_fused, fused);
+  if (threads > 1) {
+    (*plain)->SetComputeThreads(threads, SPLIT_BATCH);
+    (*fused_model)->SetComputeThreads(threads, SPLIT_BATCH);
+  }
+  std::vector<Tensor> params = (*plain)->InitialValues(4);
+  // Moving averages away from their initial 0 and 1, so evaluation
+  // normalizes with values of their own.
+  for (size_t v = 0; v < params.size(); ++v) {
+    if ((*plain)->variables()[v].kind != MOVING_AVERAGE) continue;
+    for (int64_t i = 0; i < params[v].size(); ++i) params[v][i] += 0.1f * std::cos(1.3 * i + v);
+  }
+  const Dataset batch = SineBatch(batch_size, (*plain)->input_shape(), 3);
+  std::vector<Tensor> want, got;
+  for (int step = 0; step < 2; ++step) {  // the second reuses the buffers
+    auto want_loss = (*plain)->ComputeGradients(Pointers(params), batch, 5, &want);
+    auto got_loss = (*fused_model)->ComputeGradients(Pointers(params), batch, 5, &got);
+    ASSERT_TRUE(want_loss.ok() && got_loss.ok());
+    EXPECT_EQ(*want_loss, *got_loss);
+    ASSERT_EQ(want.size(), got.size());
+    for (size_t v = 0; v < want.size(); ++v) {
+      EXPECT_EQ(want[v].span(), got[v].span()) << (*plain)->variables()[v].name;
+    }
+    auto want_eval = (*plain)->Evaluate(Pointers(params), batch);
+    auto got_eval = (*fused_model)->Evaluate(Pointers(params), batch);
+    ASSERT_TRUE(want_eval.ok() && got_eval.ok());
+    EXPECT_EQ(want_eval->loss_sum, got_eval->loss_sum);
+    EXPECT_EQ(want_eval->correct, got_eval->correct);
+  }
+}
+
+// A relu that alone reads a batch norm's or an add's output is done by that
+// layer: the same floats as the two layers apart, in training (batch
+// statistics, the moving averages' deltas) and in evaluation.
+TEST(ModelGraphTest, FusedRelusGiveTheSameFloats) {
+  ExpectFusedReluIsExact(kResidualNet, {"stem_relu", "a_relu1", "a_out", "b_relu1", "b_out"}, 5);
+}
+
+TEST(ModelGraphTest, FusedRelusGiveTheSameFloatsInSplitEvaluation) {
+  ExpectFusedReluIsExact(kResidualNet, {"stem_relu", "a_relu1", "a_out", "b_relu1", "b_out"}, 37,
+                         /*threads=*/2);
+}
+
+// Not fused: a relu of an output that another layer reads too (bn1 feeds the
+// add as well), of the model's input, of a layer that cannot (dense), and a
+// relu of a relu; fused: after an add of three inputs, and one ending the model.
+TEST(ModelGraphTest, OnlyARelusSoleReaderIsFused) {
+  ExpectFusedReluIsExact(R"(
+      name: "fusion" input_shape: [4, 4, 2]
+      layer { name: "r0" relu {} }
+      layer { name: "c1" conv2d { filters: 3 kernel_size: 3 use_bias: false } }
+      layer { name: "bn1" batch_norm {} }
+      layer { name: "r1" relu {} }
+      layer { name: "c2" inputs: "r1" conv2d { filters: 3 kernel_size: 1 } }
+      layer { name: "sum" inputs: ["c2", "bn1", "r1"] add {} }
+      layer { name: "r2" relu {} }
+      layer { name: "r3" relu {} }
+      layer { name: "gap" global_avg_pool {} }
+      layer { name: "fc" dense { units: 4 } }
+      layer { name: "r4" relu {} }
+      layer { name: "fc2" dense { units: 3 } }
+      layer { name: "bn2" batch_norm {} }
+      layer { name: "r5" relu {} }
+      loss { softmax_cross_entropy {} })",
+                         {"r2", "r5"}, 6);
+}
+
 TEST(ModelGraphTest, RepeatedStepsDoNotGrowTheHeap) {
   auto model = FromText(kResidualNet);
   ASSERT_NE(model, nullptr);
