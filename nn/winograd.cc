@@ -575,7 +575,14 @@ void WinogradConv::WeightAdjoint(const float* du, float* dweights) {
 int WinogradConv::ImageParts(int64_t n) { return LayerParts(n, 1); }
 
 bool WinogradConv::SplitByPoints(int64_t n, int parts) const {
-  return parts > 1 && ChunkImages(n) >= n && n * tiles_y_ * tiles_x_ / parts < kMinTilesPerPart;
+  if (parts < 2) return false;
+  const int64_t tiles = n * tiles_y_ * tiles_x_;
+  if (ChunkImages(n) >= n && tiles / parts < kMinTilesPerPart) return true;
+  // More weights than activations to transform and multiply: by images, each
+  // part would read every weight matrix once per chunk and write a whole dU
+  // of its own (then added to the others'), with few rows per product.
+  const int64_t batch_bytes = points_ * tiles * (cin_ + cout_) * int64_t{sizeof(float)};
+  return cin_ * cout_ > tiles * (cin_ + cout_) && batch_bytes <= kMaxByPointsBytes;
 }
 
 void WinogradConv::Products(const float* v, int64_t tiles, int64_t c_in, int64_t c_out,

@@ -71,8 +71,12 @@ class WinogradConv {
   // part would repack every weight matrix for a few rows). Then the transforms
   // run on the layer threads over the whole batch and the products are cut by
   // points, each part on single-threaded OpenBLAS.
+  // Also when the layer has more weights than the batch has tile values
+  // (Cin Cout > tiles (Cin + Cout): ResNet-18's 7x7 maps of 512 channels at
+  // 224x224 input) and the whole batch's transforms fit kMaxByPointsBytes.
   bool SplitByPoints(int64_t n, int parts) const;
   static constexpr int64_t kMinTilesPerPart = 64;
+  static constexpr int64_t kMaxByPointsBytes = int64_t{32} << 20;
 
   // The tile (2 or 4) of a 3x3 kernel with fewer transformed points for an
   // h x w image: ceil(h/m) ceil(w/m) (m+2)^2; 4 on a tie.

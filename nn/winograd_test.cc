@@ -119,6 +119,8 @@ TEST(WinogradTest, BestTileByPoints) {
 struct ThreadsCase {
   int64_t n, h, w;
   bool by_points;
+  int64_t cin = 16, cout = 24;
+  bool f4x4_3x3_only = false;  // else every variant
 };
 
 class WinogradThreadsTest : public ::testing::TestWithParam<ThreadsCase> {};
@@ -126,10 +128,11 @@ class WinogradThreadsTest : public ::testing::TestWithParam<ThreadsCase> {};
 TEST_P(WinogradThreadsTest, SameOnOneAndTwoThreads) {
   const ThreadsCase c = GetParam();
   const int saved = BlasThreads();
-  const int64_t n = c.n, h = c.h, w = c.w, cin = 16, cout = 24;
+  const int64_t n = c.n, h = c.h, w = c.w, cin = c.cin, cout = c.cout;
   const Tensor x = RandomTensor({n, h, w, cin}, 31);
   const Tensor dy = RandomTensor({n, h, w, cout}, 33);
   for (const Variant& v : kVariants) {
+    if (c.f4x4_3x3_only && (v.tile != 4 || v.kernel != 3)) continue;
     SCOPED_TRACE(v.tile * 10 + v.kernel);
     const int tile = v.tile;
     const Tensor wt = RandomTensor({v.kernel, v.kernel, cin, cout}, 32);
@@ -161,8 +164,23 @@ TEST_P(WinogradThreadsTest, SameOnOneAndTwoThreads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradThreadsTest,
-                         ::testing::Values(ThreadsCase{5, 9, 8, true},       // 15 tiles a part
-                                           ThreadsCase{4, 32, 30, false}));  // >= 128 a part
+                         ::testing::Values(ThreadsCase{5, 9, 8, true},      // 15 tiles a part
+                                           ThreadsCase{4, 32, 30, false},  // >= 128 a part
+                                           // More weights than tile values, the batch
+                                           // in two chunks (as ResNet-18's 7x7x512
+                                           // layers at 224x224 input).
+                                           ThreadsCase{24, 7, 7, true, 256, 256, true}));
+
+// By points also when a layer's weights outnumber its batch's tile values,
+// though the batch spans several chunks.
+TEST(WinogradTest, ManyWeightsFewTilesSplitByPoints) {
+  WinogradConv last_stage(7, 7, 512, 512);  // ResNet-18 at 224x224, batch 32
+  EXPECT_LT(last_stage.ChunkImages(32), 32);
+  EXPECT_TRUE(last_stage.SplitByPoints(32, 2));
+  EXPECT_FALSE(last_stage.SplitByPoints(32, 1));
+  EXPECT_FALSE(WinogradConv(14, 14, 256, 256).SplitByPoints(32, 2));  // stage 4
+  EXPECT_FALSE(WinogradConv(56, 56, 64, 64).SplitByPoints(32, 2));    // stage 2
+}
 
 TEST(WinogradTest, ChunksBoundTheScratch) {
   WinogradConv big(56, 56, 64, 64);  // ResNet-18 stage 2 at 224x224
