@@ -11,6 +11,7 @@
 //
 // Run from the workspace root (the default model path is relative to it).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -139,26 +140,34 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   std::printf("model %s, batch %lld, %d repeats, OpenBLAS core %s, %d threads, products %s\n",
               model.name().c_str(), static_cast<long long>(batch_size), repeats,
               BlasKernelName().c_str(), BlasThreads(), GemmDescription().c_str());
-  std::printf("%-10s %-16s %10s %10s %9s %9s\n", "layer", "output", "fwd ms", "bwd ms", "fwd busy",
-              "bwd busy");
+  // Columns as wide as the longest layer name and output shape (ResNet's
+  // "conv2_block1_1_conv", "[112, 112, 64]").
+  int name_width = 10, shape_width = 16;
+  for (const auto& layer : layers) {
+    name_width = std::max(name_width, static_cast<int>(layer->name().size()));
+    shape_width =
+        std::max(shape_width, static_cast<int>(ShapeString(layer->output_shape()).size()));
+  }
+  std::printf("%-*s %-*s %10s %10s %9s %9s\n", name_width, "layer", shape_width, "output", "fwd ms",
+              "bwd ms", "fwd busy", "bwd busy");
   double total_f = 0, total_b = 0, cpu_f = 0, cpu_b = 0;
   for (size_t i = 0; i < n; ++i) {
     if (fused[i]) {
-      std::printf("%-10s %-16s %10s %10s  (done by %s)\n", layers[i]->name().c_str(),
-                  ShapeString(layers[i]->output_shape()).c_str(), "fused", "fused",
+      std::printf("%-*s %-*s %10s %10s  (done by %s)\n", name_width, layers[i]->name().c_str(),
+                  shape_width, ShapeString(layers[i]->output_shape()).c_str(), "fused", "fused",
                   layers[sources[i][0]]->name().c_str());
       continue;
     }
-    std::printf("%-10s %-16s %10.3f %10.3f %9.2f %9.2f\n", layers[i]->name().c_str(),
-                ShapeString(layers[i]->output_shape()).c_str(), fwd_ms[i] / repeats,
+    std::printf("%-*s %-*s %10.3f %10.3f %9.2f %9.2f\n", name_width, layers[i]->name().c_str(),
+                shape_width, ShapeString(layers[i]->output_shape()).c_str(), fwd_ms[i] / repeats,
                 bwd_ms[i] / repeats, Busy(fwd_cpu[i], fwd_ms[i]), Busy(bwd_cpu[i], bwd_ms[i]));
     total_f += fwd_ms[i] / repeats;
     total_b += bwd_ms[i] / repeats;
     cpu_f += fwd_cpu[i] / repeats;
     cpu_b += bwd_cpu[i] / repeats;
   }
-  std::printf("%-10s %-16s %10.3f %10.3f %9.2f %9.2f\n", "total", "", total_f, total_b,
-              Busy(cpu_f, total_f), Busy(cpu_b, total_b));
+  std::printf("%-*s %-*s %10.3f %10.3f %9.2f %9.2f\n", name_width, "total", shape_width, "",
+              total_f, total_b, Busy(cpu_f, total_f), Busy(cpu_b, total_b));
 
   // Whole training steps through Model (validation + loss included).
   Dataset batch;
