@@ -18,7 +18,7 @@ void ReluLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
   float* y = output->data();
   const int64_t count = input.size();
   LayerParallelFor(count, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (int64_t i = begin; i < end; ++i) y[i] = ReluValue(x[i]);
   });
 }
 
@@ -32,10 +32,8 @@ void ReluLayer::Backward(absl::Span<const Tensor* const> params, const Tensor& i
   float* dx = grad_input->data();
   const int64_t count = output.size();
   LayerParallelFor(count, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float g = dy[i];  // loaded unconditionally, so the loop vectorizes
-      dx[i] = y[i] > 0.0f ? g : 0.0f;
-    }
+    // dy[i] is loaded whatever y[i] is (an argument), so the loop vectorizes.
+    for (int64_t i = begin; i < end; ++i) dx[i] = ReluGradient(dy[i], y[i]);
   });
 }
 

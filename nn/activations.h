@@ -10,6 +10,12 @@
 
 namespace tessera {
 
+// ReLU's value and gradient (dLoss/dx from dLoss/dy and the output y), for
+// ReluLayer and the layers a relu is fused into (Layer::FuseRelu), so that a
+// fused pair computes the very floats of the two layers.
+inline float ReluValue(float x) { return x > 0.0f ? x : 0.0f; }
+inline float ReluGradient(float dy, float y) { return y > 0.0f ? dy : 0.0f; }
+
 // y = max(x, 0); dx = dy where y > 0, else 0.
 class ReluLayer final : public SingleInputLayer {
  public:

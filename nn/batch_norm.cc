@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/simd_clones.h"
+#include "nn/activations.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -51,21 +52,21 @@ TESSERA_SIMD_CLONES void AddSquaredDeviations(const float* __restrict x, int64_t
 }
 
 // dLoss/dy from grad_output: as is, or, with a fused ReLU (BatchNormLayer::
-// FuseRelu), where the output (max(y, 0)) is > 0 only, as ReluLayer::Backward.
+// FuseRelu), through ReluGradient with the layer's output.
 template <bool kRelu>
 inline float LayerGradient(float dy, float out) {
   if constexpr (kRelu) {
-    return out > 0.0f ? dy : 0.0f;
+    return ReluGradient(dy, out);
   } else {
     return dy;
   }
 }
 
-// The output from y: as is, or with a fused ReLU as ReluLayer::Forward.
+// The output from y: as is, or with a fused ReLU, ReluValue(y).
 template <bool kRelu>
 inline float LayerOutput(float y) {
   if constexpr (kRelu) {
-    return y > 0.0f ? y : 0.0f;
+    return ReluValue(y);
   } else {
     return y;
   }

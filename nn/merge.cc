@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "nn/activations.h"
 #include "nn/layer_threads.h"
 
 namespace tessera {
@@ -22,8 +23,7 @@ void AddLayer::ForwardInputs(absl::Span<const Tensor* const> params,
   LayerParallelFor(size, kMinElementsPerPart, [&](int64_t begin, int64_t end) {
     if (fused_relu_ && inputs.size() == 2) {
       for (int64_t i = begin; i < end; ++i) {
-        const float sum = a[i] + b[i];
-        y[i] = sum > 0.0f ? sum : 0.0f;  // as ReluLayer
+        y[i] = ReluValue(a[i] + b[i]);
       }
       return;
     }
@@ -33,7 +33,7 @@ void AddLayer::ForwardInputs(absl::Span<const Tensor* const> params,
       for (int64_t i = begin; i < end; ++i) y[i] += x[i];
     }
     if (fused_relu_) {
-      for (int64_t i = begin; i < end; ++i) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+      for (int64_t i = begin; i < end; ++i) y[i] = ReluValue(y[i]);
     }
   });
 }
@@ -52,10 +52,7 @@ void AddLayer::BackwardInputs(absl::Span<const Tensor* const> params,
     float* d = dx->data();
     LayerParallelFor(grad_output.size(), kMinElementsPerPart, [&](int64_t begin, int64_t end) {
       if (fused_relu_) {
-        for (int64_t i = begin; i < end; ++i) {
-          const float g = dy[i];  // loaded unconditionally, so the loop vectorizes
-          d[i] = out[i] > 0.0f ? g : 0.0f;
-        }
+        for (int64_t i = begin; i < end; ++i) d[i] = ReluGradient(dy[i], out[i]);
       } else {
         std::copy(dy + begin, dy + end, d + begin);
       }

@@ -24,7 +24,9 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(//...)
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# What failed, kept for the end of the output: CI shows only its last lines.
+failures=$(mktemp)
+trap 'rm -f "$log" "$failures"' EXIT
 part_start=$(date +%s)
 times=""
 # end_part NAME: notes the seconds since the last part ended.
@@ -43,25 +45,27 @@ extra=()
 bazel test --test_summary=short "${extra[@]}" "${targets[@]}" 2>&1 | tee "$log" | grep -E "^//|FAILED|ERROR|error:" || true
 test_rc=${PIPESTATUS[0]}
 
+# failed_labels: the labels of the tests $log shows failed, one a line.
+failed_labels() {
+  sed -nE 's#^(//[^ ]+) +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY).*#\1#p' "$log"
+}
+
 passed=$(grep -cE "^//[^ ]+ +(\(cached\) )?PASSED" "$log" || true)
-failed=$(grep -cE "^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY)" "$log" || true)
+failed=$(failed_labels | wc -l)
 if [ "$build_rc" -ne 0 ] || { [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
   echo "bazel exited with build=$build_rc test=$test_rc"
   failed=$((failed + 1))
 fi
 end_part suite
 
-# What failed, kept for the end of the output: CI shows only its last lines.
 # The suite's failed tests with the end of each one's log (read now, before the
 # sanitizer builds point bazel-testlogs elsewhere).
-failures=$(mktemp)
-trap 'rm -f "$log" "$failures"' EXIT
 testlogs="$(bazel info bazel-testlogs 2> /dev/null)"
 while read -r label; do
   echo "suite: $label" >> "$failures"
   test_log="$testlogs/$(sed 's|^//||; s|:|/|' <<< "$label")/test.log"
   [ -f "$test_log" ] && tail -n 25 "$test_log" | sed 's/^/    /' >> "$failures"
-done < <(sed -nE 's#^(//[^ ]+) +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY).*#\1#p' "$log")
+done < <(failed_labels)
 
 # run_part COMMAND...: runs COMMAND, its output shown and kept in $log; sets
 # part_line to its last line. (Not `tee /dev/stderr`: when the output goes to
@@ -74,8 +78,7 @@ run_part() {
 # note_failed NAME: adds the tests $log shows failed to the list printed at
 # the end.
 note_failed() {
-  sed -nE 's#^(//[^ ]+) +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY).*#'"$1"': \1#p' \
-    "$log" >> "$failures"
+  failed_labels | sed "s#^#$1: #" >> "$failures"
 }
 
 # add_sanitizer_counts NAME: adds part_line, a sanitizers.sh summary line
