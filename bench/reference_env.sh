@@ -45,16 +45,22 @@ reference_malloc_vars() {
   echo "$vars"
 }
 other_mallocs=(jemalloc tcmalloc)
-for malloc in "${other_mallocs[@]}"; do
-  vars=$(reference_malloc_vars "$malloc") || return 2
-  for var in $vars; do
-    if [ "${var%%=*}" = LD_PRELOAD ] && [ ! -f "${var#*=}" ]; then
-      echo "bench/reference_env.sh: ${var#*=} is missing: the PyTorch references try it" \
-        "(run scripts/setup.sh, which installs libjemalloc2 and libtcmalloc-minimal4)" >&2
-      return 2
-    fi
+# Fails naming a preloaded library of other_mallocs that is not installed (a
+# function, so that its variables stay out of the sourcing script's).
+reference_check_preloads() {
+  local malloc vars var
+  for malloc in "${other_mallocs[@]}"; do
+    vars=$(reference_malloc_vars "$malloc") || return 2
+    for var in $vars; do
+      if [ "${var%%=*}" = LD_PRELOAD ] && [ ! -f "${var#*=}" ]; then
+        echo "bench/reference_env.sh: ${var#*=} is missing: the PyTorch references try it" \
+          "(run scripts/setup.sh, which installs libjemalloc2 and libtcmalloc-minimal4)" >&2
+        return 2
+      fi
+    done
   done
-done
+}
+reference_check_preloads || return 2
 
 if [ -z "${OPENBLAS_CORETYPE+set}" ]; then
   # The choice of Tessera's own programs (bazel-bin when the script runs from
