@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -142,10 +143,20 @@ class Model {
   // then (PsGroup::StartPush). Every variable is reported exactly once, unless the
   // call fails first (then none is).
   using GradientReady = std::function<void(size_t variable)>;
+  //
+  // `await_params` (optional) is called with each of a layer's variables
+  // before its forward reads them (first layer first), and must return true
+  // once params[variable] holds its final values for the step, or false if
+  // they will not come: the step then ends with ABORTED before any gradient
+  // is reported. A worker pulls the values meanwhile (PsGroup::StartPull).
+  // A split step calls it from every slice's thread, so it must be
+  // thread-safe and give every caller the same answer for a variable.
+  using AwaitParams = std::function<bool(size_t variable)>;
   absl::StatusOr<float> ComputeGradients(absl::Span<const Tensor* const> params,
                                          const Dataset& batch, uint64_t step_seed,
                                          std::vector<Tensor>* grads,
-                                         const GradientReady& ready = nullptr);
+                                         const GradientReady& ready = nullptr,
+                                         const AwaitParams& await_params = nullptr);
 
   // Evaluation-mode forward (dropout off, batch norm with its moving
   // averages) and the loss (without weight decay); errors as ComputeGradients.
@@ -160,7 +171,7 @@ class Model {
     Dataset batch;
     int64_t offset = 0;  // index of its first example in the whole batch
     std::vector<Tensor> grads;
-    double loss = 0.0;
+    std::optional<double> loss;
     EvalResult eval;
   };
 
@@ -171,8 +182,10 @@ class Model {
   void FuseRelus();
 
   absl::Status Validate(absl::Span<const Tensor* const> params, const Dataset& batch) const;
-  void Forward(absl::Span<const Tensor* const> params, const Tensor& input,
-               const ForwardOptions& options);
+  // Every layer's forward in order; with `await_params`, each layer's
+  // variables first (false: stops there and returns false).
+  bool Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+               const ForwardOptions& options, const AwaitParams& await_params = nullptr);
   // Backward of every layer, in reverse, after a Forward of `input`, from
   // grad_activations_.back(); weight gradients go to grad_ptrs_.
   // `ready` (may be empty) is called with each of a layer's variables after
@@ -185,12 +198,15 @@ class Model {
   const Tensor& Output(int source, const Tensor& input) const {
     return source < 0 ? input : activations_[storage_[source]];
   }
-  // The unsplit work on a validated batch (or slice of one). With
+  // The unsplit work on a validated batch (or slice of one): the loss, or
+  // nullopt when `await_params` said a variable will not come. With
   // `batch_products`, the weight gradients of batch_products_' layers are left
   // out (and their tensors in `grads` untouched).
-  double ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
-                              uint64_t step_seed, int64_t example_offset, bool batch_products,
-                              std::vector<Tensor>* grads, const GradientReady& ready = nullptr);
+  std::optional<double> ComputeGradientsOnce(absl::Span<const Tensor* const> params,
+                                             const Dataset& batch, uint64_t step_seed,
+                                             int64_t example_offset, bool batch_products,
+                                             std::vector<Tensor>* grads, const GradientReady& ready,
+                                             const AwaitParams& await_params);
   EvalResult EvaluateOnce(absl::Span<const Tensor* const> params, const Dataset& batch);
   // How many slices a batch of `n` examples is cut into (1 = not cut) for a
   // training step or an evaluation, with OpenBLAS's thread count set for that.

@@ -83,15 +83,21 @@ absl::Span<const Tensor* const> Model::LayerInputs(size_t i, const Tensor& input
   return absl::MakeConstSpan(input_ptrs_).subspan(0, sources.size());
 }
 
-void Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
-                    const ForwardOptions& options) {
+bool Model::Forward(absl::Span<const Tensor* const> params, const Tensor& input,
+                    const ForwardOptions& options, const AwaitParams& await_params) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (fused_away_[i]) continue;  // its input layer applied it
+    if (await_params) {
+      for (size_t v = first_param_[i]; v < first_param_[i] + param_count_[i]; ++v) {
+        if (!await_params(v)) return false;
+      }
+    }
     ForwardOptions layer_options = options;
     layer_options.seed = MixSeeds(options.seed, i);
     layers_[i]->ForwardInputs(params.subspan(first_param_[i], param_count_[i]),
                               LayerInputs(i, input), layer_options, &activations_[i]);
   }
+  return true;
 }
 
 void Model::Backward(absl::Span<const Tensor* const> params, const Tensor& input,
@@ -267,10 +273,19 @@ void Model::CombineGradients(int count, std::vector<Tensor>* grads) {
   runner_->Run(count, part);
 }
 
+namespace {
+
+absl::Status ParamsDidNotCome() {
+  return absl::AbortedError("the step's variables did not all arrive (the pull failed)");
+}
+
+}  // namespace
+
 absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> params,
                                               const Dataset& batch, uint64_t step_seed,
                                               std::vector<Tensor>* grads,
-                                              const GradientReady& ready) {
+                                              const GradientReady& ready,
+                                              const AwaitParams& await_params) {
   RETURN_IF_ERROR(Validate(params, batch));
   ASSIGN_OR_RETURN(const int count, PrepareSlices(batch.size(), /*training=*/true));
   if (count == 1) {
@@ -280,13 +295,15 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
         if (!has_weight_decay_[v]) ready(v);
       };
     }
-    const double loss = ComputeGradientsOnce(params, batch, step_seed, 0,
-                                             /*batch_products=*/false, grads, undecayed);
+    const std::optional<double> loss =
+        ComputeGradientsOnce(params, batch, step_seed, 0,
+                             /*batch_products=*/false, grads, undecayed, await_params);
+    if (!loss.has_value()) return ParamsDidNotCome();
     const double decay = AddWeightDecay(params, grads);
     if (ready) {
       for (const WeightDecay& wd : weight_decays_) ready(wd.var);
     }
-    return static_cast<float>(loss + decay);
+    return static_cast<float>(*loss + decay);
   }
   CutBatch(batch, count);
   // Softmax cross-entropy and MEAN squared error average over the examples, so
@@ -333,14 +350,18 @@ absl::StatusOr<float> Model::ComputeGradients(absl::Span<const Tensor* const> pa
         SliceFinishedVariable(i, *model, v, count, grads, ready);
       };
     }
-    s.loss =
-        model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
-                                    /*batch_products=*/true, i == 0 ? grads : &s.grads, finished);
-    if (!ready) GatherBatchProducts(i, *model);
+    s.loss = model->ComputeGradientsOnce(params, s.batch, step_seed, s.offset,
+                                         /*batch_products=*/true, i == 0 ? grads : &s.grads,
+                                         finished, await_params);
+    if (!ready && s.loss.has_value()) GatherBatchProducts(i, *model);
   };
   runner_->Run(count, slice);
   double loss = 0.0;
-  for (int i = 0; i < count; ++i) loss += weights_[i] * slices_[i].loss;
+  for (int i = 0; i < count; ++i) {
+    // Every slice got the same answers from await_params, so all stopped.
+    if (!slices_[i].loss.has_value()) return ParamsDidNotCome();
+    loss += weights_[i] * *slices_[i].loss;
+  }
   if (!ready) CombineGradients(count, grads);
   const double decay = AddWeightDecay(params, grads);
   if (ready) {
@@ -374,14 +395,17 @@ LossValue Model::ComputeLoss(const Tensor& output, const Dataset& batch, Tensor*
   return MeanSquaredError(output, batch.targets, loss_.mean_squared_error().reduction(), grad);
 }
 
-double Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params, const Dataset& batch,
-                                   uint64_t step_seed, int64_t example_offset, bool batch_products,
-                                   std::vector<Tensor>* grads, const GradientReady& ready) {
+std::optional<double> Model::ComputeGradientsOnce(absl::Span<const Tensor* const> params,
+                                                  const Dataset& batch, uint64_t step_seed,
+                                                  int64_t example_offset, bool batch_products,
+                                                  std::vector<Tensor>* grads,
+                                                  const GradientReady& ready,
+                                                  const AwaitParams& await_params) {
   ForwardOptions options;
   options.training = true;
   options.seed = step_seed;
   options.example_offset = example_offset;
-  Forward(params, batch.inputs, options);
+  if (!Forward(params, batch.inputs, options, await_params)) return std::nullopt;
 
   const LossValue loss =
       ComputeLoss(activations_[storage_.back()], batch, &grad_activations_[storage_.back()]);

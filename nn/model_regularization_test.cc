@@ -3,10 +3,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "nn/model.h"
 #include "nn/model_test_util.h"
@@ -207,6 +208,64 @@ TEST(ModelGradientReadyTest, ReportsEachVariableOnceWhenFinal) {
       EXPECT_EQ(order, (std::vector<size_t>{2, 3, 1, 0}));
       for (size_t v = 0; v < grads.size(); ++v) EXPECT_EQ(seen[v].span(), grads[v].span()) << v;
     }
+  }
+}
+
+// ComputeGradients' `await_params`: every variable before its layer's
+// forward, first layer first (each slice of a split step asks too), the same
+// floats as without it; a variable that will not come ends the step ABORTED
+// before any gradient is reported, and the layers after it never ask.
+TEST(ModelAwaitParamsTest, AsksLayerByLayerAndStopsWhenValuesDoNotCome) {
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    auto model = FromText(DecayNet("weight_decay: 0.05", ""));
+    ASSERT_NE(model, nullptr);
+    model->SetComputeThreads(threads, SPLIT_BATCH);
+    const std::vector<Tensor> params = model->InitialValues(5);
+    const Dataset batch = SineImages(32, model->input_shape(), 4);
+    std::vector<Tensor> plain;
+    auto want = model->ComputeGradients(Pointers(params), batch, 1, &plain);
+    ASSERT_TRUE(want.ok()) << want.status();
+
+    absl::Mutex mu;
+    std::vector<size_t> asked;
+    std::vector<Tensor> grads;
+    auto loss = model->ComputeGradients(Pointers(params), batch, 1, &grads, nullptr, [&](size_t v) {
+      absl::MutexLock lock(&mu);
+      asked.push_back(v);
+      return true;
+    });
+    ASSERT_TRUE(loss.ok()) << loss.status();
+    EXPECT_EQ(*loss, *want);
+    for (size_t v = 0; v < grads.size(); ++v) EXPECT_EQ(grads[v].span(), plain[v].span()) << v;
+    // Per slice in order: conv/weights, conv/bias, fc/weights, fc/bias.
+    const int slices = threads == 1 ? 1 : 2;
+    ASSERT_EQ(asked.size(), 4u * slices);
+    std::vector<size_t> first_seen;
+    for (size_t v : asked) {
+      if (first_seen.empty() || first_seen.back() < v) first_seen.push_back(v);
+    }
+    EXPECT_EQ(first_seen, (std::vector<size_t>{0, 1, 2, 3}));
+
+    // fc/weights (variable 2) never comes.
+    asked.clear();
+    int reported = 0;
+    auto stopped = model->ComputeGradients(
+        Pointers(params), batch, 2, &grads, [&](size_t) { ++reported; },
+        [&](size_t v) {
+          absl::MutexLock lock(&mu);
+          asked.push_back(v);
+          return v != 2;
+        });
+    EXPECT_EQ(stopped.status().code(), absl::StatusCode::kAborted) << stopped.status();
+    EXPECT_EQ(reported, 0);
+    for (size_t v : asked) EXPECT_LE(v, 2u);
+    EXPECT_EQ(asked.size(), 3u * slices);
+
+    // The next step is whole again.
+    auto again = model->ComputeGradients(Pointers(params), batch, 1, &grads);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(*again, *want);
   }
 }
 

@@ -33,6 +33,7 @@ TSAN_TARGETS=(
   //common:fault_file_system_test
   //common/records:summary_writer_test
   //nn:model_split_test
+  //nn:model_regularization_test
   //common/checkpoint:all
   //ps:all
   -//ps:tessera_ps_flags_test  # starts tessera_ps, whose gRPC server TSan cannot see

@@ -37,7 +37,8 @@ class InMemoryPsConnection final : public PsConnection {
   }
 
   absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                  absl::Span<const absl::Span<float>> destinations) override {
+                                  absl::Span<const absl::Span<float>> destinations,
+                                  const BlockArrived& arrived = nullptr) override {
     if (request.blocks().empty() ||
         request.blocks_size() != static_cast<int>(destinations.size())) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -45,7 +46,18 @@ class InMemoryPsConnection final : public PsConnection {
           destinations.size(), " destinations (need one per block, >= 1)"));
     }
     ASSIGN_OR_RETURN(std::shared_ptr<VariableStore> store, ps_->StoreFor("Pull"));
-    absl::StatusOr<PullResult> pulled = PullFrom(store.get(), request, destinations);
+    size_t arrivals = 0;
+    BlockArrived counted;
+    if (arrived) {
+      counted = [&](size_t block) {
+        ++arrivals;
+        arrived(block);
+      };
+    }
+    absl::StatusOr<PullResult> pulled = PullFrom(store.get(), request, destinations, counted);
+    if (arrivals > 0 && absl::IsUnavailable(pulled.status())) {
+      pulled = PullBrokeAfterArrivals(pulled.status(), arrivals, destinations.size());
+    }
     if (!pulled.ok()) return Annotate(pulled.status(), Context("Pull"));
     return pulled;
   }
@@ -80,7 +92,8 @@ class InMemoryPsConnection final : public PsConnection {
   }
 
   absl::StatusOr<PullResult> PullFrom(VariableStore* store, const PullRequest& request,
-                                      absl::Span<const absl::Span<float>> destinations) {
+                                      absl::Span<const absl::Span<float>> destinations,
+                                      const BlockArrived& arrived) {
     ASSIGN_OR_RETURN(std::unique_ptr<PullSession> session, store->StartPull(request));
     if (!store->PullReady(request, *session)) {
       absl::Notification ready;
@@ -92,8 +105,13 @@ class InMemoryPsConnection final : public PsConnection {
       ready.WaitForNotification();
       RETURN_IF_ERROR(waited);
     }
-    PullAssembler answer(request, destinations);
+    PullAssembler answer(request, destinations, &arrived);
+    const int break_after = ps_->TakePullBreak(request.blocks_size());
+    int started = 0;  // blocks begun
     RETURN_IF_ERROR(Drain(session.get(), [&](const ChunkHeader& header, const SharedFloats& chunk) {
+      if (header.offset() == 0 && started++ == break_after) {
+        return absl::UnavailableError("the connection dropped mid-answer (simulated)");
+      }
       // As the wire would: BFLOAT16 rounds the values.
       const int element_bytes = ElementBytes(header.encoding());
       return answer.Add(header, chunk.size() * element_bytes, [&](float* destination) {
@@ -223,6 +241,19 @@ absl::StatusOr<std::shared_ptr<VariableStore>> InMemoryPs::StoreFor(const char* 
   if (restart_after_calls_ > 0 && --restart_after_calls_ == 0) store_ = NewStore();
   ++calls_;
   return store_;
+}
+
+void InMemoryPs::BreakNextPullAfterBlocks(int blocks) {
+  absl::MutexLock lock(&mu_);
+  break_pull_after_ = blocks;
+}
+
+int InMemoryPs::TakePullBreak(int blocks) {
+  absl::MutexLock lock(&mu_);
+  if (break_pull_after_ < 0 || break_pull_after_ >= blocks) return -1;
+  const int after = break_pull_after_;
+  break_pull_after_ = -1;
+  return after;
 }
 
 void InMemoryPs::RestartBeforeCall(int64_t n) {

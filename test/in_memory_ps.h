@@ -58,6 +58,9 @@ class InMemoryPs {
   void RestartBeforeCall(int64_t n);
   // While true, every call fails with UNAVAILABLE (a ps that is down).
   void SetUnavailable(bool unavailable);
+  // The next Pull that streams more than `blocks` blocks breaks after them
+  // with UNAVAILABLE, as a connection that drops mid-answer (once).
+  void BreakNextPullAfterBlocks(int blocks);
 
   // The current store (replaced by Restart), for inspection by tests.
   std::shared_ptr<VariableStore> store() const;
@@ -81,6 +84,9 @@ class InMemoryPs {
   bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
   int64_t calls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t restart_after_calls_ ABSL_GUARDED_BY(mu_) = 0;  // RestartBeforeCall's countdown
+  int break_pull_after_ ABSL_GUARDED_BY(mu_) = -1;        // BreakNextPullAfterBlocks's; -1: none
+  // Takes the pending BreakNextPullAfterBlocks for a pull of `blocks` (-1: none).
+  int TakePullBreak(int blocks);
 };
 
 // One connection to each of `ps` (borrowed), in the given order (ps task order).

@@ -378,5 +378,41 @@ TEST_F(PsServiceTest, SnapshotStreamsEveryBlockInChunks) {
   EXPECT_TRUE(absl::StrContains(failed.status().message(), "no room")) << failed.status();
 }
 
+// An overlapped pull (a BlockArrived callback) hands on each block as it is
+// complete, in request order; when the ps goes away after a block was handed
+// on, the call is not retried (it would write into values in use) but ends
+// ABORTED saying so.
+TEST_F(PsServiceTest, OverlappedPullHandsOnBlocksAndIsNotRetriedOnceOneWasHandedOn) {
+  CreateAndAssign();
+  std::vector<float> big(kBig, -1.0f), small(4, -1.0f);
+  PullRequest request;
+  request.set_fingerprint(kFingerprint);
+  request.add_blocks("fc/bias");     // small, first
+  request.add_blocks("fc/weights");  // 10 MB, in several chunks
+  std::vector<size_t> arrived;
+  auto pulled =
+      client_->Pull(request, {absl::MakeSpan(small), absl::MakeSpan(big)}, [&](size_t block) {
+        if (block == 1) EXPECT_EQ(big, big_);
+        arrived.push_back(block);
+      });
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  EXPECT_EQ(arrived, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(small, small_);
+
+  // The ps stops as soon as the first block is in (while this client reads
+  // no further, so the rest cannot all be on its way already).
+  arrived.clear();
+  pulled = client_->Pull(request, {absl::MakeSpan(small), absl::MakeSpan(big)}, [&](size_t block) {
+    arrived.push_back(block);
+    if (block == 0) server_->Stop(absl::ZeroDuration());
+  });
+  ASSERT_FALSE(pulled.ok()) << "the 10 MB block came whole before the ps stopped";
+  EXPECT_EQ(arrived, (std::vector<size_t>{0}));
+  EXPECT_EQ(pulled.status().code(), absl::StatusCode::kAborted) << pulled.status();
+  EXPECT_TRUE(absl::StrContains(pulled.status().message(),
+                                "pull broke after 1 of 2 blocks were in use (not retried)"))
+      << pulled.status();
+}
+
 }  // namespace
 }  // namespace tessera

@@ -56,9 +56,11 @@ absl::Status TensorReceiver::Finish() const {
 }
 
 PullAssembler::PullAssembler(const PullRequest& request,
-                             absl::Span<const absl::Span<float>> destinations)
+                             absl::Span<const absl::Span<float>> destinations,
+                             const PsConnection::BlockArrived* arrived)
     : request_(request),
       destinations_(destinations),
+      arrived_(arrived != nullptr && *arrived ? arrived : nullptr),
       receiver_("Pull", [this](const ChunkHeader& header) -> absl::StatusOr<absl::Span<float>> {
         const int index = static_cast<int>(receiver_.tensors());
         if (index >= request_.blocks_size()) {
@@ -81,6 +83,7 @@ absl::Status PullAssembler::Add(const ChunkHeader& header, int64_t payload_bytes
   if (header.offset() == 0 || header.version() < version) version = header.version();
   result_.global_step = header.global_step();
   result_.incarnation = header.incarnation();
+  if (arrived_ != nullptr && receiver_.complete()) (*arrived_)(receiver_.tensors() - 1);
   return absl::OkStatus();
 }
 

@@ -36,6 +36,10 @@ class TensorReceiver {
   absl::Status Add(const ChunkHeader& header, int64_t payload_bytes, ChunkCopy copy);
   // OK when the tensor in progress (if any) is complete.
   absl::Status Finish() const;
+  // True when the last Add completed its tensor.
+  bool complete() const {
+    return tensors_ > 0 && offset_ == static_cast<int64_t>(destination_.size());
+  }
   int64_t tensors() const { return tensors_; }
 
  private:
@@ -50,10 +54,12 @@ class TensorReceiver {
 
 // A Pull answer into `destinations` (borrowed; one per requested block, in
 // order), with the oldest version of each block, the global step and the
-// incarnation.
+// incarnation. `arrived` (optional, borrowed) is called with a block's index
+// by the Add that completes it.
 class PullAssembler {
  public:
-  PullAssembler(const PullRequest& request, absl::Span<const absl::Span<float>> destinations);
+  PullAssembler(const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
+                const PsConnection::BlockArrived* arrived = nullptr);
   absl::Status Add(const ChunkHeader& header, int64_t payload_bytes, ChunkCopy copy);
   // The result once the answer ended; an error if a block is missing or short.
   absl::StatusOr<PsConnection::PullResult> Finish() const;
@@ -61,6 +67,7 @@ class PullAssembler {
  private:
   const PullRequest& request_;
   const absl::Span<const absl::Span<float>> destinations_;
+  const PsConnection::BlockArrived* const arrived_;
   TensorReceiver receiver_;
   PsConnection::PullResult result_;
 };

@@ -47,7 +47,8 @@ class PsClient final : public PsConnection {
       const CreateVariablesRequest& request) override;
   // Copies each chunk once, straight into `destinations`.
   absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                  absl::Span<const absl::Span<float>> destinations) override;
+                                  absl::Span<const absl::Span<float>> destinations,
+                                  const BlockArrived& arrived = nullptr) override;
   // Sends in chunks of at most chunk_elements, without a copy: returns after
   // gRPC released `values`.
   absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
@@ -69,8 +70,10 @@ class PsClient final : public PsConnection {
   template <typename Result, typename Attempt>
   absl::StatusOr<Result> Retry(const char* rpc, absl::Duration extra, Attempt attempt);
 
+  // `arrivals` counts the blocks handed to `arrived` (nullptr: none).
   absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
                                       absl::Span<const absl::Span<float>> destinations,
+                                      const BlockArrived* arrived, size_t* arrivals,
                                       Deadline deadline);
   absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
                                         absl::Span<const std::string> blocks,
@@ -211,7 +214,8 @@ absl::StatusOr<WorkerDoneResponse> PsClient::WorkerDone(const WorkerDoneRequest&
 }
 
 absl::StatusOr<PsClient::PullResult> PsClient::Pull(
-    const PullRequest& request, absl::Span<const absl::Span<float>> destinations) {
+    const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
+    const BlockArrived& arrived) {
   if (request.blocks().empty() || request.blocks_size() != static_cast<int>(destinations.size())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Pull from ps ", options_.ps_task, " at ", address_, ": ", request.blocks_size(),
@@ -220,15 +224,28 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
   // A waiting Pull (SYNC, STALE) is held by the ps until the others caught up.
   const absl::Duration wait =
       request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration();
-  return Retry<PullResult>("Pull", wait, [&](Deadline deadline) {
-    return PullOnce(request, destinations, deadline);
+  size_t arrivals = 0;
+  return Retry<PullResult>("Pull", wait, [&](Deadline deadline) -> absl::StatusOr<PullResult> {
+    absl::StatusOr<PullResult> result =
+        PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
+    if (arrivals > 0 && absl::IsUnavailable(result.status())) {
+      return PullBrokeAfterArrivals(result.status(), arrivals, destinations.size());
+    }
+    return result;
   });
 }
 
 absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
-    Deadline deadline) {
-  PullAssembler answer(request, destinations);
+    const BlockArrived* arrived, size_t* arrivals, Deadline deadline) {
+  BlockArrived counted;
+  if (arrived != nullptr) {
+    counted = [arrived, arrivals](size_t block) {
+      ++*arrivals;
+      (*arrived)(block);
+    };
+  }
+  PullAssembler answer(request, destinations, &counted);
   RETURN_IF_ERROR(
       ReceiveChunks(generic_stub_.get(), kPullMethod, deadline, SerializeToByteBuffer(request),
                     [&](const ChunkHeader& header, const ChunkView& view) {

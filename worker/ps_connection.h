@@ -48,6 +48,17 @@ class PsConnection {
   using SnapshotSink = std::function<absl::StatusOr<absl::Span<float>>(
       const std::string& block, const std::string& slot)>;
 
+  // An overlapped pull's news (PsGroup::StartPull): block i of the request
+  // has arrived whole.
+  using BlockArrived = std::function<void(size_t block)>;
+  // What Pull returns when its connection broke (`error`, UNAVAILABLE) after
+  // `arrived` of `blocks` blocks had been handed on: ABORTED, not retried.
+  static absl::Status PullBrokeAfterArrivals(const absl::Status& error, size_t arrived,
+                                             size_t blocks) {
+    return absl::AbortedError(absl::StrCat("pull broke after ", arrived, " of ", blocks,
+                                           " blocks were in use (not retried): ", error.message()));
+  }
+
   // An overlapped push's wait for its data (PsGroup::StartPush): Push calls
   // it with i before the first chunk of blocks[i] goes out (again on a
   // retry), and it returns true once values[i] is final, or false to abandon
@@ -76,8 +87,14 @@ class PsConnection {
   // naming the block; then the destinations may hold part of the new values.
   // With request.min_version() > 0 (SYNC, STALE) the ps may hold the answer
   // until the other workers caught up, or until its sync timeout.
+  // `arrived` (optional): called with i as soon as destinations[i] holds
+  // block i's final values (blocks come in request order), while the rest
+  // streams in (PsGroup::StartPull). Once it has been called, a failed
+  // attempt is not retried (that would write into values already in use):
+  // an UNAVAILABLE comes back as ABORTED (PullBrokeAfterArrivals).
   virtual absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                          absl::Span<const absl::Span<float>> destinations) = 0;
+                                          absl::Span<const absl::Span<float>> destinations,
+                                          const BlockArrived& arrived = nullptr) = 0;
 
   // Pushes values[i] as block blocks[i]. `fields` gives kind, fingerprint,
   // worker_task, step and increment_global_step; block, offset,

@@ -76,7 +76,14 @@ PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGrou
       clients_(std::move(clients)),
       blocks_by_ps_(std::move(blocks_by_ps)),
       runner_(static_cast<int>(clients_.size())),
-      incarnations_(clients_.size(), 0) {
+      incarnations_(clients_.size(), 0),
+      pull_runner_(static_cast<int>(clients_.size())) {
+  for (std::vector<BlockRef>& blocks : blocks_by_ps_) {
+    std::sort(blocks.begin(), blocks.end(), [](const BlockRef& a, const BlockRef& b) {
+      if (a.variable != b.variable) return a.variable < b.variable;
+      return a.offset < b.offset;
+    });
+  }
   for (const std::vector<BlockRef>& blocks : blocks_by_ps_) {
     std::vector<int> order(blocks.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
@@ -95,6 +102,11 @@ PsGroup::~PsGroup() {
     stop_push_thread_ = true;
   }
   if (push_thread_.joinable()) push_thread_.join();
+  {
+    absl::MutexLock lock(&pull_mu_);
+    stop_pull_thread_ = true;
+  }
+  if (pull_thread_.joinable()) pull_thread_.join();
 }
 
 absl::StatusOr<int> PsGroup::CreateAndInitialize(const TrainConfig& config,
@@ -220,24 +232,134 @@ absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_vie
 }
 
 absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
-  ASSIGN_OR_RETURN(Pulled pulled, PullAllAs(values, 0, FLOAT32));
+  ASSIGN_OR_RETURN(Pulled pulled, PullAllAs(values, 0, FLOAT32, &runner_));
   return pulled.global_step;
 }
 
 absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values, int64_t min_version) {
-  return PullAllAs(values, min_version, options_.transport_encoding);
+  return PullAllAs(values, min_version, options_.transport_encoding, &runner_);
 }
 
-absl::StatusOr<PsGroup::PsPulled> PsGroup::PullPs(
-    int ps, int64_t min_version, TensorEncoding encoding,
-    absl::Span<const absl::Span<float>> destinations) {
+absl::Status PsGroup::StartPull(std::vector<Tensor>* values, int64_t min_version) {
+  if (values->size() != variables_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("StartPull: ", values->size(), " tensors for ",
+                                                   variables_.size(), " variables"));
+  }
+  for (size_t v = 0; v < variables_.size(); ++v) {
+    if ((*values)[v].shape() != variables_[v].shape) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("StartPull: the tensor for '", variables_[v].name, "' has shape ",
+                       ShapeString((*values)[v].shape()), ", the variable's is ",
+                       ShapeString(variables_[v].shape)));
+    }
+  }
+  absl::MutexLock lock(&pull_mu_);
+  if (pull_running_) return absl::FailedPreconditionError("StartPull: a pull is running");
+  blocks_missing_.assign(variables_.size(), 0);
+  for (const std::vector<BlockRef>& blocks : blocks_by_ps_) {
+    for (const BlockRef& b : blocks) ++blocks_missing_[b.variable];
+  }
+  wait_counted_.assign(variables_.size(), false);
+  pull_waited_ = absl::ZeroDuration();
+  pull_values_ = values;
+  pull_min_version_ = min_version;
+  pull_running_ = true;
+  pull_ended_ = false;
+  pull_arrivals_ = false;
+  if (!pull_thread_.joinable()) pull_thread_ = std::thread([this] { PullLoop(); });
+  return absl::OkStatus();
+}
+
+void PsGroup::PullLoop() {
+  while (true) {
+    std::vector<Tensor>* values;
+    int64_t min_version;
+    {
+      absl::MutexLock lock(&pull_mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pull_mu_) {
+        return stop_pull_thread_ || pull_values_ != nullptr;
+      };
+      pull_mu_.Await(absl::Condition(&work));
+      if (pull_values_ == nullptr) return;  // stopping
+      values = pull_values_;
+      min_version = pull_min_version_;
+    }
+    absl::StatusOr<Pulled> result =
+        PullAllAs(values, min_version, options_.transport_encoding, &pull_runner_,
+                  [this](int ps, size_t block) { BlockArrived(ps, block); });
+    absl::MutexLock lock(&pull_mu_);
+    pull_result_ = std::move(result);
+    pull_values_ = nullptr;
+    pull_ended_ = true;
+  }
+}
+
+void PsGroup::BlockArrived(int ps, size_t block) {
+  bool first;
+  {
+    absl::MutexLock lock(&pull_mu_);
+    --blocks_missing_[blocks_by_ps_[ps][block].variable];
+    first = !pull_arrivals_;
+    pull_arrivals_ = true;
+    if (first && pull_min_version_ <= 0) first = false;
+  }
+  // The wait for the other workers (SYNC, STALE) is over.
+  if (first && options_.status != nullptr) options_.status->SetWaitingFor("");
+}
+
+bool PsGroup::AwaitVariable(size_t variable) {
+  absl::MutexLock lock(&pull_mu_);
+  if (variable >= blocks_missing_.size()) return false;
+  auto in = [this, variable]()
+                ABSL_EXCLUSIVE_LOCKS_REQUIRED(pull_mu_) { return blocks_missing_[variable] == 0; };
+  if (in()) return true;
+  const absl::Time start = clock_->Now();
+  auto in_or_ended = [this, variable]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pull_mu_) {
+    return blocks_missing_[variable] == 0 || pull_ended_;
+  };
+  pull_mu_.Await(absl::Condition(&in_or_ended));
+  if (!wait_counted_[variable]) {
+    wait_counted_[variable] = true;
+    pull_waited_ += clock_->Now() - start;
+  }
+  return in();
+}
+
+absl::StatusOr<PsGroup::Pulled> PsGroup::AwaitPull() {
+  absl::MutexLock lock(&pull_mu_);
+  // After FinishPull too (an overlapped push's thread may ask late).
+  if (!pull_running_ && !pull_ended_) {
+    return absl::FailedPreconditionError("AwaitPull without StartPull");
+  }
+  auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pull_mu_) { return pull_ended_; };
+  pull_mu_.Await(absl::Condition(&ended));
+  return pull_result_;
+}
+
+absl::StatusOr<PsGroup::Pulled> PsGroup::FinishPull() {
+  absl::StatusOr<Pulled> result = AwaitPull();
+  absl::MutexLock lock(&pull_mu_);
+  pull_running_ = false;
+  return result;
+}
+
+absl::Duration PsGroup::pull_waited() const {
+  absl::MutexLock lock(&pull_mu_);
+  return pull_waited_;
+}
+
+absl::StatusOr<PsGroup::PsPulled> PsGroup::PullPs(int ps, int64_t min_version,
+                                                  TensorEncoding encoding,
+                                                  absl::Span<const absl::Span<float>> destinations,
+                                                  const PsConnection::BlockArrived& arrived) {
   PullRequest request;
   request.set_fingerprint(plan_.fingerprint);
   request.set_worker_task(options_.worker_task);
   request.set_min_version(min_version);
   request.set_encoding(encoding);
   for (const BlockRef& b : blocks_by_ps_[ps]) request.add_blocks(b.name);
-  ASSIGN_OR_RETURN(PsConnection::PullResult result, clients_[ps]->Pull(request, destinations));
+  ASSIGN_OR_RETURN(PsConnection::PullResult result,
+                   clients_[ps]->Pull(request, destinations, arrived));
   ObserveIncarnation(ps, result.incarnation);
   PsPulled pulled;
   pulled.global_step = result.global_step;
@@ -247,17 +369,21 @@ absl::StatusOr<PsGroup::PsPulled> PsGroup::PullPs(
   return pulled;
 }
 
-absl::StatusOr<PsGroup::Pulled> PsGroup::PullAllAs(std::vector<Tensor>* values, int64_t min_version,
-                                                   TensorEncoding encoding) {
+absl::StatusOr<PsGroup::Pulled> PsGroup::PullAllAs(
+    std::vector<Tensor>* values, int64_t min_version, TensorEncoding encoding,
+    ParallelRunner* runner, const std::function<void(int ps, size_t block)>& arrived) {
   std::vector<int64_t> steps(num_ps(), -1);
   std::vector<int64_t> versions(num_ps(), -1);
-  RETURN_IF_ERROR(ForEachPs(&runner_, num_ps(), [&](int ps) -> absl::Status {
+  RETURN_IF_ERROR(ForEachPs(runner, num_ps(), [&](int ps) -> absl::Status {
     if (blocks_by_ps_[ps].empty()) return absl::OkStatus();
     std::vector<absl::Span<float>> destinations;
     for (const BlockRef& b : blocks_by_ps_[ps]) {
       destinations.push_back((*values)[b.variable].span().subspan(b.offset, b.elements));
     }
-    ASSIGN_OR_RETURN(PsPulled pulled, PullPs(ps, min_version, encoding, destinations));
+    PsConnection::BlockArrived block_arrived;
+    if (arrived) block_arrived = [&arrived, ps](size_t block) { arrived(ps, block); };
+    ASSIGN_OR_RETURN(PsPulled pulled,
+                     PullPs(ps, min_version, encoding, destinations, block_arrived));
     steps[ps] = pulled.global_step;
     versions[ps] = pulled.min_version;
     return absl::OkStatus();
@@ -276,6 +402,10 @@ absl::StatusOr<int64_t> PsGroup::PushAll(const std::vector<Tensor>& grads, int64
 }
 
 absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, int64_t step) {
+  return StartPush(grads, PushStep([step]() -> absl::StatusOr<int64_t> { return step; }));
+}
+
+absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, PushStep step) {
   if (grads->size() != variables_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("StartPush: ", grads->size(), " gradients for ",
                                                    variables_.size(), " variables"));
@@ -293,7 +423,7 @@ absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, int64_t step) 
   gradient_ready_.assign(variables_.size(), false);
   abandon_push_ = false;
   push_grads_ = grads;
-  push_step_ = step;
+  push_step_ = std::move(step);
   push_running_ = true;
   if (!push_thread_.joinable()) push_thread_ = std::thread([this] { PushLoop(); });
   return absl::OkStatus();
@@ -328,7 +458,7 @@ void PsGroup::AbandonPush() {
 void PsGroup::PushLoop() {
   while (true) {
     const std::vector<Tensor>* grads;
-    int64_t step;
+    PushStep step;
     {
       absl::MutexLock lock(&push_mu_);
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(push_mu_) {
@@ -339,7 +469,10 @@ void PsGroup::PushLoop() {
       grads = push_grads_;
       step = push_step_;
     }
-    absl::StatusOr<int64_t> result = PushGradients(*grads, step, /*overlapped=*/true);
+    absl::StatusOr<int64_t> step_value = step();
+    absl::StatusOr<int64_t> result = step_value.ok()
+                                         ? PushGradients(*grads, *step_value, /*overlapped=*/true)
+                                         : step_value.status();
     absl::MutexLock lock(&push_mu_);
     push_result_ = std::move(result);
     push_grads_ = nullptr;

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -124,6 +125,36 @@ class PsGroup {
   // transport_encoding (BFLOAT16: the values come rounded to bfloat16).
   absl::StatusOr<Pulled> PullAll(std::vector<Tensor>* values, int64_t min_version);
 
+  // The training step's pull overlapped with forward, as P3 and BytePS do:
+  // PullAll(values, min_version) on a thread of its own, each ps's blocks
+  // asked for first variable first, each variable usable as soon as all its
+  // blocks are in, while the later layers' values still stream:
+  //   RETURN_IF_ERROR(ps->StartPull(&values, min_version));
+  //   loss = model->ComputeGradients(params, batch, seed, &grads, ready,
+  //                                  [&](size_t v) { return ps->AwaitVariable(v); });
+  //   ASSIGN_OR_RETURN(Pulled pulled, ps->FinishPull());
+  // Until FinishPull, `values` (borrowed) belong to the pull, except the
+  // variables AwaitVariable said true for, and the only other PsGroup calls
+  // allowed are the overlapped push's (StartPush ... FinishPush or
+  // AbandonPush), AwaitVariable and AwaitPull. A connection that breaks
+  // after a block was handed on is not retried: the pull ends ABORTED
+  // (PsConnection::PullBrokeAfterArrivals) and the caller redoes the step.
+  // With min_version > 0, the options' status is cleared ("waiting for")
+  // when the first block arrives.
+  absl::Status StartPull(std::vector<Tensor>* values, int64_t min_version);
+  // Blocks until every block of variable `variable` is in (true) or the pull
+  // ended without them (false). Thread-safe; the same answer for every caller.
+  bool AwaitVariable(size_t variable);
+  // Waits until the pull ended; its result. Thread-safe; after FinishPull
+  // too, until the next StartPull.
+  absl::StatusOr<Pulled> AwaitPull();
+  // AwaitPull, and the pull is over (StartPull may come again).
+  absl::StatusOr<Pulled> FinishPull();
+  // How long AwaitVariable held its callers in the last StartPull ...
+  // FinishPull: for each variable that was not in yet, the wait of its first
+  // caller (the forward pass's wait for the pull).
+  absl::Duration pull_waited() const;
+
   // Pushes gradients (model order) computed at `step`, in the options'
   // transport_encoding; ps 0 advances the global step. Returns the global
   // step after the push.
@@ -147,6 +178,11 @@ class PsGroup {
   // place (INVALID_ARGUMENT otherwise). Between StartPush and FinishPush or
   // AbandonPush, no other PsGroup call but GradientReady.
   absl::Status StartPush(const std::vector<Tensor>* grads, int64_t step);
+  // StartPush whose step is known later: the push's thread calls `step`
+  // before it sends anything (with an overlapped pull, it waits for
+  // AwaitPull there); an error is the push's result, and nothing is sent.
+  using PushStep = std::function<absl::StatusOr<int64_t>()>;
+  absl::Status StartPush(const std::vector<Tensor>* grads, PushStep step);
   // Variable `variable`'s gradient is final. Thread-safe.
   void GradientReady(size_t variable);
   // Every gradient is final: sends what is left and returns as PushAll.
@@ -173,10 +209,19 @@ class PsGroup {
   // Pulls the blocks of ps `ps` into `destinations` (one per block, in
   // blocks_by_ps_ order) with PullRequest.min_version `min_version` in
   // `encoding`, and notes the incarnation it answered with.
+  // `arrived` (optional) as PsConnection::Pull's.
   absl::StatusOr<PsPulled> PullPs(int ps, int64_t min_version, TensorEncoding encoding,
-                                  absl::Span<const absl::Span<float>> destinations);
-  absl::StatusOr<Pulled> PullAllAs(std::vector<Tensor>* values, int64_t min_version,
-                                   TensorEncoding encoding);
+                                  absl::Span<const absl::Span<float>> destinations,
+                                  const PsConnection::BlockArrived& arrived = nullptr);
+  // On `runner`'s threads; `arrived` (optional) is called with (ps, index
+  // into blocks_by_ps_[ps]) as each block arrives.
+  absl::StatusOr<Pulled> PullAllAs(
+      std::vector<Tensor>* values, int64_t min_version, TensorEncoding encoding,
+      ParallelRunner* runner, const std::function<void(int ps, size_t block)>& arrived = nullptr);
+  // The overlapped pull's thread: runs each StartPull's pull.
+  void PullLoop();
+  // A block of the overlapped pull arrived (any ps thread).
+  void BlockArrived(int ps, size_t block);
   // PushAll's work; with `overlapped`, each block waits for its variable's
   // GradientReady (or AbandonPush).
   absl::StatusOr<int64_t> PushGradients(const std::vector<Tensor>& grads, int64_t step,
@@ -203,7 +248,9 @@ class PsGroup {
   const PsGroupOptions options_;
   Clock* const clock_;
   std::vector<std::unique_ptr<PsConnection>> clients_;
-  std::vector<std::vector<BlockRef>> blocks_by_ps_;  // [ps][block]
+  // [ps][block]: first variable first (forward's order, in which they are
+  // pulled), a variable's blocks by offset.
+  std::vector<std::vector<BlockRef>> blocks_by_ps_;
   // [ps]: the indices into blocks_by_ps_[ps] in push order: last variable
   // first (backward's order), a variable's blocks by offset.
   std::vector<std::vector<int>> push_order_;
@@ -219,11 +266,26 @@ class PsGroup {
   // The push the thread is to run: set by StartPush, cleared by the thread
   // once push_result_ holds its result.
   const std::vector<Tensor>* push_grads_ ABSL_GUARDED_BY(push_mu_) = nullptr;
-  int64_t push_step_ ABSL_GUARDED_BY(push_mu_) = 0;
+  PushStep push_step_ ABSL_GUARDED_BY(push_mu_);         // the push's step, when it is to start
   bool push_running_ ABSL_GUARDED_BY(push_mu_) = false;  // from StartPush until FinishPush
   absl::StatusOr<int64_t> push_result_ ABSL_GUARDED_BY(push_mu_);
   bool stop_push_thread_ ABSL_GUARDED_BY(push_mu_) = false;
   std::thread push_thread_;  // started by the first StartPush
+
+  // The overlapped pull (StartPull ... FinishPull).
+  ParallelRunner pull_runner_;  // one thread per ps, for the pull's thread
+  mutable absl::Mutex pull_mu_;
+  std::vector<Tensor>* pull_values_ ABSL_GUARDED_BY(pull_mu_) = nullptr;  // to pull into
+  int64_t pull_min_version_ ABSL_GUARDED_BY(pull_mu_) = 0;
+  bool pull_running_ ABSL_GUARDED_BY(pull_mu_) = false;   // from StartPull until FinishPull
+  bool pull_ended_ ABSL_GUARDED_BY(pull_mu_) = false;     // pull_result_ is set
+  bool pull_arrivals_ ABSL_GUARDED_BY(pull_mu_) = false;  // a block arrived
+  absl::StatusOr<Pulled> pull_result_ ABSL_GUARDED_BY(pull_mu_);
+  std::vector<int> blocks_missing_ ABSL_GUARDED_BY(pull_mu_);  // [variable]
+  std::vector<bool> wait_counted_ ABSL_GUARDED_BY(pull_mu_);   // [variable]
+  absl::Duration pull_waited_ ABSL_GUARDED_BY(pull_mu_);
+  bool stop_pull_thread_ ABSL_GUARDED_BY(pull_mu_) = false;
+  std::thread pull_thread_;  // started by the first StartPull
 
   void ObserveIncarnation(int ps, uint64_t incarnation);
   absl::Status PushAssign(int ps, int64_t step, std::vector<std::string> names,

@@ -1,10 +1,12 @@
 #include "worker/ps_group.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/bfloat16.h"
@@ -318,6 +320,127 @@ TEST_F(PsGroupTest, OverlappedPushSendsEachBlockOnceItsGradientIsReady) {
   step = group->FinishPush();
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(*step, 2);
+}
+
+// A connection that passes everything on to `inner`, but whose Pull holds
+// after handing on the last block of variable "w" (when "b" follows) until
+// `release` is notified.
+class HoldAfterW final : public PsConnection {
+ public:
+  HoldAfterW(std::unique_ptr<PsConnection> inner, absl::Notification* release)
+      : inner_(std::move(inner)), release_(release) {}
+  const std::string& address() const override { return inner_->address(); }
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) override {
+    return inner_->CreateVariables(request);
+  }
+  absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                  absl::Span<const absl::Span<float>> destinations,
+                                  const BlockArrived& arrived = nullptr) override {
+    if (!arrived) return inner_->Pull(request, destinations);
+    return inner_->Pull(request, destinations, [&](size_t block) {
+      arrived(block);
+      const bool w = absl::StartsWith(request.blocks(static_cast<int>(block)), "w");
+      const int next = static_cast<int>(block) + 1;
+      if (w && next < request.blocks_size() && absl::StartsWith(request.blocks(next), "b")) {
+        release_->WaitForNotification();
+      }
+    });
+  }
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
+                                    absl::Span<const absl::Span<const float>> values,
+                                    absl::Span<const std::string> slots = {},
+                                    const AwaitBlock& await_block = nullptr) override {
+    return inner_->Push(fields, blocks, values, slots, await_block);
+  }
+  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                          const SnapshotSink& sink) override {
+    return inner_->Snapshot(request, sink);
+  }
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override {
+    return inner_->WorkerDone(request);
+  }
+
+ private:
+  std::unique_ptr<PsConnection> inner_;
+  absl::Notification* release_;
+};
+
+// The overlapped pull: "w" (pulled first) is usable while "b" is still held
+// back; then the whole pull ends as PullAll's, and a push whose step comes
+// from it goes out as usual.
+TEST_F(PsGroupTest, OverlappedPullHandsOnEachVariableOnceItIsIn) {
+  ASSERT_TRUE(NewGroup()->CreateAndInitialize(config_, Initial()).ok());
+  absl::Notification release;
+  std::vector<std::unique_ptr<PsConnection>> connections;
+  for (auto& c : ConnectAll({&ps0_, &ps1_})) {
+    connections.push_back(std::make_unique<HoldAfterW>(std::move(c), &release));
+  }
+  PsGroupOptions options;
+  options.clock = &clock_;
+  auto group = PsGroup::Create(variables_, plan_, options, std::move(connections));
+  ASSERT_TRUE(group.ok()) << group.status();
+  for (int step = 0; step < 2; ++step) {
+    SCOPED_TRACE(step);
+    std::vector<Tensor> values = Filled(-1);
+    ASSERT_TRUE((*group)->StartPull(&values, 0).ok());
+    EXPECT_EQ((*group)->StartPull(&values, 0).code(), absl::StatusCode::kFailedPrecondition);
+    if (step == 0) {
+      ASSERT_TRUE((*group)->AwaitVariable(0));
+      EXPECT_EQ(Flat(values[0]), Flat(Initial()[0]));
+      std::atomic<bool> b_in{false};
+      std::thread waiter([&] { b_in = (*group)->AwaitVariable(1); });
+      absl::SleepFor(absl::Milliseconds(50));
+      EXPECT_FALSE(b_in.load());  // held back
+      release.Notify();
+      waiter.join();
+      EXPECT_TRUE(b_in.load());
+    }
+    absl::StatusOr<PsGroup::Pulled> pulled = (*group)->FinishPull();
+    ASSERT_TRUE(pulled.ok()) << pulled.status();
+    EXPECT_EQ(pulled->global_step, step);
+    std::vector<Tensor> want = Zeros();
+    ASSERT_TRUE(NewGroup()->PullAll(&want).ok());
+    for (size_t v = 0; v < values.size(); ++v) EXPECT_EQ(Flat(values[v]), Flat(want[v])) << v;
+    // The push's step from the pull, asked for on the push's thread.
+    std::vector<Tensor> grads = Filled(2);
+    ASSERT_TRUE((*group)
+                    ->StartPush(&grads,
+                                [&]() -> absl::StatusOr<int64_t> {
+                                  ASSIGN_OR_RETURN(PsGroup::Pulled p, (*group)->AwaitPull());
+                                  return p.global_step;
+                                })
+                    .ok());
+    absl::StatusOr<int64_t> pushed = (*group)->FinishPush();
+    ASSERT_TRUE(pushed.ok()) << pushed.status();
+    EXPECT_EQ(*pushed, step + 1);
+  }
+}
+
+TEST_F(PsGroupTest, OverlappedPullOfUninitializedPsHandsOnNothing) {
+  std::unique_ptr<PsGroup> group = NewGroup();
+  ASSERT_TRUE(group->CreateVariables(config_).ok());  // created, not initialized
+  std::vector<Tensor> values = Zeros();
+  ASSERT_TRUE(group->StartPull(&values, 0).ok());
+  EXPECT_FALSE(group->AwaitVariable(1));
+  EXPECT_FALSE(group->AwaitVariable(0));
+  EXPECT_FALSE(group->AwaitVariable(7));  // no such variable
+  absl::StatusOr<PsGroup::Pulled> pulled = group->FinishPull();
+  EXPECT_TRUE(IsNotInitializedError(pulled.status())) << pulled.status();
+  // A push whose step depends on that pull sends nothing.
+  std::vector<Tensor> grads = Filled(2);
+  ASSERT_TRUE(group
+                  ->StartPush(&grads,
+                              [&]() -> absl::StatusOr<int64_t> {
+                                ASSIGN_OR_RETURN(PsGroup::Pulled p, group->AwaitPull());
+                                return p.global_step;
+                              })
+                  .ok());
+  EXPECT_TRUE(IsNotInitializedError(group->FinishPush().status()));
+  EXPECT_EQ(group->StartPull(&grads, 0).code(), absl::StatusCode::kOk);
+  EXPECT_FALSE(group->FinishPull().ok());
+  std::vector<Tensor> wrong = {Tensor({3}), Tensor({3})};
+  EXPECT_EQ(group->StartPull(&wrong, 0).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(PsGroupTest, AbandonedPushSendsNoMoreAndLeavesTheStep) {

@@ -245,6 +245,11 @@ absl::Status Worker::TrainLoop() {
   // 0 after a (re)start or a ps restart: take the newest values at once.
   int64_t wait_version = 0;
   int64_t pushes_dropped = 0;
+  // A batch taken for a step whose pull then failed (the overlapped pull),
+  // trained in the step that redoes it.
+  bool have_batch = false;
+  absl::Duration input_wait;
+  uint64_t step_seed = 0;
   while (!stop_requested_) {
     const absl::Time step_start = clock_->Now();
     const std::vector<uint64_t> incarnations = ps_->incarnations();
@@ -252,48 +257,84 @@ absl::Status Worker::TrainLoop() {
       status_->SetWaitingFor(absl::StrCat("the other workers (", UpdateMode_Name(config_.update_mode()),
                                           ", pull with min_version ", wait_version, ")"));
     }
-    absl::StatusOr<PsGroup::Pulled> pulled = ps_->PullAll(&values_, wait_version);
-    if (wait_version > 0) status_->SetWaitingFor("");
-    if (!pulled.ok() && stop_requested_) {
-      LOG(WARNING) << "stopping without finishing the step: " << pulled.status().message();
-      break;
+    // The pull overlaps forward: each layer starts once its variables are in.
+    const bool overlap_pull = !config_.pull_before_forward();
+    absl::StatusOr<PsGroup::Pulled> pulled;
+    if (overlap_pull) {
+      RETURN_IF_ERROR(ps_->StartPull(&values_, wait_version));
+    } else {
+      pulled = ps_->PullAll(&values_, wait_version);
+      if (wait_version > 0) status_->SetWaitingFor("");
+      ASSIGN_OR_RETURN(const StepEnd end, PulledOrRecovered(pulled.status(), &wait_version));
+      if (end == StepEnd::kStop) break;
+      if (end == StepEnd::kRedo) continue;
+      global_step_ = pulled->global_step;
+      if (global_step_ >= config_.max_steps()) break;
     }
-    if (IsNotInitializedError(pulled.status())) {
-      const absl::Status recovered = recovery_->Recover(pulled.status());
-      if (!recovered.ok() && stop_requested_) {
-        LOG(WARNING) << "stopping while a ps recovers: " << recovered.message();
-        break;
-      }
-      RETURN_IF_ERROR(recovered);
-      wait_version = 0;
-      continue;
-    }
-    RETURN_IF_ERROR(pulled.status());
     const absl::Time pulled_at = clock_->Now();
     const absl::Duration cpu_at_pull = ProcessCpuTime();
-    global_step_ = pulled->global_step;
-    if (global_step_ >= config_.max_steps()) break;
-    status_->SetWaitingFor("the next input batch");
-    absl::StatusOr<bool> more = batches->Next(&batch);
-    status_->SetWaitingFor("");
-    RETURN_IF_ERROR(Annotate(more.status(), "training input"));
-    if (!*more) return absl::OutOfRangeError("training input: the data ran out");
-    const absl::Duration input_wait = batches->last_wait();
-    log_input_wait += input_wait;
-    total_input_wait += input_wait;
-    const uint64_t step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
+    if (!have_batch) {
+      status_->SetWaitingFor("the next input batch");
+      absl::StatusOr<bool> more = batches->Next(&batch);
+      status_->SetWaitingFor("");
+      if (!more.ok() || !*more) {
+        if (overlap_pull) ps_->FinishPull().IgnoreError();  // its values are not used
+        RETURN_IF_ERROR(Annotate(more.status(), "training input"));
+        return absl::OutOfRangeError("training input: the data ran out");
+      }
+      input_wait = batches->last_wait();
+      log_input_wait += input_wait;
+      total_input_wait += input_wait;
+      step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
+      have_batch = true;
+    }
     // SYNC: the step the values belong to; the ps drops it if it is stale.
-    const int64_t push_step = config_.update_mode() == SYNC ? pulled->min_version : global_step_;
+    auto push_step_of = [this](const PsGroup::Pulled& p) {
+      return config_.update_mode() == SYNC ? p.min_version : p.global_step;
+    };
     // The push overlaps backward: each gradient leaves as soon as it is final.
     const bool overlap = !config_.push_after_backward();
-    if (overlap) RETURN_IF_ERROR(ps_->StartPush(&grads_, push_step));
+    if (overlap) {
+      if (overlap_pull) {
+        // Its step comes with the pull's answer, complete before backward
+        // makes the first gradient; nothing is sent past max_steps.
+        RETURN_IF_ERROR(ps_->StartPush(&grads_, [this, push_step_of]() -> absl::StatusOr<int64_t> {
+          ASSIGN_OR_RETURN(const PsGroup::Pulled p, ps_->AwaitPull());
+          if (p.global_step >= config_.max_steps()) {
+            return absl::CancelledError("the job reached max_steps");
+          }
+          return push_step_of(p);
+        }));
+      } else {
+        RETURN_IF_ERROR(ps_->StartPush(&grads_, push_step_of(*pulled)));
+      }
+    }
     absl::StatusOr<float> loss = model_->ComputeGradients(
         params, batch, step_seed, &grads_,
-        overlap ? Model::GradientReady([this](size_t v) { ps_->GradientReady(v); }) : nullptr);
+        overlap ? Model::GradientReady([this](size_t v) { ps_->GradientReady(v); }) : nullptr,
+        overlap_pull ? Model::AwaitParams([this](size_t v) { return ps_->AwaitVariable(v); })
+                     : nullptr);
+    absl::Duration pull_waited = pulled_at - step_start;
+    if (overlap_pull) {
+      pulled = ps_->FinishPull();
+      pull_waited += ps_->pull_waited();
+      if (wait_version > 0) status_->SetWaitingFor("");
+      if (!pulled.ok() || pulled->global_step >= config_.max_steps()) {
+        if (overlap) ps_->AbandonPush();
+        ASSIGN_OR_RETURN(const StepEnd end, PulledOrRecovered(pulled.status(), &wait_version));
+        if (end == StepEnd::kStop) break;
+        if (end == StepEnd::kRedo) continue;  // with the same batch
+        global_step_ = pulled->global_step;
+        break;  // at max_steps
+      }
+      global_step_ = pulled->global_step;
+    }
+    const int64_t push_step = push_step_of(*pulled);
     if (!loss.ok()) {
       if (overlap) ps_->AbandonPush();
       return loss.status();
     }
+    have_batch = false;
     last_loss_ = *loss;
     const absl::Time computed_at = clock_->Now();
     const absl::Duration compute_cpu = ProcessCpuTime() - cpu_at_pull;
@@ -313,8 +354,8 @@ absl::Status Worker::TrainLoop() {
       continue;
     }
     ASSIGN_OR_RETURN(global_step_, std::move(pushed));
-    log_pull += pulled_at - step_start;
-    log_compute += computed_at - pulled_at;
+    log_pull += pull_waited;
+    log_compute += computed_at - step_start - pull_waited;
     log_compute_cpu += compute_cpu;
     log_push += clock_->Now() - computed_at;
     ++local_step;
@@ -367,6 +408,34 @@ absl::Status Worker::TrainLoop() {
   }
   if (stop_requested_) LOG(INFO) << "stopping on request at global step " << global_step_;
   return absl::OkStatus();
+}
+
+absl::StatusOr<Worker::StepEnd> Worker::PulledOrRecovered(const absl::Status& pulled,
+                                                          int64_t* wait_version) {
+  if (pulled.ok()) {
+    broken_pulls_ = 0;
+    return StepEnd::kGo;
+  }
+  if (stop_requested_) {
+    LOG(WARNING) << "stopping without finishing the step: " << pulled.message();
+    return StepEnd::kStop;
+  }
+  if (IsNotInitializedError(pulled)) {
+    const absl::Status recovered = recovery_->Recover(pulled);
+    if (!recovered.ok() && stop_requested_) {
+      LOG(WARNING) << "stopping while a ps recovers: " << recovered.message();
+      return StepEnd::kStop;
+    }
+    RETURN_IF_ERROR(recovered);
+    *wait_version = 0;
+    return StepEnd::kRedo;
+  }
+  constexpr int kMaxBrokenPulls = 10;
+  if (absl::IsAborted(pulled) && ++broken_pulls_ <= kMaxBrokenPulls) {
+    LOG(WARNING) << "redoing the step: " << pulled.message();
+    return StepEnd::kRedo;
+  }
+  return pulled;
 }
 
 absl::StatusOr<int64_t> Worker::BatchesDone() {

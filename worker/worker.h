@@ -126,6 +126,17 @@ class Worker {
          WorkerStatus* status, Clock* clock, std::unique_ptr<ClusterAdmin> admin);
   absl::Status Initialize();
   absl::Status TrainLoop();
+  // What the training loop does after a step's pull ended with `pulled`.
+  enum class StepEnd {
+    kGo,    // OK: train the step
+    kStop,  // stopping on request (logged)
+    kRedo,  // a ps was recovered (wait_version reset) or the pull broke: pull again
+  };
+  // kGo for OK; a ps that lost its variables is recovered (kRedo); an
+  // overlapped pull that broke after blocks were in use (ABORTED) is redone,
+  // up to kMaxBrokenPulls times in a row; other errors are returned.
+  absl::StatusOr<StepEnd> PulledOrRecovered(const absl::Status& pulled, int64_t* wait_version);
+  int broken_pulls_ = 0;  // in a row
   // This worker's share of the global steps already done (global step /
   // workers): the batches of its part a resumed job has trained on.
   absl::StatusOr<int64_t> BatchesDone();

@@ -200,6 +200,59 @@ TEST_F(WorkerTest, ChiefTrainsLossFallsAndGlobalStepAdvancesToMaxSteps) {
   EXPECT_TRUE(ps0_.store()->Summary().workers.at(0).done);
 }
 
+// The overlapped pull (the default) trains exactly as the pull before the
+// forward pass; a pull that breaks after some variables were in use redoes
+// the step with the same batch (and the same values: nothing else pushed),
+// so that run trains the very same steps too.
+TEST_F(WorkerTest, OverlappedPullTrainsAsThePullBeforeForwardAndRedoesABrokenStep) {
+  // Two layers: each ps holds more than one block, so a pull can break between them.
+  ASSERT_TRUE(
+      google::protobuf::TextFormat::ParseFromString(R"pb(
+                                                      name: "two_layers"
+                                                      input_shape: [ 1 ]
+                                                      layer {
+                                                        name: "hidden"
+                                                        dense { units: 3 }
+                                                      }
+                                                      layer {
+                                                        name: "linear"
+                                                        dense { units: 1 }
+                                                      }
+                                                      loss { mean_squared_error { reduction: SUM } }
+                                                    )pb",
+                                                    config_.mutable_model()));
+  std::vector<std::vector<float>> losses;
+  for (const std::string run : {"overlapped", "before forward", "broken"}) {
+    SCOPED_TRACE(run);
+    ps0_.Restart();
+    ps1_.Restart();
+    config_.set_pull_before_forward(run == "before forward");
+    auto hook = std::make_unique<RecordingHook>([&](const StepInfo& step) {
+      // The next step's pulls break after their first block.
+      if (run == "broken" && step.global_step == 5) {
+        ps0_.BreakNextPullAfterBlocks(1);
+        ps1_.BreakNextPullAfterBlocks(1);
+      }
+    });
+    RecordingHook* steps = hook.get();
+    std::unique_ptr<Worker> worker = NewWorker(0, 1, &status0_, std::move(hook));
+    ASSERT_NE(worker, nullptr);
+    testing::internal::CaptureStderr();
+    const absl::Status result = worker->Run();
+    const std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(result.ok()) << result;
+    EXPECT_EQ(steps->end_step, 30);
+    EXPECT_EQ(steps->global_steps.size(), 30u);
+    losses.push_back(steps->losses);
+    EXPECT_EQ(absl::StrContains(log, "redoing the step: "), run == "broken") << log;
+    if (run == "broken") {
+      EXPECT_TRUE(absl::StrContains(log, "blocks were in use (not retried)")) << log;
+    }
+  }
+  EXPECT_EQ(losses[1], losses[0]);
+  EXPECT_EQ(losses[2], losses[0]);
+}
+
 TEST_F(WorkerTest, ProgressLinesSayWhereTheStepsWent) {
   config_.set_log_every_steps(10);
   std::unique_ptr<Worker> worker = NewWorker(0, 1, &status0_, std::make_unique<RecordingHook>());
