@@ -250,16 +250,43 @@ absl::Status Worker::TrainLoop() {
   bool have_batch = false;
   absl::Duration input_wait;
   uint64_t step_seed = 0;
+  // The step's batch (unless one is kept): false when the data ran out.
+  auto take_batch = [&]() -> absl::StatusOr<bool> {
+    if (have_batch) return true;
+    status_->SetWaitingFor("the next input batch");
+    absl::StatusOr<bool> more = batches->Next(&batch);
+    status_->SetWaitingFor("");
+    RETURN_IF_ERROR(Annotate(more.status(), "training input"));
+    if (!*more) return false;
+    input_wait = batches->last_wait();
+    log_input_wait += input_wait;
+    total_input_wait += input_wait;
+    step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
+    have_batch = true;
+    return true;
+  };
+  const absl::Status ran_out = absl::OutOfRangeError("training input: the data ran out");
   while (!stop_requested_) {
     const absl::Time step_start = clock_->Now();
+    // The CPU this process used from here is the step's compute (with the
+    // overlapped pull's receiving; else from the end of the pull).
+    absl::Duration cpu_at_compute = ProcessCpuTime();
     const std::vector<uint64_t> incarnations = ps_->incarnations();
+    // The pull overlaps forward: each layer starts once its variables are in.
+    // Then the batch comes first, and the status says what the step waits for
+    // until the first values arrive (PsGroup::StartPull).
+    const bool overlap_pull = !config_.pull_before_forward();
+    if (overlap_pull) {
+      ASSIGN_OR_RETURN(const bool more, take_batch());
+      if (!more) return ran_out;
+    }
     if (wait_version > 0) {
       status_->SetWaitingFor(absl::StrCat("the other workers (", UpdateMode_Name(config_.update_mode()),
                                           ", pull with min_version ", wait_version, ")"));
     }
-    // The pull overlaps forward: each layer starts once its variables are in.
-    const bool overlap_pull = !config_.pull_before_forward();
     absl::StatusOr<PsGroup::Pulled> pulled;
+    // The time the step waited for its values (overlapped: added below).
+    absl::Duration pull_waited;
     if (overlap_pull) {
       RETURN_IF_ERROR(ps_->StartPull(&values_, wait_version));
     } else {
@@ -270,23 +297,10 @@ absl::Status Worker::TrainLoop() {
       if (end == StepEnd::kRedo) continue;
       global_step_ = pulled->global_step;
       if (global_step_ >= config_.max_steps()) break;
-    }
-    const absl::Time pulled_at = clock_->Now();
-    const absl::Duration cpu_at_pull = ProcessCpuTime();
-    if (!have_batch) {
-      status_->SetWaitingFor("the next input batch");
-      absl::StatusOr<bool> more = batches->Next(&batch);
-      status_->SetWaitingFor("");
-      if (!more.ok() || !*more) {
-        if (overlap_pull) ps_->FinishPull().IgnoreError();  // its values are not used
-        RETURN_IF_ERROR(Annotate(more.status(), "training input"));
-        return absl::OutOfRangeError("training input: the data ran out");
-      }
-      input_wait = batches->last_wait();
-      log_input_wait += input_wait;
-      total_input_wait += input_wait;
-      step_seed = config_.seed() * 1000003u + options_.task * 7919u + batch_index++;
-      have_batch = true;
+      pull_waited = clock_->Now() - step_start;
+      cpu_at_compute = ProcessCpuTime();
+      ASSIGN_OR_RETURN(const bool more, take_batch());
+      if (!more) return ran_out;
     }
     // SYNC: the step the values belong to; the ps drops it if it is stale.
     auto push_step_of = [this](const PsGroup::Pulled& p) {
@@ -314,7 +328,6 @@ absl::Status Worker::TrainLoop() {
         overlap ? Model::GradientReady([this](size_t v) { ps_->GradientReady(v); }) : nullptr,
         overlap_pull ? Model::AwaitParams([this](size_t v) { return ps_->AwaitVariable(v); })
                      : nullptr);
-    absl::Duration pull_waited = pulled_at - step_start;
     if (overlap_pull) {
       pulled = ps_->FinishPull();
       pull_waited += ps_->pull_waited();
@@ -337,7 +350,7 @@ absl::Status Worker::TrainLoop() {
     have_batch = false;
     last_loss_ = *loss;
     const absl::Time computed_at = clock_->Now();
-    const absl::Duration compute_cpu = ProcessCpuTime() - cpu_at_pull;
+    const absl::Duration compute_cpu = ProcessCpuTime() - cpu_at_compute;
     absl::StatusOr<int64_t> pushed = overlap ? ps_->FinishPush() : ps_->PushAll(grads_, push_step);
     if (!pushed.ok() && stop_requested_) {
       LOG(WARNING) << "stopping without finishing the step: " << pushed.status().message();
