@@ -240,19 +240,25 @@ absl::StatusOr<PsGroup::Pulled> PsGroup::PullAll(std::vector<Tensor>* values, in
   return PullAllAs(values, min_version, options_.transport_encoding, &runner_);
 }
 
-absl::Status PsGroup::StartPull(std::vector<Tensor>* values, int64_t min_version) {
-  if (values->size() != variables_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("StartPull: ", values->size(), " tensors for ",
+absl::Status PsGroup::MatchVariables(const char* call, const char* noun,
+                                     const std::vector<Tensor>& tensors) const {
+  if (tensors.size() != variables_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(call, ": ", tensors.size(), " ", noun, "s for ",
                                                    variables_.size(), " variables"));
   }
   for (size_t v = 0; v < variables_.size(); ++v) {
-    if ((*values)[v].shape() != variables_[v].shape) {
+    if (tensors[v].shape() != variables_[v].shape) {
       return absl::InvalidArgumentError(
-          absl::StrCat("StartPull: the tensor for '", variables_[v].name, "' has shape ",
-                       ShapeString((*values)[v].shape()), ", the variable's is ",
+          absl::StrCat(call, ": the ", noun, " of '", variables_[v].name, "' has shape ",
+                       ShapeString(tensors[v].shape()), ", the variable's is ",
                        ShapeString(variables_[v].shape)));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status PsGroup::StartPull(std::vector<Tensor>* values, int64_t min_version) {
+  RETURN_IF_ERROR(MatchVariables("StartPull", "value tensor", *values));
   absl::MutexLock lock(&pull_mu_);
   if (pull_running_) return absl::FailedPreconditionError("StartPull: a pull is running");
   blocks_missing_.assign(variables_.size(), 0);
@@ -406,18 +412,7 @@ absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, int64_t step) 
 }
 
 absl::Status PsGroup::StartPush(const std::vector<Tensor>* grads, PushStep step) {
-  if (grads->size() != variables_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("StartPush: ", grads->size(), " gradients for ",
-                                                   variables_.size(), " variables"));
-  }
-  for (size_t v = 0; v < variables_.size(); ++v) {
-    if ((*grads)[v].shape() != variables_[v].shape) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("StartPush: the gradient of '", variables_[v].name, "' has shape ",
-                       ShapeString((*grads)[v].shape()), ", the variable's is ",
-                       ShapeString(variables_[v].shape)));
-    }
-  }
+  RETURN_IF_ERROR(MatchVariables("StartPush", "gradient", *grads));
   absl::MutexLock lock(&push_mu_);
   if (push_running_) return absl::FailedPreconditionError("StartPush: a push is running");
   gradient_ready_.assign(variables_.size(), false);

@@ -218,6 +218,10 @@ class PsGroup {
   absl::StatusOr<Pulled> PullAllAs(
       std::vector<Tensor>* values, int64_t min_version, TensorEncoding encoding,
       ParallelRunner* runner, const std::function<void(int ps, size_t block)>& arrived = nullptr);
+  // INVALID_ARGUMENT unless `tensors` has one tensor of each variable's shape:
+  // "CALL: 1 NOUNs for 2 variables", "CALL: the NOUN of 'b' has shape ...".
+  absl::Status MatchVariables(const char* call, const char* noun,
+                              const std::vector<Tensor>& tensors) const;
   // The overlapped pull's thread: runs each StartPull's pull.
   void PullLoop();
   // A block of the overlapped pull arrived (any ps thread).
