@@ -312,13 +312,18 @@ absl::Status Worker::TrainLoop() {
       if (overlap_pull) {
         // Its step comes with the pull's answer, complete before backward
         // makes the first gradient; nothing is sent past max_steps.
-        RETURN_IF_ERROR(ps_->StartPush(&grads_, [this, push_step_of]() -> absl::StatusOr<int64_t> {
-          ASSIGN_OR_RETURN(const PsGroup::Pulled p, ps_->AwaitPull());
-          if (p.global_step >= config_.max_steps()) {
-            return absl::CancelledError("the job reached max_steps");
-          }
-          return push_step_of(p);
-        }));
+        const absl::Status started =
+            ps_->StartPush(&grads_, [this, push_step_of]() -> absl::StatusOr<int64_t> {
+              ASSIGN_OR_RETURN(const PsGroup::Pulled p, ps_->AwaitPull());
+              if (p.global_step >= config_.max_steps()) {
+                return absl::CancelledError("the job reached max_steps");
+              }
+              return push_step_of(p);
+            });
+        if (!started.ok()) {
+          ps_->FinishPull().IgnoreError();  // it writes into values_ until it ends
+          return started;
+        }
       } else {
         RETURN_IF_ERROR(ps_->StartPush(&grads_, push_step_of(*pulled)));
       }
