@@ -392,7 +392,9 @@ TEST_F(PsServiceTest, OverlappedPullHandsOnBlocksAndIsNotRetriedOnceOneWasHanded
   std::vector<size_t> arrived;
   auto pulled =
       client_->Pull(request, {absl::MakeSpan(small), absl::MakeSpan(big)}, [&](size_t block) {
-        if (block == 1) EXPECT_EQ(big, big_);
+        if (block == 1) {
+          EXPECT_EQ(big, big_);
+        }
         arrived.push_back(block);
       });
   ASSERT_TRUE(pulled.ok()) << pulled.status();
