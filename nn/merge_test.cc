@@ -41,6 +41,31 @@ TEST(AddLayerTest, SkipsTheGradientsOfInputsWithoutOne) {
   EXPECT_EQ(db.span(), dy.span());
 }
 
+// Past one chunk of the backward's copies (4,096 floats) and split over the
+// layer threads: every input gets dy where the fused ReLU's output is
+// positive, 0 elsewhere.
+TEST(AddLayerTest, EveryInputGetsTheMaskedGradientOfALargeFusedAdd) {
+  AddLayer layer("add", {{9001}, {9001}, {9001}});
+  ASSERT_TRUE(layer.FuseRelu());
+  const Tensor a = RandomTensor({3, 9001}, 1), b = RandomTensor({3, 9001}, 2),
+               c = RandomTensor({3, 9001}, 3);
+  const Tensor* inputs[] = {&a, &b, &c};
+  Tensor y;
+  layer.ForwardInputs({}, inputs, {}, &y);
+  const Tensor dy = RandomTensor({3, 9001}, 4);
+  Tensor da, dc;
+  Tensor* grads[] = {&da, nullptr, &dc};
+  layer.BackwardInputs({}, inputs, y, dy, grads, {});
+  int64_t masked = 0;
+  for (int64_t i = 0; i < dy.size(); ++i) {
+    const float want = y[i] > 0.0f ? dy[i] : 0.0f;
+    masked += y[i] > 0.0f ? 0 : 1;
+    ASSERT_EQ(da[i], want) << i;
+    ASSERT_EQ(dc[i], want) << i;
+  }
+  EXPECT_GT(masked, 0);
+}
+
 TEST(ConcatLayerTest, JoinsTheLastDimensionInInputOrder) {
   ConcatLayer layer("concat", {{2, 1, 2}, {2, 1, 3}});
   ASSERT_EQ(layer.output_shape(), Shape({2, 1, 5}));

@@ -48,6 +48,44 @@ TESSERA_SIMD_CLONES void TakeMaxGradient(const float* src, const float* max, flo
   }
 }
 
+// dst = max(dst, src), and where src is strictly greater, arg = k: the first
+// cell holding the window's maximum keeps its number (NaN never replaces).
+TESSERA_SIMD_CLONES void MaxIntoWithArg(const float* __restrict src, float* __restrict dst,
+                                        uint8_t* __restrict arg, uint8_t k, int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const bool greater = src[ch] > dst[ch];
+    dst[ch] = greater ? src[ch] : dst[ch];
+    arg[ch] = greater ? k : arg[ch];
+  }
+}
+
+// A window's first cell, number k: dst = src, arg = k, or no_cell where it is
+// NaN (a NaN maximum passes no gradient).
+TESSERA_SIMD_CLONES void StartMaxWithArg(const float* __restrict src, float* __restrict dst,
+                                         uint8_t* __restrict arg, uint8_t k, uint8_t no_cell,
+                                         int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    dst[ch] = src[ch];
+    arg[ch] = src[ch] == src[ch] ? k : no_cell;
+  }
+}
+
+// dst (=, or += when add) the gradient of the outputs whose recorded cell is k.
+TESSERA_SIMD_CLONES void GradientOfCell(const uint8_t* __restrict arg, uint8_t k,
+                                        const float* __restrict dy, float* __restrict dst,
+                                        int64_t c, bool add) {
+  if (add) {
+    for (int64_t ch = 0; ch < c; ++ch) dst[ch] += arg[ch] == k ? dy[ch] : 0.0f;
+  } else {
+    for (int64_t ch = 0; ch < c; ++ch) dst[ch] = arg[ch] == k ? dy[ch] : 0.0f;
+  }
+}
+
+// Cell numbers within a window are (row, column) in the unclipped size x size
+// square; kNoCell marks a NaN maximum.
+constexpr int64_t kMaxArgWindow = 15;  // 15 x 15 = 225 numbers, below kNoCell
+constexpr uint8_t kNoCell = 255;
+
 }  // namespace
 
 PoolLayer::PoolLayer(std::string name, PoolKind kind, const Shape& input_shape,
@@ -76,7 +114,8 @@ void PoolLayer::ForEachWindow(int64_t begin, int64_t end, Visit visit) const {
       for (int64_t ox = 0; ox < ow_; ++ox) {
         const int64_t x_lo = std::max<int64_t>(ox * stride_ - pad_x_, 0);
         const int64_t x_hi = std::min<int64_t>(ox * stride_ - pad_x_ + size_, w_);
-        visit(b, ((b * oh_ + oy) * ow_ + ox) * c_, Window{y_lo, y_hi, x_lo, x_hi});
+        visit(b, ((b * oh_ + oy) * ow_ + ox) * c_,
+              Window{y_lo, y_hi, x_lo, x_hi, oy * stride_ - pad_y_, ox * stride_ - pad_x_});
       }
     }
   }
@@ -88,10 +127,26 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
   EnsureBatchShape(n, output_shape(), output);
   const float* x = input.data();
   float* y = output->data();
+  const bool record_arg = kind_ == PoolKind::kMax && size_ <= kMaxArgWindow;
+  if (record_arg) {
+    arg_.resize(static_cast<size_t>(output->size()));
+    arg_output_ = y;
+    arg_batch_ = n;
+  }
   LayerParallelFor(n, ItemsPerPart(h_ * w_ * c_), [&](int64_t begin, int64_t end) {
     ForEachWindow(begin, end, [&](int64_t b, int64_t out, const Window& window) {
       float* dst = y + out;
-      if (kind_ == PoolKind::kMax) {
+      if (record_arg) {
+        uint8_t* arg = arg_.data() + out;
+        StartMaxWithArg(x + InputOffset(b, window.y_lo, window.x_lo), dst, arg,
+                        window.Cell(window.y_lo, window.x_lo, size_), kNoCell, c_);
+        for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
+          for (int64_t ix = iy == window.y_lo ? window.x_lo + 1 : window.x_lo; ix < window.x_hi;
+               ++ix) {
+            MaxIntoWithArg(x + InputOffset(b, iy, ix), dst, arg, window.Cell(iy, ix, size_), c_);
+          }
+        }
+      } else if (kind_ == PoolKind::kMax) {
         const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
         std::copy(first, first + c_, dst);
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
@@ -115,6 +170,48 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
 
 void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
                             const Tensor& grad_output, Tensor* grad_input) {
+  const int64_t n = BatchOf(input);
+  if (arg_output_ != output.data() || arg_batch_ != n) {
+    MaxBackwardByScan(input, output, grad_output, grad_input);
+    return;
+  }
+  const uint8_t* arg = arg_.data();
+  const float* dy = grad_output.data();
+  float* dx = grad_input->data();
+  // The outputs whose windows hold input row (or column) i: [first, last].
+  auto covering = [this](int64_t i, int64_t pad, int64_t out_dim, int64_t* first, int64_t* last) {
+    const int64_t lowest = i + pad - size_ + 1;  // the first window may start here
+    *first = lowest <= 0 ? 0 : (lowest + stride_ - 1) / stride_;
+    *last = std::min<int64_t>((i + pad) / stride_, out_dim - 1);
+  };
+  LayerParallelFor(n, ItemsPerPart(h_ * w_ * c_), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      for (int64_t iy = 0; iy < h_; ++iy) {
+        int64_t oy_first, oy_last;
+        covering(iy, pad_y_, oh_, &oy_first, &oy_last);
+        for (int64_t ix = 0; ix < w_; ++ix) {
+          int64_t ox_first, ox_last;
+          covering(ix, pad_x_, ow_, &ox_first, &ox_last);
+          float* dst = dx + InputOffset(b, iy, ix);
+          bool add = false;
+          for (int64_t oy = oy_first; oy <= oy_last; ++oy) {
+            for (int64_t ox = ox_first; ox <= ox_last; ++ox) {
+              const int64_t out = ((b * oh_ + oy) * ow_ + ox) * c_;
+              const auto k = static_cast<uint8_t>((iy - (oy * stride_ - pad_y_)) * size_ +
+                                                  (ix - (ox * stride_ - pad_x_)));
+              GradientOfCell(arg + out, k, dy + out, dst, c_, add);
+              add = true;
+            }
+          }
+          if (!add) std::fill(dst, dst + c_, 0.0f);  // in no window (stride > size)
+        }
+      }
+    }
+  });
+}
+
+void PoolLayer::MaxBackwardByScan(const Tensor& input, const Tensor& output,
+                                  const Tensor& grad_output, Tensor* grad_input) {
   const int64_t n = BatchOf(input);
   const float* x = input.data();
   const float* y = output.data();

@@ -31,15 +31,26 @@ class PoolLayer final : public SingleInputLayer {
 
  private:
   // Routes each output's gradient to the first input of its window equal to the
-  // output (the maximum); a NaN maximum passes no gradient.
+  // output (the maximum); a NaN maximum passes no gradient. From the cells the
+  // forward recorded when they belong to `output` (each input cell gathers
+  // from the few windows that hold it: dx written once, no zeroing pass);
+  // otherwise by scanning the windows again (MaxBackwardByScan).
   void MaxBackward(const Tensor& input, const Tensor& output, const Tensor& grad_output,
                    Tensor* grad_input);
+  void MaxBackwardByScan(const Tensor& input, const Tensor& output, const Tensor& grad_output,
+                         Tensor* grad_input);
 
   // The window of one output position, clipped to the input: rows
-  // [y_lo, y_hi), columns [x_lo, x_hi).
+  // [y_lo, y_hi), columns [x_lo, x_hi); (top, left) is the unclipped window's
+  // first cell, which may lie in the padding.
   struct Window {
-    int64_t y_lo, y_hi, x_lo, x_hi;
+    int64_t y_lo, y_hi, x_lo, x_hi, top, left;
     int64_t count() const { return (y_hi - y_lo) * (x_hi - x_lo); }
+    // The number of input cell (iy, ix) in the unclipped size x size window,
+    // row by row: what the max's forward records (arg_).
+    uint8_t Cell(int64_t iy, int64_t ix, int64_t size) const {
+      return static_cast<uint8_t>((iy - top) * size + (ix - left));
+    }
   };
   // Calls visit(b, out, window) for every example b < n and output position,
   // in order; `out` is the offset of the position's first channel in the
@@ -56,7 +67,13 @@ class PoolLayer final : public SingleInputLayer {
   const PoolKind kind_;
   const int64_t h_, w_, c_, size_, stride_;
   const int64_t oh_, ow_, pad_y_, pad_x_;
-  std::vector<float> pending_;  // MaxBackward scratch: [parts, C]
+  std::vector<float> pending_;  // MaxBackwardByScan scratch: [parts, C]
+  // Max pooling with size <= 15: the last Forward's cell of each output's
+  // maximum (Window::Cell, 255 for NaN), [n, oh, ow, c], and the output and
+  // batch it belongs to.
+  std::vector<uint8_t> arg_;
+  const float* arg_output_ = nullptr;
+  int64_t arg_batch_ = 0;
 };
 
 }  // namespace tessera

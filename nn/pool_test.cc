@@ -1,6 +1,8 @@
 #include "nn/pool.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -104,6 +106,35 @@ TEST_P(PoolTest, BackwardOverwritesAStaleGradInput) {
   for (int64_t i = 0; i < x.size(); ++i) ASSERT_EQ(stale[i], clean[i]) << i;
 }
 
+// The max's backward from the cells its forward recorded routes every
+// gradient exactly as a scan of the windows does (the path taken when the
+// output is not the one the forward wrote): ties, as ReLU's zeros make, go to
+// the first cell holding the maximum, a NaN maximum passes nothing.
+TEST_P(PoolTest, MaxBackwardFromRecordedCellsEqualsTheScan) {
+  const PoolCase p = GetParam();
+  if (p.kind != PoolKind::kMax) GTEST_SKIP() << "max pooling only";
+  PoolLayer layer("pool", p.kind, {p.h, p.w, p.c}, p.size, p.stride, p.padding);
+  Tensor x = DistinctTensor({3, p.h, p.w, p.c}, 7);
+  Rng rng(8);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const uint64_t r = rng.Next() % 8;
+    if (r < 4) x[i] = 0.0f;                 // ties at zero
+    if (r == 4) x[i] = std::round(x[i]);    // ties elsewhere
+    if (r == 5 && i % 11 == 0) x[i] = NAN;  // a few NaN cells
+  }
+  Tensor y;
+  layer.Forward({}, x, ForwardOptions(), &y);
+  const Tensor dy = DistinctTensor(y.shape(), 9);
+  Tensor from_cells(x.shape()), by_scan(x.shape());
+  layer.Backward({}, x, y, dy, &from_cells, {});
+  const Tensor y_copy = y;  // another output: the layer scans
+  layer.Backward({}, x, y_copy, dy, &by_scan, {});
+  for (int64_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(std::memcmp(&from_cells[i], &by_scan[i], sizeof(float)), 0)
+        << i << ": " << from_cells[i] << " against " << by_scan[i];
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, PoolTest,
     ::testing::Values(PoolCase{PoolKind::kMax, 4, 4, 3, 2, 2, SAME},
@@ -111,7 +142,10 @@ INSTANTIATE_TEST_SUITE_P(
                       PoolCase{PoolKind::kMax, 5, 5, 2, 3, 1, SAME},
                       PoolCase{PoolKind::kMax, 5, 5, 2, 3, 2, VALID},
                       PoolCase{PoolKind::kMax, 5, 5, 4, 2, 2, VALID},  // last row, column uncovered
-                      PoolCase{PoolKind::kMax, 6, 8, 16, 2, 2, VALID},  // tiles
+                      PoolCase{PoolKind::kMax, 6, 8, 16, 2, 2, VALID},    // tiles
+                      PoolCase{PoolKind::kMax, 8, 8, 16, 3, 2, SAME},     // ResNet's stem pool
+                      PoolCase{PoolKind::kMax, 5, 5, 3, 4, 5, VALID},     // cells in no window
+                      PoolCase{PoolKind::kMax, 17, 17, 2, 16, 1, VALID},  // too big to record
                       PoolCase{PoolKind::kAverage, 4, 4, 3, 2, 2, SAME},
                       PoolCase{PoolKind::kAverage, 5, 7, 2, 2, 2, SAME},  // partial windows
                       PoolCase{PoolKind::kAverage, 5, 5, 2, 3, 1, SAME},
