@@ -38,7 +38,8 @@ class StopRelay {
 };
 
 absl::Status Train(const WorkerDaemonOptions& options, WorkerStatus* status, StopRelay* relay) {
-  WorkerOptions worker_options{options.task.task.index};
+  WorkerOptions worker_options;
+  worker_options.task = options.task.task.index;
   worker_options.checkpoint_write_delay = options.checkpoint_write_delay;
   worker_options.security = options.security;
   worker_options.local_socket_dir = options.local_socket_dir;
