@@ -72,13 +72,37 @@ inline float LayerOutput(float y) {
   }
 }
 
+// gamma * (x - mean) * inv_std + beta: the forward's value before a fused
+// ReLU. One expression for the forward and for the backward's recomputation
+// of the ReLU's mask, so both round alike (same code, same CPU clone).
+[[gnu::always_inline]] inline float NormalizedValue(float x, float mean, float inv_std, float gamma,
+                                                    float beta) {
+  return gamma * (x - mean) * inv_std + beta;
+}
+
+// dLoss/d(the normalized value): dy, or with a fused ReLU dy where the
+// normalized value is > 0 (as ReluGradient(dy, ReluValue(value))), recomputed
+// from x with the Forward's statistics rather than read from the output: a
+// pass over the output less in each of the backward's two passes (ResNet's
+// batch norms are memory-bound).
+template <bool kRelu>
+[[gnu::always_inline]] inline float MaskedGradient(float dy, float x, float mean, float inv_std,
+                                                   float gamma, float beta) {
+  if constexpr (kRelu) {
+    return NormalizedValue(x, mean, inv_std, gamma, beta) > 0.0f ? dy : 0.0f;
+  } else {
+    return dy;
+  }
+}
+
 // Backward's sums over rows [begin, end): sum_dy[ch] += g, sum_dy_xhat[ch] +=
-// g * (x - mean) * inv_std with g = LayerGradient(dy, out). block: 2 x c floats.
+// g * (x - mean) * inv_std with g = MaskedGradient. block: 2 x c floats.
 template <bool kRelu>
 [[gnu::always_inline]] inline void AddGradientSumsBody(
-    const float* __restrict x, const float* __restrict dy, const float* __restrict out, int64_t c,
-    int64_t begin, int64_t end, const float* __restrict mean, const float* __restrict inv_std,
-    float* __restrict block, double* __restrict sum_dy, double* __restrict sum_dy_xhat) {
+    const float* __restrict x, const float* __restrict dy, int64_t c, int64_t begin, int64_t end,
+    const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
+    const float* __restrict beta, float* __restrict block, double* __restrict sum_dy,
+    double* __restrict sum_dy_xhat) {
   float* __restrict block_dy = block;
   float* __restrict block_xhat = block + c;
   for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
@@ -87,9 +111,9 @@ template <bool kRelu>
     for (int64_t r = r0; r < r1; ++r) {
       const float* in = x + r * c;
       const float* d = dy + r * c;
-      const float* o = kRelu ? out + r * c : nullptr;
       for (int64_t ch = 0; ch < c; ++ch) {
-        const float g = LayerGradient<kRelu>(d[ch], kRelu ? o[ch] : 0.0f);
+        const float g = MaskedGradient<kRelu>(d[ch], in[ch], mean[ch], inv_std[ch],
+                                              kRelu ? gamma[ch] : 0.0f, kRelu ? beta[ch] : 0.0f);
         block_dy[ch] += g;
         block_xhat[ch] += g * (in[ch] - mean[ch]) * inv_std[ch];
       }
@@ -107,17 +131,17 @@ TESSERA_SIMD_CLONES void AddGradientSums(const float* __restrict x, const float*
                                          const float* __restrict inv_std, float* __restrict block,
                                          double* __restrict sum_dy,
                                          double* __restrict sum_dy_xhat) {
-  AddGradientSumsBody<false>(x, dy, nullptr, c, begin, end, mean, inv_std, block, sum_dy,
+  AddGradientSumsBody<false>(x, dy, c, begin, end, mean, inv_std, nullptr, nullptr, block, sum_dy,
                              sum_dy_xhat);
 }
 
-TESSERA_SIMD_CLONES void AddGradientSumsRelu(const float* __restrict x, const float* __restrict dy,
-                                             const float* __restrict out, int64_t c, int64_t begin,
-                                             int64_t end, const float* __restrict mean,
-                                             const float* __restrict inv_std,
-                                             float* __restrict block, double* __restrict sum_dy,
-                                             double* __restrict sum_dy_xhat) {
-  AddGradientSumsBody<true>(x, dy, out, c, begin, end, mean, inv_std, block, sum_dy, sum_dy_xhat);
+TESSERA_SIMD_CLONES void AddGradientSumsRelu(
+    const float* __restrict x, const float* __restrict dy, int64_t c, int64_t begin, int64_t end,
+    const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
+    const float* __restrict beta, float* __restrict block, double* __restrict sum_dy,
+    double* __restrict sum_dy_xhat) {
+  AddGradientSumsBody<true>(x, dy, c, begin, end, mean, inv_std, gamma, beta, block, sum_dy,
+                            sum_dy_xhat);
 }
 
 // y = gamma * (x - mean) * inv_std + beta over rows [begin, end), through
@@ -131,7 +155,8 @@ template <bool kRelu>
     const float* in = x + r * c;
     float* out = y + r * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      out[ch] = LayerOutput<kRelu>(gamma[ch] * (in[ch] - mean[ch]) * inv_std[ch] + beta[ch]);
+      out[ch] =
+          LayerOutput<kRelu>(NormalizedValue(in[ch], mean[ch], inv_std[ch], gamma[ch], beta[ch]));
     }
   }
 }
@@ -152,22 +177,22 @@ TESSERA_SIMD_CLONES void NormalizeRelu(const float* __restrict x, int64_t c, int
 }
 
 // dx = gamma * inv_std * (g - dbeta / n - xhat * dgamma / n) over rows
-// [begin, end), with g = LayerGradient(dy, out), xhat = (x - mean) * inv_std,
+// [begin, end), with g = MaskedGradient, xhat = (x - mean) * inv_std,
 // dbeta = the sum of g and dgamma = the sum of g * xhat over the batch,
 // 1 / n = inv_rows.
 template <bool kRelu>
 [[gnu::always_inline]] inline void NormalizeGradientBody(
-    const float* __restrict x, const float* __restrict dy, const float* __restrict out, int64_t c,
-    int64_t begin, int64_t end, const float* __restrict mean, const float* __restrict inv_std,
-    const float* __restrict gamma, const float* __restrict dbeta, const float* __restrict dgamma,
+    const float* __restrict x, const float* __restrict dy, int64_t c, int64_t begin, int64_t end,
+    const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
+    const float* __restrict beta, const float* __restrict dbeta, const float* __restrict dgamma,
     float inv_rows, float* __restrict dx) {
   for (int64_t r = begin; r < end; ++r) {
     const float* in = x + r * c;
     const float* d = dy + r * c;
-    const float* o = kRelu ? out + r * c : nullptr;
     float* result = dx + r * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float g = LayerGradient<kRelu>(d[ch], kRelu ? o[ch] : 0.0f);
+      const float g = MaskedGradient<kRelu>(d[ch], in[ch], mean[ch], inv_std[ch], gamma[ch],
+                                            kRelu ? beta[ch] : 0.0f);
       const float xhat = (in[ch] - mean[ch]) * inv_std[ch];
       result[ch] =
           gamma[ch] * inv_std[ch] * (g - dbeta[ch] * inv_rows - xhat * dgamma[ch] * inv_rows);
@@ -180,16 +205,16 @@ TESSERA_SIMD_CLONES void NormalizeGradient(
     const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
     const float* __restrict dbeta, const float* __restrict dgamma, float inv_rows,
     float* __restrict dx) {
-  NormalizeGradientBody<false>(x, dy, nullptr, c, begin, end, mean, inv_std, gamma, dbeta, dgamma,
+  NormalizeGradientBody<false>(x, dy, c, begin, end, mean, inv_std, gamma, nullptr, dbeta, dgamma,
                                inv_rows, dx);
 }
 
 TESSERA_SIMD_CLONES void NormalizeGradientRelu(
-    const float* __restrict x, const float* __restrict dy, const float* __restrict out, int64_t c,
-    int64_t begin, int64_t end, const float* __restrict mean, const float* __restrict inv_std,
-    const float* __restrict gamma, const float* __restrict dbeta, const float* __restrict dgamma,
+    const float* __restrict x, const float* __restrict dy, int64_t c, int64_t begin, int64_t end,
+    const float* __restrict mean, const float* __restrict inv_std, const float* __restrict gamma,
+    const float* __restrict beta, const float* __restrict dbeta, const float* __restrict dgamma,
     float inv_rows, float* __restrict dx) {
-  NormalizeGradientBody<true>(x, dy, out, c, begin, end, mean, inv_std, gamma, dbeta, dgamma,
+  NormalizeGradientBody<true>(x, dy, c, begin, end, mean, inv_std, gamma, beta, dbeta, dgamma,
                               inv_rows, dx);
 }
 
@@ -315,14 +340,17 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
       dvar[ch] = training_ ? rate * (moving_variance[ch] - batch_var_[ch]) : 0.0f;
     }
   }
-  // With a fused ReLU, g is dy where the output is > 0, else 0 (LayerGradient).
+  // With a fused ReLU, g is dy where the normalized value is > 0, else 0
+  // (MaskedGradient; the evaluation branch below reads the output instead).
   const float* out = output.data();
+  const float* gamma = params[0]->data();
+  const float* beta = params[1]->data();
   // sum_ <- sum(g), sum_sq_ <- sum(g * xhat), per channel.
   SumRows(rows, LayerParts(rows, ItemsPerPart(c)),
           [&](int64_t begin, int64_t end, double* sum, double* sum_xhat, float* scratch) {
             if (fused_relu_) {
-              AddGradientSumsRelu(x, dy, out, c, begin, end, mean_.data(), inv_std_.data(), scratch,
-                                  sum, sum_xhat);
+              AddGradientSumsRelu(x, dy, c, begin, end, mean_.data(), inv_std_.data(), gamma, beta,
+                                  scratch, sum, sum_xhat);
             } else {
               AddGradientSums(x, dy, c, begin, end, mean_.data(), inv_std_.data(), scratch, sum,
                               sum_xhat);
@@ -340,7 +368,6 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
   if (!training_) {
     // Fixed statistics: y is affine in x.
     float* dx = grad_input->data();
-    const float* gamma = params[0]->data();
     LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         for (int64_t ch = 0; ch < c; ++ch) {
@@ -353,12 +380,11 @@ void BatchNormLayer::Backward(absl::Span<const Tensor* const> params, const Tens
     return;
   }
   // dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)).
-  const float* gamma = params[0]->data();
   const float inv_rows = 1.0f / static_cast<float>(rows);
   float* dx = grad_input->data();
   LayerParallelFor(rows, ItemsPerPart(c), [&](int64_t begin, int64_t end) {
     if (fused_relu_) {
-      NormalizeGradientRelu(x, dy, out, c, begin, end, mean_.data(), inv_std_.data(), gamma, dbeta,
+      NormalizeGradientRelu(x, dy, c, begin, end, mean_.data(), inv_std_.data(), gamma, beta, dbeta,
                             dgamma, inv_rows, dx);
     } else {
       NormalizeGradient(x, dy, c, begin, end, mean_.data(), inv_std_.data(), gamma, dbeta, dgamma,
