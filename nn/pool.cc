@@ -197,8 +197,8 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
           for (int64_t oy = oy_first; oy <= oy_last; ++oy) {
             for (int64_t ox = ox_first; ox <= ox_last; ++ox) {
               const int64_t out = ((b * oh_ + oy) * ow_ + ox) * c_;
-              const auto k = static_cast<uint8_t>((iy - (oy * stride_ - pad_y_)) * size_ +
-                                                  (ix - (ox * stride_ - pad_x_)));
+              const uint8_t k =
+                  CellNumber(iy - (oy * stride_ - pad_y_), ix - (ox * stride_ - pad_x_), size_);
               GradientOfCell(arg + out, k, dy + out, dst, c_, add);
               add = true;
             }

@@ -49,9 +49,13 @@ class PoolLayer final : public SingleInputLayer {
     // The number of input cell (iy, ix) in the unclipped size x size window,
     // row by row: what the max's forward records (arg_).
     uint8_t Cell(int64_t iy, int64_t ix, int64_t size) const {
-      return static_cast<uint8_t>((iy - top) * size + (ix - left));
+      return CellNumber(iy - top, ix - left, size);
     }
   };
+  // Cell (row, col) of a size x size window, row by row.
+  static uint8_t CellNumber(int64_t row, int64_t col, int64_t size) {
+    return static_cast<uint8_t>(row * size + col);
+  }
   // Calls visit(b, out, window) for every example b < n and output position,
   // in order; `out` is the offset of the position's first channel in the
   // output ([n, oh, ow, c]).

@@ -84,7 +84,9 @@ PsGroup::PsGroup(std::vector<VariableInfo> variables, PlacementPlan plan, PsGrou
       return a.offset < b.offset;
     });
   }
+  blocks_per_variable_.assign(variables_.size(), 0);
   for (const std::vector<BlockRef>& blocks : blocks_by_ps_) {
+    for (const BlockRef& b : blocks) ++blocks_per_variable_[b.variable];
     std::vector<int> order(blocks.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
     std::sort(order.begin(), order.end(), [&blocks](int a, int b) {
@@ -261,10 +263,7 @@ absl::Status PsGroup::StartPull(std::vector<Tensor>* values, int64_t min_version
   RETURN_IF_ERROR(MatchVariables("StartPull", "value tensor", *values));
   absl::MutexLock lock(&pull_mu_);
   if (pull_running_) return absl::FailedPreconditionError("StartPull: a pull is running");
-  blocks_missing_.assign(variables_.size(), 0);
-  for (const std::vector<BlockRef>& blocks : blocks_by_ps_) {
-    for (const BlockRef& b : blocks) ++blocks_missing_[b.variable];
-  }
+  blocks_missing_ = blocks_per_variable_;
   wait_counted_.assign(variables_.size(), false);
   pull_waited_ = absl::ZeroDuration();
   pull_values_ = values;

@@ -258,6 +258,8 @@ class PsGroup {
   // [ps]: the indices into blocks_by_ps_[ps] in push order: last variable
   // first (backward's order), a variable's blocks by offset.
   std::vector<std::vector<int>> push_order_;
+  // [variable]: its blocks on all ps (what a pull waits for).
+  std::vector<int> blocks_per_variable_;
   ParallelRunner runner_;  // one thread per ps, started once
   // [ps]; each written only by the thread serving that ps in ForEachPs.
   std::vector<uint64_t> incarnations_;
