@@ -1,6 +1,7 @@
 #include "nn/winograd.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/simd_clones.h"
 #include "nn/gemm.h"
@@ -9,66 +10,63 @@
 namespace tessera {
 namespace {
 
-// The 1-D transforms, each over `n` channels (or channel pairs) at once, so
-// that the loops vectorize. F(2x2, 3x3): B^T (4 -> 4), A^T (4 -> 2), A (2 -> 4),
-// G (3 -> 4), G^T (4 -> 3), with
+// The 1-D transforms, each an Op: kIn values a[] to kOut values o[], of one
+// channel (V = float) or of 16 channels at once (V = Vec16). F(2x2, 3x3):
+// B^T (4 -> 4), A^T (4 -> 2), A (2 -> 4), G (3 -> 4), G^T (4 -> 3), with
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 //   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-TESSERA_SIMD_CLONES void TransformBT4(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, float* __restrict o3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    o0[i] = a0[i] - a2[i];
-    o1[i] = a1[i] + a2[i];
-    o2[i] = a2[i] - a1[i];
-    o3[i] = a1[i] - a3[i];
+struct BT4 {
+  static constexpr int kIn = 4, kOut = 4;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    o[0] = a[0] - a[2];
+    o[1] = a[1] + a[2];
+    o[2] = a[2] - a[1];
+    o[3] = a[1] - a[3];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformAT4(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      float* __restrict o0, float* __restrict o1, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    o0[i] = a0[i] + a1[i] + a2[i];
-    o1[i] = a1[i] - a2[i] - a3[i];
+struct AT4 {
+  static constexpr int kIn = 4, kOut = 2;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    o[0] = a[0] + a[1] + a[2];
+    o[1] = a[1] - a[2] - a[3];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformA4(const float* __restrict a0, const float* __restrict a1,
-                                     float* __restrict o0, float* __restrict o1,
-                                     float* __restrict o2, float* __restrict o3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    o0[i] = a0[i];
-    o1[i] = a0[i] + a1[i];
-    o2[i] = a0[i] - a1[i];
-    o3[i] = -a1[i];
+struct A4 {
+  static constexpr int kIn = 2, kOut = 4;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    o[0] = a[0];
+    o[1] = a[0] + a[1];
+    o[2] = a[0] - a[1];
+    o[3] = -a[1];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformG4(const float* __restrict a0, const float* __restrict a1,
-                                     const float* __restrict a2, float* __restrict o0,
-                                     float* __restrict o1, float* __restrict o2,
-                                     float* __restrict o3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    o0[i] = a0[i];
-    o1[i] = 0.5f * (a0[i] + a1[i] + a2[i]);
-    o2[i] = 0.5f * (a0[i] - a1[i] + a2[i]);
-    o3[i] = a2[i];
+struct G4 {
+  static constexpr int kIn = 3, kOut = 4;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    o[0] = a[0];
+    o[1] = 0.5f * (a[0] + a[1] + a[2]);
+    o[2] = 0.5f * (a[0] - a[1] + a[2]);
+    o[3] = a[2];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformGT4(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    o0[i] = a0[i] + 0.5f * (a1[i] + a2[i]);
-    o1[i] = 0.5f * (a1[i] - a2[i]);
-    o2[i] = 0.5f * (a1[i] + a2[i]) + a3[i];
+struct GT4 {
+  static constexpr int kIn = 4, kOut = 3;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    o[0] = a[0] + 0.5f * (a[1] + a[2]);
+    o[1] = 0.5f * (a[1] - a[2]);
+    o[2] = 0.5f * (a[1] + a[2]) + a[3];
   }
-}
+};
 
 // F(4x4, 3x3), interpolation points 0, 1, -1, 2, -2 and infinity:
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
@@ -76,87 +74,76 @@ TESSERA_SIMD_CLONES void TransformGT4(const float* __restrict a0, const float* _
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
 //          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
-TESSERA_SIMD_CLONES void TransformBT6(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      const float* __restrict a4, const float* __restrict a5,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, float* __restrict o3,
-                                      float* __restrict o4, float* __restrict o5, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float p = a4[i] - 4.0f * a2[i];  // shared by rows 1 and 2
-    const float q = a3[i] - 4.0f * a1[i];
-    const float r = a4[i] - a2[i];  // rows 3 and 4
-    const float s = 2.0f * (a3[i] - a1[i]);
-    o0[i] = 4.0f * a0[i] - 5.0f * a2[i] + a4[i];
-    o1[i] = p + q;
-    o2[i] = p - q;
-    o3[i] = r + s;
-    o4[i] = r - s;
-    o5[i] = 4.0f * a1[i] - 5.0f * a3[i] + a5[i];
+struct BT6 {
+  static constexpr int kIn = 6, kOut = 6;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V p = a[4] - 4.0f * a[2];  // shared by rows 1 and 2
+    const V q = a[3] - 4.0f * a[1];
+    const V r = a[4] - a[2];  // rows 3 and 4
+    const V s = 2.0f * (a[3] - a[1]);
+    o[0] = 4.0f * a[0] - 5.0f * a[2] + a[4];
+    o[1] = p + q;
+    o[2] = p - q;
+    o[3] = r + s;
+    o[4] = r - s;
+    o[5] = 4.0f * a[1] - 5.0f * a[3] + a[5];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformAT6(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      const float* __restrict a4, const float* __restrict a5,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, float* __restrict o3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float sum12 = a1[i] + a2[i], dif12 = a1[i] - a2[i];
-    const float sum34 = a3[i] + a4[i], dif34 = a3[i] - a4[i];
-    o0[i] = a0[i] + sum12 + sum34;
-    o1[i] = dif12 + 2.0f * dif34;
-    o2[i] = sum12 + 4.0f * sum34;
-    o3[i] = dif12 + 8.0f * dif34 + a5[i];
+struct AT6 {
+  static constexpr int kIn = 6, kOut = 4;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V sum12 = a[1] + a[2], dif12 = a[1] - a[2];
+    const V sum34 = a[3] + a[4], dif34 = a[3] - a[4];
+    o[0] = a[0] + sum12 + sum34;
+    o[1] = dif12 + 2.0f * dif34;
+    o[2] = sum12 + 4.0f * sum34;
+    o[3] = dif12 + 8.0f * dif34 + a[5];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformA6(const float* __restrict a0, const float* __restrict a1,
-                                     const float* __restrict a2, const float* __restrict a3,
-                                     float* __restrict o0, float* __restrict o1,
-                                     float* __restrict o2, float* __restrict o3,
-                                     float* __restrict o4, float* __restrict o5, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float even1 = a0[i] + a2[i], odd1 = a1[i] + a3[i];
-    const float even2 = a0[i] + 4.0f * a2[i], odd2 = 2.0f * a1[i] + 8.0f * a3[i];
-    o0[i] = a0[i];
-    o1[i] = even1 + odd1;
-    o2[i] = even1 - odd1;
-    o3[i] = even2 + odd2;
-    o4[i] = even2 - odd2;
-    o5[i] = a3[i];
+struct A6 {
+  static constexpr int kIn = 4, kOut = 6;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V even1 = a[0] + a[2], odd1 = a[1] + a[3];
+    const V even2 = a[0] + 4.0f * a[2], odd2 = 2.0f * a[1] + 8.0f * a[3];
+    o[0] = a[0];
+    o[1] = even1 + odd1;
+    o[2] = even1 - odd1;
+    o[3] = even2 + odd2;
+    o[4] = even2 - odd2;
+    o[5] = a[3];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformG6(const float* __restrict a0, const float* __restrict a1,
-                                     const float* __restrict a2, float* __restrict o0,
-                                     float* __restrict o1, float* __restrict o2,
-                                     float* __restrict o3, float* __restrict o4,
-                                     float* __restrict o5, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float even = a0[i] + a2[i];
-    const float quarter = a0[i] * (1.0f / 24.0f) + a2[i] * (1.0f / 6.0f);
-    o0[i] = 0.25f * a0[i];
-    o1[i] = -(1.0f / 6.0f) * (even + a1[i]);
-    o2[i] = -(1.0f / 6.0f) * (even - a1[i]);
-    o3[i] = quarter + a1[i] * (1.0f / 12.0f);
-    o4[i] = quarter - a1[i] * (1.0f / 12.0f);
-    o5[i] = a2[i];
+struct G6 {
+  static constexpr int kIn = 3, kOut = 6;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V even = a[0] + a[2];
+    const V quarter = a[0] * (1.0f / 24.0f) + a[2] * (1.0f / 6.0f);
+    o[0] = 0.25f * a[0];
+    o[1] = -(1.0f / 6.0f) * (even + a[1]);
+    o[2] = -(1.0f / 6.0f) * (even - a[1]);
+    o[3] = quarter + a[1] * (1.0f / 12.0f);
+    o[4] = quarter - a[1] * (1.0f / 12.0f);
+    o[5] = a[2];
   }
-}
+};
 
-TESSERA_SIMD_CLONES void TransformGT6(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      const float* __restrict a4, const float* __restrict a5,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float sum12 = a1[i] + a2[i], sum34 = a3[i] + a4[i];
-    o0[i] = 0.25f * a0[i] - (1.0f / 6.0f) * sum12 + (1.0f / 24.0f) * sum34;
-    o1[i] = (1.0f / 6.0f) * (a2[i] - a1[i]) + (1.0f / 12.0f) * (a3[i] - a4[i]);
-    o2[i] = (1.0f / 6.0f) * (sum34 - sum12) + a5[i];
+struct GT6 {
+  static constexpr int kIn = 6, kOut = 3;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V sum12 = a[1] + a[2], sum34 = a[3] + a[4];
+    o[0] = 0.25f * a[0] - (1.0f / 6.0f) * sum12 + (1.0f / 24.0f) * sum34;
+    o[1] = (1.0f / 6.0f) * (a[2] - a[1]) + (1.0f / 12.0f) * (a[3] - a[4]);
+    o[2] = (1.0f / 6.0f) * (sum34 - sum12) + a[5];
   }
-}
+};
 
 // F(4x4, 5x5): B^T (8 -> 8), A^T (8 -> 4), A (4 -> 8), G (5 -> 8), G^T (8 -> 5),
 // from the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (B^T is F(6x6, 3x3)'s):
@@ -169,176 +156,172 @@ TESSERA_SIMD_CLONES void TransformGT6(const float* __restrict a0, const float* _
 //   G   = [-1 0 0 0 0; -2/9 -2/9 -2/9 -2/9 -2/9; -2/9 2/9 -2/9 2/9 -2/9;
 //          1/90 1/45 2/45 4/45 8/45; 1/90 -1/45 2/45 -4/45 8/45;
 //          32/45 16/45 8/45 4/45 2/45; 32/45 -16/45 8/45 -4/45 2/45; 0 0 0 0 1].
-TESSERA_SIMD_CLONES void TransformBT8(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      const float* __restrict a4, const float* __restrict a5,
-                                      const float* __restrict a6, const float* __restrict a7,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, float* __restrict o3,
-                                      float* __restrict o4, float* __restrict o5,
-                                      float* __restrict o6, float* __restrict o7, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float e1 = a2[i] + a6[i] - 4.25f * a4[i], d1 = a1[i] + a5[i] - 4.25f * a3[i];
-    const float e2 = 0.25f * a2[i] - 1.25f * a4[i] + a6[i];
-    const float d2 = 0.5f * a1[i] - 2.5f * a3[i] + 2.0f * a5[i];
-    const float e3 = 4.0f * a2[i] - 5.0f * a4[i] + a6[i];
-    const float d3 = 2.0f * a1[i] - 2.5f * a3[i] + 0.5f * a5[i];
-    o0[i] = a6[i] - a0[i] + 5.25f * (a2[i] - a4[i]);
-    o1[i] = e1 + d1;
-    o2[i] = e1 - d1;
-    o3[i] = e2 + d2;
-    o4[i] = e2 - d2;
-    o5[i] = e3 + d3;
-    o6[i] = e3 - d3;
-    o7[i] = a7[i] - a1[i] + 5.25f * (a3[i] - a5[i]);
+struct BT8 {
+  static constexpr int kIn = 8, kOut = 8;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V e1 = a[2] + a[6] - 4.25f * a[4], d1 = a[1] + a[5] - 4.25f * a[3];
+    const V e2 = 0.25f * a[2] - 1.25f * a[4] + a[6];
+    const V d2 = 0.5f * a[1] - 2.5f * a[3] + 2.0f * a[5];
+    const V e3 = 4.0f * a[2] - 5.0f * a[4] + a[6];
+    const V d3 = 2.0f * a[1] - 2.5f * a[3] + 0.5f * a[5];
+    o[0] = a[6] - a[0] + 5.25f * (a[2] - a[4]);
+    o[1] = e1 + d1;
+    o[2] = e1 - d1;
+    o[3] = e2 + d2;
+    o[4] = e2 - d2;
+    o[5] = e3 + d3;
+    o[6] = e3 - d3;
+    o[7] = a[7] - a[1] + 5.25f * (a[3] - a[5]);
+  }
+};
+
+struct AT8 {
+  static constexpr int kIn = 8, kOut = 4;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V s1 = a[1] + a[2], d1 = a[1] - a[2];
+    const V s2 = a[3] + a[4], d2 = a[3] - a[4];
+    const V s3 = a[5] + a[6], d3 = a[5] - a[6];
+    o[0] = a[0] + s1 + s2 + s3;
+    o[1] = d1 + 2.0f * d2 + 0.5f * d3;
+    o[2] = s1 + 4.0f * s2 + 0.25f * s3;
+    o[3] = d1 + 8.0f * d2 + 0.125f * d3 + a[7];
+  }
+};
+
+struct A8 {
+  static constexpr int kIn = 4, kOut = 8;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V e1 = a[0] + a[2], d1 = a[1] + a[3];
+    const V e2 = a[0] + 4.0f * a[2], d2 = 2.0f * a[1] + 8.0f * a[3];
+    const V e3 = a[0] + 0.25f * a[2], d3 = 0.5f * a[1] + 0.125f * a[3];
+    o[0] = a[0];
+    o[1] = e1 + d1;
+    o[2] = e1 - d1;
+    o[3] = e2 + d2;
+    o[4] = e2 - d2;
+    o[5] = e3 + d3;
+    o[6] = e3 - d3;
+    o[7] = a[3];
+  }
+};
+
+struct G8 {
+  static constexpr int kIn = 5, kOut = 8;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V e1 = a[0] + a[2] + a[4], d1 = a[1] + a[3];
+    const V e2 = a[0] * (1.0f / 90.0f) + a[2] * (2.0f / 45.0f) + a[4] * (8.0f / 45.0f);
+    const V d2 = a[1] * (1.0f / 45.0f) + a[3] * (4.0f / 45.0f);
+    const V e3 = a[0] * (32.0f / 45.0f) + a[2] * (8.0f / 45.0f) + a[4] * (2.0f / 45.0f);
+    const V d3 = a[1] * (16.0f / 45.0f) + a[3] * (4.0f / 45.0f);
+    o[0] = -a[0];
+    o[1] = -(2.0f / 9.0f) * (e1 + d1);
+    o[2] = -(2.0f / 9.0f) * (e1 - d1);
+    o[3] = e2 + d2;
+    o[4] = e2 - d2;
+    o[5] = e3 + d3;
+    o[6] = e3 - d3;
+    o[7] = a[4];
+  }
+};
+
+struct GT8 {
+  static constexpr int kIn = 8, kOut = 5;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V s12 = a[1] + a[2], d12 = a[1] - a[2];
+    const V s34 = a[3] + a[4], d34 = a[3] - a[4];
+    const V s56 = a[5] + a[6], d56 = a[5] - a[6];
+    o[0] = -a[0] - (2.0f / 9.0f) * s12 + (1.0f / 90.0f) * s34 + (32.0f / 45.0f) * s56;
+    o[1] = -(2.0f / 9.0f) * d12 + (1.0f / 45.0f) * d34 + (16.0f / 45.0f) * d56;
+    o[2] = -(2.0f / 9.0f) * s12 + (2.0f / 45.0f) * s34 + (8.0f / 45.0f) * s56;
+    o[3] = -(2.0f / 9.0f) * d12 + (4.0f / 45.0f) * d34 + (4.0f / 45.0f) * d56;
+    o[4] = -(2.0f / 9.0f) * s12 + (8.0f / 45.0f) * s34 + (2.0f / 45.0f) * s56 + a[7];
+  }
+};
+
+// 16 channels of a tile's point: one AVX-512 register, two AVX2 ones, or four
+// SSE ones, as the clone of Transform2D running it has.
+typedef float Vec16 __attribute__((vector_size(64)));
+
+inline void Load(const float* p, float* v) { *v = *p; }
+inline void Load(const float* p, Vec16* v) { std::memcpy(v, p, sizeof(Vec16)); }
+inline void Store(float v, float* p) { *p = v; }
+inline void Store(const Vec16& v, float* p) { std::memcpy(p, &v, sizeof(Vec16)); }
+
+// out = Op x Op^T for one channel position (V = float) or 16 (V = Vec16):
+// point (i, j) of x at in + i * in_row + j * in_col, of the result at
+// out + i * out_row + j * out_col. Op first down each column of x, then along
+// each row of that, with nothing in between leaving registers but spills.
+template <typename Op, typename V>
+inline __attribute__((always_inline)) void Tile2D(const float* in, int64_t in_row, int64_t in_col,
+                                                  float* out, int64_t out_row, int64_t out_col) {
+  constexpr int kIn = Op::kIn, kOut = Op::kOut;
+  V t[kOut][kIn];
+#pragma GCC unroll 8
+  for (int j = 0; j < kIn; ++j) {
+    V a[kIn], o[kOut];
+#pragma GCC unroll 8
+    for (int i = 0; i < kIn; ++i) Load(in + i * in_row + j * in_col, &a[i]);
+    Op::Apply(a, o);
+#pragma GCC unroll 8
+    for (int i = 0; i < kOut; ++i) t[i][j] = o[i];
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < kOut; ++i) {
+    V o[kOut];
+    Op::Apply(t[i], o);
+#pragma GCC unroll 8
+    for (int j = 0; j < kOut; ++j) Store(o[j], out + i * out_row + j * out_col);
   }
 }
 
-TESSERA_SIMD_CLONES void TransformAT8(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      const float* __restrict a4, const float* __restrict a5,
-                                      const float* __restrict a6, const float* __restrict a7,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, float* __restrict o3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float s1 = a1[i] + a2[i], d1 = a1[i] - a2[i];
-    const float s2 = a3[i] + a4[i], d2 = a3[i] - a4[i];
-    const float s3 = a5[i] + a6[i], d3 = a5[i] - a6[i];
-    o0[i] = a0[i] + s1 + s2 + s3;
-    o1[i] = d1 + 2.0f * d2 + 0.5f * d3;
-    o2[i] = s1 + 4.0f * s2 + 0.25f * s3;
-    o3[i] = d1 + 8.0f * d2 + 0.125f * d3 + a7[i];
-  }
+// Tile2D for the `n` channel positions laid end to end from in and out (the
+// strides as there): the 2-D transform of a tile in one pass over its
+// channels, instead of a 1-D pass into a buffer and a second out of it.
+template <typename Op>
+TESSERA_SIMD_CLONES void Transform2D(const float* in, int64_t in_row, int64_t in_col, float* out,
+                                     int64_t out_row, int64_t out_col, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) Tile2D<Op, Vec16>(in + i, in_row, in_col, out + i, out_row, out_col);
+  for (; i < n; ++i) Tile2D<Op, float>(in + i, in_row, in_col, out + i, out_row, out_col);
 }
 
-TESSERA_SIMD_CLONES void TransformA8(const float* __restrict a0, const float* __restrict a1,
-                                     const float* __restrict a2, const float* __restrict a3,
-                                     float* __restrict o0, float* __restrict o1,
-                                     float* __restrict o2, float* __restrict o3,
-                                     float* __restrict o4, float* __restrict o5,
-                                     float* __restrict o6, float* __restrict o7, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float e1 = a0[i] + a2[i], d1 = a1[i] + a3[i];
-    const float e2 = a0[i] + 4.0f * a2[i], d2 = 2.0f * a1[i] + 8.0f * a3[i];
-    const float e3 = a0[i] + 0.25f * a2[i], d3 = 0.5f * a1[i] + 0.125f * a3[i];
-    o0[i] = a0[i];
-    o1[i] = e1 + d1;
-    o2[i] = e1 - d1;
-    o3[i] = e2 + d2;
-    o4[i] = e2 - d2;
-    o5[i] = e3 + d3;
-    o6[i] = e3 - d3;
-    o7[i] = a3[i];
-  }
-}
-
-TESSERA_SIMD_CLONES void TransformG8(const float* __restrict a0, const float* __restrict a1,
-                                     const float* __restrict a2, const float* __restrict a3,
-                                     const float* __restrict a4, float* __restrict o0,
-                                     float* __restrict o1, float* __restrict o2,
-                                     float* __restrict o3, float* __restrict o4,
-                                     float* __restrict o5, float* __restrict o6,
-                                     float* __restrict o7, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float e1 = a0[i] + a2[i] + a4[i], d1 = a1[i] + a3[i];
-    const float e2 = a0[i] * (1.0f / 90.0f) + a2[i] * (2.0f / 45.0f) + a4[i] * (8.0f / 45.0f);
-    const float d2 = a1[i] * (1.0f / 45.0f) + a3[i] * (4.0f / 45.0f);
-    const float e3 = a0[i] * (32.0f / 45.0f) + a2[i] * (8.0f / 45.0f) + a4[i] * (2.0f / 45.0f);
-    const float d3 = a1[i] * (16.0f / 45.0f) + a3[i] * (4.0f / 45.0f);
-    o0[i] = -a0[i];
-    o1[i] = -(2.0f / 9.0f) * (e1 + d1);
-    o2[i] = -(2.0f / 9.0f) * (e1 - d1);
-    o3[i] = e2 + d2;
-    o4[i] = e2 - d2;
-    o5[i] = e3 + d3;
-    o6[i] = e3 - d3;
-    o7[i] = a4[i];
-  }
-}
-
-TESSERA_SIMD_CLONES void TransformGT8(const float* __restrict a0, const float* __restrict a1,
-                                      const float* __restrict a2, const float* __restrict a3,
-                                      const float* __restrict a4, const float* __restrict a5,
-                                      const float* __restrict a6, const float* __restrict a7,
-                                      float* __restrict o0, float* __restrict o1,
-                                      float* __restrict o2, float* __restrict o3,
-                                      float* __restrict o4, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float s12 = a1[i] + a2[i], d12 = a1[i] - a2[i];
-    const float s34 = a3[i] + a4[i], d34 = a3[i] - a4[i];
-    const float s56 = a5[i] + a6[i], d56 = a5[i] - a6[i];
-    o0[i] = -a0[i] - (2.0f / 9.0f) * s12 + (1.0f / 90.0f) * s34 + (32.0f / 45.0f) * s56;
-    o1[i] = -(2.0f / 9.0f) * d12 + (1.0f / 45.0f) * d34 + (16.0f / 45.0f) * d56;
-    o2[i] = -(2.0f / 9.0f) * s12 + (2.0f / 45.0f) * s34 + (8.0f / 45.0f) * s56;
-    o3[i] = -(2.0f / 9.0f) * d12 + (4.0f / 45.0f) * d34 + (4.0f / 45.0f) * d56;
-    o4[i] = -(2.0f / 9.0f) * s12 + (8.0f / 45.0f) * s34 + (2.0f / 45.0f) * s56 + a7[i];
-  }
-}
-
-// The transforms of F(M x M, R x R) on arrays of row pointers: kAlpha = M + R - 1
-// points per dimension.
+// The transforms of F(M x M, R x R): kAlpha = M + R - 1 points per dimension.
 template <int M, int R>
 struct Transforms;
 
 template <>
 struct Transforms<2, 3> {
   static constexpr int kM = 2, kR = 3, kAlpha = 4;
-  static void BT(const float* const* a, float* const* o, int64_t n) {
-    TransformBT4(a[0], a[1], a[2], a[3], o[0], o[1], o[2], o[3], n);
-  }
-  static void AT(const float* const* a, float* const* o, int64_t n) {
-    TransformAT4(a[0], a[1], a[2], a[3], o[0], o[1], n);
-  }
-  static void A(const float* const* a, float* const* o, int64_t n) {
-    TransformA4(a[0], a[1], o[0], o[1], o[2], o[3], n);
-  }
-  static void G(const float* const* a, float* const* o, int64_t n) {
-    TransformG4(a[0], a[1], a[2], o[0], o[1], o[2], o[3], n);
-  }
-  static void GT(const float* const* a, float* const* o, int64_t n) {
-    TransformGT4(a[0], a[1], a[2], a[3], o[0], o[1], o[2], n);
-  }
+  using BT = BT4;
+  using AT = AT4;
+  using A = A4;
+  using G = G4;
+  using GT = GT4;
 };
 
 template <>
 struct Transforms<4, 3> {
   static constexpr int kM = 4, kR = 3, kAlpha = 6;
-  static void BT(const float* const* a, float* const* o, int64_t n) {
-    TransformBT6(a[0], a[1], a[2], a[3], a[4], a[5], o[0], o[1], o[2], o[3], o[4], o[5], n);
-  }
-  static void AT(const float* const* a, float* const* o, int64_t n) {
-    TransformAT6(a[0], a[1], a[2], a[3], a[4], a[5], o[0], o[1], o[2], o[3], n);
-  }
-  static void A(const float* const* a, float* const* o, int64_t n) {
-    TransformA6(a[0], a[1], a[2], a[3], o[0], o[1], o[2], o[3], o[4], o[5], n);
-  }
-  static void G(const float* const* a, float* const* o, int64_t n) {
-    TransformG6(a[0], a[1], a[2], o[0], o[1], o[2], o[3], o[4], o[5], n);
-  }
-  static void GT(const float* const* a, float* const* o, int64_t n) {
-    TransformGT6(a[0], a[1], a[2], a[3], a[4], a[5], o[0], o[1], o[2], n);
-  }
+  using BT = BT6;
+  using AT = AT6;
+  using A = A6;
+  using G = G6;
+  using GT = GT6;
 };
 
 template <>
 struct Transforms<4, 5> {
   static constexpr int kM = 4, kR = 5, kAlpha = 8;
-  static void BT(const float* const* a, float* const* o, int64_t n) {
-    TransformBT8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], o[0], o[1], o[2], o[3], o[4], o[5],
-                 o[6], o[7], n);
-  }
-  static void AT(const float* const* a, float* const* o, int64_t n) {
-    TransformAT8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], o[0], o[1], o[2], o[3], n);
-  }
-  static void A(const float* const* a, float* const* o, int64_t n) {
-    TransformA8(a[0], a[1], a[2], a[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], n);
-  }
-  static void G(const float* const* a, float* const* o, int64_t n) {
-    TransformG8(a[0], a[1], a[2], a[3], a[4], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], n);
-  }
-  static void GT(const float* const* a, float* const* o, int64_t n) {
-    TransformGT8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], o[0], o[1], o[2], o[3], o[4], n);
-  }
+  using BT = BT8;
+  using AT = AT8;
+  using A = A8;
+  using G = G8;
+  using GT = GT8;
 };
 
 // F(2x2, 3x3): point (i, j) of a kernel turned 180 degrees is point
@@ -372,8 +355,7 @@ WinogradConv::WinogradConv(int64_t h, int64_t w, int64_t cin, int64_t cout, int 
                                   : BestTile(h, w)),
       points_(TilePoints(m_, r_)),
       tiles_y_(CeilDiv(h, m_)),
-      tiles_x_(CeilDiv(w, m_)),
-      zeros_(static_cast<size_t>(std::max(cin, cout)), 0.0f) {}
+      tiles_x_(CeilDiv(w, m_)) {}
 
 template <typename Fn>
 void WinogradConv::WithTransforms(Fn fn) const {
@@ -396,32 +378,15 @@ template <typename T>
 void WinogradConv::TransformWeights(const float* weights, bool turned, std::vector<float>* u_out) {
   constexpr int R = T::kR, kA = T::kAlpha;
   // U = G g G^T over the (ci, co) pairs laid end to end; turned, kernel point
-  // (ky, kx) is read at (R - 1 - ky, R - 1 - kx).
+  // (ky, kx) is read at (R - 1 - ky, R - 1 - kx): from the last point back.
   const int64_t pairs = cin_ * cout_;
   u_out->resize(static_cast<size_t>(points_ * pairs));
   float* u = u_out->data();
-  const auto at = [&](int ky, int kx) {
-    return weights + ((turned ? R - 1 - ky : ky) * R + (turned ? R - 1 - kx : kx)) * pairs;
-  };
+  const float* g = turned ? weights + (R * R - 1) * pairs : weights;
+  const int64_t sign = turned ? -1 : 1;
   LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
-    float q[kA][R][kBlock];
-    for (int64_t e = begin; e < end; e += kBlock) {
-      const int64_t n = std::min(kBlock, end - e);
-      for (int kx = 0; kx < R; ++kx) {
-        const float* in[R];
-        for (int ky = 0; ky < R; ++ky) in[ky] = at(ky, kx) + e;
-        float* out[kA];
-        for (int i = 0; i < kA; ++i) out[i] = q[i][kx];
-        T::G(in, out, n);
-      }
-      for (int i = 0; i < kA; ++i) {
-        const float* in[R];
-        for (int kx = 0; kx < R; ++kx) in[kx] = q[i][kx];
-        float* out[kA];
-        for (int j = 0; j < kA; ++j) out[j] = u + (i * kA + j) * pairs + e;
-        T::G(in, out, n);
-      }
-    }
+    Transform2D<typename T::G>(g + begin, sign * R * pairs, sign * pairs, u + begin, kA * pairs,
+                               pairs, end - begin);
   });
 }
 
@@ -432,39 +397,32 @@ void WinogradConv::InputTransform(const float* in, int64_t n, int64_t c, float* 
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    const float* d[kA][kA];
-    float r[kA][kA][kBlock];
+    float pad[kA][kA][kBlock];  // a tile reaching beyond the edge, zeros there
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
-      const int64_t ty = (t % tiles_per_image) / tiles_x_;
-      const int64_t tx = t % tiles_x_;
-      for (int i = 0; i < kA; ++i) {
-        const int64_t y = M * ty - (R - 1) / 2 + i;
-        for (int j = 0; j < kA; ++j) {
-          const int64_t x = M * tx - (R - 1) / 2 + j;
-          d[i][j] = (y < 0 || y >= h_ || x < 0 || x >= w_) ? zeros_.data()
-                                                           : in + ((b * h_ + y) * w_ + x) * c;
-        }
+      const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_) - (R - 1) / 2;
+      const int64_t x0 = M * (t % tiles_x_) - (R - 1) / 2;
+      float* out = v + t * c;
+      if (y0 >= 0 && y0 + kA <= h_ && x0 >= 0 && x0 + kA <= w_) {
+        Transform2D<typename T::BT>(in + ((b * h_ + y0) * w_ + x0) * c, w_ * c, c, out, kA * plane,
+                                    plane, c);
+        continue;
       }
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        const float* col[kA];
-        float* out[kA];
-        for (int j = 0; j < kA; ++j) {
-          for (int i = 0; i < kA; ++i) {
-            col[i] = d[i][j] + c0;
-            out[i] = r[i][j];
-          }
-          T::BT(col, out, cb);
-        }
         for (int i = 0; i < kA; ++i) {
-          const float* row[kA];
           for (int j = 0; j < kA; ++j) {
-            row[j] = r[i][j];
-            out[j] = v + (i * kA + j) * plane + t * c + c0;
+            const int64_t y = y0 + i, x = x0 + j;
+            if (y < 0 || y >= h_ || x < 0 || x >= w_) {
+              std::fill(pad[i][j], pad[i][j] + cb, 0.0f);
+            } else {
+              const float* src = in + ((b * h_ + y) * w_ + x) * c + c0;
+              std::copy(src, src + cb, pad[i][j]);
+            }
           }
-          T::BT(row, out, cb);
         }
+        Transform2D<typename T::BT>(&pad[0][0][0], kA * kBlock, kBlock, out + c0, kA * plane, plane,
+                                    cb);
       }
     }
   });
@@ -477,33 +435,25 @@ void WinogradConv::OutputTransform(const float* m, int64_t n, int64_t c, float* 
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    float s[M][kA][kBlock];
-    float spill[kBlock];  // outputs beyond the image's edge
+    float part[M][M][kBlock];  // a tile reaching beyond the edge, then its cells inside
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
-      const int64_t ty = (t % tiles_per_image) / tiles_x_;
-      const int64_t tx = t % tiles_x_;
-      float* y[M][M];
-      for (int a = 0; a < M; ++a) {
-        for (int e = 0; e < M; ++e) {
-          const int64_t oy = M * ty + a, ox = M * tx + e;
-          y[a][e] = oy < h_ && ox < w_ ? out + ((b * h_ + oy) * w_ + ox) * c : nullptr;
-        }
-      }
+      const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_);
+      const int64_t x0 = M * (t % tiles_x_);
       const float* src = m + t * c;
+      float* y = out + ((b * h_ + y0) * w_ + x0) * c;
+      if (y0 + M <= h_ && x0 + M <= w_) {
+        Transform2D<typename T::AT>(src, kA * plane, plane, y, w_ * c, c, c);
+        continue;
+      }
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        const float* in[kA];
-        float* o[kA];
-        for (int j = 0; j < kA; ++j) {
-          for (int i = 0; i < kA; ++i) in[i] = src + (i * kA + j) * plane + c0;
-          for (int a = 0; a < M; ++a) o[a] = s[a][j];
-          T::AT(in, o, cb);
-        }
-        for (int a = 0; a < M; ++a) {
-          for (int j = 0; j < kA; ++j) in[j] = s[a][j];
-          for (int e = 0; e < M; ++e) o[e] = y[a][e] != nullptr ? y[a][e] + c0 : spill;
-          T::AT(in, o, cb);
+        Transform2D<typename T::AT>(src + c0, kA * plane, plane, &part[0][0][0], M * kBlock, kBlock,
+                                    cb);
+        for (int a = 0; a < M && y0 + a < h_; ++a) {
+          for (int e = 0; e < M && x0 + e < w_; ++e) {
+            std::copy(part[a][e], part[a][e] + cb, y + (a * w_ + e) * c + c0);
+          }
         }
       }
     }
@@ -517,32 +467,31 @@ void WinogradConv::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* d
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    float r[kA][M][kBlock];
+    float pad[M][M][kBlock];  // a tile reaching beyond the edge, zeros there
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
-      const int64_t ty = (t % tiles_per_image) / tiles_x_;
-      const int64_t tx = t % tiles_x_;
-      const float* g[M][M];
-      for (int a = 0; a < M; ++a) {
-        for (int e = 0; e < M; ++e) {
-          const int64_t oy = M * ty + a, ox = M * tx + e;
-          g[a][e] = oy < h_ && ox < w_ ? dy + ((b * h_ + oy) * w_ + ox) * c : zeros_.data();
-        }
+      const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_);
+      const int64_t x0 = M * (t % tiles_x_);
+      const float* g = dy + ((b * h_ + y0) * w_ + x0) * c;
+      float* out = dm + t * c;
+      if (y0 + M <= h_ && x0 + M <= w_) {
+        Transform2D<typename T::A>(g, w_ * c, c, out, kA * plane, plane, c);
+        continue;
       }
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        const float* in[M];
-        float* o[kA];
-        for (int e = 0; e < M; ++e) {
-          for (int a = 0; a < M; ++a) in[a] = g[a][e] + c0;
-          for (int i = 0; i < kA; ++i) o[i] = r[i][e];
-          T::A(in, o, cb);
+        for (int a = 0; a < M; ++a) {
+          for (int e = 0; e < M; ++e) {
+            if (y0 + a < h_ && x0 + e < w_) {
+              const float* src = g + (a * w_ + e) * c + c0;
+              std::copy(src, src + cb, pad[a][e]);
+            } else {
+              std::fill(pad[a][e], pad[a][e] + cb, 0.0f);
+            }
+          }
         }
-        for (int i = 0; i < kA; ++i) {
-          for (int e = 0; e < M; ++e) in[e] = r[i][e];
-          for (int j = 0; j < kA; ++j) o[j] = dm + (i * kA + j) * plane + t * c + c0;
-          T::A(in, o, cb);
-        }
+        Transform2D<typename T::A>(&pad[0][0][0], M * kBlock, kBlock, out + c0, kA * plane, plane,
+                                   cb);
       }
     }
   });
@@ -553,22 +502,8 @@ void WinogradConv::WeightAdjoint(const float* du, float* dweights) {
   constexpr int R = T::kR, kA = T::kAlpha;
   const int64_t pairs = cin_ * cout_;
   LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
-    float p[R][kA][kBlock];
-    for (int64_t e = begin; e < end; e += kBlock) {
-      const int64_t cb = std::min(kBlock, end - e);
-      const float* in[kA];
-      float* o[R];
-      for (int j = 0; j < kA; ++j) {
-        for (int i = 0; i < kA; ++i) in[i] = du + (i * kA + j) * pairs + e;
-        for (int ky = 0; ky < R; ++ky) o[ky] = p[ky][j];
-        T::GT(in, o, cb);
-      }
-      for (int ky = 0; ky < R; ++ky) {
-        for (int j = 0; j < kA; ++j) in[j] = p[ky][j];
-        for (int kx = 0; kx < R; ++kx) o[kx] = dweights + (ky * R + kx) * pairs + e;
-        T::GT(in, o, cb);
-      }
-    }
+    Transform2D<typename T::GT>(du + begin, kA * pairs, pairs, dweights + begin, R * pairs, pairs,
+                                end - begin);
   });
 }
 

@@ -162,7 +162,6 @@ class WinogradConv {
   const int m_;                      // output tile m x m
   const int64_t points_;             // (m+r-1)^2
   const int64_t tiles_y_, tiles_x_;  // output tiles per image, down and across
-  const std::vector<float> zeros_;   // max(Cin, Cout): the tiles' points beyond the edge
   // Forward's kernel transform; for F(4x4), after a Backward that made dx,
   // the turned kernel's.
   std::vector<float> u_;

@@ -89,15 +89,18 @@ TEST_P(WinogradTest, MatchesDirectConvolution) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, WinogradTest,
-    ::testing::Values(WinogradCase{2, 6, 6, 4, 5},        // even size: whole tiles
-                      WinogradCase{2, 7, 5, 3, 2},        // odd sizes: clipped last tiles
-                      WinogradCase{3, 1, 1, 2, 3},        // one pixel
-                      WinogradCase{1, 2, 9, 5, 1},        // one output channel
-                      WinogradCase{3, 40, 40, 64, 64},    // several chunks of one image
-                      WinogradCase{9, 7, 7, 64, 32},      // ResNet's last stage size
-                      WinogradCase{2, 5, 6, 8, 8},        // F(4x4): clipped last tiles
-                      WinogradCase{3, 2, 2, 16, 16},      // smaller than one F(4x4) tile
-                      WinogradCase{2, 14, 14, 32, 64}));  // mnist_deep's conv2
+    ::testing::Values(WinogradCase{2, 6, 6, 4, 5},      // even size: whole tiles
+                      WinogradCase{2, 7, 5, 3, 2},      // odd sizes: clipped last tiles
+                      WinogradCase{3, 1, 1, 2, 3},      // one pixel
+                      WinogradCase{1, 2, 9, 5, 1},      // one output channel
+                      WinogradCase{3, 40, 40, 64, 64},  // several chunks of one image
+                      WinogradCase{9, 7, 7, 64, 32},    // ResNet's last stage size
+                      WinogradCase{2, 5, 6, 8, 8},      // F(4x4): clipped last tiles
+                      WinogradCase{3, 2, 2, 16, 16},    // smaller than one F(4x4) tile
+                      WinogradCase{2, 14, 14, 32, 64},  // mnist_deep's conv2
+                      // Channels past a block of 64 and not a multiple of 16: the
+                      // edge tiles' blocks and the transforms' lanes left over.
+                      WinogradCase{2, 9, 10, 100, 83}));
 
 // The tile with fewer transformed points: F(4x4) from 3x3 up, F(2x2) below.
 TEST(WinogradTest, BestTileByPoints) {
