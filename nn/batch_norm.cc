@@ -18,36 +18,45 @@ namespace {
 // they are compiled for AVX2 as well as the baseline (common/simd_clones.h).
 constexpr int64_t kBlockRows = 16;
 
-// sums[ch] += the sum over rows [begin, end) of x[r][ch]; block: c floats.
-TESSERA_SIMD_CLONES void AddColumnSums(const float* __restrict x, int64_t c, int64_t begin,
-                                       int64_t end, float* __restrict block,
-                                       double* __restrict sums) {
+// A batch's moments in one pass over x: for rows [begin, end), sum[ch] <- the
+// sum of x[r][ch] and m2[ch] <- the sum of its squared deviations from their
+// mean (both start at 0). Each block of kBlockRows rows is taken about its
+// first row k (d = x - k: exact for data near k, and small): s1 = sum d and
+// s2 = sum d^2 in float, then in double the block's mean k + s1 / n_b and
+// squared deviations s2 - s1^2 / n_b join the running ones by Chan, Golub and
+// LeVeque's update (m2 += m2_b + delta^2 n_a n_b / (n_a + n_b), delta the
+// difference of the two means). x is read from memory once, where a mean
+// pass and then a deviations pass read it twice. s1, s2: c floats each.
+TESSERA_SIMD_CLONES void AddBlockMoments(const float* __restrict x, int64_t c, int64_t begin,
+                                         int64_t end, float* __restrict s1, float* __restrict s2,
+                                         double* __restrict sum, double* __restrict m2) {
   for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
     const int64_t r1 = std::min(end, r0 + kBlockRows);
-    std::copy(x + r0 * c, x + r0 * c + c, block);
+    const float* k = x + r0 * c;
+    std::fill(s1, s1 + c, 0.0f);
+    std::fill(s2, s2 + c, 0.0f);
     for (int64_t r = r0 + 1; r < r1; ++r) {
       const float* row = x + r * c;
-      for (int64_t ch = 0; ch < c; ++ch) block[ch] += row[ch];
-    }
-    for (int64_t ch = 0; ch < c; ++ch) sums[ch] += block[ch];
-  }
-}
-
-// sums[ch] += the sum over rows [begin, end) of (x[r][ch] - mean[ch])^2.
-TESSERA_SIMD_CLONES void AddSquaredDeviations(const float* __restrict x, int64_t c, int64_t begin,
-                                              int64_t end, const float* __restrict mean,
-                                              float* __restrict block, double* __restrict sums) {
-  for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
-    const int64_t r1 = std::min(end, r0 + kBlockRows);
-    std::fill(block, block + c, 0.0f);
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* row = x + r * c;
       for (int64_t ch = 0; ch < c; ++ch) {
-        const float d = row[ch] - mean[ch];
-        block[ch] += d * d;
+        const float d = row[ch] - k[ch];
+        s1[ch] += d;
+        s2[ch] += d * d;
       }
     }
-    for (int64_t ch = 0; ch < c; ++ch) sums[ch] += block[ch];
+    const int64_t na = r0 - begin, nb = r1 - r0;
+    // (Divided by n_a, not multiplied by 1 / n_a: a constant channel's means
+    // then agree exactly, and its deviations stay 0.)
+    const double na_or_1 = static_cast<double>(std::max<int64_t>(na, 1));
+    const double inv_nb = 1.0 / static_cast<double>(nb);
+    const double weight =
+        static_cast<double>(na) * static_cast<double>(nb) / static_cast<double>(na + nb);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double shifted = s1[ch];
+      const double mean_b = k[ch] + shifted * inv_nb;
+      const double delta = mean_b - sum[ch] / na_or_1;
+      m2[ch] += (s2[ch] - shifted * shifted * inv_nb) + delta * delta * weight;
+      sum[ch] += mean_b * static_cast<double>(nb);
+    }
   }
 }
 
@@ -270,16 +279,40 @@ void BatchNormLayer::BatchStatistics(const Tensor& input) {
   const int64_t c = channels_;
   const int64_t rows = input.size() / c;
   const float* x = input.data();
+  // Each part's sum and squared deviations, then the parts joined in part
+  // order by the same update as the blocks (so a thread count always gives
+  // the same result).
   const int parts = LayerParts(rows, ItemsPerPart(c));
-  SumRows(rows, parts, [&](int64_t begin, int64_t end, double* sum, double*, float* scratch) {
-    AddColumnSums(x, c, begin, end, scratch, sum);
+  part_sums_.assign(static_cast<size_t>(2 * c * parts), 0.0);
+  part_scratch_.resize(static_cast<size_t>(2 * c * parts));
+  part_rows_.assign(static_cast<size_t>(parts), 0);
+  RunLayerParts(parts, rows, [&](int part, int64_t begin, int64_t end) {
+    double* a = part_sums_.data() + 2 * c * part;
+    float* scratch = part_scratch_.data() + 2 * c * part;
+    AddBlockMoments(x, c, begin, end, scratch, scratch + c, a, a + c);
+    part_rows_[static_cast<size_t>(part)] = end - begin;
   });
+  std::fill(sum_.begin(), sum_.end(), 0.0);
+  std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);  // the squared deviations
+  int64_t joined = 0;
+  for (int part = 0; part < parts; ++part) {
+    const int64_t nb = part_rows_[static_cast<size_t>(part)];
+    if (nb == 0) continue;
+    const double* a = part_sums_.data() + 2 * c * part;
+    const double joined_or_1 = static_cast<double>(std::max<int64_t>(joined, 1));
+    const double weight =
+        static_cast<double>(joined) * static_cast<double>(nb) / static_cast<double>(joined + nb);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double delta = a[ch] / static_cast<double>(nb) - sum_[ch] / joined_or_1;
+      sum_sq_[ch] += a[c + ch] + delta * delta * weight;
+      sum_[ch] += a[ch];
+    }
+    joined += nb;
+  }
+  // Rounding may leave a constant channel's squared deviations a hair below 0.
+  for (int64_t ch = 0; ch < c; ++ch) sum_sq_[ch] = std::max(sum_sq_[ch], 0.0);
   const double inv_rows = rows > 0 ? 1.0 / static_cast<double>(rows) : 0.0;
   for (int64_t ch = 0; ch < c; ++ch) mean_[ch] = static_cast<float>(sum_[ch] * inv_rows);
-  // Two passes (mean, then squared deviations) for accuracy.
-  SumRows(rows, parts, [&](int64_t begin, int64_t end, double*, double* sum_sq, float* scratch) {
-    AddSquaredDeviations(x, c, begin, end, mean_.data(), scratch, sum_sq);
-  });
   // TensorFlow's Bessel correction: n / (n - 1), with n - 1 at least 1.
   const double inv_rows_minus_one = rows > 1 ? 1.0 / static_cast<double>(rows - 1) : 1.0;
   for (int64_t ch = 0; ch < c; ++ch) {

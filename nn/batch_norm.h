@@ -74,6 +74,7 @@ class BatchNormLayer final : public SingleInputLayer {
   std::vector<double> sum_, sum_sq_;
   std::vector<double> part_sums_;
   std::vector<float> part_scratch_;
+  std::vector<int64_t> part_rows_;  // BatchStatistics: each part's rows
   std::vector<float> mean_, inv_std_;
   std::vector<float> batch_var_;  // unbiased; valid when training_
   bool training_ = false;         // the last Forward's mode
