@@ -128,7 +128,9 @@ TEST(BatchPipelineTest, RefusedRecordsAreSkippedAndBatchesStayFull) {
   std::vector<std::vector<int>> batches = Drain(pipeline->get());
   std::multiset<int> seen;
   for (size_t b = 0; b < batches.size(); ++b) {
-    if (b + 1 < batches.size()) EXPECT_EQ(batches[b].size(), 8u) << b;
+    if (b + 1 < batches.size()) {
+      EXPECT_EQ(batches[b].size(), 8u) << b;
+    }
     seen.insert(batches[b].begin(), batches[b].end());
   }
   EXPECT_EQ(seen.size(), 48u);
