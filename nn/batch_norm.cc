@@ -18,14 +18,31 @@ namespace {
 // they are compiled for AVX2 as well as the baseline (common/simd_clones.h).
 constexpr int64_t kBlockRows = 16;
 
+// Joining the moments of n_b more rows to those of n_a rows (Chan, Golub and
+// LeVeque): m2 += m2_b + delta^2 n_a n_b / (n_a + n_b), delta the difference
+// of the two means, then sum += sum_b. The running mean is sum / n_a, divided
+// rather than multiplied by 1 / n_a so that a constant channel's means agree
+// exactly and its deviations stay 0.
+struct MomentsJoin {
+  MomentsJoin(int64_t na, int64_t nb)
+      : na_or_1(static_cast<double>(std::max<int64_t>(na, 1))),
+        weight(static_cast<double>(na) * static_cast<double>(nb) / static_cast<double>(na + nb)) {}
+  [[gnu::always_inline]] void Add(double sum_b, double mean_b, double m2_b, double* sum,
+                                  double* m2) const {
+    const double delta = mean_b - *sum / na_or_1;
+    *m2 += m2_b + delta * delta * weight;
+    *sum += sum_b;
+  }
+  const double na_or_1, weight;
+};
+
 // A batch's moments in one pass over x: for rows [begin, end), sum[ch] <- the
 // sum of x[r][ch] and m2[ch] <- the sum of its squared deviations from their
 // mean (both start at 0). Each block of kBlockRows rows is taken about its
 // first row k (d = x - k: exact for data near k, and small): s1 = sum d and
 // s2 = sum d^2 in float, then in double the block's mean k + s1 / n_b and
-// squared deviations s2 - s1^2 / n_b join the running ones by Chan, Golub and
-// LeVeque's update (m2 += m2_b + delta^2 n_a n_b / (n_a + n_b), delta the
-// difference of the two means). x is read from memory once, where a mean
+// squared deviations s2 - s1^2 / n_b join the running ones (MomentsJoin).
+// x is read from memory once, where a mean
 // pass and then a deviations pass read it twice. s1, s2: c floats each.
 TESSERA_SIMD_CLONES void AddBlockMoments(const float* __restrict x, int64_t c, int64_t begin,
                                          int64_t end, float* __restrict s1, float* __restrict s2,
@@ -43,19 +60,14 @@ TESSERA_SIMD_CLONES void AddBlockMoments(const float* __restrict x, int64_t c, i
         s2[ch] += d * d;
       }
     }
-    const int64_t na = r0 - begin, nb = r1 - r0;
-    // (Divided by n_a, not multiplied by 1 / n_a: a constant channel's means
-    // then agree exactly, and its deviations stay 0.)
-    const double na_or_1 = static_cast<double>(std::max<int64_t>(na, 1));
+    const int64_t nb = r1 - r0;
+    const MomentsJoin join(r0 - begin, nb);
     const double inv_nb = 1.0 / static_cast<double>(nb);
-    const double weight =
-        static_cast<double>(na) * static_cast<double>(nb) / static_cast<double>(na + nb);
     for (int64_t ch = 0; ch < c; ++ch) {
       const double shifted = s1[ch];
       const double mean_b = k[ch] + shifted * inv_nb;
-      const double delta = mean_b - sum[ch] / na_or_1;
-      m2[ch] += (s2[ch] - shifted * shifted * inv_nb) + delta * delta * weight;
-      sum[ch] += mean_b * static_cast<double>(nb);
+      join.Add(mean_b * static_cast<double>(nb), mean_b, s2[ch] - shifted * shifted * inv_nb,
+               &sum[ch], &m2[ch]);
     }
   }
 }
@@ -252,18 +264,27 @@ std::vector<VariableSpec> BatchNormLayer::Variables() const {
           {name() + "/moving_variance", {channels_}, ones, MOVING_AVERAGE}};
 }
 
-void BatchNormLayer::SumRows(
+void BatchNormLayer::PartSums(
     int64_t rows, int parts,
     absl::FunctionRef<void(int64_t, int64_t, double*, double*, float*)> add_rows) {
-  // Each part adds its rows into sums of its own; the parts' sums are added in
-  // part order, so a thread count always gives the same result.
   const int64_t c = channels_;
   part_sums_.assign(static_cast<size_t>(2 * c * parts), 0.0);
   part_scratch_.resize(static_cast<size_t>(2 * c * parts));
+  part_rows_.assign(static_cast<size_t>(parts), 0);
   RunLayerParts(parts, rows, [&](int part, int64_t begin, int64_t end) {
     double* a = part_sums_.data() + 2 * c * part;
     add_rows(begin, end, a, a + c, part_scratch_.data() + 2 * c * part);
+    part_rows_[static_cast<size_t>(part)] = end - begin;
   });
+}
+
+void BatchNormLayer::SumRows(
+    int64_t rows, int parts,
+    absl::FunctionRef<void(int64_t, int64_t, double*, double*, float*)> add_rows) {
+  // The parts' sums are added in part order, so a thread count always gives
+  // the same result.
+  const int64_t c = channels_;
+  PartSums(rows, parts, add_rows);
   std::fill(sum_.begin(), sum_.end(), 0.0);
   std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);
   for (int part = 0; part < parts; ++part) {
@@ -283,14 +304,8 @@ void BatchNormLayer::BatchStatistics(const Tensor& input) {
   // order by the same update as the blocks (so a thread count always gives
   // the same result).
   const int parts = LayerParts(rows, ItemsPerPart(c));
-  part_sums_.assign(static_cast<size_t>(2 * c * parts), 0.0);
-  part_scratch_.resize(static_cast<size_t>(2 * c * parts));
-  part_rows_.assign(static_cast<size_t>(parts), 0);
-  RunLayerParts(parts, rows, [&](int part, int64_t begin, int64_t end) {
-    double* a = part_sums_.data() + 2 * c * part;
-    float* scratch = part_scratch_.data() + 2 * c * part;
-    AddBlockMoments(x, c, begin, end, scratch, scratch + c, a, a + c);
-    part_rows_[static_cast<size_t>(part)] = end - begin;
+  PartSums(rows, parts, [&](int64_t begin, int64_t end, double* sum, double* m2, float* scratch) {
+    AddBlockMoments(x, c, begin, end, scratch, scratch + c, sum, m2);
   });
   std::fill(sum_.begin(), sum_.end(), 0.0);
   std::fill(sum_sq_.begin(), sum_sq_.end(), 0.0);  // the squared deviations
@@ -299,13 +314,9 @@ void BatchNormLayer::BatchStatistics(const Tensor& input) {
     const int64_t nb = part_rows_[static_cast<size_t>(part)];
     if (nb == 0) continue;
     const double* a = part_sums_.data() + 2 * c * part;
-    const double joined_or_1 = static_cast<double>(std::max<int64_t>(joined, 1));
-    const double weight =
-        static_cast<double>(joined) * static_cast<double>(nb) / static_cast<double>(joined + nb);
+    const MomentsJoin join(joined, nb);
     for (int64_t ch = 0; ch < c; ++ch) {
-      const double delta = a[ch] / static_cast<double>(nb) - sum_[ch] / joined_or_1;
-      sum_sq_[ch] += a[c + ch] + delta * delta * weight;
-      sum_[ch] += a[ch];
+      join.Add(a[ch], a[ch] / static_cast<double>(nb), a[c + ch], &sum_[ch], &sum_sq_[ch]);
     }
     joined += nb;
   }

@@ -59,22 +59,27 @@ class BatchNormLayer final : public SingleInputLayer {
   void BatchStatistics(const Tensor& input);
   // mean_ and inv_std_ from the moving averages.
   void MovingStatistics(const Tensor& moving_mean, const Tensor& moving_variance);
-  // sum_ and sum_sq_ <- the sums add_rows(begin, end, sum, sum_sq, scratch)
-  // adds, over `parts` ranges of [0, rows) on the layer threads
-  // (nn/layer_threads.h); `scratch` is 2 x channels floats of the part's own.
+  // add_rows(begin, end, sum, sum_sq, scratch) over `parts` ranges of
+  // [0, rows) on the layer threads (nn/layer_threads.h), each part adding
+  // into zeroed sums of its own (part_sums_: 2 x channels doubles, sum then
+  // sum_sq) with 2 x channels floats of scratch; part_rows_ <- each part's
+  // rows.
+  void PartSums(int64_t rows, int parts,
+                absl::FunctionRef<void(int64_t, int64_t, double*, double*, float*)> add_rows);
+  // sum_ and sum_sq_ <- PartSums' sums, added.
   void SumRows(int64_t rows, int parts,
                absl::FunctionRef<void(int64_t, int64_t, double*, double*, float*)> add_rows);
 
   const int64_t channels_;
   const float epsilon_;
   const float decay_;
-  // Per channel: SumRows' results (scratch of each pass), its per-part sums
-  // and per-part float blocks (2 x channels each), and the last Forward's
-  // statistics.
+  // Per channel: SumRows' results (BatchStatistics': the sum and the squared
+  // deviations), PartSums' per-part sums and float blocks (2 x channels
+  // each), and the last Forward's statistics.
   std::vector<double> sum_, sum_sq_;
   std::vector<double> part_sums_;
   std::vector<float> part_scratch_;
-  std::vector<int64_t> part_rows_;  // BatchStatistics: each part's rows
+  std::vector<int64_t> part_rows_;  // [part]: PartSums' rows
   std::vector<float> mean_, inv_std_;
   std::vector<float> batch_var_;  // unbiased; valid when training_
   bool training_ = false;         // the last Forward's mode

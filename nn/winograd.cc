@@ -330,7 +330,9 @@ struct Transforms<4, 5> {
 // transform there instead of making a second one.
 constexpr int kTurned2[16] = {15, 13, 14, 12, 7, 5, 6, 4, 11, 9, 10, 8, 3, 1, 2, 0};
 
-// Channels per block of a transform: its intermediate rows stay in L1.
+// Channels per block of a tile reaching past the image's edge, copied with
+// zeros around it (PatchesToPoints) or written there first (OutputTransform):
+// the block stays in L1.
 constexpr int64_t kBlock = 64;
 
 int64_t TilePoints(int m, int r) { return int64_t{m + r - 1} * (m + r - 1); }
@@ -390,28 +392,29 @@ void WinogradConv::TransformWeights(const float* weights, bool turned, std::vect
   });
 }
 
-template <typename T>
-void WinogradConv::InputTransform(const float* in, int64_t n, int64_t c, float* v) {
-  constexpr int M = T::kM, R = T::kR, kA = T::kAlpha;
+template <int M, typename Op>
+void WinogradConv::PatchesToPoints(const float* in, int64_t n, int64_t c, int64_t shift,
+                                   float* out) {
+  constexpr int kIn = Op::kIn, kOut = Op::kOut;
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t tiles = n * tiles_per_image;
   const int64_t plane = tiles * c;
   LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    float pad[kA][kA][kBlock];  // a tile reaching beyond the edge, zeros there
+    float pad[kIn][kIn][kBlock];  // a patch reaching beyond the edge, zeros there
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / tiles_per_image;
-      const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_) - (R - 1) / 2;
-      const int64_t x0 = M * (t % tiles_x_) - (R - 1) / 2;
-      float* out = v + t * c;
-      if (y0 >= 0 && y0 + kA <= h_ && x0 >= 0 && x0 + kA <= w_) {
-        Transform2D<typename T::BT>(in + ((b * h_ + y0) * w_ + x0) * c, w_ * c, c, out, kA * plane,
-                                    plane, c);
+      const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_) - shift;
+      const int64_t x0 = M * (t % tiles_x_) - shift;
+      float* points = out + t * c;
+      if (y0 >= 0 && y0 + kIn <= h_ && x0 >= 0 && x0 + kIn <= w_) {
+        Transform2D<Op>(in + ((b * h_ + y0) * w_ + x0) * c, w_ * c, c, points, kOut * plane, plane,
+                        c);
         continue;
       }
       for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
         const int64_t cb = std::min(kBlock, c - c0);
-        for (int i = 0; i < kA; ++i) {
-          for (int j = 0; j < kA; ++j) {
+        for (int i = 0; i < kIn; ++i) {
+          for (int j = 0; j < kIn; ++j) {
             const int64_t y = y0 + i, x = x0 + j;
             if (y < 0 || y >= h_ || x < 0 || x >= w_) {
               std::fill(pad[i][j], pad[i][j] + cb, 0.0f);
@@ -421,11 +424,16 @@ void WinogradConv::InputTransform(const float* in, int64_t n, int64_t c, float* 
             }
           }
         }
-        Transform2D<typename T::BT>(&pad[0][0][0], kA * kBlock, kBlock, out + c0, kA * plane, plane,
-                                    cb);
+        Transform2D<Op>(&pad[0][0][0], kIn * kBlock, kBlock, points + c0, kOut * plane, plane, cb);
       }
     }
   });
+}
+
+template <typename T>
+void WinogradConv::InputTransform(const float* in, int64_t n, int64_t c, float* v) {
+  // The (m+r-1)^2 input tile around each output tile: r-1 / 2 cells before it.
+  PatchesToPoints<T::kM, typename T::BT>(in, n, c, (T::kR - 1) / 2, v);
 }
 
 template <typename T>
@@ -462,39 +470,7 @@ void WinogradConv::OutputTransform(const float* m, int64_t n, int64_t c, float* 
 
 template <typename T>
 void WinogradConv::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm) {
-  constexpr int M = T::kM, kA = T::kAlpha;
-  const int64_t tiles_per_image = tiles_y_ * tiles_x_;
-  const int64_t tiles = n * tiles_per_image;
-  const int64_t plane = tiles * c;
-  LayerParallelFor(tiles, 1, [&](int64_t begin, int64_t end) {
-    float pad[M][M][kBlock];  // a tile reaching beyond the edge, zeros there
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t b = t / tiles_per_image;
-      const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_);
-      const int64_t x0 = M * (t % tiles_x_);
-      const float* g = dy + ((b * h_ + y0) * w_ + x0) * c;
-      float* out = dm + t * c;
-      if (y0 + M <= h_ && x0 + M <= w_) {
-        Transform2D<typename T::A>(g, w_ * c, c, out, kA * plane, plane, c);
-        continue;
-      }
-      for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
-        const int64_t cb = std::min(kBlock, c - c0);
-        for (int a = 0; a < M; ++a) {
-          for (int e = 0; e < M; ++e) {
-            if (y0 + a < h_ && x0 + e < w_) {
-              const float* src = g + (a * w_ + e) * c + c0;
-              std::copy(src, src + cb, pad[a][e]);
-            } else {
-              std::fill(pad[a][e], pad[a][e] + cb, 0.0f);
-            }
-          }
-        }
-        Transform2D<typename T::A>(&pad[0][0][0], M * kBlock, kBlock, out + c0, kA * plane, plane,
-                                   cb);
-      }
-    }
-  });
+  PatchesToPoints<T::kM, typename T::A>(dy, n, c, /*shift=*/0, dm);
 }
 
 template <typename T>

@@ -117,6 +117,12 @@ class WinogradConv {
   // A^T m A, clipped at the image's edge.
   template <typename T>
   void OutputTransform(const float* m, int64_t n, int64_t c, float* out);
+  // out [Op::kOut^2 points][tiles][c] = Op x Op^T of the Op::kIn x Op::kIn
+  // patches of `n` images [H, W, c] at `in` whose first cell is
+  // (M ty - shift, M tx - shift) for output tile (ty, tx), zero beyond the
+  // edge: InputTransform's and OutputAdjoint's work.
+  template <int M, typename Op>
+  void PatchesToPoints(const float* in, int64_t n, int64_t c, int64_t shift, float* out);
   // dm [points][tiles][c] = A dy A^T of the output gradient tiles of `n`
   // images [H, W, c] at `dy` (zero beyond the edge): OutputTransform's adjoint.
   template <typename T>
