@@ -149,6 +149,15 @@ class Layer {
   // grad_output, passing it on only where the output is > 0 (as ReluLayer's
   // Backward, the same floats: a fused pair computes what the two layers do).
   virtual bool FuseRelu() { return false; }
+  // The other way round: a ReLU applied to this layer's input, for a model
+  // whose relu layer is this layer's only input and is read by this layer
+  // alone, and whose own input layer cannot take it (FuseRelu). Returns false,
+  // changing nothing, for a layer that cannot; otherwise from now on Forward
+  // is given the relu's input and computes from max(x, 0) (ReluValue) what it
+  // computed from the relu's output, and Backward returns dLoss/d(the relu's
+  // input) (through ReluGradient): the same floats as the two layers apart.
+  // Max pooling does (max over max(x, 0) is max(max over x, 0)).
+  virtual bool FuseReluBefore() { return false; }
 
   // Work shared over the slices of a split step. A layer that returns true
   // from uses_slice_group() is given, before each call of a split step, the

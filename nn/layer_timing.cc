@@ -1,7 +1,7 @@
 // Times forward and backward of each layer of a model (default: mnist_deep) at
 // batch 50 on random data, and a whole ComputeGradients step. A relu the model
-// fuses into its input layer (ModelBuildOptions::fuse_relu) shows as "fused":
-// that layer's times include it. For each layer
+// fuses into its input layer or its reader (ModelBuildOptions::fuse_relu)
+// shows as "fused": that layer's times include it. For each layer
 // also the cores it held: the process's CPU time over the wall time (2.0 on
 // two cores is both held throughout; a layer near 1.0 ran on one thread).
 // Threads that spin while they wait count as held: the layer threads' short
@@ -67,7 +67,8 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
   const std::vector<bool>& fused = model.fused_relus();
   const size_t n = layers.size();
   // The layer whose output tensor holds layer s's output: a fused relu's is
-  // its input layer's, which applies it (Model's storage).
+  // its input layer's, which applies it or whose output its reader takes
+  // through it (Model's storage).
   auto held = [&](int s) { return s != kModelInput && fused[s] ? sources[s][0] : s; };
   std::vector<Tensor> acts(n);
   // grad_ins[i][j]: dLoss/d(input j of layer i). A layer's output gradient is
@@ -155,7 +156,7 @@ int Run(const std::string& path, int64_t batch_size, int repeats) {
     if (fused[i]) {
       std::printf("%-*s %-*s %10s %10s  (done by %s)\n", name_width, layers[i]->name().c_str(),
                   shape_width, ShapeString(layers[i]->output_shape()).c_str(), "fused", "fused",
-                  layers[sources[i][0]]->name().c_str());
+                  layers[static_cast<size_t>(model.relus_done_by()[i])]->name().c_str());
       continue;
     }
     std::printf("%-*s %-*s %10.3f %10.3f %9.2f %9.2f\n", name_width, layers[i]->name().c_str(),

@@ -159,21 +159,33 @@ Model::Model(ModelDef def, const ModelBuildOptions& options, Shape input_shape,
 void Model::FuseRelus() {
   const size_t n = layers_.size();
   fused_away_.assign(n, false);
+  relu_done_by_.assign(n, -1);
   storage_.resize(n);
   for (size_t i = 0; i < n; ++i) storage_[i] = static_cast<int>(i);
   if (!options_.fuse_relu) return;
-  std::vector<int> readers(n, 0);
-  for (const std::vector<int>& sources : inputs_) {
-    for (int source : sources) {
-      if (source != kModelInput) ++readers[source];
+  // How many inputs read each layer's output, and (when one does) which layer.
+  std::vector<int> readers(n, 0), reader(n, -1);
+  for (size_t r = 0; r < n; ++r) {
+    for (int source : inputs_[r]) {
+      if (source == kModelInput) continue;
+      ++readers[source];
+      reader[source] = static_cast<int>(r);
     }
   }
   for (size_t i = 0; i < n; ++i) {
     if (!def_.layer(static_cast<int>(i)).has_relu() || inputs_[i].size() != 1) continue;
     const int source = inputs_[i][0];
     if (source == kModelInput || readers[source] != 1 || fused_away_[source]) continue;
-    if (!layers_[source]->FuseRelu()) continue;
+    int done_by = -1;
+    if (layers_[source]->FuseRelu()) {
+      done_by = source;
+    } else if (readers[i] == 1 && layers_[reader[i]]->FuseReluBefore()) {
+      done_by = reader[i];
+    } else {
+      continue;
+    }
     fused_away_[i] = true;
+    relu_done_by_[i] = done_by;
     storage_[i] = source;
   }
 }

@@ -39,9 +39,11 @@ struct LossValue;  // nn/loss.h
 struct ModelBuildOptions {
   // A relu layer that alone reads the output of a layer able to apply it in
   // its own passes (batch_norm, add: Layer::FuseRelu) does no work of its own:
-  // that layer writes max(y, 0) and masks the gradient. The same floats either
-  // way, with a pass over the activations and a tensor less each way (false:
-  // for tests that check that).
+  // that layer writes max(y, 0) and masks the gradient. Else, when the relu's
+  // output has one reader that can take it (max_pool: Layer::FuseReluBefore),
+  // that reader applies it to what it reads and masks the gradient it
+  // returns. The same floats either way, with a pass over the activations and
+  // a tensor less each way (false: for tests that check that).
   bool fuse_relu = true;
 };
 
@@ -108,9 +110,11 @@ class Model {
   // (kModelInput, nn/model_graph.h, for the model's input); each below the
   // layer's own index.
   const std::vector<std::vector<int>>& layer_inputs() const { return inputs_; }
-  // Per layer: whether it is a relu whose work its input layer does
-  // (ModelBuildOptions::fuse_relu).
+  // Per layer: whether it is a relu whose work another layer does
+  // (ModelBuildOptions::fuse_relu), and which: its input layer, or the layer
+  // reading it (-1 for the other layers).
   const std::vector<bool>& fused_relus() const { return fused_away_; }
+  const std::vector<int>& relus_done_by() const { return relu_done_by_; }
   const ModelDef& def() const { return def_; }
   bool is_classifier() const { return loss_.kind_case() == LossDef::kSoftmaxCrossEntropy; }
   // Whether SPLIT_BATCH cuts a training step into slices: not with batch norm,
@@ -247,10 +251,14 @@ class Model {
   std::vector<size_t> first_param_;  // per layer: index of its first variable
   std::vector<size_t> param_count_;  // per layer: number of its variables
 
-  // Per layer: a fused relu (skipped by Forward and Backward), and the layer
-  // whose activations_ and grad_activations_ hold its output and gradient
-  // (itself; for a fused relu, its input layer, which writes the relu's output).
+  // Per layer: a fused relu (skipped by Forward and Backward), the layer that
+  // does its work (relus_done_by), and the layer whose activations_ and
+  // grad_activations_ hold its output and gradient: itself; for a fused relu,
+  // its input layer, which writes the relu's output (FuseRelu) or, when the
+  // relu's reader applies it (FuseReluBefore), the relu's input, which that
+  // reader alone reads, and the gradient of that input it returns.
   std::vector<bool> fused_away_;
+  std::vector<int> relu_done_by_;
   std::vector<int> storage_;
   // Reused between calls: activations_[storage_[i]] is layer i's output,
   // grad_activations_[storage_[i]] dLoss/d(that output) (a fused relu's are

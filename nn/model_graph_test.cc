@@ -269,6 +269,52 @@ TEST(ModelGraphTest, OnlyARelusSoleReaderIsFused) {
                          {"r2", "r5"}, 6);
 }
 
+// A relu whose input layer cannot take it (conv2d) is done by a max pool
+// that alone reads it: windows tiling the map (mnist_deep's), overlapping
+// (3x3/2 SAME, ResNet's stem pool) and too big to record their cells (16x16);
+// not by an average pool, nor a max pool when another layer reads the relu too.
+// The same floats in one step and in a step split over two threads.
+constexpr char kReluPoolNet[] = R"(
+    name: "relu_pool" input_shape: [16, 16, 2]
+    layer { name: "c1" conv2d { filters: 4 kernel_size: 3 } }
+    layer { name: "r1" relu {} }
+    layer { name: "p1" max_pool { size: 2 } }
+    layer { name: "c2" conv2d { filters: 4 kernel_size: 3 } }
+    layer { name: "r2" relu {} }
+    layer { name: "p2" max_pool { size: 3 stride: 2 padding: SAME } }
+    layer { name: "c3" inputs: "input" conv2d { filters: 3 kernel_size: 1 } }
+    layer { name: "r3" relu {} }
+    layer { name: "p3" max_pool { size: 16 } }
+    layer { name: "c4" inputs: "input" conv2d { filters: 3 kernel_size: 1 } }
+    layer { name: "r4" relu {} }
+    layer { name: "p4" avg_pool { size: 16 } }
+    layer { name: "c5" inputs: "input" conv2d { filters: 3 kernel_size: 1 } }
+    layer { name: "r5" relu {} }
+    layer { name: "p5" max_pool { size: 16 } }
+    layer { name: "g5" inputs: "r5" global_avg_pool {} }
+    layer { name: "f2" inputs: "p2" dense { units: 3 } }
+    layer { name: "f3" inputs: "p3" dense { units: 3 } }
+    layer { name: "f4" inputs: "p4" dense { units: 3 } }
+    layer { name: "f5" inputs: "p5" dense { units: 3 } }
+    layer { name: "sum" inputs: ["f2", "f3", "f4", "f5", "g5"] add {} }
+    loss { softmax_cross_entropy {} })";
+
+TEST(ModelGraphTest, ARelusMaxPoolDoesItsWork) {
+  ExpectFusedReluIsExact(kReluPoolNet, {"r1", "r2", "r3"}, 6);
+  ExpectFusedReluIsExact(kReluPoolNet, {"r1", "r2", "r3"}, 37, /*threads=*/2);
+  auto model = FromText(kReluPoolNet);
+  ASSERT_NE(model, nullptr);
+  const std::vector<int>& done_by = model->relus_done_by();
+  const auto name = [&](size_t i) {
+    return done_by[i] < 0 ? std::string("-") : model->layers()[done_by[i]]->name();
+  };
+  EXPECT_EQ(name(1), "p1");
+  EXPECT_EQ(name(4), "p2");
+  EXPECT_EQ(name(7), "p3");
+  EXPECT_EQ(name(10), "-");
+  EXPECT_EQ(name(13), "-");
+}
+
 TEST(ModelGraphTest, RepeatedStepsDoNotGrowTheHeap) {
   auto model = FromText(kResidualNet);
   ASSERT_NE(model, nullptr);

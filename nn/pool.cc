@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/simd_clones.h"
+#include "nn/activations.h"
 #include "nn/conv2d.h"
 #include "nn/layer_threads.h"
 
@@ -81,6 +82,77 @@ TESSERA_SIMD_CLONES void GradientOfCell(const uint8_t* __restrict arg, uint8_t k
   }
 }
 
+// The same with a relu fused before the pool (PoolLayer::FuseReluBefore):
+// each src[ch] read as ReluValue(src[ch]), so that the maxima, the recorded
+// cells and the gradients are those of a relu layer and then the pool; a
+// cell's gradient passes only where its relu output is > 0 (ReluGradient).
+// That output is never NaN, so a window's first cell always has its number.
+TESSERA_SIMD_CLONES void StartMaxWithArgRelu(const float* __restrict src, float* __restrict dst,
+                                             uint8_t* __restrict arg, uint8_t k, int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    dst[ch] = ReluValue(src[ch]);
+    arg[ch] = k;
+  }
+}
+
+TESSERA_SIMD_CLONES void MaxIntoWithArgRelu(const float* __restrict src, float* __restrict dst,
+                                            uint8_t* __restrict arg, uint8_t k, int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float v = ReluValue(src[ch]);
+    const bool greater = v > dst[ch];
+    dst[ch] = greater ? v : dst[ch];
+    arg[ch] = greater ? k : arg[ch];
+  }
+}
+
+// MaxInto's; the first cell: dst = ReluValue(src).
+TESSERA_SIMD_CLONES void StartMaxRelu(const float* __restrict src, float* __restrict dst,
+                                      int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) dst[ch] = ReluValue(src[ch]);
+}
+
+TESSERA_SIMD_CLONES void MaxIntoRelu(const float* __restrict src, float* __restrict dst,
+                                     int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float v = ReluValue(src[ch]);
+    dst[ch] = v > dst[ch] ? v : dst[ch];
+  }
+}
+
+// GradientOfCell's: an output that chose the cell holds the cell's relu
+// output, so `max` > 0 is the cell's ReluGradient mask (and adding the
+// masked terms gives the masked sum: 0 for a cell whose relu output is 0).
+TESSERA_SIMD_CLONES void GradientOfCellRelu(const uint8_t* __restrict arg, uint8_t k,
+                                            const float* __restrict dy, const float* __restrict max,
+                                            float* __restrict dst, int64_t c, bool add) {
+  if (add) {
+    for (int64_t ch = 0; ch < c; ++ch) dst[ch] += arg[ch] == k && max[ch] > 0.0f ? dy[ch] : 0.0f;
+  } else {
+    for (int64_t ch = 0; ch < c; ++ch) dst[ch] = arg[ch] == k && max[ch] > 0.0f ? dy[ch] : 0.0f;
+  }
+}
+
+// TakeMaxGradient's: the first cell whose relu output equals the maximum
+// takes the pending gradient, which reaches dx where that output is > 0.
+TESSERA_SIMD_CLONES void TakeMaxGradientRelu(const float* src, const float* max, float* pending,
+                                             float* dst, int64_t c, bool add) {
+  if (add) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float r = ReluValue(src[ch]);
+      const float taken = r == max[ch] ? pending[ch] : 0.0f;
+      dst[ch] += r > 0.0f ? taken : 0.0f;
+      pending[ch] -= taken;
+    }
+  } else {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float r = ReluValue(src[ch]);
+      const float taken = r == max[ch] ? pending[ch] : 0.0f;
+      dst[ch] = r > 0.0f ? taken : 0.0f;
+      pending[ch] -= taken;
+    }
+  }
+}
+
 // Cell numbers within a window are (row, column) in the unclipped size x size
 // square; kNoCell marks a NaN maximum.
 constexpr int64_t kMaxArgWindow = 15;  // 15 x 15 = 225 numbers, below kNoCell
@@ -138,20 +210,39 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
       float* dst = y + out;
       if (record_arg) {
         uint8_t* arg = arg_.data() + out;
-        StartMaxWithArg(x + InputOffset(b, window.y_lo, window.x_lo), dst, arg,
-                        window.Cell(window.y_lo, window.x_lo, size_), kNoCell, c_);
+        const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
+        const uint8_t first_cell = window.Cell(window.y_lo, window.x_lo, size_);
+        if (relu_before_) {
+          StartMaxWithArgRelu(first, dst, arg, first_cell, c_);
+        } else {
+          StartMaxWithArg(first, dst, arg, first_cell, kNoCell, c_);
+        }
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
           for (int64_t ix = iy == window.y_lo ? window.x_lo + 1 : window.x_lo; ix < window.x_hi;
                ++ix) {
-            MaxIntoWithArg(x + InputOffset(b, iy, ix), dst, arg, window.Cell(iy, ix, size_), c_);
+            const float* src = x + InputOffset(b, iy, ix);
+            const uint8_t cell = window.Cell(iy, ix, size_);
+            if (relu_before_) {
+              MaxIntoWithArgRelu(src, dst, arg, cell, c_);
+            } else {
+              MaxIntoWithArg(src, dst, arg, cell, c_);
+            }
           }
         }
       } else if (kind_ == PoolKind::kMax) {
         const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
-        std::copy(first, first + c_, dst);
+        if (relu_before_) {
+          StartMaxRelu(first, dst, c_);
+        } else {
+          std::copy(first, first + c_, dst);
+        }
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
           for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
-            MaxInto(x + InputOffset(b, iy, ix), dst, c_);
+            if (relu_before_) {
+              MaxIntoRelu(x + InputOffset(b, iy, ix), dst, c_);
+            } else {
+              MaxInto(x + InputOffset(b, iy, ix), dst, c_);
+            }
           }
         }
       } else {
@@ -176,6 +267,7 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
     return;
   }
   const uint8_t* arg = arg_.data();
+  const float* y = output.data();
   const float* dy = grad_output.data();
   float* dx = grad_input->data();
   // The outputs whose windows hold input row (or column) i: [first, last].
@@ -199,7 +291,11 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
               const int64_t out = ((b * oh_ + oy) * ow_ + ox) * c_;
               const uint8_t k =
                   CellNumber(iy - (oy * stride_ - pad_y_), ix - (ox * stride_ - pad_x_), size_);
-              GradientOfCell(arg + out, k, dy + out, dst, c_, add);
+              if (relu_before_) {
+                GradientOfCellRelu(arg + out, k, dy + out, y + out, dst, c_, add);
+              } else {
+                GradientOfCell(arg + out, k, dy + out, dst, c_, add);
+              }
               add = true;
             }
           }
@@ -240,12 +336,22 @@ void PoolLayer::MaxBackwardByScan(const Tensor& input, const Tensor& output,
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
           for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
             const int64_t in = InputOffset(b, iy, ix);
-            TakeMaxGradient(x + in, max, pending, dx + in, c_, /*add=*/!tiles);
+            if (relu_before_) {
+              TakeMaxGradientRelu(x + in, max, pending, dx + in, c_, /*add=*/!tiles);
+            } else {
+              TakeMaxGradient(x + in, max, pending, dx + in, c_, /*add=*/!tiles);
+            }
           }
         }
       });
     }
   });
+}
+
+bool PoolLayer::FuseReluBefore() {
+  if (kind_ != PoolKind::kMax) return false;  // the mean of max(x, 0) is no max(mean, 0)
+  relu_before_ = true;
+  return true;
 }
 
 void PoolLayer::ZeroImages(int64_t begin, int64_t end, float* dx) const {

@@ -28,6 +28,9 @@ class PoolLayer final : public SingleInputLayer {
   void Backward(absl::Span<const Tensor* const> params, const Tensor& input,
                 const Tensor& output, const Tensor& grad_output, Tensor* grad_input,
                 absl::Span<Tensor* const> grad_params) override;
+  // Max pooling takes a relu before it (Layer::FuseReluBefore): the max over
+  // max(x, 0) of each window, each cell's gradient where max(x, 0) > 0.
+  bool FuseReluBefore() override;
 
  private:
   // Routes each output's gradient to the first input of its window equal to the
@@ -69,6 +72,7 @@ class PoolLayer final : public SingleInputLayer {
   }
 
   const PoolKind kind_;
+  bool relu_before_ = false;  // FuseReluBefore
   const int64_t h_, w_, c_, size_, stride_;
   const int64_t oh_, ow_, pad_y_, pad_x_;
   std::vector<float> pending_;  // MaxBackwardByScan scratch: [parts, C]

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "nn/activations.h"
 #include "nn/gradient_check.h"
 #include "nn/random.h"
 
@@ -132,6 +133,60 @@ TEST_P(PoolTest, MaxBackwardFromRecordedCellsEqualsTheScan) {
   for (int64_t i = 0; i < x.size(); ++i) {
     ASSERT_EQ(std::memcmp(&from_cells[i], &by_scan[i], sizeof(float)), 0)
         << i << ": " << from_cells[i] << " against " << by_scan[i];
+  }
+}
+
+// A relu fused before a max pool (PoolLayer::FuseReluBefore) gives the
+// floats of a relu layer and then the pool, bit for bit: output and input
+// gradient, from the recorded cells and by the scan, with ties at zero,
+// negative windows and NaN cells (which the relu makes 0). Average pooling
+// refuses the relu.
+TEST_P(PoolTest, FusedReluBeforeEqualsReluThenPool) {
+  const PoolCase p = GetParam();
+  PoolLayer fused("pool", p.kind, {p.h, p.w, p.c}, p.size, p.stride, p.padding);
+  if (p.kind != PoolKind::kMax) {
+    EXPECT_FALSE(fused.FuseReluBefore());
+    return;
+  }
+  ASSERT_TRUE(fused.FuseReluBefore());
+  PoolLayer pool("pool", p.kind, {p.h, p.w, p.c}, p.size, p.stride, p.padding);
+  ReluLayer relu("relu", {p.h, p.w, p.c});
+  Tensor x = DistinctTensor({3, p.h, p.w, p.c}, 17);
+  Rng rng(18);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const uint64_t r = rng.Next() % 8;
+    if (r < 2) x[i] = 0.0f;                // ties at zero
+    if (r == 2) x[i] = -std::fabs(x[i]);   // more windows of negatives only
+    if (r == 3) x[i] = std::round(x[i]);   // ties elsewhere
+    if (r == 4 && i % 7 == 0) x[i] = NAN;  // a few NaN cells
+  }
+  Tensor r, want_y, got_y;
+  relu.Forward({}, x, ForwardOptions(), &r);
+  pool.Forward({}, r, ForwardOptions(), &want_y);
+  fused.Forward({}, x, ForwardOptions(), &got_y);
+  ASSERT_EQ(want_y.shape(), got_y.shape());
+  for (int64_t i = 0; i < want_y.size(); ++i) {
+    ASSERT_EQ(std::memcmp(&want_y[i], &got_y[i], sizeof(float)), 0) << i;
+  }
+  Tensor dy = DistinctTensor(want_y.shape(), 19);
+  dy[0] = -0.0f;
+  // Each way of the backward against the same way unfused (they differ in
+  // the sign of a zero gradient where overlapping windows add).
+  Tensor dr, want_from_cells, want_by_scan;
+  pool.Backward({}, r, want_y, dy, &dr, {});
+  relu.Backward({}, x, r, dr, &want_from_cells, {});
+  const Tensor want_y_copy = want_y;  // another output: the layer scans
+  pool.Backward({}, r, want_y_copy, dy, &dr, {});
+  relu.Backward({}, x, r, dr, &want_by_scan, {});
+  Tensor from_cells(x.shape()), by_scan(x.shape());
+  fused.Backward({}, x, got_y, dy, &from_cells, {});
+  const Tensor y_copy = got_y;
+  fused.Backward({}, x, y_copy, dy, &by_scan, {});
+  for (int64_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(std::memcmp(&want_from_cells[i], &from_cells[i], sizeof(float)), 0)
+        << i << ": " << want_from_cells[i] << " against " << from_cells[i];
+    ASSERT_EQ(std::memcmp(&want_by_scan[i], &by_scan[i], sizeof(float)), 0)
+        << i << ": " << want_by_scan[i] << " against " << by_scan[i];
   }
 }
 
