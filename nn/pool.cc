@@ -14,10 +14,30 @@ namespace {
 // The channel loops of a window's cells, as free functions whose pointers are
 // __restrict (in the layer's lambdas GCC could not prove them apart and left
 // the loops scalar) and compiled for AVX2 too (common/simd_clones.h).
+//
+// The max pooling ones come in two kinds: kRelu for a pool that takes the
+// relu before it (PoolLayer::FuseReluBefore), reading each input as
+// ReluValue(x), so that the maxima, the recorded cells and the gradients are
+// those of a relu layer and then the pool, and passing a cell's gradient only
+// where its relu output is > 0 (ReluGradient).
+template <bool kRelu>
+inline float PoolInput(float x) {
+  return kRelu ? ReluValue(x) : x;
+}
 
 // dst = max(dst, src), elementwise.
+template <bool kRelu>
 TESSERA_SIMD_CLONES void MaxInto(const float* __restrict src, float* __restrict dst, int64_t c) {
-  for (int64_t ch = 0; ch < c; ++ch) dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float v = PoolInput<kRelu>(src[ch]);
+    dst[ch] = v > dst[ch] ? v : dst[ch];
+  }
+}
+
+// A window's first cell: dst = src.
+template <bool kRelu>
+TESSERA_SIMD_CLONES void StartMax(const float* __restrict src, float* __restrict dst, int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) dst[ch] = PoolInput<kRelu>(src[ch]);
 }
 
 // dst += src * scale.
@@ -28,22 +48,26 @@ TESSERA_SIMD_CLONES void AddScaled(const float* __restrict src, float scale, flo
 
 // One cell of a max window, backward: where the cell holds the window's
 // maximum, the pending gradient goes to dx (stored, or added when windows
-// overlap) and is no longer pending, so only the first such cell takes it.
+// overlap) and is no longer pending, so only the first such cell takes it
+// (kRelu: and reaches dx where the cell's relu output is > 0).
 // Not __restrict and two loops: GCC 12 vectorizes these loops (versioned for
 // aliasing) only so; with __restrict pointers, or the choice inside the loop,
 // it left them scalar with a branch per channel.
+template <bool kRelu>
 TESSERA_SIMD_CLONES void TakeMaxGradient(const float* src, const float* max, float* pending,
                                          float* dst, int64_t c, bool add) {
   if (add) {
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
-      dst[ch] += taken;
+      const float v = PoolInput<kRelu>(src[ch]);
+      const float taken = v == max[ch] ? pending[ch] : 0.0f;
+      dst[ch] += !kRelu || v > 0.0f ? taken : 0.0f;
       pending[ch] -= taken;
     }
   } else {
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float taken = src[ch] == max[ch] ? pending[ch] : 0.0f;
-      dst[ch] = taken;
+      const float v = PoolInput<kRelu>(src[ch]);
+      const float taken = v == max[ch] ? pending[ch] : 0.0f;
+      dst[ch] = !kRelu || v > 0.0f ? taken : 0.0f;
       pending[ch] -= taken;
     }
   }
@@ -51,104 +75,45 @@ TESSERA_SIMD_CLONES void TakeMaxGradient(const float* src, const float* max, flo
 
 // dst = max(dst, src), and where src is strictly greater, arg = k: the first
 // cell holding the window's maximum keeps its number (NaN never replaces).
+template <bool kRelu>
 TESSERA_SIMD_CLONES void MaxIntoWithArg(const float* __restrict src, float* __restrict dst,
                                         uint8_t* __restrict arg, uint8_t k, int64_t c) {
   for (int64_t ch = 0; ch < c; ++ch) {
-    const bool greater = src[ch] > dst[ch];
-    dst[ch] = greater ? src[ch] : dst[ch];
-    arg[ch] = greater ? k : arg[ch];
-  }
-}
-
-// A window's first cell, number k: dst = src, arg = k, or no_cell where it is
-// NaN (a NaN maximum passes no gradient).
-TESSERA_SIMD_CLONES void StartMaxWithArg(const float* __restrict src, float* __restrict dst,
-                                         uint8_t* __restrict arg, uint8_t k, uint8_t no_cell,
-                                         int64_t c) {
-  for (int64_t ch = 0; ch < c; ++ch) {
-    dst[ch] = src[ch];
-    arg[ch] = src[ch] == src[ch] ? k : no_cell;
-  }
-}
-
-// dst (=, or += when add) the gradient of the outputs whose recorded cell is k.
-TESSERA_SIMD_CLONES void GradientOfCell(const uint8_t* __restrict arg, uint8_t k,
-                                        const float* __restrict dy, float* __restrict dst,
-                                        int64_t c, bool add) {
-  if (add) {
-    for (int64_t ch = 0; ch < c; ++ch) dst[ch] += arg[ch] == k ? dy[ch] : 0.0f;
-  } else {
-    for (int64_t ch = 0; ch < c; ++ch) dst[ch] = arg[ch] == k ? dy[ch] : 0.0f;
-  }
-}
-
-// The same with a relu fused before the pool (PoolLayer::FuseReluBefore):
-// each src[ch] read as ReluValue(src[ch]), so that the maxima, the recorded
-// cells and the gradients are those of a relu layer and then the pool; a
-// cell's gradient passes only where its relu output is > 0 (ReluGradient).
-// That output is never NaN, so a window's first cell always has its number.
-TESSERA_SIMD_CLONES void StartMaxWithArgRelu(const float* __restrict src, float* __restrict dst,
-                                             uint8_t* __restrict arg, uint8_t k, int64_t c) {
-  for (int64_t ch = 0; ch < c; ++ch) {
-    dst[ch] = ReluValue(src[ch]);
-    arg[ch] = k;
-  }
-}
-
-TESSERA_SIMD_CLONES void MaxIntoWithArgRelu(const float* __restrict src, float* __restrict dst,
-                                            uint8_t* __restrict arg, uint8_t k, int64_t c) {
-  for (int64_t ch = 0; ch < c; ++ch) {
-    const float v = ReluValue(src[ch]);
+    const float v = PoolInput<kRelu>(src[ch]);
     const bool greater = v > dst[ch];
     dst[ch] = greater ? v : dst[ch];
     arg[ch] = greater ? k : arg[ch];
   }
 }
 
-// MaxInto's; the first cell: dst = ReluValue(src).
-TESSERA_SIMD_CLONES void StartMaxRelu(const float* __restrict src, float* __restrict dst,
-                                      int64_t c) {
-  for (int64_t ch = 0; ch < c; ++ch) dst[ch] = ReluValue(src[ch]);
-}
-
-TESSERA_SIMD_CLONES void MaxIntoRelu(const float* __restrict src, float* __restrict dst,
-                                     int64_t c) {
+// A window's first cell, number k: dst = src, arg = k, or no_cell where it is
+// NaN (a NaN maximum passes no gradient; a relu output is never NaN).
+template <bool kRelu>
+TESSERA_SIMD_CLONES void StartMaxWithArg(const float* __restrict src, float* __restrict dst,
+                                         uint8_t* __restrict arg, uint8_t k, uint8_t no_cell,
+                                         int64_t c) {
   for (int64_t ch = 0; ch < c; ++ch) {
-    const float v = ReluValue(src[ch]);
-    dst[ch] = v > dst[ch] ? v : dst[ch];
+    const float v = PoolInput<kRelu>(src[ch]);
+    dst[ch] = v;
+    arg[ch] = v == v ? k : no_cell;
   }
 }
 
-// GradientOfCell's: an output that chose the cell holds the cell's relu
-// output, so `max` > 0 is the cell's ReluGradient mask (and adding the
-// masked terms gives the masked sum: 0 for a cell whose relu output is 0).
-TESSERA_SIMD_CLONES void GradientOfCellRelu(const uint8_t* __restrict arg, uint8_t k,
-                                            const float* __restrict dy, const float* __restrict max,
-                                            float* __restrict dst, int64_t c, bool add) {
-  if (add) {
-    for (int64_t ch = 0; ch < c; ++ch) dst[ch] += arg[ch] == k && max[ch] > 0.0f ? dy[ch] : 0.0f;
-  } else {
-    for (int64_t ch = 0; ch < c; ++ch) dst[ch] = arg[ch] == k && max[ch] > 0.0f ? dy[ch] : 0.0f;
-  }
-}
-
-// TakeMaxGradient's: the first cell whose relu output equals the maximum
-// takes the pending gradient, which reaches dx where that output is > 0.
-TESSERA_SIMD_CLONES void TakeMaxGradientRelu(const float* src, const float* max, float* pending,
-                                             float* dst, int64_t c, bool add) {
+// dst (=, or += when add) the gradient of the outputs whose recorded cell is
+// k. kRelu: an output that chose the cell holds the cell's relu output, so
+// `max` > 0 is the cell's ReluGradient mask (and adding the masked terms
+// gives the masked sum: 0 for a cell whose relu output is 0).
+template <bool kRelu>
+TESSERA_SIMD_CLONES void GradientOfCell(const uint8_t* __restrict arg, uint8_t k,
+                                        const float* __restrict dy, const float* __restrict max,
+                                        float* __restrict dst, int64_t c, bool add) {
   if (add) {
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float r = ReluValue(src[ch]);
-      const float taken = r == max[ch] ? pending[ch] : 0.0f;
-      dst[ch] += r > 0.0f ? taken : 0.0f;
-      pending[ch] -= taken;
+      dst[ch] += arg[ch] == k && (!kRelu || max[ch] > 0.0f) ? dy[ch] : 0.0f;
     }
   } else {
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float r = ReluValue(src[ch]);
-      const float taken = r == max[ch] ? pending[ch] : 0.0f;
-      dst[ch] = r > 0.0f ? taken : 0.0f;
-      pending[ch] -= taken;
+      dst[ch] = arg[ch] == k && (!kRelu || max[ch] > 0.0f) ? dy[ch] : 0.0f;
     }
   }
 }
@@ -200,6 +165,10 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
   const float* x = input.data();
   float* y = output->data();
   const bool record_arg = kind_ == PoolKind::kMax && size_ <= kMaxArgWindow;
+  const auto start_max_with_arg = relu_before_ ? &StartMaxWithArg<true> : &StartMaxWithArg<false>;
+  const auto max_into_with_arg = relu_before_ ? &MaxIntoWithArg<true> : &MaxIntoWithArg<false>;
+  const auto start_max = relu_before_ ? &StartMax<true> : &StartMax<false>;
+  const auto max_into = relu_before_ ? &MaxInto<true> : &MaxInto<false>;
   if (record_arg) {
     arg_.resize(static_cast<size_t>(output->size()));
     arg_output_ = y;
@@ -210,39 +179,19 @@ void PoolLayer::Forward(absl::Span<const Tensor* const> params, const Tensor& in
       float* dst = y + out;
       if (record_arg) {
         uint8_t* arg = arg_.data() + out;
-        const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
-        const uint8_t first_cell = window.Cell(window.y_lo, window.x_lo, size_);
-        if (relu_before_) {
-          StartMaxWithArgRelu(first, dst, arg, first_cell, c_);
-        } else {
-          StartMaxWithArg(first, dst, arg, first_cell, kNoCell, c_);
-        }
+        start_max_with_arg(x + InputOffset(b, window.y_lo, window.x_lo), dst, arg,
+                           window.Cell(window.y_lo, window.x_lo, size_), kNoCell, c_);
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
           for (int64_t ix = iy == window.y_lo ? window.x_lo + 1 : window.x_lo; ix < window.x_hi;
                ++ix) {
-            const float* src = x + InputOffset(b, iy, ix);
-            const uint8_t cell = window.Cell(iy, ix, size_);
-            if (relu_before_) {
-              MaxIntoWithArgRelu(src, dst, arg, cell, c_);
-            } else {
-              MaxIntoWithArg(src, dst, arg, cell, c_);
-            }
+            max_into_with_arg(x + InputOffset(b, iy, ix), dst, arg, window.Cell(iy, ix, size_), c_);
           }
         }
       } else if (kind_ == PoolKind::kMax) {
-        const float* first = x + InputOffset(b, window.y_lo, window.x_lo);
-        if (relu_before_) {
-          StartMaxRelu(first, dst, c_);
-        } else {
-          std::copy(first, first + c_, dst);
-        }
+        start_max(x + InputOffset(b, window.y_lo, window.x_lo), dst, c_);
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
           for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
-            if (relu_before_) {
-              MaxIntoRelu(x + InputOffset(b, iy, ix), dst, c_);
-            } else {
-              MaxInto(x + InputOffset(b, iy, ix), dst, c_);
-            }
+            max_into(x + InputOffset(b, iy, ix), dst, c_);
           }
         }
       } else {
@@ -266,6 +215,7 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
     MaxBackwardByScan(input, output, grad_output, grad_input);
     return;
   }
+  const auto gradient_of_cell = relu_before_ ? &GradientOfCell<true> : &GradientOfCell<false>;
   const uint8_t* arg = arg_.data();
   const float* y = output.data();
   const float* dy = grad_output.data();
@@ -291,11 +241,7 @@ void PoolLayer::MaxBackward(const Tensor& input, const Tensor& output,
               const int64_t out = ((b * oh_ + oy) * ow_ + ox) * c_;
               const uint8_t k =
                   CellNumber(iy - (oy * stride_ - pad_y_), ix - (ox * stride_ - pad_x_), size_);
-              if (relu_before_) {
-                GradientOfCellRelu(arg + out, k, dy + out, y + out, dst, c_, add);
-              } else {
-                GradientOfCell(arg + out, k, dy + out, dst, c_, add);
-              }
+              gradient_of_cell(arg + out, k, dy + out, y + out, dst, c_, add);
               add = true;
             }
           }
@@ -320,6 +266,7 @@ void PoolLayer::MaxBackwardByScan(const Tensor& input, const Tensor& output,
   // stored, with no zeroing pass first and no read of dx.
   const bool tiles =
       stride_ == size_ && pad_y_ == 0 && pad_x_ == 0 && oh_ * size_ == h_ && ow_ * size_ == w_;
+  const auto take_max_gradient = relu_before_ ? &TakeMaxGradient<true> : &TakeMaxGradient<false>;
   RunLayerParts(parts, n, [&](int part, int64_t begin, int64_t end) {
     float* pending = pending_.data() + c_ * part;
     // Overlapping windows add into dx: one image at a time, zeroed just
@@ -336,11 +283,7 @@ void PoolLayer::MaxBackwardByScan(const Tensor& input, const Tensor& output,
         for (int64_t iy = window.y_lo; iy < window.y_hi; ++iy) {
           for (int64_t ix = window.x_lo; ix < window.x_hi; ++ix) {
             const int64_t in = InputOffset(b, iy, ix);
-            if (relu_before_) {
-              TakeMaxGradientRelu(x + in, max, pending, dx + in, c_, /*add=*/!tiles);
-            } else {
-              TakeMaxGradient(x + in, max, pending, dx + in, c_, /*add=*/!tiles);
-            }
+            take_max_gradient(x + in, max, pending, dx + in, c_, /*add=*/!tiles);
           }
         }
       });
