@@ -261,8 +261,9 @@ class Model {
   std::vector<int> relu_done_by_;
   std::vector<int> storage_;
   // Reused between calls: activations_[storage_[i]] is layer i's output,
-  // grad_activations_[storage_[i]] dLoss/d(that output) (a fused relu's are
-  // never used); grad_ptrs_ points into the caller's grads.
+  // grad_activations_[storage_[i]] dLoss/d(that output) (for a relu its
+  // reader does, the relu's input and its gradient, as above; a fused relu's
+  // own are never used); grad_ptrs_ points into the caller's grads.
   std::vector<Tensor> activations_;
   std::vector<Tensor> grad_activations_;
   std::vector<Tensor*> grad_ptrs_;
