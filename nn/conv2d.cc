@@ -275,8 +275,8 @@ void Conv2DLayer::Backward(absl::Span<const Tensor* const> params, const Tensor&
     return;
   }
   if (algorithm_ == ConvAlgorithm::kWinograd) {
-    winograd_->Backward(input.data(), params[0]->data(), dy, n,
-                        grad_input != nullptr ? grad_input->data() : nullptr, dw);
+    winograd_->Backward(input.data(), dy, n, grad_input != nullptr ? grad_input->data() : nullptr,
+                        dw);
     return;
   }
   if (algorithm_ == ConvAlgorithm::kGemm1x1) {

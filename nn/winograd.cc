@@ -12,7 +12,8 @@ namespace {
 
 // The 1-D transforms, each an Op: kIn values a[] to kOut values o[], of one
 // channel (V = float) or of 16 channels at once (V = Vec16). F(2x2, 3x3):
-// B^T (4 -> 4), A^T (4 -> 2), A (2 -> 4), G (3 -> 4), G^T (4 -> 3), with
+// B^T (4 -> 4), B (4 -> 4), A^T (4 -> 2), A (2 -> 4), G (3 -> 4), G^T (4 -> 3),
+// with
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 //   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
@@ -24,6 +25,18 @@ struct BT4 {
     o[1] = a[1] + a[2];
     o[2] = a[2] - a[1];
     o[3] = a[1] - a[3];
+  }
+};
+
+// B (4 -> 4), B^T's transpose: InputAdjoint's, for dx.
+struct B4 {
+  static constexpr int kIn = 4, kOut = 4;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    o[0] = a[0];
+    o[1] = a[1] - a[2] + a[3];
+    o[2] = a[1] + a[2] - a[0];
+    o[3] = -a[3];
   }
 };
 
@@ -91,6 +104,21 @@ struct BT6 {
   }
 };
 
+struct B6 {
+  static constexpr int kIn = 6, kOut = 6;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V sum12 = a[1] + a[2], dif12 = a[1] - a[2];
+    const V sum34 = a[3] + a[4], dif34 = a[3] - a[4];
+    o[0] = 4.0f * a[0];
+    o[1] = 4.0f * (a[5] - dif12) - 2.0f * dif34;
+    o[2] = -5.0f * a[0] - 4.0f * sum12 - sum34;
+    o[3] = dif12 + 2.0f * dif34 - 5.0f * a[5];
+    o[4] = a[0] + sum12 + sum34;
+    o[5] = a[5];
+  }
+};
+
 struct AT6 {
   static constexpr int kIn = 6, kOut = 4;
   template <typename V>
@@ -145,7 +173,7 @@ struct GT6 {
   }
 };
 
-// F(4x4, 5x5): B^T (8 -> 8), A^T (8 -> 4), A (4 -> 8), G (5 -> 8), G^T (8 -> 5),
+// F(4x4, 5x5): B^T (8 -> 8), B (8 -> 8), A^T (8 -> 4), A (4 -> 8), G (5 -> 8), G^T (8 -> 5),
 // from the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (B^T is F(6x6, 3x3)'s):
 //   B^T = [-1 0 21/4 0 -21/4 0 1 0; 0 1 1 -17/4 -17/4 1 1 0;
 //          0 -1 1 17/4 -17/4 -1 1 0; 0 1/2 1/4 -5/2 -5/4 2 1 0;
@@ -173,6 +201,24 @@ struct BT8 {
     o[5] = e3 + d3;
     o[6] = e3 - d3;
     o[7] = a[7] - a[1] + 5.25f * (a[3] - a[5]);
+  }
+};
+
+struct B8 {
+  static constexpr int kIn = 8, kOut = 8;
+  template <typename V>
+  static void Apply(const V* a, V* o) {
+    const V s12 = a[1] + a[2], d12 = a[1] - a[2];
+    const V s34 = a[3] + a[4], d34 = a[3] - a[4];
+    const V s56 = a[5] + a[6], d56 = a[5] - a[6];
+    o[0] = -a[0];
+    o[1] = d12 + 0.5f * d34 + 2.0f * d56 - a[7];
+    o[2] = 5.25f * a[0] + s12 + 0.25f * s34 + 4.0f * s56;
+    o[3] = 5.25f * a[7] - 4.25f * d12 - 2.5f * (d34 + d56);
+    o[4] = -5.25f * a[0] - 4.25f * s12 - 1.25f * s34 - 5.0f * s56;
+    o[5] = d12 + 2.0f * d34 + 0.5f * d56 - 5.25f * a[7];
+    o[6] = a[0] + s12 + s34 + s56;
+    o[7] = a[7];
   }
 };
 
@@ -254,9 +300,10 @@ inline void Store(const Vec16& v, float* p) { std::memcpy(p, &v, sizeof(Vec16));
 
 // out = Op x Op^T for one channel position (V = float) or 16 (V = Vec16):
 // point (i, j) of x at in + i * in_row + j * in_col, of the result at
-// out + i * out_row + j * out_col. Op first down each column of x, then along
-// each row of that, with nothing in between leaving registers but spills.
-template <typename Op, typename V>
+// out + i * out_row + j * out_col (added to what is there when kAdd). Op first
+// down each column of x, then along each row of that, with nothing in between
+// leaving registers but spills.
+template <typename Op, typename V, bool kAdd>
 inline __attribute__((always_inline)) void Tile2D(const float* in, int64_t in_row, int64_t in_col,
                                                   float* out, int64_t out_row, int64_t out_col) {
   constexpr int kIn = Op::kIn, kOut = Op::kOut;
@@ -275,19 +322,30 @@ inline __attribute__((always_inline)) void Tile2D(const float* in, int64_t in_ro
     V o[kOut];
     Op::Apply(t[i], o);
 #pragma GCC unroll 8
-    for (int j = 0; j < kOut; ++j) Store(o[j], out + i * out_row + j * out_col);
+    for (int j = 0; j < kOut; ++j) {
+      float* p = out + i * out_row + j * out_col;
+      if constexpr (kAdd) {
+        V sum;
+        Load(p, &sum);
+        Store(sum + o[j], p);
+      } else {
+        Store(o[j], p);
+      }
+    }
   }
 }
 
 // Tile2D for the `n` channel positions laid end to end from in and out (the
 // strides as there): the 2-D transform of a tile in one pass over its
 // channels, instead of a 1-D pass into a buffer and a second out of it.
-template <typename Op>
+template <typename Op, bool kAdd = false>
 TESSERA_SIMD_CLONES void Transform2D(const float* in, int64_t in_row, int64_t in_col, float* out,
                                      int64_t out_row, int64_t out_col, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) Tile2D<Op, Vec16>(in + i, in_row, in_col, out + i, out_row, out_col);
-  for (; i < n; ++i) Tile2D<Op, float>(in + i, in_row, in_col, out + i, out_row, out_col);
+  for (; i + 16 <= n; i += 16) {
+    Tile2D<Op, Vec16, kAdd>(in + i, in_row, in_col, out + i, out_row, out_col);
+  }
+  for (; i < n; ++i) Tile2D<Op, float, kAdd>(in + i, in_row, in_col, out + i, out_row, out_col);
 }
 
 // The transforms of F(M x M, R x R): kAlpha = M + R - 1 points per dimension.
@@ -298,6 +356,7 @@ template <>
 struct Transforms<2, 3> {
   static constexpr int kM = 2, kR = 3, kAlpha = 4;
   using BT = BT4;
+  using B = B4;
   using AT = AT4;
   using A = A4;
   using G = G4;
@@ -308,6 +367,7 @@ template <>
 struct Transforms<4, 3> {
   static constexpr int kM = 4, kR = 3, kAlpha = 6;
   using BT = BT6;
+  using B = B6;
   using AT = AT6;
   using A = A6;
   using G = G6;
@@ -318,21 +378,16 @@ template <>
 struct Transforms<4, 5> {
   static constexpr int kM = 4, kR = 5, kAlpha = 8;
   using BT = BT8;
+  using B = B8;
   using AT = AT8;
   using A = A8;
   using G = G8;
   using GT = GT8;
 };
 
-// F(2x2, 3x3): point (i, j) of a kernel turned 180 degrees is point
-// (P(i), P(j)) of the kernel's transform, P swapping 0 and 3 (G's rows with
-// their columns reversed are its rows 3, 1, 2, 0), so Backward reads Forward's
-// transform there instead of making a second one.
-constexpr int kTurned2[16] = {15, 13, 14, 12, 7, 5, 6, 4, 11, 9, 10, 8, 3, 1, 2, 0};
-
 // Channels per block of a tile reaching past the image's edge, copied with
-// zeros around it (PatchesToPoints) or written there first (OutputTransform):
-// the block stays in L1.
+// zeros around it (PatchesToPoints) or written there first (OutputTransform,
+// InputAdjoint): the block stays in L1.
 constexpr int64_t kBlock = 64;
 
 int64_t TilePoints(int m, int r) { return int64_t{m + r - 1} * (m + r - 1); }
@@ -377,18 +432,15 @@ int64_t WinogradConv::ChunkImages(int64_t n) const {
 }
 
 template <typename T>
-void WinogradConv::TransformWeights(const float* weights, bool turned, std::vector<float>* u_out) {
+void WinogradConv::TransformWeights(const float* weights) {
   constexpr int R = T::kR, kA = T::kAlpha;
-  // U = G g G^T over the (ci, co) pairs laid end to end; turned, kernel point
-  // (ky, kx) is read at (R - 1 - ky, R - 1 - kx): from the last point back.
+  // U = G g G^T over the (ci, co) pairs laid end to end.
   const int64_t pairs = cin_ * cout_;
-  u_out->resize(static_cast<size_t>(points_ * pairs));
-  float* u = u_out->data();
-  const float* g = turned ? weights + (R * R - 1) * pairs : weights;
-  const int64_t sign = turned ? -1 : 1;
+  u_.resize(static_cast<size_t>(points_ * pairs));
+  float* u = u_.data();
   LayerParallelFor(pairs, 1, [&](int64_t begin, int64_t end) {
-    Transform2D<typename T::G>(g + begin, sign * R * pairs, sign * pairs, u + begin, kA * pairs,
-                               pairs, end - begin);
+    Transform2D<typename T::G>(weights + begin, R * pairs, pairs, u + begin, kA * pairs, pairs,
+                               end - begin);
   });
 }
 
@@ -474,6 +526,48 @@ void WinogradConv::OutputAdjoint(const float* dy, int64_t n, int64_t c, float* d
 }
 
 template <typename T>
+void WinogradConv::InputAdjoint(const float* dv, int64_t n, int64_t c, float* dx) {
+  constexpr int M = T::kM, kA = T::kAlpha;
+  constexpr int64_t kShift = (T::kR - 1) / 2;  // as InputTransform's patches
+  const int64_t tiles_per_image = tiles_y_ * tiles_x_;
+  const int64_t plane = n * tiles_per_image * c;
+  // By images: neighbouring tiles' patches overlap, so one image's tiles add
+  // into its dx on one thread.
+  LayerParallelFor(n, 1, [&](int64_t begin, int64_t end) {
+    float patch[kA][kA][kBlock];  // a patch reaching beyond the edge
+    for (int64_t b = begin; b < end; ++b) {
+      float* image = dx + b * h_ * w_ * c;
+      std::fill(image, image + h_ * w_ * c, 0.0f);
+      for (int64_t t = b * tiles_per_image; t < (b + 1) * tiles_per_image; ++t) {
+        const int64_t y0 = M * ((t % tiles_per_image) / tiles_x_) - kShift;
+        const int64_t x0 = M * (t % tiles_x_) - kShift;
+        const float* src = dv + t * c;
+        if (y0 >= 0 && y0 + kA <= h_ && x0 >= 0 && x0 + kA <= w_) {
+          Transform2D<typename T::B, /*kAdd=*/true>(src, kA * plane, plane,
+                                                    image + (y0 * w_ + x0) * c, w_ * c, c, c);
+          continue;
+        }
+        for (int64_t c0 = 0; c0 < c; c0 += kBlock) {
+          const int64_t cb = std::min(kBlock, c - c0);
+          Transform2D<typename T::B>(src + c0, kA * plane, plane, &patch[0][0][0], kA * kBlock,
+                                     kBlock, cb);
+          for (int i = 0; i < kA; ++i) {
+            const int64_t y = y0 + i;
+            if (y < 0 || y >= h_) continue;
+            for (int j = 0; j < kA; ++j) {
+              const int64_t x = x0 + j;
+              if (x < 0 || x >= w_) continue;
+              float* cell = image + (y * w_ + x) * c + c0;
+              for (int64_t k = 0; k < cb; ++k) cell[k] += patch[i][j][k];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
 void WinogradConv::WeightAdjoint(const float* du, float* dweights) {
   constexpr int R = T::kR, kA = T::kAlpha;
   const int64_t pairs = cin_ * cout_;
@@ -496,43 +590,46 @@ bool WinogradConv::SplitByPoints(int64_t n, int parts) const {
   return cin_ * cout_ > tiles * (cin_ + cout_) && batch_bytes <= kMaxByPointsBytes;
 }
 
-void WinogradConv::Products(const float* v, int64_t tiles, int64_t c_in, int64_t c_out,
-                            const float* u, const int* point_map, bool transposed, float* m,
-                            int64_t k_begin, int64_t k_end) const {
+void WinogradConv::Products(const float* v, int64_t tiles, float* m, int64_t k_begin,
+                            int64_t k_end) const {
   const int64_t pairs = cin_ * cout_;
   for (int64_t k = k_begin; k < k_end; ++k) {
-    Sgemm(CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, tiles, c_out, c_in, 1.0f,
-          v + k * tiles * c_in, c_in, u + (point_map != nullptr ? point_map[k] : k) * pairs,
-          transposed ? c_in : c_out, 0.0f, m + k * tiles * c_out, c_out);
+    Sgemm(CblasNoTrans, CblasNoTrans, tiles, cout_, cin_, 1.0f, v + k * tiles * cin_, cin_,
+          u_.data() + k * pairs, cout_, 0.0f, m + k * tiles * cout_, cout_);
   }
 }
 
-void WinogradConv::WeightProducts(const float* v, const float* dm, int64_t tiles, float beta,
-                                  float* du, int64_t k_begin, int64_t k_end) const {
+void WinogradConv::BackwardProducts(float* v, const float* dm, int64_t tiles, float beta, float* du,
+                                    bool with_dv, int64_t k_begin, int64_t k_end) const {
   const int64_t pairs = cin_ * cout_;
   for (int64_t k = k_begin; k < k_end; ++k) {
-    Sgemm(CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f, v + k * tiles * cin_, cin_,
-          dm + k * tiles * cout_, cout_, beta, du + k * pairs, cout_);
+    float* vk = v + k * tiles * cin_;
+    const float* dmk = dm + k * tiles * cout_;
+    Sgemm(CblasTrans, CblasNoTrans, cin_, cout_, tiles, 1.0f, vk, cin_, dmk, cout_, beta,
+          du + k * pairs, cout_);
+    if (with_dv) {
+      Sgemm(CblasNoTrans, CblasTrans, tiles, cin_, cout_, 1.0f, dmk, cout_, u_.data() + k * pairs,
+            cout_, 0.0f, vk, cin_);
+    }
   }
 }
 
 template <typename T>
-void WinogradConv::ConvolveByPoints(const float* in, int64_t n, int64_t c_in, int64_t c_out,
-                                    const float* u, const int* point_map, bool transposed,
-                                    int parts, float* out) {
+void WinogradConv::ConvolveByPoints(const float* x, int64_t n, int parts, float* y) {
   const int64_t tiles = n * tiles_y_ * tiles_x_;
   Scratch& s = scratch_[0];
-  s.v.resize(static_cast<size_t>(points_ * tiles * c_in));
-  s.m.resize(static_cast<size_t>(points_ * tiles * c_out));
-  InputTransform<T>(in, n, c_in, s.v.data());
+  s.v.resize(static_cast<size_t>(points_ * tiles * cin_));
+  s.m.resize(static_cast<size_t>(points_ * tiles * cout_));
+  InputTransform<T>(x, n, cin_, s.v.data());
   RunLayerPartsOnSerialBlas(parts, points_, [&](int, int64_t begin, int64_t end) {
-    Products(s.v.data(), tiles, c_in, c_out, u, point_map, transposed, s.m.data(), begin, end);
+    Products(s.v.data(), tiles, s.m.data(), begin, end);
   });
-  OutputTransform<T>(s.m.data(), n, c_out, out);
+  OutputTransform<T>(s.m.data(), n, cout_, y);
 }
 
 template <typename T>
-void WinogradConv::WeightProductsByPoints(const float* x, const float* dy, int64_t n, int parts) {
+void WinogradConv::BackwardByPoints(const float* x, const float* dy, int64_t n, int parts,
+                                    float* dx) {
   const int64_t tiles = n * tiles_y_ * tiles_x_;
   Scratch& s = scratch_[0];
   s.v.resize(static_cast<size_t>(points_ * tiles * cin_));
@@ -541,50 +638,29 @@ void WinogradConv::WeightProductsByPoints(const float* x, const float* dy, int64
   InputTransform<T>(x, n, cin_, s.v.data());
   OutputAdjoint<T>(dy, n, cout_, s.dm.data());
   RunLayerPartsOnSerialBlas(parts, points_, [&](int, int64_t begin, int64_t end) {
-    WeightProducts(s.v.data(), s.dm.data(), tiles, 0.0f, s.du.data(), begin, end);
+    BackwardProducts(s.v.data(), s.dm.data(), tiles, 0.0f, s.du.data(), dx != nullptr, begin, end);
   });
-}
-
-void WinogradConv::Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
-                            const int* point_map, bool transposed, float* out) {
-  const int parts = ImageParts(n);
-  if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
-  if (SplitByPoints(n, parts)) {
-    WithTransforms([&](auto t) {
-      ConvolveByPoints<decltype(t)>(in, n, c_in, c_out, u, point_map, transposed, parts, out);
-    });
-    return;
-  }
-  const auto part_fn = [&](int part, int64_t begin, int64_t end) {
-    const float* part_in = in + begin * h_ * w_ * c_in;
-    float* part_out = out + begin * h_ * w_ * c_out;
-    WithTransforms([&](auto t) {
-      ConvolvePart<decltype(t)>(part, part_in, end - begin, c_in, c_out, u, point_map, transposed,
-                                part_out);
-    });
-  };
-  RunLayerPartsOnSerialBlas(parts, n, part_fn);
+  if (dx != nullptr) InputAdjoint<T>(s.v.data(), n, cin_, dx);
 }
 
 template <typename T>
-void WinogradConv::ConvolvePart(int part, const float* in, int64_t n, int64_t c_in, int64_t c_out,
-                                const float* u, const int* point_map, bool transposed, float* out) {
+void WinogradConv::ConvolvePart(int part, const float* x, int64_t n, float* y) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   Scratch& s = scratch_[static_cast<size_t>(part)];
-  s.v.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * c_in));
-  s.m.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * c_out));
+  s.v.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * cin_));
+  s.m.resize(static_cast<size_t>(points_ * chunk * tiles_per_image * cout_));
   for (int64_t b = 0; b < n; b += chunk) {
     const int64_t images = std::min(chunk, n - b);
     const int64_t tiles = images * tiles_per_image;
-    InputTransform<T>(in + b * h_ * w_ * c_in, images, c_in, s.v.data());
-    Products(s.v.data(), tiles, c_in, c_out, u, point_map, transposed, s.m.data(), 0, points_);
-    OutputTransform<T>(s.m.data(), images, c_out, out + b * h_ * w_ * c_out);
+    InputTransform<T>(x + b * h_ * w_ * cin_, images, cin_, s.v.data());
+    Products(s.v.data(), tiles, s.m.data(), 0, points_);
+    OutputTransform<T>(s.m.data(), images, cout_, y + b * h_ * w_ * cout_);
   }
 }
 
 template <typename T>
-void WinogradConv::WeightProductsPart(int part, const float* x, const float* dy, int64_t n) {
+void WinogradConv::BackwardPart(int part, const float* x, const float* dy, int64_t n, float* dx) {
   const int64_t chunk = ChunkImages(n);
   const int64_t tiles_per_image = tiles_y_ * tiles_x_;
   const int64_t pairs = cin_ * cout_;
@@ -597,53 +673,55 @@ void WinogradConv::WeightProductsPart(int part, const float* x, const float* dy,
     const int64_t tiles = images * tiles_per_image;
     InputTransform<T>(x + b * h_ * w_ * cin_, images, cin_, s.v.data());
     OutputAdjoint<T>(dy + b * h_ * w_ * cout_, images, cout_, s.dm.data());
-    WeightProducts(s.v.data(), s.dm.data(), tiles, b == 0 ? 0.0f : 1.0f, s.du.data(), 0, points_);
+    BackwardProducts(s.v.data(), s.dm.data(), tiles, b == 0 ? 0.0f : 1.0f, s.du.data(),
+                     dx != nullptr, 0, points_);
+    if (dx != nullptr) InputAdjoint<T>(s.v.data(), images, cin_, dx + b * h_ * w_ * cin_);
   }
 }
 
 void WinogradConv::Forward(const float* x, const float* weights, int64_t n, float* y) {
   if (n == 0) return;
-  WithTransforms([&](auto t) { TransformWeights<decltype(t)>(weights, /*turned=*/false, &u_); });
-  Convolve(x, n, cin_, cout_, u_.data(), /*point_map=*/nullptr, /*transposed=*/false, y);
+  WithTransforms([&](auto t) { TransformWeights<decltype(t)>(weights); });
+  const int parts = ImageParts(n);
+  if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
+  if (SplitByPoints(n, parts)) {
+    WithTransforms([&](auto t) { ConvolveByPoints<decltype(t)>(x, n, parts, y); });
+    return;
+  }
+  RunLayerPartsOnSerialBlas(parts, n, [&](int part, int64_t begin, int64_t end) {
+    WithTransforms([&](auto t) {
+      ConvolvePart<decltype(t)>(part, x + begin * h_ * w_ * cin_, end - begin,
+                                y + begin * h_ * w_ * cout_);
+    });
+  });
 }
 
-void WinogradConv::Backward(const float* x, const float* weights, const float* dy, int64_t n,
-                            float* dx, float* dweights) {
+void WinogradConv::Backward(const float* x, const float* dy, int64_t n, float* dx,
+                            float* dweights) {
   const int64_t pairs = cin_ * cout_;
   if (n == 0) {
     std::fill(dweights, dweights + r_ * r_ * pairs, 0.0f);
     return;
   }
-  // dU[k] = sum over tiles of V(x)[k]^T dM[k]: per part, then the parts'
-  // sums added in part order into part 0's.
+  // dU[k] = sum over tiles of V(x)[k]^T dM[k] (per part, then the parts' sums
+  // added in part order into part 0's); dV[k] = dM[k] U[k]^T, into V[k]'s
+  // place once dU[k] has read it, for dx.
   const int parts = ImageParts(n);
   if (scratch_.size() < static_cast<size_t>(parts)) scratch_.resize(static_cast<size_t>(parts));
-  const auto part_fn = [&](int part, int64_t begin, int64_t end) {
-    const float* part_x = x + begin * h_ * w_ * cin_;
-    const float* part_dy = dy + begin * h_ * w_ * cout_;
-    WithTransforms(
-        [&](auto t) { WeightProductsPart<decltype(t)>(part, part_x, part_dy, end - begin); });
-  };
   if (SplitByPoints(n, parts)) {
-    WithTransforms([&](auto t) { WeightProductsByPoints<decltype(t)>(x, dy, n, parts); });
+    WithTransforms([&](auto t) { BackwardByPoints<decltype(t)>(x, dy, n, parts, dx); });
   } else {
-    RunLayerPartsOnSerialBlas(parts, n, part_fn);
+    RunLayerPartsOnSerialBlas(parts, n, [&](int part, int64_t begin, int64_t end) {
+      WithTransforms([&](auto t) {
+        BackwardPart<decltype(t)>(part, x + begin * h_ * w_ * cin_, dy + begin * h_ * w_ * cout_,
+                                  end - begin,
+                                  dx != nullptr ? dx + begin * h_ * w_ * cin_ : nullptr);
+      });
+    });
     AddPartSums(scratch_[0].du.data(), parts, points_ * pairs,
                 [&](int p) { return scratch_[static_cast<size_t>(p)].du.data(); });
   }
   WithTransforms([&](auto t) { WeightAdjoint<decltype(t)>(scratch_[0].du.data(), dweights); });
-  if (dx == nullptr) return;
-  // dx = conv(dy, g turned 180 degrees, channels swapped): the turned kernel's
-  // transform [points][Cin][Cout], read transposed as [c_in = Cout][c_out = Cin]
-  // (F(2x2): Forward's, at the points kTurned2 says).
-  if (m_ == 2 && r_ == 3) {
-    Convolve(dy, n, cout_, cin_, u_.data(), kTurned2, /*transposed=*/true, dx);
-    return;
-  }
-  // Else the turned kernel's transform replaces Forward's in u_ (dW is done
-  // and the next Forward makes its own), so a layer keeps one transform.
-  WithTransforms([&](auto t) { TransformWeights<decltype(t)>(weights, /*turned=*/true, &u_); });
-  Convolve(dy, n, cout_, cin_, u_.data(), /*point_map=*/nullptr, /*transposed=*/true, dx);
 }
 
 }  // namespace tessera

@@ -13,10 +13,12 @@
 // (tiles x Cin) x (Cin x Cout) (OpenBLAS sgemm), taken over chunks of images
 // whose transformed tiles fit a few MB.
 //
-// Backward: the input gradient is the same Winograd convolution of the output
-// gradient with the kernel turned 180 degrees and Cin/Cout swapped; the weight
-// gradient is G^T [sum over tiles (B^T d B) . (A dY A^T)] G, the adjoint of
-// Forward's products.
+// Backward, the adjoint of Forward's steps: with dM = A dY A^T of each output
+// gradient tile, the weight gradient is G^T [sum over tiles (B^T d B) . dM] G
+// and the input gradient the sum over tiles of B (dM U^T) B^T, each added
+// into the patch its tile read (neighbouring patches overlap by r - 1 cells).
+// dM, made once, feeds both products, and dx reuses Forward's kernel
+// transform U.
 //
 // Error: F(2x2, 3x3)'s constants are 0, +-1 and 1/2, so its result differs
 // from the direct sum by float rounding alone; F(4x4, 3x3)'s reach 8 (A) and
@@ -54,13 +56,12 @@ class WinogradConv {
   int kernel() const { return r_; }
 
   // y [n, H, W, Cout] = conv(x [n, H, W, Cin], weights [r, r, Cin, Cout]),
-  // overwritten. Keeps the weights' transform (F(2x2)'s Backward reads it).
+  // overwritten. Keeps the weights' transform for Backward.
   void Forward(const float* x, const float* weights, int64_t n, float* y);
-  // From dy [n, H, W, Cout], the x of the last Forward and its weights (whose
+  // From dy [n, H, W, Cout] and the x of the last Forward (with the weights'
   // transform it kept): dweights [r, r, Cin, Cout] (overwritten) and, when
   // non-null, dx [n, H, W, Cin] (overwritten).
-  void Backward(const float* x, const float* weights, const float* dy, int64_t n, float* dx,
-                float* dweights);
+  void Backward(const float* x, const float* dy, int64_t n, float* dx, float* dweights);
 
   // Images per chunk (transform + products unit) for a batch of `n`.
   int64_t ChunkImages(int64_t n) const;
@@ -106,10 +107,9 @@ class WinogradConv {
   template <typename Fn>
   void WithTransforms(Fn fn) const;
 
-  // u [points][Cin][Cout] = G g G^T of weights [r, r, Cin, Cout], or when
-  // `turned` of the kernel turned 180 degrees (still [Cin][Cout]).
+  // u_ [points][Cin][Cout] = G g G^T of weights [r, r, Cin, Cout].
   template <typename T>
-  void TransformWeights(const float* weights, bool turned, std::vector<float>* u);
+  void TransformWeights(const float* weights);
   // v [points][tiles][c] = B^T d B of the tiles of `n` images [H, W, c] at `in`.
   template <typename T>
   void InputTransform(const float* in, int64_t n, int64_t c, float* v);
@@ -127,50 +127,46 @@ class WinogradConv {
   // images [H, W, c] at `dy` (zero beyond the edge): OutputTransform's adjoint.
   template <typename T>
   void OutputAdjoint(const float* dy, int64_t n, int64_t c, float* dm);
+  // dx [n, H, W, c] (overwritten) = the sum over tiles of B dv B^T, each added
+  // into the patch InputTransform read for its tile, clipped at the image's
+  // edge: InputTransform's adjoint.
+  template <typename T>
+  void InputAdjoint(const float* dv, int64_t n, int64_t c, float* dx);
   // dweights [r, r, Cin, Cout] = G^T du G.
   template <typename T>
   void WeightAdjoint(const float* du, float* dweights);
-  // conv of n images [H, W, c_in] at `in` into [n, H, W, c_out] at `out` with
-  // the kernel transform `u` [points][c_in][c_out], or when `transposed`
-  // [points][c_out][c_in]; point k's matrix is u's point point_map[k] (k when
-  // null). The images are cut into the layer threads' parts (see the top of
-  // this file).
-  void Convolve(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
-                const int* point_map, bool transposed, float* out);
-  // Convolve's work for one part's images, chunk by chunk, in scratch_[part].
+  // Forward's work for one part's `n` images, chunk by chunk, in
+  // scratch_[part].
   template <typename T>
-  void ConvolvePart(int part, const float* in, int64_t n, int64_t c_in, int64_t c_out,
-                    const float* u, const int* point_map, bool transposed, float* out);
-  // scratch_[part].du [points][Cin][Cout] = sum over the tiles of `n` images of
-  // V(x)^T dM(dy), point by point.
+  void ConvolvePart(int part, const float* x, int64_t n, float* y);
+  // Backward's work for one part's `n` images, chunk by chunk:
+  // scratch_[part].du [points][Cin][Cout] = sum over their tiles of
+  // V(x)^T dM(dy), point by point, and (when dx is non-null) their dx.
   template <typename T>
-  void WeightProductsPart(int part, const float* x, const float* dy, int64_t n);
+  void BackwardPart(int part, const float* x, const float* dy, int64_t n, float* dx);
   // Parts for a batch of `n` images: LayerParts(n, 1) (1 inside a part).
   static int ImageParts(int64_t n);
-  // m [k] = v [k] u [k] for the points k in [k_begin, k_end) (see Convolve).
-  void Products(const float* v, int64_t tiles, int64_t c_in, int64_t c_out, const float* u,
-                const int* point_map, bool transposed, float* m, int64_t k_begin,
-                int64_t k_end) const;
-  // du [k] = v [k]^T dm [k] + beta du [k] for the points k in [k_begin, k_end).
-  void WeightProducts(const float* v, const float* dm, int64_t tiles, float beta, float* du,
-                      int64_t k_begin, int64_t k_end) const;
-  // Convolve and the weight products of the whole batch as one chunk: the
-  // transforms on the layer threads, the products cut by points into `parts`,
-  // each on single-threaded OpenBLAS. The weight products go to scratch_[0].du.
+  // m [k] = v [k] u_ [k] for the points k in [k_begin, k_end).
+  void Products(const float* v, int64_t tiles, float* m, int64_t k_begin, int64_t k_end) const;
+  // For the points k in [k_begin, k_end): du [k] = v [k]^T dm [k] + beta du [k],
+  // then when `with_dv` v [k] = dm [k] u_ [k]^T (dV, over the V it has read).
+  void BackwardProducts(float* v, const float* dm, int64_t tiles, float beta, float* du,
+                        bool with_dv, int64_t k_begin, int64_t k_end) const;
+  // Forward and Backward on the whole batch as one chunk: the transforms on
+  // the layer threads, the products cut by points into `parts`, each on
+  // single-threaded OpenBLAS. The weight products go to scratch_[0].du.
   template <typename T>
-  void ConvolveByPoints(const float* in, int64_t n, int64_t c_in, int64_t c_out, const float* u,
-                        const int* point_map, bool transposed, int parts, float* out);
+  void ConvolveByPoints(const float* x, int64_t n, int parts, float* y);
   template <typename T>
-  void WeightProductsByPoints(const float* x, const float* dy, int64_t n, int parts);
+  void BackwardByPoints(const float* x, const float* dy, int64_t n, int parts, float* dx);
 
   const int64_t h_, w_, cin_, cout_;
   const int r_;                      // kernel r x r
   const int m_;                      // output tile m x m
   const int64_t points_;             // (m+r-1)^2
   const int64_t tiles_y_, tiles_x_;  // output tiles per image, down and across
-  // Forward's kernel transform; for F(4x4), after a Backward that made dx,
-  // the turned kernel's.
-  std::vector<float> u_;
+  std::vector<float> u_;             // Forward's kernel transform, which Backward reads
+
   std::vector<Scratch> scratch_;  // one per part
 };
 
