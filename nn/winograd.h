@@ -166,8 +166,7 @@ class WinogradConv {
   const int64_t points_;             // (m+r-1)^2
   const int64_t tiles_y_, tiles_x_;  // output tiles per image, down and across
   std::vector<float> u_;             // Forward's kernel transform, which Backward reads
-
-  std::vector<Scratch> scratch_;  // one per part
+  std::vector<Scratch> scratch_;     // one per part
 };
 
 }  // namespace tessera
