@@ -63,7 +63,7 @@ ABSL_FLAG(std::string, local_socket_dir, "auto",
           "workers of its host, which then skip TCP and TLS (the job token is still checked); "
           "auto: /tmp/tessera-<uid>; none: TCP only (docs/security.md, Local sockets)");
 ABSL_FLAG(int64_t, max_bytes_held, 0,
-          "bytes of variables, optimizer slots and SYNC sums this ps may hold; "
+          "bytes of variables, optimizer slots and SYNC buffers this ps may hold; "
           "0: 80% of physical memory (MemTotal of /proc/meminfo)");
 ABSL_FLAG(int64_t, max_blocks, tessera::kDefaultMaxBlocks, "variable blocks this ps may hold");
 ABSL_FLAG(int64_t, max_block_bytes, tessera::kDefaultMaxBlockBytes,

@@ -65,14 +65,14 @@ std::string DescribePsLimits(const PsLimits& limits) {
 }
 
 absl::Status CheckCreateWithinLimits(const CreateVariablesRequest& request, int trainable_slots,
-                                     bool sync, const PsLimits& limits, int64_t held_blocks,
+                                     int sync_buffers, const PsLimits& limits, int64_t held_blocks,
                                      int64_t held_bytes) {
   int64_t needed = 0;
   const BlockSpec* largest = nullptr;
   int64_t largest_bytes = -1;
   for (const BlockSpec& spec : request.blocks()) {
     const int slots = spec.kind() == TRAINABLE ? trainable_slots : 0;
-    const int64_t bytes = VariableBlock::BytesFor(NumElements(ShapeOf(spec)), slots, sync);
+    const int64_t bytes = VariableBlock::BytesFor(NumElements(ShapeOf(spec)), slots, sync_buffers);
     needed = SaturatingAdd(needed, bytes);
     if (bytes > largest_bytes) {
       largest = &spec;
@@ -81,7 +81,7 @@ absl::Status CheckCreateWithinLimits(const CreateVariablesRequest& request, int 
   }
   if (request.blocks_size() > 0 && needed > limits.max_bytes_held - held_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "CreateVariables needs ", needed, " bytes (values, optimizer slots and SYNC sums of ",
+        "CreateVariables needs ", needed, " bytes (values, optimizer slots and SYNC buffers of ",
         request.blocks_size(), " blocks; the largest, '", largest->name(), "' of shape ",
         ShapeString(ShapeOf(*largest)), ", ", largest_bytes, " bytes); --max_bytes_held is ",
         limits.max_bytes_held, " and ", held_bytes, " bytes are held"));

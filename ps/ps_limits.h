@@ -57,14 +57,15 @@ std::string DescribePsLimits(const PsLimits& limits);
 
 // Whether creating `request`'s blocks keeps the ps within `limits`, checked
 // before anything is allocated. Each block holds its values, `trainable_slots`
-// optimizer slots when TRAINABLE, and a SYNC accumulator when `sync`; the ps
+// optimizer slots when TRAINABLE, and `sync_buffers` block-sized SYNC
+// accumulator buffers (0 outside SYNC: ps/sync_accumulator.h); the ps
 // holds `held_blocks` blocks of `held_bytes` bytes already. Checks, in order:
 // the bytes held (--max_bytes_held), the block count (--max_blocks), each
 // block's values (--max_block_bytes); the first cap exceeded is
 // RESOURCE_EXHAUSTED naming its flag, the value asked and the limit.
 // Requires a request that passed ValidateCreateRequest (shapes in range).
 absl::Status CheckCreateWithinLimits(const CreateVariablesRequest& request, int trainable_slots,
-                                     bool sync, const PsLimits& limits, int64_t held_blocks,
+                                     int sync_buffers, const PsLimits& limits, int64_t held_blocks,
                                      int64_t held_bytes);
 
 }  // namespace tessera

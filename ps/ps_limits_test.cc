@@ -61,24 +61,28 @@ TEST(CheckCreateWithinLimitsTest, CountsValuesSlotsAndSyncSumsAgainstBytesHeld) 
   limits.max_bytes_held = 4000;
   // 2 blocks of 250 and 125 floats with Adam's 2 slots: (1000 + 500) x 3 = 4500 bytes.
   const CreateVariablesRequest request = Request({{"w", 250}, {"b", 125}});
-  EXPECT_EQ(CheckCreateWithinLimits(request, 2, false, limits, 0, 0),
+  EXPECT_EQ(CheckCreateWithinLimits(request, 2, 0, limits, 0, 0),
             absl::ResourceExhaustedError(
-                "CreateVariables needs 4500 bytes (values, optimizer slots and SYNC sums of 2 "
+                "CreateVariables needs 4500 bytes (values, optimizer slots and SYNC buffers of 2 "
                 "blocks; the largest, 'w' of shape [250], 3000 bytes); --max_bytes_held is 4000 "
                 "and 0 bytes are held"));
-  EXPECT_TRUE(CheckCreateWithinLimits(request, 1, false, limits, 0, 0).ok());  // 3000
-  // SYNC adds one sum per block: 1500 x 3 again.
-  EXPECT_EQ(CheckCreateWithinLimits(request, 1, true, limits, 0, 0).code(),
+  EXPECT_TRUE(CheckCreateWithinLimits(request, 1, 0, limits, 0, 0).ok());  // 3000
+  // SYNC adds a buffer per pushing worker: with one, 1500 x 3 again.
+  EXPECT_EQ(CheckCreateWithinLimits(request, 1, 1, limits, 0, 0).code(),
+            absl::StatusCode::kResourceExhausted);
+  // Without slots: values and one SYNC buffer fit (3000), values and two do not (4500).
+  EXPECT_TRUE(CheckCreateWithinLimits(request, 0, 1, limits, 0, 0).ok());
+  EXPECT_EQ(CheckCreateWithinLimits(request, 0, 2, limits, 0, 0).code(),
             absl::StatusCode::kResourceExhausted);
   // What is held already counts: 3000 + 1001 > 4000.
-  EXPECT_EQ(CheckCreateWithinLimits(request, 1, false, limits, 0, 1001).code(),
+  EXPECT_EQ(CheckCreateWithinLimits(request, 1, 0, limits, 0, 1001).code(),
             absl::StatusCode::kResourceExhausted);
-  EXPECT_TRUE(CheckCreateWithinLimits(request, 1, false, limits, 0, 1000).ok());
+  EXPECT_TRUE(CheckCreateWithinLimits(request, 1, 0, limits, 0, 1000).ok());
   // MOVING_AVERAGE blocks have no slots.
   CreateVariablesRequest averages = request;
   averages.mutable_blocks(0)->set_kind(MOVING_AVERAGE);
   averages.mutable_blocks(1)->set_kind(MOVING_AVERAGE);
-  EXPECT_TRUE(CheckCreateWithinLimits(averages, 2, false, limits, 0, 2500).ok());  // 1500
+  EXPECT_TRUE(CheckCreateWithinLimits(averages, 2, 0, limits, 0, 2500).ok());  // 1500
 }
 
 TEST(CheckCreateWithinLimitsTest, ATerabyteVariableDoesNotOverflow) {
@@ -91,13 +95,13 @@ TEST(CheckCreateWithinLimitsTest, ATerabyteVariableDoesNotOverflow) {
   huge->mutable_shape()->add_dim(1024);
   // Many of them: the sum saturates instead of wrapping around to a small number.
   for (int i = 0; i < 20000; ++i) *request.add_blocks() = *huge;
-  EXPECT_EQ(CheckCreateWithinLimits(request, 2, true, limits, 0, 0).code(),
+  EXPECT_EQ(CheckCreateWithinLimits(request, 2, 1, limits, 0, 0).code(),
             absl::StatusCode::kResourceExhausted);
   request.mutable_blocks()->DeleteSubrange(1, 20000);
-  EXPECT_EQ(CheckCreateWithinLimits(request, 0, false, limits, 0, 0),
+  EXPECT_EQ(CheckCreateWithinLimits(request, 0, 0, limits, 0, 0),
             absl::ResourceExhaustedError(
                 "CreateVariables needs 1099511627776 bytes (values, optimizer slots and SYNC "
-                "sums of 1 blocks; the largest, 'huge' of shape [268435456, 1024], "
+                "buffers of 1 blocks; the largest, 'huge' of shape [268435456, 1024], "
                 "1099511627776 bytes); --max_bytes_held is 19327352832 and 0 bytes are held"));
 }
 
@@ -105,18 +109,18 @@ TEST(CheckCreateWithinLimitsTest, BlockCountAndOneBlocksSize) {
   PsLimits limits;
   limits.max_blocks = 2;
   limits.max_block_bytes = 1024;
-  EXPECT_TRUE(CheckCreateWithinLimits(Request({{"a", 256}, {"b", 1}}), 2, true, limits, 0, 0).ok());
-  EXPECT_EQ(CheckCreateWithinLimits(Request({{"a", 1}, {"b", 1}, {"c", 1}}), 0, false, limits, 0, 0),
+  EXPECT_TRUE(CheckCreateWithinLimits(Request({{"a", 256}, {"b", 1}}), 2, 1, limits, 0, 0).ok());
+  EXPECT_EQ(CheckCreateWithinLimits(Request({{"a", 1}, {"b", 1}, {"c", 1}}), 0, 0, limits, 0, 0),
             absl::ResourceExhaustedError(
                 "CreateVariables asks for 3 blocks; --max_blocks is 2 and 0 blocks are held"));
-  EXPECT_EQ(CheckCreateWithinLimits(Request({{"a", 1}}), 0, false, limits, 2, 0).code(),
+  EXPECT_EQ(CheckCreateWithinLimits(Request({{"a", 1}}), 0, 0, limits, 2, 0).code(),
             absl::StatusCode::kResourceExhausted);
   // The values alone count for --max_block_bytes (slots count in bytes held).
-  EXPECT_EQ(CheckCreateWithinLimits(Request({{"a", 1}, {"big", 257}}), 2, false, limits, 0, 0),
+  EXPECT_EQ(CheckCreateWithinLimits(Request({{"a", 1}, {"big", 257}}), 2, 0, limits, 0, 0),
             absl::ResourceExhaustedError(
                 "CreateVariables: block 'big' of shape [257] has 1028 bytes of values; "
                 "--max_block_bytes is 1024"));
-  EXPECT_TRUE(CheckCreateWithinLimits(Request({}), 2, false, limits, 5, 1 << 20).ok());
+  EXPECT_TRUE(CheckCreateWithinLimits(Request({}), 2, 0, limits, 5, 1 << 20).ok());
 }
 
 }  // namespace

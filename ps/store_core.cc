@@ -40,13 +40,16 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
                    CreateUpdatePolicy(request.update_mode(), optimizer.get()));
   const int replicas = request.update_mode() == SYNC ? ReplicasToAggregate(request) : 0;
   // Before any allocation: a request over a cap allocates nothing.
-  RETURN_IF_ERROR(CheckCreateWithinLimits(request, optimizer->NumSlots(), replicas > 0, limits_,
+  // SYNC: a buffer per pushing worker at most (ps/sync_accumulator.h).
+  const int workers = static_cast<int>(request.num_workers());
+  const int sync_buffers = replicas > 0 ? std::max({1, replicas, workers}) : 0;
+  RETURN_IF_ERROR(CheckCreateWithinLimits(request, optimizer->NumSlots(), sync_buffers, limits_,
                                           held_blocks, held_bytes));
   std::vector<std::unique_ptr<VariableBlock>> blocks;
   for (const BlockSpec& spec : request.blocks()) {
     const int slots = spec.kind() == TRAINABLE ? optimizer->NumSlots() : 0;
     auto block = std::make_unique<VariableBlock>(spec.name(), ShapeOf(spec), slots, replicas,
-                                                 spec.kind());
+                                                 spec.kind(), workers);
     {
       absl::MutexLock block_lock(&block->mu);
       for (int i = 0; i < slots; ++i) {

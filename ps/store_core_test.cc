@@ -255,8 +255,9 @@ TEST_F(StoreCoreTest, ConcurrentCreateVariablesMakesTheBlocksOnce) {
   EXPECT_EQ(core_.Blocks().size(), 2u);
 }
 
-// Momentum holds one slot per element and SYNC one sum, so each 3-float
-// block holds 12 bytes of values, 12 of slot and 12 of sum: 72 for both.
+// Momentum holds one slot per element and SYNC a buffer per pushing worker
+// (2 here), so each 3-float block holds 12 bytes of values, 12 of slot and 24
+// of SYNC buffers: 96 for both.
 TEST(StoreCoreLimitsTest, ARequestOverACapCreatesNothingAndAFittingOneThenSucceeds) {
   FakeClock clock;
   PsLimits limits;
@@ -265,8 +266,8 @@ TEST(StoreCoreLimitsTest, ARequestOverACapCreatesNothingAndAFittingOneThenSuccee
   auto refused = core.CreateVariables(TwoBlocks(SYNC));
   EXPECT_EQ(refused.status(),
             absl::ResourceExhaustedError(
-                "CreateVariables needs 72 bytes (values, optimizer slots and SYNC sums of 2 "
-                "blocks; the largest, 'w' of shape [3], 36 bytes); --max_bytes_held is 71 and 0 "
+                "CreateVariables needs 96 bytes (values, optimizer slots and SYNC buffers of 2 "
+                "blocks; the largest, 'w' of shape [3], 48 bytes); --max_bytes_held is 71 and 0 "
                 "bytes are held"));
   StoreSummary summary;
   core.FillCounts(&summary);
@@ -274,7 +275,7 @@ TEST(StoreCoreLimitsTest, ARequestOverACapCreatesNothingAndAFittingOneThenSuccee
   EXPECT_EQ(summary.num_blocks, 0);
   EXPECT_EQ(summary.bytes_held, 0);
   EXPECT_EQ(core.progress(), nullptr);
-  // Without the SYNC sums the same blocks fit (48 bytes), and are held as counted.
+  // Without the SYNC buffers the same blocks fit (48 bytes), and are held as counted.
   auto created = core.CreateVariables(TwoBlocks(ASYNC));
   ASSERT_TRUE(created.ok()) << created.status();
   core.FillCounts(&summary);

@@ -10,7 +10,14 @@
 // starts the next step. With zero elements it counts pushes only (ps 0's
 // global step).
 //
-// Memory: one float per block element (the sum).
+// A push arrives in chunks, so each accepted push is kept apart, in a buffer
+// of its own, until its last chunk: only complete pushes join the sum. A push
+// whose stream breaks off adds nothing (its retry is counted once), and a
+// push still arriving when the step ends (a backup worker's) adds nothing to
+// it or to the next step.
+//
+// Memory: up to `workers` block-sized buffers (the pushes in progress and
+// the sum, which is the first complete push's buffer), kept for reuse.
 // Not thread-safe: the owner guards it (the block's mutex).
 
 #include <cstdint>
@@ -30,31 +37,56 @@ class SyncAccumulator {
     kAhead,       // computed at a later step (the block was restored): dropped
   };
 
-  SyncAccumulator(int64_t elements, int replicas_to_aggregate);
+  // `workers`: the workers that may push (task numbers below it), which bounds
+  // the buffers.
+  SyncAccumulator(int64_t elements, int replicas_to_aggregate, int workers);
 
   // A push of this block by `worker`, computed at `step`, begins while the
   // block is at step `current_step`.
   Verdict Begin(int worker, int64_t step, int64_t current_step) const;
-  // Adds gradient chunk `grad` at element `offset` of an accepted push.
-  // Requires offset + grad.size() <= elements.
-  void Add(int64_t offset, absl::Span<const float> grad);
-  // The accepted push of `worker` is complete (all its chunks added). Returns
+  // An accepted push of `worker` starts (its first chunk); returns its ticket
+  // for Add and Complete. A worker's newer push of the step (a retry after a
+  // broken stream) replaces its older one, whose chunks then add nothing.
+  int64_t Start(int worker);
+  // Chunk `grad` at element `offset` of the push `ticket` (a push writes each
+  // element once, in order). Nothing when the ticket is no longer live: the
+  // step ended or the worker started again. Requires offset + grad.size() <=
+  // elements.
+  void Add(int64_t ticket, int64_t offset, absl::Span<const float> grad);
+  // The push `ticket` has all its chunks: it joins the step's sum. Returns
   // true when it is the replicas_to_aggregate-th: then Average() holds the
-  // mean and the caller applies it, then calls Reset().
-  bool Complete(int worker);
-  // The sum scaled by 1 / replicas_to_aggregate (in place). Valid until Reset.
+  // mean and the caller applies it, then calls Reset(). False for a ticket no
+  // longer live.
+  bool Complete(int64_t ticket);
+  // The mean of the step's complete pushes, once Complete returned true.
+  // Valid until Reset.
   absl::Span<const float> Average();
-  // Starts a new step: no contributions, sum zero.
+  // Starts a new step: no contributions, no push in progress.
   void Reset();
 
   int replicas_to_aggregate() const { return replicas_to_aggregate_; }
+  // Block-sized buffers it may hold at once: max(workers, replicas, 1).
+  int buffers_bound() const { return buffers_bound_; }
   // Workers whose complete pushes are in this step's sum, ascending.
   const std::set<int>& contributors() const { return contributors_; }
 
  private:
+  struct InProgress {
+    int worker = 0;
+    int64_t ticket = 0;
+    std::vector<float> values;
+  };
+  std::vector<float> TakeBuffer();
+  InProgress* Find(int64_t ticket);
+
+  const int64_t elements_;
   const int replicas_to_aggregate_;
-  std::vector<float> sum_;
+  const int buffers_bound_;
+  int64_t next_ticket_ = 1;
+  std::vector<float> sum_;  // the complete pushes' sum; their mean once complete
   std::set<int> contributors_;
+  std::vector<InProgress> in_progress_;
+  std::vector<std::vector<float>> free_;  // buffers for reuse
 };
 
 const char* VerdictName(SyncAccumulator::Verdict verdict);

@@ -105,6 +105,30 @@ TEST_F(SyncStoreTest, AveragesReplicasAndDropsTheBackupsPush) {
   EXPECT_EQ(summary.global_step, 1);
 }
 
+TEST_F(SyncStoreTest, ABrokenPushThenItsRetryCountOnce) {
+  Create(SYNC, 2, 2);
+  {
+    // Worker 0's stream breaks after the block's first element.
+    auto session = store_.StartPush();
+    ChunkHeader header;
+    header.set_block("w");
+    header.set_block_elements(2);
+    header.set_offset(0);
+    header.set_kind(GRADIENT);
+    header.set_fingerprint(kFingerprint);
+    header.set_worker_task(0);
+    header.set_step(0);
+    header.set_increment_global_step(true);
+    const std::vector<float> first = {2};
+    ASSERT_TRUE(session->AddChunk(header, first).ok());
+  }
+  ASSERT_TRUE(Push(&store_, GRADIENT, 0, 0, {2, 4}).ok());  // its retry
+  ASSERT_TRUE(Push(&store_, GRADIENT, 1, 0, {4, 8}).ok());
+  int64_t version = -1;
+  EXPECT_EQ(Values(&store_, &version), (std::vector<float>{7, 14}));  // minus the mean [3, 6]
+  EXPECT_EQ(version, 1);
+}
+
 TEST_F(SyncStoreTest, DuplicateAndRestartedWorker) {
   Create(SYNC, 2, 2);
   ASSERT_TRUE(Push(&store_, GRADIENT, 0, 0, {1, 1}).ok());

@@ -9,7 +9,9 @@
 namespace tessera {
 
 TrainingProgress::TrainingProgress(const TrainingProgressOptions& options, Clock* clock)
-    : options_(options), clock_(clock), sync_step_(0, options.replicas_to_aggregate) {
+    : options_(options),
+      clock_(clock),
+      sync_step_(0, options.replicas_to_aggregate, options.num_workers) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   // Every worker is expected from the start: one that never shows up is
@@ -77,7 +79,7 @@ SyncAccumulator::Verdict TrainingProgress::CountSyncStep(int worker, int64_t ste
   const int64_t current = global_step->load();
   const SyncAccumulator::Verdict verdict = sync_step_.Begin(worker, step, current);
   if (verdict != SyncAccumulator::Verdict::kAccumulate) return verdict;
-  if (sync_step_.Complete(worker)) {
+  if (sync_step_.Complete(sync_step_.Start(worker))) {  // a whole push at once
     sync_step_.Reset();
     global_step->store(current + 1);
   }

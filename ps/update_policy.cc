@@ -69,16 +69,17 @@ BlockPush SyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChunk
   BlockPush push;
   push.verdict = block->sync->Begin(chunk.worker_task, chunk.step, block->version);
   push.accepted = push.verdict == SyncAccumulator::Verdict::kAccumulate;
+  if (push.accepted) push.sync_ticket = block->sync->Start(chunk.worker_task);
   return push;
 }
 
 absl::Status SyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
-                                     const BlockPush& /*push*/, absl::Span<const float> grad,
+                                     const BlockPush& push, absl::Span<const float> grad,
                                      bool last) {
   SyncAccumulator* sync = block->sync.get();
   if (sync == nullptr) return absl::InternalError(absl::StrCat("block ", block->name, " has no SYNC accumulator"));
-  sync->Add(chunk.offset, grad);
-  if (!last || !sync->Complete(chunk.worker_task)) return absl::OkStatus();
+  sync->Add(push.sync_ticket, chunk.offset, grad);
+  if (!last || !sync->Complete(push.sync_ticket)) return absl::OkStatus();
   const int64_t update_count = ++block->updates_started;
   absl::Status applied = ApplyWithOptimizer(*optimizer_, block, 0, sync->Average(),
                                             chunk.learning_rate, update_count);

@@ -34,6 +34,7 @@ struct GradientChunk {
 struct BlockPush {
   bool accepted = true;      // false: every chunk of it is dropped
   SyncAccumulator::Verdict verdict = SyncAccumulator::Verdict::kAccumulate;
+  int64_t sync_ticket = 0;   // SYNC: the accumulator's ticket for an accepted push
   int64_t update_count = 0;  // ASYNC: 1-based count of the block's updates (Adam's t)
 };
 

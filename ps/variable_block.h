@@ -22,16 +22,18 @@
 namespace tessera {
 
 struct VariableBlock {
-  // `replicas_to_aggregate` > 0 gives the block a SYNC accumulator. A
-  // MOVING_AVERAGE block has no slots (num_slots is then 0).
+  // `replicas_to_aggregate` > 0 gives the block a SYNC accumulator, for
+  // pushes of `workers` workers. A MOVING_AVERAGE block has no slots
+  // (num_slots is then 0).
   VariableBlock(std::string block_name, Shape block_shape, int num_slots,
-                int replicas_to_aggregate = 0, VariableKind variable_kind = TRAINABLE)
+                int replicas_to_aggregate = 0, VariableKind variable_kind = TRAINABLE,
+                int workers = 1)
       : name(std::move(block_name)),
         shape(std::move(block_shape)),
         elements(NumElements(shape)),
         kind(variable_kind),
         sync(replicas_to_aggregate > 0
-                 ? std::make_unique<SyncAccumulator>(elements, replicas_to_aggregate)
+                 ? std::make_unique<SyncAccumulator>(elements, replicas_to_aggregate, workers)
                  : nullptr),
         values(elements),
         slots(num_slots, std::vector<float>(elements)) {}
@@ -45,8 +47,9 @@ struct VariableBlock {
 
   // Readers (Pull) take it shared; writers (pushes) exclusive.
   mutable absl::Mutex mu;
-  // SYNC only, else null: this step's gradient sum (one more block-sized
-  // buffer). The pointer never changes; the accumulator is guarded by mu.
+  // SYNC only, else null: this step's pushes and their sum (up to
+  // sync->buffers_bound() more block-sized buffers). The pointer never
+  // changes; the accumulator is guarded by mu.
   const std::unique_ptr<SyncAccumulator> sync ABSL_PT_GUARDED_BY(mu);
   BlockValues values ABSL_GUARDED_BY(mu);
   // In the optimizer's SlotNames() order, each `elements` long; none for a
@@ -61,15 +64,17 @@ struct VariableBlock {
   // Every element was assigned by the chief (ASSIGN).
   bool initialized ABSL_GUARDED_BY(mu) = false;
 
-  // Bytes a block of `elements` holds with `num_slots` optimizer slots and,
-  // when `with_sync`, a SYNC accumulator: what bytes_held() will say, known
-  // before the block is made (the ps's --max_bytes_held check).
-  static int64_t BytesFor(int64_t elements, int num_slots, bool with_sync) {
-    const int64_t tensors = 1 + num_slots + (with_sync ? 1 : 0);
+  // Bytes a block of `elements` holds at most with `num_slots` optimizer
+  // slots and `sync_buffers` SYNC accumulator buffers (0 without SYNC): what
+  // bytes_held() will say, known before the block is made (the ps's
+  // --max_bytes_held check).
+  static int64_t BytesFor(int64_t elements, int num_slots, int sync_buffers) {
+    const int64_t tensors = int64_t{1} + num_slots + sync_buffers;
     return elements * static_cast<int64_t>(sizeof(float)) * tensors;
   }
   int64_t bytes_held() const {
-    return BytesFor(elements, static_cast<int>(slots.size()), sync != nullptr);
+    return BytesFor(elements, static_cast<int>(slots.size()),
+                    sync != nullptr ? sync->buffers_bound() : 0);
   }
 };
 

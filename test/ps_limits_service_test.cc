@@ -129,7 +129,7 @@ TEST(PsLimitsServiceTest, ATerabyteVariableIsRefusedUnallocatedAndTheChiefThenTr
   EXPECT_EQ(refused.status().message(),
             "CreateVariables to ps 0 at " + address +
                 ": CreateVariables needs 1099511627776 bytes (values, optimizer slots and SYNC "
-                "sums of 1 blocks; the largest, 'huge' of shape [268435456, 1024], "
+                "buffers of 1 blocks; the largest, 'huge' of shape [268435456, 1024], "
                 "1099511627776 bytes); --max_bytes_held is 1073741824 and 0 bytes are held");
   // Nothing was allocated for it: the peak resident size barely moved.
   EXPECT_LT(ProcStatusBytes("VmHWM") - peak_before, int64_t{64} << 20);
