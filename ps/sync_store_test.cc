@@ -129,6 +129,34 @@ TEST_F(SyncStoreTest, ABrokenPushThenItsRetryCountOnce) {
   EXPECT_EQ(version, 1);
 }
 
+TEST_F(SyncStoreTest, ABackupsPushAcrossTheStepsEndCountsInNeither) {
+  Create(SYNC, 3, 2);
+  auto backup = store_.StartPush();
+  ChunkHeader header;
+  header.set_block("w");
+  header.set_block_elements(2);
+  header.set_kind(GRADIENT);
+  header.set_fingerprint(kFingerprint);
+  header.set_worker_task(2);
+  header.set_step(0);
+  header.set_increment_global_step(true);
+  ASSERT_TRUE(backup->AddChunk(header, std::vector<float>{100}).ok());  // its first half
+  ASSERT_TRUE(Push(&store_, GRADIENT, 0, 0, {2, 4}).ok());
+  ASSERT_TRUE(Push(&store_, GRADIENT, 1, 0, {4, 8}).ok());
+  int64_t version = -1;
+  EXPECT_EQ(Values(&store_, &version), (std::vector<float>{7, 14}));  // minus the mean [3, 6]
+  header.set_offset(1);
+  ASSERT_TRUE(backup->AddChunk(header, std::vector<float>{100}).ok());  // the rest, late
+  auto late = backup->Finish();
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(late->global_step(), 1);
+  EXPECT_EQ(store_.Summary().workers.at(2).pushes_dropped, 1);
+  ASSERT_TRUE(Push(&store_, GRADIENT, 0, 1, {2, 2}).ok());
+  ASSERT_TRUE(Push(&store_, GRADIENT, 1, 1, {0, 0}).ok());
+  EXPECT_EQ(Values(&store_, &version), (std::vector<float>{6, 13}));  // minus [1, 1]
+  EXPECT_EQ(version, 2);
+}
+
 TEST_F(SyncStoreTest, DuplicateAndRestartedWorker) {
   Create(SYNC, 2, 2);
   ASSERT_TRUE(Push(&store_, GRADIENT, 0, 0, {1, 1}).ok());
