@@ -33,6 +33,13 @@ absl::StatusOr<ImageExampleDecoderOptions> ImageDecoderOptions(const ImageShardS
         "data.image_shards: the model's input_shape must be [height, width, 1 or 3], got ",
         ShapeString(input_shape)));
   }
+  // JPEG's largest side; the decoder's sizes are ints.
+  constexpr int64_t kMaxSide = 65535;
+  if (input_shape[0] > kMaxSide || input_shape[1] > kMaxSide) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.image_shards: the model's input_shape ", ShapeString(input_shape),
+                     " is larger than images can be (height and width at most ", kMaxSide, ")"));
+  }
   if (source.num_classes() < 1) {
     return Invalid("num_classes", absl::StrCat("must be >= 1, got ", source.num_classes()));
   }

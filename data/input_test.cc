@@ -162,6 +162,13 @@ TEST_F(ImageShardInputTest, BadConfigurationsAreClearErrors) {
   EXPECT_EQ(s.message(),
             "data.image_shards: the model's input_shape must be [height, width, 1 or 3], "
             "got [28, 28, 2]");
+  InputOptions huge = options_;
+  huge.input_shape = {28, 333333333333, 1};  // found by train_config_fuzzer
+  s = InputData::Open(config_, huge).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "data.image_shards: the model's input_shape [28, 333333333333, 1] is larger than "
+            "images can be (height and width at most 65535)");
 
   bad = config_;
   bad.mutable_image_shards()->set_num_classes(0);
