@@ -42,7 +42,7 @@ absl::StatusOr<CreateVariablesResponse> StoreCore::CreateVariables(
   // Before any allocation: a request over a cap allocates nothing.
   // SYNC: a buffer per pushing worker at most (ps/sync_accumulator.h).
   const int workers = static_cast<int>(request.num_workers());
-  const int sync_buffers = replicas > 0 ? std::max({1, replicas, workers}) : 0;
+  const int sync_buffers = replicas > 0 ? SyncAccumulator::BuffersBound(replicas, workers) : 0;
   RETURN_IF_ERROR(CheckCreateWithinLimits(request, optimizer->NumSlots(), sync_buffers, limits_,
                                           held_blocks, held_bytes));
   std::vector<std::unique_ptr<VariableBlock>> blocks;

@@ -7,7 +7,7 @@ namespace tessera {
 SyncAccumulator::SyncAccumulator(int64_t elements, int replicas_to_aggregate, int workers)
     : elements_(elements),
       replicas_to_aggregate_(std::max(1, replicas_to_aggregate)),
-      buffers_bound_(std::max({1, replicas_to_aggregate, workers})) {}
+      buffers_bound_(BuffersBound(replicas_to_aggregate, workers)) {}
 
 SyncAccumulator::Verdict SyncAccumulator::Begin(int worker, int64_t step,
                                                 int64_t current_step) const {
@@ -57,8 +57,7 @@ bool SyncAccumulator::Complete(int64_t ticket) {
   in_progress_.erase(in_progress_.begin() + (push - in_progress_.data()));
   const int count = static_cast<int>(contributors_.size());
   const bool complete = count >= replicas_to_aggregate_;
-  if (count == 1) {
-    if (!sum_.empty()) free_.push_back(std::move(sum_));
+  if (count == 1) {  // sum_ is empty since the step's Reset
     sum_ = std::move(values);
     return complete;  // replicas_to_aggregate 1: the sum is the mean
   }

@@ -20,6 +20,7 @@
 // the sum, which is the first complete push's buffer), kept for reuse.
 // Not thread-safe: the owner guards it (the block's mutex).
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <vector>
@@ -65,7 +66,11 @@ class SyncAccumulator {
   void Reset();
 
   int replicas_to_aggregate() const { return replicas_to_aggregate_; }
-  // Block-sized buffers it may hold at once: max(workers, replicas, 1).
+  // Block-sized buffers an accumulator may hold at once, known before one is
+  // made (the ps's --max_bytes_held check): max(workers, replicas, 1).
+  static int BuffersBound(int replicas_to_aggregate, int workers) {
+    return std::max({1, replicas_to_aggregate, workers});
+  }
   int buffers_bound() const { return buffers_bound_; }
   // Workers whose complete pushes are in this step's sum, ascending.
   const std::set<int>& contributors() const { return contributors_; }

@@ -33,9 +33,8 @@ CreateVariablesRequest OneBlock(UpdateMode mode, int workers, int replicas) {
   return request;
 }
 
-absl::StatusOr<PushResponse> Push(VariableStore* store, ChunkKind kind, int worker, int64_t step,
-                                  std::vector<float> values) {
-  auto session = store->StartPush();
+// The first chunk's header of a push of block "w" (2 elements) by `worker`.
+ChunkHeader Header(ChunkKind kind, int worker, int64_t step) {
   ChunkHeader header;
   header.set_block("w");
   header.set_block_elements(2);
@@ -44,7 +43,13 @@ absl::StatusOr<PushResponse> Push(VariableStore* store, ChunkKind kind, int work
   header.set_worker_task(worker);
   header.set_step(step);
   header.set_increment_global_step(true);
-  absl::Status status = session->AddChunk(header, values);
+  return header;
+}
+
+absl::StatusOr<PushResponse> Push(VariableStore* store, ChunkKind kind, int worker, int64_t step,
+                                  std::vector<float> values) {
+  auto session = store->StartPush();
+  absl::Status status = session->AddChunk(Header(kind, worker, step), values);
   if (!status.ok()) return status;
   return session->Finish();
 }
@@ -110,17 +115,8 @@ TEST_F(SyncStoreTest, ABrokenPushThenItsRetryCountOnce) {
   {
     // Worker 0's stream breaks after the block's first element.
     auto session = store_.StartPush();
-    ChunkHeader header;
-    header.set_block("w");
-    header.set_block_elements(2);
-    header.set_offset(0);
-    header.set_kind(GRADIENT);
-    header.set_fingerprint(kFingerprint);
-    header.set_worker_task(0);
-    header.set_step(0);
-    header.set_increment_global_step(true);
     const std::vector<float> first = {2};
-    ASSERT_TRUE(session->AddChunk(header, first).ok());
+    ASSERT_TRUE(session->AddChunk(Header(GRADIENT, 0, 0), first).ok());
   }
   ASSERT_TRUE(Push(&store_, GRADIENT, 0, 0, {2, 4}).ok());  // its retry
   ASSERT_TRUE(Push(&store_, GRADIENT, 1, 0, {4, 8}).ok());
@@ -132,14 +128,7 @@ TEST_F(SyncStoreTest, ABrokenPushThenItsRetryCountOnce) {
 TEST_F(SyncStoreTest, ABackupsPushAcrossTheStepsEndCountsInNeither) {
   Create(SYNC, 3, 2);
   auto backup = store_.StartPush();
-  ChunkHeader header;
-  header.set_block("w");
-  header.set_block_elements(2);
-  header.set_kind(GRADIENT);
-  header.set_fingerprint(kFingerprint);
-  header.set_worker_task(2);
-  header.set_step(0);
-  header.set_increment_global_step(true);
+  ChunkHeader header = Header(GRADIENT, 2, 0);
   ASSERT_TRUE(backup->AddChunk(header, std::vector<float>{100}).ok());  // its first half
   ASSERT_TRUE(Push(&store_, GRADIENT, 0, 0, {2, 4}).ok());
   ASSERT_TRUE(Push(&store_, GRADIENT, 1, 0, {4, 8}).ok());

@@ -32,6 +32,9 @@ struct VariableBlock {
         shape(std::move(block_shape)),
         elements(NumElements(shape)),
         kind(variable_kind),
+        sync_buffers(replicas_to_aggregate > 0
+                         ? SyncAccumulator::BuffersBound(replicas_to_aggregate, workers)
+                         : 0),
         sync(replicas_to_aggregate > 0
                  ? std::make_unique<SyncAccumulator>(elements, replicas_to_aggregate, workers)
                  : nullptr),
@@ -45,10 +48,13 @@ struct VariableBlock {
   // (protos/variable.proto).
   const VariableKind kind;
 
+  // SYNC: the block-sized buffers its accumulator may hold; 0 without one.
+  const int sync_buffers;
+
   // Readers (Pull) take it shared; writers (pushes) exclusive.
   mutable absl::Mutex mu;
   // SYNC only, else null: this step's pushes and their sum (up to
-  // sync->buffers_bound() more block-sized buffers). The pointer never
+  // sync_buffers more block-sized buffers). The pointer never
   // changes; the accumulator is guarded by mu.
   const std::unique_ptr<SyncAccumulator> sync ABSL_PT_GUARDED_BY(mu);
   BlockValues values ABSL_GUARDED_BY(mu);
@@ -73,8 +79,7 @@ struct VariableBlock {
     return elements * static_cast<int64_t>(sizeof(float)) * tensors;
   }
   int64_t bytes_held() const {
-    return BytesFor(elements, static_cast<int>(slots.size()),
-                    sync != nullptr ? sync->buffers_bound() : 0);
+    return BytesFor(elements, static_cast<int>(slots.size()), sync_buffers);
   }
 };
 
