@@ -15,12 +15,15 @@ absl::string_view ErrorKindName(ErrorKind kind) {
       return "NOT_INITIALIZED";
     case ErrorKind::kFingerprintMismatch:
       return "FINGERPRINT_MISMATCH";
+    case ErrorKind::kUnknownSegment:
+      return "UNKNOWN_SEGMENT";
   }
   return "";
 }
 
 std::optional<ErrorKind> ParseErrorKind(absl::string_view name) {
-  for (ErrorKind kind : {ErrorKind::kNotInitialized, ErrorKind::kFingerprintMismatch}) {
+  for (ErrorKind kind :
+       {ErrorKind::kNotInitialized, ErrorKind::kFingerprintMismatch, ErrorKind::kUnknownSegment}) {
     if (name == ErrorKindName(kind)) return kind;
   }
   return std::nullopt;

@@ -27,6 +27,9 @@ enum class ErrorKind {
   kNotInitialized,
   // FAILED_PRECONDITION: the request's model fingerprint is not the ps's.
   kFingerprintMismatch,
+  // FAILED_PRECONDITION: a Push or Pull names a shared segment the ps does
+  // not hold (common/rpc/shared_segment.h): the worker registers a new one.
+  kUnknownSegment,
 };
 
 // The payload's type URL.

@@ -62,6 +62,10 @@ ABSL_FLAG(std::string, local_socket_dir, "auto",
           "directory (mode 0700) of the Unix domain socket this ps also listens on for the "
           "workers of its host, which then skip TCP and TLS (the job token is still checked); "
           "auto: /tmp/tessera-<uid>; none: TCP only (docs/security.md, Local sockets)");
+ABSL_FLAG(bool, shared_memory, true,
+          "with a local socket: the workers of this host may move their pushes and pulls through "
+          "memory they share with this ps (checked: same user, sealed) instead of the socket "
+          "(docs/protocol.md, Shared memory)");
 ABSL_FLAG(int64_t, max_bytes_held, 0,
           "bytes of variables, optimizer slots and SYNC buffers this ps may hold; "
           "0: 80% of physical memory (MemTotal of /proc/meminfo)");
@@ -122,6 +126,7 @@ absl::StatusOr<PsServerOptions> OptionsFromFlags(std::optional<std::string> tf_c
       const std::string socket_dir,
       ResolveLocalSocketDir(absl::GetFlag(FLAGS_local_socket_dir), "local_socket_dir"));
   options.local_socket = LocalSocketPathFor(socket_dir, options.task, task.address);
+  options.shared_memory = absl::GetFlag(FLAGS_shared_memory);
   return options;
 }
 

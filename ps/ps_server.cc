@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,20 @@ PsServer::PsServer(const PsServerOptions& options)
 absl::StatusOr<std::unique_ptr<PsServer>> PsServer::Create(const PsServerOptions& options) {
   RETURN_IF_ERROR(ValidatePsLimits(options.limits));
   std::unique_ptr<PsServer> server(new PsServer(options));
+  if (options.shared_memory && !options.local_socket.empty()) {
+    absl::StatusOr<std::unique_ptr<SegmentServer>> segments =
+        SegmentServer::Start({.path = SegmentSocketPath(options.local_socket),
+                              .max_segment_bytes = static_cast<uint64_t>(std::min<int64_t>(
+                                  options.limits.max_bytes_held, int64_t{1} << 40))});
+    if (segments.ok()) {
+      server->segments_ = std::move(*segments);
+      server->ps_service_.set_segments(server->segments_.get());
+    } else {
+      LOG(WARNING) << "no shared memory with this host's workers (they send their tensors "
+                      "through the local socket): "
+                   << segments.status().message();
+    }
+  }
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(absl::StrCat("ps:", options.task), options.listen_address,
                                    options.address, {&server->ps_service_, &server->admin_service_},
@@ -86,6 +101,7 @@ void PsServer::Stop(absl::Duration grace) {
   server_->Shutdown(absl::ToChronoTime(clock_->Now() + grace));
   server_->Wait();
   if (!options_.local_socket.empty()) unlink(options_.local_socket.c_str());
+  segments_.reset();  // after the calls that used it; removes its socket
 }
 
 StatusResponse PsServer::Status() {

@@ -25,6 +25,7 @@
 #include "common/admin/admin_service.h"
 #include "common/clock.h"
 #include "common/rpc/security_config.h"
+#include "common/rpc/segment_server.h"
 #include "grpcpp/grpcpp.h"
 #include "ps/ps_limits.h"
 #include "ps/ps_metrics.h"
@@ -51,6 +52,11 @@ struct PsServerOptions {
   // workers of this host; a stale socket there is replaced, and the socket
   // is removed when the server stops. Empty: none.
   std::string local_socket;
+  // With local_socket: also take the shared memory segments of the workers
+  // of this host (common/rpc/segment_server.h) on SegmentSocketPath(local_socket),
+  // so that their pushes and pulls skip the socket's copies. A socket that
+  // cannot be made is logged, and the workers send bytes as before.
+  bool shared_memory = true;
   // Caps on what clients may make this ps hold and open (ps/ps_limits.h);
   // Create() refuses invalid ones (INVALID_ARGUMENT naming the flag).
   PsLimits limits;
@@ -74,6 +80,9 @@ class PsServer {
   // Data-plane calls (Pull, Snapshot, Push) begun so far; rises while
   // workers train.
   int64_t requests() const { return metrics_.requests(); }
+  // Shared memory segments the workers of this host have registered now
+  // (common/rpc/segment_server.h); 0 without shared memory. Until Stop().
+  int shared_segments() const { return segments_ != nullptr ? segments_->segments() : 0; }
 
   // Asks Wait() to return. Returns at once; safe from RPC handlers.
   void RequestShutdown(const std::string& reason);
@@ -100,6 +109,8 @@ class PsServer {
   const absl::Time start_time_;
   VariableStore store_;
   PsMetrics metrics_;
+  // Before the service that borrows it; null without shared memory.
+  std::unique_ptr<SegmentServer> segments_;
   PsService ps_service_;
   AdminService admin_service_;
   std::unique_ptr<grpc::Server> server_;

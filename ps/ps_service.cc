@@ -1,5 +1,6 @@
 #include "ps/ps_service.h"
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,11 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/error_kind.h"
+#include "common/logging.h"
+#include "common/refusal_log.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/rpc/grpc_status.h"
 #include "common/status_macros.h"
-#include "common/logging.h"
-#include "common/refusal_log.h"
 
 namespace tessera {
 
@@ -52,6 +54,22 @@ class PsReplier {
 
 namespace {
 
+// Segment `id` of `segments` (null: shared memory is off), or the error that
+// makes the worker register a new one.
+absl::StatusOr<std::shared_ptr<const MappedSegment>> FindSegment(const SegmentServer* segments,
+                                                                 uint64_t id, const char* what) {
+  std::shared_ptr<const MappedSegment> segment = segments != nullptr ? segments->Find(id) : nullptr;
+  if (segment == nullptr) {
+    return WithErrorKind(
+        absl::FailedPreconditionError(absl::StrCat(
+            what, ": shared segment ", id,
+            " is not registered with this ps (it restarted, the worker's registration ended, or "
+            "the ps shares no memory)")),
+        ErrorKind::kUnknownSegment);
+  }
+  return segment;
+}
+
 // Starts the session of a Pull or Snapshot whose request is in `request`.
 template <typename Request, typename Start>
 absl::StatusOr<std::unique_ptr<ChunkSource>> StartSource(const grpc::ByteBuffer& request,
@@ -84,11 +102,20 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   }
 
   // A Pull: streams once the store says `request` may proceed.
+  // With `segment` (the request's), the values go into it and the chunks
+  // carry only their place.
   ChunkStreamReactor(grpc::CallbackServerContext* context, const PullRequest& request,
                      std::unique_ptr<PullSession> session, VariableStore* store,
-                     StreamLimiter::Slot slot, PsReplier* replier)
-      : context_(context), method_("Pull"), replier_(replier), metrics_(replier->metrics()),
-        store_(store), slot_(std::move(slot)) {
+                     std::shared_ptr<const MappedSegment> segment, StreamLimiter::Slot slot,
+                     PsReplier* replier)
+      : context_(context),
+        method_("Pull"),
+        replier_(replier),
+        metrics_(replier->metrics()),
+        store_(store),
+        segment_(std::move(segment)),
+        segment_id_(request.segment()),
+        slot_(std::move(slot)) {
     metrics_->CountPull();
     const PullSession* pull = session.get();
     session_ = std::move(session);
@@ -149,7 +176,19 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     ChunkHeader header;
     const SharedFloats chunk = session_->NextChunk(kStreamChunkElements, &header);
     const size_t bytes = static_cast<size_t>(chunk.size()) * ElementBytes(header.encoding());
-    if (header.encoding() == BFLOAT16) {
+    if (segment_ != nullptr) {
+      absl::StatusOr<char*> place = segment_->Range(segment_offset_, bytes, "Pull answer");
+      if (!place.ok()) {
+        FinishStream(replier_->Reply(place.status(), method_, context_));
+        return;
+      }
+      std::memcpy(*place, chunk.data(), bytes);
+      header.set_segment(segment_id_);
+      header.set_segment_offset(segment_offset_);
+      header.set_segment_bytes(static_cast<int64_t>(bytes));
+      segment_offset_ += static_cast<int64_t>(bytes);
+      out_ = EncodeChunk(header, nullptr, 0, nullptr);
+    } else if (header.encoding() == BFLOAT16) {
       // The piece's bfloat16 copy, converted once for every pull of these values.
       Bfloat16Buffer* wire = chunk.buffer()->Bfloat16Copy();
       out_ = EncodeChunk(header, wire->data() + chunk.offset(), bytes, wire);  // its own reference
@@ -171,6 +210,9 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   PsReplier* const replier_;
   PsMetrics* const metrics_;
   VariableStore* const store_ = nullptr;  // Pull only
+  const std::shared_ptr<const MappedSegment> segment_;  // Pull into shared memory only
+  const uint64_t segment_id_ = 0;
+  int64_t segment_offset_ = 0;  // where the next chunk goes in it
   StreamLimiter::Slot slot_;  // released when finishing, else with the reactor
   std::unique_ptr<ChunkSource> session_;
   grpc::ByteBuffer out_;
@@ -184,10 +226,13 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   // `slot` is the stream's (ps/stream_limiter.h), held until the reactor is
   // done; a refused one finishes the call with its error before any read.
   PushReactor(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
-              VariableStore* store, absl::StatusOr<StreamLimiter::Slot> slot,
-              PsReplier* replier)
-      : context_(context), response_(response), replier_(replier),
-        metrics_(replier->metrics()) {
+              VariableStore* store, const SegmentServer* segments,
+              absl::StatusOr<StreamLimiter::Slot> slot, PsReplier* replier)
+      : context_(context),
+        response_(response),
+        replier_(replier),
+        metrics_(replier->metrics()),
+        segments_(segments) {
     metrics_->CountPush();
     if (!slot.ok()) {
       FinishStream(replier_->Reply(slot.status(), "Push", context_));
@@ -231,6 +276,7 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     ChunkHeader header;
     ChunkView view;
     RETURN_IF_ERROR(ParseChunk(in_, &header, &view));
+    if (header.segment() != 0) return ApplySegmentChunk(header, view);
     const int64_t bytes = static_cast<int64_t>(view.payload_bytes());
     RETURN_IF_ERROR(session_->BeginChunk(header, bytes));
     metrics_->AddPushedBytes(bytes);
@@ -239,10 +285,36 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     });
   }
 
+  // A chunk whose payload is in a shared segment (ChunkHeader.segment).
+  absl::Status ApplySegmentChunk(const ChunkHeader& header, const ChunkView& view) {
+    if (view.payload_bytes() != 0 || header.encoding() != FLOAT32 || header.kind() != GRADIENT) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Push chunk of block '", header.block(),
+          "': a chunk in a shared segment must be a FLOAT32 GRADIENT chunk without data"));
+    }
+    if (segment_ == nullptr || segment_id_ != header.segment()) {
+      ASSIGN_OR_RETURN(segment_, FindSegment(segments_, header.segment(), "Push"));
+      segment_id_ = header.segment();
+    }
+    const int64_t bytes = header.segment_bytes();
+    ASSIGN_OR_RETURN(
+        const char* payload,
+        segment_->Range(header.segment_offset(), bytes,
+                        absl::StrCat("Push chunk of block '", header.block(), "'").c_str()));
+    RETURN_IF_ERROR(session_->BeginChunk(header, bytes));
+    metrics_->AddPushedBytes(bytes);
+    return session_->CommitChunk([payload](int64_t element, absl::Span<float> out) {
+      std::memcpy(out.data(), payload + element * sizeof(float), out.size() * sizeof(float));
+    });
+  }
+
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_;
   PsReplier* const replier_;
   PsMetrics* const metrics_;
+  const SegmentServer* const segments_;           // borrowed; null: no shared memory
+  std::shared_ptr<const MappedSegment> segment_;  // the stream's, once a chunk named it
+  uint64_t segment_id_ = 0;
   StreamLimiter::Slot slot_;               // released when finishing, else with the reactor
   std::unique_ptr<PushSession> session_;  // null when refused
   grpc::ByteBuffer in_;
@@ -296,14 +368,29 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServer
   }
   PullRequest parsed;
   absl::Status status = ParseFromByteBuffer(*request, &parsed, "PullRequest");
+  std::shared_ptr<const MappedSegment> segment;
+  if (status.ok() && parsed.segment() != 0) {
+    if (parsed.encoding() != FLOAT32) {
+      status =
+          absl::InvalidArgumentError("PullRequest: an answer into a shared segment is FLOAT32");
+    } else {
+      absl::StatusOr<std::shared_ptr<const MappedSegment>> found =
+          FindSegment(segments_, parsed.segment(), "Pull");
+      if (found.ok()) {
+        segment = std::move(*found);
+      } else {
+        status = found.status();
+      }
+    }
+  }
   absl::StatusOr<std::unique_ptr<PullSession>> session =
       status.ok() ? store_->StartPull(parsed) : status;
   if (!session.ok()) {
     return new ChunkStreamReactor(context, "Pull", session.status(), std::move(*slot),
                                   replier_.get());
   }
-  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, std::move(*slot),
-                                replier_.get());
+  return new ChunkStreamReactor(context, parsed, std::move(*session), store_, std::move(segment),
+                                std::move(*slot), replier_.get());
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(
@@ -324,7 +411,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* PsService::Push(grpc::CallbackServerContext* context,
                                                            grpc::ByteBuffer* response) {
-  return new PushReactor(context, response, store_,
+  return new PushReactor(context, response, store_, segments_,
                          streams_.Acquire(PeerHost(context->peer()), "Push"), replier_.get());
 }
 

@@ -14,10 +14,16 @@
 // starts. Every refusal over a cap (that one and the store's CreateVariables
 // caps) is counted in the metrics, shown as the last error, and logged as a
 // warning at most once per 10 s with a count of the ones not logged.
+//
+// Shared memory: a GRADIENT push chunk or a Pull may name a segment of the
+// worker's (common/rpc/shared_segment.h) instead of carrying the bytes; an
+// unknown id is FAILED_PRECONDITION of kind UNKNOWN_SEGMENT, a range outside
+// the segment INVALID_ARGUMENT.
 
 #include <memory>
 
 #include "common/clock.h"
+#include "common/rpc/segment_server.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/ps_service.grpc.pb.h"
 #include "ps/ps_metrics.h"
@@ -57,8 +63,14 @@ class PsService final : public PsServiceBase {
   // Streams open now, per client host.
   StreamLimiter::Usage stream_usage() const { return streams_.usage(); }
 
+  // The shared segments of the workers of this host (borrowed; null: none),
+  // which Push and Pull chunks may name (docs/protocol.md, "Shared memory").
+  // Set before the server starts serving.
+  void set_segments(const SegmentServer* segments) { segments_ = segments; }
+
  private:
   VariableStore* const store_;
+  const SegmentServer* segments_ = nullptr;
   const std::unique_ptr<PsReplier> replier_;  // never null
   StreamLimiter streams_;
 };

@@ -30,6 +30,7 @@ TSAN_TARGETS=(
   //common:parallel_runner_test
   //common:clock_test
   //common:signal_watcher_test
+  //common/rpc:shared_segment_test
   //common:fault_file_system_test
   //common/records:summary_writer_test
   //nn:model_split_test

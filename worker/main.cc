@@ -58,6 +58,9 @@ ABSL_FLAG(std::string, local_socket_dir, "auto",
           "directory of the ps tasks' Unix domain sockets: a ps on this host is called through "
           "its socket there instead of TCP (no TLS; the job token is still sent); auto: "
           "/tmp/tessera-<uid>; none: TCP to every ps (docs/security.md, Local sockets)");
+ABSL_FLAG(bool, shared_memory, true,
+          "with local sockets: push and pull through memory shared with the ps of this host "
+          "instead of the socket, when the ps takes it (docs/protocol.md, Shared memory)");
 ABSL_FLAG(int, testonly_checkpoint_write_delay_ms, 0,
           "tests only: pause this long before committing each checkpoint (a window to kill the "
           "chief in mid-write)");
@@ -95,7 +98,7 @@ int Run(const DaemonSetup& setup, std::optional<std::string> tf_config) {
     return RunWorkerDaemon(
         {*std::move(task), std::move(config), setup.LogLines(),
          absl::Milliseconds(absl::GetFlag(FLAGS_testonly_checkpoint_write_delay_ms)),
-         std::move(security), std::move(socket_dir)});
+         std::move(security), std::move(socket_dir), absl::GetFlag(FLAGS_shared_memory)});
   }();
   if (!result.ok()) {  // "DEADLINE_EXCEEDED: Push to ps 0 at n1:2222: ..."
     LOG(ERROR) << absl::StatusCodeToString(result.code()) << ": " << result.message();

@@ -1,16 +1,19 @@
 #include "worker/ps_client.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/error_kind.h"
 #include "common/logging.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/chunk_coding.h"
 #include "common/rpc/grpc_status.h"
 #include "common/rpc/local_socket.h"
+#include "common/rpc/shared_segment.h"
 #include "common/status_macros.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -30,6 +33,9 @@ constexpr std::chrono::milliseconds kDeadlineSlack(100);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // Short, so a restarted ps is used within about a second of answering again.
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
+// After a failed segment registration, the calls send bytes this long
+// before asking again.
+constexpr absl::Duration kSegmentRetryInterval = absl::Minutes(1);
 
 }  // namespace
 
@@ -83,9 +89,21 @@ class PsClient final : public PsConnection {
   absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
                                               const SnapshotSink& sink, Deadline deadline);
 
+  // The segment in *segment if it holds `bytes`, else a new one of that
+  // size registered with the ps; null when the ps takes none (now: no
+  // shared memory, or a registration failed less than a minute ago).
+  SharedSegment* SegmentFor(std::unique_ptr<SharedSegment>* segment, size_t bytes);
+
   const std::string address_;
   const PsClientOptions options_;
   Clock* const clock_;
+  const std::string segment_socket_;  // "" without shared memory
+  // The segments of the push and of the pull calls (each used by one call at
+  // a time; a push and a pull may run at once).
+  std::unique_ptr<SharedSegment> push_segment_;
+  std::unique_ptr<SharedSegment> pull_segment_;
+  absl::Mutex segment_mu_;
+  absl::Time segment_retry_after_ ABSL_GUARDED_BY(segment_mu_) = absl::InfinitePast();
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ParameterServer::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_stub_;
@@ -103,7 +121,8 @@ absl::StatusOr<std::unique_ptr<PsConnection>> NewPsClient(const std::string& add
 PsClient::PsClient(const std::string& address, const PsClientOptions& options)
     : address_(address),
       options_(options),
-      clock_(options.clock != nullptr ? options.clock : RealClock::Get()) {
+      clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
+      segment_socket_(options.shared_memory ? SegmentSocketPath(options.local_socket) : "") {
   // Own TCP connection per client (so parallel clients do not share one);
   // a restarted ps is noticed within seconds. A connection attempt without
   // an answer within 1 s is UNAVAILABLE, which Retry retries: a ps whose
@@ -188,6 +207,27 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, absl::Duration extra, At
   }
 }
 
+SharedSegment* PsClient::SegmentFor(std::unique_ptr<SharedSegment>* segment, size_t bytes) {
+  if (segment_socket_.empty() || bytes == 0) return nullptr;
+  if (*segment != nullptr && (*segment)->size() >= bytes) return segment->get();
+  segment->reset();
+  {
+    absl::MutexLock lock(&segment_mu_);
+    if (clock_->Now() < segment_retry_after_) return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<SharedSegment>> made =
+      SharedSegment::Create(segment_socket_, bytes, options_.worker_task, absl::Seconds(10));
+  if (!made.ok()) {
+    LOG(WARNING) << "ps " << options_.ps_task << ": tensors go through the local socket, not "
+                 << "shared memory (asking again in a minute): " << made.status().message();
+    absl::MutexLock lock(&segment_mu_);
+    segment_retry_after_ = clock_->Now() + kSegmentRetryInterval;
+    return nullptr;
+  }
+  *segment = std::move(*made);
+  return segment->get();
+}
+
 absl::StatusOr<CreateVariablesResponse> PsClient::CreateVariables(
     const CreateVariablesRequest& request) {
   return Retry<CreateVariablesResponse>(
@@ -228,6 +268,10 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
   return Retry<PullResult>("Pull", wait, [&](Deadline deadline) -> absl::StatusOr<PullResult> {
     absl::StatusOr<PullResult> result =
         PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
+    if (GetErrorKind(result.status()) == ErrorKind::kUnknownSegment) {  // the ps restarted
+      pull_segment_.reset();
+      result = PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
+    }
     if (arrivals > 0 && absl::IsUnavailable(result.status())) {
       return PullBrokeAfterArrivals(result.status(), arrivals, destinations.size());
     }
@@ -245,14 +289,38 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
       (*arrived)(block);
     };
   }
-  PullAssembler answer(request, destinations, &counted);
-  RETURN_IF_ERROR(
-      ReceiveChunks(generic_stub_.get(), kPullMethod, deadline, SerializeToByteBuffer(request),
-                    [&](const ChunkHeader& header, const ChunkView& view) {
-                      return answer.Add(header, view.payload_bytes(), [&view](float* destination) {
-                        view.CopyFloats(0, view.elements(), destination);
-                      });
-                    }));
+  size_t bytes = 0;
+  for (absl::Span<float> d : destinations) bytes += d.size() * sizeof(float);
+  SharedSegment* segment =
+      request.encoding() == FLOAT32 ? SegmentFor(&pull_segment_, bytes) : nullptr;
+  PullRequest asked = request;
+  if (segment != nullptr) asked.set_segment(segment->id());
+  PullAssembler answer(asked, destinations, &counted);
+  RETURN_IF_ERROR(ReceiveChunks(
+      generic_stub_.get(), kPullMethod, deadline, SerializeToByteBuffer(asked),
+      [&](const ChunkHeader& header, const ChunkView& view) -> absl::Status {
+        if (header.segment() == 0) {
+          return answer.Add(header, view.payload_bytes(), [&view](float* destination) {
+            view.CopyFloats(0, view.elements(), destination);
+          });
+        }
+        const std::string what = absl::StrCat("Pull answer of block '", header.block(), "'");
+        if (segment == nullptr || header.segment() != segment->id() || view.payload_bytes() != 0 ||
+            header.encoding() != FLOAT32) {
+          return absl::InternalError(
+              absl::StrCat(what, " names shared segment ", header.segment(),
+                           ", not this pull's, or carries data as well, or is not FLOAT32"));
+        }
+        // Not a ps's error to pass on: the answer is wrong (INTERNAL, as PullAssembler's).
+        absl::StatusOr<char*> payload =
+            SegmentRange(segment->data(), segment->size(), header.segment_offset(),
+                         header.segment_bytes(), what.c_str());
+        if (!payload.ok()) return absl::InternalError(payload.status().message());
+        const int64_t length = header.segment_bytes();
+        return answer.Add(header, length, [&](float* destination) {
+          std::memcpy(destination, *payload, static_cast<size_t>(length));
+        });
+      }));
   return answer.Finish();
 }
 
@@ -267,7 +335,13 @@ absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
         " block names for ", values.size(), " values and ", slots.size(), " slot names"));
   }
   return Retry<PushResponse>("Push", absl::ZeroDuration(), [&](Deadline deadline) {
-    return PushOnce(fields, blocks, values, slots, await_block, deadline);
+    absl::StatusOr<PushResponse> result =
+        PushOnce(fields, blocks, values, slots, await_block, deadline);
+    if (GetErrorKind(result.status()) == ErrorKind::kUnknownSegment) {  // the ps restarted
+      push_segment_.reset();
+      result = PushOnce(fields, blocks, values, slots, await_block, deadline);
+    }
+    return result;
   });
 }
 
@@ -277,6 +351,15 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
                                                 absl::Span<const std::string> slots,
                                                 const AwaitBlock& await_block, Deadline deadline) {
   PayloadTracker tracker;  // outlives the call: waits until gRPC released `values`
+  // A GRADIENT push's payloads go through shared memory when the ps takes it:
+  // copied into the segment, the chunks carrying only their place there.
+  SharedSegment* segment = nullptr;
+  if (fields.kind() == GRADIENT && fields.encoding() == FLOAT32) {
+    size_t bytes = 0;
+    for (absl::Span<const float> v : values) bytes += v.size() * sizeof(float);
+    segment = SegmentFor(&push_segment_, bytes);
+  }
+  size_t segment_offset = 0;
   grpc::Status status;
   grpc::ByteBuffer reply;
   bool replied = false;
@@ -305,7 +388,15 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
       for (int64_t offset = 0; offset < elements && ok; offset += chunk) {
         const int64_t n = std::min(chunk, elements - offset);
         header.set_offset(offset);
-        if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
+        if (segment != nullptr) {
+          const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+          std::memcpy(segment->data() + segment_offset, values[i].data() + offset, bytes);
+          header.set_segment(segment->id());
+          header.set_segment_offset(static_cast<int64_t>(segment_offset));
+          header.set_segment_bytes(static_cast<int64_t>(bytes));
+          segment_offset += bytes;
+          ok = call.Write(EncodeChunk(header, nullptr, 0, nullptr));
+        } else if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
           ok = call.Write(EncodeBfloat16Chunk(header, values[i].subspan(offset, n)));
         } else {
           ok = call.Write(EncodeChunk(header, values[i].data() + offset,

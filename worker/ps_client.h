@@ -46,6 +46,7 @@ namespace tessera {
 
 struct PsClientOptions {
   int ps_task = 0;  // for messages
+  int worker_task = 0;                                    // the caller's, for the ps's messages
   absl::Duration rpc_timeout = absl::Seconds(120);        // deadline of each attempt
   absl::Duration unavailable_timeout = absl::Minutes(5);  // UNAVAILABLE retried this long
   absl::Duration log_interval = absl::Seconds(5);         // between "waiting for" lines
@@ -67,6 +68,11 @@ struct PsClientOptions {
   // The ps's local socket (common/rpc/local_socket.h) to call through instead
   // of TCP: local credentials and the token, no TLS. Empty: TCP.
   std::string local_socket;
+  // With local_socket: GRADIENT pushes and FLOAT32 pulls go through memory
+  // shared with the ps (common/rpc/shared_segment.h) when the ps takes it;
+  // otherwise (it refuses, or does not listen for segments) through the
+  // socket, asking again at most once a minute.
+  bool shared_memory = true;
   // ConnectToAllPs: the ps tasks whose cluster host is this machine are
   // called through their local socket in this directory. Empty: none.
   std::string local_socket_dir;

@@ -34,6 +34,8 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const ClusterSpec& cluste
     PsClientOptions client;
     client.security = options.security;
     client.local_socket_dir = options.local_socket_dir;
+    client.shared_memory = options.shared_memory;
+    client.worker_task = options.task;
     client.rpc_timeout = absl::Seconds(config.rpc_timeout_secs());
     client.unavailable_timeout = absl::Seconds(config.startup_timeout_secs());
     // The ps ends a waiting Pull after sync_timeout_secs; its error must arrive first.

@@ -62,6 +62,9 @@ struct WorkerOptions {
   // Create(): the ps tasks of this host are called through their local
   // sockets in this directory (PsClientOptions::local_socket_dir). Empty: TCP.
   std::string local_socket_dir;
+  // With local sockets: push and pull through memory shared with the ps
+  // (PsClientOptions::shared_memory).
+  bool shared_memory = true;
 };
 
 // What a worker works with besides its configuration.

@@ -43,6 +43,7 @@ absl::Status Train(const WorkerDaemonOptions& options, WorkerStatus* status, Sto
   worker_options.checkpoint_write_delay = options.checkpoint_write_delay;
   worker_options.security = options.security;
   worker_options.local_socket_dir = options.local_socket_dir;
+  worker_options.shared_memory = options.shared_memory;
   absl::StatusOr<std::unique_ptr<Worker>> worker =
       Worker::Create(options.task.cluster, options.config, worker_options, status);
   if (!worker.ok()) return worker.status();

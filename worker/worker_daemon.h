@@ -35,6 +35,8 @@ struct WorkerDaemonOptions {
   SecurityConfig security;
   // WorkerOptions::local_socket_dir.
   std::string local_socket_dir;
+  // WorkerOptions::shared_memory.
+  bool shared_memory = true;
 };
 
 // OK when training finished or was stopped on request; otherwise the error
