@@ -5,8 +5,10 @@
 // error; a Pull answer that is accepted has filled every requested block.
 //
 // Input: a setup byte (bit 0: a Snapshot answer, else a Pull answer; bits 1-2
-// shrink the destinations so answers that fit the ps's blocks no longer fit),
-// then wire messages (fuzz/chunk_stream.h).
+// shrink the destinations so answers that fit the ps's blocks no longer fit;
+// bit 3: the Pull named a shared segment, kSegmentId, of kSegmentBytes, and
+// chunks naming a segment go through PullAssembler::AddFromSegment as the
+// client sends them), then wire messages (fuzz/chunk_stream.h).
 
 #include <cstdint>
 #include <map>
@@ -25,6 +27,8 @@ namespace tessera {
 namespace {
 
 constexpr float kUnwritten = -12345.0f;
+constexpr uint64_t kSegmentId = 0x5e6;
+constexpr size_t kSegmentBytes = 70000;  // "big" (17000 floats) and more
 
 // A chunk's payload copied into the assembler's destination, as the client's
 // lambda does.
@@ -81,9 +85,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<absl::Span<float>> destinations;
   for (std::vector<float>& v : values) destinations.push_back(absl::MakeSpan(v));
   PullAssembler answer(request, destinations);
+  // The segment's bytes: floats 1, 2, 3, ... (never kUnwritten).
+  std::vector<float> segment(kSegmentBytes / sizeof(float));
+  for (size_t i = 0; i < segment.size(); ++i) segment[i] = static_cast<float>(i + 1);
+  const bool shared = (setup & 8) != 0;
   absl::Status status;
   while (status.ok() && fuzz::NextWireMessage(&input, &message)) {
-    status = AddChunk(&answer, message.buffer);
+    ChunkHeader header;
+    ChunkView view;
+    status = ParseChunk(message.buffer, &header, &view);
+    if (!status.ok()) break;
+    if (header.segment() != 0) {
+      status =
+          answer.AddFromSegment(header, view.payload_bytes(), shared ? kSegmentId : 0,
+                                shared ? reinterpret_cast<const char*>(segment.data()) : nullptr,
+                                shared ? kSegmentBytes : 0);
+    } else {
+      status = AddChunk(&answer, message.buffer);
+    }
   }
   if (!status.ok()) return 0;
   absl::StatusOr<PsConnection::PullResult> result = answer.Finish();

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -237,6 +238,27 @@ void ChunkSeeds() {
   PutTensor(&pull_answer, "b", "", 3, 3, VALUES, 6);
   PutTensor(&pull_answer, "big", "", 17000, 9000, VALUES, 3);
   Seed("client_chunk_fuzzer", "pull_answer", pull_answer);
+
+  // The same answer in the pull's shared segment (setup bit 3): headers only,
+  // each naming its place in the fuzzer's segment (id 0x5e6).
+  std::string shared_answer(1, '\x08');
+  int64_t place = 0;
+  for (auto [block, elements, per_chunk] : std::vector<std::tuple<const char*, int64_t, int64_t>>{
+           {"w", 12, 5}, {"b", 3, 3}, {"big", 17000, 9000}}) {
+    for (int64_t offset = 0; offset < elements; offset += per_chunk) {
+      const int64_t n = std::min(per_chunk, elements - offset);
+      ChunkHeader h = Header(block, offset, elements, VALUES);
+      h.set_version(4);
+      h.set_global_step(9);
+      h.set_incarnation(77);
+      h.set_segment(0x5e6);
+      h.set_segment_offset(place);
+      h.set_segment_bytes(n * 4);
+      place += n * 4;
+      PutWireMessage(&shared_answer, 1, Chunk(h, {}));
+    }
+  }
+  Seed("client_chunk_fuzzer", "pull_answer_in_shared_segment", shared_answer);
 
   std::string snapshot(1, '\1');
   PutTensor(&snapshot, "w", "", 12, 12, VALUES, 0);

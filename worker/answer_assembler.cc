@@ -1,9 +1,11 @@
 #include "worker/answer_assembler.h"
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/chunk_sizes.h"
+#include "common/rpc/shared_segment.h"
 #include "common/status_macros.h"
 
 namespace tessera {
@@ -85,6 +87,29 @@ absl::Status PullAssembler::Add(const ChunkHeader& header, int64_t payload_bytes
   result_.incarnation = header.incarnation();
   if (arrived_ != nullptr && receiver_.complete()) (*arrived_)(receiver_.tensors() - 1);
   return absl::OkStatus();
+}
+
+absl::Status PullAssembler::AddFromSegment(const ChunkHeader& header, size_t message_payload_bytes,
+                                           uint64_t segment, const char* data, size_t size) {
+  if (segment == 0 || header.segment() != segment || message_payload_bytes != 0 ||
+      header.encoding() != FLOAT32) {
+    return AnswerError("Pull", header.block(),
+                       absl::StrCat("the chunk names shared segment ", header.segment(),
+                                    segment == 0 ? " (the pull named none)" : "",
+                                    header.segment() != segment && segment != 0
+                                        ? absl::StrCat(", not the pull's ", segment)
+                                        : "",
+                                    message_payload_bytes != 0 ? ", and carries data too" : "",
+                                    header.encoding() != FLOAT32 ? ", and is not FLOAT32" : ""));
+  }
+  const absl::Status range =
+      CheckSegmentRange(size, header.segment_offset(), header.segment_bytes(), "the chunk");
+  if (!range.ok()) return AnswerError("Pull", header.block(), range.message());
+  const char* from = data + header.segment_offset();
+  const int64_t bytes = header.segment_bytes();
+  return Add(header, bytes, [from, bytes](float* destination) {
+    std::memcpy(destination, from, static_cast<size_t>(bytes));
+  });
 }
 
 absl::StatusOr<PsConnection::PullResult> PullAssembler::Finish() const {

@@ -61,6 +61,14 @@ class PullAssembler {
   PullAssembler(const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
                 const PsConnection::BlockArrived* arrived = nullptr);
   absl::Status Add(const ChunkHeader& header, int64_t payload_bytes, ChunkCopy copy);
+  // A chunk whose payload is in the pull's shared segment (header.segment()
+  // != 0; docs/protocol.md, "Shared memory"): bytes [segment_offset, +
+  // segment_bytes) of the segment of id `segment` at [data, data + size)
+  // (0, null, 0: the pull named none). INTERNAL naming the block when the
+  // chunk names another segment, also carries `message_payload_bytes` of
+  // data, is not FLOAT32, or its range is not inside the segment; else Add.
+  absl::Status AddFromSegment(const ChunkHeader& header, size_t message_payload_bytes,
+                              uint64_t segment, const char* data, size_t size);
   // The result once the answer ended; an error if a block is missing or short.
   absl::StatusOr<PsConnection::PullResult> Finish() const;
 

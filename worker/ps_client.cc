@@ -304,22 +304,10 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
             view.CopyFloats(0, view.elements(), destination);
           });
         }
-        const std::string what = absl::StrCat("Pull answer of block '", header.block(), "'");
-        if (segment == nullptr || header.segment() != segment->id() || view.payload_bytes() != 0 ||
-            header.encoding() != FLOAT32) {
-          return absl::InternalError(
-              absl::StrCat(what, " names shared segment ", header.segment(),
-                           ", not this pull's, or carries data as well, or is not FLOAT32"));
-        }
-        // Not a ps's error to pass on: the answer is wrong (INTERNAL, as PullAssembler's).
-        absl::StatusOr<char*> payload =
-            SegmentRange(segment->data(), segment->size(), header.segment_offset(),
-                         header.segment_bytes(), what.c_str());
-        if (!payload.ok()) return absl::InternalError(payload.status().message());
-        const int64_t length = header.segment_bytes();
-        return answer.Add(header, length, [&](float* destination) {
-          std::memcpy(destination, *payload, static_cast<size_t>(length));
-        });
+        return answer.AddFromSegment(header, view.payload_bytes(),
+                                     segment != nullptr ? segment->id() : 0,
+                                     segment != nullptr ? segment->data() : nullptr,
+                                     segment != nullptr ? segment->size() : 0);
       }));
   return answer.Finish();
 }

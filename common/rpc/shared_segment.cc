@@ -159,15 +159,14 @@ absl::StatusOr<std::unique_ptr<MappedSegment>> MappedSegment::Map(int fd, uint64
 
 MappedSegment::~MappedSegment() { munmap(data_, size_); }
 
-absl::StatusOr<char*> SegmentRange(char* data, size_t size, int64_t offset, int64_t bytes,
-                                   const char* what) {
+absl::Status CheckSegmentRange(size_t size, int64_t offset, int64_t bytes, const char* what) {
   if (offset < 0 || bytes < 0 || static_cast<uint64_t>(offset) > size ||
       static_cast<uint64_t>(bytes) > size - static_cast<uint64_t>(offset)) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": bytes [", offset, ", +", bytes,
                                                    ") are not inside the shared segment of ", size,
                                                    " bytes"));
   }
-  return data + offset;
+  return absl::OkStatus();
 }
 
 }  // namespace tessera

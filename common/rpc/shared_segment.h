@@ -49,11 +49,10 @@ struct SegmentAnswer {
 };
 inline constexpr uint32_t kSegmentMagic = 0x31475354;  // "TSG1"
 
-// Bytes [offset, offset + bytes) of a segment of `size` bytes at `data`;
-// INVALID_ARGUMENT naming `what`, the range and the size when the range is
-// not inside it (negative, past the end, or overflowing).
-absl::StatusOr<char*> SegmentRange(char* data, size_t size, int64_t offset, int64_t bytes,
-                                   const char* what);
+// OK when bytes [offset, offset + bytes) lie inside a segment of `size`
+// bytes; INVALID_ARGUMENT naming `what`, the range and the size otherwise
+// (negative, past the end, or overflowing).
+absl::Status CheckSegmentRange(size_t size, int64_t offset, int64_t bytes, const char* what);
 
 // A segment this process made and shares with one ps (the worker's side).
 // Owns the memory file, its mapping and the registration's connection;
@@ -103,7 +102,8 @@ class MappedSegment {
   // Bytes [offset, offset + bytes) of the segment; INVALID_ARGUMENT naming
   // `what`, the range and the size when the range is not inside it.
   absl::StatusOr<char*> Range(int64_t offset, int64_t bytes, const char* what) const {
-    return SegmentRange(data_, size_, offset, bytes, what);
+    if (absl::Status s = CheckSegmentRange(size_, offset, bytes, what); !s.ok()) return s;
+    return data_ + offset;
   }
 
  private:
