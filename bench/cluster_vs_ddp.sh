@@ -43,6 +43,7 @@ for v in batches rounds; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "--$v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 (( batches % 2 == 0 )) || { echo "--batches must be even (two workers)" >&2; exit 2; }
+(( batches >= 42 )) || { echo "--batches must be >= 42 (each worker is timed after its first 20 steps)" >&2; exit 2; }
 bin=bazel-bin
 for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:cluster_vs_ddp" >&2; exit 2; }
@@ -61,8 +62,9 @@ cp "$tmp/config.pbtxt" "$tmp/config_bf16.pbtxt"
 echo "transport_encoding: BFLOAT16" >> "$tmp/config_bf16.pbtxt"
 
 # tessera MODE MAX_STEPS [CONFIG]: one run of a fresh 1 ps + 2 worker
-# cluster; leaves the job's images/s (the workers' training rates added) in
-# $figure.
+# cluster; leaves the job's images/s (the workers' training rates after their
+# first 20 steps, added: DDP is timed after 10 warm-up steps and a barrier,
+# so neither side counts its start) in $figure.
 tessera() {
   write_cluster "$tmp/cluster.json" 1 2
   rm -rf "$tmp/run"
@@ -71,7 +73,7 @@ tessera() {
     scripts/run_local.sh "$tmp/cluster.json" "${3:-$tmp/config.pbtxt}" --update_mode="$1" \
     --max_steps="$2" > "$tmp/run_local.out" 2>&1 || { cat "$tmp/run_local.out"; exit 1; }
   figure=$(cat "$tmp"/run/worker_*.log |
-    sed -n 's/.*trained .* local steps in .* s (\([0-9.e+]*\) images\/s).*/\1/p' |
+    sed -n 's/.*after the first [0-9]* steps: \([0-9.e+]*\) images\/s.*/\1/p' |
     awk '{ s += $1; n += 1 } END { if (n == 2) printf "%.1f", s }')
   [ -n "$figure" ] || { echo "a Tessera run printed no figure"; tail "$tmp"/run/*.log; exit 1; }
 }

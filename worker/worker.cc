@@ -233,6 +233,11 @@ absl::Status Worker::TrainLoop() {
   std::vector<const Tensor*> params;
   for (const Tensor& t : values_) params.push_back(&t);
   const absl::Time train_start = clock_->Now();
+  // The training rate after the first kWarmupSteps steps (their first pulls,
+  // fresh pages, a SYNC job's wait for its last worker to start), as the
+  // benchmarks' references time theirs.
+  constexpr int64_t kWarmupSteps = 20;
+  absl::Time warm_start = absl::InfinitePast();
   absl::Time log_start = train_start;
   int64_t log_steps = 0;
   int64_t local_step = 0;
@@ -379,6 +384,7 @@ absl::Status Worker::TrainLoop() {
     log_compute_cpu += compute_cpu;
     log_push += clock_->Now() - computed_at;
     ++local_step;
+    if (local_step == kWarmupSteps) warm_start = clock_->Now();
     ++log_steps;
     if (ps_->last_chunks_dropped() > 0) ++pushes_dropped;
     // SYNC: wait for the next step (a dropped push just takes the newest).
@@ -413,7 +419,9 @@ absl::Status Worker::TrainLoop() {
       log_input_wait = log_pull = log_compute = log_compute_cpu = log_push = absl::ZeroDuration();
     }
   }
-  const double train_secs = absl::ToDoubleSeconds(clock_->Now() - train_start);
+  const absl::Time train_end = clock_->Now();
+  const double train_secs = absl::ToDoubleSeconds(train_end - train_start);
+  const double warm_secs = absl::ToDoubleSeconds(train_end - warm_start);
   LOG(INFO) << "trained " << local_step << " local steps in " << train_secs << " s ("
             << (train_secs > 0 ? local_step * config_.batch_size() / train_secs : 0)
             << " images/s), input wait "
@@ -422,6 +430,11 @@ absl::Status Worker::TrainLoop() {
                                    ? 100 * absl::ToDoubleSeconds(total_input_wait) / train_secs
                                    : 0.0,
                                absl::ToDoubleSeconds(total_input_wait));
+  if (local_step > kWarmupSteps && warm_secs > 0) {
+    LOG(INFO) << "after the first " << kWarmupSteps
+              << " steps: " << (local_step - kWarmupSteps) * config_.batch_size() / warm_secs
+              << " images/s (" << local_step - kWarmupSteps << " steps in " << warm_secs << " s)";
+  }
   if (config_.update_mode() == SYNC) {
     LOG(INFO) << "SYNC: " << pushes_dropped << " of " << local_step
               << " pushes had gradients dropped (stale or duplicate)";
