@@ -38,8 +38,16 @@
 // K / (C + A) GB/s: R is that over the plaintext figure (1 at most), a ceiling
 // set by the cores and the cipher, whatever gRPC does.
 //
+// The ps also listens on a local socket (a private directory under /tmp), as
+// the ps of a worker's own host does, and two more sides take their turns:
+// push + pull through that socket with the bytes in the messages, and with
+// the memory shared between worker and ps (docs/protocol.md, "Shared
+// memory"):
+//
+//   uds_GBps=U shm_GBps=S shm_vs_uds=S/U
+//
 // Usage: bazel run //bench:ps_transport [-- --seconds=2 --turns=4
-//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp|tls
+//            --bytes=4194304,67108864 --workers=1,2 --only=grpc|tcp|tls|uds|shm
 //            --ps_in=process|thread --security_dir=DIR]
 // (--only measures one side alone, for profiling; it prints no ratio; tls
 // needs --security_dir).
@@ -61,6 +69,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -80,7 +89,7 @@ ABSL_FLAG(std::vector<std::string>, bytes, std::vector<std::string>({"4194304", 
 ABSL_FLAG(std::vector<std::string>, workers, std::vector<std::string>({"1", "2"}),
           "worker counts (1 or 2)");
 ABSL_FLAG(std::string, only, "",
-          "grpc, tcp or tls (with --security_dir): measure only that side (profiling)");
+          "grpc, tcp, tls (with --security_dir), uds or shm: measure only that side (profiling)");
 ABSL_FLAG(std::string, security_dir, "",
           "also measure push + pull against a ps with mutual TLS and the job token "
           "from this folder (ca.pem, cert.pem, key.pem, token: scripts/tessera_security.sh)");
@@ -212,13 +221,16 @@ int UsableCores() {
 // pipe or exits) or in this process.
 class Servers {
  public:
-  // `secure`: a second ps with these settings (mutual TLS and token), or none.
-  explicit Servers(const SecurityConfig* secure) : secure_(secure) {}
+  // `secure`: a second ps with these settings (mutual TLS and token), or
+  // none. The plain ps also listens on `local_socket`, with shared memory.
+  Servers(const SecurityConfig* secure, std::string local_socket)
+      : secure_(secure), local_socket_(std::move(local_socket)) {}
 
   // False (with a message) when a server could not start.
   bool StartInThisProcess() {
     PsServerOptions options;
     options.listen_address = "127.0.0.1:0";
+    options.local_socket = local_socket_;
     auto created = PsServer::Create(options);
     if (!created.ok()) {
       std::fprintf(stderr, "ps: %s\n", std::string(created.status().message()).c_str());
@@ -230,6 +242,7 @@ class Servers {
     ports_[1] = echo_.port();
     if (secure_ == nullptr) return true;
     options.security = *secure_;
+    options.local_socket.clear();
     created = PsServer::Create(options);
     if (!created.ok()) {
       std::fprintf(stderr, "secure ps: %s\n", std::string(created.status().message()).c_str());
@@ -316,6 +329,7 @@ class Servers {
 
  private:
   const SecurityConfig* secure_;
+  const std::string local_socket_;
   std::unique_ptr<PsServer> ps_;  // in this process only
   std::unique_ptr<PsServer> secure_ps_;
   EchoServer echo_;
@@ -359,8 +373,9 @@ int Run() {
     }
   }
   const std::string only = absl::GetFlag(FLAGS_only);
-  if (!only.empty() && only != "grpc" && only != "tcp" && only != "tls") {
-    std::fprintf(stderr, "--only must be grpc, tcp or tls, got '%s'\n", only.c_str());
+  if (!only.empty() && only != "grpc" && only != "tcp" && only != "tls" && only != "uds" &&
+      only != "shm") {
+    std::fprintf(stderr, "--only must be grpc, tcp, tls, uds or shm, got '%s'\n", only.c_str());
     return 2;
   }
   if (only == "tls" && absl::GetFlag(FLAGS_security_dir).empty()) {
@@ -398,7 +413,17 @@ int Run() {
     }
     secure = *loaded;
   }
-  Servers servers(secure ? &*secure : nullptr);
+  char socket_dir[] = "/tmp/tessera_ps_transport_XXXXXX";  // mode 0700
+  if (mkdtemp(socket_dir) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const std::string local_socket = std::string(socket_dir) + "/ps0-1.sock";
+  struct RemoveDir {
+    const char* dir;
+    ~RemoveDir() { rmdir(dir); }  // empty once the ps removed its sockets
+  } remove_dir{socket_dir};
+  Servers servers(secure ? &*secure : nullptr, local_socket);
   if (!(ps_in == "process" ? servers.StartInChildProcess() : servers.StartInThisProcess())) {
     return 1;
   }
@@ -418,8 +443,19 @@ int Run() {
     block->mutable_shape()->add_dim(bytes / 4);
   }
   // clients[w]: plaintext; secure_clients[w]: mutual TLS and token.
-  std::vector<std::unique_ptr<PsConnection>> clients, secure_clients;
-  for (int w = 0; w < 2; ++w) clients.push_back(*NewPsClient(address, {}));
+  // uds_clients, shm_clients: through the ps's local socket, without and with
+  // shared memory.
+  std::vector<std::unique_ptr<PsConnection>> clients, secure_clients, uds_clients, shm_clients;
+  for (int w = 0; w < 2; ++w) {
+    clients.push_back(*NewPsClient(address, {}));
+    PsClientOptions local;
+    local.local_socket = local_socket;
+    local.worker_task = w;
+    local.shared_memory = false;
+    uds_clients.push_back(*NewPsClient(address, local));
+    local.shared_memory = true;
+    shm_clients.push_back(*NewPsClient(address, local));
+  }
   if (secure) {
     PsClientOptions options;
     options.security = *secure;
@@ -494,11 +530,13 @@ int Run() {
       };
       auto grpc_round = [&](int w) { round_on(clients, w); };
       auto tls_round = [&](int w) { round_on(secure_clients, w); };
+      auto uds_round = [&](int w) { round_on(uds_clients, w); };
+      auto shm_round = [&](int w) { round_on(shm_clients, w); };
       TcpEcho echo(servers.echo_port(), workers, bytes);
       if (!echo.ok()) return 1;
       auto tcp_round = [&](int w) { echo.Round(w); };
-      double grpc_sum = 0, tcp_sum = 0, tls_sum = 0;
-      std::vector<double> ratios, tls_ratios;
+      double grpc_sum = 0, tcp_sum = 0, tls_sum = 0, uds_sum = 0, shm_sum = 0;
+      std::vector<double> ratios, tls_ratios, shm_ratios;
       Usage grpc_usage, tls_usage;
       for (int t = 0; t < turns; ++t) {
         const bool run_grpc = only.empty() || only == "grpc";
@@ -508,6 +546,13 @@ int Run() {
             run_grpc ? Measure(workers, bytes, slice, grpc_round, cpu, &grpc_usage) : 0;
         const double tcp = run_tcp ? Measure(workers, bytes, slice, tcp_round, cpu, nullptr) : 0;
         const double tls = run_tls ? Measure(workers, bytes, slice, tls_round, cpu, &tls_usage) : 0;
+        const bool run_uds = only.empty() || only == "uds";
+        const bool run_shm = only.empty() || only == "shm";
+        const double uds = run_uds ? Measure(workers, bytes, slice, uds_round, cpu, nullptr) : 0;
+        const double shm = run_shm ? Measure(workers, bytes, slice, shm_round, cpu, nullptr) : 0;
+        uds_sum += uds;
+        shm_sum += shm;
+        if (run_uds && run_shm) shm_ratios.push_back(shm / uds);
         grpc_sum += grpc;
         tcp_sum += tcp;
         tls_sum += tls;
@@ -526,6 +571,14 @@ int Run() {
                     *std::max_element(ratios.begin(), ratios.end()));
       }
       if (only == "tls") std::printf(" tls_GBps=%.3f", tls_sum / turns);
+      if (only == "uds" || only == "shm" || only.empty()) {
+        std::printf(" uds_GBps=%.3f shm_GBps=%.3f", uds_sum / turns, shm_sum / turns);
+      }
+      if (!shm_ratios.empty()) {
+        std::printf(" shm_vs_uds=%.2f (median of %d turns, range %.2f-%.2f)", Median(shm_ratios),
+                    turns, *std::min_element(shm_ratios.begin(), shm_ratios.end()),
+                    *std::max_element(shm_ratios.begin(), shm_ratios.end()));
+      }
       if (!tls_ratios.empty()) {
         std::printf(" tls_GBps=%.3f tls_ratio=%.2f (median of %d turns, range %.2f-%.2f)",
                     tls_sum / turns, Median(tls_ratios), turns,
