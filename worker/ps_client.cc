@@ -104,6 +104,7 @@ class PsClient final : public PsConnection {
   std::unique_ptr<SharedSegment> pull_segment_;
   absl::Mutex segment_mu_;
   absl::Time segment_retry_after_ ABSL_GUARDED_BY(segment_mu_) = absl::InfinitePast();
+  bool segment_warned_ ABSL_GUARDED_BY(segment_mu_) = false;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ParameterServer::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_stub_;
@@ -218,9 +219,13 @@ SharedSegment* PsClient::SegmentFor(std::unique_ptr<SharedSegment>* segment, siz
   absl::StatusOr<std::unique_ptr<SharedSegment>> made =
       SharedSegment::Create(segment_socket_, bytes, options_.worker_task, absl::Seconds(10));
   if (!made.ok()) {
-    LOG(WARNING) << "ps " << options_.ps_task << ": tensors go through the local socket, not "
-                 << "shared memory (asking again in a minute): " << made.status().message();
     absl::MutexLock lock(&segment_mu_);
+    if (!segment_warned_) {  // once per client: a ps may run without shared memory on purpose
+      LOG(WARNING) << "ps " << options_.ps_task << ": tensors go through the local socket, not "
+                   << "shared memory (asking again every minute, silently): "
+                   << made.status().message();
+      segment_warned_ = true;
+    }
     segment_retry_after_ = clock_->Now() + kSegmentRetryInterval;
     return nullptr;
   }
