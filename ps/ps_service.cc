@@ -177,7 +177,19 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
     const SharedFloats chunk = session_->NextChunk(kStreamChunkElements, &header);
     const size_t bytes = static_cast<size_t>(chunk.size()) * ElementBytes(header.encoding());
     if (segment_ != nullptr) {
-      absl::StatusOr<char*> place = segment_->Range(segment_offset_, bytes, "Pull answer");
+      // A client that gave up may already read its next answer from this
+      // segment (its PsClient makes a new one after a failed call; this
+      // narrows the window further).
+      if (context_->IsCancelled()) {
+        FinishStream(
+            grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
+        return;
+      }
+      absl::StatusOr<char*> place =
+          segment_->Range(segment_offset_, bytes,
+                          absl::StrCat("Pull answer for block '", header.block(),
+                                       "' into shared segment ", segment_id_)
+                              .c_str());
       if (!place.ok()) {
         FinishStream(replier_->Reply(place.status(), method_, context_));
         return;
@@ -290,7 +302,12 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     if (view.payload_bytes() != 0 || header.encoding() != FLOAT32 || header.kind() != GRADIENT) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Push chunk of block '", header.block(),
-          "': a chunk in a shared segment must be a FLOAT32 GRADIENT chunk without data"));
+          "': a chunk in a shared segment must be a FLOAT32 GRADIENT chunk without data; this one ",
+          view.payload_bytes() != 0
+              ? absl::StrCat("carries ", view.payload_bytes(), " bytes of data")
+          : header.encoding() != FLOAT32
+              ? absl::StrCat("is ", TensorEncoding_Name(header.encoding()))
+              : absl::StrCat("is ", ChunkKind_Name(header.kind()))));
     }
     if (segment_ == nullptr || segment_id_ != header.segment()) {
       ASSIGN_OR_RETURN(segment_, FindSegment(segments_, header.segment(), "Push"));

@@ -195,6 +195,31 @@ TEST_F(SharedMemoryTest, PushesAndPullsThroughSharedMemoryExactly) {
   EXPECT_EQ(server_->shared_segments(), 0);
 }
 
+TEST_F(SharedMemoryTest, AFailedPushOrPullLeavesItsSegmentToThePs) {
+  PsConnection* shared = Client(true);
+  CreateAndAssign(shared);
+  PushPullAndCheck(shared, 1);
+  ASSERT_EQ(server_->shared_segments(), 2);
+  // The ps may still read a failed push's segment, or write a failed pull's:
+  // the client lets both go and makes new ones.
+  std::vector<float> three(3, 1.0f);
+  std::vector<std::string> bias = {"fc/bias"};
+  EXPECT_EQ(shared->Push(Fields(GRADIENT), bias, {three}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  PullRequest unknown;
+  unknown.set_fingerprint(kFingerprint);
+  unknown.add_blocks("fc/nothing");
+  std::vector<float> nothing(4);
+  EXPECT_EQ(shared->Pull(unknown, {absl::MakeSpan(nothing)}).status().code(),
+            absl::StatusCode::kNotFound);
+  for (int i = 0; i < 500 && server_->shared_segments() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(server_->shared_segments(), 0);
+  PushPullAndCheck(shared, 2);
+  EXPECT_EQ(server_->shared_segments(), 2);
+}
+
 TEST_F(SharedMemoryTest, ARestartedPsGetsNewSegments) {
   PsConnection* shared = Client(true);
   CreateAndAssign(shared);
@@ -253,13 +278,19 @@ TEST_F(SharedMemoryTest, BadSegmentReferencesAreRefusedAndTheServerServesOn) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
             "Push chunk of block 'fc/bias': a chunk in a shared segment must be a FLOAT32 "
-            "GRADIENT chunk without data");
+            "GRADIENT chunk without data; this one carries 16 bytes of data");
   TensorChunk bf16 = chunk(id, 0, 8);
   bf16.mutable_header()->set_encoding(BFLOAT16);
-  EXPECT_EQ(RawPush({bf16}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  status = RawPush({bf16});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "; this one is BFLOAT16"))
+      << status.error_message();
   TensorChunk assign = chunk(id, 0, 16);
   assign.mutable_header()->set_kind(ASSIGN);
-  EXPECT_EQ(RawPush({assign}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  status = RawPush({assign});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "; this one is ASSIGN"))
+      << status.error_message();
 
   PullRequest pull;
   pull.set_fingerprint(kFingerprint);
@@ -271,9 +302,10 @@ TEST_F(SharedMemoryTest, BadSegmentReferencesAreRefusedAndTheServerServesOn) {
   pull.set_segment(id);  // 10 MB into 64 bytes
   status = RawPull(pull);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(status.error_message(),
-            absl::StrCat("Pull answer: bytes [0, +", kStreamChunkElements * 4,
-                         ") are not inside the shared segment of 64 bytes"));
+  EXPECT_EQ(
+      status.error_message(),
+      absl::StrCat("Pull answer for block 'fc/weights' into shared segment ", id, ": bytes [0, +",
+                   kStreamChunkElements * 4, ") are not inside the shared segment of 64 bytes"));
   pull.set_encoding(BFLOAT16);
   status = RawPull(pull);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

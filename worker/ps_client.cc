@@ -39,7 +39,7 @@ constexpr absl::Duration kSegmentRetryInterval = absl::Minutes(1);
 
 }  // namespace
 
-// Thread-compatible (see ps_client.h).
+// One call at a time, except one Push and one Pull at once (ps_connection.h).
 class PsClient final : public PsConnection {
  public:
   PsClient(const std::string& address, const PsClientOptions& options);
@@ -277,6 +277,9 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
       pull_segment_.reset();
       result = PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
     }
+    // After a failed pull the ps may still write its answer into the segment
+    // (its stream ends on its own time): the next pull gets a fresh one.
+    if (!result.ok()) pull_segment_.reset();
     if (arrivals > 0 && absl::IsUnavailable(result.status())) {
       return PullBrokeAfterArrivals(result.status(), arrivals, destinations.size());
     }
@@ -334,6 +337,10 @@ absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
       push_segment_.reset();
       result = PushOnce(fields, blocks, values, slots, await_block, deadline);
     }
+    // After a failed or abandoned push the ps may still be reading the
+    // segment (it applies what arrived on its own time): the next push gets
+    // a fresh one, so it cannot change bytes under that reading.
+    if (!result.ok()) push_segment_.reset();
     return result;
   });
 }

@@ -22,7 +22,8 @@
 // unavailable_timeout, logging "waiting for ps N at ADDRESS (...)" every
 // log_interval; every error names the RPC, the ps task and its address.
 //
-// Thread-compatible: one call at a time per instance. A worker uses one
+// One call at a time per instance, except one Push and one Pull at once
+// (ps_connection.h; each has its own shared segment). A worker uses one
 // PsClient per ps task and may call different instances from several threads
 // (each has its own channel and TCP connection).
 

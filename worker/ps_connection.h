@@ -13,8 +13,9 @@
 //   (common/status_macros.h): "`Rpc` to ps N at ADDRESS: ...". A ps that is
 //   down or restarting is UNAVAILABLE (an implementation may retry it first).
 // - Every answer carries the ps's incarnation, so callers see restarts.
-// - Thread-compatible: one call at a time per instance; different instances
-//   may be called from different threads at once.
+// - One call at a time per instance, except that one Push and one Pull may
+//   run at once from two threads (PsGroup's overlapped push and pull);
+//   different instances may be called from different threads at once.
 
 #include <cstdint>
 #include <functional>

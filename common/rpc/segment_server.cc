@@ -12,6 +12,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/rpc/local_socket.h"
 #include "common/status_macros.h"
@@ -81,6 +82,7 @@ absl::StatusOr<std::unique_ptr<SegmentServer>> SegmentServer::Start(
 }
 
 SegmentServer::~SegmentServer() {
+  stop_.store(true);
   const uint64_t one = 1;
   if (write(wakeup_, &one, sizeof(one)) != sizeof(one)) {
     LOG(WARNING) << "shared-memory socket " << options_.path << ": waking its thread failed";
@@ -109,12 +111,20 @@ void SegmentServer::Serve() {
   };
   std::vector<Connection> connections;
   std::vector<pollfd> polled;
-  while (true) {
+  // After an accept that failed for want of descriptors or memory, the
+  // listener rests a while (its connection stays queued: polling it at once
+  // would spin).
+  absl::Time listener_rests_until = absl::InfinitePast();
+  absl::Time last_accept_log = absl::InfinitePast();
+  while (!stop_.load()) {
     polled.clear();
     polled.push_back({wakeup_, POLLIN, 0});
-    polled.push_back({listener_, POLLIN, 0});
+    const bool listening = absl::Now() >= listener_rests_until;
+    // fd -1: poll skips it, and its revents stay 0.
+    polled.push_back({listening ? listener_ : -1, POLLIN, 0});
     for (const Connection& c : connections) polled.push_back({c.fd, POLLIN, 0});
-    if (poll(polled.data(), polled.size(), -1) < 0) {
+    // Bounded, so that a stop is seen even if waking the thread failed.
+    if (poll(polled.data(), polled.size(), listening ? 1000 : 100) < 0) {
       if (errno == EINTR) continue;
       LOG(ERROR) << "shared-memory socket " << options_.path << ": poll: " << strerror(errno)
                  << "; no more registrations";
@@ -142,7 +152,7 @@ void SegmentServer::Serve() {
       close(c.fd);
     }
     connections = std::move(open);
-    if ((polled[1].revents & POLLIN) != 0) {
+    if (polled[1].revents != 0) {
       // Refusals over max_segments are answered once the request came (an
       // answer to a connection closed before its request went out is lost);
       // beyond twice that many connections at once, they are closed unanswered.
@@ -151,6 +161,14 @@ void SegmentServer::Serve() {
         close(fd);
       } else if (fd >= 0) {
         connections.push_back({fd, 0});
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                 errno != ECONNABORTED) {
+        if (absl::Now() - last_accept_log >= absl::Seconds(10)) {
+          LOG(WARNING) << "shared-memory socket " << options_.path
+                       << ": accept: " << strerror(errno) << " (new registrations wait)";
+          last_accept_log = absl::Now();
+        }
+        listener_rests_until = absl::Now() + absl::Milliseconds(100);
       }
     }
   }
@@ -170,8 +188,12 @@ uint64_t SegmentServer::Register(int connection, bool full) {
   message.msg_control = control;
   message.msg_controllen = sizeof(control);
   const ssize_t received = recvmsg(connection, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  if (received <= 0) return 0;  // closed before registering
+  if (received < 0) return 0;
   std::vector<int> fds = ReceivedDescriptors(&message);
+  if (received == 0) {  // closed before registering, or an empty message (with descriptors?)
+    for (int fd : fds) close(fd);
+    return 0;
+  }
   auto refuse = [&](const std::string& reason) -> uint64_t {
     for (int fd : fds) close(fd);
     ucred peer{};

@@ -17,6 +17,7 @@
 // twice that many is closed at once). Thread-safe;
 // one thread of its own serves the socket.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -71,6 +72,7 @@ class SegmentServer {
   const SegmentServerOptions options_;
   const int listener_;
   const int wakeup_;  // eventfd: written to stop the thread
+  std::atomic<bool> stop_{false};  // set first (the thread also checks it every second)
   std::thread thread_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<const MappedSegment>> segments_

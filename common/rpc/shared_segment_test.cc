@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -237,6 +238,33 @@ TEST(SegmentServer, RefusesBadRegistrations) {
   }
   EXPECT_EQ(server->segments(), 0);
   // And it still serves.
+  EXPECT_TRUE(SharedSegment::Create(path, 4096, 0, kTimeout).ok());
+}
+
+// Descriptors open in this process (the server runs in it too).
+int OpenDescriptors() {
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(SegmentServer, AnEmptyMessageWithADescriptorLeaksNothing) {
+  const std::string path = ShortTempDir() + "/ps0-1.shm.sock";
+  std::unique_ptr<SegmentServer> server = StartServer(path);
+  ASSERT_NE(server, nullptr);
+  const int before = OpenDescriptors();
+  const int fd = MemoryFile(4096, F_SEAL_SHRINK);
+  const SegmentAnswer answer = RawRegister(path, Request(4096), {fd}, /*request_bytes=*/0);
+  close(fd);
+  EXPECT_EQ(answer.id, 0u);
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while (OpenDescriptors() != before && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(OpenDescriptors(), before);
+  EXPECT_EQ(server->segments(), 0);
   EXPECT_TRUE(SharedSegment::Create(path, 4096, 0, kTimeout).ok());
 }
 
