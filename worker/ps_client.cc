@@ -37,6 +37,26 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 // before asking again.
 constexpr absl::Duration kSegmentRetryInterval = absl::Minutes(1);
 
+// Whether a call's result is one the ps gave after its stream was over (an
+// answer, or its verdict on the request), so it no longer touches the call's
+// shared segment; false for what this side or the connection ended
+// (cancelled, deadline, broken, abandoned, a bad answer).
+bool EndedByThePs(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kOutOfRange:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 // One call at a time, except one Push and one Pull at once (ps_connection.h).
@@ -277,9 +297,10 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
       pull_segment_.reset();
       result = PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
     }
-    // After a failed pull the ps may still write its answer into the segment
-    // (its stream ends on its own time): the next pull gets a fresh one.
-    if (!result.ok()) pull_segment_.reset();
+    // After a pull that ended on this side the ps may still write its answer
+    // into the segment (its stream ends on its own time): the next pull gets
+    // a fresh one.
+    if (!EndedByThePs(result.status())) pull_segment_.reset();
     if (arrivals > 0 && absl::IsUnavailable(result.status())) {
       return PullBrokeAfterArrivals(result.status(), arrivals, destinations.size());
     }
@@ -337,10 +358,11 @@ absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
       push_segment_.reset();
       result = PushOnce(fields, blocks, values, slots, await_block, deadline);
     }
-    // After a failed or abandoned push the ps may still be reading the
-    // segment (it applies what arrived on its own time): the next push gets
-    // a fresh one, so it cannot change bytes under that reading.
-    if (!result.ok()) push_segment_.reset();
+    // After a push that ended on this side (abandoned, broken, timed out) the
+    // ps may still be reading the segment (it applies what arrived on its own
+    // time): the next push gets a fresh one, so it cannot change bytes under
+    // that reading.
+    if (!EndedByThePs(result.status())) push_segment_.reset();
     return result;
   });
 }
