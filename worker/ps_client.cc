@@ -20,6 +20,7 @@
 #include "protos/ps_service.grpc.pb.h"
 #include "worker/answer_assembler.h"
 #include "worker/chunk_stream_client.h"
+#include "worker/client_segments.h"
 
 namespace tessera {
 namespace {
@@ -33,29 +34,6 @@ constexpr std::chrono::milliseconds kDeadlineSlack(100);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // Short, so a restarted ps is used within about a second of answering again.
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
-// After a failed segment registration, the calls send bytes this long
-// before asking again.
-constexpr absl::Duration kSegmentRetryInterval = absl::Minutes(1);
-
-// Whether a call's result is one the ps gave after its stream was over (an
-// answer, or its verdict on the request), so it no longer touches the call's
-// shared segment; false for what this side or the connection ended
-// (cancelled, deadline, broken, abandoned, a bad answer).
-bool EndedByThePs(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kOk:
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kOutOfRange:
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
@@ -109,22 +87,10 @@ class PsClient final : public PsConnection {
   absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
                                               const SnapshotSink& sink, Deadline deadline);
 
-  // The segment in *segment if it holds `bytes`, else a new one of that
-  // size registered with the ps; null when the ps takes none (now: no
-  // shared memory, or a registration failed less than a minute ago).
-  SharedSegment* SegmentFor(std::unique_ptr<SharedSegment>* segment, size_t bytes);
-
   const std::string address_;
   const PsClientOptions options_;
   Clock* const clock_;
-  const std::string segment_socket_;  // "" without shared memory
-  // The segments of the push and of the pull calls (each used by one call at
-  // a time; a push and a pull may run at once).
-  std::unique_ptr<SharedSegment> push_segment_;
-  std::unique_ptr<SharedSegment> pull_segment_;
-  absl::Mutex segment_mu_;
-  absl::Time segment_retry_after_ ABSL_GUARDED_BY(segment_mu_) = absl::InfinitePast();
-  bool segment_warned_ ABSL_GUARDED_BY(segment_mu_) = false;
+  ClientSegments segments_;  // shared memory with a ps of this host
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ParameterServer::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_stub_;
@@ -143,7 +109,8 @@ PsClient::PsClient(const std::string& address, const PsClientOptions& options)
     : address_(address),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : RealClock::Get()),
-      segment_socket_(options.shared_memory ? SegmentSocketPath(options.local_socket) : "") {
+      segments_(options.shared_memory ? SegmentSocketPath(options.local_socket) : "",
+                options.ps_task, options.worker_task, clock_) {
   // Own TCP connection per client (so parallel clients do not share one);
   // a restarted ps is noticed within seconds. A connection attempt without
   // an answer within 1 s is UNAVAILABLE, which Retry retries: a ps whose
@@ -228,31 +195,6 @@ absl::StatusOr<Result> PsClient::Retry(const char* rpc, absl::Duration extra, At
   }
 }
 
-SharedSegment* PsClient::SegmentFor(std::unique_ptr<SharedSegment>* segment, size_t bytes) {
-  if (segment_socket_.empty() || bytes == 0) return nullptr;
-  if (*segment != nullptr && (*segment)->size() >= bytes) return segment->get();
-  segment->reset();
-  {
-    absl::MutexLock lock(&segment_mu_);
-    if (clock_->Now() < segment_retry_after_) return nullptr;
-  }
-  absl::StatusOr<std::unique_ptr<SharedSegment>> made =
-      SharedSegment::Create(segment_socket_, bytes, options_.worker_task, absl::Seconds(10));
-  if (!made.ok()) {
-    absl::MutexLock lock(&segment_mu_);
-    if (!segment_warned_) {  // once per client: a ps may run without shared memory on purpose
-      LOG(WARNING) << "ps " << options_.ps_task << ": tensors go through the local socket, not "
-                   << "shared memory (asking again every minute, silently): "
-                   << made.status().message();
-      segment_warned_ = true;
-    }
-    segment_retry_after_ = clock_->Now() + kSegmentRetryInterval;
-    return nullptr;
-  }
-  *segment = std::move(*made);
-  return segment->get();
-}
-
 absl::StatusOr<CreateVariablesResponse> PsClient::CreateVariables(
     const CreateVariablesRequest& request) {
   return Retry<CreateVariablesResponse>(
@@ -294,13 +236,11 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
     absl::StatusOr<PullResult> result =
         PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
     if (GetErrorKind(result.status()) == ErrorKind::kUnknownSegment) {  // the ps restarted
-      pull_segment_.reset();
+      segments_.Drop(ClientSegments::kPull);
       result = PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
     }
-    // After a pull that ended on this side the ps may still write its answer
-    // into the segment (its stream ends on its own time): the next pull gets
-    // a fresh one.
-    if (!EndedByThePs(result.status())) pull_segment_.reset();
+    // The ps may still write an answer this side gave up on.
+    segments_.AfterCall(ClientSegments::kPull, result.status());
     if (arrivals > 0 && absl::IsUnavailable(result.status())) {
       return PullBrokeAfterArrivals(result.status(), arrivals, destinations.size());
     }
@@ -321,7 +261,7 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
   size_t bytes = 0;
   for (absl::Span<float> d : destinations) bytes += d.size() * sizeof(float);
   SharedSegment* segment =
-      request.encoding() == FLOAT32 ? SegmentFor(&pull_segment_, bytes) : nullptr;
+      request.encoding() == FLOAT32 ? segments_.For(ClientSegments::kPull, bytes) : nullptr;
   PullRequest asked = request;
   if (segment != nullptr) asked.set_segment(segment->id());
   PullAssembler answer(asked, destinations, &counted);
@@ -355,14 +295,11 @@ absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
     absl::StatusOr<PushResponse> result =
         PushOnce(fields, blocks, values, slots, await_block, deadline);
     if (GetErrorKind(result.status()) == ErrorKind::kUnknownSegment) {  // the ps restarted
-      push_segment_.reset();
+      segments_.Drop(ClientSegments::kPush);
       result = PushOnce(fields, blocks, values, slots, await_block, deadline);
     }
-    // After a push that ended on this side (abandoned, broken, timed out) the
-    // ps may still be reading the segment (it applies what arrived on its own
-    // time): the next push gets a fresh one, so it cannot change bytes under
-    // that reading.
-    if (!EndedByThePs(result.status())) push_segment_.reset();
+    // The ps may still read a push this side abandoned or gave up on.
+    segments_.AfterCall(ClientSegments::kPush, result.status());
     return result;
   });
 }
@@ -379,7 +316,7 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
   if (fields.kind() == GRADIENT && fields.encoding() == FLOAT32) {
     size_t bytes = 0;
     for (absl::Span<const float> v : values) bytes += v.size() * sizeof(float);
-    segment = SegmentFor(&push_segment_, bytes);
+    segment = segments_.For(ClientSegments::kPush, bytes);
   }
   size_t segment_offset = 0;
   grpc::Status status;
