@@ -12,38 +12,19 @@
 #include "gtest/gtest.h"
 #include "protos/admin.grpc.pb.h"
 #include "ps/ps_server.h"
+#include "test/sgd_test_model.h"
 #include "worker/ps_client.h"
 
 namespace tessera {
 namespace {
 
-constexpr char kFingerprint[] = "0123456789abcdef";
-constexpr int64_t kBig = 2500000;  // 10 MB: several chunks (at most 4 MiB each)
+constexpr const char* kFingerprint = kSgdTestFingerprint;
+constexpr int64_t kBig = kSgdTestBig;  // 10 MB: several chunks (at most 4 MiB each)
 
-CreateVariablesRequest Model() {
-  CreateVariablesRequest request;
-  request.set_fingerprint(kFingerprint);
-  request.set_num_workers(2);
-  request.set_holds_global_step(true);
-  request.mutable_optimizer()->set_learning_rate(0.5f);
-  request.mutable_optimizer()->mutable_sgd();
-  BlockSpec* big = request.add_blocks();
-  big->set_name("fc/weights");
-  big->mutable_shape()->add_dim(kBig / 100);
-  big->mutable_shape()->add_dim(100);
-  BlockSpec* small = request.add_blocks();
-  small->set_name("fc/bias");
-  small->mutable_shape()->add_dim(4);
-  return request;
-}
+CreateVariablesRequest Model() { return SgdTestModel(); }
 
 ChunkHeader Fields(ChunkKind kind, bool increment_global_step = false) {
-  ChunkHeader fields;
-  fields.set_kind(kind);
-  fields.set_fingerprint(kFingerprint);
-  fields.set_worker_task(1);
-  fields.set_increment_global_step(increment_global_step);
-  return fields;
+  return SgdTestFields(kind, increment_global_step);
 }
 
 class PsServiceTest : public ::testing::Test {
