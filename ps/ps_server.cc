@@ -120,6 +120,7 @@ StatusResponse PsServer::Status() {
   status.set_version(options_.version);
   status.set_security(SecurityStatus(options_.security));
   status.set_local_socket(options_.local_socket);
+  status.set_shared_segments(shared_segments());
   status.set_global_step(summary.global_step);
   status.set_num_blocks(summary.num_blocks);
   status.set_bytes_held(summary.bytes_held);

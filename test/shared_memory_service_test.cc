@@ -166,6 +166,7 @@ TEST_F(SharedMemoryTest, PushesAndPullsThroughSharedMemoryExactly) {
   EXPECT_EQ(server_->shared_segments(), 0);  // ASSIGN goes through the socket
   PushPullAndCheck(shared, 1);
   EXPECT_EQ(server_->shared_segments(), 2);  // the push's and the pull's
+  EXPECT_EQ(server_->Status().shared_segments(), 2);  // tessera_ctl status --json shows it
   PushPullAndCheck(bytes, 2);                // the socket's client sees the same store
   PushPullAndCheck(shared, 3);
   EXPECT_EQ(server_->shared_segments(), 2);  // reused
