@@ -194,21 +194,18 @@ uint64_t SegmentServer::Register(int connection, bool full) {
     for (int fd : fds) close(fd);
     return 0;
   }
+  ucred peer{};  // pid 0 in messages when the kernel does not say
+  socklen_t length = sizeof(peer);
+  const bool peer_known = getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0;
+  const int peer_error = errno;
   auto refuse = [&](const std::string& reason) -> uint64_t {
     for (int fd : fds) close(fd);
-    ucred peer{};
-    socklen_t length = sizeof(peer);
-    getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length);
     LOG(WARNING) << "shared-memory socket " << options_.path << ": refused a segment from pid "
                  << peer.pid << ": " << reason;
     Answer(connection, 0, reason);
     return 0;
   };
-  ucred peer{};
-  socklen_t length = sizeof(peer);
-  if (getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
-    return refuse(absl::StrCat("SO_PEERCRED: ", strerror(errno)));
-  }
+  if (!peer_known) return refuse(absl::StrCat("SO_PEERCRED: ", strerror(peer_error)));
   if (peer.uid != geteuid()) {
     return refuse(absl::StrCat("uid ", peer.uid, " is not the ps's uid ", geteuid()));
   }
