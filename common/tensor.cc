@@ -38,12 +38,67 @@ absl::Status ValidateShape(const Shape& shape, absl::string_view what) {
   return absl::OkStatus();
 }
 
-Tensor::Tensor(Shape shape) : shape_(std::move(shape)), data_(NumElements(shape_), 0.0f) {}
+Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
+  Own(std::vector<float>(static_cast<size_t>(NumElements(shape_)), 0.0f));
+}
 
-Tensor::Tensor(Shape shape, std::vector<float> values)
-    : shape_(std::move(shape)), data_(std::move(values)) {}
+Tensor::Tensor(Shape shape, std::vector<float> values) : shape_(std::move(shape)) {
+  Own(std::move(values));
+}
 
-void Tensor::Fill(float value) { std::fill(data_.begin(), data_.end(), value); }
+Tensor Tensor::Borrowing(Shape shape, float* memory) {
+  Tensor t;
+  t.size_ = NumElements(shape);
+  t.shape_ = std::move(shape);
+  t.data_ = memory;
+  return t;
+}
+
+void Tensor::Own(std::vector<float> values) {
+  owned_ = std::move(values);
+  data_ = owned_.data();
+  size_ = static_cast<int64_t>(owned_.size());
+}
+
+Tensor::Tensor(const Tensor& other) : shape_(other.shape_) {
+  Own(std::vector<float>(other.data_, other.data_ + other.size_));
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) {
+    shape_ = other.shape_;
+    Own(std::vector<float>(other.data_, other.data_ + other.size_));
+  }
+  return *this;
+}
+
+// A vector's move keeps its buffer, so data_ stays right in both cases.
+Tensor::Tensor(Tensor&& other) noexcept
+    : shape_(std::move(other.shape_)),
+      owned_(std::move(other.owned_)),
+      data_(other.data_),
+      size_(other.size_) {
+  other.shape_.clear();
+  other.owned_.clear();
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+Tensor& Tensor::operator=(Tensor&& other) noexcept {
+  if (this != &other) {
+    shape_ = std::move(other.shape_);
+    owned_ = std::move(other.owned_);
+    data_ = other.data_;
+    size_ = other.size_;
+    other.shape_.clear();
+    other.owned_.clear();
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+void Tensor::Fill(float value) { std::fill(data_, data_ + size_, value); }
 
 absl::Status Tensor::Reshape(Shape shape) {
   if (NumElements(shape) != size()) {
@@ -55,10 +110,17 @@ absl::Status Tensor::Reshape(Shape shape) {
 }
 
 void Tensor::Resize(Shape shape) {
-  const size_t n = static_cast<size_t>(NumElements(shape));
+  const int64_t n = NumElements(shape);
   shape_ = std::move(shape);
-  data_.resize(n);  // keeps the capacity when shrinking
-  std::fill(data_.begin(), data_.end(), 0.0f);
+  if (borrowed() && n == size_) {
+    Fill(0.0f);
+    return;
+  }
+  if (borrowed()) owned_.clear();
+  owned_.resize(static_cast<size_t>(n));  // keeps the capacity when shrinking
+  std::fill(owned_.begin(), owned_.end(), 0.0f);
+  data_ = owned_.data();
+  size_ = n;
 }
 
 TensorProto Tensor::ToProto() const {
@@ -72,7 +134,7 @@ void Tensor::ToProto(TensorProto* proto) const {
   proto->set_dtype(DT_FLOAT);
   for (int64_t d : shape_) proto->mutable_shape()->add_dim(d);
   // x86-64 is little-endian, so the buffer is the wire form.
-  proto->set_tensor_content(reinterpret_cast<const char*>(data_.data()), bytes());
+  proto->set_tensor_content(reinterpret_cast<const char*>(data_), bytes());
 }
 
 absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto, absl::string_view what) {

@@ -32,17 +32,32 @@ class Tensor {
   // Zero-filled tensor of `shape`. The shape must be valid (ValidateShape).
   explicit Tensor(Shape shape);
   Tensor(Shape shape, std::vector<float> values);  // values.size() == NumElements
+  // A tensor of `shape` whose elements are NumElements(shape) floats at
+  // `memory`, which it borrows (it must outlive the tensor; as it is): the
+  // worker's variables and gradients in memory shared with the ps of its host
+  // (worker/tensor_memory.h). A copy of it owns its elements; a move keeps
+  // the borrowing; Resize to another element count makes it own them.
+  static Tensor Borrowing(Shape shape, float* memory);
+
+  Tensor(const Tensor& other);
+  Tensor& operator=(const Tensor& other);
+  Tensor(Tensor&& other) noexcept;
+  Tensor& operator=(Tensor&& other) noexcept;
 
   const Shape& shape() const { return shape_; }
   int64_t dim(int i) const { return shape_[i]; }
   int rank() const { return static_cast<int>(shape_.size()); }
-  int64_t size() const { return static_cast<int64_t>(data_.size()); }
+  int64_t size() const { return size_; }
   int64_t bytes() const { return size() * static_cast<int64_t>(sizeof(float)); }
 
-  float* data() { return data_.data(); }
-  const float* data() const { return data_.data(); }
-  absl::Span<float> span() { return absl::MakeSpan(data_); }
-  absl::Span<const float> span() const { return absl::MakeConstSpan(data_); }
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  absl::Span<float> span() { return absl::MakeSpan(data_, static_cast<size_t>(size_)); }
+  absl::Span<const float> span() const {
+    return absl::MakeConstSpan(data_, static_cast<size_t>(size_));
+  }
+  // Whether the elements are borrowed memory (Borrowing).
+  bool borrowed() const { return size_ > 0 && data_ != owned_.data(); }
   float& operator[](int64_t i) { return data_[i]; }
   float operator[](int64_t i) const { return data_[i]; }
 
@@ -64,8 +79,13 @@ class Tensor {
                                           absl::string_view what = "tensor");
 
  private:
+  // Owns `values`: data_ points into them.
+  void Own(std::vector<float> values);
+
   Shape shape_;
-  std::vector<float> data_;
+  std::vector<float> owned_;  // the elements, unless borrowed
+  float* data_ = nullptr;     // owned_.data() or the borrowed memory
+  int64_t size_ = 0;
 };
 
 }  // namespace tessera

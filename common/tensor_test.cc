@@ -77,4 +77,65 @@ TEST(TensorTest, FromProtoRejectsBadInput) {
 }
 
 }  // namespace
+TEST(TensorTest, BorrowingUsesTheMemoryAndCopiesOwnTheirs) {
+  std::vector<float> memory(8, 1.0f);
+  Tensor t = Tensor::Borrowing({2, 3}, memory.data() + 1);
+  EXPECT_TRUE(t.borrowed());
+  EXPECT_EQ(t.size(), 6);
+  EXPECT_EQ(t.data(), memory.data() + 1);
+  t.Fill(5.0f);
+  EXPECT_EQ(memory, std::vector<float>({1, 5, 5, 5, 5, 5, 5, 1}));
+  t[0] = 2.0f;
+  EXPECT_EQ(memory[1], 2.0f);
+  EXPECT_EQ(t.span().size(), 6u);
+
+  Tensor copy = t;  // owns a copy
+  EXPECT_FALSE(copy.borrowed());
+  EXPECT_NE(copy.data(), t.data());
+  EXPECT_EQ(copy.shape(), t.shape());
+  EXPECT_EQ(copy[0], 2.0f);
+  copy[0] = 7.0f;
+  EXPECT_EQ(memory[1], 2.0f);
+  Tensor assigned;
+  assigned = t;
+  EXPECT_FALSE(assigned.borrowed());
+  EXPECT_EQ(assigned[1], 5.0f);
+
+  Tensor moved = std::move(t);  // keeps the borrowing
+  EXPECT_TRUE(moved.borrowed());
+  EXPECT_EQ(moved.data(), memory.data() + 1);
+  EXPECT_EQ(t.size(), 0);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  std::vector<Tensor> tensors;
+  tensors.push_back(std::move(moved));
+  tensors.emplace_back(Shape{4});
+  tensors.emplace_back(Shape{4});  // reallocates: the moves keep the memory
+  EXPECT_EQ(tensors[0].data(), memory.data() + 1);
+  EXPECT_FALSE(tensors[1].borrowed());
+
+  // Resize to the same count stays in the memory (zeroed); to another, owns.
+  tensors[0].Resize({3, 2});
+  EXPECT_EQ(tensors[0].data(), memory.data() + 1);
+  EXPECT_EQ(memory, std::vector<float>({1, 0, 0, 0, 0, 0, 0, 1}));
+  tensors[0].Resize({7});
+  EXPECT_FALSE(tensors[0].borrowed());
+  EXPECT_EQ(tensors[0].size(), 7);
+  tensors[0][6] = 3.0f;
+  EXPECT_EQ(memory[7], 1.0f);
+}
+
+TEST(TensorTest, MovesOfOwnedTensorsKeepTheirElements) {
+  Tensor a({3});
+  a[2] = 4.0f;
+  const float* at = a.data();
+  Tensor b = std::move(a);
+  EXPECT_EQ(b.data(), at);
+  EXPECT_EQ(b[2], 4.0f);
+  Tensor c({1});
+  c = std::move(b);
+  EXPECT_EQ(c.data(), at);
+  EXPECT_EQ(c.shape(), Shape({3}));
+  c = c;  // NOLINT: self-assignment keeps it
+  EXPECT_EQ(c[2], 4.0f);
+}
+
 }  // namespace tessera

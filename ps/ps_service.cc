@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/error_kind.h"
@@ -70,6 +71,33 @@ absl::StatusOr<std::shared_ptr<const MappedSegment>> FindSegment(const SegmentSe
   return segment;
 }
 
+// A Pull's segment_offsets by block name (empty: the answer goes from offset
+// 0 in answer order), or INVALID_ARGUMENT saying what is wrong with them.
+absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> SegmentPlaces(
+    const PullRequest& request) {
+  absl::flat_hash_map<std::string, int64_t> places;
+  if (request.segment_offsets().empty()) return places;
+  if (request.segment() == 0 || request.segment_offsets_size() != request.blocks_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "PullRequest: ", request.segment_offsets_size(), " segment_offsets for ",
+        request.blocks_size(), " blocks", request.segment() == 0 ? " and no segment" : "",
+        " (need a segment and one offset per named block)"));
+  }
+  for (int i = 0; i < request.blocks_size(); ++i) {
+    const int64_t offset = request.segment_offsets(i);
+    if (offset < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("PullRequest: segment offset ", offset,
+                                                     " of block '", request.blocks(i),
+                                                     "' is negative"));
+    }
+    if (!places.emplace(request.blocks(i), offset).second) {
+      return absl::InvalidArgumentError(absl::StrCat("PullRequest: block '", request.blocks(i),
+                                                     "' is named twice with segment_offsets"));
+    }
+  }
+  return places;
+}
+
 // Starts the session of a Pull or Snapshot whose request is in `request`.
 template <typename Request, typename Start>
 absl::StatusOr<std::unique_ptr<ChunkSource>> StartSource(const grpc::ByteBuffer& request,
@@ -102,11 +130,13 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   }
 
   // A Pull: streams once the store says `request` may proceed.
-  // With `segment` (the request's), the values go into it and the chunks
-  // carry only their place.
+  // With `segment` (the request's), the values go into it, at `places` by
+  // block (SegmentPlaces) or else one after another, and the chunks carry
+  // only their place.
   ChunkStreamReactor(grpc::CallbackServerContext* context, const PullRequest& request,
                      std::unique_ptr<PullSession> session, VariableStore* store,
-                     std::shared_ptr<const MappedSegment> segment, StreamLimiter::Slot slot,
+                     std::shared_ptr<const MappedSegment> segment,
+                     absl::flat_hash_map<std::string, int64_t> places, StreamLimiter::Slot slot,
                      PsReplier* replier)
       : context_(context),
         method_("Pull"),
@@ -115,6 +145,7 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
         store_(store),
         segment_(std::move(segment)),
         segment_id_(request.segment()),
+        places_(std::move(places)),
         slot_(std::move(slot)) {
     metrics_->CountPull();
     const PullSession* pull = session.get();
@@ -185,6 +216,14 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
             grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat(method_, " cancelled")));
         return;
       }
+      if (!places_.empty()) {
+        // A place past the segment's end stays there for Range to refuse.
+        const auto place = places_.find(header.block());
+        const int64_t base = place != places_.end() ? place->second : -1;
+        segment_offset_ = base < 0 || base > static_cast<int64_t>(segment_->size())
+                              ? base
+                              : base + header.offset() * static_cast<int64_t>(sizeof(float));
+      }
       absl::StatusOr<char*> place =
           segment_->Range(segment_offset_, bytes,
                           absl::StrCat("Pull answer for block '", header.block(),
@@ -224,6 +263,8 @@ class ChunkStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffe
   VariableStore* const store_ = nullptr;  // Pull only
   const std::shared_ptr<const MappedSegment> segment_;  // Pull into shared memory only
   const uint64_t segment_id_ = 0;
+  // Where each block's values go in it (empty: one after another).
+  const absl::flat_hash_map<std::string, int64_t> places_;
   int64_t segment_offset_ = 0;  // where the next chunk goes in it
   StreamLimiter::Slot slot_;  // released when finishing, else with the reactor
   std::unique_ptr<ChunkSource> session_;
@@ -320,6 +361,14 @@ class PushReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
                         absl::StrCat("Push chunk of block '", header.block(), "'").c_str()));
     RETURN_IF_ERROR(session_->BeginChunk(header, bytes));
     metrics_->AddPushedBytes(bytes);
+    if (header.segment_offset() % static_cast<int64_t>(sizeof(float)) == 0) {
+      // Aligned floats: used where they are (SYNC sums them when the step
+      // completes; the worker leaves them alone until then).
+      return session_->CommitSharedChunk(
+          absl::MakeConstSpan(reinterpret_cast<const float*>(payload),
+                              static_cast<size_t>(bytes) / sizeof(float)),
+          segment_);
+    }
     return session_->CommitChunk([payload](int64_t element, absl::Span<float> out) {
       std::memcpy(out.data(), payload + element * sizeof(float), out.size() * sizeof(float));
     });
@@ -386,6 +435,15 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServer
   PullRequest parsed;
   absl::Status status = ParseFromByteBuffer(*request, &parsed, "PullRequest");
   std::shared_ptr<const MappedSegment> segment;
+  absl::flat_hash_map<std::string, int64_t> places;
+  if (status.ok()) {
+    absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> found = SegmentPlaces(parsed);
+    if (found.ok()) {
+      places = std::move(*found);
+    } else {
+      status = found.status();
+    }
+  }
   if (status.ok() && parsed.segment() != 0) {
     if (parsed.encoding() != FLOAT32) {
       status =
@@ -407,7 +465,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Pull(grpc::CallbackServer
                                   replier_.get());
   }
   return new ChunkStreamReactor(context, parsed, std::move(*session), store_, std::move(segment),
-                                std::move(*slot), replier_.get());
+                                std::move(places), std::move(*slot), replier_.get());
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* PsService::Snapshot(

@@ -166,7 +166,23 @@ absl::Status PushSession::BeginChunk(const ChunkHeader& header, int64_t payload_
   return absl::OkStatus();
 }
 
-absl::Status PushSession::CommitChunk(PayloadReader read) {
+absl::Status PushSession::CommitChunk(PayloadReader read) { return Commit(read, {}, nullptr); }
+
+absl::Status PushSession::CommitSharedChunk(absl::Span<const float> payload,
+                                            std::shared_ptr<const void> shared) {
+  if (pending_elements_ >= 0 && static_cast<int64_t>(payload.size()) != pending_elements_) {
+    return Fail(absl::InternalError(absl::StrCat("CommitSharedChunk of ", payload.size(),
+                                                 " elements for a chunk of ", pending_elements_)));
+  }
+  return Commit(
+      [payload](int64_t element, absl::Span<float> out) {
+        std::copy_n(payload.begin() + element, out.size(), out.begin());
+      },
+      payload, std::move(shared));
+}
+
+absl::Status PushSession::Commit(PayloadReader read, absl::Span<const float> payload,
+                                 std::shared_ptr<const void> shared) {
   RETURN_IF_ERROR(error_);
   if (pending_elements_ < 0) {
     return Fail(absl::FailedPreconditionError("CommitChunk without a successful BeginChunk"));
@@ -185,15 +201,19 @@ absl::Status PushSession::CommitChunk(PayloadReader read) {
       chunk.worker_task = first_.worker_task();
       chunk.step = first_.step();
       if (offset == 0) block_push_ = context_.policy->BeginBlock(block_, chunk);
-      if (block_push_.accepted) {
+      if (block_push_.accepted && shared != nullptr) {  // in one piece, where it is
+        RETURN_IF_ERROR(Fail(
+            context_.policy->Apply(block_, chunk, block_push_, payload, last, std::move(shared))));
+        ++applied_;
+      } else if (block_push_.accepted) {
         for (int64_t done = 0; done < n;) {
           const int64_t count = std::min(kPieceElements, n - done);
           const absl::Span<float> piece(scratch_.data(), count);
           read(done, piece);
           chunk.offset = offset + done;
           done += count;
-          RETURN_IF_ERROR(
-              Fail(context_.policy->Apply(block_, chunk, block_push_, piece, last && done == n)));
+          RETURN_IF_ERROR(Fail(context_.policy->Apply(block_, chunk, block_push_, piece,
+                                                      last && done == n, nullptr)));
         }
         ++applied_;
       } else {

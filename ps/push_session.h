@@ -14,6 +14,7 @@
 // core's pool and returned on destruction.
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +51,13 @@ class PushSession {
   // Applies the chunk BeginChunk validated, reading its payload piece by piece
   // with `read`, under the block's lock.
   absl::Status CommitChunk(PayloadReader read);
+  // CommitChunk for a chunk whose payload is FLOAT32 floats in memory the
+  // worker shares with the ps (held by `shared`; docs/protocol.md, "Shared
+  // memory"): a GRADIENT chunk is applied or summed from where it is, in one
+  // piece (SYNC reads it when the push joins the step's sum:
+  // UpdatePolicy::Apply); anything else is read as CommitChunk reads.
+  absl::Status CommitSharedChunk(absl::Span<const float> payload,
+                                 std::shared_ptr<const void> shared);
   // BeginChunk + CommitChunk, for callers holding the payload already,
   // decoded: a chunk of payload.size() elements in the header's encoding.
   absl::Status AddChunk(const ChunkHeader& header, absl::Span<const float> payload);
@@ -60,6 +68,9 @@ class PushSession {
  private:
   absl::Status Fail(absl::Status status);
   absl::Status CheckFirstChunk(const ChunkHeader& header);
+  // CommitChunk, or CommitSharedChunk when `shared` is set.
+  absl::Status Commit(PayloadReader read, absl::Span<const float> payload,
+                      std::shared_ptr<const void> shared);
   // Moves to the (block, slot) of `header` when it starts a new tensor.
   absl::Status StartTensor(const ChunkHeader& header);
 

@@ -16,15 +16,25 @@
 // push still arriving when the step ends (a backup worker's) adds nothing to
 // it or to the next step.
 //
+// A push whose chunks lie in memory the worker shares with the ps
+// (AddBorrowed: docs/protocol.md, "Shared memory") is not copied: the
+// accumulator reads it where it is when the push joins the sum, and the
+// first complete push is read only when the second joins it (both in one
+// pass); with replicas_to_aggregate 1 the mean is the push itself. Such
+// memory must stay unchanged until then (the worker does not write a pushed
+// gradient before its next pull shows the step applied).
+//
 // Memory: up to `workers` block-sized buffers (the pushes in progress and
 // the sum, which is the first complete push's buffer), kept for reuse.
 // Not thread-safe: the owner guards it (the block's mutex).
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 
 namespace tessera {
@@ -50,15 +60,26 @@ class SyncAccumulator {
   // broken stream) replaces its older one, whose chunks then add nothing.
   int64_t Start(int worker);
   // Chunk `grad` at element `offset` of the push `ticket` (a push writes each
-  // element once, in order). Nothing when the ticket is no longer live: the
-  // step ended or the worker started again. Requires offset + grad.size() <=
-  // elements.
+  // element once, in order), copied. Nothing when the ticket is no longer
+  // live: the step ended or the worker started again. Requires offset +
+  // grad.size() <= elements.
   void Add(int64_t ticket, int64_t offset, absl::Span<const float> grad);
-  // The push `ticket` has all its chunks: it joins the step's sum. Returns
-  // true when it is the replicas_to_aggregate-th: then Average() holds the
-  // mean and the caller applies it, then calls Reset(). False for a ticket no
-  // longer live.
-  bool Complete(int64_t ticket);
+  // As Add, but `grad` is borrowed: it stays valid (`keep` holds its memory)
+  // and unchanged until the push joined the sum, or the step ended. A chunk
+  // that does not continue the push's borrowed chunks in the same memory is
+  // copied (and the push's borrowed chunks with it).
+  void AddBorrowed(int64_t ticket, int64_t offset, absl::Span<const float> grad,
+                   std::shared_ptr<const void> keep);
+  // Runs body(begin, end) over element ranges covering [0, n), perhaps
+  // several at once on other threads.
+  using ForRanges =
+      absl::FunctionRef<void(int64_t n, absl::FunctionRef<void(int64_t begin, int64_t end)> body)>;
+  // The push `ticket` has all its chunks: it joins the step's sum (summed by
+  // `for_ranges`; default: here). Returns true when it is the
+  // replicas_to_aggregate-th: then Average() holds the mean and the caller
+  // applies it, then calls Reset(). False for a ticket no longer live.
+  bool Complete(int64_t ticket, ForRanges for_ranges = Serially);
+  static void Serially(int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) { body(0, n); }
   // The mean of the step's complete pushes, once Complete returned true.
   // Valid until Reset.
   absl::Span<const float> Average();
@@ -76,19 +97,30 @@ class SyncAccumulator {
   const std::set<int>& contributors() const { return contributors_; }
 
  private:
+  // A push's chunks so far: copied into `values`, or (while every chunk was
+  // borrowed) the `borrowed` elements at `data`, held by `keep`.
   struct InProgress {
     int worker = 0;
     int64_t ticket = 0;
-    std::vector<float> values;
+    std::vector<float> values;  // empty while borrowed
+    const float* data = nullptr;
+    int64_t borrowed = 0;
+    std::shared_ptr<const void> keep;
   };
   std::vector<float> TakeBuffer();
   InProgress* Find(int64_t ticket);
+  // Copies a push's borrowed chunks into a buffer of its own.
+  void Materialize(InProgress* push);
 
   const int64_t elements_;
   const int replicas_to_aggregate_;
   const int buffers_bound_;
   int64_t next_ticket_ = 1;
   std::vector<float> sum_;  // the complete pushes' sum; their mean once complete
+  // The sum as it stands: sum_, or the only complete push's borrowed
+  // elements (held by sum_keep_).
+  absl::Span<const float> sum_view_;
+  std::shared_ptr<const void> sum_keep_;
   std::set<int> contributors_;
   std::vector<InProgress> in_progress_;
   std::vector<std::vector<float>> free_;  // buffers for reuse

@@ -1,5 +1,6 @@
 #include "ps/sync_accumulator.h"
 
+#include <memory>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -111,4 +112,127 @@ TEST(SyncAccumulatorTest, ZeroElementsCountsPushesOnly) {
 }
 
 }  // namespace
+// Memory a worker shares with the ps, as the accumulator borrows it.
+struct Shared {
+  explicit Shared(std::vector<float> v)
+      : values(std::make_shared<std::vector<float>>(std::move(v))) {}
+  absl::Span<const float> span(size_t from, size_t n) const {
+    return absl::MakeConstSpan(*values).subspan(from, n);
+  }
+  std::shared_ptr<std::vector<float>> values;
+};
+
+TEST(SyncAccumulatorTest, BorrowedPushesAreReadWhenTheyJoinTheSum) {
+  SyncAccumulator acc(3, 2, 2);
+  Shared a({1, 2, 3}), b({3, 4, 5});
+  ASSERT_EQ(acc.Begin(0, 1, 1), Verdict::kAccumulate);
+  const int64_t first = acc.Start(0);
+  acc.AddBorrowed(first, 0, a.span(0, 2), a.values);
+  acc.AddBorrowed(first, 2, a.span(2, 1), a.values);
+  EXPECT_FALSE(acc.Complete(first));
+  EXPECT_EQ(a.values.use_count(), 2);  // held, not copied:
+  (*a.values)[0] = 5;                  // what it holds when the second joins counts
+  ASSERT_EQ(acc.Begin(1, 1, 1), Verdict::kAccumulate);
+  const int64_t second = acc.Start(1);
+  acc.AddBorrowed(second, 0, b.span(0, 3), b.values);
+  EXPECT_TRUE(acc.Complete(second));
+  EXPECT_EQ(Mean(&acc), (std::vector<float>{4, 3, 4}));
+  // Both read: neither is held any more, and the mean is the accumulator's.
+  EXPECT_EQ(a.values.use_count(), 1);
+  EXPECT_EQ(b.values.use_count(), 1);
+  (*b.values)[0] = 100;
+  EXPECT_EQ(Mean(&acc), (std::vector<float>{4, 3, 4}));
+  acc.Reset();
+}
+
+TEST(SyncAccumulatorTest, BorrowedAndCopiedPushesMixInAnyOrder) {
+  // The same three pushes, each borrowed or copied, in every combination:
+  // the same mean, bit for bit.
+  const std::vector<std::vector<float>> pushes = {{1, 2, 3, 4}, {0.5f, 7, -1, 2}, {3, 3, 3, 3}};
+  std::vector<float> want;
+  for (int mask = 0; mask < 8; ++mask) {
+    SyncAccumulator acc(4, 3, 3);
+    std::vector<Shared> memory;
+    for (const auto& p : pushes) memory.emplace_back(p);
+    for (int w = 0; w < 3; ++w) {
+      ASSERT_EQ(acc.Begin(w, 2, 2), Verdict::kAccumulate);
+      const int64_t ticket = acc.Start(w);
+      for (size_t at = 0; at < 4; at += 2) {
+        if (mask & (1 << w)) {
+          acc.AddBorrowed(ticket, static_cast<int64_t>(at), memory[w].span(at, 2),
+                          memory[w].values);
+        } else {
+          acc.Add(ticket, static_cast<int64_t>(at), memory[w].span(at, 2));
+        }
+      }
+      EXPECT_EQ(acc.Complete(ticket), w == 2);
+    }
+    if (mask == 0) want = Mean(&acc);
+    EXPECT_EQ(Mean(&acc), want) << "mask " << mask;
+    for (const Shared& m : memory) EXPECT_EQ(m.values.use_count(), 1) << "mask " << mask;
+    acc.Reset();
+  }
+  const float third = 1.0f / 3.0f;
+  EXPECT_EQ(want, (std::vector<float>{(1 + 0.5f + 3) * third, (2 + 7 + 3) * third,
+                                      (3 - 1 + 3) * third, (4 + 2 + 3) * third}));
+}
+
+TEST(SyncAccumulatorTest, ABorrowedChunkThatDoesNotContinueIsCopied) {
+  SyncAccumulator acc(4, 2, 2);
+  Shared a({1, 2, 9, 3, 4});  // the push's second chunk is not right after its first
+  ASSERT_EQ(acc.Begin(0, 0, 0), Verdict::kAccumulate);
+  const int64_t first = acc.Start(0);
+  acc.AddBorrowed(first, 0, a.span(0, 2), a.values);
+  acc.AddBorrowed(first, 2, a.span(3, 2), a.values);
+  EXPECT_FALSE(acc.Complete(first));
+  EXPECT_EQ(a.values.use_count(), 1);  // copied whole
+  *a.values = {0, 0, 0, 0, 0};
+  // Nor does a chunk of other memory that happens to follow.
+  Shared b({1, 1, 1, 1});
+  auto other = std::make_shared<int>(0);
+  ASSERT_EQ(acc.Begin(1, 0, 0), Verdict::kAccumulate);
+  const int64_t second = acc.Start(1);
+  acc.AddBorrowed(second, 0, b.span(0, 2), b.values);
+  acc.AddBorrowed(second, 2, b.span(2, 2), other);
+  EXPECT_TRUE(acc.Complete(second));
+  EXPECT_EQ(other.use_count(), 1);
+  EXPECT_EQ(Mean(&acc), (std::vector<float>{1, 1.5f, 2, 2.5f}));
+}
+
+TEST(SyncAccumulatorTest, OneBorrowedReplicaIsItsOwnMeanWhereItIs) {
+  SyncAccumulator acc(2, 1, 1);
+  Shared a({6, 8});
+  ASSERT_EQ(acc.Begin(0, 0, 0), Verdict::kAccumulate);
+  const int64_t push = acc.Start(0);
+  acc.AddBorrowed(push, 0, a.span(0, 2), a.values);
+  EXPECT_TRUE(acc.Complete(push));
+  EXPECT_EQ(acc.Average().data(), a.values->data());
+  EXPECT_EQ(Mean(&acc), (std::vector<float>{6, 8}));
+  acc.Reset();
+  EXPECT_EQ(a.values.use_count(), 1);
+}
+
+TEST(SyncAccumulatorTest, ARetryOrTheStepsEndLetsABorrowedPushGo) {
+  SyncAccumulator acc(2, 2, 2);
+  Shared a({1, 1}), retry({2, 2});
+  ASSERT_EQ(acc.Begin(0, 0, 0), Verdict::kAccumulate);
+  const int64_t broken = acc.Start(0);
+  acc.AddBorrowed(broken, 0, a.span(0, 1), a.values);
+  const int64_t again = acc.Start(0);  // the stream broke; the worker retries
+  EXPECT_EQ(a.values.use_count(), 1);
+  acc.AddBorrowed(broken, 1, a.span(1, 1), a.values);  // the old ticket adds nothing
+  EXPECT_EQ(a.values.use_count(), 1);
+  acc.AddBorrowed(again, 0, retry.span(0, 2), retry.values);
+  EXPECT_FALSE(acc.Complete(again));
+  EXPECT_EQ(retry.values.use_count(), 2);
+  Shared late({5, 5});
+  ASSERT_EQ(acc.Begin(1, 0, 0), Verdict::kAccumulate);
+  const int64_t in_progress = acc.Start(1);
+  acc.AddBorrowed(in_progress, 0, late.span(0, 1), late.values);
+  acc.Reset();  // the step ends (a restore) with both still held
+  EXPECT_EQ(retry.values.use_count(), 1);
+  EXPECT_EQ(late.values.use_count(), 1);
+  EXPECT_FALSE(acc.Complete(in_progress));
+}
+
 }  // namespace tessera

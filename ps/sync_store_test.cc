@@ -2,12 +2,16 @@
 // duplicate drops counted per worker, backup workers, a restarted worker,
 // waiting Pulls released by pushes or ended by the timeout (fake clock).
 
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
+#include "ps/block_values.h"
+#include "ps/push_session.h"
 #include "ps/variable_store.h"
 
 namespace tessera {
@@ -257,6 +261,91 @@ TEST_F(SyncStoreTest, StaleGateHoldsThePullOfAWorkerTooFarAhead) {
   ASSERT_TRUE(Push(&store_, GRADIENT, 1, 1, {1, 1}).ok());
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));  // hang detector
   EXPECT_TRUE(result.ok()) << result;
+}
+
+// Large blocks (several value pieces: the step's sum and update run in parts
+// on the apply threads) pushed from memory the workers share with the ps
+// (summed where it is), by two workers on two threads, each block in its own
+// order so that both blocks' steps may complete at once: every step exact,
+// and no push held once its step is applied.
+TEST_F(SyncStoreTest, LargeBlocksFromSharedMemoryStepExactlyFromTwoThreads) {
+  constexpr int64_t kElements = 3 * kValuePieceElements + 7;
+  CreateVariablesRequest request = OneBlock(SYNC, 2, 2);
+  request.clear_blocks();
+  for (const char* name : {"a", "b"}) {
+    BlockSpec* block = request.add_blocks();
+    block->set_name(name);
+    block->set_variable(name);
+    block->mutable_shape()->add_dim(kElements);
+  }
+  ASSERT_TRUE(store_.CreateVariables(request).ok());
+  auto header = [](const char* block, ChunkKind kind, int worker, int64_t step) {
+    ChunkHeader h = Header(kind, worker, step);
+    h.set_block(block);
+    h.set_block_elements(kElements);
+    return h;
+  };
+  {
+    std::vector<float> initial(kElements);
+    for (int64_t i = 0; i < kElements; ++i) initial[i] = static_cast<float>(i % 1000);
+    auto session = store_.StartPush();
+    ASSERT_TRUE(session->AddChunk(header("a", ASSIGN, 0, 0), initial).ok());
+    ASSERT_TRUE(session->AddChunk(header("b", ASSIGN, 0, 0), initial).ok());
+    ASSERT_TRUE(session->Finish().ok());
+  }
+  // Each worker's gradients, as its shared memory: worker w pushes w + 1
+  // everywhere, so each step moves every value by -1.5 (learning rate 1).
+  std::vector<std::shared_ptr<std::vector<float>>> memory;
+  for (int w = 0; w < 2; ++w) {
+    memory.push_back(std::make_shared<std::vector<float>>(2 * kElements, w + 1.0f));
+  }
+  constexpr int kSteps = 6;
+  auto worker = [&](int w) {
+    for (int64_t step = 0; step < kSteps; ++step) {
+      auto session = store_.StartPush();
+      for (int i = 0; i < 2; ++i) {
+        const int b = (i + w) % 2;  // worker 0: a, b; worker 1: b, a
+        const absl::Span<const float> grad =
+            absl::MakeConstSpan(*memory[w]).subspan(b * kElements, kElements);
+        ASSERT_TRUE(
+            session->BeginChunk(header(b == 0 ? "a" : "b", GRADIENT, w, step), kElements * 4).ok());
+        ASSERT_TRUE(session->CommitSharedChunk(grad, memory[w]).ok());
+      }
+      ASSERT_TRUE(session->Finish().ok());
+      // Until the step is applied on both blocks (as a worker's next pull).
+      absl::Notification applied;
+      const PullRequest wait = Pull(w, step + 1);
+      auto pull = store_.StartPull(wait);
+      ASSERT_TRUE(pull.ok());
+      if (!store_.PullReady(wait, **pull)) {
+        store_.WaitForPull(wait, pull->get(), [&](absl::Status status) {
+          EXPECT_TRUE(status.ok()) << status;
+          applied.Notify();
+        });
+        applied.WaitForNotification();
+      }
+    }
+  };
+  std::thread other(worker, 1);
+  worker(0);
+  other.join();
+  EXPECT_EQ(memory[0].use_count(), 1);
+  EXPECT_EQ(memory[1].use_count(), 1);
+  auto session = store_.StartPull(Pull(0, 0));
+  ASSERT_TRUE(session.ok());
+  for (const char* block : {"a", "b"}) {
+    for (int64_t at = 0; at < kElements;) {
+      ChunkHeader h;
+      const SharedFloats chunk = (*session)->NextChunk(kValuePieceElements, &h);
+      ASSERT_EQ(h.block(), block);
+      ASSERT_EQ(h.version(), kSteps);
+      for (int64_t i = 0; i < chunk.size(); ++i) {
+        ASSERT_EQ(chunk.data()[i], static_cast<float>((at + i) % 1000) - 1.5f * kSteps)
+            << block << " " << at + i;
+      }
+      at += chunk.size();
+    }
+  }
 }
 
 }  // namespace

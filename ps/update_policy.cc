@@ -1,21 +1,31 @@
 #include "ps/update_policy.h"
 
 #include <algorithm>
+#include <thread>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/optim/moving_average.h"
 #include "common/status_macros.h"
 
 namespace tessera {
 namespace {
 
+// Runs body(begin, end) over [0, n) on the calling thread.
+void Serially(int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) { body(0, n); }
+
+using RangeRunner = absl::FunctionRef<void(int64_t n, absl::FunctionRef<void(int64_t, int64_t)>)>;
+
 // Applies `grad` at `offset` of `block`: with `optimizer` for a TRAINABLE
 // block, as a moving average's delta (value -= grad; no learning rate, no
-// slots) for a MOVING_AVERAGE one.
+// slots) for a MOVING_AVERAGE one. `for_pieces` runs the update over the
+// value pieces, possibly several at once.
 absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block, int64_t offset,
                                 absl::Span<const float> grad, float learning_rate,
-                                int64_t update_count) ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) {
+                                int64_t update_count, RangeRunner for_pieces = Serially)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) {
   if (block->kind == MOVING_AVERAGE) {
     absl::Status status;
     block->values.Write(offset, static_cast<int64_t>(grad.size()),
@@ -26,24 +36,42 @@ absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block
     return Annotate(status, absl::StrCat("applying a delta to moving average block ", block->name));
   }
   if (block->slots.size() > 8) return absl::InternalError("more than 8 optimizer slots");
-  // Piece by piece of the values (a piece may be copied first: block_values.h);
-  // the slots' matching ranges beside them.
-  // Apply's checks fail alike on every piece, so an error stops at the first.
-  absl::Status status;
-  std::vector<std::vector<float>>& slots = block->slots;
+  // The value pieces, each made the block's own first (block_values.h); no
+  // one else can take them while the block's lock is held.
+  struct Piece {
+    int64_t at;
+    absl::Span<float> var;
+  };
+  absl::InlinedVector<Piece, 32> pieces;
   block->values.Write(offset, static_cast<int64_t>(grad.size()),
                       [&](int64_t at, absl::Span<float> var) {
-    if (!status.ok()) return;
-    const size_t start = static_cast<size_t>(offset + at);
-    absl::Span<float> slot_spans[8];
-    for (size_t i = 0; i < slots.size(); ++i) {
-      slot_spans[i] = absl::MakeSpan(slots[i]).subspan(start, var.size());
+                        pieces.push_back({at, var});
+                      });
+  // Each piece with the slots' matching ranges; Apply's checks fail alike on
+  // every piece, so a part stops at its first error.
+  std::vector<std::vector<float>>& slots = block->slots;
+  absl::InlinedVector<absl::Status, 4> errors;
+  absl::Mutex errors_mu;
+  for_pieces(static_cast<int64_t>(pieces.size()), [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const Piece& piece = pieces[static_cast<size_t>(p)];
+      const size_t start = static_cast<size_t>(offset + piece.at);
+      absl::Span<float> slot_spans[8];
+      for (size_t i = 0; i < slots.size(); ++i) {
+        slot_spans[i] = absl::MakeSpan(slots[i]).subspan(start, piece.var.size());
+      }
+      absl::Status status = optimizer.Apply(
+          piece.var, grad.subspan(static_cast<size_t>(piece.at), piece.var.size()),
+          absl::MakeConstSpan(slot_spans, slots.size()), learning_rate, update_count);
+      if (!status.ok()) {
+        absl::MutexLock lock(&errors_mu);
+        errors.push_back(std::move(status));
+        return;
+      }
     }
-    status = optimizer.Apply(var, grad.subspan(static_cast<size_t>(at), var.size()),
-                             absl::MakeConstSpan(slot_spans, slots.size()), learning_rate,
-                             update_count);
   });
-  return Annotate(status, absl::StrCat("applying a gradient to block ", block->name));
+  return Annotate(errors.empty() ? absl::OkStatus() : errors.front(),
+                  absl::StrCat("applying a gradient to block ", block->name));
 }
 
 }  // namespace
@@ -56,7 +84,7 @@ BlockPush AsyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChun
 
 absl::Status AsyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
                                       const BlockPush& push, absl::Span<const float> grad,
-                                      bool last) {
+                                      bool last, std::shared_ptr<const void> /*shared*/) {
   RETURN_IF_ERROR(ApplyWithOptimizer(*optimizer_, block, chunk.offset, grad, chunk.learning_rate,
                                      push.update_count));
   if (last) ++block->version;
@@ -73,16 +101,41 @@ BlockPush SyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChunk
   return push;
 }
 
+SyncUpdatePolicy::SyncUpdatePolicy(const Optimizer* optimizer, int apply_threads)
+    : optimizer_(optimizer),
+      runner_(apply_threads > 1 ? std::make_unique<ParallelRunner>(apply_threads) : nullptr) {}
+
+void SyncUpdatePolicy::ForRanges(int64_t n, int64_t min_part,
+                                 absl::FunctionRef<void(int64_t, int64_t)> body) {
+  const int64_t parts =
+      runner_ != nullptr ? std::min<int64_t>(runner_->width(), n / std::max<int64_t>(1, min_part))
+                         : 1;
+  if (parts <= 1 || !runner_mu_.TryLock()) {
+    body(0, n);
+    return;
+  }
+  runner_->Run(static_cast<int>(parts), [&](int i) { body(n * i / parts, n * (i + 1) / parts); });
+  runner_mu_.Unlock();
+}
+
 absl::Status SyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
-                                     const BlockPush& push, absl::Span<const float> grad,
-                                     bool last) {
+                                     const BlockPush& push, absl::Span<const float> grad, bool last,
+                                     std::shared_ptr<const void> shared) {
   SyncAccumulator* sync = block->sync.get();
   if (sync == nullptr) return absl::InternalError(absl::StrCat("block ", block->name, " has no SYNC accumulator"));
-  sync->Add(push.sync_ticket, chunk.offset, grad);
-  if (!last || !sync->Complete(push.sync_ticket)) return absl::OkStatus();
+  if (shared != nullptr) {
+    sync->AddBorrowed(push.sync_ticket, chunk.offset, grad, std::move(shared));
+  } else {
+    sync->Add(push.sync_ticket, chunk.offset, grad);
+  }
+  auto for_elements = [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) {
+    ForRanges(n, kValuePieceElements, body);
+  };
+  if (!last || !sync->Complete(push.sync_ticket, for_elements)) return absl::OkStatus();
   const int64_t update_count = ++block->updates_started;
-  absl::Status applied = ApplyWithOptimizer(*optimizer_, block, 0, sync->Average(),
-                                            chunk.learning_rate, update_count);
+  absl::Status applied = ApplyWithOptimizer(
+      *optimizer_, block, 0, sync->Average(), chunk.learning_rate, update_count,
+      [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) { ForRanges(n, 1, body); });
   sync->Reset();
   ++block->version;  // the step is over even if the optimizer refused it
   return applied;
@@ -100,7 +153,9 @@ absl::StatusOr<std::unique_ptr<UpdatePolicy>> CreateUpdatePolicy(UpdateMode mode
     case STALE:
       return std::make_unique<AsyncUpdatePolicy>(optimizer);
     case SYNC:
-      return std::make_unique<SyncUpdatePolicy>(optimizer);
+      return std::make_unique<SyncUpdatePolicy>(
+          optimizer,
+          static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 4)));
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("unknown update_mode ", static_cast<int>(mode)));

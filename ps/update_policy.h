@@ -13,10 +13,13 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "common/optim/optimizer.h"
+#include "common/parallel_runner.h"
 #include "protos/ps_service.pb.h"
 #include "ps/variable_block.h"
 
@@ -49,8 +52,12 @@ class UpdatePolicy {
   // Applies (or accumulates) chunk `grad` of an accepted push at
   // chunk.offset; `last` when it ends the block. Advances block->version when
   // an update of the whole block is complete. Errors name the block.
+  // `shared` (may be null): `grad` lies in memory the worker shares with the
+  // ps, which `shared` holds, and stays unchanged until the block's step
+  // ends, so SYNC sums it from there (SyncAccumulator::AddBorrowed).
   virtual absl::Status Apply(VariableBlock* block, const GradientChunk& chunk,
-                             const BlockPush& push, absl::Span<const float> grad, bool last)
+                             const BlockPush& push, absl::Span<const float> grad, bool last,
+                             std::shared_ptr<const void> shared)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) = 0;
   // An ASSIGN of the block's values at global step `step` began: sets the
   // version (SYNC: `step`, else 0) and drops any partial aggregate.
@@ -66,7 +73,8 @@ class AsyncUpdatePolicy final : public UpdatePolicy {
   BlockPush BeginBlock(VariableBlock* block, const GradientChunk& chunk) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
   absl::Status Apply(VariableBlock* block, const GradientChunk& chunk, const BlockPush& push,
-                     absl::Span<const float> grad, bool last) override
+                     absl::Span<const float> grad, bool last,
+                     std::shared_ptr<const void> shared) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
   void Assigned(VariableBlock* block, int64_t step) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
@@ -78,22 +86,37 @@ class AsyncUpdatePolicy final : public UpdatePolicy {
 // SYNC: blocks need an accumulator (VariableBlock's replicas_to_aggregate).
 // A push whose verdict is not kAccumulate is dropped whole; a push stream
 // that fails midway may leave its first chunks in the sum.
+//
+// A large block's step (the sum of its pushes, then the optimizer) runs on
+// up to `apply_threads` threads at once (the calling one and helpers started
+// once), in parts of at least a value piece, when no other block's step holds
+// them; else on the calling thread alone. On a host whose cores the workers
+// share, this spreads the step's work over the cores instead of delaying the
+// one worker whose core it lands on while the others wait for it.
 class SyncUpdatePolicy final : public UpdatePolicy {
  public:
-  explicit SyncUpdatePolicy(const Optimizer* optimizer) : optimizer_(optimizer) {}
+  explicit SyncUpdatePolicy(const Optimizer* optimizer, int apply_threads = 1);
   BlockPush BeginBlock(VariableBlock* block, const GradientChunk& chunk) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
   absl::Status Apply(VariableBlock* block, const GradientChunk& chunk, const BlockPush& push,
-                     absl::Span<const float> grad, bool last) override
+                     absl::Span<const float> grad, bool last,
+                     std::shared_ptr<const void> shared) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
   void Assigned(VariableBlock* block, int64_t step) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
 
  private:
+  // Runs body(begin, end) over [0, n) in parts of at least `min_part`, at
+  // once on the runner when it is free, else in one part here.
+  void ForRanges(int64_t n, int64_t min_part, absl::FunctionRef<void(int64_t, int64_t)> body);
+
   const Optimizer* const optimizer_;
+  std::unique_ptr<ParallelRunner> runner_;  // null: one thread
+  absl::Mutex runner_mu_;                   // held while a step uses the runner
 };
 
-// The policy for `mode` (ASYNC and STALE share one).
+// The policy for `mode` (ASYNC and STALE share one); SYNC's with
+// min(4, this host's cores) apply threads.
 absl::StatusOr<std::unique_ptr<UpdatePolicy>> CreateUpdatePolicy(UpdateMode mode,
                                                                   const Optimizer* optimizer);
 

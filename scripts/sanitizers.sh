@@ -31,6 +31,8 @@ TSAN_TARGETS=(
   //common:clock_test
   //common:signal_watcher_test
   //common/rpc:shared_segment_test
+  //worker:tensor_memory_test
+  //worker:client_segments_test
   //common:fault_file_system_test
   //common/records:summary_writer_test
   //nn:model_split_test

@@ -2,8 +2,9 @@
 // "Shared memory"): an in-process PsServer with a local socket driven by a
 // real PsClient through both sockets. The same values as through the socket;
 // a restarted ps's unknown segment re-registered; a ps without shared memory
-// still served; and every bad segment reference a client could send refused
-// with its code and message, the ps serving on.
+// still served; a worker's tensors in shared memory pushed and pulled in
+// place (SYNC summing them where they are); and every bad segment reference
+// a client could send refused with its code and message, the ps serving on.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -311,6 +312,150 @@ TEST_F(SharedMemoryTest, BadSegmentReferencesAreRefusedAndTheServerServesOn) {
   EXPECT_EQ(bias, small_);
 
   PushPullAndCheck(shared, 1);  // serving on, nothing applied by the refused pushes
+}
+
+// The worker's variables and gradients in shared memory (worker/tensor_memory.h
+// lays them out alike): fc/weights and fc/bias, values then gradients.
+struct SharedTensors {
+  SharedTensors() {
+    absl::StatusOr<std::shared_ptr<SharedMemory>> made =
+        SharedMemory::Create(2 * kBytes, "the test's tensors");
+    EXPECT_TRUE(made.ok()) << made.status();
+    memory = *made;
+    float* base = reinterpret_cast<float*>(memory->data());
+    values = {absl::MakeSpan(base, kBig), absl::MakeSpan(base + kBig, 4)};
+    grads = {absl::MakeSpan(base + kBig + 4, kBig), absl::MakeSpan(base + 2 * kBig + 4, 4)};
+  }
+  static constexpr size_t kBytes = (kBig + 4) * sizeof(float);
+  std::shared_ptr<SharedMemory> memory;
+  std::vector<absl::Span<float>> values, grads;
+};
+
+std::vector<absl::Span<const float>> Const(const std::vector<absl::Span<float>>& spans) {
+  return {spans.begin(), spans.end()};
+}
+
+TEST_F(SharedMemoryTest, TensorsInSharedMemoryArePushedAndPulledInPlace) {
+  PsConnection* shared = Client(true);
+  ASSERT_TRUE(shared->can_share_memory());
+  EXPECT_FALSE(Client(false)->can_share_memory());
+  CreateAndAssign(shared);
+  SharedTensors tensors;
+  shared->ShareTensorMemory(tensors.memory);
+  PullRequest request;
+  request.set_fingerprint(kFingerprint);
+  for (const auto& name : names_) request.add_blocks(name);
+  for (int step = 1; step <= 2; ++step) {
+    std::fill(tensors.grads[0].begin(), tensors.grads[0].end(), 2.0f);
+    std::copy_n(std::vector<float>{1, 1, -1, 0.5}.begin(), 4, tensors.grads[1].begin());
+    auto pushed = shared->Push(Fields(GRADIENT, true), names_, Const(tensors.grads));
+    ASSERT_TRUE(pushed.ok()) << pushed.status();
+    EXPECT_EQ(pushed->global_step(), step);
+    auto pulled = shared->Pull(request, tensors.values);
+    ASSERT_TRUE(pulled.ok()) << pulled.status();
+    EXPECT_EQ(pulled->global_step, step);
+    for (int64_t i = 0; i < kBig; ++i) ASSERT_EQ(tensors.values[0][i], big_[i] - step) << i;
+    EXPECT_EQ(
+        std::vector<float>(tensors.values[1].begin(), tensors.values[1].end()),
+        (std::vector<float>{1 - 0.5f * step, 2 - 0.5f * step, 3 + 0.5f * step, 4 - 0.25f * step}));
+  }
+  // One registration, the tensors': neither call needed a segment of its own.
+  EXPECT_EQ(server_->shared_segments(), 1);
+  // Tensors elsewhere still go through a segment of the call's own.
+  std::vector<float> big, small;
+  ASSERT_TRUE(PullAll(shared, &big, &small).ok());
+  EXPECT_EQ(big[7], big_[7] - 2);
+  EXPECT_EQ(server_->shared_segments(), 2);
+}
+
+TEST_F(SharedMemoryTest, SyncSumsTheWorkersGradientsWhereTheyAre) {
+  CreateVariablesRequest model = Model();
+  model.set_update_mode(SYNC);
+  StartServer(true);
+  PsConnection* first = Client(true);
+  PsConnection* second = Client(true);
+  ASSERT_TRUE(first->CreateVariables(model).ok());
+  ASSERT_TRUE(first->Push(Fields(ASSIGN), names_, {big_, small_}).ok());
+  SharedTensors a, b;
+  first->ShareTensorMemory(a.memory);
+  second->ShareTensorMemory(b.memory);
+  std::fill(a.grads[0].begin(), a.grads[0].end(), 1.0f);
+  std::fill(b.grads[0].begin(), b.grads[0].end(), 3.0f);
+  std::fill(a.grads[1].begin(), a.grads[1].end(), 4.0f);
+  std::fill(b.grads[1].begin(), b.grads[1].end(), -2.0f);
+  ChunkHeader fields = Fields(GRADIENT, true);
+  fields.set_step(0);
+  fields.set_worker_task(0);
+  ASSERT_TRUE(first->Push(fields, names_, Const(a.grads)).ok());
+  // Held, not copied: the sum reads worker 0's gradient when worker 1's
+  // arrives (a worker leaves it alone until its next pull shows the step).
+  a.grads[1][0] = 8.0f;
+  fields.set_worker_task(1);
+  ASSERT_TRUE(second->Push(fields, names_, Const(b.grads)).ok());
+  PullRequest request;
+  request.set_fingerprint(kFingerprint);
+  request.set_min_version(1);
+  for (const auto& name : names_) request.add_blocks(name);
+  auto pulled = first->Pull(request, a.values);
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  for (int64_t i = 0; i < kBig; ++i) ASSERT_EQ(a.values[0][i], big_[i] - 1) << i;  // mean 2
+  EXPECT_EQ(std::vector<float>(a.values[1].begin(), a.values[1].end()),
+            (std::vector<float>{1 - 1.5f, 2 - 0.5f, 3 - 0.5f, 4 - 0.5f}));  // means 3, 1, 1, 1
+}
+
+TEST_F(SharedMemoryTest, BadSegmentOffsetsAreRefused) {
+  PsConnection* shared = Client(true);
+  CreateAndAssign(shared);
+  absl::StatusOr<std::unique_ptr<SharedSegment>> segment =
+      SharedSegment::Create(SegmentSocketPath(socket_), 64, 1, absl::Seconds(10));
+  ASSERT_TRUE(segment.ok()) << segment.status();
+  PullRequest pull;
+  pull.set_fingerprint(kFingerprint);
+  pull.add_blocks("fc/bias");
+  pull.add_segment_offsets(16);
+  grpc::Status status = RawPull(pull);  // no segment
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "PullRequest: 1 segment_offsets for 1 blocks and no segment (need a segment and one "
+            "offset per named block)");
+  pull.set_segment((*segment)->id());
+  pull.add_segment_offsets(0);
+  status = RawPull(pull);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "PullRequest: 2 segment_offsets for 1 blocks (need a segment and one offset per "
+            "named block)");
+  pull.clear_segment_offsets();
+  pull.add_segment_offsets(-16);
+  status = RawPull(pull);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "PullRequest: segment offset -16 of block 'fc/bias' is negative");
+  pull.add_blocks("fc/bias");
+  pull.clear_segment_offsets();
+  pull.add_segment_offsets(0);
+  pull.add_segment_offsets(16);
+  status = RawPull(pull);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "PullRequest: block 'fc/bias' is named twice with segment_offsets");
+  pull.clear_blocks();
+  pull.add_blocks("fc/bias");
+  pull.clear_segment_offsets();
+  pull.add_segment_offsets(56);  // 16 bytes from byte 56 of 64
+  status = RawPull(pull);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            absl::StrCat("Pull answer for block 'fc/bias' into shared segment ", (*segment)->id(),
+                         ": bytes [56, +16) are not inside the shared segment of 64 bytes"));
+  pull.set_segment_offsets(0, 1ll << 62);
+  EXPECT_EQ(RawPull(pull).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  pull.set_segment_offsets(0, 40);  // where it was asked for
+  EXPECT_TRUE(RawPull(pull).ok());
+  std::vector<float> bias(4);
+  std::memcpy(bias.data(), (*segment)->data() + 40, 16);
+  EXPECT_EQ(bias, small_);
+  PushPullAndCheck(shared, 1);
 }
 
 }  // namespace

@@ -90,7 +90,8 @@ absl::Status PullAssembler::Add(const ChunkHeader& header, int64_t payload_bytes
 }
 
 absl::Status PullAssembler::AddFromSegment(const ChunkHeader& header, size_t message_payload_bytes,
-                                           uint64_t segment, const char* data, size_t size) {
+                                           uint64_t segment, const char* data, size_t size,
+                                           bool in_place) {
   if (segment == 0 || header.segment() != segment || message_payload_bytes != 0 ||
       header.encoding() != FLOAT32) {
     return AnswerError("Pull", header.block(),
@@ -107,9 +108,19 @@ absl::Status PullAssembler::AddFromSegment(const ChunkHeader& header, size_t mes
   if (!range.ok()) return AnswerError("Pull", header.block(), range.message());
   const char* from = data + header.segment_offset();
   const int64_t bytes = header.segment_bytes();
-  return Add(header, bytes, [from, bytes](float* destination) {
-    std::memcpy(destination, from, static_cast<size_t>(bytes));
-  });
+  bool misplaced = false;
+  RETURN_IF_ERROR(Add(header, bytes, [from, bytes, in_place, &misplaced](float* destination) {
+    if (reinterpret_cast<const char*>(destination) == from) return;  // in place
+    misplaced = in_place;
+    std::memmove(destination, from, static_cast<size_t>(bytes));
+  }));
+  if (misplaced) {
+    return AnswerError("Pull", header.block(),
+                       absl::StrCat("the chunk at element ", header.offset(), " is at byte ",
+                                    header.segment_offset(), " of shared segment ", segment,
+                                    ", not where the pull asked for it"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<PsConnection::PullResult> PullAssembler::Finish() const {

@@ -67,8 +67,12 @@ class PullAssembler {
   // (0, null, 0: the pull named none). INTERNAL naming the block when the
   // chunk names another segment, also carries `message_payload_bytes` of
   // data, is not FLOAT32, or its range is not inside the segment; else Add.
+  // `in_place`: the destinations lie in that segment and the pull asked for
+  // each block at its own place (PullRequest.segment_offsets), so the chunk
+  // is already there; one found elsewhere is copied and then INTERNAL.
   absl::Status AddFromSegment(const ChunkHeader& header, size_t message_payload_bytes,
-                              uint64_t segment, const char* data, size_t size);
+                              uint64_t segment, const char* data, size_t size,
+                              bool in_place = false);
   // The result once the answer ended; an error if a block is missing or short.
   absl::StatusOr<PsConnection::PullResult> Finish() const;
 

@@ -94,5 +94,30 @@ TEST_F(AddFromSegmentTest, BadChunksAreInternalAndWriteNothing) {
   }
 }
 
+TEST(AddFromSegmentInPlaceTest, ChunksAlreadyInPlaceAreNotCopiedAndMisplacedOnesAreInternal) {
+  // The destinations are the segment itself: w at floats 2-7, b at 10-11.
+  std::vector<float> segment(16);
+  for (size_t i = 0; i < segment.size(); ++i) segment[i] = static_cast<float>(i);
+  const char* data = reinterpret_cast<const char*>(segment.data());
+  const size_t size = segment.size() * sizeof(float);
+  PullRequest request;
+  request.add_blocks("w");
+  request.add_blocks("b");
+  const std::vector<absl::Span<float>> destinations = {absl::MakeSpan(segment).subspan(2, 6),
+                                                       absl::MakeSpan(segment).subspan(10, 2)};
+  PullAssembler answer(request, destinations);
+  ASSERT_TRUE(answer.AddFromSegment(Header("w", 0, 6, 8, 16), 0, kId, data, size, true).ok());
+  ASSERT_TRUE(answer.AddFromSegment(Header("w", 4, 6, 24, 8), 0, kId, data, size, true).ok());
+  // b put at floats 12-13 instead: copied to its place, and then INTERNAL.
+  const absl::Status misplaced =
+      answer.AddFromSegment(Header("b", 0, 2, 48, 8), 0, kId, data, size, true);
+  EXPECT_EQ(misplaced.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(misplaced.message(),
+            "Pull answer for block 'b': the chunk at element 0 is at byte 48 of shared segment "
+            "42, not where the pull asked for it");
+  EXPECT_EQ(segment[10], 12.0f);
+  EXPECT_EQ(segment[2], 2.0f);  // in place: untouched
+}
+
 }  // namespace
 }  // namespace tessera

@@ -1,7 +1,8 @@
 // ClientSegments: a segment per kind, made at first use and reused, larger
 // when a call needs more; kept after the ps's own verdicts and let go after
 // calls that ended on the client's side; a ps that takes none asked again only
-// a minute later.
+// a minute later; the worker's shared tensors registered once for both kinds,
+// each kind stopping to use them after a call of its own ended on this side.
 
 #include "worker/client_segments.h"
 
@@ -77,7 +78,52 @@ TEST(ClientSegments, APsThatTakesNoneIsAskedAgainAMinuteLater) {
 
 TEST(ClientSegments, NoSocketNoSegment) {
   ClientSegments segments("", 0, 1, RealClock::Get());
+  EXPECT_FALSE(segments.enabled());
   EXPECT_EQ(segments.For(ClientSegments::kPush, 4096), nullptr);
+  absl::StatusOr<std::shared_ptr<SharedMemory>> memory = SharedMemory::Create(4096, "tensors");
+  ASSERT_TRUE(memory.ok());
+  segments.ShareTensors(*memory);
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPush), nullptr);
+}
+
+TEST(ClientSegments, SharedTensorsAreRegisteredOnceAndEachKindStopsUsingThemOnItsOwn) {
+  const std::string path = SocketPath();
+  absl::StatusOr<std::unique_ptr<SegmentServer>> server =
+      SegmentServer::Start({.path = path, .max_segment_bytes = 1 << 20});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ClientSegments segments(path, 0, 1, RealClock::Get());
+  EXPECT_TRUE(segments.enabled());
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPush), nullptr);  // none shared yet
+  absl::StatusOr<std::shared_ptr<SharedMemory>> memory = SharedMemory::Create(8192, "tensors");
+  ASSERT_TRUE(memory.ok());
+  SharedSegment* own = segments.For(ClientSegments::kPush, 4096);
+  ASSERT_NE(own, nullptr);
+  segments.ShareTensors(*memory);  // the call segments are made anew
+  ASSERT_TRUE(WaitForSegments(**server, 0));
+  std::shared_ptr<SharedSegment> push = segments.Tensors(ClientSegments::kPush);
+  ASSERT_NE(push, nullptr);
+  EXPECT_EQ(push->data(), (*memory)->data());
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPull), push);  // one registration for both
+  ASSERT_TRUE(WaitForSegments(**server, 1));
+  // The ps's verdict: still used. A push this side ended: pushes copy from
+  // now on; pulls still use them.
+  segments.AfterCall(ClientSegments::kPush, absl::InvalidArgumentError("x"), true);
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPush), push);
+  segments.AfterCall(ClientSegments::kPush, absl::CancelledError("x"), true);
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPush), nullptr);
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPull), push);
+  // A call that did not use them does not count.
+  segments.AfterCall(ClientSegments::kPull, absl::CancelledError("x"), false);
+  EXPECT_EQ(segments.Tensors(ClientSegments::kPull), push);
+  // Unknown to the ps (it restarted): registered again at the next call; the
+  // caller holding the old one keeps it until it lets go.
+  segments.Drop(ClientSegments::kPull);
+  std::shared_ptr<SharedSegment> again = segments.Tensors(ClientSegments::kPull);
+  ASSERT_NE(again, nullptr);
+  EXPECT_NE(again->id(), push->id());
+  ASSERT_TRUE(WaitForSegments(**server, 2));
+  push.reset();
+  ASSERT_TRUE(WaitForSegments(**server, 1));
 }
 
 }  // namespace

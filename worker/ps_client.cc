@@ -62,6 +62,10 @@ class PsClient final : public PsConnection {
   absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
                                           const SnapshotSink& sink) override;
   absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override;
+  bool can_share_memory() const override { return segments_.enabled(); }
+  void ShareTensorMemory(std::shared_ptr<SharedMemory> memory) override {
+    segments_.ShareTensors(std::move(memory));
+  }
 
  private:
   using Deadline = std::chrono::system_clock::time_point;
@@ -74,16 +78,19 @@ class PsClient final : public PsConnection {
   template <typename Result, typename Attempt>
   absl::StatusOr<Result> Retry(const char* rpc, absl::Duration extra, Attempt attempt);
 
-  // `arrivals` counts the blocks handed to `arrived` (nullptr: none).
+  // `arrivals` counts the blocks handed to `arrived` (nullptr: none);
+  // `in_place` says whether the values went straight into the destinations
+  // in the shared tensors (ClientSegments::Tensors).
   absl::StatusOr<PullResult> PullOnce(const PullRequest& request,
                                       absl::Span<const absl::Span<float>> destinations,
                                       const BlockArrived* arrived, size_t* arrivals,
-                                      Deadline deadline);
+                                      Deadline deadline, bool* in_place);
   absl::StatusOr<PushResponse> PushOnce(const ChunkHeader& fields,
                                         absl::Span<const std::string> blocks,
                                         absl::Span<const absl::Span<const float>> values,
                                         absl::Span<const std::string> slots,
-                                        const AwaitBlock& await_block, Deadline deadline);
+                                        const AwaitBlock& await_block, Deadline deadline,
+                                        bool* in_place);
   absl::StatusOr<SnapshotResult> SnapshotOnce(const SnapshotRequest& request,
                                               const SnapshotSink& sink, Deadline deadline);
 
@@ -233,14 +240,16 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
       request.min_version() > 0 ? options_.pull_wait : absl::ZeroDuration();
   size_t arrivals = 0;
   return Retry<PullResult>("Pull", wait, [&](Deadline deadline) -> absl::StatusOr<PullResult> {
-    absl::StatusOr<PullResult> result =
-        PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
+    bool in_place = false;
+    absl::StatusOr<PullResult> result = PullOnce(
+        request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline, &in_place);
     if (GetErrorKind(result.status()) == ErrorKind::kUnknownSegment) {  // the ps restarted
       segments_.Drop(ClientSegments::kPull);
-      result = PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline);
+      result = PullOnce(request, destinations, arrived ? &arrived : nullptr, &arrivals, deadline,
+                        &in_place);
     }
     // The ps may still write an answer this side gave up on.
-    segments_.AfterCall(ClientSegments::kPull, result.status());
+    segments_.AfterCall(ClientSegments::kPull, result.status(), in_place);
     if (arrivals > 0 && absl::IsUnavailable(result.status())) {
       return PullBrokeAfterArrivals(result.status(), arrivals, destinations.size());
     }
@@ -250,7 +259,7 @@ absl::StatusOr<PsClient::PullResult> PsClient::Pull(
 
 absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
     const PullRequest& request, absl::Span<const absl::Span<float>> destinations,
-    const BlockArrived* arrived, size_t* arrivals, Deadline deadline) {
+    const BlockArrived* arrived, size_t* arrivals, Deadline deadline, bool* in_place) {
   BlockArrived counted;
   if (arrived != nullptr) {
     counted = [arrived, arrivals](size_t block) {
@@ -258,11 +267,24 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
       (*arrived)(block);
     };
   }
-  size_t bytes = 0;
-  for (absl::Span<float> d : destinations) bytes += d.size() * sizeof(float);
-  SharedSegment* segment =
-      request.encoding() == FLOAT32 ? segments_.For(ClientSegments::kPull, bytes) : nullptr;
   PullRequest asked = request;
+  // In place when every destination lies in the shared tensors.
+  std::shared_ptr<SharedSegment> tensors =
+      request.encoding() == FLOAT32 ? segments_.Tensors(ClientSegments::kPull) : nullptr;
+  for (absl::Span<float> d : destinations) {
+    if (tensors == nullptr) break;
+    const int64_t place = tensors->memory().OffsetOf(d.data(), d.size() * sizeof(float));
+    if (place < 0) tensors = nullptr;
+    asked.add_segment_offsets(place);
+  }
+  *in_place = tensors != nullptr;
+  SharedSegment* segment = tensors.get();
+  if (segment == nullptr) {
+    asked.clear_segment_offsets();
+    size_t bytes = 0;
+    for (absl::Span<float> d : destinations) bytes += d.size() * sizeof(float);
+    if (request.encoding() == FLOAT32) segment = segments_.For(ClientSegments::kPull, bytes);
+  }
   if (segment != nullptr) asked.set_segment(segment->id());
   PullAssembler answer(asked, destinations, &counted);
   RETURN_IF_ERROR(ReceiveChunks(
@@ -276,7 +298,7 @@ absl::StatusOr<PsClient::PullResult> PsClient::PullOnce(
         return answer.AddFromSegment(header, view.payload_bytes(),
                                      segment != nullptr ? segment->id() : 0,
                                      segment != nullptr ? segment->data() : nullptr,
-                                     segment != nullptr ? segment->size() : 0);
+                                     segment != nullptr ? segment->size() : 0, *in_place);
       }));
   return answer.Finish();
 }
@@ -292,14 +314,15 @@ absl::StatusOr<PushResponse> PsClient::Push(const ChunkHeader& fields,
         " block names for ", values.size(), " values and ", slots.size(), " slot names"));
   }
   return Retry<PushResponse>("Push", absl::ZeroDuration(), [&](Deadline deadline) {
+    bool in_place = false;
     absl::StatusOr<PushResponse> result =
-        PushOnce(fields, blocks, values, slots, await_block, deadline);
+        PushOnce(fields, blocks, values, slots, await_block, deadline, &in_place);
     if (GetErrorKind(result.status()) == ErrorKind::kUnknownSegment) {  // the ps restarted
       segments_.Drop(ClientSegments::kPush);
-      result = PushOnce(fields, blocks, values, slots, await_block, deadline);
+      result = PushOnce(fields, blocks, values, slots, await_block, deadline, &in_place);
     }
     // The ps may still read a push this side abandoned or gave up on.
-    segments_.AfterCall(ClientSegments::kPush, result.status());
+    segments_.AfterCall(ClientSegments::kPush, result.status(), in_place);
     return result;
   });
 }
@@ -308,14 +331,25 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
                                                 absl::Span<const std::string> blocks,
                                                 absl::Span<const absl::Span<const float>> values,
                                                 absl::Span<const std::string> slots,
-                                                const AwaitBlock& await_block, Deadline deadline) {
+                                                const AwaitBlock& await_block, Deadline deadline,
+                                                bool* in_place) {
   PayloadTracker tracker;  // outlives the call: waits until gRPC released `values`
   // A GRADIENT push's payloads go through shared memory when the ps takes it:
-  // copied into the segment, the chunks carrying only their place there.
+  // in place when they lie in the shared tensors, else copied into the
+  // push's segment; the chunks carry only their place there.
+  std::shared_ptr<SharedSegment> tensors;
   SharedSegment* segment = nullptr;
+  *in_place = false;
+  auto place_in_tensors = [&tensors](const float* data, size_t bytes) -> int64_t {
+    return tensors != nullptr ? tensors->memory().OffsetOf(data, bytes) : -1;
+  };
   if (fields.kind() == GRADIENT && fields.encoding() == FLOAT32) {
+    tensors = segments_.Tensors(ClientSegments::kPush);
     size_t bytes = 0;
-    for (absl::Span<const float> v : values) bytes += v.size() * sizeof(float);
+    for (absl::Span<const float> v : values) {
+      const size_t v_bytes = v.size() * sizeof(float);
+      if (place_in_tensors(v.data(), v_bytes) < 0) bytes += v_bytes;
+    }
     segment = segments_.For(ClientSegments::kPush, bytes);
   }
   size_t segment_offset = 0;
@@ -347,7 +381,15 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
       for (int64_t offset = 0; offset < elements && ok; offset += chunk) {
         const int64_t n = std::min(chunk, elements - offset);
         header.set_offset(offset);
-        if (segment != nullptr) {
+        const size_t n_bytes = static_cast<size_t>(n) * sizeof(float);
+        const int64_t place = place_in_tensors(values[i].data() + offset, n_bytes);
+        if (place >= 0) {
+          header.set_segment(tensors->id());
+          header.set_segment_offset(place);
+          header.set_segment_bytes(static_cast<int64_t>(n_bytes));
+          *in_place = true;
+          ok = call.Write(EncodeChunk(header, nullptr, 0, nullptr));
+        } else if (segment != nullptr) {
           const size_t bytes = static_cast<size_t>(n) * sizeof(float);
           std::memcpy(segment->data() + segment_offset, values[i].data() + offset, bytes);
           header.set_segment(segment->id());
@@ -358,8 +400,10 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
         } else if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
           ok = call.Write(EncodeBfloat16Chunk(header, values[i].subspan(offset, n)));
         } else {
-          ok = call.Write(EncodeChunk(header, values[i].data() + offset,
-                                      static_cast<size_t>(n) * sizeof(float), &tracker));
+          header.clear_segment();  // after chunks of this push in the shared tensors
+          header.clear_segment_offset();
+          header.clear_segment_bytes();
+          ok = call.Write(EncodeChunk(header, values[i].data() + offset, n_bytes, &tracker));
         }
       }
     }

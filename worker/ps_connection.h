@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@
 #include "protos/ps_service.pb.h"
 
 namespace tessera {
+
+class SharedMemory;  // common/rpc/shared_segment.h
 
 class PsConnection {
  public:
@@ -120,6 +123,15 @@ class PsConnection {
 
   // Tells the ps (ps 0) that a worker reached max_steps.
   virtual absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) = 0;
+
+  // Whether this connection may share memory with its ps (a ps of this host
+  // reached through its local socket, shared memory on).
+  virtual bool can_share_memory() const { return false; }
+  // The memory the caller's variables and gradients live in (null: none),
+  // given between calls: a connection that can share memory then pushes
+  // gradients and pulls variables in place (worker/tensor_memory.h), and
+  // makes its other shared segments anew; others ignore it.
+  virtual void ShareTensorMemory(std::shared_ptr<SharedMemory> memory) { (void)memory; }
 };
 
 }  // namespace tessera

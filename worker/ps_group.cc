@@ -233,6 +233,17 @@ absl::Status PsGroup::WaitUntilInitialized(absl::Time deadline, absl::string_vie
   return absl::OkStatus();
 }
 
+bool PsGroup::can_share_memory() const {
+  for (const auto& client : clients_) {
+    if (client->can_share_memory()) return true;
+  }
+  return false;
+}
+
+void PsGroup::ShareTensorMemory(const std::shared_ptr<SharedMemory>& memory) {
+  for (const auto& client : clients_) client->ShareTensorMemory(memory);
+}
+
 absl::StatusOr<int64_t> PsGroup::PullAll(std::vector<Tensor>* values) {
   ASSIGN_OR_RETURN(Pulled pulled, PullAllAs(values, 0, FLOAT32, &runner_));
   return pulled.global_step;

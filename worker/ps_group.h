@@ -105,6 +105,13 @@ class PsGroup {
   // ps that restarted and lost them).
   absl::Status CheckInitialized(std::vector<Tensor>* scratch);
 
+  // Whether some ps can share memory with this worker (a ps of this host,
+  // shared memory on; PsConnection::can_share_memory).
+  bool can_share_memory() const;
+  // Hands `memory`, which the worker's variables and gradients live in, to
+  // every connection (PsConnection::ShareTensorMemory).
+  void ShareTensorMemory(const std::shared_ptr<SharedMemory>& memory);
+
   // The incarnation each ps last answered with (0 before any answer).
   // PullAll and PushAll log a change ("ps 1 restarted").
   const std::vector<uint64_t>& incarnations() const { return incarnations_; }

@@ -4,23 +4,24 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/admin/admin_client.h"
-#include "worker/ps_client.h"
+#include "common/admin/cluster_admin.h"
 #include "common/clock.h"
 #include "common/cpu_time.h"
-#include "common/admin/cluster_admin.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "absl/strings/str_format.h"
 #include "data/input.h"
 #include "data/load_dataset.h"
 #include "worker/evaluation.h"
 #include "worker/hooks/checkpoint_hook.h"
 #include "worker/hooks/evaluation_hook.h"
 #include "worker/hooks/memory_hook.h"
-#include "worker/model_fingerprint.h"
 #include "worker/hooks/summary_hook.h"
+#include "worker/model_fingerprint.h"
+#include "worker/ps_client.h"
+#include "worker/tensor_memory.h"
 #include "worker/train_config.h"
 
 namespace tessera {
@@ -89,9 +90,28 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
                    parts.connect_ps(&w->stop_requested_));
   ASSIGN_OR_RETURN(w->ps_,
                    PsGroup::Create(w->variables_, plan, ps_options, std::move(connections)));
-  for (const VariableInfo& v : w->variables_) {
-    w->values_.emplace_back(v.shape);
-    w->grads_.emplace_back(v.shape);  // StartPush needs them in place
+  // With a ps of this host, the variables and gradients live in memory
+  // shared with it: pushed and pulled in place (worker/tensor_memory.h).
+  if (w->ps_->can_share_memory()) {
+    std::vector<Shape> shapes;
+    for (const VariableInfo& v : w->variables_) shapes.push_back(v.shape);
+    absl::StatusOr<std::shared_ptr<SharedMemory>> memory =
+        MakeSharedTensors(shapes, &w->values_, &w->grads_);
+    if (memory.ok()) {
+      w->tensor_memory_ = *memory;
+      w->ps_->ShareTensorMemory(w->tensor_memory_);
+      LOG(INFO) << "the variables and gradients (" << (*memory)->size() / 1e6
+                << " MB) are in memory shared with the ps of this host";
+    } else {
+      LOG(WARNING) << "the variables and gradients stay in this process's own memory: "
+                   << memory.status().message();
+    }
+  }
+  if (w->values_.empty()) {
+    for (const VariableInfo& v : w->variables_) {
+      w->values_.emplace_back(v.shape);
+      w->grads_.emplace_back(v.shape);  // StartPush needs them in place
+    }
   }
   PsRecoveryOptions recovery;
   recovery.is_chief = w->is_chief();
@@ -376,6 +396,7 @@ absl::Status Worker::TrainLoop() {
       }
       RETURN_IF_ERROR(recovered);
       wait_version = 0;
+      RenewSharedTensors();
       continue;
     }
     ASSIGN_OR_RETURN(global_step_, std::move(pushed));
@@ -391,7 +412,10 @@ absl::Status Worker::TrainLoop() {
     // STALE: any min_version > 0 passes the staleness gate.
     if (config_.update_mode() == SYNC) wait_version = push_step + 1;
     if (config_.update_mode() == STALE) wait_version = local_step;
-    if (ps_->incarnations() != incarnations) wait_version = 0;
+    if (ps_->incarnations() != incarnations) {
+      wait_version = 0;
+      RenewSharedTensors();
+    }
     status_->RecordStep(global_step_, last_loss_, batch.size(), input_wait);
     StepInfo info;
     info.global_step = global_step_;
@@ -443,6 +467,36 @@ absl::Status Worker::TrainLoop() {
   return absl::OkStatus();
 }
 
+void Worker::RenewSharedTensors() {
+  if (config_.update_mode() != SYNC) return;
+  std::shared_ptr<SharedMemory> memory;
+  if (tensor_memory_ != nullptr) {
+    std::vector<Shape> shapes;
+    for (const VariableInfo& v : variables_) shapes.push_back(v.shape);
+    std::vector<Tensor> values, grads;
+    absl::StatusOr<std::shared_ptr<SharedMemory>> made = MakeSharedTensors(shapes, &values, &grads);
+    if (made.ok()) {
+      memory = *made;
+    } else {
+      LOG(WARNING) << "the variables and gradients move to this process's own memory: "
+                   << made.status().message();
+      for (const Shape& shape : shapes) {
+        values.emplace_back(shape);
+        grads.emplace_back(shape);
+      }
+    }
+    // Element by element: the Tensor objects stay where the step's
+    // pointers to them are.
+    for (size_t i = 0; i < values_.size(); ++i) {
+      std::copy_n(values_[i].data(), values_[i].size(), values[i].data());
+      values_[i] = std::move(values[i]);
+      grads_[i] = std::move(grads[i]);
+    }
+  }
+  tensor_memory_ = memory;
+  ps_->ShareTensorMemory(memory);  // and the connections make new segments of their own
+}
+
 absl::StatusOr<Worker::StepEnd> Worker::PulledOrRecovered(const absl::Status& pulled,
                                                           int64_t* wait_version) {
   if (pulled.ok()) {
@@ -461,6 +515,7 @@ absl::StatusOr<Worker::StepEnd> Worker::PulledOrRecovered(const absl::Status& pu
     }
     RETURN_IF_ERROR(recovered);
     *wait_version = 0;
+    RenewSharedTensors();
     return StepEnd::kRedo;
   }
   constexpr int kMaxBrokenPulls = 10;

@@ -37,6 +37,7 @@
 #include "common/dataset.h"
 #include "common/file_system.h"
 #include "common/rpc/security_config.h"
+#include "common/rpc/shared_segment.h"
 #include "common/tensor.h"
 #include "data/input.h"
 #include "data/load_dataset.h"
@@ -139,6 +140,13 @@ class Worker {
   // overlapped pull that broke after blocks were in use (ABORTED) is redone,
   // up to kMaxBrokenPulls times in a row; other errors are returned.
   absl::StatusOr<StepEnd> PulledOrRecovered(const absl::Status& pulled, int64_t* wait_version);
+  // SYNC: a ps sums this worker's pushed gradients from the memory it shares
+  // with the worker when the step completes (SyncAccumulator::AddBorrowed),
+  // and the worker's next backward pass writes them only after its pull saw
+  // the step applied. When the next step does not wait for that (after a ps
+  // restart or recovery), the tensors move to new shared memory first, and the
+  // connections make new segments, so that no held push changes under a ps.
+  void RenewSharedTensors();
   int broken_pulls_ = 0;  // in a row
   // This worker's share of the global steps already done (global step /
   // workers): the batches of its part a resumed job has trained on.
@@ -171,6 +179,9 @@ class Worker {
   std::vector<VariableInfo> variables_;
   std::unique_ptr<PsGroup> ps_;
   std::unique_ptr<PsRecovery> recovery_;  // initialization, restore, ps recovery
+  // What values_ and grads_ live in when a ps of this host shares memory
+  // (worker/tensor_memory.h); destroyed after them.
+  std::shared_ptr<SharedMemory> tensor_memory_;
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   std::vector<std::unique_ptr<TrainingHook>> hooks_;

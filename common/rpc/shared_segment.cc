@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 
 namespace tessera {
 namespace {
@@ -35,12 +36,53 @@ std::string SegmentSocketPath(const std::string& local_socket) {
   return absl::StrCat(base, ".shm.sock");
 }
 
+absl::StatusOr<std::shared_ptr<SharedMemory>> SharedMemory::Create(size_t bytes,
+                                                                   absl::string_view what) {
+  if (bytes == 0) return absl::InvalidArgumentError(absl::StrCat(what, ": an empty segment"));
+  const int memfd = memfd_create("tessera-segment", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (memfd < 0) return SystemError(absl::StrCat(what, ": memfd_create"));
+  if (ftruncate(memfd, static_cast<off_t>(bytes)) != 0 ||
+      fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    const absl::Status error =
+        SystemError(absl::StrCat(what, ": sizing and sealing ", bytes, " bytes"));
+    close(memfd);
+    return error;
+  }
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+  if (data == MAP_FAILED) {
+    const absl::Status error = SystemError(absl::StrCat(what, ": mapping ", bytes, " bytes"));
+    close(memfd);
+    return error;
+  }
+  return std::shared_ptr<SharedMemory>(new SharedMemory(memfd, static_cast<char*>(data), bytes));
+}
+
+SharedMemory::~SharedMemory() {
+  munmap(data_, size_);
+  close(fd_);
+}
+
+int64_t SharedMemory::OffsetOf(const void* p, size_t bytes) const {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  const auto begin = reinterpret_cast<uintptr_t>(data_);
+  if (at < begin || at - begin > size_ || bytes > size_ - (at - begin)) return -1;
+  return static_cast<int64_t>(at - begin);
+}
+
 absl::StatusOr<std::unique_ptr<SharedSegment>> SharedSegment::Create(const std::string& socket_path,
                                                                      size_t bytes,
                                                                      int32_t worker_task,
                                                                      absl::Duration timeout) {
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<SharedMemory> memory,
+      SharedMemory::Create(bytes, absl::StrCat("sharing memory with the ps at ", socket_path)));
+  return Register(socket_path, std::move(memory), worker_task, timeout);
+}
+
+absl::StatusOr<std::unique_ptr<SharedSegment>> SharedSegment::Register(
+    const std::string& socket_path, std::shared_ptr<SharedMemory> memory, int32_t worker_task,
+    absl::Duration timeout) {
   const std::string context = absl::StrCat("sharing memory with the ps at ", socket_path);
-  if (bytes == 0) return absl::InvalidArgumentError(absl::StrCat(context, ": an empty segment"));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(address.sun_path)) {
@@ -48,27 +90,12 @@ absl::StatusOr<std::unique_ptr<SharedSegment>> SharedSegment::Create(const std::
                                                    sizeof(address.sun_path) - 1, " bytes"));
   }
   std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-
-  const int memfd = memfd_create("tessera-segment", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (memfd < 0) return SystemError(absl::StrCat(context, ": memfd_create"));
-  if (ftruncate(memfd, static_cast<off_t>(bytes)) != 0 ||
-      fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-    const absl::Status error =
-        SystemError(absl::StrCat(context, ": sizing and sealing ", bytes, " bytes"));
-    close(memfd);
-    return error;
-  }
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-  if (data == MAP_FAILED) {
-    const absl::Status error = SystemError(absl::StrCat(context, ": mapping ", bytes, " bytes"));
-    close(memfd);
-    return error;
-  }
-  std::unique_ptr<SharedSegment> segment(new SharedSegment(static_cast<char*>(data), bytes));
+  const int memfd = memory->fd();
+  const size_t bytes = memory->size();
+  std::unique_ptr<SharedSegment> segment(new SharedSegment(std::move(memory)));
 
   const int connection = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (connection < 0) {
-    close(memfd);
     return SystemError(absl::StrCat(context, ": socket"));
   }
   segment->connection_ = connection;
@@ -76,7 +103,6 @@ absl::StatusOr<std::unique_ptr<SharedSegment>> SharedSegment::Create(const std::
   SetTimeout(connection, SO_RCVTIMEO, timeout);
   if (connect(connection, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
     const int error = errno;
-    close(memfd);
     const std::string text = absl::StrCat(context, ": connect: ", std::strerror(error));
     return error == ENOENT || error == ECONNREFUSED ? absl::UnavailableError(text)
                                                     : absl::InternalError(text);
@@ -100,7 +126,6 @@ absl::StatusOr<std::unique_ptr<SharedSegment>> SharedSegment::Create(const std::
   std::memcpy(CMSG_DATA(rights), &memfd, sizeof(int));
   const ssize_t sent = sendmsg(connection, &message, MSG_NOSIGNAL);
   const int send_error = errno;
-  close(memfd);  // the mapping keeps the memory; the ps has its own descriptor
   SegmentAnswer answer;
   // A ps that refuses at once (too many segments) may have answered and
   // closed before the request went out: its answer says why.
@@ -127,7 +152,6 @@ absl::StatusOr<std::unique_ptr<SharedSegment>> SharedSegment::Create(const std::
 
 SharedSegment::~SharedSegment() {
   if (connection_ >= 0) close(connection_);
-  munmap(data_, size_);
 }
 
 absl::StatusOr<std::unique_ptr<MappedSegment>> MappedSegment::Map(int fd, uint64_t max_bytes) {

@@ -24,9 +24,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace tessera {
@@ -54,34 +56,65 @@ inline constexpr uint32_t kSegmentMagic = 0x31475354;  // "TSG1"
 // (negative, past the end, or overflowing).
 absl::Status CheckSegmentRange(size_t size, int64_t offset, int64_t bytes, const char* what);
 
-// A segment this process made and shares with one ps (the worker's side).
-// Owns the memory file, its mapping and the registration's connection;
-// destroying it ends the registration. data() is readable and writable by
-// the owner; the Push/Pull protocol says when the ps reads or writes which
-// bytes. Thread-compatible.
+// Memory this process makes to share with the ps of its host: a memfd of a
+// fixed size (sealed against shrinking and growing), mapped readable and
+// writable, its pages zero at first. It may be registered with several ps
+// (SharedSegment::Register); it lives as long as its last holder.
+// Thread-safe (immutable; the bytes are the protocol's business).
+class SharedMemory {
+ public:
+  // `bytes` > 0; errors (INVALID_ARGUMENT, INTERNAL for a failed system
+  // call) start with `what`.
+  static absl::StatusOr<std::shared_ptr<SharedMemory>> Create(size_t bytes, absl::string_view what);
+  SharedMemory(const SharedMemory&) = delete;
+  SharedMemory& operator=(const SharedMemory&) = delete;
+  ~SharedMemory();
+
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+  int fd() const { return fd_; }
+  // The offset of bytes [p, p + bytes) in this memory, or -1 when they do
+  // not all lie inside it.
+  int64_t OffsetOf(const void* p, size_t bytes) const;
+
+ private:
+  SharedMemory(int fd, char* data, size_t size) : fd_(fd), data_(data), size_(size) {}
+
+  const int fd_;  // kept open for further registrations
+  char* const data_;
+  const size_t size_;
+};
+
+// Shared memory registered with one ps (the worker's side): the memory and
+// the registration's connection; destroying it ends the registration (the
+// memory lives on while others hold it). The Push/Pull protocol says when the
+// ps reads or writes which bytes. Thread-compatible.
 class SharedSegment {
  public:
-  // Makes a sealed memfd of `bytes` (> 0), maps it, and registers it for
-  // `worker_task` with the ps at segment socket `socket_path`, waiting at most
-  // `timeout` for the answer. Errors name the path: UNAVAILABLE when nobody
-  // listens there, the ps's refusal (FAILED_PRECONDITION) with its text,
-  // INTERNAL for a failed system call.
+  // Makes shared memory of `bytes` (> 0) and registers it (Register).
   static absl::StatusOr<std::unique_ptr<SharedSegment>> Create(const std::string& socket_path,
                                                                size_t bytes, int32_t worker_task,
                                                                absl::Duration timeout);
+  // Registers `memory` for `worker_task` with the ps at segment socket
+  // `socket_path`, waiting at most `timeout` for the answer. Errors name the
+  // path: UNAVAILABLE when nobody listens there, the ps's refusal
+  // (FAILED_PRECONDITION) with its text, INTERNAL for a failed system call.
+  static absl::StatusOr<std::unique_ptr<SharedSegment>> Register(
+      const std::string& socket_path, std::shared_ptr<SharedMemory> memory, int32_t worker_task,
+      absl::Duration timeout);
   SharedSegment(const SharedSegment&) = delete;
   SharedSegment& operator=(const SharedSegment&) = delete;
   ~SharedSegment();
 
   uint64_t id() const { return id_; }
-  char* data() const { return data_; }
-  size_t size() const { return size_; }
+  char* data() const { return memory_->data(); }
+  size_t size() const { return memory_->size(); }
+  const SharedMemory& memory() const { return *memory_; }
 
  private:
-  SharedSegment(char* data, size_t size) : data_(data), size_(size) {}
+  explicit SharedSegment(std::shared_ptr<SharedMemory> memory) : memory_(std::move(memory)) {}
 
-  char* const data_;
-  const size_t size_;
+  const std::shared_ptr<SharedMemory> memory_;
   int connection_ = -1;  // to the ps's segment socket; closing it ends the registration
   uint64_t id_ = 0;
 };
