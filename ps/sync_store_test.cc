@@ -348,5 +348,44 @@ TEST_F(SyncStoreTest, LargeBlocksFromSharedMemoryStepExactlyFromTwoThreads) {
   }
 }
 
+// STALE (and ASYNC, the same policy): a large chunk from shared memory is
+// applied at once, in parts on the apply threads, exactly.
+TEST_F(SyncStoreTest, ALargeSharedChunkAppliesAtOnceExactlyInStale) {
+  constexpr int64_t kElements = 3 * kValuePieceElements + 7;
+  CreateVariablesRequest request = OneBlock(STALE, 2, 0);
+  request.set_staleness(10);
+  request.mutable_blocks(0)->mutable_shape()->set_dim(0, kElements);
+  ASSERT_TRUE(store_.CreateVariables(request).ok());
+  auto header = [](ChunkKind kind, int64_t step) {
+    ChunkHeader h = Header(kind, 0, step);
+    h.set_block_elements(kElements);
+    return h;
+  };
+  {
+    auto session = store_.StartPush();
+    ASSERT_TRUE(session->AddChunk(header(ASSIGN, 0), std::vector<float>(kElements, 1.0f)).ok());
+    ASSERT_TRUE(session->Finish().ok());
+  }
+  auto memory = std::make_shared<std::vector<float>>(kElements);
+  for (int64_t i = 0; i < kElements; ++i) (*memory)[i] = static_cast<float>(i % 7);
+  for (int64_t step = 0; step < 2; ++step) {
+    auto session = store_.StartPush();
+    ASSERT_TRUE(session->BeginChunk(header(GRADIENT, step), kElements * 4).ok());
+    ASSERT_TRUE(session->CommitSharedChunk(*memory, memory).ok());
+    ASSERT_TRUE(session->Finish().ok());
+  }
+  EXPECT_EQ(memory.use_count(), 1);  // applied, not held
+  auto session = store_.StartPull(Pull(0, 0));
+  ASSERT_TRUE(session.ok());
+  for (int64_t at = 0; at < kElements;) {
+    ChunkHeader h;
+    const SharedFloats chunk = (*session)->NextChunk(kValuePieceElements, &h);
+    for (int64_t i = 0; i < chunk.size(); ++i) {
+      ASSERT_EQ(chunk.data()[i], 1.0f - 2.0f * static_cast<float>((at + i) % 7)) << at + i;
+    }
+    at += chunk.size();
+  }
+}
+
 }  // namespace
 }  // namespace tessera

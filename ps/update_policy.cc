@@ -85,8 +85,11 @@ BlockPush AsyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChun
 absl::Status AsyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
                                       const BlockPush& push, absl::Span<const float> grad,
                                       bool last, std::shared_ptr<const void> /*shared*/) {
-  RETURN_IF_ERROR(ApplyWithOptimizer(*optimizer_, block, chunk.offset, grad, chunk.learning_rate,
-                                     push.update_count));
+  RETURN_IF_ERROR(ApplyWithOptimizer(
+      *optimizer_, block, chunk.offset, grad, chunk.learning_rate, push.update_count,
+      [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) {
+        threads_.ForRanges(n, 1, body);
+      }));
   if (last) ++block->version;
   return absl::OkStatus();
 }
@@ -101,22 +104,25 @@ BlockPush SyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChunk
   return push;
 }
 
-SyncUpdatePolicy::SyncUpdatePolicy(const Optimizer* optimizer, int apply_threads)
-    : optimizer_(optimizer),
-      runner_(apply_threads > 1 ? std::make_unique<ParallelRunner>(apply_threads) : nullptr) {}
-
-void SyncUpdatePolicy::ForRanges(int64_t n, int64_t min_part,
-                                 absl::FunctionRef<void(int64_t, int64_t)> body) {
+void ApplyThreads::ForRanges(int64_t n, int64_t min_part,
+                             absl::FunctionRef<void(int64_t, int64_t)> body) {
   const int64_t parts =
       runner_ != nullptr ? std::min<int64_t>(runner_->width(), n / std::max<int64_t>(1, min_part))
                          : 1;
-  if (parts <= 1 || !runner_mu_.TryLock()) {
+  if (parts <= 1 || !mu_.TryLock()) {
     body(0, n);
     return;
   }
   runner_->Run(static_cast<int>(parts), [&](int i) { body(n * i / parts, n * (i + 1) / parts); });
-  runner_mu_.Unlock();
+  mu_.Unlock();
 }
+
+int DefaultApplyThreads() {
+  return static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 4));
+}
+
+SyncUpdatePolicy::SyncUpdatePolicy(const Optimizer* optimizer, int apply_threads)
+    : optimizer_(optimizer), threads_(apply_threads) {}
 
 absl::Status SyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
                                      const BlockPush& push, absl::Span<const float> grad, bool last,
@@ -129,13 +135,15 @@ absl::Status SyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& 
     sync->Add(push.sync_ticket, chunk.offset, grad);
   }
   auto for_elements = [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) {
-    ForRanges(n, kValuePieceElements, body);
+    threads_.ForRanges(n, kValuePieceElements, body);
   };
   if (!last || !sync->Complete(push.sync_ticket, for_elements)) return absl::OkStatus();
   const int64_t update_count = ++block->updates_started;
-  absl::Status applied = ApplyWithOptimizer(
-      *optimizer_, block, 0, sync->Average(), chunk.learning_rate, update_count,
-      [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) { ForRanges(n, 1, body); });
+  absl::Status applied =
+      ApplyWithOptimizer(*optimizer_, block, 0, sync->Average(), chunk.learning_rate, update_count,
+                         [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) {
+                           threads_.ForRanges(n, 1, body);
+                         });
   sync->Reset();
   ++block->version;  // the step is over even if the optimizer refused it
   return applied;

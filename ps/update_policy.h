@@ -65,11 +65,35 @@ class UpdatePolicy {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) = 0;
 };
 
+// The threads a policy applies large updates on: the calling one and
+// helpers started once. On a host whose cores the workers share, an update
+// spread over the cores delays each worker a little instead of one worker
+// (or one of a worker's compute threads, which the others then wait for) a
+// lot. Thread-safe.
+class ApplyThreads {
+ public:
+  explicit ApplyThreads(int threads)
+      : runner_(threads > 1 ? std::make_unique<ParallelRunner>(threads) : nullptr) {}
+  // Runs body(begin, end) over [0, n) in parts of at least `min_part`, at
+  // once on the threads when no other update holds them, else in one part
+  // on the calling thread.
+  void ForRanges(int64_t n, int64_t min_part, absl::FunctionRef<void(int64_t, int64_t)> body);
+
+ private:
+  std::unique_ptr<ParallelRunner> runner_;  // null: one thread
+  absl::Mutex mu_;                          // held while an update uses the runner
+};
+
+// min(4, this host's cores): the apply threads of the ps's policies.
+int DefaultApplyThreads();
+
 // ASYNC and STALE: each chunk updates the block at once with `optimizer`
-// (borrowed; it must outlive the policy).
+// (borrowed; it must outlive the policy), a large chunk in parts of value
+// pieces on up to `apply_threads` threads.
 class AsyncUpdatePolicy final : public UpdatePolicy {
  public:
-  explicit AsyncUpdatePolicy(const Optimizer* optimizer) : optimizer_(optimizer) {}
+  explicit AsyncUpdatePolicy(const Optimizer* optimizer, int apply_threads = 1)
+      : optimizer_(optimizer), threads_(apply_threads) {}
   BlockPush BeginBlock(VariableBlock* block, const GradientChunk& chunk) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
   absl::Status Apply(VariableBlock* block, const GradientChunk& chunk, const BlockPush& push,
@@ -81,18 +105,15 @@ class AsyncUpdatePolicy final : public UpdatePolicy {
 
  private:
   const Optimizer* const optimizer_;
+  ApplyThreads threads_;
 };
 
 // SYNC: blocks need an accumulator (VariableBlock's replicas_to_aggregate).
 // A push whose verdict is not kAccumulate is dropped whole; a push stream
 // that fails midway may leave its first chunks in the sum.
 //
-// A large block's step (the sum of its pushes, then the optimizer) runs on
-// up to `apply_threads` threads at once (the calling one and helpers started
-// once), in parts of at least a value piece, when no other block's step holds
-// them; else on the calling thread alone. On a host whose cores the workers
-// share, this spreads the step's work over the cores instead of delaying the
-// one worker whose core it lands on while the others wait for it.
+// A large block's step (the sum of its pushes, then the optimizer) runs in
+// parts of value pieces on up to `apply_threads` threads (ApplyThreads).
 class SyncUpdatePolicy final : public UpdatePolicy {
  public:
   explicit SyncUpdatePolicy(const Optimizer* optimizer, int apply_threads = 1);
@@ -106,17 +127,12 @@ class SyncUpdatePolicy final : public UpdatePolicy {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu);
 
  private:
-  // Runs body(begin, end) over [0, n) in parts of at least `min_part`, at
-  // once on the runner when it is free, else in one part here.
-  void ForRanges(int64_t n, int64_t min_part, absl::FunctionRef<void(int64_t, int64_t)> body);
-
   const Optimizer* const optimizer_;
-  std::unique_ptr<ParallelRunner> runner_;  // null: one thread
-  absl::Mutex runner_mu_;                   // held while a step uses the runner
+  ApplyThreads threads_;
 };
 
-// The policy for `mode` (ASYNC and STALE share one); SYNC's with
-// min(4, this host's cores) apply threads.
+// The policy for `mode` (ASYNC and STALE share one), with
+// DefaultApplyThreads().
 absl::StatusOr<std::unique_ptr<UpdatePolicy>> CreateUpdatePolicy(UpdateMode mode,
                                                                   const Optimizer* optimizer);
 
