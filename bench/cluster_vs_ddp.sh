@@ -27,7 +27,10 @@
 # median and
 #   sync_vs_ddp=<median ratio> async_vs_ddp=<median ratio>
 # (with --bfloat16 also sync_bf16_vs_ddp= async_bf16_vs_ddp=), each round's
-# ratios against its fastest DDP configuration.
+# ratios against its fastest DDP configuration; and
+#   sync_vs_in_process=<median ratio> (range)
+# against Tessera's in-process trainer on both cores (2 threads, batch 50,
+# bench/train_throughput_tessera), run once in each round (target 0.9).
 set -euo pipefail
 if [ -n "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then cd "$BUILD_WORKSPACE_DIRECTORY"; fi
 batches=600 rounds=2 bf16=0
@@ -45,7 +48,7 @@ done
 (( batches % 2 == 0 )) || { echo "--batches must be even (two workers)" >&2; exit 2; }
 (( batches >= 42 )) || { echo "--batches must be >= 42 (each worker is timed after its first 20 steps)" >&2; exit 2; }
 bin=bazel-bin
-for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl; do
+for b in ps/tessera_ps worker/tessera_worker tools/tessera_ctl bench/train_throughput_tessera; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: bazel build //bench:cluster_vs_ddp" >&2; exit 2; }
 done
 source scripts/local_cluster.sh
@@ -94,17 +97,29 @@ ddp() {
   [ -n "$figure" ] || { echo "the DDP run printed no figure"; cat "$tmp/ddp.out"; exit 1; }
 }
 
+# in_process: Tessera's in-process trainer on both cores (2 threads, batch
+# 50, as bench/train_throughput), as many batches as a SYNC run's global
+# steps; leaves its images/s in $figure.
+in_process() {
+  "$bin/bench/train_throughput_tessera" --steps=$((batches / 2)) --repeats=1 > "$tmp/inproc.out" 2>&1 ||
+    { cat "$tmp/inproc.out"; exit 1; }
+  figure=$(sed -n 's/^images_per_sec=//p' "$tmp/inproc.out")
+  [ -n "$figure" ] || { echo "the in-process run printed no figure"; cat "$tmp/inproc.out"; exit 1; }
+}
+
 median() { printf '%s\n' "$@" | sort -g |
   awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "== $batches batches of 50 per run, $rounds rounds; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; both sides plaintext (Tessera TESSERA_SECURITY=off, gloo)"
 sync_r=() async_r=() sb_r=() ab_r=() s_all=() a_all=() sb_all=() ab_all=() dh_all=()
+in_r=() in_all=()
 declare -A ddp_all
 blas_modes=("${openblas_timeouts[@]}" one)
 for ((r = 0; r < rounds; ++r)); do
   tessera sync $((batches / 2)); s=$figure
   tessera async "$batches"; a=$figure
+  in_process; i=$figure
   ddp_line="" best=0
   # glibc malloc with every BLAS mode; jemalloc and tcmalloc
   # (bench/reference_env.sh) with OpenBLAS at 1 thread per rank, DDP's best.
@@ -128,14 +143,15 @@ for ((r = 0; r < rounds; ++r)); do
     sb_r+=("$(ratio "$sb" "$best")") ab_r+=("$(ratio "$ab" "$best")")
     line+=", bfloat16 sync $sb, async $ab"
   fi
-  s_all+=("$s") a_all+=("$a")
-  sync_r+=("$(ratio "$s" "$best")") async_r+=("$(ratio "$a" "$best")")
+  s_all+=("$s") a_all+=("$a") in_all+=("$i")
+  sync_r+=("$(ratio "$s" "$best")") async_r+=("$(ratio "$a" "$best")") in_r+=("$(ratio "$s" "$i")")
+  line+=", in process $i"
   line+="; ddp (malloc/openblas) $ddp_line"
   (( bf16 )) && line+=", tuned + fp16 hook $dh"
-  echo "$line images/s; sync/ddp ${sync_r[-1]}, async/ddp ${async_r[-1]}" \
+  echo "$line images/s; sync/ddp ${sync_r[-1]}, async/ddp ${async_r[-1]}, sync/in_process ${in_r[-1]}" \
     "$( (( bf16 )) && echo "bfloat16 sync/ddp ${sb_r[-1]}, async/ddp ${ab_r[-1]}")"
 done
-line="medians (images/s): tessera sync $(median "${s_all[@]}"), async $(median "${a_all[@]}")"
+line="medians (images/s): tessera sync $(median "${s_all[@]}"), async $(median "${a_all[@]}"), in process $(median "${in_all[@]}")"
 (( bf16 )) && line+=", bfloat16 sync $(median "${sb_all[@]}"), async $(median "${ab_all[@]}")"
 for k in "${!ddp_all[@]}"; do
   # shellcheck disable=SC2086  # the figures, one word each
@@ -146,3 +162,5 @@ echo "$line"
 line="sync_vs_ddp=$(median "${sync_r[@]}") async_vs_ddp=$(median "${async_r[@]}")"
 (( bf16 )) && line+=" sync_bf16_vs_ddp=$(median "${sb_r[@]}") async_bf16_vs_ddp=$(median "${ab_r[@]}")"
 echo "$line (rounds=$rounds; each round against its fastest DDP)"
+range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
+echo "sync_vs_in_process=$(median "${in_r[@]}") ($(range "${in_r[@]}"); Tessera SYNC 1 ps + 2 workers against its in-process trainer on both cores, each round)"
