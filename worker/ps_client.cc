@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/rpc/channel.h"
 #include "common/rpc/chunk_coding.h"
+#include "common/rpc/chunk_sizes.h"
 #include "common/rpc/grpc_status.h"
 #include "common/rpc/local_socket.h"
 #include "common/rpc/shared_segment.h"
@@ -378,8 +379,14 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
       header.set_block(blocks[i]);
       if (!slots.empty()) header.set_slot(slots[i]);
       header.set_block_elements(elements);
-      for (int64_t offset = 0; offset < elements && ok; offset += chunk) {
-        const int64_t n = std::min(chunk, elements - offset);
+      // A block in the shared tensors goes in the largest chunks a ps takes:
+      // only headers travel, and the ps applies each in parts on its threads.
+      const int64_t block_chunk =
+          place_in_tensors(values[i].data(), values[i].size() * sizeof(float)) >= 0
+              ? std::max(chunk, kMaxChunkElements)
+              : chunk;
+      for (int64_t offset = 0; offset < elements && ok; offset += block_chunk) {
+        const int64_t n = std::min(block_chunk, elements - offset);
         header.set_offset(offset);
         const size_t n_bytes = static_cast<size_t>(n) * sizeof(float);
         const int64_t place = place_in_tensors(values[i].data() + offset, n_bytes);

@@ -468,7 +468,6 @@ absl::Status Worker::TrainLoop() {
 }
 
 void Worker::RenewSharedTensors() {
-  if (config_.update_mode() != SYNC) return;
   std::shared_ptr<SharedMemory> memory;
   if (tensor_memory_ != nullptr) {
     std::vector<Shape> shapes;
@@ -521,6 +520,7 @@ absl::StatusOr<Worker::StepEnd> Worker::PulledOrRecovered(const absl::Status& pu
   constexpr int kMaxBrokenPulls = 10;
   if (absl::IsAborted(pulled) && ++broken_pulls_ <= kMaxBrokenPulls) {
     LOG(WARNING) << "redoing the step: " << pulled.message();
+    RenewSharedTensors();  // the abandoned push's chunks may still be read
     return StepEnd::kRedo;
   }
   return pulled;

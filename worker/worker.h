@@ -140,12 +140,14 @@ class Worker {
   // overlapped pull that broke after blocks were in use (ABORTED) is redone,
   // up to kMaxBrokenPulls times in a row; other errors are returned.
   absl::StatusOr<StepEnd> PulledOrRecovered(const absl::Status& pulled, int64_t* wait_version);
-  // SYNC: a ps sums this worker's pushed gradients from the memory it shares
-  // with the worker when the step completes (SyncAccumulator::AddBorrowed),
-  // and the worker's next backward pass writes them only after its pull saw
-  // the step applied. When the next step does not wait for that (after a ps
-  // restart or recovery), the tensors move to new shared memory first, and the
-  // connections make new segments, so that no held push changes under a ps.
+  // A ps reads this worker's pushed gradients from the memory it shares with
+  // the worker (SYNC: when the step completes, SyncAccumulator::AddBorrowed),
+  // and the worker's next backward pass writes them only after its push
+  // returned and its pull saw the step applied. When the next step does not
+  // wait for that (after a ps restart or recovery, or a step redone after an
+  // abandoned push), the tensors move to new shared memory first, and the
+  // connections make new segments, so that no push a ps may still read
+  // changes under it.
   void RenewSharedTensors();
   int broken_pulls_ = 0;  // in a row
   // This worker's share of the global steps already done (global step /
