@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -91,6 +92,42 @@ class InMemoryPs {
 
 // One connection to each of `ps` (borrowed), in the given order (ps task order).
 std::vector<std::unique_ptr<PsConnection>> ConnectAll(const std::vector<InMemoryPs*>& ps);
+
+// A connection that hands every call to `inner`: tests derive from it to
+// change one call (hold a pull back, say that it can share memory).
+class ForwardingConnection : public PsConnection {
+ public:
+  explicit ForwardingConnection(std::unique_ptr<PsConnection> inner) : inner_(std::move(inner)) {}
+  const std::string& address() const override { return inner_->address(); }
+  absl::StatusOr<CreateVariablesResponse> CreateVariables(
+      const CreateVariablesRequest& request) override {
+    return inner_->CreateVariables(request);
+  }
+  absl::StatusOr<PullResult> Pull(const PullRequest& request,
+                                  absl::Span<const absl::Span<float>> destinations,
+                                  const BlockArrived& arrived = nullptr) override {
+    return inner_->Pull(request, destinations, arrived);
+  }
+  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
+                                    absl::Span<const absl::Span<const float>> values,
+                                    absl::Span<const std::string> slots = {},
+                                    const AwaitBlock& await_block = nullptr) override {
+    return inner_->Push(fields, blocks, values, slots, await_block);
+  }
+  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
+                                          const SnapshotSink& sink) override {
+    return inner_->Snapshot(request, sink);
+  }
+  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override {
+    return inner_->WorkerDone(request);
+  }
+
+ protected:
+  PsConnection* inner() const { return inner_.get(); }
+
+ private:
+  std::unique_ptr<PsConnection> inner_;
+};
 
 }  // namespace tessera
 

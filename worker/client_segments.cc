@@ -65,7 +65,8 @@ void ClientSegments::AfterCall(Kind kind, const absl::Status& status, bool used_
                << (kind == kPush ? "read the gradients" : "write the variables")
                << " in shared memory (" << status.message() << "); this worker's "
                << (kind == kPush ? "pushes" : "pulls")
-               << " to this ps copy them through a segment of their own from now on";
+               << " to this ps copy them through a segment of their own until its tensors move "
+                  "to new memory";
 }
 
 void ClientSegments::ShareTensors(std::shared_ptr<SharedMemory> memory) {
@@ -74,6 +75,8 @@ void ClientSegments::ShareTensors(std::shared_ptr<SharedMemory> memory) {
   absl::MutexLock lock(&mu_);
   tensors_memory_ = std::move(memory);
   tensors_.reset();
+  // New memory: no ps is still at work in it, whatever ended on this side.
+  tensors_off_[kPush] = tensors_off_[kPull] = false;
 }
 
 std::shared_ptr<SharedSegment> ClientSegments::Tensors(Kind kind) {

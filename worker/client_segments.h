@@ -66,7 +66,8 @@ class ClientSegments {
 
   // The memory the worker's tensors live in (null: none), set between
   // calls; the segments of both kinds are made anew at their next call,
-  // leaving the old ones to the ps as long as it holds them.
+  // leaving the old ones to the ps as long as it holds them, and both kinds
+  // use the new tensors again.
   void ShareTensors(std::shared_ptr<SharedMemory> memory);
   // The tensors' registration with the ps for a call of `kind` (registered
   // at the first call), or null: none shared, the ps takes none now, or this

@@ -124,6 +124,13 @@ TEST(ClientSegments, SharedTensorsAreRegisteredOnceAndEachKindStopsUsingThemOnIt
   ASSERT_TRUE(WaitForSegments(**server, 2));
   push.reset();
   ASSERT_TRUE(WaitForSegments(**server, 1));
+  // New memory (the worker renewed its tensors): pushes use it again.
+  absl::StatusOr<std::shared_ptr<SharedMemory>> renewed = SharedMemory::Create(8192, "tensors");
+  ASSERT_TRUE(renewed.ok());
+  segments.ShareTensors(*renewed);
+  std::shared_ptr<SharedSegment> fresh = segments.Tensors(ClientSegments::kPush);
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_EQ(fresh->data(), (*renewed)->data());
 }
 
 }  // namespace

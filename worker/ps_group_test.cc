@@ -325,20 +325,15 @@ TEST_F(PsGroupTest, OverlappedPushSendsEachBlockOnceItsGradientIsReady) {
 // A connection that passes everything on to `inner`, but whose Pull holds
 // after handing on the last block of variable "w" (when "b" follows) until
 // `release` is notified.
-class HoldAfterW final : public PsConnection {
+class HoldAfterW final : public ForwardingConnection {
  public:
   HoldAfterW(std::unique_ptr<PsConnection> inner, absl::Notification* release)
-      : inner_(std::move(inner)), release_(release) {}
-  const std::string& address() const override { return inner_->address(); }
-  absl::StatusOr<CreateVariablesResponse> CreateVariables(
-      const CreateVariablesRequest& request) override {
-    return inner_->CreateVariables(request);
-  }
+      : ForwardingConnection(std::move(inner)), release_(release) {}
   absl::StatusOr<PullResult> Pull(const PullRequest& request,
                                   absl::Span<const absl::Span<float>> destinations,
                                   const BlockArrived& arrived = nullptr) override {
-    if (!arrived) return inner_->Pull(request, destinations);
-    return inner_->Pull(request, destinations, [&](size_t block) {
+    if (!arrived) return inner()->Pull(request, destinations);
+    return inner()->Pull(request, destinations, [&](size_t block) {
       arrived(block);
       const bool w = absl::StartsWith(request.blocks(static_cast<int>(block)), "w");
       const int next = static_cast<int>(block) + 1;
@@ -347,22 +342,8 @@ class HoldAfterW final : public PsConnection {
       }
     });
   }
-  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
-                                    absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots = {},
-                                    const AwaitBlock& await_block = nullptr) override {
-    return inner_->Push(fields, blocks, values, slots, await_block);
-  }
-  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
-                                          const SnapshotSink& sink) override {
-    return inner_->Snapshot(request, sink);
-  }
-  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override {
-    return inner_->WorkerDone(request);
-  }
 
  private:
-  std::unique_ptr<PsConnection> inner_;
   absl::Notification* release_;
 };
 

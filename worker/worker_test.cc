@@ -58,41 +58,17 @@ constexpr char kConfig[] = R"pb(
 // host: records the memory the worker hands it (its variables and
 // gradients, worker/tensor_memory.h); the calls go to `inner`, which reads
 // and writes the worker's tensors wherever they are.
-class SharingConnection : public PsConnection {
+class SharingConnection : public ForwardingConnection {
  public:
   SharingConnection(std::unique_ptr<PsConnection> inner,
                     std::vector<std::shared_ptr<SharedMemory>>* given)
-      : inner_(std::move(inner)), given_(given) {}
-  const std::string& address() const override { return inner_->address(); }
-  absl::StatusOr<CreateVariablesResponse> CreateVariables(
-      const CreateVariablesRequest& request) override {
-    return inner_->CreateVariables(request);
-  }
-  absl::StatusOr<PullResult> Pull(const PullRequest& request,
-                                  absl::Span<const absl::Span<float>> destinations,
-                                  const BlockArrived& arrived) override {
-    return inner_->Pull(request, destinations, arrived);
-  }
-  absl::StatusOr<PushResponse> Push(const ChunkHeader& fields, absl::Span<const std::string> blocks,
-                                    absl::Span<const absl::Span<const float>> values,
-                                    absl::Span<const std::string> slots,
-                                    const AwaitBlock& await_block) override {
-    return inner_->Push(fields, blocks, values, slots, await_block);
-  }
-  absl::StatusOr<SnapshotResult> Snapshot(const SnapshotRequest& request,
-                                          const SnapshotSink& sink) override {
-    return inner_->Snapshot(request, sink);
-  }
-  absl::StatusOr<WorkerDoneResponse> WorkerDone(const WorkerDoneRequest& request) override {
-    return inner_->WorkerDone(request);
-  }
+      : ForwardingConnection(std::move(inner)), given_(given) {}
   bool can_share_memory() const override { return true; }
   void ShareTensorMemory(std::shared_ptr<SharedMemory> memory) override {
     given_->push_back(std::move(memory));
   }
 
  private:
-  std::unique_ptr<PsConnection> inner_;
   std::vector<std::shared_ptr<SharedMemory>>* const given_;
 };
 
