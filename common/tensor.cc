@@ -116,8 +116,7 @@ void Tensor::Resize(Shape shape) {
     Fill(0.0f);
     return;
   }
-  if (borrowed()) owned_.clear();
-  owned_.resize(static_cast<size_t>(n));  // keeps the capacity when shrinking
+  owned_.resize(static_cast<size_t>(n));  // (empty if borrowed) keeps the capacity when shrinking
   std::fill(owned_.begin(), owned_.end(), 0.0f);
   data_ = owned_.data();
   size_ = n;

@@ -13,18 +13,13 @@
 namespace tessera {
 namespace {
 
-// Runs body(begin, end) over [0, n) on the calling thread.
-void Serially(int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) { body(0, n); }
-
-using RangeRunner = absl::FunctionRef<void(int64_t n, absl::FunctionRef<void(int64_t, int64_t)>)>;
-
 // Applies `grad` at `offset` of `block`: with `optimizer` for a TRAINABLE
 // block, as a moving average's delta (value -= grad; no learning rate, no
-// slots) for a MOVING_AVERAGE one. `for_pieces` runs the update over the
-// value pieces, possibly several at once.
+// slots) for a MOVING_AVERAGE one, the value pieces on `threads`, several
+// at once when they are free.
 absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block, int64_t offset,
                                 absl::Span<const float> grad, float learning_rate,
-                                int64_t update_count, RangeRunner for_pieces = Serially)
+                                int64_t update_count, ApplyThreads* threads)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(block->mu) {
   if (block->kind == MOVING_AVERAGE) {
     absl::Status status;
@@ -52,7 +47,7 @@ absl::Status ApplyWithOptimizer(const Optimizer& optimizer, VariableBlock* block
   std::vector<std::vector<float>>& slots = block->slots;
   absl::InlinedVector<absl::Status, 4> errors;
   absl::Mutex errors_mu;
-  for_pieces(static_cast<int64_t>(pieces.size()), [&](int64_t first, int64_t last) {
+  threads->ForRanges(static_cast<int64_t>(pieces.size()), 1, [&](int64_t first, int64_t last) {
     for (int64_t p = first; p < last; ++p) {
       const Piece& piece = pieces[static_cast<size_t>(p)];
       const size_t start = static_cast<size_t>(offset + piece.at);
@@ -85,11 +80,8 @@ BlockPush AsyncUpdatePolicy::BeginBlock(VariableBlock* block, const GradientChun
 absl::Status AsyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& chunk,
                                       const BlockPush& push, absl::Span<const float> grad,
                                       bool last, std::shared_ptr<const void> /*shared*/) {
-  RETURN_IF_ERROR(ApplyWithOptimizer(
-      *optimizer_, block, chunk.offset, grad, chunk.learning_rate, push.update_count,
-      [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) {
-        threads_.ForRanges(n, 1, body);
-      }));
+  RETURN_IF_ERROR(ApplyWithOptimizer(*optimizer_, block, chunk.offset, grad, chunk.learning_rate,
+                                     push.update_count, &threads_));
   if (last) ++block->version;
   return absl::OkStatus();
 }
@@ -139,11 +131,8 @@ absl::Status SyncUpdatePolicy::Apply(VariableBlock* block, const GradientChunk& 
   };
   if (!last || !sync->Complete(push.sync_ticket, for_elements)) return absl::OkStatus();
   const int64_t update_count = ++block->updates_started;
-  absl::Status applied =
-      ApplyWithOptimizer(*optimizer_, block, 0, sync->Average(), chunk.learning_rate, update_count,
-                         [this](int64_t n, absl::FunctionRef<void(int64_t, int64_t)> body) {
-                           threads_.ForRanges(n, 1, body);
-                         });
+  absl::Status applied = ApplyWithOptimizer(*optimizer_, block, 0, sync->Average(),
+                                            chunk.learning_rate, update_count, &threads_);
   sync->Reset();
   ++block->version;  // the step is over even if the optimizer refused it
   return applied;

@@ -16,7 +16,8 @@
 // (ShareTensors; worker/tensor_memory.h): registered once with the ps, they
 // go to and from it in place, with no copy on this side. After a call of a
 // kind that ended on the client's side (the ps may still read or write those
-// tensors), that kind copies through its own segment from then on.
+// tensors), that kind copies through its own segment until the worker hands
+// over new memory (ShareTensors).
 //
 // A ps that takes no segment (it runs without shared memory, or refuses) is
 // asked again a minute later; the first refusal is logged as a warning.

@@ -397,12 +397,11 @@ absl::StatusOr<PushResponse> PsClient::PushOnce(const ChunkHeader& fields,
           *in_place = true;
           ok = call.Write(EncodeChunk(header, nullptr, 0, nullptr));
         } else if (segment != nullptr) {
-          const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-          std::memcpy(segment->data() + segment_offset, values[i].data() + offset, bytes);
+          std::memcpy(segment->data() + segment_offset, values[i].data() + offset, n_bytes);
           header.set_segment(segment->id());
           header.set_segment_offset(static_cast<int64_t>(segment_offset));
-          header.set_segment_bytes(static_cast<int64_t>(bytes));
-          segment_offset += bytes;
+          header.set_segment_bytes(static_cast<int64_t>(n_bytes));
+          segment_offset += n_bytes;
           ok = call.Write(EncodeChunk(header, nullptr, 0, nullptr));
         } else if (header.encoding() == BFLOAT16) {  // converted into a buffer of gRPC's
           ok = call.Write(EncodeBfloat16Chunk(header, values[i].subspan(offset, n)));

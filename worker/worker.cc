@@ -90,29 +90,8 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::CreateFromParts(const ClusterSpe
                    parts.connect_ps(&w->stop_requested_));
   ASSIGN_OR_RETURN(w->ps_,
                    PsGroup::Create(w->variables_, plan, ps_options, std::move(connections)));
-  // With a ps of this host, the variables and gradients live in memory
-  // shared with it: pushed and pulled in place (worker/tensor_memory.h).
-  if (w->ps_->can_share_memory()) {
-    std::vector<Shape> shapes;
-    for (const VariableInfo& v : w->variables_) shapes.push_back(v.shape);
-    absl::StatusOr<std::shared_ptr<SharedMemory>> memory =
-        MakeSharedTensors(shapes, &w->values_, &w->grads_);
-    if (memory.ok()) {
-      w->tensor_memory_ = *memory;
-      w->ps_->ShareTensorMemory(w->tensor_memory_);
-      LOG(INFO) << "the variables and gradients (" << (*memory)->size() / 1e6
-                << " MB) are in memory shared with the ps of this host";
-    } else {
-      LOG(WARNING) << "the variables and gradients stay in this process's own memory: "
-                   << memory.status().message();
-    }
-  }
-  if (w->values_.empty()) {
-    for (const VariableInfo& v : w->variables_) {
-      w->values_.emplace_back(v.shape);
-      w->grads_.emplace_back(v.shape);  // StartPush needs them in place
-    }
-  }
+  w->tensor_memory_ = w->MakeTensors(&w->values_, &w->grads_);  // StartPush needs them in place
+  if (w->tensor_memory_ != nullptr) w->ps_->ShareTensorMemory(w->tensor_memory_);
   PsRecoveryOptions recovery;
   recovery.is_chief = w->is_chief();
   ASSIGN_OR_RETURN(recovery.model_fingerprint, ModelFingerprint(w->variables_, config.optimizer()));
@@ -467,23 +446,33 @@ absl::Status Worker::TrainLoop() {
   return absl::OkStatus();
 }
 
-void Worker::RenewSharedTensors() {
-  std::shared_ptr<SharedMemory> memory;
-  if (tensor_memory_ != nullptr) {
+std::shared_ptr<SharedMemory> Worker::MakeTensors(std::vector<Tensor>* values,
+                                                  std::vector<Tensor>* grads) const {
+  if (ps_->can_share_memory()) {
     std::vector<Shape> shapes;
     for (const VariableInfo& v : variables_) shapes.push_back(v.shape);
-    std::vector<Tensor> values, grads;
-    absl::StatusOr<std::shared_ptr<SharedMemory>> made = MakeSharedTensors(shapes, &values, &grads);
-    if (made.ok()) {
-      memory = *made;
-    } else {
-      LOG(WARNING) << "the variables and gradients move to this process's own memory: "
-                   << made.status().message();
-      for (const Shape& shape : shapes) {
-        values.emplace_back(shape);
-        grads.emplace_back(shape);
-      }
+    absl::StatusOr<std::shared_ptr<SharedMemory>> memory = MakeSharedTensors(shapes, values, grads);
+    if (memory.ok()) {
+      LOG(INFO) << "the variables and gradients (" << (*memory)->size() / 1e6
+                << " MB) are in memory shared with the ps of this host";
+      return *memory;
     }
+    LOG(WARNING) << "the variables and gradients are in this process's own memory: "
+                 << memory.status().message();
+  }
+  values->clear();
+  grads->clear();
+  for (const VariableInfo& v : variables_) {
+    values->emplace_back(v.shape);
+    grads->emplace_back(v.shape);
+  }
+  return nullptr;
+}
+
+void Worker::RenewSharedTensors() {
+  if (tensor_memory_ != nullptr) {
+    std::vector<Tensor> values, grads;
+    tensor_memory_ = MakeTensors(&values, &grads);
     // Element by element: the Tensor objects stay where the step's
     // pointers to them are.
     for (size_t i = 0; i < values_.size(); ++i) {
@@ -492,8 +481,7 @@ void Worker::RenewSharedTensors() {
       grads_[i] = std::move(grads[i]);
     }
   }
-  tensor_memory_ = memory;
-  ps_->ShareTensorMemory(memory);  // and the connections make new segments of their own
+  ps_->ShareTensorMemory(tensor_memory_);  // and the connections make new segments of their own
 }
 
 absl::StatusOr<Worker::StepEnd> Worker::PulledOrRecovered(const absl::Status& pulled,

@@ -149,6 +149,11 @@ class Worker {
   // connections make new segments, so that no push a ps may still read
   // changes under it.
   void RenewSharedTensors();
+  // Fills `values` and `grads` with zeroed tensors of the variables' shapes:
+  // in memory shared with the ps of this host when a connection can share
+  // it (returned, logged), else in this process's own (null).
+  std::shared_ptr<SharedMemory> MakeTensors(std::vector<Tensor>* values,
+                                            std::vector<Tensor>* grads) const;
   int broken_pulls_ = 0;  // in a row
   // This worker's share of the global steps already done (global step /
   // workers): the batches of its part a resumed job has trained on.
