@@ -148,11 +148,9 @@ absl::StatusOr<std::unique_ptr<UpdatePolicy>> CreateUpdatePolicy(UpdateMode mode
   switch (mode) {
     case ASYNC:
     case STALE:
-      return std::make_unique<AsyncUpdatePolicy>(optimizer);
+      return std::make_unique<AsyncUpdatePolicy>(optimizer, DefaultApplyThreads());
     case SYNC:
-      return std::make_unique<SyncUpdatePolicy>(
-          optimizer,
-          static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 4)));
+      return std::make_unique<SyncUpdatePolicy>(optimizer, DefaultApplyThreads());
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("unknown update_mode ", static_cast<int>(mode)));
